@@ -1,0 +1,44 @@
+// The catalogue as the pages see it: loaded once per build, reloaded in development when a file
+// under the courses folder changes.
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadCatalog, type Catalog } from './load.ts';
+
+export * from './load.ts';
+export { renderVariant, type Picture } from './media.ts';
+export { pictureHtml } from './markdown.ts';
+
+/** The author's content; tests point it elsewhere. */
+export function coursesDir(): string {
+  return resolve(process.env.COURSES_DIR ?? 'courses');
+}
+
+let cached: { signature: string; catalog: Promise<Catalog> } | undefined;
+
+export function getCatalog(): Promise<Catalog> {
+  const dir = coursesDir();
+  const signature = import.meta.env?.DEV ? `${dir}|${treeSignature(dir)}` : dir;
+  if (cached?.signature !== signature) cached = { signature, catalog: loadCatalog(dir) };
+  return cached.catalog;
+}
+
+function treeSignature(dir: string): string {
+  let signature = '';
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    signature += `${path}:${statSync(path).mtimeMs};`;
+  }
+  return signature;
+}
+
+export function formatDuration(minutes: number): string {
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest ? `${hours} h ${rest} min` : `${hours} h`;
+}
+
+export function lessonCount(count: number): string {
+  return `${count} lesson${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,477 @@
+// Reads the author's course folders, checks every file against the schema, and renders the
+// Markdown. Problems are collected, not thrown one at a time, so that one run of `npm run check`
+// lists every mistake with its file and line.
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
+import type { z } from 'zod';
+import { parsePrice } from '../server/payments/money.ts';
+import { MarkdownRenderer, relativeToCwd, type LinkTarget, type Problem, type Rendered } from './markdown.ts';
+import { MediaRegistry, type Picture } from './media.ts';
+import {
+  courseFrontMatter,
+  lessonFrontMatter,
+  MAX_SLUG_LENGTH,
+  sectionFrontMatter,
+  siteSettings,
+  SLUG,
+  type SiteSettings,
+} from './schema.ts';
+
+export type { Problem } from './markdown.ts';
+
+export type Lesson = {
+  slug: string;
+  title: string;
+  description?: string;
+  preview: boolean;
+  duration?: number;
+  url: string;
+  /** The lesson's file relative to the project, for messages. */
+  file: string;
+  section: string | null;
+  /** 1-based position in the course. */
+  position: number;
+  html: string;
+  media: Set<string>;
+  readingMinutes: number;
+  headings: Rendered['headings'];
+};
+
+export type Section = { slug: string | null; title: string | null; description?: string; lessons: Lesson[] };
+
+export type Course = {
+  slug: string;
+  title: string;
+  description: string;
+  /** The price exactly as the author wrote it. */
+  price: string;
+  priceMinor: number;
+  currency: string;
+  cover?: Picture;
+  published: boolean;
+  order: number;
+  level?: 'beginner' | 'intermediate' | 'advanced';
+  tags: string[];
+  url: string;
+  file: string;
+  html: string;
+  media: Set<string>;
+  sections: Section[];
+  lessons: Lesson[];
+  /** Sum of the lessons' durations in minutes (reading time where a lesson gives none). */
+  duration: number;
+};
+
+export type Catalog = {
+  site: SiteSettings;
+  /** Every valid course, published or not, in catalogue order. */
+  courses: Course[];
+  published: Course[];
+  media: MediaRegistry;
+  /** Media file names that public pages use: covers, sales pages and free previews. */
+  publicMedia: Set<string>;
+};
+
+export class CatalogError extends Error {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
+    super(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the courses:\n${formatProblems(problems)}`);
+    this.name = 'CatalogError';
+    this.problems = problems;
+  }
+}
+
+export function formatProblems(problems: Problem[]): string {
+  return problems.map((p) => `  ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`).join('\n');
+}
+
+const NUMBERED = /^(\d{1,4})-(.+)$/;
+const WORDS_PER_MINUTE = 220;
+
+type Parsed<T> = { data: T; body: string; lineOffset: number };
+
+type RawLesson = Parsed<z.infer<typeof lessonFrontMatter>> & {
+  slug: string;
+  source: string;
+  file: string;
+  section: string | null;
+};
+type RawSection = { slug: string | null; title: string | null; description?: string; lessons: RawLesson[] };
+type RawCourse = Parsed<z.infer<typeof courseFrontMatter>> & {
+  slug: string;
+  source: string;
+  file: string;
+  currency: string;
+  priceMinor: number;
+  sections: RawSection[];
+  /** Every lesson file parsed: only then can "no lessons" be told apart from "broken lessons". */
+  complete: boolean;
+};
+
+let renderer: Promise<MarkdownRenderer> | undefined;
+
+/**
+ * Loads and renders every course under `dir`. Throws a CatalogError listing every problem.
+ * `dir` holds one folder per course and an optional `site.yaml`.
+ */
+export async function loadCatalog(dir: string): Promise<Catalog> {
+  const root = resolve(dir);
+  const problems: Problem[] = [];
+  if (!existsSync(root)) throw new CatalogError([{ file: relativeToCwd(root), message: 'the courses folder does not exist' }]);
+
+  const site = await loadSite(root, problems);
+  const raws: RawCourse[] = [];
+  for (const entry of await sortedEntries(root)) {
+    if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name.startsWith('_')) continue;
+    const course = await readCourse(join(root, entry.name), entry.name, site?.currency ?? 'USD', problems);
+    if (course) raws.push(course);
+  }
+
+  const targets = new Map<string, LinkTarget>();
+  for (const raw of raws) {
+    const url = `/courses/${raw.slug}/`;
+    targets.set(raw.source, { url, course: raw.slug, draft: false, coursePublished: raw.data.published });
+    for (const lesson of raw.sections.flatMap((s) => s.lessons)) {
+      targets.set(lesson.source, {
+        url: `${url}${lesson.slug}/`,
+        course: raw.slug,
+        draft: lesson.data.draft,
+        coursePublished: raw.data.published,
+      });
+    }
+  }
+
+  renderer ??= MarkdownRenderer.create();
+  const markdown = await renderer;
+  const media = new MediaRegistry();
+  const courses = await Promise.all(raws.map((raw) => renderCourse(raw, markdown, media, targets, problems)));
+
+  if (problems.length || !site) throw new CatalogError(sortProblems(problems));
+  courses.sort((a, b) => a.order - b.order || a.title.localeCompare(b.title, 'en'));
+  const published = courses.filter((c) => c.published);
+  const publicMedia = new Set<string>();
+  for (const course of published) {
+    for (const file of course.media) publicMedia.add(file);
+    for (const lesson of course.lessons) if (lesson.preview) for (const file of lesson.media) publicMedia.add(file);
+  }
+  return { site, courses, published, media, publicMedia };
+}
+
+async function loadSite(root: string, problems: Problem[]): Promise<SiteSettings | null> {
+  const path = join(root, 'site.yaml');
+  const file = relativeToCwd(path);
+  if (!existsSync(path)) {
+    problems.push({ file, message: 'site settings are missing: create site.yaml with name, description and author' });
+    return null;
+  }
+  const text = await readFile(path, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length) {
+    for (const error of doc.errors) problems.push({ file, line: error.linePos?.[0].line, message: `invalid YAML: ${error.message}` });
+    return null;
+  }
+  return validate(siteSettings, doc.toJS() ?? {}, { file, doc, lines, lineOffset: 0 }, problems);
+}
+
+async function readCourse(dir: string, slug: string, defaultCurrency: string, problems: Problem[]): Promise<RawCourse | null> {
+  const courseFile = join(dir, 'course.md');
+  const file = relativeToCwd(courseFile);
+  if (!checkSlug(slug, relativeToCwd(dir), 'course folder', problems)) return null;
+  if (!existsSync(courseFile)) {
+    problems.push({ file: relativeToCwd(dir), message: 'a course folder needs a course.md with title, description and price' });
+    return null;
+  }
+  const parsed = await readMarkdown(courseFile, courseFrontMatter, problems);
+  const { sections, complete } = await readLessons(dir, slug, problems);
+  // A course whose course.md is wrong is still rendered, so that its lessons' mistakes are
+  // reported in the same run; the problems already recorded keep it from being published.
+  const fallback = { data: courseFrontMatter.parse({ title: slug, description: slug, price: '1' }), body: '', lineOffset: 0, lines: new Map<string, number>() };
+  const course = parsed ?? fallback;
+  const currency = course.data.currency ?? defaultCurrency;
+  let priceMinor = 0;
+  if (parsed) {
+    const price = parsePrice(parsed.data.price, currency);
+    if ('message' in price) problems.push({ file, line: parsed.lines.get('price'), message: `price: ${price.message}` });
+    else priceMinor = price.minor;
+  }
+  if (course.data.cover && !existsSync(resolve(dir, course.data.cover))) {
+    problems.push({ file, line: course.lines.get('cover'), message: `cover: ${course.data.cover} not found beside course.md` });
+    course.data.cover = undefined;
+  }
+  return { ...course, slug, source: courseFile, file, currency, priceMinor, sections, complete };
+}
+
+/** Lessons at the top of a course folder and in numbered section folders, in NN order. */
+async function readLessons(dir: string, course: string, problems: Problem[]): Promise<{ sections: RawSection[]; complete: boolean }> {
+  const sections: RawSection[] = [];
+  const slugs = new Map<string, string>();
+  let ok = true;
+  let loose: RawSection | null = null;
+
+  for (const item of await numberedItems(dir, problems)) {
+    if (item.kind === 'file') {
+      const lesson = await readLesson(item.path, item.slug, null, slugs, problems);
+      if (!lesson) {
+        ok = false;
+        continue;
+      }
+      if (!loose) sections.push((loose = { slug: null, title: null, lessons: [] }));
+      loose.lessons.push(lesson);
+      continue;
+    }
+    loose = null;
+    if (!checkSlug(item.slug, relativeToCwd(item.path), 'section folder', problems)) {
+      ok = false;
+      continue;
+    }
+    const section: RawSection = { slug: item.slug, title: null, lessons: [] };
+    const sectionFile = join(item.path, 'section.md');
+    if (existsSync(sectionFile)) {
+      const parsed = await readMarkdown(sectionFile, sectionFrontMatter, problems);
+      if (!parsed) ok = false;
+      else Object.assign(section, { title: parsed.data.title, description: parsed.data.description });
+    }
+    for (const inner of await numberedItems(item.path, problems)) {
+      if (inner.kind === 'dir') {
+        problems.push({ file: relativeToCwd(inner.path), message: 'sections cannot be nested: move these lessons up into the section folder' });
+        ok = false;
+        continue;
+      }
+      const lesson = await readLesson(inner.path, inner.slug, item.slug, slugs, problems);
+      if (lesson) section.lessons.push(lesson);
+      else ok = false;
+    }
+    section.title ??= titleFromSlug(item.slug);
+    sections.push(section);
+  }
+  if (ok && !sections.some((s) => s.lessons.length)) {
+    problems.push({ file: relativeToCwd(dir), message: `course "${course}" has no lessons: add a file such as 01-introduction.md` });
+  }
+  return { sections, complete: ok };
+}
+
+async function readLesson(
+  path: string,
+  slug: string,
+  section: string | null,
+  slugs: Map<string, string>,
+  problems: Problem[],
+): Promise<RawLesson | null> {
+  const file = relativeToCwd(path);
+  if (!checkSlug(slug, file, 'lesson file', problems)) return null;
+  const earlier = slugs.get(slug);
+  if (earlier) {
+    problems.push({ file, message: `duplicate lesson slug "${slug}" (also ${earlier}): lesson URLs drop the number and the section, so give one of them another name` });
+    return null;
+  }
+  slugs.set(slug, file);
+  const parsed = await readMarkdown(path, lessonFrontMatter, problems);
+  if (!parsed) return null;
+  return { ...parsed, slug, source: path, file, section };
+}
+
+type Item = { kind: 'file' | 'dir'; number: number; slug: string; path: string };
+
+/** The NN-prefixed lessons and section folders of a folder; other folders hold images. */
+async function numberedItems(dir: string, problems: Problem[]): Promise<Item[]> {
+  const items: Item[] = [];
+  for (const entry of await sortedEntries(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.name.startsWith('.')) continue;
+    if (entry.isFile()) {
+      if (!entry.name.endsWith('.md') || entry.name === 'course.md' || entry.name === 'section.md') continue;
+      const match = NUMBERED.exec(entry.name.slice(0, -3));
+      if (!match) {
+        problems.push({ file: relativeToCwd(path), message: 'lesson files are named <NN>-<slug>.md, e.g. 01-introduction.md' });
+        continue;
+      }
+      items.push({ kind: 'file', number: Number(match[1]), slug: match[2]!, path });
+    } else if (entry.isDirectory()) {
+      const match = NUMBERED.exec(entry.name);
+      if (match) items.push({ kind: 'dir', number: Number(match[1]), slug: match[2]!, path });
+    }
+  }
+  items.sort((a, b) => a.number - b.number);
+  for (let i = 1; i < items.length; i++) {
+    if (items[i]!.number === items[i - 1]!.number) {
+      problems.push({
+        file: relativeToCwd(items[i]!.path),
+        message: `number ${items[i]!.number} is also used by ${relativeToCwd(items[i - 1]!.path)}: the numbers set the order, so each must be different`,
+      });
+    }
+  }
+  return items;
+}
+
+async function renderCourse(
+  raw: RawCourse,
+  markdown: MarkdownRenderer,
+  media: MediaRegistry,
+  targets: Map<string, LinkTarget>,
+  problems: Problem[],
+): Promise<Course> {
+  const url = `/courses/${raw.slug}/`;
+  const context = (source: string, file: string, lineOffset: number) => ({
+    file: source,
+    displayFile: file,
+    lineOffset,
+    targets,
+    media,
+    problems,
+    course: raw.slug,
+  });
+  const coverPath = raw.data.cover ? resolve(raw.source, '..', raw.data.cover) : null;
+  const [sales, cover] = await Promise.all([
+    markdown.render(raw.body, context(raw.source, raw.file, raw.lineOffset)),
+    coverPath
+      ? media.picture(coverPath, { og: true }).catch((error: Error) => {
+          problems.push({ file: raw.file, message: `cover: ${raw.data.cover} cannot be read as an image: ${error.message}` });
+          return undefined;
+        })
+      : undefined,
+  ]);
+
+  let position = 0;
+  const sections: Section[] = [];
+  for (const rawSection of raw.sections) {
+    const published = rawSection.lessons.filter((l) => !l.data.draft);
+    const lessons = await Promise.all(
+      published.map(async (l): Promise<Lesson> => {
+        const rendered = await markdown.render(l.body, context(l.source, l.file, l.lineOffset));
+        return {
+          slug: l.slug,
+          title: l.data.title,
+          description: l.data.description,
+          preview: l.data.preview,
+          duration: l.data.duration,
+          url: `${url}${l.slug}/`,
+          file: l.file,
+          section: l.section,
+          position: 0,
+          html: rendered.html,
+          media: rendered.media,
+          readingMinutes: Math.max(1, Math.round(rendered.words / WORDS_PER_MINUTE)),
+          headings: rendered.headings,
+        };
+      }),
+    );
+    for (const lesson of lessons) lesson.position = ++position;
+    if (lessons.length) sections.push({ slug: rawSection.slug, title: rawSection.title, description: rawSection.description, lessons });
+  }
+  const lessons = sections.flatMap((s) => s.lessons);
+  if (!lessons.length && raw.complete && raw.sections.some((s) => s.lessons.length)) {
+    problems.push({ file: raw.file, message: 'every lesson of this course is a draft: publish at least one' });
+  }
+  const courseMedia = new Set(sales.media);
+  if (cover) for (const file of [cover.src, ...cover.webp.map((v) => v.src), ...cover.avif.map((v) => v.src), cover.og!]) courseMedia.add(file.slice(7));
+
+  return {
+    slug: raw.slug,
+    title: raw.data.title,
+    description: raw.data.description,
+    price: raw.data.price,
+    priceMinor: raw.priceMinor,
+    currency: raw.currency,
+    cover,
+    published: raw.data.published,
+    order: raw.data.order ?? Number.MAX_SAFE_INTEGER,
+    level: raw.data.level,
+    tags: raw.data.tags,
+    url,
+    file: raw.file,
+    html: sales.html,
+    media: courseMedia,
+    sections,
+    lessons,
+    duration: lessons.reduce((sum, l) => sum + (l.duration ?? l.readingMinutes), 0),
+  };
+}
+
+type ParsedMarkdown<T> = Parsed<T> & { lines: Map<string, number> };
+
+async function readMarkdown<S extends z.ZodType>(
+  path: string,
+  schema: S,
+  problems: Problem[],
+): Promise<ParsedMarkdown<z.output<S>> | null> {
+  const file = relativeToCwd(path);
+  const text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const match = /^---\n([\s\S]*?)\n?---(?:\n|$)/.exec(text);
+  if (!match) {
+    problems.push({ file, line: 1, message: 'the file must start with front matter between two --- lines (title and the other settings)' });
+    return null;
+  }
+  const yamlText = match[1] ?? '';
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    for (const error of doc.errors) {
+      problems.push({ file, line: (error.linePos?.[0].line ?? 0) + 1, message: `invalid front matter: ${error.message.split('\n')[0]}` });
+    }
+    return null;
+  }
+  const lineOffset = match[0].split('\n').length - (match[0].endsWith('\n') ? 1 : 0);
+  const where = { file, doc, lines: lineCounter, lineOffset: 1 };
+  const data = validate(schema, doc.toJS() ?? {}, where, problems);
+  if (!data) return null;
+  return { data, body: text.slice(match[0].length), lineOffset, lines: keyLines(where) };
+}
+
+type Where = { file: string; doc: Document; lines: LineCounter; lineOffset: number };
+
+function keyLines({ doc, lines, lineOffset }: Where): Map<string, number> {
+  const result = new Map<string, number>();
+  if (!isMap(doc.contents)) return result;
+  for (const pair of doc.contents.items) {
+    if (isScalar(pair.key) && pair.key.range) result.set(String(pair.key.value), lines.linePos(pair.key.range[0]).line + lineOffset);
+  }
+  return result;
+}
+
+function validate<S extends z.ZodType>(schema: S, input: unknown, where: Where, problems: Problem[]): z.output<S> | null {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    problems.push({ file: where.file, line: where.lineOffset, message: 'front matter must be a list of key: value settings' });
+    return null;
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = keyLines(where);
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = schema instanceof Object && 'keyof' in schema ? (schema as unknown as z.ZodObject).keyof().options.join(', ') : '';
+      for (const key of issue.keys) {
+        problems.push({ file: where.file, line: lines.get(key), message: `unknown key "${key}": the keys are ${allowed}` });
+      }
+      continue;
+    }
+    const key = String(issue.path[0] ?? '');
+    problems.push({ file: where.file, line: lines.get(key), message: issue.message.startsWith(key) ? issue.message : `${key}: ${issue.message}` });
+  }
+  return null;
+}
+
+function checkSlug(slug: string, file: string, what: string, problems: Problem[]): boolean {
+  if (SLUG.test(slug) && slug.length <= MAX_SLUG_LENGTH) return true;
+  problems.push({
+    file,
+    message: `${what} name "${slug}" must be lowercase letters, digits and single hyphens (at most ${MAX_SLUG_LENGTH} characters): it becomes the URL`,
+  });
+  return false;
+}
+
+async function sortedEntries(dir: string) {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function titleFromSlug(slug: string): string {
+  const words = slug.replace(/-/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
+}

@@ -1,0 +1,96 @@
+// The author's interface: every front-matter key a course, lesson, section or the site may use.
+// Unknown keys are errors, so a typo ("prive: 49") never silently does nothing.
+import { z } from 'zod';
+import { isCurrency } from '../server/payments/money.ts';
+
+export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const MAX_SLUG_LENGTH = 64;
+
+const text = (what: string, max: number) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be text`) })
+    .trim()
+    .min(1, `${what} must not be empty`)
+    .max(max, `${what} is longer than ${max} characters`);
+
+const flag = (what: string) => z.boolean({ error: `${what} must be true or false` });
+
+const currency = z
+  .string({ error: 'currency must be a three-letter ISO 4217 code such as USD' })
+  .transform((code) => code.trim().toUpperCase())
+  .refine(isCurrency, { message: 'currency must be a three-letter ISO 4217 code such as USD, EUR or JPY' });
+
+const relativeFile = (what: string) =>
+  z
+    .string({ error: `${what} must be a relative path such as ./cover.png` })
+    .refine((path) => !/^([a-z]+:|\/)/i.test(path), `${what} must be a path relative to the file, such as ./cover.png`);
+
+export const courseFrontMatter = z.strictObject({
+  title: text('title', 120),
+  description: text('description', 300).refine((d) => !/\n\s*\n/.test(d), 'description must be one paragraph'),
+  price: z.string({
+    error: (issue) =>
+      issue.input === undefined
+        ? 'price is required, e.g. price: "49.00"'
+        : `price must be written in quotes, exactly as buyers should see it, e.g. price: "${String(issue.input)}"`,
+  }),
+  currency: currency.optional(),
+  cover: relativeFile('cover').optional(),
+  published: flag('published').default(true),
+  order: z.number({ error: 'order must be a whole number' }).int('order must be a whole number').optional(),
+  level: z
+    .enum(['beginner', 'intermediate', 'advanced'], { error: 'level must be one of beginner, intermediate, advanced' })
+    .optional(),
+  tags: z.array(text('each tag', 40), { error: 'tags must be a list such as [python, data]' }).max(12).default([]),
+});
+
+export const lessonFrontMatter = z.strictObject({
+  title: text('title', 160),
+  description: text('description', 300).optional(),
+  preview: flag('preview').default(false),
+  draft: flag('draft').default(false),
+  duration: z
+    .number({ error: 'duration must be a whole number of minutes' })
+    .int('duration must be a whole number of minutes')
+    .min(1, 'duration must be at least 1 minute')
+    .max(24 * 60, 'duration is in minutes and must be under a day')
+    .optional(),
+});
+
+export const sectionFrontMatter = z.strictObject({
+  title: text('title', 160),
+  description: text('description', 300).optional(),
+});
+
+export const siteSettings = z.strictObject({
+  name: text('name', 80),
+  tagline: text('tagline', 160).optional(),
+  description: text('description', 300),
+  author: text('author', 80),
+  blog_url: z.url({ error: 'blog_url must be an absolute URL such as https://example.com' }).optional(),
+  blog_name: text('blog_name', 80).optional(),
+  logo: z
+    .string()
+    .refine((p) => p.startsWith('/'), 'logo must be a path under public/, such as /logo.svg')
+    .optional(),
+  locale: z
+    .string()
+    .refine((tag) => {
+      try {
+        return Intl.getCanonicalLocales(tag).length === 1;
+      } catch {
+        return false;
+      }
+    }, 'locale must be a BCP 47 language tag such as en-US')
+    .default('en-US'),
+  currency: currency.default('USD'),
+  twitter: z
+    .string()
+    .regex(/^@\w{1,15}$/, 'twitter must be a handle such as @author')
+    .optional(),
+});
+
+export type CourseFrontMatter = z.infer<typeof courseFrontMatter>;
+export type LessonFrontMatter = z.infer<typeof lessonFrontMatter>;
+export type SectionFrontMatter = z.infer<typeof sectionFrontMatter>;
+export type SiteSettings = z.infer<typeof siteSettings>;
