@@ -2,11 +2,16 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'tests/**/*.test.ts'],
-    // Builds and servers are shared across a file; files run in parallel on the two cores.
+    // Files run in parallel on the machine's two cores; servers and builds are shared within a file.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    fileParallelism: true,
-    maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['tests/**/*.test.ts'], globalSetup: ['tests/support/global-setup.ts'] },
+      },
+    ],
   },
 });

@@ -45,6 +45,8 @@ type Env = {
 };
 
 const THEMES = { light: 'github-light', dark: 'github-dark' } as const;
+/** Shiki's names for unhighlighted code, which are not in its bundle of grammars. */
+const PLAIN = new Set(['text', 'plaintext', 'txt', 'plain', 'ansi']);
 const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', sh: 'bash', shell: 'bash', console: 'shellsession', js: 'javascript', ts: 'typescript', yml: 'yaml' };
 
 export function slugify(text: string): string {
@@ -79,7 +81,7 @@ export class MarkdownRenderer {
   }
 
   static async create(): Promise<MarkdownRenderer> {
-    const highlighter = await createHighlighter({ themes: Object.values(THEMES), langs: ['python', 'bash', 'text'] });
+    const highlighter = await createHighlighter({ themes: Object.values(THEMES), langs: ['python', 'bash'] });
     return new MarkdownRenderer(highlighter);
   }
 
@@ -100,7 +102,7 @@ export class MarkdownRenderer {
       const report = (message: string) => ctx.problems.push({ file: ctx.displayFile, line, message });
       if (block.type === 'fence') {
         const lang = languageOf(block.info);
-        if (lang && !this.#highlighter.getLoadedLanguages().includes(lang)) {
+        if (lang && !PLAIN.has(lang) && !this.#highlighter.getLoadedLanguages().includes(lang)) {
           if (lang in bundledLanguages) waits.push(this.#highlighter.loadLanguage(lang as BundledLanguage));
           else report(`unknown code language "${block.info.trim()}": use a language name such as python, bash or text`);
         }
@@ -115,7 +117,7 @@ export class MarkdownRenderer {
 
   #highlight(code: string, info: string): string {
     const lang = languageOf(info) ?? 'text';
-    const loaded = this.#highlighter.getLoadedLanguages().includes(lang) ? lang : 'text';
+    const loaded = PLAIN.has(lang) || this.#highlighter.getLoadedLanguages().includes(lang) ? lang : 'text';
     return this.#highlighter.codeToHtml(code.replace(/\n$/, ''), { lang: loaded, themes: THEMES, defaultColor: 'light' });
   }
 }

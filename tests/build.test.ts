@@ -1,0 +1,144 @@
+// The static build: what reaches dist/client, and what must not.
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadCatalog, type Catalog } from '../src/catalog/load.ts';
+import { buildSite, ROOT } from './support/build.ts';
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+function page(client: string, path: string): string {
+  return readFileSync(join(client, path, 'index.html'), 'utf8');
+}
+
+describe('the demo build', () => {
+  const client = join(inject('dist'), 'client');
+  let catalog: Catalog;
+  beforeAll(async () => {
+    catalog = await loadCatalog(join(ROOT, 'courses'));
+  });
+
+  it('has a page for every published course and free preview, and none for paid lessons or drafts', () => {
+    expect(catalog.published.length).toBeGreaterThanOrEqual(3);
+    for (const course of catalog.courses) {
+      expect(existsSync(join(client, course.url, 'index.html')), course.url).toBe(course.published);
+      for (const lesson of course.lessons) {
+        expect(existsSync(join(client, lesson.url)), lesson.url).toBe(course.published && lesson.preview);
+      }
+    }
+    const html = files(client).filter((f) => f.endsWith('.html')).map((f) => relative(client, f)).sort();
+    const expected = [
+      '404.html',
+      'index.html',
+      ...catalog.published.flatMap((c) => [
+        `${c.url.slice(1)}index.html`,
+        ...c.lessons.filter((l) => l.preview).map((l) => `${l.url.slice(1)}index.html`),
+      ]),
+    ].sort();
+    expect(html).toEqual(expected);
+  });
+
+  it('lists every published course in the catalogue with price, lesson count and duration', () => {
+    const index = page(client, '/');
+    for (const course of catalog.published) {
+      expect(index).toContain(`href="${course.url}"`);
+      expect(index).toContain(course.title.replace(/&/g, '&amp;'));
+    }
+    expect(index).toMatch(/\$49/);
+    expect(index).toMatch(/€79/);
+    expect(index).toMatch(/¥4,900/);
+    expect(index).toMatch(/\d+ lessons/);
+  });
+
+  it('gives each course page a syllabus, a buy form that needs no script, and structured data', () => {
+    for (const course of catalog.published) {
+      const html = page(client, course.url);
+      expect(html).toContain(`<form method="post" action="/api/checkout"><input type="hidden" name="course" value="${course.slug}">`);
+      for (const lesson of course.lessons) expect(html).toContain(lesson.title.replace(/&/g, '&amp;').replace(/'/g, '&#39;'));
+      const ld = JSON.parse(/<script type="application\/ld\+json">(.*?)<\/script>/s.exec(html)![1]!);
+      expect(ld).toMatchObject({ '@type': 'Course', name: course.title, offers: { price: course.price, priceCurrency: course.currency } });
+      expect(html).toContain(`<link rel="canonical" href="http://localhost:4321${course.url}">`);
+      expect(html).toMatch(/<meta property="og:image" content="http:\/\/localhost:4321\/media\/[0-9a-f]{16}-og\.jpg">/);
+    }
+  });
+
+  it('ships no JavaScript on the catalogue and course pages, and stays within the size budget', () => {
+    const pages = ['/', ...catalog.published.map((c) => c.url)];
+    for (const path of pages) {
+      const html = page(client, path);
+      expect(html.replace(/<script type="application\/ld\+json">.*?<\/script>/gs, '')).not.toMatch(/<script/i);
+    }
+    expect(files(client).filter((f) => /\.m?js$/.test(f))).toEqual([]);
+    const index = page(client, '/');
+    const css = [...index.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) => statSync(join(client, m[1]!)).size);
+    const total = Buffer.byteLength(index) + css.reduce((a, b) => a + b, 0);
+    expect(total).toBeLessThan(50 * 1024);
+  });
+
+  it('gives every image dimensions and alt text, and every media file exists', () => {
+    for (const file of files(client).filter((f) => f.endsWith('.html'))) {
+      const html = readFileSync(file, 'utf8');
+      for (const [img] of html.matchAll(/<img\b[^>]*>/g)) {
+        expect(img, relative(client, file)).toMatch(/\swidth="\d+"/);
+        expect(img).toMatch(/\sheight="\d+"/);
+        expect(img).toMatch(/\salt="[^"]*"/);
+      }
+      for (const [, src] of html.matchAll(/(?:src|srcset)="(\/media\/[^" ,]+)/g)) expect(existsSync(join(client, src!)), src).toBe(true);
+    }
+  });
+
+  it('publishes a sitemap, robots.txt and a feed of public pages only', () => {
+    const sitemap = readFileSync(join(client, 'sitemap.xml'), 'utf8');
+    const locs = [...sitemap.matchAll(/<loc>([^<]+)<\/loc>/g)].map((m) => new URL(m[1]!).pathname);
+    expect(locs.sort()).toEqual(
+      ['/', ...catalog.published.flatMap((c) => [c.url, ...c.lessons.filter((l) => l.preview).map((l) => l.url)])].sort(),
+    );
+    expect(readFileSync(join(client, 'robots.txt'), 'utf8')).toContain('Sitemap: http://localhost:4321/sitemap.xml');
+    const rss = readFileSync(join(client, 'rss.xml'), 'utf8');
+    for (const course of catalog.published) expect(rss).toContain(`<link>http://localhost:4321${course.url}</link>`);
+    expect(existsSync(join(client, 'favicon.svg'))).toBe(true);
+  });
+});
+
+describe('fixture builds', () => {
+  const outDirs: string[] = [];
+  afterAll(() => outDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  it('a course with mistakes fails the build, naming the files, lines and fixes', async () => {
+    const build = await buildSite({ coursesDir: 'tests/fixtures/courses-broken' });
+    outDirs.push(build.outDir);
+    expect(build.code).not.toBe(0);
+    expect(build.output).toContain('20 problems in the courses');
+    expect(build.output).toContain('tests/fixtures/courses-broken/bad-course/course.md:6: unknown key "prive"');
+    expect(build.output).toContain('tests/fixtures/courses-broken/bad-course/02-links.md:6: link ./02-nothing.md points to no lesson or course');
+  });
+
+  it('keeps paid lessons, their images, drafts and unpublished courses out of the public output, and builds deterministically', async () => {
+    const [first, second] = await Promise.all([
+      buildSite({ coursesDir: 'tests/fixtures/courses-good' }),
+      buildSite({ coursesDir: 'tests/fixtures/courses-good' }),
+    ]);
+    outDirs.push(first.outDir, second.outDir);
+    expect(first.code, first.output).toBe(0);
+    const client = join(first.outDir, 'client');
+    const output = files(client);
+    for (const file of output) {
+      const bytes = readFileSync(file, 'latin1');
+      for (const marker of ['PAID-MARKER', 'DRAFT-MARKER', 'HIDDEN-MARKER']) expect(bytes, relative(client, file)).not.toContain(marker);
+    }
+    const catalog = await loadCatalog(join(ROOT, 'tests/fixtures/courses-good'));
+    const paidMedia = [...catalog.courses[0]!.lessons[1]!.media];
+    expect(paidMedia.length).toBeGreaterThan(0);
+    for (const file of paidMedia) expect(existsSync(join(client, 'media', file))).toBe(false);
+
+    const html = (dir: string) => files(join(dir, 'client')).filter((f) => f.endsWith('.html') || f.endsWith('.xml'));
+    const again = html(second.outDir);
+    expect(again.map((f) => relative(second.outDir, f))).toEqual(html(first.outDir).map((f) => relative(first.outDir, f)));
+    for (const file of html(first.outDir)) {
+      expect(readFileSync(file, 'utf8')).toBe(readFileSync(join(second.outDir, relative(first.outDir, file)), 'utf8'));
+    }
+  });
+});
