@@ -1,0 +1,129 @@
+// Every setting of the site, parsed once at start from a plain record of strings (process.env on
+// Node, the Pages environment on Cloudflare). Development works with no setting at all; production
+// refuses to start on anything weak or meant for development, and lists every problem at once so
+// that a deploy is fixed in one go.
+import { z } from 'zod';
+
+/** Known only to this repository: a store signed with it can be forged by anyone who reads it. */
+export const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-do-not-use-in-production';
+
+/** OWASP's 2023 figure for PBKDF2-HMAC-SHA256; see docs/decisions/0001-password-hashing.md. */
+export const DEFAULT_PASSWORD_ITERATIONS = 600_000;
+
+const boolean = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+  .transform((value) => value === '1' || value === 'true' || value === 'yes');
+
+const optional = (schema: z.ZodString) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  SITE_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:4321'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|libsql:|https?:|wss?:)/, 'must start with file:, libsql:, http(s): or ws(s):')
+    .default('file:data/app.db'),
+  DATABASE_AUTH_TOKEN: optional(z.string()),
+  /** A libSQL primary that a local `file:` store replicates (an embedded replica). */
+  DATABASE_SYNC_URL: optional(z.string().regex(/^(libsql:|https?:|wss?:)/, 'must be a libsql:// or http(s):// URL')),
+  SESSION_SECRET: z.string().default(DEVELOPMENT_SESSION_SECRET),
+  /** Only when the site is served on several subdomains that must share the session. */
+  COOKIE_DOMAIN: optional(z.string().regex(/^[a-z0-9.-]+$/i, 'must be a bare domain name')),
+  SMTP_URL: optional(z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')),
+  MAIL_FROM: z.string().min(3).default('Courses <courses@localhost>'),
+  HOST: z.string().default('localhost'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(4321),
+  /** Addresses of the reverse proxy whose X-Forwarded-* headers are believed (comma-separated). */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean)),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Total PBKDF2 iterations for new password hashes. Lower only in tests. */
+  PASSWORD_ITERATIONS: z.coerce.number().int().min(1000).max(10_000_000).default(DEFAULT_PASSWORD_ITERATIONS),
+  /** Whether a development mailer may write to data/outbox/ instead of sending. */
+  MAIL_OUTBOX: boolean.optional(),
+  // STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_API_BASE are added here by the payments work.
+});
+
+export type Env = Record<string, string | undefined>;
+
+export type Config = {
+  env: 'development' | 'production' | 'test';
+  production: boolean;
+  siteUrl: URL;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  databaseSyncUrl: string | undefined;
+  sessionSecret: string;
+  cookieDomain: string | undefined;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  host: string;
+  port: number;
+  trustProxy: string[];
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  passwordIterations: number;
+};
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`The configuration is not usable:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Reads the settings, or throws a ConfigError naming every problem. */
+export function parseConfig(env: Env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([key]) => key in envSchema.shape));
+  const result = envSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`));
+  }
+  const values = result.data;
+  const config: Config = {
+    env: values.NODE_ENV,
+    production: values.NODE_ENV === 'production',
+    siteUrl: new URL(values.SITE_URL),
+    databaseUrl: values.DATABASE_URL,
+    databaseAuthToken: values.DATABASE_AUTH_TOKEN,
+    databaseSyncUrl: values.DATABASE_SYNC_URL,
+    sessionSecret: values.SESSION_SECRET,
+    cookieDomain: values.COOKIE_DOMAIN,
+    smtpUrl: values.SMTP_URL,
+    mailFrom: values.MAIL_FROM,
+    host: values.HOST,
+    port: values.PORT,
+    trustProxy: values.TRUST_PROXY,
+    logLevel: values.LOG_LEVEL,
+    passwordIterations: values.PASSWORD_ITERATIONS,
+  };
+
+  const problems: string[] = [];
+  const secret = config.sessionSecret;
+  if (encoder.encode(secret).length < 32) problems.push('SESSION_SECRET: must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
+  if (config.production) {
+    if (!env.SESSION_SECRET) problems.push('SESSION_SECRET: must be set in production');
+    else if (secret === DEVELOPMENT_SESSION_SECRET) problems.push('SESSION_SECRET: is the development secret from the repository');
+    else if (new Set(secret).size < 12) problems.push('SESSION_SECRET: is too predictable (too few distinct characters); generate a random one');
+    if (config.siteUrl.protocol !== 'https:') problems.push(`SITE_URL: must be https in production (is ${config.siteUrl.origin})`);
+    if (!config.smtpUrl) problems.push('SMTP_URL: must be set in production (the development outbox only writes files)');
+    if (values.MAIL_OUTBOX) problems.push('MAIL_OUTBOX: the development outbox cannot be used in production');
+    if (!env.MAIL_FROM) problems.push('MAIL_FROM: must be set in production (e.g. "Courses <courses@example.com>")');
+    if (config.databaseUrl.startsWith('libsql:') && !config.databaseAuthToken && !/^libsql:\/\/(localhost|127\.0\.0\.1)/.test(config.databaseUrl)) {
+      problems.push('DATABASE_AUTH_TOKEN: must be set for a remote libsql:// store');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Where mail goes: SMTP when configured, otherwise (development only) the outbox folder. */
+export function mailTransportOf(config: Config): 'smtp' | 'outbox' {
+  return config.smtpUrl ? 'smtp' : 'outbox';
+}

@@ -1,0 +1,34 @@
+// What every handler receives besides the request. Built once per process (Node) or per isolate
+// (workerd) by an adapter; handlers never know which.
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import type { Config } from './config.ts';
+import type * as schema from './db/schema.ts';
+import type { Mailer } from './email/mailer.ts';
+import type { Log } from './log.ts';
+
+/**
+ * The store as drizzle's asynchronous SQLite API, which both libSQL and D1 implement. `batch` runs
+ * several statements atomically on both (D1 has no interactive transactions).
+ */
+export type Db = BaseSQLiteDatabase<'async', unknown, typeof schema> & {
+  batch<U extends BatchItem<'sqlite'>, T extends Readonly<[U, ...U[]]>>(batch: T): Promise<BatchResponse<T>>;
+};
+
+export type Clock = { now(): number };
+
+export type AppContext = {
+  db: Db;
+  config: Config;
+  mailer: Mailer;
+  clock: Clock;
+  log: Log;
+};
+
+/** What an adapter knows about the connection a request came from. */
+export type Client = {
+  /** The visitor's address as the adapter determined it (socket, trusted proxy, CF-Connecting-IP). */
+  address: string;
+};
+
+export type Handler = (request: Request, ctx: AppContext, client: Client) => Promise<Response>;
