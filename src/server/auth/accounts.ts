@@ -1,0 +1,36 @@
+// Reading and writing accounts. Every function takes an already normalised email.
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../context.ts';
+import { users, type User } from '../db/schema.ts';
+
+export async function getUserByEmail(db: Db, email: string): Promise<User | null> {
+  return (await db.select().from(users).where(eq(users.email, email)).get()) ?? null;
+}
+
+/** Creates an account, or returns null when the email already has one. */
+export async function createUser(db: Db, email: string, passwordHash: string | null, now: number): Promise<User | null> {
+  const [user] = await db.insert(users).values({ email, passwordHash, createdAt: now, updatedAt: now }).onConflictDoNothing().returning();
+  return user ?? null;
+}
+
+/**
+ * Replaces the password and, unless `keepSessions`, bumps the session version so that every other
+ * device is signed out. Returns the account as it now is.
+ */
+export async function setPassword(db: Db, userId: number, passwordHash: string, now: number, options: { keepSessions?: boolean } = {}): Promise<User | null> {
+  const [user] = await db
+    .update(users)
+    .set({
+      passwordHash,
+      updatedAt: now,
+      ...(options.keepSessions ? {} : { sessionVersion: sql`${users.sessionVersion} + 1` }),
+    })
+    .where(eq(users.id, userId))
+    .returning();
+  return user ?? null;
+}
+
+/** Signs the account out everywhere: every token carrying an older version stops working. */
+export async function bumpSessionVersion(db: Db, userId: number, now: number): Promise<void> {
+  await db.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: now }).where(eq(users.id, userId));
+}

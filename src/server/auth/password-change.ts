@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import type { AppContext, Client } from '../context.ts';
+import { users } from '../db/schema.ts';
+import { acceptFormPost, parseForm } from '../http/form.ts';
+import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
+import { eq } from 'drizzle-orm';
+import { setPassword } from './accounts.ts';
+import { newPasswordSchema, passwordSchema } from './credentials.ts';
+import { hashPassword, verifyPassword } from './password-hasher.ts';
+import { checkRateLimit } from './rate-limit.ts';
+import { getMember, startSession } from './session.ts';
+
+const passwordChangeForm = z.object({ current_password: passwordSchema, password: newPasswordSchema });
+
+/**
+ * POST /api/auth/password: replaces the password after checking the current one. Other devices
+ * are signed out; this one gets a new token.
+ */
+export async function handlePasswordChange(request: Request, ctx: AppContext, client: Client): Promise<Response> {
+  const fields = await acceptFormPost(request, ctx.config);
+  if (fields instanceof Response) return fields;
+  const { member, setCookie } = await getMember(request, ctx);
+  if (!member) return redirect('/login?next=%2Faccount%2Fpassword', setCookie ? [setCookie] : []);
+  const form = parseForm(passwordChangeForm, fields);
+  if (!form.ok) return redirectWithError('/account/password', form.error);
+
+  const wait = await checkRateLimit(ctx.db, 'password', { ip: client.address, email: member.email }, ctx.clock.now());
+  if (wait) return tooManyRequests(wait);
+
+  const stored = await ctx.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, member.id)).get();
+  if (!stored?.passwordHash || !(await verifyPassword(form.data.current_password, stored.passwordHash))) {
+    return redirectWithError('/account/password', 'wrong-password');
+  }
+  const passwordHash = await hashPassword(form.data.password, { iterations: ctx.config.passwordIterations });
+  const user = await setPassword(ctx.db, member.id, passwordHash, ctx.clock.now());
+  if (!user) return redirect('/login');
+  ctx.log.info('password.changed', { userId: user.id });
+  return redirect('/account?notice=password-changed', [await startSession(user, request, ctx)]);
+}

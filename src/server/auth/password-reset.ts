@@ -1,0 +1,85 @@
+import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppContext, Client } from '../context.ts';
+import { authTokens, users } from '../db/schema.ts';
+import { passwordResetMessage } from '../email/messages.ts';
+import { acceptFormPost, parseForm } from '../http/form.ts';
+import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
+import { getUserByEmail } from './accounts.ts';
+import { emailSchema, newPasswordSchema } from './credentials.ts';
+import { hashPassword } from './password-hasher.ts';
+import { checkRateLimit } from './rate-limit.ts';
+import { startSession } from './session.ts';
+import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken, sha256Hex } from './tokens.ts';
+
+const resetRequestForm = z.object({ email: emailSchema });
+const resetForm = z.object({
+  token: z.string({ error: 'token-invalid' }).regex(TOKEN_PATTERN, { error: 'token-invalid' }),
+  password: newPasswordSchema,
+});
+
+/**
+ * POST /api/auth/reset-request: emails a reset link when the account exists. The answer is the
+ * same either way, so the form cannot be used to find out who has an account.
+ */
+export async function handleResetRequest(request: Request, ctx: AppContext, client: Client): Promise<Response> {
+  const fields = await acceptFormPost(request, ctx.config);
+  if (fields instanceof Response) return fields;
+  const form = parseForm(resetRequestForm, fields);
+  if (!form.ok) return redirectWithError('/reset', form.error);
+  const { email } = form.data;
+
+  const now = ctx.clock.now();
+  const wait = await checkRateLimit(ctx.db, 'reset', { ip: client.address, email }, now);
+  if (wait) return tooManyRequests(wait);
+
+  const user = await getUserByEmail(ctx.db, email);
+  if (user) {
+    const token = await issueToken(ctx.db, user.id, 'reset', now);
+    const url = new URL(`/reset?token=${token}`, ctx.config.siteUrl).href;
+    try {
+      await ctx.mailer.send(passwordResetMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.reset / 60_000 }));
+      ctx.log.info('password-reset.sent', { userId: user.id });
+    } catch (error) {
+      // Answering differently would tell that the account exists; the log tells the operator.
+      ctx.log.error('mail.failed', { userId: user.id, purpose: 'reset', error: String(error) });
+    }
+  }
+  return redirect('/reset?notice=reset-sent');
+}
+
+/** POST /api/auth/reset: sets a new password with an emailed token, and signs in. */
+export async function handleReset(request: Request, ctx: AppContext, client: Client): Promise<Response> {
+  const fields = await acceptFormPost(request, ctx.config);
+  if (fields instanceof Response) return fields;
+  const form = parseForm(resetForm, fields);
+  if (!form.ok) {
+    // A password problem keeps the (well-formed) token so the visitor can try again.
+    const token = typeof fields.token === 'string' && TOKEN_PATTERN.test(fields.token) ? fields.token : undefined;
+    return redirectWithError('/reset', token ? form.error : 'token-invalid', { token });
+  }
+  const { token, password } = form.data;
+
+  const wait = await checkRateLimit(ctx.db, 'reset', { ip: client.address }, ctx.clock.now());
+  if (wait) return tooManyRequests(wait);
+
+  const passwordHash = await hashPassword(password, { iterations: ctx.config.passwordIterations });
+  const now = ctx.clock.now();
+  const tokenHash = await sha256Hex(token);
+  const usable = and(eq(authTokens.tokenHash, tokenHash), eq(authTokens.purpose, 'reset'), isNull(authTokens.usedAt), gt(authTokens.expiresAt, now));
+  // One batch (a transaction on libSQL and D1): the password changes if and only if this request
+  // is the one that uses the token up.
+  const [, claimed] = await ctx.db.batch([
+    ctx.db
+      .update(users)
+      .set({ passwordHash, sessionVersion: sql`${users.sessionVersion} + 1`, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
+      .where(inArray(users.id, ctx.db.select({ id: authTokens.userId }).from(authTokens).where(usable))),
+    ctx.db.update(authTokens).set({ usedAt: now }).where(usable).returning({ userId: authTokens.userId }),
+  ]);
+  const userId = claimed[0]?.userId;
+  if (userId === undefined) return redirectWithError('/reset', 'token-invalid');
+  const user = await ctx.db.select().from(users).where(eq(users.id, userId)).get();
+  if (!user) return redirectWithError('/reset', 'token-invalid');
+  ctx.log.info('password-reset.done', { userId });
+  return redirect('/account?notice=password-reset', [await startSession(user, request, ctx)]);
+}

@@ -1,0 +1,70 @@
+import { eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppContext, Client } from '../context.ts';
+import { users } from '../db/schema.ts';
+import { signInLinkMessage } from '../email/messages.ts';
+import { acceptFormPost, parseForm } from '../http/form.ts';
+import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
+import { safeNext } from '../http/safe-next.ts';
+import { getUserByEmail } from './accounts.ts';
+import { emailSchema } from './credentials.ts';
+import { checkRateLimit } from './rate-limit.ts';
+import { startSession } from './session.ts';
+import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, claimToken, issueToken } from './tokens.ts';
+
+const linkRequestForm = z.object({ email: emailSchema });
+const linkForm = z.object({ token: z.string({ error: 'token-invalid' }).regex(TOKEN_PATTERN, { error: 'token-invalid' }) });
+
+/** POST /api/auth/link-request: emails a one-time sign-in link; the same answer for any email. */
+export async function handleLinkRequest(request: Request, ctx: AppContext, client: Client): Promise<Response> {
+  const fields = await acceptFormPost(request, ctx.config);
+  if (fields instanceof Response) return fields;
+  const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
+  const form = parseForm(linkRequestForm, fields);
+  if (!form.ok) return redirectWithError('/login', form.error, { next, mode: 'link' });
+  const { email } = form.data;
+
+  const now = ctx.clock.now();
+  const wait = await checkRateLimit(ctx.db, 'link', { ip: client.address, email }, now);
+  if (wait) return tooManyRequests(wait);
+
+  const user = await getUserByEmail(ctx.db, email);
+  if (user) {
+    const token = await issueToken(ctx.db, user.id, 'link', now);
+    // The link opens a page with a button that posts the token: mail scanners that fetch links
+    // must not use it up.
+    const query = new URLSearchParams({ token, ...(next ? { next } : {}) });
+    const url = new URL(`/login?${query}`, ctx.config.siteUrl).href;
+    try {
+      await ctx.mailer.send(signInLinkMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.link / 60_000 }));
+      ctx.log.info('sign-in-link.sent', { userId: user.id });
+    } catch (error) {
+      ctx.log.error('mail.failed', { userId: user.id, purpose: 'link', error: String(error) });
+    }
+  }
+  return redirect(`/login?${new URLSearchParams({ notice: 'link-sent', ...(next ? { next } : {}) })}`);
+}
+
+/** POST /api/auth/link: signs in with an emailed token. */
+export async function handleLink(request: Request, ctx: AppContext, client: Client): Promise<Response> {
+  const fields = await acceptFormPost(request, ctx.config);
+  if (fields instanceof Response) return fields;
+  const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
+  const form = parseForm(linkForm, fields);
+  if (!form.ok) return redirectWithError('/login', 'token-invalid', { next, mode: 'link' });
+
+  const now = ctx.clock.now();
+  const wait = await checkRateLimit(ctx.db, 'link', { ip: client.address }, now);
+  if (wait) return tooManyRequests(wait);
+
+  const userId = await claimToken(ctx.db, form.data.token, 'link', now);
+  if (userId === null) return redirectWithError('/login', 'token-invalid', { next, mode: 'link' });
+  const [user] = await ctx.db
+    .update(users)
+    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})` })
+    .where(eq(users.id, userId))
+    .returning();
+  if (!user) return redirectWithError('/login', 'token-invalid', { next, mode: 'link' });
+  ctx.log.info('sign-in-link.used', { userId });
+  return redirect(next ?? '/account', [await startSession(user, request, ctx)]);
+}

@@ -1,0 +1,33 @@
+// What the pages say for the codes our endpoints put in `?error=` and `?notice=`. A code that is
+// not listed shows nothing: query text is never echoed into a page.
+
+const ERRORS: Record<string, string> = {
+  'form-invalid': 'Something was missing from the form. Please fill it in again.',
+  'email-invalid': 'Enter a valid email address.',
+  'email-taken': 'There is already an account with this email. Sign in, or reset your password if you forgot it.',
+  'password-missing': 'Enter your password.',
+  'password-too-short': 'Choose a password of at least 10 characters.',
+  'password-too-long': 'That password is too long.',
+  'password-common': 'That password is one of the most common ones. Choose another.',
+  'invalid-credentials': 'That email and password do not match an account.',
+  'wrong-password': 'Your current password is not right.',
+  'token-invalid': 'This link has expired or has been used already. Ask for a new one below.',
+};
+
+const NOTICES: Record<string, string> = {
+  'reset-sent': 'If there is an account for that address, we have sent it a link to choose a new password. It works for 60 minutes.',
+  'link-sent': 'If there is an account for that address, we have sent it a sign-in link. It works for 15 minutes.',
+  'signed-out': 'You are signed out.',
+  'signed-out-everywhere': 'You are signed out on every device.',
+  'password-changed': 'Your password has been changed. Other devices have been signed out.',
+  'password-reset': 'Your new password is set and you are signed in.',
+  'welcome': 'Welcome! Your account is ready.',
+};
+
+export function errorMessage(code: string | null): string | null {
+  return code !== null && Object.hasOwn(ERRORS, code) ? ERRORS[code]! : null;
+}
+
+export function noticeMessage(code: string | null): string | null {
+  return code !== null && Object.hasOwn(NOTICES, code) ? NOTICES[code]! : null;
+}

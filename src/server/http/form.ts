@@ -1,0 +1,95 @@
+// Reads a browser form post with a size limit and checks it against a schema. Works on any
+// runtime with the Fetch API (the body is read as a stream, not through a Node request).
+import type { z } from 'zod';
+import type { Config } from '../config.ts';
+import { isSameOrigin } from './origin.ts';
+import { crossSiteForbidden, htmlPage } from './responses.ts';
+
+/** Our forms hold an email, two passwords and a path: a few hundred bytes. */
+export const MAX_FORM_BYTES = 16 * 1024;
+
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
+
+export class FormError extends Error {
+  readonly status: 413 | 415 | 400;
+  constructor(status: 413 | 415 | 400, message: string) {
+    super(message);
+    this.name = 'FormError';
+    this.status = status;
+  }
+}
+
+async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) throw new FormError(413, `The form is larger than ${limit} bytes.`);
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new FormError(413, `The form is larger than ${limit} bytes.`);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/**
+ * The form's fields as an object for a schema: a field sent once is a string, a repeated field is
+ * an array and a file is a File, so the schema (which expects strings) refuses both.
+ */
+export async function readForm(request: Request, limit = MAX_FORM_BYTES): Promise<Record<string, unknown>> {
+  const type = (request.headers.get('content-type') ?? '').toLowerCase();
+  if (!FORM_TYPES.some((formType) => type.startsWith(formType))) throw new FormError(415, 'Send the form as a browser does.');
+  const body = await readLimited(request, limit);
+  let form: FormData;
+  try {
+    form = await new Response(body as BodyInit, { headers: { 'content-type': type } }).formData();
+  } catch {
+    throw new FormError(400, 'The form could not be read.');
+  }
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of form) {
+    const previous = fields[name];
+    if (previous === undefined) fields[name] = value;
+    else fields[name] = Array.isArray(previous) ? [...previous, value] : [previous, value];
+  }
+  return fields;
+}
+
+export type FormResult<T> = { ok: true; data: T } | { ok: false; error: string };
+
+/** The first problem as an error code (the schemas' messages are codes, see form-messages.ts). */
+export function parseForm<S extends z.ZodType>(schema: S, fields: Record<string, unknown>): FormResult<z.output<S>> {
+  const result = schema.safeParse(fields);
+  if (result.success) return { ok: true, data: result.data };
+  const issue = result.error.issues[0];
+  const code = issue && /^[a-z-]+$/.test(issue.message) ? issue.message : 'form-invalid';
+  return { ok: false, error: code };
+}
+
+/**
+ * The start of every form endpoint: refuse other sites' posts, then read the fields. Returns the
+ * fields, or the response to give when there is nothing to parse.
+ */
+export async function acceptFormPost(request: Request, config: Config): Promise<Record<string, unknown> | Response> {
+  if (request.method !== 'POST') return htmlPage(405, 'Method not allowed', 'Send this form from its page.', { Allow: 'POST' });
+  if (!isSameOrigin(request, config)) return crossSiteForbidden();
+  try {
+    return await readForm(request);
+  } catch (error) {
+    if (error instanceof FormError) return htmlPage(error.status, error.status === 413 ? 'Form too large' : 'Form not understood', error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,36 @@
+// The answers our form endpoints give a browser. Success and ordinary failures are 303 redirects
+// (the form works without JavaScript and a reload never re-posts); only problems the form cannot
+// show are answered in place, with a short page and the right status.
+
+export function redirect(location: string, setCookies: string[] = []): Response {
+  const headers = new Headers({ Location: location, 'Cache-Control': 'no-store' });
+  for (const cookie of setCookies) headers.append('Set-Cookie', cookie);
+  return new Response(null, { status: 303, headers });
+}
+
+/** Back to `form` with an error code the page turns into a message, keeping `next` if any. */
+export function redirectWithError(form: string, code: string, params: Record<string, string | undefined> = {}): Response {
+  const query = new URLSearchParams({ error: code });
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) query.set(name, value);
+  return redirect(`${form}?${query}`);
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+export function htmlPage(status: number, title: string, message: string, headers: Record<string, string> = {}): Response {
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head><body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5;"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p><a href="/">Home</a></p></body></html>`;
+  return new Response(body, { status, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers } });
+}
+
+export function tooManyRequests(retryAfterSeconds: number): Response {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return htmlPage(429, 'Too many attempts', `Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`, {
+    'Retry-After': String(retryAfterSeconds),
+  });
+}
+
+export function crossSiteForbidden(): Response {
+  return htmlPage(403, 'Form refused', 'This form was sent from another site. Open the page on this site and send it again.');
+}
