@@ -1,0 +1,44 @@
+// The AppContext of a Node process, built once on first use and shared by every Astro page and
+// endpoint. Refuses to exist with a bad configuration or an unmigrated store.
+import { mailTransportOf, parseConfig } from '../server/config.ts';
+import type { AppContext } from '../server/context.ts';
+import { DEFAULT_PASSWORD_ITERATIONS } from '../server/config.ts';
+import { createLog } from '../server/log.ts';
+import { readNodeEnv } from './env.ts';
+import { createOutboxMailer, createSmtpMailer } from './mailers.ts';
+import { assertMigrated } from './migrations.ts';
+import { openStore } from './store.ts';
+
+let context: Promise<AppContext> | undefined;
+
+export async function createNodeAppContext(env = readNodeEnv()): Promise<AppContext> {
+  const config = parseConfig(env);
+  const clock = { now: () => Date.now() };
+  const log = createLog(config.logLevel, clock.now);
+  const store = await openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
+  try {
+    await assertMigrated(store.client);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const mailer = mailTransportOf(config) === 'smtp' ? createSmtpMailer(config.smtpUrl!, config.mailFrom) : createOutboxMailer(config.mailFrom);
+  if (config.passwordIterations < DEFAULT_PASSWORD_ITERATIONS) {
+    log.warn('config.weak-password-hashing', { iterations: config.passwordIterations, default: DEFAULT_PASSWORD_ITERATIONS });
+  }
+  log.info('app.ready', { env: config.env, store: config.databaseUrl.replace(/\?.*$/, ''), mail: mailTransportOf(config) });
+  return { db: store.db, config, mailer, clock, log };
+}
+
+/**
+ * The process's context. A failure (configuration, store) is not cached as a success, but it is
+ * reported loudly: the log names what to fix.
+ */
+export function getAppContext(): Promise<AppContext> {
+  context ??= createNodeAppContext().catch((error: unknown) => {
+    context = undefined;
+    console.error(error instanceof Error ? error.message : error);
+    throw error;
+  });
+  return context;
+}

@@ -1,0 +1,19 @@
+// Turns a core handler into an Astro endpoint on Node: get the process's context, pass the
+// client address Astro determined (the socket, or a trusted proxy's X-Forwarded-For), return the
+// handler's Response unchanged.
+import type { APIRoute } from 'astro';
+import type { Handler } from '../server/context.ts';
+import { htmlPage } from '../server/http/responses.ts';
+import { getAppContext } from './app-context.ts';
+
+export function astroEndpoint(handler: Handler): APIRoute {
+  return async ({ request, clientAddress }) => {
+    let ctx;
+    try {
+      ctx = await getAppContext();
+    } catch {
+      return htmlPage(503, 'Temporarily unavailable', 'The site cannot reach its store right now. Please try again in a minute.');
+    }
+    return handler(request, ctx, { address: clientAddress });
+  };
+}

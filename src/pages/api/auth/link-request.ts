@@ -1,0 +1,5 @@
+import { astroEndpoint } from '../../../node/astro-endpoint.ts';
+import { handleLinkRequest } from '../../../server/auth/sign-in-link.ts';
+
+export const prerender = false;
+export const POST = astroEndpoint(handleLinkRequest);

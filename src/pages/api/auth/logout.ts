@@ -1,0 +1,5 @@
+import { astroEndpoint } from '../../../node/astro-endpoint.ts';
+import { handleSignOut } from '../../../server/auth/sign-out.ts';
+
+export const prerender = false;
+export const POST = astroEndpoint(handleSignOut);
