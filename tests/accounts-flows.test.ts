@@ -1,0 +1,254 @@
+// Every account journey over HTTP against the built server in production mode.
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { accountsEnv, linkIn, TEST_SESSION_SECRET } from './support/accounts-env.ts';
+import { startServer, type RunningServer } from './support/server.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
+import { createTestStore, type TestStore } from './support/store.ts';
+import { createVisitor } from './support/visitor.ts';
+
+let server: RunningServer;
+let sink: SmtpSink;
+let store: TestStore;
+
+beforeAll(async () => {
+  [sink, store] = await Promise.all([startSmtpSink(), createTestStore()]);
+  server = await startServer({ dist: inject('dist'), env: accountsEnv({ databaseUrl: store.url, smtpUrl: sink.url }) });
+});
+afterAll(async () => {
+  await server?.stop();
+  await sink?.stop();
+  store?.remove();
+});
+
+async function me(visitor: ReturnType<typeof createVisitor>) {
+  const response = await visitor.get('/api/me');
+  expect(response.headers.get('cache-control')).toBe('private, no-store');
+  return (await response.json()) as { signedIn: boolean; email?: string };
+}
+
+async function userRow(email: string) {
+  const { rows } = await store.client.execute({ sql: 'SELECT * FROM users WHERE email = ?', args: [email] });
+  return rows[0];
+}
+
+describe('a new visitor', () => {
+  test('signs up, sees the account page, signs out and back in', async () => {
+    const visitor = createVisitor(server.url);
+    expect(await me(visitor)).toEqual({ signedIn: false });
+
+    const page = await visitor.get('/signup');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('action="/api/auth/signup"');
+
+    const signup = await visitor.post('/api/auth/signup', { email: '  Ada@Example.COM ', password: 'analytical engine 1843' });
+    expect(signup.status).toBe(303);
+    expect(signup.headers.get('location')).toBe('/account?notice=welcome');
+    const setCookie = signup.headers.getSetCookie()[0]!;
+    expect(setCookie).toMatch(/^session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/);
+    const user = await userRow('ada@example.com');
+    expect(user?.password_hash).toMatch(/^pbkdf2_sha256_chain\$2000\$1\$/);
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com' });
+
+    const account = await visitor.get(signup.headers.get('location')!);
+    expect(account.status).toBe(200);
+    const html = await account.text();
+    expect(html).toContain('ada@example.com');
+    expect(html).toContain('Welcome! Your account is ready.');
+    expect(html).toContain('href="/"');
+
+    const logout = await visitor.post('/api/auth/logout', {});
+    expect(logout.status).toBe(303);
+    expect(logout.headers.get('location')).toBe('/login?notice=signed-out');
+    expect(logout.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
+    expect(await me(visitor)).toEqual({ signedIn: false });
+    const anonymous = await visitor.get('/account');
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get('location')).toBe('/login?next=%2Faccount');
+
+    const login = await visitor.post('/api/auth/login', { email: 'ADA@example.com', password: 'analytical engine 1843', next: '/courses/tiny-course/?x=1' });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/courses/tiny-course/?x=1');
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com' });
+  });
+
+  test('changes the password: this device stays signed in, the others are signed out', async () => {
+    const laptop = createVisitor(server.url);
+    const phone = createVisitor(server.url);
+    const fields = { email: 'grace@example.com', password: 'compiler pioneer 1952' };
+    await laptop.post('/api/auth/signup', fields);
+    await phone.post('/api/auth/login', fields);
+    expect((await me(phone)).signedIn).toBe(true);
+    const before = await userRow('grace@example.com');
+
+    const form = await laptop.get('/account/password');
+    expect(form.status).toBe(200);
+    const wrong = await laptop.post('/api/auth/password', { current_password: 'not my password', password: 'a brand new passphrase' });
+    expect(wrong.headers.get('location')).toBe('/account/password?error=wrong-password');
+    expect(await userRow('grace@example.com')).toEqual(before);
+
+    const change = await laptop.post('/api/auth/password', { current_password: fields.password, password: 'a brand new passphrase' });
+    expect(change.status).toBe(303);
+    expect(change.headers.get('location')).toBe('/account?notice=password-changed');
+    expect((await me(laptop)).signedIn).toBe(true);
+    const phoneAnswer = await phone.get('/api/me');
+    expect(await phoneAnswer.json()).toEqual({ signedIn: false });
+    expect(phoneAnswer.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
+
+    const old = await laptop.post('/api/auth/login', fields);
+    expect(old.headers.get('location')).toBe('/login?error=invalid-credentials');
+    const fresh = await phone.post('/api/auth/login', { ...fields, password: 'a brand new passphrase' });
+    expect(fresh.headers.get('location')).toBe('/account');
+  });
+
+  test('signs out everywhere', async () => {
+    const one = createVisitor(server.url);
+    const two = createVisitor(server.url);
+    const fields = { email: 'edsger@example.com', password: 'goto considered harmful' };
+    await one.post('/api/auth/signup', fields);
+    await two.post('/api/auth/login', fields);
+    const version = (await userRow('edsger@example.com'))?.session_version;
+
+    const response = await one.post('/api/auth/logout-all', {});
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/login?notice=signed-out-everywhere');
+    expect((await userRow('edsger@example.com'))?.session_version).toBe(Number(version) + 1);
+    expect(await me(one)).toEqual({ signedIn: false });
+    expect(await me(two)).toEqual({ signedIn: false });
+  });
+
+  test('resets a forgotten password through the emailed link, which works once', async () => {
+    const visitor = createVisitor(server.url);
+    await visitor.post('/api/auth/signup', { email: 'barbara@example.com', password: 'abstraction first 1974' });
+    await visitor.post('/api/auth/logout', {});
+    const other = createVisitor(server.url);
+    await other.post('/api/auth/login', { email: 'barbara@example.com', password: 'abstraction first 1974' });
+
+    const sent = sink.messages.length;
+    const request = await visitor.post('/api/auth/reset-request', { email: 'Barbara@Example.com' });
+    expect(request.headers.get('location')).toBe('/reset?notice=reset-sent');
+    const mail = await sink.waitFor('barbara@example.com', { after: sent });
+    expect(mail.subject).toBe('Reset your password for courses.test');
+    expect(mail.from).toBe('courses@courses.test');
+    expect(mail.html).toContain('Choose a new password');
+    const link = linkIn(mail.text);
+    expect(link).toMatch(/^\/reset\?token=[\w-]{43}$/);
+    const { rows } = await store.client.execute('SELECT token_hash FROM auth_tokens');
+    expect(JSON.stringify(rows)).not.toContain(link.split('=')[1]);
+
+    const page = await visitor.get(link);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    const html = await page.text();
+    expect(html).toContain('action="/api/auth/reset"');
+    expect(html).toContain('barbara@example.com');
+
+    const token = new URL(link, server.url).searchParams.get('token')!;
+    const tooShort = await visitor.post('/api/auth/reset', { token, password: 'short' });
+    expect(tooShort.headers.get('location')).toBe(`/reset?error=password-too-short&token=${token}`);
+
+    const reset = await visitor.post('/api/auth/reset', { token, password: 'structured programming' });
+    expect(reset.status).toBe(303);
+    expect(reset.headers.get('location')).toBe('/account?notice=password-reset');
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'barbara@example.com' });
+    expect(await me(other)).toEqual({ signedIn: false });
+    expect((await userRow('barbara@example.com'))?.email_verified_at).not.toBeNull();
+
+    const before = await store.snapshot();
+    const replay = await createVisitor(server.url).post('/api/auth/reset', { token, password: 'someone elses password' });
+    expect(replay.headers.get('location')).toBe('/reset?error=token-invalid');
+    expect(await store.snapshot()).toBe(before);
+    const replayPage = await (await visitor.get(link)).text();
+    expect(replayPage).toContain('This link has expired or has been used already');
+    expect(replayPage).not.toContain('action="/api/auth/reset"');
+
+    const login = await createVisitor(server.url).post('/api/auth/login', { email: 'barbara@example.com', password: 'structured programming' });
+    expect(login.headers.get('location')).toBe('/account');
+  });
+
+  test('an expired reset link does nothing', async () => {
+    const visitor = createVisitor(server.url);
+    await visitor.post('/api/auth/signup', { email: 'alan@example.com', password: 'on computable numbers' });
+    const sent = sink.messages.length;
+    await visitor.post('/api/auth/reset-request', { email: 'alan@example.com' });
+    const token = new URL(linkIn((await sink.waitFor('alan@example.com', { after: sent })).text), server.url).searchParams.get('token')!;
+    // Time passes: the token's expiry is now in the past.
+    await store.client.execute({ sql: 'UPDATE auth_tokens SET expires_at = ? WHERE used_at IS NULL', args: [Date.now() - 1] });
+    const before = await store.snapshot();
+    const response = await visitor.post('/api/auth/reset', { token, password: 'a perfectly fine password' });
+    expect(response.headers.get('location')).toBe('/reset?error=token-invalid');
+    expect(await store.snapshot()).toBe(before);
+  });
+
+  test('signs in with an emailed link, after confirming on the page', async () => {
+    await createVisitor(server.url).post('/api/auth/signup', { email: 'katherine@example.com', password: 'orbital mechanics 1962' });
+    const visitor = createVisitor(server.url);
+    const sent = sink.messages.length;
+    const request = await visitor.post('/api/auth/link-request', { email: 'katherine@example.com', next: '/courses/tiny-course/' });
+    expect(request.headers.get('location')).toBe('/login?notice=link-sent&next=%2Fcourses%2Ftiny-course%2F');
+    const link = linkIn((await sink.waitFor('katherine@example.com', { after: sent })).text);
+    const page = await visitor.get(link);
+    const html = await page.text();
+    expect(html).toContain('Sign in as <strong>katherine@example.com</strong>');
+    expect(await me(visitor)).toEqual({ signedIn: false });
+    const url = new URL(link, server.url);
+    const token = url.searchParams.get('token')!;
+    const signIn = await visitor.post('/api/auth/link', { token, next: url.searchParams.get('next')! });
+    expect(signIn.headers.get('location')).toBe('/courses/tiny-course/');
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'katherine@example.com' });
+    const again = await createVisitor(server.url).post('/api/auth/link', { token });
+    expect(again.headers.get('location')).toBe('/login?error=token-invalid&mode=link');
+  });
+
+  test('unknown emails get the same answer and no email on reset and link requests', async () => {
+    const visitor = createVisitor(server.url);
+    await visitor.post('/api/auth/signup', { email: 'known@example.com', password: 'i have an account here' });
+    const sent = sink.messages.length;
+    const before = await store.snapshot();
+    for (const [path, notice] of [['/api/auth/reset-request', '/reset?notice=reset-sent'], ['/api/auth/link-request', '/login?notice=link-sent']] as const) {
+      const unknown = await visitor.post(path, { email: 'nobody@example.com' });
+      expect(unknown.status).toBe(303);
+      expect(unknown.headers.get('location')).toBe(notice);
+    }
+    expect(await store.snapshot()).toBe(before);
+    for (const path of ['/api/auth/reset-request', '/api/auth/link-request']) {
+      const known = await visitor.post(path, { email: 'known@example.com' });
+      expect(known.status).toBe(303);
+    }
+    await sink.waitFor('known@example.com', { after: sent });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sink.messages.slice(sent).flatMap((message) => message.to)).toEqual(['known@example.com', 'known@example.com']);
+  });
+
+  test('a session older than a day is renewed; a Django password hash is upgraded at sign-in', async () => {
+    // Django's format, as `make_password('swordfish-and-chips', 'djangosalt')` with 1,000 iterations
+    // would store it (computed with Python's hashlib.pbkdf2_hmac).
+    const django = 'pbkdf2_sha256$1000$djangosalt$PY+XvkmHt29g2N9Q48HurPlOYjhYXhouoNc1IWfRpjg=';
+    const now = Date.now();
+    await store.client.execute({
+      sql: 'INSERT INTO users (email, password_hash, session_version, created_at, updated_at) VALUES (?, ?, 1, ?, ?)',
+      args: ['migrated@example.com', django, now, now],
+    });
+    const visitor = createVisitor(server.url);
+    const login = await visitor.post('/api/auth/login', { email: 'migrated@example.com', password: 'swordfish-and-chips' });
+    expect(login.headers.get('location')).toBe('/account');
+    const row = await userRow('migrated@example.com');
+    expect(row?.password_hash).toMatch(/^pbkdf2_sha256_chain\$/);
+    expect(row?.session_version).toBe(1);
+    expect((await me(visitor)).signedIn).toBe(true);
+    expect((await createVisitor(server.url).post('/api/auth/login', { email: 'migrated@example.com', password: 'swordfish-and-chips' })).headers.get('location')).toBe('/account');
+
+    const issuedAt = Math.floor(Date.now() / 1000) - 2 * 24 * 3600;
+    const oldToken = await new SignJWT({ sv: 1 })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(String(row?.id))
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + 30 * 24 * 3600)
+      .sign(new TextEncoder().encode(TEST_SESSION_SECRET));
+    const response = await fetch(`${server.url}/api/me`, { headers: { cookie: `session=${oldToken}` } });
+    expect(await response.json()).toEqual({ signedIn: true, email: 'migrated@example.com' });
+    const renewed = response.headers.getSetCookie()[0] ?? '';
+    expect(renewed).toMatch(/^session=[\w-]+\.[\w-]+\.[\w-]+; .*Max-Age=2592000/);
+    expect(renewed).not.toContain(oldToken);
+  });
+});

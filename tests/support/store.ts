@@ -1,0 +1,36 @@
+// A fresh store file per test file, migrated by the same code as `npm run db:migrate`, that the
+// test can also read to check what a request wrote (or did not write).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrateStore } from '../../src/node/migrations.ts';
+import { openStore, type Store } from '../../src/node/store.ts';
+import { ROOT } from './build.ts';
+
+export type TestStore = Store & {
+  url: string;
+  /** Every row of the tables that hold accounts and tokens, to compare before and after. */
+  snapshot(): Promise<string>;
+  remove(): void;
+};
+
+export async function createTestStore(options: { migrate?: boolean } = {}): Promise<TestStore> {
+  mkdirSync(join(ROOT, '.test-dist'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, '.test-dist', 'store-'));
+  const url = `file:${join(dir, 'app.db')}`;
+  const store = await openStore(url);
+  if (options.migrate !== false) await migrateStore(store.client);
+  return {
+    ...store,
+    url,
+    async snapshot() {
+      const tables = ['users', 'auth_tokens'];
+      const dump: Record<string, unknown[]> = {};
+      for (const table of tables) dump[table] = (await store.client.execute(`SELECT * FROM ${table} ORDER BY 1`)).rows;
+      return JSON.stringify(dump);
+    },
+    remove() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
