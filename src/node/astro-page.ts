@@ -3,6 +3,7 @@
 import type { AstroGlobal } from 'astro';
 import type { AppContext } from '../server/context.ts';
 import { getMember, type Member } from '../server/auth/session.ts';
+import { redirect } from '../server/http/responses.ts';
 import { getAppContext } from './app-context.ts';
 
 export async function getPageSession(Astro: AstroGlobal): Promise<{ ctx: AppContext; member: Member | null }> {
@@ -12,4 +13,12 @@ export async function getPageSession(Astro: AstroGlobal): Promise<{ ctx: AppCont
   // Pages that depend on the visitor must not be stored by shared caches or the back button.
   Astro.response.headers.set('Cache-Control', 'private, no-store');
   return { ctx, member };
+}
+
+/**
+ * A 303 from a page that keeps the cookies the page already decided on (a page that returns its
+ * own Response loses what was set on Astro.response).
+ */
+export function pageRedirect(Astro: AstroGlobal, location: string): Response {
+  return redirect(location, Astro.response.headers.getSetCookie());
 }

@@ -3,3 +3,5 @@ import { handleSignOut } from '../../../server/auth/sign-out.ts';
 
 export const prerender = false;
 export const POST = astroEndpoint(handleSignOut);
+// Any other method reaches the handler too, which answers 405 without touching anything.
+export const ALL = POST;

@@ -3,3 +3,5 @@ import { handlePasswordChange } from '../../../server/auth/password-change.ts';
 
 export const prerender = false;
 export const POST = astroEndpoint(handlePasswordChange);
+// Any other method reaches the handler too, which answers 405 without touching anything.
+export const ALL = POST;

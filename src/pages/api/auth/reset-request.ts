@@ -3,3 +3,5 @@ import { handleResetRequest } from '../../../server/auth/password-reset.ts';
 
 export const prerender = false;
 export const POST = astroEndpoint(handleResetRequest);
+// Any other method reaches the handler too, which answers 405 without touching anything.
+export const ALL = POST;
