@@ -85,11 +85,20 @@ export function parseForm<S extends z.ZodType>(schema: S, fields: Record<string,
  */
 export async function acceptFormPost(request: Request, config: Config): Promise<Record<string, unknown> | Response> {
   if (request.method !== 'POST') return htmlPage(405, 'Method not allowed', 'Send this form from its page.', { Allow: 'POST' });
-  if (!isSameOrigin(request, config)) return crossSiteForbidden();
+  // A refusal leaves the body unread; `Connection: close` stops a client from reusing a socket
+  // the server is about to drop.
+  if (!isSameOrigin(request, config)) return withConnectionClose(crossSiteForbidden());
   try {
     return await readForm(request);
   } catch (error) {
-    if (error instanceof FormError) return htmlPage(error.status, error.status === 413 ? 'Form too large' : 'Form not understood', error.message);
+    if (error instanceof FormError) {
+      return withConnectionClose(htmlPage(error.status, error.status === 413 ? 'Form too large' : 'Form not understood', error.message));
+    }
     throw error;
   }
+}
+
+function withConnectionClose(response: Response): Response {
+  response.headers.set('Connection', 'close');
+  return response;
 }
