@@ -159,6 +159,14 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   return { site, courses, published, media, publicMedia };
 }
 
+/** The site settings alone, for pages that must not load the whole catalogue. */
+export async function loadSiteSettings(dir: string): Promise<SiteSettings> {
+  const problems: Problem[] = [];
+  const site = await loadSite(resolve(dir), problems);
+  if (!site) throw new CatalogError(problems);
+  return site;
+}
+
 async function loadSite(root: string, problems: Problem[]): Promise<SiteSettings | null> {
   const path = join(root, 'site.yaml');
   const file = relativeToCwd(path);

@@ -3,8 +3,7 @@
 // synchronous render, because markdown-it renderers cannot be async.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import MarkdownIt from 'markdown-it';
-import type Token from 'markdown-it/lib/token.mjs';
+import markdownIt, { type MarkdownIt, type Token } from 'markdown-it';
 import anchor from 'markdown-it-anchor';
 import footnote from 'markdown-it-footnote';
 import { bundledLanguages, createHighlighter, createJavaScriptRegexEngine, type BundledLanguage, type Highlighter } from 'shiki';
@@ -66,16 +65,17 @@ export class MarkdownRenderer {
 
   private constructor(highlighter: Highlighter) {
     this.#highlighter = highlighter;
-    this.#md = new MarkdownIt({ html: true, linkify: true, typographer: true });
+    this.#md = markdownIt({ html: true, linkify: true, typographer: true });
     this.#md.use(footnote);
-    this.#md.use(anchor, {
+    // markdown-it-anchor's types describe markdown-it 14; the plugin works unchanged on 15.
+    this.#md.use(anchor as unknown as (md: MarkdownIt, options: object) => void, {
       level: [2, 3, 4],
       slugify,
       permalink: anchor.permalink.headerLink({ safariReaderFix: true }),
     });
-    this.#md.options.highlight = (code, info) => this.#highlight(code, info);
+    this.#md.options.highlight = (code: string, info: string) => this.#highlight(code, info);
     const rules = this.#md.renderer.rules;
-    rules.image = (tokens, i, _options, env: Env) => renderImage(tokens[i]!, env);
+    rules.image = (tokens: Token[], i: number, _options: unknown, env?: unknown) => renderImage(tokens[i]!, env as Env);
     rules.table_open = () => '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>\n';
     rules.table_close = () => '</table></div>\n';
   }
@@ -123,6 +123,12 @@ export class MarkdownRenderer {
   }
 }
 
+/** markdown-it 15 types attributes as string | number; ours are always strings. */
+function attr(token: Token, name: string): string {
+  const value = token.attrGet(name);
+  return value === null ? '' : String(value);
+}
+
 function languageOf(info: string): string | null {
   const name = info.trim().split(/\s+/)[0]?.toLowerCase();
   if (!name) return null;
@@ -137,7 +143,7 @@ function localTarget(href: string): { path: string; hash: string } | null {
 }
 
 async function resolveImage(token: Token, env: Env, report: (m: string) => void): Promise<void> {
-  const src = token.attrGet('src') ?? '';
+  const src = attr(token, 'src');
   const alt = token.content.trim();
   if (!alt) report(`image ${src} has no alt text: write ![what the image shows](${src})`);
   if (/^(https?:)?\/\//i.test(src)) {
@@ -166,7 +172,7 @@ async function resolveImage(token: Token, env: Env, report: (m: string) => void)
 }
 
 async function resolveLink(token: Token, env: Env, report: (m: string) => void): Promise<void> {
-  const href = token.attrGet('href') ?? '';
+  const href = attr(token, 'href');
   const target = localTarget(href);
   if (!target) return;
   const path = resolve(dirname(env.ctx.file), target.path);
@@ -195,10 +201,10 @@ async function resolveLink(token: Token, env: Env, report: (m: string) => void):
 }
 
 function renderImage(token: Token, env: Env): string {
-  const src = token.attrGet('src') ?? '';
+  const src = attr(token, 'src');
   const picture = env.pictures.get(src);
   const alt = escapeAttr(token.content);
-  const title = token.attrGet('title');
+  const title = attr(token, 'title');
   if (!picture) return `<img src="${escapeAttr(src)}" alt="${alt}">`;
   return pictureHtml(picture, {
     alt,
@@ -250,7 +256,7 @@ function headingsOf(tokens: Token[]): Rendered['headings'] {
   const headings: Rendered['headings'] = [];
   tokens.forEach((token, i) => {
     if (token.type !== 'heading_open') return;
-    const id = token.attrGet('id');
+    const id = attr(token, 'id');
     const inline = tokens[i + 1];
     if (id && inline) headings.push({ level: Number(token.tag.slice(1)), text: inline.content, id });
   });

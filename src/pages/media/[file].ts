@@ -10,5 +10,5 @@ export const getStaticPaths = (async () => {
 
 export const GET: APIRoute = async ({ props }) => {
   const { variant } = props as Awaited<ReturnType<typeof getStaticPaths>>[number]['props'];
-  return new Response(await renderVariant(variant), { headers: { 'Content-Type': variant.contentType } });
+  return new Response(Buffer.from(await renderVariant(variant)), { headers: { 'Content-Type': variant.contentType } });
 };

@@ -90,8 +90,8 @@ test('the JavaScript PBKDF2 used above the limit matches WebCrypto', async () =>
   const salt = utf8('salt');
   const reference = new Uint8Array(
     await crypto.subtle.deriveBits(
-      { name: 'PBKDF2', hash: 'SHA-256', salt, iterations: 100_001 },
-      await crypto.subtle.importKey('raw', password, 'PBKDF2', false, ['deriveBits']),
+      { name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations: 100_001 },
+      await crypto.subtle.importKey('raw', password as BufferSource, 'PBKDF2', false, ['deriveBits']),
       256,
     ),
   );
