@@ -38,5 +38,5 @@ process.on('SIGTERM', () => stop());
 if (!process.argv.includes('--no-build')) await run(process.execPath, ['node_modules/astro/bin/astro.mjs', 'build']);
 // The store is created and brought up to date before the server, which refuses an unmigrated one.
 await run(process.execPath, ['scripts/migrate.ts']);
-serve(process.execPath, ['dist/server/entry.mjs']);
+serve(process.execPath, ['src/node/server.ts']);
 console.log(`\n  Course site: http://${env.HOST}:${env.PORT}/\n`);

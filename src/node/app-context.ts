@@ -9,9 +9,20 @@ import { createOutboxMailer, createSmtpMailer } from './mailers.ts';
 import { assertMigrated } from './migrations.ts';
 import { openStore } from './store.ts';
 
+// The Node entry and the Astro bundle each have their own copy of this module; the entry's
+// context is handed over through a global symbol so the process has one store connection.
+const SHARED = Symbol.for('course-store.app-context');
+type Shared = { [SHARED]?: AppContext };
+
 let context: Promise<AppContext> | undefined;
 
-export async function createNodeAppContext(env = readNodeEnv()): Promise<AppContext> {
+export function shareAppContext(app: AppContext): void {
+  (globalThis as Shared)[SHARED] = app;
+}
+
+export type NodeAppContext = { app: AppContext; close(): void };
+
+export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeAppContext> {
   const config = parseConfig(env);
   const clock = { now: () => Date.now() };
   const log = createLog(config.logLevel, clock.now);
@@ -27,7 +38,7 @@ export async function createNodeAppContext(env = readNodeEnv()): Promise<AppCont
     log.warn('config.weak-password-hashing', { iterations: config.passwordIterations, default: DEFAULT_PASSWORD_ITERATIONS });
   }
   log.info('app.ready', { env: config.env, store: config.databaseUrl.replace(/\?.*$/, ''), mail: mailTransportOf(config) });
-  return { db: store.db, config, mailer, clock, log };
+  return { app: { db: store.db, config, mailer, clock, log }, close: () => store.close() };
 }
 
 /**
@@ -35,7 +46,9 @@ export async function createNodeAppContext(env = readNodeEnv()): Promise<AppCont
  * reported loudly: the log names what to fix.
  */
 export function getAppContext(): Promise<AppContext> {
-  context ??= createNodeAppContext().catch((error: unknown) => {
+  const shared = (globalThis as Shared)[SHARED];
+  if (shared) return Promise.resolve(shared);
+  context ??= createNodeAppContext().then(({ app }) => app, (error: unknown) => {
     context = undefined;
     console.error(error instanceof Error ? error.message : error);
     throw error;

@@ -1,5 +1,5 @@
-// Starts the built server (`node <dist>/server/entry.mjs`) as a child process on a free loopback
-// port, the way production runs it, and stops it again.
+// Starts the built server (`node src/node/server.ts` over a build) as a child process on a free
+// loopback port, the way production runs it, and stops it again.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -20,14 +20,13 @@ export function freePort(): Promise<number> {
 
 export async function startServer(options: { dist: string; env: Record<string, string> }): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(options.dist, 'server/entry.mjs')], {
+  const child = spawn(process.execPath, [join(ROOT, 'src/node/server.ts')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       ASTRO_TELEMETRY_DISABLED: '1',
-      // The catalogue the layout reads at request time; the same folder the build used.
-      COURSES_DIR: process.env.COURSES_DIR ?? join(ROOT, 'courses'),
+      DIST_DIR: options.dist,
       ...options.env,
       HOST: '127.0.0.1',
       PORT: String(port),

@@ -1,0 +1,53 @@
+// The Node entry: `node src/node/server.ts` (DIST_DIR=dist by default). It builds the app context
+// first, so that a bad configuration or an unmigrated store stops the process with a message
+// before it accepts a single request, then serves the built Astro site (static files and
+// on-demand routes) on HOST:PORT, and stops gracefully on SIGTERM.
+import { createServer } from 'node:http';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createNodeAppContext, shareAppContext, type NodeAppContext } from './app-context.ts';
+
+type AstroHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+let context: NodeAppContext;
+try {
+  context = await createNodeAppContext();
+} catch (error) {
+  console.error(`The server cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+shareAppContext(context.app);
+
+// The built entry starts its own server unless told not to; this process owns the socket.
+process.env.ASTRO_NODE_AUTOSTART = 'disabled';
+const dist = resolve(process.env.DIST_DIR ?? 'dist');
+const { handler } = (await import(pathToFileURL(resolve(dist, 'server/entry.mjs')).href)) as { handler: AstroHandler };
+
+const server = createServer((req, res) => handler(req, res));
+const host = context.app.config.host;
+const port = context.app.config.port;
+server.listen(port, host, () => context.app.log.info('server.listening', { url: `http://${host}:${port}/` }));
+
+let stopping = false;
+function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  context.app.log.info('server.stopping', { signal });
+  // Stop accepting, let requests in flight finish, then close the store; a request that hangs
+  // past the grace period does not keep the process alive.
+  server.close(() => {
+    context.close();
+    process.exit(0);
+  });
+  server.closeIdleConnections();
+  setTimeout(() => {
+    context.app.log.warn('server.forced-stop', { graceMs: SHUTDOWN_GRACE_MS });
+    server.closeAllConnections();
+    context.close();
+    process.exit(1);
+  }, SHUTDOWN_GRACE_MS).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

@@ -1,0 +1,55 @@
+// The Node entry: it refuses to start on what would fail later, and stops gracefully.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { accountsEnv } from './support/accounts-env.ts';
+import { ROOT } from './support/build.ts';
+import { freePort, startServer } from './support/server.ts';
+import { createTestStore, type TestStore } from './support/store.ts';
+
+function runEntry(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'src/node/server.ts')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', DIST_DIR: inject('dist'), HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('the Node entry', () => {
+  const stores: TestStore[] = [];
+  afterAll(() => stores.forEach((s) => s.remove()));
+
+  it('refuses to start on an unmigrated store, naming the command to run', async () => {
+    const store = await createTestStore({ migrate: false });
+    stores.push(store);
+    const env = accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:1' });
+    const result = await runEntry({ ...env, PORT: String(await freePort()) });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('The server cannot start: The store is not migrated (it has no migrations table). Run `npm run db:migrate` first.');
+  });
+
+  it('serves static pages and on-demand routes from one process, and exits cleanly on SIGTERM', async () => {
+    const store = await createTestStore();
+    stores.push(store);
+    const env = { ...accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:1' }), LOG_LEVEL: 'info' };
+    const server = await startServer({ dist: inject('dist'), env });
+    const home = await fetch(`${server.url}/`);
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain('Python Fundamentals');
+    const me = await fetch(`${server.url}/api/me`);
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ signedIn: false });
+    await server.stop();
+    expect(server.logs()).toContain('server.stopping');
+  });
+});
