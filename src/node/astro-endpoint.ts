@@ -14,6 +14,7 @@ export function astroEndpoint(handler: Handler): APIRoute {
     } catch {
       return htmlPage(503, 'Temporarily unavailable', 'The site cannot reach its store right now. Please try again in a minute.');
     }
-    return handler(request, ctx, { address: clientAddress });
+    // Node finishes a pending promise by itself; the handler has already attached its error handling.
+    return handler(request, ctx, { address: clientAddress, waitUntil: () => {} });
   };
 }

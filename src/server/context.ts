@@ -29,6 +29,11 @@ export type AppContext = {
 export type Client = {
   /** The visitor's address as the adapter determined it (socket, trusted proxy, CF-Connecting-IP). */
   address: string;
+  /**
+   * Runs work after the response is sent (an email), so that how long it takes tells the visitor
+   * nothing. Node keeps the process alive for it; Workers pass `ctx.waitUntil`.
+   */
+  waitUntil(task: Promise<unknown>): void;
 };
 
 export type Handler = (request: Request, ctx: AppContext, client: Client) => Promise<Response>;

@@ -2,6 +2,7 @@ import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { authTokens, users } from '../db/schema.ts';
+import { sendAfterResponse } from '../email/mailer.ts';
 import { passwordResetMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
@@ -37,13 +38,12 @@ export async function handleResetRequest(request: Request, ctx: AppContext, clie
   if (user) {
     const token = await issueToken(ctx.db, user.id, 'reset', now);
     const url = new URL(`/reset?token=${token}`, ctx.config.siteUrl).href;
-    try {
-      await ctx.mailer.send(passwordResetMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.reset / 60_000 }));
-      ctx.log.info('password-reset.sent', { userId: user.id });
-    } catch (error) {
-      // Answering differently would tell that the account exists; the log tells the operator.
-      ctx.log.error('mail.failed', { userId: user.id, purpose: 'reset', error: String(error) });
-    }
+    sendAfterResponse(
+      ctx,
+      client,
+      passwordResetMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.reset / 60_000 }),
+      { userId: user.id, purpose: 'reset' },
+    );
   }
   return redirect('/reset?notice=reset-sent');
 }

@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { users } from '../db/schema.ts';
+import { sendAfterResponse } from '../email/mailer.ts';
 import { signInLinkMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
@@ -35,12 +36,12 @@ export async function handleLinkRequest(request: Request, ctx: AppContext, clien
     // must not use it up.
     const query = new URLSearchParams({ token, ...(next ? { next } : {}) });
     const url = new URL(`/login?${query}`, ctx.config.siteUrl).href;
-    try {
-      await ctx.mailer.send(signInLinkMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.link / 60_000 }));
-      ctx.log.info('sign-in-link.sent', { userId: user.id });
-    } catch (error) {
-      ctx.log.error('mail.failed', { userId: user.id, purpose: 'link', error: String(error) });
-    }
+    sendAfterResponse(
+      ctx,
+      client,
+      signInLinkMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.link / 60_000 }),
+      { userId: user.id, purpose: 'link' },
+    );
   }
   return redirect(`/login?${new URLSearchParams({ notice: 'link-sent', ...(next ? { next } : {}) })}`);
 }
