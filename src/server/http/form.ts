@@ -8,6 +8,13 @@ import { crossSiteForbidden, htmlPage } from './responses.ts';
 /** Our forms hold an email, two passwords and a path: a few hundred bytes. */
 export const MAX_FORM_BYTES = 16 * 1024;
 
+/**
+ * An oversized body is read and thrown away up to this size before the 413 is sent: a client
+ * still sending when the server answers and closes gets a reset instead of the answer. Past it,
+ * reading stops, so nobody can make the server swallow an endless stream.
+ */
+const MAX_DISCARD_BYTES = 1024 * 1024;
+
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
 export class FormError extends Error {
@@ -30,12 +37,13 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > limit) {
+    if (size <= limit) chunks.push(value);
+    else if (size > MAX_DISCARD_BYTES) {
       await reader.cancel();
-      throw new FormError(413, `The form is larger than ${limit} bytes.`);
+      break;
     }
-    chunks.push(value);
   }
+  if (size > limit) throw new FormError(413, `The form is larger than ${limit} bytes.`);
   const body = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
