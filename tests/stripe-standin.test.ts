@@ -675,14 +675,18 @@ describe('process lifecycle', () => {
 
   it('runs as a CLI: prints one ready line and exits cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, ['scripts/stripe-standin.ts', '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
-    const line = await waitFor(() => /stripe stand-in listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out) ?? undefined, 10_000);
-    const health = await fetch(`${line[1]}/_standin/health`);
-    expect(await health.json()).toEqual({ ok: true });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(out.trim().split('\n')).toHaveLength(1);
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
+      const line = await waitFor(() => /stripe stand-in listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out) ?? undefined, 10_000);
+      const health = await fetch(`${line[1]}/_standin/health`);
+      expect(await health.json()).toEqual({ ok: true });
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out.trim().split('\n')).toHaveLength(1);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   }, 20_000);
 });
