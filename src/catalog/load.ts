@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { parsePrice } from '../server/payments/money.ts';
-import { MarkdownRenderer, relativeToCwd, type LinkTarget, type Problem, type Rendered } from './markdown.ts';
+import { MarkdownRenderer, pictureFiles, relativeToCwd, type LinkTarget, type Problem, type Rendered } from './markdown.ts';
 import { MediaRegistry, type Picture } from './media.ts';
 import {
   courseFrontMatter,
@@ -374,7 +374,7 @@ async function renderCourse(
     problems.push({ file: raw.file, message: 'every lesson of this course is a draft: publish at least one' });
   }
   const courseMedia = new Set(sales.media);
-  if (cover) for (const file of [cover.src, ...cover.webp.map((v) => v.src), ...cover.avif.map((v) => v.src), cover.og!]) courseMedia.add(file.slice(7));
+  if (cover) for (const file of pictureFiles(cover)) courseMedia.add(file);
 
   return {
     slug: raw.slug,
