@@ -1,7 +1,7 @@
 // Every table of the store, in one place. Names are snake_case in SQL; times are integer
 // milliseconds since the epoch (what `clock.now()` returns), so that comparisons are plain integers
 // on every driver (libSQL, D1).
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const users = sqliteTable('users', {
   id: integer('id').primaryKey({ autoIncrement: true }),
@@ -48,4 +48,155 @@ export const rateLimits = sqliteTable(
   (table) => [index('rate_limits_window_start').on(table.windowStart)],
 );
 
+/**
+ * The store's copy of each course, written by the content sync from the build. Checkout reads the
+ * price here, never from the request; a changed price applies to purchases made after the sync.
+ */
+export const courses = sqliteTable('courses', {
+  slug: text('slug').primaryKey(),
+  title: text('title').notNull(),
+  /** In the currency's minor unit (cents; yen for JPY; fils for KWD). */
+  priceMinor: integer('price_minor').notNull(),
+  /** ISO 4217, upper case. */
+  currency: text('currency').notNull(),
+  /** 0 when the course is unpublished in git or removed from it: nobody can buy it any more. */
+  published: integer('published', { mode: 'boolean' }).notNull(),
+  /** Where a buyer starts: the course's first lesson. */
+  firstLessonSlug: text('first_lesson_slug'),
+  position: integer('position').notNull().default(0),
+  /** SHA-256 of the synced fields: an unchanged course costs no write. */
+  contentHash: text('content_hash').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/**
+ * Every lesson of every course, with the built page of each paid lesson. Removed from git means
+ * unpublished, never deleted, so members' progress survives.
+ */
+export const lessons = sqliteTable(
+  'lessons',
+  {
+    courseSlug: text('course_slug').notNull(),
+    slug: text('slug').notNull(),
+    title: text('title').notNull(),
+    position: integer('position').notNull(),
+    preview: integer('preview', { mode: 'boolean' }).notNull(),
+    published: integer('published', { mode: 'boolean' }).notNull(),
+    /** The full HTML page as Astro built it (paid lessons only; previews are static files). */
+    html: text('html'),
+    /** SHA-256 of the page and fields; also the ETag the gate answers with. */
+    contentHash: text('content_hash').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.courseSlug, table.slug] })],
+);
+
+/**
+ * Images and downloads of paid lessons, served only through the lesson gate. Names are content
+ * hashed, so a changed file is a new row and an unchanged one costs no write.
+ */
+export const privateMedia = sqliteTable(
+  'private_media',
+  {
+    courseSlug: text('course_slug').notNull(),
+    name: text('name').notNull(),
+    contentType: text('content_type').notNull(),
+    body: blob('body', { mode: 'buffer' }).notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.courseSlug, table.name] })],
+);
+
+/**
+ * One row per way a member came to own a course: a paid Checkout Session (`stripe`) or an access
+ * given by the author (`grant`). The Stripe ids map refunds and disputes back to the purchase.
+ */
+export const purchases = sqliteTable(
+  'purchases',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+    courseSlug: text('course_slug').notNull(),
+    source: text('source', { enum: ['stripe', 'grant'] }).notNull(),
+    /** Unique: the webhook and the success page racing can never record a session twice. */
+    checkoutSessionId: text('checkout_session_id').unique(),
+    paymentIntentId: text('payment_intent_id'),
+    /** What was paid, in minor units, as Stripe charged it (not the course's current price). */
+    amountMinor: integer('amount_minor').notNull(),
+    currency: text('currency').notNull(),
+    amountRefundedMinor: integer('amount_refunded_minor').notNull().default(0),
+    /** Stripe's view of the money: paid, partially_refunded, refunded, disputed, dispute_won, dispute_lost. */
+    status: text('status').notNull(),
+    /** The account was created by this purchase (a guest checkout). */
+    createdUser: integer('created_user', { mode: 'boolean' }).notNull().default(false),
+    livemode: integer('livemode', { mode: 'boolean' }).notNull().default(false),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (table) => [
+    index('purchases_user_course').on(table.userId, table.courseSlug),
+    index('purchases_payment_intent').on(table.paymentIntentId),
+    index('purchases_course_created').on(table.courseSlug, table.createdAt),
+  ],
+);
+
+/**
+ * Access is an append-only ledger per purchase. A purchase gives access while its latest entry is
+ * `grant` or `restore`. `seq` numbers a purchase's entries; the unique index makes two writers
+ * that read the same latest entry unable to both append after it.
+ */
+export const accessLedger = sqliteTable(
+  'access_ledger',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    purchaseId: integer('purchase_id')
+      .notNull()
+      .references(() => purchases.id),
+    userId: integer('user_id').notNull(),
+    courseSlug: text('course_slug').notNull(),
+    seq: integer('seq').notNull(),
+    action: text('action', { enum: ['grant', 'revoke', 'suspend', 'restore'] }).notNull(),
+    /** Why: purchase, refund, dispute_created, dispute_won, dispute_lost, reconcile, or an admin's reason. */
+    reason: text('reason').notNull(),
+    /** The Stripe object (cs_, ch_, re_, dp_) and event (evt_) that caused the entry, when Stripe did. */
+    stripeObjectId: text('stripe_object_id'),
+    stripeEventId: text('stripe_event_id'),
+    /** The admin who made the entry by hand. */
+    actorUserId: integer('actor_user_id'),
+    note: text('note'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (table) => [
+    uniqueIndex('access_ledger_purchase_seq').on(table.purchaseId, table.seq),
+    index('access_ledger_user_course').on(table.userId, table.courseSlug),
+  ],
+);
+
+/** Webhook events fully handled, so that a redelivery is answered 200 with no second effect. */
+export const stripeEvents = sqliteTable('stripe_events', {
+  id: text('id').primaryKey(),
+  type: text('type').notNull(),
+  processedAt: integer('processed_at').notNull(),
+});
+
+/** Lessons a member marked complete. Keyed by slugs, so it survives a lesson being unpublished. */
+export const lessonProgress = sqliteTable(
+  'lesson_progress',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    courseSlug: text('course_slug').notNull(),
+    lessonSlug: text('lesson_slug').notNull(),
+    completedAt: integer('completed_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.courseSlug, table.lessonSlug] })],
+);
+
 export type User = typeof users.$inferSelect;
+export type CourseRow = typeof courses.$inferSelect;
+export type LessonRow = typeof lessons.$inferSelect;
+export type Purchase = typeof purchases.$inferSelect;
+export type LedgerEntry = typeof accessLedger.$inferSelect;

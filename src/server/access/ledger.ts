@@ -1,0 +1,143 @@
+// The access ledger: every change to who may read a course is a new row, never an update. A
+// purchase gives access while its latest entry is `grant` or `restore`; a member may read a course
+// while one of their purchases of it gives access. Everything that asks "may this member read this
+// course?" uses the SQL below, so the gate, checkout and the account page agree.
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../context.ts';
+import { purchases } from '../db/schema.ts';
+
+export type AccessAction = 'grant' | 'revoke' | 'suspend' | 'restore';
+/** What a purchase currently gives: derived from its latest ledger entry (none: no entry yet). */
+export type AccessState = 'active' | 'suspended' | 'revoked' | 'none';
+
+/** The state after each action. */
+const STATE_AFTER: Record<AccessAction, AccessState> = { grant: 'active', restore: 'active', suspend: 'suspended', revoke: 'revoked' };
+
+/** From which latest action each action may follow; anything else would be a meaningless step. */
+const ALLOWED_AFTER: Record<AccessAction, (AccessAction | null)[]> = {
+  grant: [null],
+  suspend: ['grant', 'restore'],
+  restore: ['suspend'],
+  revoke: ['grant', 'restore', 'suspend'],
+};
+
+/** SQL: the latest ledger action of the purchase whose id is the given SQL expression. */
+export function latestActionSql(purchaseId: SQL | number): SQL {
+  return sql`(SELECT l.action FROM access_ledger l WHERE l.purchase_id = ${purchaseId} ORDER BY l.seq DESC LIMIT 1)`;
+}
+
+/**
+ * SQL: true when the member may read the course. Use it inside the one query a request makes
+ * (the lesson gate joins it with the page and the member).
+ */
+export function hasAccessSql(userId: SQL | number, courseSlug: SQL | string): SQL {
+  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore'))`;
+}
+
+export async function hasAccess(db: Db, userId: number, courseSlug: string): Promise<boolean> {
+  const row = await db.get<{ ok: number }>(sql`SELECT ${hasAccessSql(userId, courseSlug)} AS ok`);
+  return Boolean(row?.ok);
+}
+
+export function stateOf(action: AccessAction | null | undefined): AccessState {
+  return action ? STATE_AFTER[action] : 'none';
+}
+
+export async function getAccessState(db: Db, purchaseId: number): Promise<AccessState> {
+  const row = await db.get<{ action: AccessAction | null }>(sql`SELECT ${latestActionSql(purchaseId)} AS action`);
+  return stateOf(row?.action);
+}
+
+export type LedgerAppend = {
+  purchaseId: number;
+  userId: number;
+  courseSlug: string;
+  action: AccessAction;
+  reason: string;
+  stripeObjectId?: string | null;
+  stripeEventId?: string | null;
+  actorUserId?: number | null;
+  note?: string | null;
+  now: number;
+};
+
+/**
+ * The statement that appends `action` to a purchase's ledger if, and only if, the purchase's
+ * latest entry allows it. It is one INSERT ... SELECT, so the check and the write are atomic:
+ * of two writers racing to make the same change, one appends and the other appends nothing
+ * (and the unique (purchase_id, seq) index stops any other interleaving). Usable in a batch.
+ */
+export function appendLedgerSql(entry: LedgerAppend): SQL {
+  const allowed = ALLOWED_AFTER[entry.action];
+  const latest = latestActionSql(entry.purchaseId);
+  const condition = allowed.includes(null)
+    ? sql`${latest} IS NULL`
+    : sql`${latest} IN (${sql.join(
+        allowed.map((action) => sql`${action}`),
+        sql`, `,
+      )})`;
+  return sql`INSERT INTO access_ledger (purchase_id, user_id, course_slug, seq, action, reason, stripe_object_id, stripe_event_id, actor_user_id, note, created_at)
+    SELECT ${entry.purchaseId}, ${entry.userId}, ${entry.courseSlug},
+      coalesce((SELECT max(seq) FROM access_ledger WHERE purchase_id = ${entry.purchaseId}), 0) + 1,
+      ${entry.action}, ${entry.reason}, ${entry.stripeObjectId ?? null}, ${entry.stripeEventId ?? null},
+      ${entry.actorUserId ?? null}, ${entry.note ?? null}, ${entry.now}
+    WHERE ${condition}`;
+}
+
+/** Appends if allowed; tells whether a row was written. */
+export async function appendLedger(db: Db, entry: LedgerAppend): Promise<boolean> {
+  const result = await db.run(appendLedgerSql(entry));
+  return rowsAffected(result) > 0;
+}
+
+/**
+ * The actions that take a purchase from its current state to the target state, in order.
+ * A revoked purchase stays revoked: Stripe does not give back refunded money or a lost dispute.
+ */
+export function transitionsTo(current: AccessState, target: Exclude<AccessState, 'none'>): AccessAction[] {
+  if (current === target || current === 'revoked') return [];
+  if (current === 'none') return target === 'active' ? ['grant'] : ['grant', target === 'suspended' ? 'suspend' : 'revoke'];
+  if (target === 'active') return current === 'suspended' ? ['restore'] : [];
+  return [target === 'suspended' ? 'suspend' : 'revoke'];
+}
+
+/** libSQL answers `rowsAffected`, D1 answers `meta.changes`. */
+export function rowsAffected(result: unknown): number {
+  const value = result as { rowsAffected?: number; meta?: { changes?: number } };
+  return value.rowsAffected ?? value.meta?.changes ?? 0;
+}
+
+/**
+ * Gives a member a course by hand (a gift, support, a migration from another platform): a purchase
+ * of source `grant`, then its ledger entry (a purchase without an entry gives nothing, so a crash
+ * between the two loses nothing). Returns the purchase id.
+ */
+export async function grantAccess(
+  db: Db,
+  input: { userId: number; courseSlug: string; reason: string; actorUserId?: number | null; note?: string | null; now: number },
+): Promise<number> {
+  const [inserted] = await db
+    .insert(purchases)
+    .values({
+      userId: input.userId,
+      courseSlug: input.courseSlug,
+      source: 'grant',
+      amountMinor: 0,
+      currency: 'XXX',
+      status: 'granted',
+      createdAt: input.now,
+      updatedAt: input.now,
+    })
+    .returning({ id: purchases.id });
+  await appendLedger(db, {
+    purchaseId: inserted!.id,
+    userId: input.userId,
+    courseSlug: input.courseSlug,
+    action: 'grant',
+    reason: input.reason,
+    actorUserId: input.actorUserId ?? null,
+    note: input.note ?? null,
+    now: input.now,
+  });
+  return inserted!.id;
+}
