@@ -1239,6 +1239,14 @@ function apiRoutes(sd: Standin): [string, RegExp, ApiHandler][] {
     ['GET', /^\/v1\/charges\/([^/]+)$/, retrieve('charge', 'id', () => sd.state.charges)],
     ['GET', /^\/v1\/refunds\/([^/]+)$/, retrieve('refund', 'id', () => sd.state.refunds)],
     ['GET', /^\/v1\/disputes\/([^/]+)$/, retrieve('dispute', 'dispute', () => sd.state.disputes)],
+    ['GET', /^\/v1\/disputes$/, (p) => {
+      allowOnly(p, ['limit', 'starting_after', 'ending_before', 'created', 'charge', 'payment_intent', 'expand']);
+      const charge = str(p, 'charge');
+      const pi = str(p, 'payment_intent');
+      const created = createdFilter(p);
+      return sd.list(sd.newestFirst(sd.state.disputes), p, '/v1/disputes', 'dispute', (d) =>
+        (!charge || d.charge === charge) && (!pi || d.payment_intent === pi) && created(d.created as number));
+    }],
     ['GET', /^\/v1\/customers\/([^/]+)$/, retrieve('customer', 'id', () => sd.state.customers)],
     ['GET', /^\/v1\/events\/([^/]+)$/, retrieve('event', 'id', () => sd.state.events)],
     ['POST', /^\/v1\/refunds$/, (p, _m, ctx) => {

@@ -4,6 +4,7 @@ import { mailTransportOf, parseConfig } from '../server/config.ts';
 import type { AppContext } from '../server/context.ts';
 import { DEFAULT_PASSWORD_ITERATIONS } from '../server/config.ts';
 import { createLog } from '../server/log.ts';
+import { createStripeClient } from '../server/payments/stripe.ts';
 import { readNodeEnv } from './env.ts';
 import { createOutboxMailer, createSmtpMailer } from './mailers.ts';
 import { assertMigrated } from './migrations.ts';
@@ -37,8 +38,15 @@ export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeApp
   if (config.passwordIterations < DEFAULT_PASSWORD_ITERATIONS) {
     log.warn('config.weak-password-hashing', { iterations: config.passwordIterations, default: DEFAULT_PASSWORD_ITERATIONS });
   }
-  log.info('app.ready', { env: config.env, store: config.databaseUrl.replace(/\?.*$/, ''), mail: mailTransportOf(config) });
-  return { app: { db: store.db, config, mailer, clock, log }, close: () => store.close() };
+  const stripe = config.stripe ? createStripeClient(config.stripe) : null;
+  if (!config.stripe) log.warn('config.payments-off', { hint: 'set STRIPE_SECRET_KEY (npm start runs a local Stripe stand-in)' });
+  log.info('app.ready', {
+    env: config.env,
+    store: config.databaseUrl.replace(/\?.*$/, ''),
+    mail: mailTransportOf(config),
+    stripe: config.stripe ? (config.stripe.apiBase?.origin ?? 'api.stripe.com') : 'off',
+  });
+  return { app: { db: store.db, config, mailer, stripe, clock, log }, close: () => store.close() };
 }
 
 /**

@@ -14,7 +14,7 @@ const boolean = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
   .transform((value) => value === '1' || value === 'true' || value === 'yes');
 
-const optional = (schema: z.ZodString) =>
+const optional = (schema: z.ZodString | z.ZodURL) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
 const envSchema = z.object({
@@ -44,7 +44,12 @@ const envSchema = z.object({
   PASSWORD_ITERATIONS: z.coerce.number().int().min(1000).max(10_000_000).default(DEFAULT_PASSWORD_ITERATIONS),
   /** Whether a development mailer may write to data/outbox/ instead of sending. */
   MAIL_OUTBOX: boolean.optional(),
-  // STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_API_BASE are added here by the payments work.
+  /** sk_live_/sk_test_ or a restricted rk_ key. Without it, checkout answers that payments are off. */
+  STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_/, 'must be a Stripe secret key (sk_... or rk_...)')),
+  /** The signing secret of the webhook endpoint (whsec_...). */
+  STRIPE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_/, 'must be a webhook signing secret (whsec_...)')),
+  /** Where the Stripe API is, for the local stand-in (http://127.0.0.1:12111). Unset: api.stripe.com. */
+  STRIPE_API_BASE: optional(z.url({ protocol: /^https?$/ })),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -65,6 +70,16 @@ export type Config = {
   trustProxy: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   passwordIterations: number;
+  stripe: StripeSettings | null;
+};
+
+export type StripeSettings = {
+  secretKey: string;
+  webhookSecret: string | undefined;
+  /** Set when the API is somewhere other than api.stripe.com (the development stand-in). */
+  apiBase: URL | undefined;
+  /** Written into every Checkout Session's metadata; sessions without it are another site's. */
+  siteId: string;
 };
 
 export class ConfigError extends Error {
@@ -102,9 +117,18 @@ export function parseConfig(env: Env): Config {
     trustProxy: values.TRUST_PROXY,
     logLevel: values.LOG_LEVEL,
     passwordIterations: values.PASSWORD_ITERATIONS,
+    stripe: values.STRIPE_SECRET_KEY
+      ? {
+          secretKey: values.STRIPE_SECRET_KEY,
+          webhookSecret: values.STRIPE_WEBHOOK_SECRET,
+          apiBase: values.STRIPE_API_BASE ? new URL(values.STRIPE_API_BASE) : undefined,
+          siteId: new URL(values.SITE_URL).host,
+        }
+      : null,
   };
 
   const problems: string[] = [];
+  if (values.STRIPE_WEBHOOK_SECRET && !values.STRIPE_SECRET_KEY) problems.push('STRIPE_SECRET_KEY: must be set when STRIPE_WEBHOOK_SECRET is');
   const secret = config.sessionSecret;
   if (encoder.encode(secret).length < 32) problems.push('SESSION_SECRET: must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
   if (config.production) {
@@ -115,6 +139,9 @@ export function parseConfig(env: Env): Config {
     if (!config.smtpUrl) problems.push('SMTP_URL: must be set in production (the development outbox only writes files)');
     if (values.MAIL_OUTBOX) problems.push('MAIL_OUTBOX: the development outbox cannot be used in production');
     if (!env.MAIL_FROM) problems.push('MAIL_FROM: must be set in production (e.g. "Courses <courses@example.com>")');
+    if (!config.stripe) problems.push('STRIPE_SECRET_KEY: must be set in production');
+    if (!config.stripe?.webhookSecret) problems.push('STRIPE_WEBHOOK_SECRET: must be set in production (the whsec_ of the webhook endpoint)');
+    if (values.STRIPE_API_BASE) problems.push('STRIPE_API_BASE: points the site at a development Stripe stand-in; unset it in production');
     if (config.databaseUrl.startsWith('libsql:') && !config.databaseAuthToken && !/^libsql:\/\/(localhost|127\.0\.0\.1)/.test(config.databaseUrl)) {
       problems.push('DATABASE_AUTH_TOKEN: must be set for a remote libsql:// store');
     }

@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import type * as schema from './db/schema.ts';
 import type { Mailer } from './email/mailer.ts';
 import type { Log } from './log.ts';
+import type { Stripe } from './payments/stripe.ts';
 
 /**
  * The store as drizzle's asynchronous SQLite API, which both libSQL and D1 implement. `batch` runs
@@ -21,6 +22,8 @@ export type AppContext = {
   db: Db;
   config: Config;
   mailer: Mailer;
+  /** Null when no STRIPE_SECRET_KEY is set: checkout then says payments are not set up. */
+  stripe: Stripe | null;
   clock: Clock;
   log: Log;
 };

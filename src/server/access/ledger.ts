@@ -49,8 +49,9 @@ export async function getAccessState(db: Db, purchaseId: number): Promise<Access
 }
 
 export type LedgerAppend = {
-  purchaseId: number;
-  userId: number;
+  /** A number, or an SQL subquery when the purchase is inserted in the same batch. */
+  purchaseId: number | SQL;
+  userId: number | SQL;
   courseSlug: string;
   action: AccessAction;
   reason: string;

@@ -10,11 +10,12 @@ import { hashPassword, verifyPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { getMember, startSession } from './session.ts';
 
-const passwordChangeForm = z.object({ current_password: passwordSchema, password: newPasswordSchema });
+const passwordChangeForm = z.object({ current_password: passwordSchema.optional(), password: newPasswordSchema });
 
 /**
- * POST /api/auth/password: replaces the password after checking the current one. Other devices
- * are signed out; this one gets a new token.
+ * POST /api/auth/password: replaces the password after checking the current one, or sets the
+ * first one of an account made by a purchase (which has none to check). Other devices are signed
+ * out; this one gets a new token.
  */
 export async function handlePasswordChange(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
@@ -28,12 +29,14 @@ export async function handlePasswordChange(request: Request, ctx: AppContext, cl
   if (wait) return tooManyRequests(wait);
 
   const stored = await ctx.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, member.id)).get();
-  if (!stored?.passwordHash || !(await verifyPassword(form.data.current_password, stored.passwordHash))) {
-    return redirectWithError('/account/password', 'wrong-password');
+  if (!stored) return redirect('/login');
+  if (stored.passwordHash !== null) {
+    const current = form.data.current_password;
+    if (!current || !(await verifyPassword(current, stored.passwordHash))) return redirectWithError('/account/password', 'wrong-password');
   }
   const passwordHash = await hashPassword(form.data.password, { iterations: ctx.config.passwordIterations });
   const user = await setPassword(ctx.db, member.id, passwordHash, ctx.clock.now());
   if (!user) return redirect('/login');
-  ctx.log.info('password.changed', { userId: user.id });
+  ctx.log.info(stored.passwordHash === null ? 'password.set' : 'password.changed', { userId: user.id });
   return redirect('/account?notice=password-changed', [await startSession(user, request, ctx)]);
 }

@@ -26,13 +26,13 @@ export async function sha256Hex(value: string): Promise<string> {
 }
 
 /** Creates a token for `userId` and returns the secret to put in the link. */
-export async function issueToken(db: Db, userId: number, purpose: TokenPurpose, now: number): Promise<string> {
+export async function issueToken(db: Db, userId: number, purpose: TokenPurpose, now: number, lifetimeMs = TOKEN_LIFETIME_MS[purpose]): Promise<string> {
   const token = base64url(crypto.getRandomValues(new Uint8Array(32)));
   await db.insert(authTokens).values({
     userId,
     purpose,
     tokenHash: await sha256Hex(token),
-    expiresAt: now + TOKEN_LIFETIME_MS[purpose],
+    expiresAt: now + lifetimeMs,
     createdAt: now,
   });
   return token;

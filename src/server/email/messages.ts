@@ -46,3 +46,16 @@ export function signInLinkMessage(options: { to: string; url: string; siteName: 
     options.siteName,
   );
 }
+
+export function setPasswordMessage(options: { to: string; url: string; siteName: string; days: number; courseSlug: string }): EmailMessage {
+  return message(
+    options.to,
+    `Your course is ready: set a password for ${options.siteName}`,
+    [
+      'Thank you for your purchase. Your course is in your account, which was created with this email address.',
+      `Choose a password with the link below so you can sign in on any device. It works once, for ${options.days} days; after that, use "Forgot your password?" on the sign-in page.`,
+    ],
+    { label: 'Choose a password', url: options.url },
+    options.siteName,
+  );
+}

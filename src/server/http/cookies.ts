@@ -14,11 +14,11 @@ export function readCookie(request: Request, name: string): string | null {
   return null;
 }
 
-export type CookieOptions = { maxAge: number; secure: boolean; domain?: string | undefined };
+export type CookieOptions = { maxAge: number; secure: boolean; domain?: string | undefined; path?: string };
 
-/** HttpOnly, SameSite=Lax and Path=/ always: these are session cookies, not for scripts. */
+/** HttpOnly and SameSite=Lax always: these are session cookies, not for scripts. Path / unless given. */
 export function serializeCookie(name: string, value: string, options: CookieOptions): string {
-  const parts = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${options.maxAge}`];
+  const parts = [`${name}=${value}`, `Path=${options.path ?? '/'}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${options.maxAge}`];
   if (options.maxAge === 0) parts.push('Expires=Thu, 01 Jan 1970 00:00:00 GMT');
   if (options.domain) parts.push(`Domain=${options.domain}`);
   if (options.secure) parts.push('Secure');

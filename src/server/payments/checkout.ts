@@ -1,0 +1,93 @@
+// POST /api/checkout: from a course page's buy button to Stripe's hosted checkout. The price is
+// the store's copy of the course (what the last content sync wrote), never anything the form says.
+import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppContext, Client } from '../context.ts';
+import { courses } from '../db/schema.ts';
+import { hasAccess } from '../access/ledger.ts';
+import { getMember } from '../auth/session.ts';
+import { serializeCookie } from '../http/cookies.ts';
+import { acceptFormPost } from '../http/form.ts';
+import { htmlPage, redirect } from '../http/responses.ts';
+import { COURSE_SLUG, METADATA } from './fulfil.ts';
+import { isStripeUnavailable, type Stripe } from './stripe.ts';
+
+/** Remembers, in the buyer's browser only, which session it started (see checkout-success.ts). */
+export const CHECKOUT_COOKIE = 'checkout';
+
+const checkoutForm = z.object({ course: z.string().regex(COURSE_SLUG) });
+
+/** A double click, or a retry within the hour, reuses the first session instead of making another. */
+const IDEMPOTENCY_WINDOW_MS = 60 * 60 * 1000;
+
+export function courseUrl(slug: string): string {
+  return `/courses/${slug}/`;
+}
+
+export function firstLessonUrl(course: { slug: string; firstLessonSlug: string | null }): string {
+  return course.firstLessonSlug ? `/courses/${course.slug}/${course.firstLessonSlug}/` : courseUrl(course.slug);
+}
+
+async function sha256Hex(value: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+export async function handleCheckout(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
+  const fields = await acceptFormPost(request, ctx.config);
+  if (fields instanceof Response) return fields;
+  const form = checkoutForm.safeParse(fields);
+  if (!form.success) return htmlPage(400, 'Course not understood', 'The form did not name a course. Open the course page and press its buy button again.');
+
+  const course = await ctx.db
+    .select()
+    .from(courses)
+    .where(and(eq(courses.slug, form.data.course), eq(courses.published, true)))
+    .get();
+  if (!course) return htmlPage(404, 'Course not found', 'This course does not exist or is not for sale any more.');
+  if (!ctx.stripe || !ctx.config.stripe) {
+    return htmlPage(503, 'Payments are not set up', 'This site cannot take payments yet. Nothing was charged. Please try again later.');
+  }
+
+  const { member, setCookie } = await getMember(request, ctx);
+  const cookies = setCookie ? [setCookie] : [];
+  if (member && (await hasAccess(ctx.db, member.id, course.slug))) return redirect(firstLessonUrl(course), cookies);
+
+  const site = ctx.config.siteUrl;
+  const params: Stripe.Checkout.SessionCreateParams = {
+    mode: 'payment',
+    line_items: [
+      {
+        quantity: 1,
+        price_data: { currency: course.currency.toLowerCase(), unit_amount: course.priceMinor, product_data: { name: course.title } },
+      },
+    ],
+    client_reference_id: member ? String(member.id) : undefined,
+    customer_email: member?.email,
+    metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug, ...(member ? { [METADATA.user]: String(member.id) } : {}) },
+    payment_intent_data: { metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug } },
+    success_url: new URL('/checkout/success?session_id={CHECKOUT_SESSION_ID}', site).href.replace(/%7B/g, '{').replace(/%7D/g, '}'),
+    cancel_url: new URL(courseUrl(course.slug), site).href,
+  };
+  // A member's retries map to one session; a guest cannot be recognised, so each visit is its own.
+  const window = Math.floor(ctx.clock.now() / IDEMPOTENCY_WINDOW_MS);
+  const idempotencyKey = member
+    ? `checkout-${await sha256Hex(JSON.stringify([params, window]))}`
+    : `checkout-${crypto.randomUUID()}`;
+
+  let session: Stripe.Checkout.Session;
+  try {
+    session = await ctx.stripe.checkout.sessions.create(params, { idempotencyKey });
+  } catch (error) {
+    ctx.log.error('checkout.failed', { course: course.slug, error: String(error) });
+    if (isStripeUnavailable(error)) {
+      return htmlPage(503, 'Payment service unavailable', 'We could not reach the payment service. Nothing was charged. Please try again in a minute.', { 'Retry-After': '60' });
+    }
+    return htmlPage(502, 'Checkout could not start', 'The payment service refused to start this checkout. Nothing was charged. Please try again later.');
+  }
+  if (!session.url) return htmlPage(502, 'Checkout could not start', 'The payment service did not give a checkout page. Nothing was charged.');
+  ctx.log.info('checkout.started', { course: course.slug, session: session.id, member: member?.id ?? null });
+  const secure = site.protocol === 'https:';
+  cookies.push(serializeCookie(CHECKOUT_COOKIE, session.id, { maxAge: 24 * 60 * 60, secure, path: '/checkout' }));
+  return redirect(session.url, cookies);
+}

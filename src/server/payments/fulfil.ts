@@ -1,0 +1,257 @@
+// Turning Stripe's record of a payment into access, idempotently. Stripe is the source of truth:
+// every function here re-reads the objects from Stripe instead of trusting a webhook's copy, then
+// moves the store to match, so events may arrive late, twice, in parallel or in any order.
+import { eq, sql } from 'drizzle-orm';
+import type { AppContext, Client } from '../context.ts';
+import { purchases, users, type Purchase } from '../db/schema.ts';
+import {
+  appendLedgerSql,
+  getAccessState,
+  rowsAffected,
+  transitionsTo,
+  type AccessAction,
+  type AccessState,
+} from '../access/ledger.ts';
+import { normaliseEmail } from '../auth/credentials.ts';
+import { issueToken } from '../auth/tokens.ts';
+import { sendAfterResponse } from '../email/mailer.ts';
+import { setPasswordMessage } from '../email/messages.ts';
+import { isStripeMissing, type Stripe } from './stripe.ts';
+
+/** What a Checkout Session's metadata holds, so that the site recognises its own sessions. */
+export const METADATA = { site: 'course_store_site', course: 'course', user: 'user_id' } as const;
+
+export const COURSE_SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
+
+/** How long the set-password link mailed to a guest buyer works. */
+export const SET_PASSWORD_LINK_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Why a store change happened; goes into the ledger and the log. */
+export type Cause = { via: 'webhook' | 'success-page' | 'reconcile'; eventId?: string | null };
+
+export type FulfilResult =
+  /** The purchase is recorded (`created` tells whether this call recorded it). */
+  | { kind: 'fulfilled'; created: boolean; purchase: Purchase; session: Stripe.Checkout.Session }
+  /** Completed with a delayed payment method that has not settled yet. */
+  | { kind: 'processing'; courseSlug: string; session: Stripe.Checkout.Session }
+  /** Open (not paid yet), expired, or the delayed payment failed. */
+  | { kind: 'not-paid'; courseSlug: string; session: Stripe.Checkout.Session }
+  /** Unknown to Stripe, or made by another site on the same Stripe account. */
+  | { kind: 'not-ours' };
+
+function requireStripe(ctx: AppContext): Stripe {
+  if (!ctx.stripe) throw new Error('Payments are not configured (STRIPE_SECRET_KEY).');
+  return ctx.stripe;
+}
+
+/** The course of a session this site created, or null for any other session. */
+export function courseOfSession(session: Stripe.Checkout.Session, siteId: string): string | null {
+  const metadata = session.metadata ?? {};
+  const course = metadata[METADATA.course];
+  if (session.mode !== 'payment' || metadata[METADATA.site] !== siteId || !course || !COURSE_SLUG.test(course)) return null;
+  return course;
+}
+
+/**
+ * Records a paid Checkout Session as a purchase with its `grant`, exactly once. Called by the
+ * webhook, the success page and reconcile; safe to call any number of times, concurrently.
+ */
+export async function fulfillCheckout(
+  ctx: AppContext,
+  client: Pick<Client, 'waitUntil'>,
+  sessionId: string,
+  cause: Cause,
+): Promise<FulfilResult> {
+  const stripe = requireStripe(ctx);
+  let session: Stripe.Checkout.Session;
+  try {
+    session = await stripe.checkout.sessions.retrieve(sessionId);
+  } catch (error) {
+    if (isStripeMissing(error)) return { kind: 'not-ours' };
+    throw error;
+  }
+  const courseSlug = courseOfSession(session, ctx.config.stripe!.siteId);
+  if (!courseSlug) return { kind: 'not-ours' };
+  if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required') {
+    return { kind: session.status === 'complete' && session.payment_status === 'unpaid' && !(await delayedPaymentFailed(stripe, session)) ? 'processing' : 'not-paid', courseSlug, session };
+  }
+
+  const existing = await ctx.db.select().from(purchases).where(eq(purchases.checkoutSessionId, session.id)).get();
+  if (existing) return { kind: 'fulfilled', created: false, purchase: existing, session };
+
+  const now = ctx.clock.now();
+  const email = normaliseEmail(session.customer_details?.email ?? session.customer_email ?? '');
+  const memberId = Number(session.metadata?.[METADATA.user]);
+  const member = Number.isSafeInteger(memberId) && memberId > 0 ? await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, memberId)).get() : undefined;
+  if (!member && !email) throw new Error(`Checkout Session ${session.id} has neither a member nor an email.`);
+  const owner = member ? sql`id = ${member.id}` : sql`email = ${email}`;
+  const paymentIntentId = typeof session.payment_intent === 'string' ? session.payment_intent : (session.payment_intent?.id ?? null);
+  const purchaseId = sql`(SELECT id FROM purchases WHERE checkout_session_id = ${session.id})`;
+
+  // One atomic batch: the account (for a guest), the purchase, its grant. The unique Checkout
+  // Session id makes a second caller's purchase insert, and therefore everything after, a no-op.
+  // An account counts as made by this purchase when it was created after the session was and has
+  // no password: only then may the success page sign its buyer in.
+  const statements = [
+    ...(member
+      ? []
+      : [ctx.db.run(sql`INSERT INTO users (email, session_version, created_at, updated_at) VALUES (${email}, 1, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`)]),
+    ctx.db.run(sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, livemode, created_at, updated_at)
+      SELECT id, ${courseSlug}, 'stripe', ${session.id}, ${paymentIntentId}, ${session.amount_total ?? 0}, ${(session.currency ?? '').toUpperCase()}, 0, 'paid',
+        password_hash IS NULL AND created_at >= ${session.created * 1000}, ${session.livemode ? 1 : 0}, ${now}, ${now}
+      FROM users WHERE ${owner}
+      ON CONFLICT(checkout_session_id) DO NOTHING`),
+    ctx.db.run(
+      appendLedgerSql({
+        purchaseId,
+        userId: sql`(SELECT user_id FROM purchases WHERE checkout_session_id = ${session.id})`,
+        courseSlug,
+        action: 'grant',
+        reason: 'purchase',
+        stripeObjectId: session.id,
+        stripeEventId: cause.eventId ?? null,
+        note: cause.via === 'reconcile' ? 'recorded by reconcile' : null,
+        now,
+      }),
+    ),
+  ] as const;
+  const results = await ctx.db.batch(statements as unknown as Parameters<typeof ctx.db.batch>[0]);
+  const created = rowsAffected(results[member ? 0 : 1]) > 0;
+  const purchase = await ctx.db.select().from(purchases).where(eq(purchases.checkoutSessionId, session.id)).get();
+  if (!purchase) throw new Error(`Checkout Session ${session.id} was not recorded.`);
+
+  if (created) {
+    ctx.log.info('purchase.recorded', { purchaseId: purchase.id, userId: purchase.userId, course: courseSlug, session: session.id, amount: purchase.amountMinor, currency: purchase.currency, via: cause.via });
+    if (purchase.createdUser) await mailSetPasswordLink(ctx, client, purchase.userId, courseSlug, now);
+    // A refund or dispute may have happened before this purchase was recorded.
+    if (paymentIntentId) await syncPayment(ctx, client, paymentIntentId, cause);
+  }
+  return { kind: 'fulfilled', created, purchase, session };
+}
+
+async function delayedPaymentFailed(stripe: Stripe, session: Stripe.Checkout.Session): Promise<boolean> {
+  const id = typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
+  if (!id) return false;
+  const intent = await stripe.paymentIntents.retrieve(id);
+  return intent.status === 'canceled' || intent.status === 'requires_payment_method';
+}
+
+async function mailSetPasswordLink(ctx: AppContext, client: Pick<Client, 'waitUntil'>, userId: number, courseSlug: string, now: number) {
+  const user = await ctx.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
+  if (!user) return;
+  const token = await issueToken(ctx.db, userId, 'reset', now, SET_PASSWORD_LINK_MS);
+  const url = new URL(`/reset?token=${token}&welcome=1`, ctx.config.siteUrl).href;
+  sendAfterResponse(ctx, client, setPasswordMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, days: SET_PASSWORD_LINK_MS / 86_400_000, courseSlug }), {
+    userId,
+    purpose: 'set-password',
+  });
+}
+
+/** What Stripe says the money of a payment did, and the access that follows from it. */
+export type PaymentState = {
+  amountRefundedMinor: number;
+  status: 'paid' | 'partially_refunded' | 'refunded' | 'disputed' | 'dispute_won' | 'dispute_lost';
+  access: Exclude<AccessState, 'none'>;
+  /** The Stripe object that decided the state (a charge or a dispute), for the ledger. */
+  objectId: string;
+  reason: 'refund' | 'dispute_created' | 'dispute_won' | 'dispute_lost' | 'paid';
+};
+
+/**
+ * A full refund or a lost dispute takes access away for good; an open dispute suspends it; a
+ * partial refund is recorded and keeps it.
+ */
+export function paymentStateOf(charge: Stripe.Charge, disputes: Stripe.Dispute[]): PaymentState {
+  const refunded = charge.amount_refunded;
+  const lost = disputes.find((dispute) => dispute.status === 'lost');
+  const open = disputes.find((dispute) => !['won', 'lost', 'warning_closed', 'prevented'].includes(dispute.status));
+  const won = disputes.find((dispute) => dispute.status === 'won');
+  if (charge.refunded || (charge.amount > 0 && refunded >= charge.amount)) {
+    return { amountRefundedMinor: refunded, status: 'refunded', access: 'revoked', objectId: charge.id, reason: 'refund' };
+  }
+  if (lost) return { amountRefundedMinor: refunded, status: 'dispute_lost', access: 'revoked', objectId: lost.id, reason: 'dispute_lost' };
+  if (open) return { amountRefundedMinor: refunded, status: 'disputed', access: 'suspended', objectId: open.id, reason: 'dispute_created' };
+  if (won) return { amountRefundedMinor: refunded, status: refunded > 0 ? 'partially_refunded' : 'dispute_won', access: 'active', objectId: won.id, reason: 'dispute_won' };
+  return { amountRefundedMinor: refunded, status: refunded > 0 ? 'partially_refunded' : 'paid', access: 'active', objectId: charge.id, reason: refunded > 0 ? 'refund' : 'paid' };
+}
+
+async function readPaymentState(stripe: Stripe, paymentIntentId: string): Promise<PaymentState | null> {
+  const intent = await stripe.paymentIntents.retrieve(paymentIntentId, { expand: ['latest_charge'] });
+  const charge = intent.latest_charge;
+  if (!charge || typeof charge === 'string') return null;
+  const disputes = await stripe.disputes.list({ payment_intent: paymentIntentId, limit: 100 });
+  return paymentStateOf(charge, disputes.data);
+}
+
+export type SyncChange = { purchaseId: number; userId: number; courseSlug: string; actions: AccessAction[]; status: string };
+
+/**
+ * Brings the purchases paid by a PaymentIntent in line with Stripe (refunds, disputes). When the
+ * store does not know the payment yet (a refund event before the completion event), the session is
+ * fulfilled first. Returns what changed.
+ */
+export async function syncPayment(ctx: AppContext, client: Pick<Client, 'waitUntil'>, paymentIntentId: string, cause: Cause): Promise<SyncChange[]> {
+  const stripe = requireStripe(ctx);
+  let rows = await ctx.db.select().from(purchases).where(eq(purchases.paymentIntentId, paymentIntentId)).all();
+  if (rows.length === 0) {
+    const sessions = await stripe.checkout.sessions.list({ payment_intent: paymentIntentId, limit: 10 });
+    for (const session of sessions.data) {
+      // fulfillCheckout syncs the payment itself when it records a new purchase.
+      if (courseOfSession(session, ctx.config.stripe!.siteId)) await fulfillCheckout(ctx, client, session.id, cause);
+    }
+    return [];
+  }
+
+  const changes: SyncChange[] = [];
+  // A writer that read Stripe before a newer event may append a stale step after the newer one
+  // was applied; reading Stripe again after each write and repeating until nothing changes makes
+  // the last writer converge on Stripe's current state.
+  for (let round = 0; round < 4; round += 1) {
+    let state: PaymentState | null;
+    try {
+      state = await readPaymentState(stripe, paymentIntentId);
+    } catch (error) {
+      if (isStripeMissing(error)) return changes;
+      throw error;
+    }
+    if (!state) return changes;
+    let wrote = false;
+    for (const purchase of rows) {
+      const current = await getAccessState(ctx.db, purchase.id);
+      const actions = transitionsTo(current, state.access);
+      const moneyChanged = purchase.amountRefundedMinor !== state.amountRefundedMinor || purchase.status !== state.status;
+      if (actions.length === 0 && !moneyChanged) continue;
+      const now = ctx.clock.now();
+      const results = await ctx.db.batch([
+        ctx.db
+          .update(purchases)
+          .set({ amountRefundedMinor: state.amountRefundedMinor, status: state.status, updatedAt: now })
+          .where(eq(purchases.id, purchase.id)),
+        ...actions.map((action) =>
+          ctx.db.run(
+            appendLedgerSql({
+              purchaseId: purchase.id,
+              userId: purchase.userId,
+              courseSlug: purchase.courseSlug,
+              action,
+              reason: action === 'grant' ? 'purchase' : state.reason,
+              stripeObjectId: state.objectId,
+              stripeEventId: cause.eventId ?? null,
+              note: cause.via === 'reconcile' ? 'applied by reconcile' : null,
+              now,
+            }),
+          ),
+        ),
+      ] as unknown as Parameters<typeof ctx.db.batch>[0]);
+      const applied = actions.filter((_, index) => rowsAffected(results[index + 1]) > 0);
+      wrote ||= applied.length > 0 || moneyChanged;
+      if (applied.length > 0 || moneyChanged) {
+        changes.push({ purchaseId: purchase.id, userId: purchase.userId, courseSlug: purchase.courseSlug, actions: applied, status: state.status });
+        ctx.log.info('purchase.changed', { purchaseId: purchase.id, course: purchase.courseSlug, status: state.status, actions: applied, cause: state.reason, via: cause.via });
+      }
+    }
+    if (!wrote) break;
+    rows = await ctx.db.select().from(purchases).where(eq(purchases.paymentIntentId, paymentIntentId)).all();
+  }
+  return changes;
+}

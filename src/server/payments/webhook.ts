@@ -1,0 +1,104 @@
+// POST /api/stripe/webhook. The signature is checked over the raw body before anything is read
+// from it. Every event only names what changed; the handlers re-read the objects from Stripe, so
+// duplicates, retries and out-of-order deliveries all end in the same state.
+import { eq } from 'drizzle-orm';
+import type { AppContext, Client } from '../context.ts';
+import { stripeEvents } from '../db/schema.ts';
+import { fulfillCheckout, syncPayment, type Cause } from './fulfil.ts';
+import { webhookCryptoProvider, type Stripe } from './stripe.ts';
+
+/** Stripe's events are far smaller; anything bigger is not from Stripe. */
+const MAX_EVENT_BYTES = 512 * 1024;
+/** Stripe's own default: a signature older than this is a replay. */
+const SIGNATURE_TOLERANCE_S = 300;
+
+const HANDLED = new Set([
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'charge.refunded',
+  'charge.dispute.created',
+  'charge.dispute.closed',
+]);
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
+}
+
+async function readBody(request: Request): Promise<string | null> {
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > MAX_EVENT_BYTES) return null;
+  const body = await request.text();
+  return new TextEncoder().encode(body).byteLength > MAX_EVENT_BYTES ? null : body;
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === 'string' ? value : value.id;
+}
+
+export async function handleStripeWebhook(request: Request, ctx: AppContext, client: Client): Promise<Response> {
+  if (request.method !== 'POST') return json(405, { error: 'POST only' });
+  const secret = ctx.config.stripe?.webhookSecret;
+  if (!ctx.stripe || !secret) return json(503, { error: 'Webhooks are not configured on this site.' });
+
+  const signature = request.headers.get('stripe-signature');
+  const body = await readBody(request);
+  if (body === null) return json(413, { error: 'Event too large.' });
+  if (!signature) return json(400, { error: 'Missing Stripe-Signature header.' });
+  let event: Stripe.Event;
+  try {
+    event = await ctx.stripe.webhooks.constructEventAsync(body, signature, secret, SIGNATURE_TOLERANCE_S, webhookCryptoProvider);
+  } catch {
+    ctx.log.warn('webhook.bad-signature', { address: client.address });
+    return json(400, { error: 'Invalid signature.' });
+  }
+
+  if (!HANDLED.has(event.type)) return json(200, { received: true, handled: false });
+  const seen = await ctx.db.select({ id: stripeEvents.id }).from(stripeEvents).where(eq(stripeEvents.id, event.id)).get();
+  if (seen) return json(200, { received: true, duplicate: true });
+
+  const cause: Cause = { via: 'webhook', eventId: event.id };
+  try {
+    await applyEvent(ctx, client, event, cause);
+  } catch (error) {
+    // Stripe retries a 5xx with backoff for three days; reconcile catches anything past that.
+    ctx.log.error('webhook.failed', { event: event.id, type: event.type, error: error instanceof Error ? error.message : String(error) });
+    return json(500, { error: 'Could not process the event now; it will be retried.' });
+  }
+  await ctx.db.insert(stripeEvents).values({ id: event.id, type: event.type, processedAt: ctx.clock.now() }).onConflictDoNothing();
+  return json(200, { received: true });
+}
+
+async function applyEvent(ctx: AppContext, client: Client, event: Stripe.Event, cause: Cause): Promise<void> {
+  switch (event.type) {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
+    case 'checkout.session.async_payment_failed': {
+      const result = await fulfillCheckout(ctx, client, event.data.object.id, cause);
+      if (result.kind === 'not-paid' && event.type === 'checkout.session.async_payment_failed') {
+        ctx.log.info('purchase.payment-failed', { session: event.data.object.id, course: result.courseSlug });
+      }
+      return;
+    }
+    case 'charge.refunded': {
+      const paymentIntent = idOf(event.data.object.payment_intent);
+      if (paymentIntent) await syncPayment(ctx, client, paymentIntent, cause);
+      return;
+    }
+    case 'charge.dispute.created':
+    case 'charge.dispute.closed': {
+      const paymentIntent = idOf(event.data.object.payment_intent);
+      if (paymentIntent) {
+        await syncPayment(ctx, client, paymentIntent, cause);
+        return;
+      }
+      const charge = idOf(event.data.object.charge);
+      if (charge) {
+        const intent = idOf((await ctx.stripe!.charges.retrieve(charge)).payment_intent);
+        if (intent) await syncPayment(ctx, client, intent, cause);
+      }
+      return;
+    }
+  }
+}
