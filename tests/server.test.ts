@@ -38,6 +38,20 @@ describe('the Node entry', () => {
     expect(result.output).toContain('The server cannot start: The store is not migrated (it has no migrations table). Run `npm run db:migrate` first.');
   });
 
+  it('refuses to start in production pointed at a Stripe stand-in or without Stripe secrets, listing every problem', async () => {
+    const store = await createTestStore();
+    stores.push(store);
+    const env = accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:1' });
+    const standin = await runEntry({ ...env, STRIPE_API_BASE: 'http://127.0.0.1:12111', PORT: String(await freePort()) });
+    expect(standin.code).toBe(1);
+    expect(standin.output).toContain('STRIPE_API_BASE: points the site at a development Stripe stand-in');
+    const { STRIPE_SECRET_KEY: _key, STRIPE_WEBHOOK_SECRET: _secret, ...withoutStripe } = env;
+    const missing = await runEntry({ ...withoutStripe, PORT: String(await freePort()) });
+    expect(missing.code).toBe(1);
+    expect(missing.output).toContain('STRIPE_SECRET_KEY: must be set in production');
+    expect(missing.output).toContain('STRIPE_WEBHOOK_SECRET: must be set in production');
+  });
+
   it('serves static pages and on-demand routes from one process, and exits cleanly on SIGTERM', async () => {
     const store = await createTestStore();
     stores.push(store);

@@ -12,6 +12,9 @@ export function accountsEnv(options: { databaseUrl: string; smtpUrl: string }): 
     SMTP_URL: options.smtpUrl,
     MAIL_FROM: 'Courses <courses@courses.test>',
     PASSWORD_ITERATIONS: '2000',
+    // Production requires Stripe settings; these tests never reach Stripe.
+    STRIPE_SECRET_KEY: 'sk_test_accounts_never_called',
+    STRIPE_WEBHOOK_SECRET: 'whsec_accounts_never_called',
     LOG_LEVEL: 'warn',
   };
 }
