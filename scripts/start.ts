@@ -38,5 +38,7 @@ process.on('SIGTERM', () => stop());
 if (!process.argv.includes('--no-build')) await run(process.execPath, ['node_modules/astro/bin/astro.mjs', 'build']);
 // The store is created and brought up to date before the server, which refuses an unmigrated one.
 await run(process.execPath, ['scripts/migrate.ts']);
+// The paid lessons of the build go into the store, from which the lesson gate serves them.
+await run(process.execPath, ['scripts/content-sync.ts']);
 serve(process.execPath, ['src/node/server.ts']);
 console.log(`\n  Course site: http://${env.HOST}:${env.PORT}/\n`);

@@ -46,14 +46,16 @@ describe('a valid courses folder', () => {
     expect(tiny.sections.map((s) => [s.title, s.lessons.map((l) => l.slug)])).toEqual([
       ['The basics', ['welcome', 'setup']],
       [null, ['wrap-up']],
+      ['Advanced', ['deep-dive']],
     ]);
     expect(tiny.lessons.map((l) => [l.url, l.position, l.preview])).toEqual([
       ['/courses/tiny-course/welcome/', 1, true],
       ['/courses/tiny-course/setup/', 2, false],
       ['/courses/tiny-course/wrap-up/', 3, false],
+      ['/courses/tiny-course/deep-dive/', 4, false],
     ]);
     expect(JSON.stringify(tiny)).not.toContain('DRAFT-MARKER');
-    expect(tiny.duration).toBe(5 + 12 + 1);
+    expect(tiny.duration).toBe(5 + 12 + 1 + 7);
   });
 
   it('resolves links between lessons and to the course page', async () => {
@@ -62,7 +64,7 @@ describe('a valid courses folder', () => {
     expect(welcome!.html).toContain('<a href="/courses/tiny-course/setup/#install">next lesson</a>');
     expect(setup!.html).toContain('<a href="/courses/tiny-course/welcome/">welcome</a>');
     expect(wrapUp!.html).toContain('<a href="/courses/tiny-course/">the course</a>');
-    expect(setup!.html).toMatch(/<a href="\/media\/[0-9a-f]{16}-sample\.csv" download="sample\.csv">sample data<\/a>/);
+    expect(setup!.html).toMatch(/<a href="\/courses\/tiny-course\/media\/[0-9a-f]{16}-sample\.csv" download="sample\.csv">sample data<\/a>/);
   });
 
   it('renders images with dimensions, alt text and lazy loading, and highlights code without scripts', async () => {
@@ -82,6 +84,24 @@ describe('a valid courses folder', () => {
     for (const file of setup!.media) expect(catalog.publicMedia.has(file)).toBe(false);
     for (const file of welcome!.media) expect(catalog.publicMedia.has(file)).toBe(true);
     expect([...catalog.publicMedia].some((f) => f.endsWith('-og.jpg'))).toBe(true);
+  });
+
+  it('points paid lessons at their course\'s private media, and keeps media a public page also uses public', async () => {
+    const catalog = await loadCatalog(GOOD);
+    const [welcome, setup, , deepDive] = catalog.courses[0]!.lessons;
+    const own = catalog.privateMedia.get('tiny-course')!;
+    expect([...own].sort()).toEqual([...new Set([...setup!.media, ...deepDive!.media])].filter((f) => !catalog.publicMedia.has(f)).sort());
+    expect(own.size).toBe(7);
+    for (const file of own) {
+      expect(catalog.publicMedia.has(file)).toBe(false);
+      expect(setup!.html + deepDive!.html).toContain(`/courses/tiny-course/media/${file}`);
+      expect(setup!.html + deepDive!.html).not.toMatch(new RegExp(`["\\s,]/media/${file}`));
+    }
+    // The flow diagram is in the free welcome lesson too: the deep dive uses its public URL.
+    const shared = [...deepDive!.media].filter((f) => welcome!.media.has(f));
+    expect(shared.length).toBeGreaterThan(0);
+    for (const file of shared) expect(deepDive!.html).toMatch(new RegExp(`["\\s,]/media/${file}`));
+    expect(catalog.privateMedia.has('hidden-course')).toBe(false);
   });
 
   it('renders the same input to the same HTML', async () => {

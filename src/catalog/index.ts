@@ -13,12 +13,22 @@ export function coursesDir(): string {
   return resolve(process.env.COURSES_DIR ?? 'courses');
 }
 
-let cached: { signature: string; catalog: Promise<Catalog> } | undefined;
+// Kept on globalThis: during a build, the pages (bundled by Vite) and the integration's
+// `astro:build:done` hook (loaded with the config) have separate copies of this module but run in
+// one process, and the private bundle must be written from the catalogue the pages rendered.
+const CACHE = Symbol.for('course-store.catalog');
+type Cached = { signature: string; catalog: Promise<Catalog> };
+type Shared = { [CACHE]?: Cached };
 
 export function getCatalog(): Promise<Catalog> {
   const dir = coursesDir();
   const signature = import.meta.env?.DEV ? `${dir}|${treeSignature(dir)}` : dir;
-  if (cached?.signature !== signature) cached = { signature, catalog: loadCatalog(dir) };
+  const shared = globalThis as Shared;
+  let cached = shared[CACHE];
+  if (cached?.signature !== signature) {
+    cached = { signature, catalog: loadCatalog(dir) };
+    shared[CACHE] = cached;
+  }
   return cached.catalog;
 }
 

@@ -1,14 +1,24 @@
-// Gives every page, static or on-demand, the site settings as a module compiled into the build
-// (`virtual:site-settings`), so that on-demand pages never read the courses folder at run time.
+// The course catalogue's part in the Astro build:
+// - every page, static or on-demand, gets the site settings as a module compiled into the build
+//   (`virtual:site-settings`), so that on-demand pages never read the courses folder at run time;
+// - when the build is done, the paid lesson pages move out of the public output into the private
+//   bundle (`<outDir>/private/`), which the content sync loads into the store.
 import type { AstroIntegration } from 'astro';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getCatalog } from './index.ts';
 import { loadSiteSettings } from './load.ts';
+import { writePrivateBundle } from './private-bundle.ts';
 
 const ID = 'virtual:site-settings';
 const RESOLVED = `\0${ID}`;
 
+/** Where the private bundle goes: beside `client/` and `server/`, never under the public output. */
+export const PRIVATE_DIR = 'private';
+
 export function courseCatalog(): AstroIntegration {
   const dir = resolve(process.env.COURSES_DIR ?? 'courses');
+  let outDir: URL | undefined;
   return {
     name: 'course-catalog',
     hooks: {
@@ -28,6 +38,16 @@ export function courseCatalog(): AstroIntegration {
             ],
           },
         });
+      },
+      'astro:config:done': ({ config }) => {
+        outDir = config.outDir;
+      },
+      'astro:build:done': async ({ dir: clientDir, logger }) => {
+        const started = performance.now();
+        const privateDir = fileURLToPath(new URL(`${PRIVATE_DIR}/`, outDir));
+        const result = await writePrivateBundle(await getCatalog(), fileURLToPath(clientDir), privateDir);
+        const ms = Math.round(performance.now() - started);
+        logger.info(`${result.pages} paid lesson pages and ${result.media} private media files in ${privateDir} (${ms} ms)`);
       },
     },
   };

@@ -72,6 +72,12 @@ export type Catalog = {
   media: MediaRegistry;
   /** Media file names that public pages use: covers, sales pages and free previews. */
   publicMedia: Set<string>;
+  /**
+   * Per published course, the media file names that only its paid lessons use. They never reach
+   * the public output: the paid pages reference them at `/courses/<course>/media/<name>`, which
+   * the lesson gate serves to members from the store (docs/decisions/0002-paid-lesson-media.md).
+   */
+  privateMedia: Map<string, Set<string>>;
 };
 
 export class CatalogError extends Error {
@@ -156,7 +162,34 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
     for (const file of course.media) publicMedia.add(file);
     for (const lesson of course.lessons) if (lesson.preview) for (const file of lesson.media) publicMedia.add(file);
   }
-  return { site, courses, published, media, publicMedia };
+  const privateMedia = new Map<string, Set<string>>();
+  for (const course of published) {
+    const own = new Set<string>();
+    for (const lesson of course.lessons) {
+      if (lesson.preview) continue;
+      const moved = new Set([...lesson.media].filter((file) => !publicMedia.has(file)));
+      for (const file of moved) own.add(file);
+      lesson.html = withPrivateMediaUrls(lesson.html, course.slug, moved);
+    }
+    privateMedia.set(course.slug, own);
+  }
+  return { site, courses, published, media, publicMedia, privateMedia };
+}
+
+/** Where the lesson gate serves a course's private media file to its members. */
+export function privateMediaUrl(course: string, file: string): string {
+  return `/courses/${course}/media/${file}`;
+}
+
+/**
+ * Points a paid lesson's references to media only paid lessons use (in src, srcset and href) at
+ * the course's private media path. Media that a public page also uses keep their public URL.
+ */
+function withPrivateMediaUrls(html: string, course: string, files: Set<string>): string {
+  if (!files.size) return html;
+  return html.replace(/(["\s,])\/media\/([A-Za-z0-9._-]+)/g, (whole, before: string, file: string) =>
+    files.has(file) ? `${before}${privateMediaUrl(course, file)}` : whole,
+  );
 }
 
 /** The site settings alone, for pages that must not load the whole catalogue. */

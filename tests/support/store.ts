@@ -2,8 +2,10 @@
 // test can also read to check what a request wrote (or did not write).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBundleFolder } from '../../src/catalog/bundle-folder.ts';
 import { migrateStore } from '../../src/node/migrations.ts';
 import { openStore, type Store } from '../../src/node/store.ts';
+import { syncContent, type SyncSummary } from '../../src/server/content/sync.ts';
 import { ROOT } from './build.ts';
 
 export type TestStore = Store & {
@@ -33,4 +35,18 @@ export async function createTestStore(options: { migrate?: boolean } = {}): Prom
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Loads a build's private bundle (`<dist>/private`) into a migrated store with the real content
+ * sync, as `npm start` does before serving: courses, lessons with the paid pages, private media.
+ */
+export async function syncStore(dist: string, databaseUrl: string): Promise<SyncSummary> {
+  const bundle = await readBundleFolder(join(dist, 'private'));
+  const store = await openStore(databaseUrl);
+  try {
+    return await syncContent(store.db, bundle, Date.now());
+  } finally {
+    store.close();
+  }
 }

@@ -1,5 +1,6 @@
-// Images and files of the public pages, optimised at build time. Media of paid lessons are not
-// listed here, so they never reach the public output.
+// Images and files of the public pages, optimised at build time. Media that only paid lessons
+// use are not listed here, so they never reach the public output: the build writes them into the
+// private bundle, and the lesson gate serves them from the store at /courses/<course>/media/<name>.
 import type { APIRoute, GetStaticPaths } from 'astro';
 import { getCatalog, renderVariant } from '../../catalog/index.ts';
 
