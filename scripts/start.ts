@@ -1,7 +1,9 @@
 // `npm start`: builds the site and serves it on http://localhost:4321 with everything a demo needs,
-// on an embedded local store, with no account or key. Each step is a child process so that it
-// runs exactly as it would by hand.
-import { spawn, type ChildProcess } from 'node:child_process';
+// on an embedded local store, with no account or key: without STRIPE_SECRET_KEY it also runs the
+// local Stripe stand-in and points the site at it. Each step is a child process so that it runs
+// exactly as it would by hand.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 
 const env = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', HOST: process.env.HOST ?? 'localhost', PORT: process.env.PORT ?? '4321' };
 const children = new Set<ChildProcess>();
@@ -13,8 +15,8 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
-function serve(command: string, args: string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: 'inherit', env });
+function serve(command: string, args: string[], stdio: StdioOptions = 'inherit'): ChildProcess {
+  const child = spawn(command, args, { stdio, env });
   children.add(child);
   child.on('exit', (code, signal) => {
     children.delete(child);
@@ -40,5 +42,25 @@ if (!process.argv.includes('--no-build')) await run(process.execPath, ['node_mod
 await run(process.execPath, ['scripts/migrate.ts']);
 // The paid lessons of the build go into the store, from which the lesson gate serves them.
 await run(process.execPath, ['scripts/content-sync.ts']);
+let standinUrl: string | undefined;
+if (!env.STRIPE_SECRET_KEY) {
+  const port = env.STANDIN_PORT ?? '12111';
+  standinUrl = `http://127.0.0.1:${port}`;
+  // A fresh signing secret each start: both processes get it from here, nobody else knows it.
+  const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
+  Object.assign(env, { STRIPE_SECRET_KEY: 'sk_test_local_standin', STRIPE_API_BASE: standinUrl, STRIPE_WEBHOOK_SECRET: webhookSecret });
+  const standin = serve(process.execPath, [
+    'scripts/stripe-standin.ts',
+    '--port', port,
+    '--webhook-url', `http://${env.HOST}:${env.PORT}/api/stripe/webhook`,
+    '--webhook-secret', webhookSecret,
+    '--state', 'data/stripe-standin.json',
+  ], ['ignore', 'pipe', 'inherit']);
+  // Wait for its "listening" line, so the first checkout never meets a closed port.
+  standin.stdout!.pipe(process.stdout);
+  await new Promise<void>((resolve) => standin.stdout!.once('data', () => resolve()));
+}
 serve(process.execPath, ['src/node/server.ts']);
-console.log(`\n  Course site: http://${env.HOST}:${env.PORT}/\n`);
+console.log(`\n  Course site: http://${env.HOST}:${env.PORT}/`);
+if (standinUrl) console.log(`  Stripe stand-in (no real payments; refunds and disputes): ${standinUrl}/`);
+console.log('');

@@ -1,0 +1,461 @@
+// Buying a course, end to end: the built server, the real `stripe` SDK against the Stripe
+// stand-in (hosted page, signed webhooks, refunds, disputes), a real store synced from the build,
+// the SMTP sink. Every test checks the access ledger and what the member can actually read.
+import Stripe from 'stripe';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { linkIn } from './support/accounts-env.ts';
+import { ROOT } from './support/build.ts';
+import { paymentsEnv, signedUpVisitor, sitePath, startPaymentsSite, WEBHOOK_SECRET, type PaymentsSite } from './support/payments.ts';
+import { freePort, startServer } from './support/server.ts';
+import { createVisitor, type Visitor } from './support/visitor.ts';
+
+const COURSE = 'python-fundamentals';
+const FIRST_LESSON = `/courses/${COURSE}/why-python/`;
+const PAID_LESSON = `/courses/${COURSE}/control-flow/`;
+
+let site: PaymentsSite;
+
+beforeAll(async () => {
+  site = await startPaymentsSite(inject('dist'));
+});
+afterAll(async () => {
+  await site?.stop();
+});
+
+async function query<T = Record<string, unknown>>(sql: string, args: (string | number)[] = []): Promise<T[]> {
+  return (await site.store.client.execute({ sql, args })).rows as T[];
+}
+
+/** The ledger of a member's purchases of a course, oldest first, as `action:reason`. */
+async function ledger(email: string, course = COURSE): Promise<string[]> {
+  const rows = await query<{ action: string; reason: string }>(
+    `SELECT l.action, l.reason FROM access_ledger l JOIN users u ON u.id = l.user_id
+     WHERE u.email = ? AND l.course_slug = ? ORDER BY l.purchase_id, l.seq`,
+    [email, course],
+  );
+  return rows.map((row) => `${row.action}:${row.reason}`);
+}
+
+async function purchasesOf(email: string) {
+  return query<{ id: number; course_slug: string; amount_minor: number; currency: string; status: string; amount_refunded_minor: number; created_user: number; payment_intent_id: string; checkout_session_id: string }>(
+    'SELECT p.* FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ? ORDER BY p.id',
+    [email],
+  );
+}
+
+/** What the member gets for a paid lesson: 200 (reads it) or where they are sent. */
+async function canRead(visitor: Visitor, path = PAID_LESSON): Promise<boolean> {
+  const response = await visitor.get(path);
+  await response.arrayBuffer();
+  if (response.status === 200) return true;
+  expect([302, 303]).toContain(response.status);
+  return false;
+}
+
+/** Starts a checkout as the visitor; returns the stand-in session id. */
+async function startCheckout(visitor: Visitor, course = COURSE, extra: Record<string, string> = {}): Promise<string> {
+  const response = await visitor.post('/api/checkout', { course, ...extra });
+  expect(response.status).toBe(303);
+  const location = response.headers.get('location')!;
+  expect(location.startsWith(site.standin.url)).toBe(true);
+  return location.split('/').pop()!;
+}
+
+async function pay(sessionId: string, options: { email?: string; delayed?: boolean; deliver?: boolean } = {}): Promise<string> {
+  const { redirect } = await site.control(`/_standin/checkout/${sessionId}/pay`, options);
+  return sitePath(redirect);
+}
+
+async function paymentIntentOf(sessionId: string): Promise<string> {
+  const session = await site.stripe.checkout.sessions.retrieve(sessionId);
+  return session.payment_intent as string;
+}
+
+async function eventsOf(type: string, objectId: string): Promise<Stripe.Event[]> {
+  const events = await site.stripe.events.list({ type, limit: 100 });
+  return events.data.filter((event) => {
+    const object = event.data.object as { id: string; payment_intent?: string };
+    return object.id === objectId || object.payment_intent === objectId;
+  });
+}
+
+async function deliver(eventId: string, times = 1, concurrent = false) {
+  const { statuses } = await site.control(`/_standin/events/${eventId}/deliver`, { times, concurrent });
+  return statuses as (number | null)[];
+}
+
+describe('a signed-in member buys a course', () => {
+  let visitor: Visitor;
+  let sessionId: string;
+
+  test('checkout creates a session with the store price, metadata and prefilled email', async () => {
+    visitor = await signedUpVisitor(site, 'buyer@example.com');
+    expect(await canRead(visitor)).toBe(false);
+    // Price fields in the form are ignored: the store's copy of the course decides.
+    sessionId = await startCheckout(visitor, COURSE, { price: '1', amount: '1', currency: 'jpy', unit_amount: '1' });
+    const session = await site.stripe.checkout.sessions.retrieve(sessionId, { expand: ['line_items'] });
+    expect(session.mode).toBe('payment');
+    expect(session.amount_total).toBe(4900);
+    expect(session.currency).toBe('usd');
+    expect(session.line_items!.data[0]!.price!.unit_amount).toBe(4900);
+    expect(session.customer_email).toBe('buyer@example.com');
+    expect(session.metadata).toMatchObject({ course: COURSE, course_store_site: 'courses.test' });
+    expect(session.metadata!.user_id).toMatch(/^\d+$/);
+    expect(session.client_reference_id).toBe(session.metadata!.user_id);
+    expect(session.success_url).toBe('https://courses.test/checkout/success?session_id={CHECKOUT_SESSION_ID}');
+    expect(session.cancel_url).toBe(`https://courses.test/courses/${COURSE}/`);
+    expect(await purchasesOf('buyer@example.com')).toEqual([]);
+  });
+
+  test('a second click within the hour reuses the same session (idempotency key)', async () => {
+    expect(await startCheckout(visitor)).toBe(sessionId);
+  });
+
+  test('paying fulfils once, the success page sends the member to the first lesson, the lesson opens', async () => {
+    const success = await pay(sessionId);
+    expect(success).toBe(`/checkout/success?session_id=${sessionId}`);
+    const page = await visitor.get(success);
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe(FIRST_LESSON);
+    expect(await ledger('buyer@example.com')).toEqual(['grant:purchase']);
+    const [purchase] = await purchasesOf('buyer@example.com');
+    expect(purchase).toMatchObject({ course_slug: COURSE, amount_minor: 4900, currency: 'USD', status: 'paid', created_user: 0 });
+    expect(purchase!.payment_intent_id).toMatch(/^pi_/);
+    expect(await canRead(visitor)).toBe(true);
+    // The webhook arrived before the success page (the stand-in delivers first); both ran once.
+    const [grant] = await query<{ stripe_event_id: string | null; stripe_object_id: string }>('SELECT * FROM access_ledger WHERE purchase_id = ?', [purchase!.id]);
+    expect(grant!.stripe_object_id).toBe(sessionId);
+    expect(grant!.stripe_event_id).toMatch(/^evt_/);
+  });
+
+  test('an owner who presses buy again is sent to the course instead of paying twice', async () => {
+    const response = await visitor.post('/api/checkout', { course: COURSE });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe(FIRST_LESSON);
+  });
+
+  test('the success page is idempotent', async () => {
+    const again = await visitor.get(`/checkout/success?session_id=${sessionId}`);
+    expect(again.headers.get('location')).toBe(FIRST_LESSON);
+    expect(await purchasesOf('buyer@example.com')).toHaveLength(1);
+  });
+});
+
+describe('a guest buys without an account', () => {
+  test('the account is created, the buyer is signed in and mailed a set-password link', async () => {
+    const guest = createVisitor(site.server.url);
+    const sessionId = await startCheckout(guest);
+    expect(guest.cookie('checkout')).toBe(sessionId);
+    const success = await pay(sessionId, { email: 'Guest.Buyer@Example.com' });
+    const page = await guest.get(success);
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe(`${FIRST_LESSON}?welcome=1`);
+    expect(guest.cookie('session')).toBeTruthy();
+    expect(guest.cookie('checkout')).toBeUndefined();
+    const [user] = await query<{ password_hash: string | null }>('SELECT * FROM users WHERE email = ?', ['guest.buyer@example.com']);
+    expect(user!.password_hash).toBeNull();
+    expect(await ledger('guest.buyer@example.com')).toEqual(['grant:purchase']);
+    expect((await purchasesOf('guest.buyer@example.com'))[0]!.created_user).toBe(1);
+    expect(await canRead(guest)).toBe(true);
+
+    const mail = await site.sink.waitFor('guest.buyer@example.com');
+    expect(mail.subject).toContain('set a password');
+    const link = linkIn(mail.text);
+    expect(link).toMatch(/^\/reset\?token=[\w-]{43}&welcome=1$/);
+    // The link sets a password and signs in.
+    const token = new URL(link, 'https://x').searchParams.get('token')!;
+    const reset = await createVisitor(site.server.url).post('/api/auth/reset', { token, password: 'a brand new passphrase' });
+    expect(reset.status).toBe(303);
+    const after = await query<{ password_hash: string | null }>('SELECT * FROM users WHERE email = ?', ['guest.buyer@example.com']);
+    expect(after[0]!.password_hash).toMatch(/^pbkdf2/);
+  });
+
+  test('a guest whose email has an account that is not signed in is asked to sign in; the purchase is theirs', async () => {
+    await signedUpVisitor(site, 'existing@example.com');
+    const guest = createVisitor(site.server.url);
+    const sessionId = await startCheckout(guest, 'python-for-finance');
+    const page = await guest.get(await pay(sessionId, { email: 'existing@example.com' }));
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('e•••@example.com');
+    expect(html).toContain('/login?next=%2Fcourses%2Fpython-for-finance%2F');
+    expect(guest.cookie('session')).toBeUndefined();
+    expect(await ledger('existing@example.com', 'python-for-finance')).toEqual(['grant:purchase']);
+    expect((await purchasesOf('existing@example.com'))[0]).toMatchObject({ amount_minor: 7900, currency: 'EUR', created_user: 0 });
+  });
+
+  test('the success URL opened in another browser does not sign anyone in', async () => {
+    const guest = createVisitor(site.server.url);
+    const sessionId = await startCheckout(guest);
+    const success = await pay(sessionId, { email: 'leaky@example.com' });
+    const stranger = createVisitor(site.server.url);
+    const page = await stranger.get(success);
+    expect(page.status).toBe(200);
+    expect(stranger.cookie('session')).toBeUndefined();
+    expect(await page.text()).toContain('l•••@example.com');
+    expect(await ledger('leaky@example.com')).toEqual(['grant:purchase']);
+  });
+});
+
+describe('webhooks and the success page in every order', () => {
+  test('the buyer closes the tab before the success page: the webhook alone fulfils', async () => {
+    const visitor = await signedUpVisitor(site, 'tab-closer@example.com');
+    await pay(await startCheckout(visitor));
+    expect(await ledger('tab-closer@example.com')).toEqual(['grant:purchase']);
+    expect(await canRead(visitor)).toBe(true);
+  });
+
+  test('the webhook never arrives: the success page alone fulfils, and reconcile fixes the rest', async () => {
+    await site.control('/_standin/config', { deliver: false });
+    try {
+      const visitor = await signedUpVisitor(site, 'no-webhook@example.com');
+      const first = await startCheckout(visitor);
+      const success = await pay(first);
+      expect(await ledger('no-webhook@example.com')).toEqual([]);
+      expect((await visitor.get(success)).headers.get('location')).toBe(FIRST_LESSON);
+      expect(await ledger('no-webhook@example.com')).toEqual(['grant:purchase']);
+
+      // Neither webhook nor success page for this one; then a refund of the first the store misses.
+      const second = await startCheckout(visitor, 'running-python-scripts');
+      await pay(second);
+      await site.control('/_standin/refund', { payment_intent: await paymentIntentOf(first) });
+      expect(await ledger('no-webhook@example.com', 'running-python-scripts')).toEqual([]);
+
+      const output = await reconcileScript();
+      expect(output).toMatch(/recorded purchase \d+: running-python-scripts/);
+      expect(output).toMatch(/python-fundamentals\): refunded, access revoke/);
+      expect(await ledger('no-webhook@example.com', 'running-python-scripts')).toEqual(['grant:purchase']);
+      expect(await ledger('no-webhook@example.com')).toEqual(['grant:purchase', 'revoke:refund']);
+      expect(await canRead(visitor)).toBe(false);
+      expect(await canRead(visitor, '/courses/running-python-scripts/virtual-environments/')).toBe(true);
+      // A second run changes nothing.
+      expect(await reconcileScript()).toContain('Nothing to change');
+    } finally {
+      await site.control('/_standin/config', { deliver: true });
+    }
+  });
+
+  test('the same event delivered 20 times at once grants once', async () => {
+    const visitor = await signedUpVisitor(site, 'storm@example.com');
+    const sessionId = await startCheckout(visitor);
+    await pay(sessionId, { deliver: false });
+    const [event] = await eventsOf('checkout.session.completed', sessionId);
+    const statuses = await deliver(event!.id, 20, true);
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(await ledger('storm@example.com')).toEqual(['grant:purchase']);
+    expect(await purchasesOf('storm@example.com')).toHaveLength(1);
+    expect(await query('SELECT * FROM stripe_events WHERE id = ?', [event!.id])).toHaveLength(1);
+  });
+
+  test('a refund whose event arrives before the completion event: grant then revoke, no access', async () => {
+    const visitor = await signedUpVisitor(site, 'refund-first@example.com');
+    const sessionId = await startCheckout(visitor);
+    await pay(sessionId, { deliver: false });
+    const intent = await paymentIntentOf(sessionId);
+    await site.control('/_standin/refund', { payment_intent: intent, deliver: false });
+    const [refunded] = await eventsOf('charge.refunded', intent);
+    const [completed] = await eventsOf('checkout.session.completed', sessionId);
+    expect(await deliver(refunded!.id)).toEqual([200]);
+    expect(await deliver(completed!.id)).toEqual([200]);
+    expect(await ledger('refund-first@example.com')).toEqual(['grant:purchase', 'revoke:refund']);
+    expect((await purchasesOf('refund-first@example.com'))[0]!.status).toBe('refunded');
+    expect(await canRead(visitor)).toBe(false);
+  });
+});
+
+describe('refunds and disputes', () => {
+  test('a partial refund is recorded and keeps access; a full refund revokes it', async () => {
+    const visitor = await signedUpVisitor(site, 'refunds@example.com');
+    const sessionId = await startCheckout(visitor);
+    await visitor.get(await pay(sessionId));
+    const intent = await paymentIntentOf(sessionId);
+    await site.control('/_standin/refund', { payment_intent: intent, amount: 1000 });
+    expect((await purchasesOf('refunds@example.com'))[0]).toMatchObject({ status: 'partially_refunded', amount_refunded_minor: 1000 });
+    expect(await ledger('refunds@example.com')).toEqual(['grant:purchase']);
+    expect(await canRead(visitor)).toBe(true);
+
+    await site.control('/_standin/refund', { payment_intent: intent });
+    expect((await purchasesOf('refunds@example.com'))[0]).toMatchObject({ status: 'refunded', amount_refunded_minor: 4900 });
+    expect(await ledger('refunds@example.com')).toEqual(['grant:purchase', 'revoke:refund']);
+    expect(await canRead(visitor)).toBe(false);
+    // Back to the offer: buying again is possible.
+    expect((await visitor.post('/api/checkout', { course: COURSE })).headers.get('location')).toContain(site.standin.url);
+  });
+
+  test('a dispute suspends access; won restores it', async () => {
+    const visitor = await signedUpVisitor(site, 'dispute-won@example.com');
+    const sessionId = await startCheckout(visitor);
+    await pay(sessionId);
+    const { dispute } = await site.control('/_standin/dispute', { payment_intent: await paymentIntentOf(sessionId) });
+    expect(await ledger('dispute-won@example.com')).toEqual(['grant:purchase', 'suspend:dispute_created']);
+    expect(await canRead(visitor)).toBe(false);
+    await site.control(`/_standin/dispute/${dispute.id}/close`, { outcome: 'won' });
+    expect(await ledger('dispute-won@example.com')).toEqual(['grant:purchase', 'suspend:dispute_created', 'restore:dispute_won']);
+    expect(await canRead(visitor)).toBe(true);
+  });
+
+  test('a lost dispute revokes access', async () => {
+    const visitor = await signedUpVisitor(site, 'dispute-lost@example.com');
+    const sessionId = await startCheckout(visitor);
+    await pay(sessionId);
+    const { dispute } = await site.control('/_standin/dispute', { payment_intent: await paymentIntentOf(sessionId) });
+    await site.control(`/_standin/dispute/${dispute.id}/close`, { outcome: 'lost' });
+    expect(await ledger('dispute-lost@example.com')).toEqual(['grant:purchase', 'suspend:dispute_created', 'revoke:dispute_lost']);
+    expect((await purchasesOf('dispute-lost@example.com'))[0]!.status).toBe('dispute_lost');
+    expect(await canRead(visitor)).toBe(false);
+  });
+
+  test('dispute events delivered in reverse order still end revoked', async () => {
+    const visitor = await signedUpVisitor(site, 'dispute-reverse@example.com');
+    const sessionId = await startCheckout(visitor);
+    await pay(sessionId);
+    const intent = await paymentIntentOf(sessionId);
+    const { dispute } = await site.control('/_standin/dispute', { payment_intent: intent, deliver: false });
+    await site.control(`/_standin/dispute/${dispute.id}/close`, { outcome: 'lost', deliver: false });
+    const [closed] = await eventsOf('charge.dispute.closed', intent);
+    const [created] = await eventsOf('charge.dispute.created', intent);
+    await deliver(closed!.id);
+    await deliver(created!.id);
+    expect(await ledger('dispute-reverse@example.com')).toEqual(['grant:purchase', 'revoke:dispute_lost']);
+    expect(await canRead(visitor)).toBe(false);
+  });
+});
+
+describe('currencies and payment methods', () => {
+  test('a zero-decimal currency is charged in whole yen', async () => {
+    const visitor = await signedUpVisitor(site, 'yen@example.com');
+    const sessionId = await startCheckout(visitor, 'running-python-scripts');
+    const session = await site.stripe.checkout.sessions.retrieve(sessionId);
+    expect(session).toMatchObject({ amount_total: 4900, currency: 'jpy' });
+    await visitor.get(await pay(sessionId));
+    expect((await purchasesOf('yen@example.com'))[0]).toMatchObject({ amount_minor: 4900, currency: 'JPY' });
+    expect(await ledger('yen@example.com', 'running-python-scripts')).toEqual(['grant:purchase']);
+  });
+
+  test('a delayed payment shows "processing" until it settles, then grants', async () => {
+    const visitor = await signedUpVisitor(site, 'delayed@example.com');
+    const sessionId = await startCheckout(visitor);
+    const success = await pay(sessionId, { delayed: true });
+    const page = await visitor.get(success);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('refresh')).toBe('5');
+    expect(await page.text()).toContain('being processed');
+    expect(await ledger('delayed@example.com')).toEqual([]);
+    await site.control(`/_standin/checkout/${sessionId}/async`, { outcome: 'succeeded' });
+    expect(await ledger('delayed@example.com')).toEqual(['grant:purchase']);
+    expect((await visitor.get(success)).headers.get('location')).toBe(FIRST_LESSON);
+  });
+
+  test('a failed delayed payment grants nothing', async () => {
+    const visitor = await signedUpVisitor(site, 'delayed-failed@example.com');
+    const sessionId = await startCheckout(visitor);
+    const success = await pay(sessionId, { delayed: true });
+    await site.control(`/_standin/checkout/${sessionId}/async`, { outcome: 'failed' });
+    expect(await ledger('delayed-failed@example.com')).toEqual([]);
+    const page = await visitor.get(success);
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe(`/courses/${COURSE}/`);
+  });
+});
+
+describe('what is refused', () => {
+  test('a forged or missing signature is a 400 and writes nothing', async () => {
+    const before = await query('SELECT count(*) AS n FROM purchases');
+    const visitor = await signedUpVisitor(site, 'forger@example.com');
+    const sessionId = await startCheckout(visitor);
+    await pay(sessionId, { deliver: false });
+    const [event] = await eventsOf('checkout.session.completed', sessionId);
+    const body = JSON.stringify(event);
+    const forged = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: 'whsec_someone_else' });
+    const url = `${site.server.url}/api/stripe/webhook`;
+    for (const headers of [{ 'stripe-signature': forged }, {}, { 'stripe-signature': 't=1,v1=deadbeef' }]) {
+      const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+      expect(response.status).toBe(400);
+    }
+    // A valid signature over a different body (tampered after signing) is refused too.
+    const signed = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: WEBHOOK_SECRET });
+    const tampered = await fetch(url, { method: 'POST', body: body.replace('"paid"', '"paid" '), headers: { 'content-type': 'application/json', 'stripe-signature': signed } });
+    expect(tampered.status).toBe(400);
+    expect(await query('SELECT count(*) AS n FROM purchases')).toEqual(before);
+    expect(await ledger('forger@example.com')).toEqual([]);
+  });
+
+  test('an event type the site does not handle is acknowledged', async () => {
+    const payload = JSON.stringify({ id: 'evt_unhandled_1', object: 'event', type: 'customer.created', data: { object: { id: 'cus_1', object: 'customer' } } });
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+    const response = await fetch(`${site.server.url}/api/stripe/webhook`, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } });
+    expect(response.status).toBe(200);
+  });
+
+  test('a session from another site on the same Stripe account is ignored', async () => {
+    const foreign = await site.stripe.checkout.sessions.create({
+      mode: 'payment',
+      line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: 4900, product_data: { name: 'Other site' } } }],
+      metadata: { course_store_site: 'blog.example.org', course: COURSE },
+      success_url: 'https://blog.example.org/thanks?session_id={CHECKOUT_SESSION_ID}',
+    });
+    await pay(foreign.id, { email: 'other-site@example.com' });
+    const page = await createVisitor(site.server.url).get(`/checkout/success?session_id=${foreign.id}`);
+    expect(page.status).toBe(404);
+    expect(await query('SELECT * FROM users WHERE email = ?', ['other-site@example.com'])).toEqual([]);
+    expect(await query('SELECT * FROM purchases WHERE checkout_session_id = ?', [foreign.id])).toEqual([]);
+  });
+
+  test('unknown, unpublished and malformed courses are refused before Stripe is called', async () => {
+    await query("INSERT INTO courses (slug, title, price_minor, currency, published, position, content_hash, updated_at) VALUES ('retired-course', 'Retired', 1000, 'USD', 0, 99, 'x', 0)");
+    const visitor = createVisitor(site.server.url);
+    const sessionsBefore = (await site.stripe.checkout.sessions.list({ limit: 100 })).data.length;
+    expect((await visitor.post('/api/checkout', { course: 'no-such-course' })).status).toBe(404);
+    expect((await visitor.post('/api/checkout', { course: 'retired-course' })).status).toBe(404);
+    expect((await visitor.post('/api/checkout', { course: '../etc' })).status).toBe(400);
+    expect((await visitor.post('/api/checkout', {})).status).toBe(400);
+    expect((await visitor.post('/api/checkout', { course: COURSE }, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await visitor.get('/api/checkout')).status).toBe(405);
+    expect((await site.stripe.checkout.sessions.list({ limit: 100 })).data.length).toBe(sessionsBefore);
+  });
+
+  test('unknown and malformed success URLs are a 404', async () => {
+    const visitor = createVisitor(site.server.url);
+    for (const id of ['', 'cs_test_doesnotexist123', '<script>', 'cs_' + 'a'.repeat(300)]) {
+      expect((await visitor.get(`/checkout/success?session_id=${encodeURIComponent(id)}`)).status).toBe(404);
+    }
+  });
+});
+
+describe('when Stripe is unreachable', () => {
+  test('checkout shows a clear error and records nothing; a webhook gets a 5xx so Stripe retries', async () => {
+    const closedPort = await freePort();
+    const server = await startServer({
+      dist: inject('dist'),
+      env: paymentsEnv({ databaseUrl: site.store.url, smtpUrl: site.sink.url, stripeApiBase: `http://127.0.0.1:${closedPort}` }),
+    });
+    try {
+      const before = await query('SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM users) AS u');
+      const response = await createVisitor(server.url).post('/api/checkout', { course: COURSE });
+      expect(response.status).toBe(503);
+      expect(await response.text()).toContain('Nothing was charged');
+
+      // A validly signed event whose session cannot be read from Stripe right now.
+      const payload = JSON.stringify({ id: 'evt_unreachable_1', object: 'event', type: 'checkout.session.completed', data: { object: { id: 'cs_test_unreachable', object: 'checkout.session' } } });
+      const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+      const webhook = await fetch(`${server.url}/api/stripe/webhook`, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } });
+      expect(webhook.status).toBe(500);
+      expect(await query('SELECT * FROM stripe_events WHERE id = ?', ['evt_unreachable_1'])).toEqual([]);
+      expect(await query('SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM users) AS u')).toEqual(before);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+function reconcileScript(): Promise<string> {
+  const env = paymentsEnv({ databaseUrl: site.store.url, smtpUrl: site.sink.url, stripeApiBase: site.standin.url });
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['scripts/stripe-reconcile.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`reconcile exited with ${code}:\n${output}`))));
+  });
+}
