@@ -2,10 +2,14 @@
 // first, so that a bad configuration or an unmigrated store stops the process with a message
 // before it accepts a single request, then serves the built Astro site (static files and
 // on-demand routes) on HOST:PORT, and stops gracefully on SIGTERM.
+//
+// Paid lessons and their private media do not go through Astro: requests under /courses/ that
+// are not built files go straight to the lesson gate (docs/decisions/0003-lesson-gate-fast-path.md).
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createNodeAppContext, shareAppContext, type NodeAppContext } from './app-context.ts';
+import { createLessonRoute } from './lesson-route.ts';
 
 type AstroHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
@@ -25,7 +29,14 @@ process.env.ASTRO_NODE_AUTOSTART = 'disabled';
 const dist = resolve(process.env.DIST_DIR ?? 'dist');
 const { handler } = (await import(pathToFileURL(resolve(dist, 'server/entry.mjs')).href)) as { handler: AstroHandler };
 
-const server = createServer((req, res) => handler(req, res));
+const lessons = createLessonRoute(context.app, resolve(dist, 'client'));
+await lessons.index.refresh();
+context.app.log.info('lesson-gate.ready', { paidLessons: lessons.index.size() });
+
+const server = createServer((req, res) => {
+  if (lessons.matches(req.url)) lessons.serve(req, res);
+  else handler(req, res);
+});
 const host = context.app.config.host;
 const port = context.app.config.port;
 server.listen(port, host, () => context.app.log.info('server.listening', { url: `http://${host}:${port}/` }));

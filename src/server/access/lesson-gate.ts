@@ -1,0 +1,339 @@
+// The lesson gate: serves each paid lesson page, and each private image of a paid lesson, only to
+// a member entitled to the course. It is the busiest path of the site, so it is built to cost
+// one store query and a few string operations per request:
+//
+// - The session token is verified first, without the store (and verifications are remembered).
+//   An anonymous request never reaches the store: an in-memory index of the paid lessons tells a
+//   lesson that exists (redirect to sign in) from one that does not (404).
+// - A signed-in request makes exactly one query, which returns the member's session version,
+//   whether the member may read the course (`hasAccessSql`, the one definition of access), the
+//   page and its content hash, and the member's completed lessons in the course.
+// - The stored page is the same for every member; the member's state (completed lessons in the
+//   sidebar, the "Mark as complete" form, the account link) is put in by string replacement at
+//   markers the lesson view leaves (`data-lesson="..."`, `<!--lesson-progress-->`). No HTML
+//   parser and no Markdown at request time.
+//
+// The core has no Node and no Astro in it: `answer` works on a plain request description so that
+// the Node entry can call it without building a Fetch Request, and `handle` is the same gate as a
+// Handler for runtimes that speak Fetch (Cloudflare).
+import { sql } from 'drizzle-orm';
+import type { AppContext, Clock, Db, Handler } from '../context.ts';
+import type { Log } from '../log.ts';
+import { hasAccessSql } from './ledger.ts';
+import { clearedSessionCookie, readSession, renewedSessionCookie } from './member-session.ts';
+
+/** Course and lesson slugs as the catalogue makes them, with room to spare; nothing else is looked up. */
+export const SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
+/** Private media names are content hashes with a suffix (`1a84a8a3f2a81a82-1280.webp`). */
+export const MEDIA_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
+const MAX_MEDIA_NAME = 200;
+
+/** Bumped when the markup the gate injects changes, so that no browser keeps an older page. */
+const INJECTION_VERSION = '1';
+
+export type GatePath =
+  | { kind: 'lesson'; course: string; lesson: string }
+  | { kind: 'media'; course: string; name: string };
+
+/**
+ * The lesson or media a request target (path and query, as sent, not decoded) names, or null.
+ * Only `/courses/<course>/<lesson>` (optionally with one trailing slash) and
+ * `/courses/<course>/media/<name>` are accepted, each part checked against its pattern, so that
+ * no encoding (`%2e%2e`, `%2F`), dot segment, doubled or back slash reaches a query.
+ */
+export function parseGatePath(target: string): GatePath | null {
+  const queryAt = target.indexOf('?');
+  const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  if (!path.startsWith('/courses/') || path.length > 400) return null;
+  const parts = path.slice('/courses/'.length).split('/');
+  const [course = '', second = '', third] = parts;
+  if (!SLUG.test(course)) return null;
+  if (parts.length === 2 || (parts.length === 3 && third === '')) {
+    return SLUG.test(second) ? { kind: 'lesson', course, lesson: second } : null;
+  }
+  if (parts.length === 3 && second === 'media' && third !== undefined && third.length <= MAX_MEDIA_NAME && MEDIA_NAME.test(third)) {
+    return { kind: 'media', course, name: third };
+  }
+  return null;
+}
+
+export function lessonPath(course: string, lesson: string): string {
+  return `/courses/${course}/${lesson}/`;
+}
+
+/** Which paid lessons exist, so that anonymous requests are answered without the store. */
+export type LessonIndex = { has(course: string, lesson: string): boolean };
+
+export type RefreshingLessonIndex = LessonIndex & {
+  /** Loads the index now; the server awaits it once before it listens. */
+  refresh(): Promise<void>;
+  size(): number;
+};
+
+/**
+ * The published paid lessons, reloaded in the background at most every `refreshMs` when asked
+ * (a content sync on a running server shows within that time; meanwhile an anonymous visitor of
+ * a brand-new lesson gets a 404 instead of the sign-in page, and members are not affected: their
+ * query reads the store itself). A failed reload keeps the previous index and is logged.
+ */
+export function createLessonIndex(db: Db, clock: Clock, log: Log, options: { refreshMs?: number } = {}): RefreshingLessonIndex {
+  const refreshMs = options.refreshMs ?? 15_000;
+  let keys = new Set<string>();
+  let loadedAt = -Infinity;
+  let loading: Promise<void> | null = null;
+  const refresh = (): Promise<void> => {
+    loading ??= (async () => {
+      try {
+        const rows = await db.all<{ course: string; lesson: string }>(
+          sql`SELECT course_slug AS course, slug AS lesson FROM lessons WHERE published = 1 AND preview = 0`,
+        );
+        keys = new Set(rows.map((row) => `${row.course}/${row.lesson}`));
+        loadedAt = clock.now();
+      } catch (error) {
+        // Tried again at the next request after the interval, not at every request.
+        loadedAt = clock.now();
+        log.error('lesson-index.refresh-failed', { error: error instanceof Error ? error.message : String(error) });
+      } finally {
+        loading = null;
+      }
+    })();
+    return loading;
+  };
+  return {
+    has(course, lesson) {
+      if (clock.now() - loadedAt > refreshMs) void refresh();
+      return keys.has(`${course}/${lesson}`);
+    },
+    refresh,
+    size: () => keys.size,
+  };
+}
+
+/** What the gate needs of a request; a Fetch Request or a Node request is turned into this. */
+export type GateRequest = {
+  method: string;
+  /** Path and query exactly as sent. */
+  target: string;
+  cookie: string | null;
+  ifNoneMatch: string | null;
+  /** The request's full URL; only read when a cookie is set (its Secure flag). */
+  url(): string;
+};
+
+export type GateAnswer = {
+  status: number;
+  headers: Record<string, string | string[]>;
+  /** Null for redirects, 304 and HEAD. */
+  body: string | Uint8Array | null;
+};
+
+export type LessonGateOptions = {
+  index: LessonIndex;
+  /** The site's own 404 page (dist/client/404.html on Node). */
+  notFoundHtml: string;
+};
+
+export type LessonGate = {
+  answer(request: GateRequest, ctx: AppContext): Promise<GateAnswer>;
+  handle: Handler;
+};
+
+type LessonRow = {
+  sv: number;
+  email: string;
+  entitled: number;
+  hash: string | null;
+  html: string | null;
+  done: string | null;
+};
+
+type MediaRow = { sv: number; type: string | null; body: ArrayBuffer | Uint8Array | number[] | null };
+
+const HTML = 'text/html; charset=utf-8';
+
+export function createLessonGate(options: LessonGateOptions): LessonGate {
+  const { index, notFoundHtml } = options;
+
+  function notFound(head: boolean, setCookie: string | null): GateAnswer {
+    const headers: Record<string, string | string[]> = { 'Content-Type': HTML, 'Cache-Control': 'no-store' };
+    if (setCookie) headers['Set-Cookie'] = setCookie;
+    return { status: 404, headers, body: head ? null : notFoundHtml };
+  }
+
+  function redirect(location: string, setCookie: string | null): GateAnswer {
+    const headers: Record<string, string | string[]> = { Location: location, 'Cache-Control': 'no-store' };
+    if (setCookie) headers['Set-Cookie'] = setCookie;
+    return { status: 303, headers, body: null };
+  }
+
+  async function answer(request: GateRequest, ctx: AppContext): Promise<GateAnswer> {
+    const path = parseGatePath(request.target);
+    const head = request.method === 'HEAD';
+    if (request.method !== 'GET' && !head) {
+      return { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: 'Method not allowed\n' };
+    }
+    if (!path) return notFound(head, null);
+
+    const session = await readSession(request.cookie, ctx);
+    const cleared = session.hadToken && !session.claims ? clearedSessionCookie(request.url(), ctx) : null;
+    if (path.kind === 'media') {
+      // Private media answer 404 to anyone who may not read them, signed in or not: a 403 or a
+      // redirect would confirm that a name exists, and an image has no page to offer anything on.
+      if (!session.claims) return notFound(head, cleared);
+      return media(path, session.claims.userId, session.claims.sessionVersion, head, request, ctx);
+    }
+
+    if (!session.claims) {
+      if (!index.has(path.course, path.lesson)) return notFound(head, cleared);
+      return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, cleared);
+    }
+
+    const { userId, sessionVersion } = session.claims;
+    const row = await ctx.db.get<LessonRow>(sql`SELECT u.session_version AS sv, u.email AS email,
+        ${hasAccessSql(sql`u.id`, path.course)} AS entitled,
+        l.content_hash AS hash,
+        CASE WHEN ${hasAccessSql(sql`u.id`, path.course)} THEN l.html END AS html,
+        (SELECT group_concat(p.lesson_slug, ' ') FROM lesson_progress p WHERE p.user_id = u.id AND p.course_slug = ${path.course}) AS done
+      FROM users u
+      LEFT JOIN lessons l ON l.course_slug = ${path.course} AND l.slug = ${path.lesson} AND l.published = 1 AND l.preview = 0
+      WHERE u.id = ${userId}`);
+
+    if (!row || Number(row.sv) !== sessionVersion) {
+      // A token the store no longer accepts (signed out everywhere, password changed, account gone).
+      const clear = clearedSessionCookie(request.url(), ctx);
+      if (!index.has(path.course, path.lesson)) return notFound(head, clear);
+      return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, clear);
+    }
+    const renewed = await renewedSessionCookie(session.claims, request.url(), ctx);
+    if (row.hash === null) return notFound(head, renewed);
+    if (!row.entitled || row.html === null) return redirect(`/courses/${path.course}/#not-owned`, renewed);
+
+    const done = row.done ? row.done.split(' ').sort() : [];
+    const etag = `"${row.hash}.${fingerprint(`${INJECTION_VERSION}|${userId}|${row.email}|${done.join(' ')}`)}"`;
+    const headers: Record<string, string | string[]> = {
+      'Content-Type': HTML,
+      // Stored by the member's browser only, and checked with the ETag at every visit: a lesson
+      // marked complete, or access taken away, shows at once.
+      'Cache-Control': 'private, no-cache',
+      ETag: etag,
+      Vary: 'Cookie',
+    };
+    if (renewed) headers['Set-Cookie'] = renewed;
+    if (request.ifNoneMatch !== null && etagMatches(request.ifNoneMatch, etag)) {
+      return { status: 304, headers, body: null };
+    }
+    if (head) return { status: 200, headers, body: null };
+    const page = injectMemberState(row.html, { course: path.course, lesson: path.lesson, done: new Set(done), email: row.email });
+    return { status: 200, headers, body: page };
+  }
+
+  async function media(
+    path: { course: string; name: string },
+    userId: number,
+    sessionVersion: number,
+    head: boolean,
+    request: GateRequest,
+    ctx: AppContext,
+  ): Promise<GateAnswer> {
+    const row = await ctx.db.get<MediaRow>(sql`SELECT u.session_version AS sv,
+        CASE WHEN ${hasAccessSql(sql`u.id`, path.course)} THEN m.content_type END AS type,
+        CASE WHEN ${hasAccessSql(sql`u.id`, path.course)} THEN m.body END AS body
+      FROM users u
+      LEFT JOIN private_media m ON m.course_slug = ${path.course} AND m.name = ${path.name}
+      WHERE u.id = ${userId}`);
+    if (!row || Number(row.sv) !== sessionVersion) return notFound(head, clearedSessionCookie(request.url(), ctx));
+    if (row.type === null || row.body === null) return notFound(head, null);
+    const body = row.body instanceof Uint8Array ? row.body : row.body instanceof ArrayBuffer ? new Uint8Array(row.body) : Uint8Array.from(row.body);
+    return {
+      status: 200,
+      headers: {
+        'Content-Type': row.type,
+        // Names are content hashes: a changed file is a new name, so the member's browser may
+        // keep this one for good. Never a shared cache.
+        'Cache-Control': 'private, max-age=31536000, immutable',
+        'Content-Length': String(body.byteLength),
+        'X-Content-Type-Options': 'nosniff',
+      },
+      body: head ? null : body,
+    };
+  }
+
+  const handle: Handler = async (request, ctx) => {
+    const url = new URL(request.url);
+    const result = await answer(
+      {
+        method: request.method,
+        target: request.url.slice(url.origin.length),
+        cookie: request.headers.get('cookie'),
+        ifNoneMatch: request.headers.get('if-none-match'),
+        url: () => request.url,
+      },
+      ctx,
+    );
+    return toResponse(result);
+  };
+
+  return { answer, handle };
+}
+
+export function toResponse(result: GateAnswer): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(result.headers)) {
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+  return new Response(result.body as BodyInit | null, { status: result.status, headers });
+}
+
+/** If-None-Match holds our ETag (weak comparison, as RFC 9110 asks for this header). */
+export function etagMatches(header: string, etag: string): boolean {
+  for (const part of header.split(',')) {
+    const tag = part.trim();
+    if (tag === '*' || tag === etag || (tag.startsWith('W/') && tag.slice(2) === etag)) return true;
+  }
+  return false;
+}
+
+/** FNV-1a, 32 bits, base 36: a short, fast fingerprint of the member's state (not a secret). */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** Where the lesson view leaves room for the progress form of paid lessons. */
+export const PROGRESS_MARKER = '<!--lesson-progress-->';
+const ACCOUNT_LINK = 'data-account-link>Account</a>';
+const SIDEBAR_LINK = / data-lesson="([a-z0-9-]+)"/g;
+
+/** The progress form: one button that marks the lesson complete, or undoes it. */
+export function progressForm(course: string, lesson: string, done: boolean): string {
+  return (
+    `<form class="lesson-progress${done ? ' is-done' : ''}" id="progress" method="post" action="/api/progress">` +
+    `<input type="hidden" name="course" value="${escapeHtml(course)}"><input type="hidden" name="lesson" value="${escapeHtml(lesson)}">` +
+    `<input type="hidden" name="done" value="${done ? '0' : '1'}">` +
+    `<button class="button${done ? ' secondary' : ''}" type="submit">${done ? 'Completed ✓ (undo)' : 'Mark as complete'}</button></form>`
+  );
+}
+
+/**
+ * The stored page with one member's state in it: completed lessons marked in the sidebar, the
+ * progress form, and the member's email as the account link (so the page's script need not ask
+ * /api/me). Each is a plain string replacement; a page without the markers is served as it is.
+ */
+export function injectMemberState(html: string, state: { course: string; lesson: string; done: Set<string>; email: string }): string {
+  let page = html;
+  if (state.done.size > 0) {
+    page = page.replace(SIDEBAR_LINK, (match, slug: string) => (state.done.has(slug) ? `${match} data-done` : match));
+  }
+  // Replacer functions, not strings: `$&` in an email must not be read as a pattern.
+  page = page.replace(PROGRESS_MARKER, () => progressForm(state.course, state.lesson, state.done.has(state.lesson)));
+  page = page.replace(ACCOUNT_LINK, () => `data-account-link data-signed-in>${escapeHtml(state.email)}</a>`);
+  return page;
+}

@@ -1,0 +1,107 @@
+// Lesson progress: members mark lessons of their courses complete (a form on each lesson), and the
+// account page and /api/me show how far they are in each course they own.
+import { sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppContext, Db } from '../context.ts';
+import { acceptFormPost, parseForm } from '../http/form.ts';
+import { htmlPage, redirect } from '../http/responses.ts';
+import { hasAccessSql } from './ledger.ts';
+import { lessonPath, SLUG } from './lesson-gate.ts';
+import { clearedSessionCookie, readSession, renewedSessionCookie } from './member-session.ts';
+
+/** A course the member may read, with their progress in its published lessons. */
+export type OwnedCourse = {
+  slug: string;
+  title: string;
+  /** Published lessons. */
+  total: number;
+  /** Published lessons the member completed. */
+  completed: number;
+  /** Slugs of those lessons. */
+  done: string[];
+  /** The first published lesson not completed yet; the first lesson once all are; else the course page. */
+  continueUrl: string;
+};
+
+/**
+ * SQL: a JSON array of the courses `userId` may read (access as the ledger defines it), in
+ * catalogue order, with their progress. A fragment, so that /api/me reads it in the same query
+ * as the member.
+ */
+export function ownedCoursesSql(userId: SQL | number): SQL {
+  const doneSql = sql`EXISTS (SELECT 1 FROM lesson_progress p WHERE p.user_id = ${userId} AND p.course_slug = l.course_slug AND p.lesson_slug = l.slug)`;
+  return sql`(SELECT json_group_array(json_object(
+      'slug', c.slug,
+      'title', c.title,
+      'total', (SELECT count(*) FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1),
+      'done', json((SELECT json_group_array(slug) FROM (SELECT l.slug AS slug FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1 AND ${doneSql} ORDER BY l.position))),
+      'next', (SELECT l.slug FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1 AND NOT ${doneSql} ORDER BY l.position LIMIT 1),
+      'first', (SELECT l.slug FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1 ORDER BY l.position LIMIT 1)
+    ))
+    FROM (SELECT slug, title FROM courses c WHERE ${hasAccessSql(userId, sql`c.slug`)} ORDER BY c.position, c.slug) c)`;
+}
+
+type OwnedCourseJson = { slug: string; title: string; total: number; done: string[]; next: string | null; first: string | null };
+
+/** Reads the JSON that `ownedCoursesSql` produced. */
+export function parseOwnedCourses(json: string | null): OwnedCourse[] {
+  if (!json) return [];
+  return (JSON.parse(json) as OwnedCourseJson[]).map((course) => {
+    const start = course.next ?? course.first;
+    return {
+      slug: course.slug,
+      title: course.title,
+      total: course.total,
+      completed: course.done.length,
+      done: course.done,
+      continueUrl: start ? lessonPath(course.slug, start) : `/courses/${course.slug}/`,
+    };
+  });
+}
+
+export async function getOwnedCourses(db: Db, userId: number): Promise<OwnedCourse[]> {
+  const row = await db.get<{ courses: string | null }>(sql`SELECT ${ownedCoursesSql(userId)} AS courses`);
+  return parseOwnedCourses(row?.courses ?? null);
+}
+
+const progressForm = z.object({
+  course: z.string().regex(SLUG),
+  lesson: z.string().regex(SLUG),
+  done: z.enum(['1', '0']),
+});
+
+/**
+ * POST /api/progress (course, lesson, done=1|0): marks a lesson complete or not, then back to the
+ * lesson, at its progress form. Only a signed-in member entitled to the course, for a published
+ * lesson of it; anything else changes nothing (sign in, 403, 404).
+ */
+export async function handleProgress(request: Request, ctx: AppContext): Promise<Response> {
+  const fields = await acceptFormPost(request, ctx.config);
+  if (fields instanceof Response) return fields;
+  const form = parseForm(progressForm, fields);
+  if (!form.ok) return htmlPage(400, 'Form not understood', 'This form is not one of ours. Open the lesson and use its button.');
+  const { course, lesson, done } = form.data;
+  const back = lessonPath(course, lesson);
+
+  const session = await readSession(request.headers.get('cookie'), ctx);
+  const signIn = (cookies: string[]) => redirect(`/login?next=${encodeURIComponent(back)}`, cookies);
+  if (!session.claims) return signIn(session.hadToken ? [clearedSessionCookie(request.url, ctx)] : []);
+  const { userId, sessionVersion } = session.claims;
+
+  const row = await ctx.db.get<{ sv: number; entitled: number; lesson: string | null }>(sql`SELECT u.session_version AS sv,
+      ${hasAccessSql(sql`u.id`, course)} AS entitled,
+      (SELECT l.slug FROM lessons l WHERE l.course_slug = ${course} AND l.slug = ${lesson} AND l.published = 1) AS lesson
+    FROM users u WHERE u.id = ${userId}`);
+  if (!row || Number(row.sv) !== sessionVersion) return signIn([clearedSessionCookie(request.url, ctx)]);
+  if (row.lesson === null) return htmlPage(404, 'No such lesson', 'This lesson does not exist, or is no longer published.');
+  if (!row.entitled) return htmlPage(403, 'Not your course', 'Only members who own this course can track their progress in it.');
+
+  if (done === '1') {
+    await ctx.db.run(sql`INSERT INTO lesson_progress (user_id, course_slug, lesson_slug, completed_at)
+      VALUES (${userId}, ${course}, ${lesson}, ${ctx.clock.now()}) ON CONFLICT DO NOTHING`);
+  } else {
+    await ctx.db.run(sql`DELETE FROM lesson_progress WHERE user_id = ${userId} AND course_slug = ${course} AND lesson_slug = ${lesson}`);
+  }
+  const renewed = await renewedSessionCookie(session.claims, request.url, ctx);
+  return redirect(`${back}#progress`, renewed ? [renewed] : []);
+}
