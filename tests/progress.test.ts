@@ -1,0 +1,146 @@
+// Lesson progress over HTTP against the built server and a store loaded by the real content sync:
+// marking lessons complete and undoing it, the member's state in the stored page, /account and
+// /api/me, and the posts that must change nothing.
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { grantAccess } from '../src/server/access/ledger.ts';
+import { accountsEnv } from './support/accounts-env.ts';
+import { startServer, type RunningServer } from './support/server.ts';
+import { createTestStore, syncStore, type TestStore } from './support/store.ts';
+import { createVisitor, type Visitor } from './support/visitor.ts';
+
+const COURSE = 'python-fundamentals';
+/** The course's lessons in order: two free previews, then eight paid lessons. */
+const FIRST = 'why-python';
+const SECOND = 'variables-and-types';
+const PAID = 'control-flow';
+const PAID_PATH = `/courses/${COURSE}/${PAID}/`;
+
+let server: RunningServer;
+let store: TestStore;
+let publishedLessons: number;
+
+beforeAll(async () => {
+  store = await createTestStore();
+  await syncStore(inject('dist'), store.url);
+  server = await startServer({ dist: inject('dist'), env: accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }) });
+  const { rows } = await store.client.execute({ sql: 'SELECT count(*) AS n FROM lessons WHERE course_slug = ? AND published = 1', args: [COURSE] });
+  publishedLessons = Number(rows[0]!.n);
+});
+afterAll(async () => {
+  await server?.stop();
+  store?.remove();
+});
+
+let members = 0;
+async function signUp(): Promise<{ visitor: Visitor; userId: number; email: string }> {
+  const visitor = createVisitor(server.url);
+  const email = `learner${++members}@example.com`;
+  expect((await visitor.post('/api/auth/signup', { email, password: 'a long enough passphrase' })).status).toBe(303);
+  const { rows } = await store.client.execute({ sql: 'SELECT id FROM users WHERE email = ?', args: [email] });
+  return { visitor, userId: Number(rows[0]!.id), email };
+}
+
+async function owner() {
+  const member = await signUp();
+  await grantAccess(store.db, { userId: member.userId, courseSlug: COURSE, reason: 'test', now: Date.now() });
+  return member;
+}
+
+async function progressRows(userId?: number): Promise<string[]> {
+  const { rows } = userId === undefined
+    ? await store.client.execute('SELECT user_id, course_slug, lesson_slug FROM lesson_progress ORDER BY 1, 2, 3')
+    : await store.client.execute({ sql: 'SELECT lesson_slug FROM lesson_progress WHERE user_id = ? ORDER BY 1', args: [userId] });
+  return rows.map((row) => Object.values(row).join('/'));
+}
+
+const mark = (visitor: Visitor, lesson: string, done: '1' | '0', options?: { origin?: string | null }) =>
+  visitor.post('/api/progress', { course: COURSE, lesson, done }, options);
+
+describe('a member marks lessons complete', () => {
+  test('the lesson page, its sidebar, /account and /api/me follow, and undo takes it back', async () => {
+    const { visitor, userId, email } = await owner();
+    const before = await visitor.get(PAID_PATH);
+    const page = await before.text();
+    expect(page).toContain('<form class="lesson-progress" id="progress" method="post" action="/api/progress">');
+    expect(page).toContain('Mark as complete');
+    expect(page).not.toContain('data-done');
+
+    const marked = await mark(visitor, PAID, '1');
+    expect(marked.status).toBe(303);
+    expect(marked.headers.get('location')).toBe(`${PAID_PATH}#progress`);
+    expect(await progressRows(userId)).toEqual([PAID]);
+    // Marking twice is harmless.
+    expect((await mark(visitor, PAID, '1')).status).toBe(303);
+    expect(await progressRows(userId)).toEqual([PAID]);
+
+    // The stored page is revalidated: the old ETag no longer matches.
+    const after = await visitor.get(PAID_PATH, { 'if-none-match': before.headers.get('etag')! });
+    expect(after.status).toBe(200);
+    expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
+    const donePage = await after.text();
+    expect(donePage).toContain('Completed ✓ (undo)');
+    expect(donePage).toContain('<input type="hidden" name="done" value="0">');
+    expect(donePage).toContain(`data-lesson="${PAID}" data-done`);
+    expect(donePage).not.toContain(`data-lesson="${FIRST}" data-done`);
+    // Another paid lesson of the course shows the same sidebar state, with its own form unticked.
+    const other = await (await visitor.get(`/courses/${COURSE}/comprehensions/`)).text();
+    expect(other).toContain(`data-lesson="${PAID}" data-done`);
+    expect(other).toContain('Mark as complete');
+
+    // A free lesson counts too (its static page shows the form through the site script).
+    expect((await mark(visitor, FIRST, '1')).status).toBe(303);
+    const me = await (await visitor.get('/api/me')).json();
+    expect(me).toEqual({
+      signedIn: true,
+      email,
+      courses: [{ slug: COURSE, continueUrl: `/courses/${COURSE}/${SECOND}/`, completed: 2, total: publishedLessons, done: [FIRST, PAID] }],
+    });
+    const account = await (await visitor.get('/account')).text();
+    expect(account).toContain('Python Fundamentals');
+    expect(account).toContain(`2 of ${publishedLessons} lessons`);
+    expect(account).toContain(`<a class="button" href="/courses/${COURSE}/${SECOND}/">Continue where you left off</a>`);
+
+    const undone = await mark(visitor, PAID, '0');
+    expect(undone.status).toBe(303);
+    expect(await progressRows(userId)).toEqual([FIRST]);
+    const back = await (await visitor.get(PAID_PATH)).text();
+    expect(back).toContain('Mark as complete');
+    expect(back).not.toContain(`data-lesson="${PAID}" data-done`);
+    expect(await (await visitor.get('/account')).text()).toContain(`1 of ${publishedLessons} lessons`);
+  });
+
+  test('a member without courses sees none, and an anonymous visitor is not signed in', async () => {
+    const { visitor, email } = await signUp();
+    expect(await (await visitor.get('/api/me')).json()).toEqual({ signedIn: true, email });
+    expect(await (await visitor.get('/account')).text()).toContain('You do not own any courses yet.');
+    expect(await (await createVisitor(server.url).get('/api/me')).json()).toEqual({ signedIn: false });
+  });
+});
+
+describe('posts that change nothing', () => {
+  test('from another site, without access, for an unknown lesson, signed out, or malformed', async () => {
+    const { visitor: entitled } = await owner();
+    const { visitor: stranger } = await signUp();
+    const before = await progressRows();
+
+    const crossSite = await mark(entitled, PAID, '1', { origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    const noOrigin = await mark(entitled, PAID, '1', { origin: null });
+    expect(noOrigin.status).toBe(403);
+
+    const notOwned = await mark(stranger, PAID, '1');
+    expect(notOwned.status).toBe(403);
+    const unknown = await mark(entitled, 'no-such-lesson', '1');
+    expect(unknown.status).toBe(404);
+
+    const anonymous = await mark(createVisitor(server.url), PAID, '1');
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get('location')).toBe(`/login?next=${encodeURIComponent(PAID_PATH)}`);
+
+    for (const fields of [{ course: COURSE, lesson: PAID, done: 'yes' }, { course: '../x', lesson: PAID, done: '1' }, { course: COURSE, lesson: [PAID, FIRST], done: '1' }]) {
+      expect((await entitled.post('/api/progress', fields)).status).toBe(400);
+    }
+    expect((await entitled.get('/api/progress')).status).toBeGreaterThanOrEqual(400);
+    expect(await progressRows()).toEqual(before);
+  });
+});
