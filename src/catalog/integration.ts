@@ -1,6 +1,9 @@
 // The course catalogue's part in the Astro build:
 // - every page, static or on-demand, gets the site settings as a module compiled into the build
 //   (`virtual:site-settings`), so that on-demand pages never read the courses folder at run time;
+// - pages learn whether paid lesson pages are to be rendered (`virtual:course-build`): only by
+//   `astro build`, never by the development server. This is the command Astro runs, not
+//   NODE_ENV or import.meta.env.DEV, which a test runner's environment can change;
 // - when the build is done, the paid lesson pages move out of the public output into the private
 //   bundle (`<outDir>/private/`), which the content sync loads into the store.
 import type { AstroIntegration } from 'astro';
@@ -12,6 +15,8 @@ import { writePrivateBundle } from './private-bundle.ts';
 
 const ID = 'virtual:site-settings';
 const RESOLVED = `\0${ID}`;
+const BUILD_ID = 'virtual:course-build';
+const BUILD_RESOLVED = `\0${BUILD_ID}`;
 
 /** Where the private bundle goes: beside `client/` and `server/`, never under the public output. */
 export const PRIVATE_DIR = 'private';
@@ -22,7 +27,7 @@ export function courseCatalog(): AstroIntegration {
   return {
     name: 'course-catalog',
     hooks: {
-      'astro:config:setup': ({ updateConfig }) => {
+      'astro:config:setup': ({ command, updateConfig }) => {
         updateConfig({
           vite: {
             plugins: [
@@ -34,6 +39,11 @@ export function courseCatalog(): AstroIntegration {
                   this.addWatchFile(join(dir, 'site.yaml'));
                   return `export default ${JSON.stringify(await loadSiteSettings(dir))};`;
                 },
+              },
+              {
+                name: 'course-catalog:build',
+                resolveId: (id: string) => (id === BUILD_ID ? BUILD_RESOLVED : undefined),
+                load: (id: string) => (id === BUILD_RESOLVED ? `export const paidLessonPages = ${command === 'build'};` : undefined),
               },
             ],
           },
