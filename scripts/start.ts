@@ -5,7 +5,10 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
-const env = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', HOST: process.env.HOST ?? 'localhost', PORT: process.env.PORT ?? '4321' };
+const host = process.env.HOST ?? 'localhost';
+const port = process.env.PORT ?? '4321';
+// Links in emails and Stripe's return addresses follow the port the demo runs on.
+const env = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', HOST: host, PORT: port, SITE_URL: process.env.SITE_URL ?? `http://${host}:${port}` };
 const children = new Set<ChildProcess>();
 
 function run(command: string, args: string[]): Promise<void> {
