@@ -11,6 +11,8 @@ export const users = sqliteTable('users', {
   passwordHash: text('password_hash'),
   /** Copied into every session token as `sv`; bumping it revokes every older token. */
   sessionVersion: integer('session_version').notNull().default(1),
+  /** `admin` may see /admin/ and use its actions; made by `npm run admin -- create-admin`. */
+  role: text('role', { enum: ['member', 'admin'] }).notNull().default('member'),
   /** Set once the member proved they read this address (a reset or sign-in link). */
   emailVerifiedAt: integer('email_verified_at'),
   createdAt: integer('created_at').notNull(),
@@ -193,6 +195,31 @@ export const lessonProgress = sqliteTable(
     completedAt: integer('completed_at').notNull(),
   },
   (table) => [primaryKey({ columns: [table.userId, table.courseSlug, table.lessonSlug] })],
+);
+
+/**
+ * Who did what by hand, and why: every admin action (web or command line) writes one row, in the
+ * same batch as its effect.
+ */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** The admin's account; null for the command line run by the operator. */
+    actorUserId: integer('actor_user_id'),
+    /** `cli` or `web`. */
+    via: text('via').notNull(),
+    /** What was done, e.g. `grant`, `revoke`, `create-admin`, `set-password`, `sign-out-everywhere`. */
+    action: text('action').notNull(),
+    /** The member the action was about, if any. */
+    subjectUserId: integer('subject_user_id'),
+    courseSlug: text('course_slug'),
+    reason: text('reason'),
+    /** Anything else worth keeping, as JSON. */
+    detail: text('detail'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (table) => [index('audit_log_created').on(table.createdAt), index('audit_log_subject').on(table.subjectUserId)],
 );
 
 export type User = typeof users.$inferSelect;
