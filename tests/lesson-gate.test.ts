@@ -8,7 +8,9 @@ import { createClient, type Client } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { appendLedger, grantAccess } from '../src/server/access/ledger.ts';
-import { createLessonGate, createLessonIndex } from '../src/server/access/lesson-gate.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { createLessonGate, createLessonIndex, type GateReads } from '../src/server/access/lesson-gate.ts';
+import { sqliteGateReads } from '../src/node/gate-reads.ts';
 import { parseConfig } from '../src/server/config.ts';
 import type { AppContext, Db } from '../src/server/context.ts';
 import * as schema from '../src/server/db/schema.ts';
@@ -220,7 +222,8 @@ describe('free lessons, unknown lessons and odd paths', () => {
       `/courses/`,
     ];
     for (const target of targets) {
-      for (const headers of [{}, { Cookie: cookie }]) {
+      const variants: Record<string, string>[] = [{}, { Cookie: cookie }];
+      for (const headers of variants) {
         const response = await rawRequest(target, headers);
         expect(response.status, `${target} ${JSON.stringify(headers)}`).toBe(404);
         expect(response.text).not.toContain(PAID_TEXT);
@@ -317,5 +320,72 @@ describe('the gate in process', () => {
 
     const first = await gate.handle(new Request(new URL(LESSON_PATH, 'https://courses.test'), { headers: { cookie: ownerCookie } }), ctx, { address: '', waitUntil: () => {} });
     expect(await count(LESSON_PATH, ownerCookie, { 'if-none-match': first.headers.get('etag')! })).toEqual({ status: 304, statements: 1 });
+  });
+
+  test("on Node, the prepared reads: one statement, and the page only leaves the store when the gate does not hold that version", async () => {
+    // Every execution of a prepared statement is counted; the fallback must not be used.
+    const database = new DatabaseSync(store.url.slice('file:'.length));
+    let executions = 0;
+    const counted = new Proxy(database, {
+      get(target, property) {
+        if (property === 'prepare') {
+          return (text: string) => {
+            const statement = target.prepare(text);
+            return new Proxy(statement, {
+              get(inner, name) {
+                const value = Reflect.get(inner, name, inner) as unknown;
+                if (typeof value !== 'function') return value;
+                if (['get', 'all', 'run', 'iterate'].includes(String(name))) {
+                  return (...args: unknown[]) => {
+                    executions++;
+                    return (value as (...a: unknown[]) => unknown).apply(inner, args);
+                  };
+                }
+                return (value as (...a: unknown[]) => unknown).bind(inner);
+              },
+            });
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const refuse = () => Promise.reject(new Error('the fallback was used'));
+    const log = { debug() {}, info() {}, warn() {}, error() {} };
+    const reads = sqliteGateReads(counted, { lesson: refuse, media: refuse }, log);
+    const pages: string[] = [];
+    const recording: GateReads = {
+      async lesson(...args) {
+        const row = await reads.lesson(...args);
+        pages.push(row?.html === null ? 'held' : 'sent');
+        return row;
+      },
+      media: (...args) => reads.media(...args),
+    };
+    const index = createLessonIndex(ctx.db, ctx.clock, log, { refreshMs: 60 * 60 * 1000 });
+    await index.refresh();
+    const nodeGate = createLessonGate({ index, notFoundHtml: 'not found', reads: recording });
+    const owner = await entitledMember();
+    const request = () =>
+      nodeGate.handle(new Request(new URL(LESSON_PATH, 'https://courses.test'), { headers: { cookie: `session=${owner.visitor.cookie('session')}` } }), ctx, {
+        address: '',
+        waitUntil: () => {},
+      });
+    try {
+      executions = 0;
+      const first = await request();
+      expect(first.status).toBe(200);
+      expect(executions).toBe(1);
+      const second = await request();
+      expect(executions).toBe(2);
+      expect(pages).toEqual(['sent', 'held']);
+      expect(await second.text()).toBe(await first.text());
+      const { rows } = await store.client.execute({ sql: 'SELECT name FROM private_media WHERE course_slug = ? LIMIT 1', args: [COURSE] });
+      const media = await nodeGate.handle(new Request(new URL(`/courses/${COURSE}/media/${rows[0]!.name}`, 'https://courses.test'), { headers: { cookie: `session=${owner.visitor.cookie('session')}` } }), ctx, { address: '', waitUntil: () => {} });
+      expect(media.status).toBe(200);
+      expect(executions).toBe(3);
+    } finally {
+      reads.close();
+    }
   });
 });

@@ -6,13 +6,18 @@ import { join, relative, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AppContext } from '../server/context.ts';
-import { createLessonGate, createLessonIndex, type GateRequest, type RefreshingLessonIndex } from '../server/access/lesson-gate.ts';
+import { createLessonGate, createLessonIndex, storeReads, type GateRequest, type RefreshingLessonIndex } from '../server/access/lesson-gate.ts';
+import { openSqliteGateReads } from './gate-reads.ts';
+import { storeFilePath } from './store.ts';
 
 export type LessonRoute = {
   /** True for a request the gate answers: anything under /courses/ that is not a built file. */
   matches(url: string | undefined): boolean;
   serve(req: IncomingMessage, res: ServerResponse): void;
   index: RefreshingLessonIndex;
+  /** Where the gate reads: prepared statements on the store file, or the store's client. */
+  reads: 'prepared' | 'client';
+  close(): void;
 };
 
 /**
@@ -43,7 +48,11 @@ export function createLessonRoute(app: AppContext, clientDir: string): LessonRou
     ? readFileSync(notFoundFile, 'utf8')
     : '<!doctype html><title>Page not found</title><h1>Page not found</h1>';
   const index = createLessonIndex(app.db, app.clock, app.log);
-  const gate = createLessonGate({ index, notFoundHtml });
+  // A local file (not an embedded replica, which libSQL itself keeps in sync) gets the prepared
+  // statements; a libSQL server is read through its client.
+  const file = app.config.databaseSyncUrl ? null : storeFilePath(app.config.databaseUrl);
+  const prepared = file ? openSqliteGateReads(file, storeReads(app.db), app.log) : null;
+  const gate = createLessonGate({ index, notFoundHtml, ...(prepared ? { reads: prepared } : {}) });
   const trusted = new Set(app.config.trustProxy);
 
   function urlOf(req: IncomingMessage): string {
@@ -55,6 +64,8 @@ export function createLessonRoute(app: AppContext, clientDir: string): LessonRou
 
   return {
     index,
+    reads: prepared ? 'prepared' : 'client',
+    close: () => prepared?.close(),
     matches(url) {
       if (!url || !url.startsWith('/courses/')) return false;
       const queryAt = url.indexOf('?');

@@ -31,7 +31,7 @@ const { handler } = (await import(pathToFileURL(resolve(dist, 'server/entry.mjs'
 
 const lessons = createLessonRoute(context.app, resolve(dist, 'client'));
 await lessons.index.refresh();
-context.app.log.info('lesson-gate.ready', { paidLessons: lessons.index.size() });
+context.app.log.info('lesson-gate.ready', { paidLessons: lessons.index.size(), reads: lessons.reads });
 
 const server = createServer((req, res) => {
   if (lessons.matches(req.url)) lessons.serve(req, res);
@@ -49,6 +49,7 @@ function shutdown(signal: string) {
   // Stop accepting, let requests in flight finish, then close the store; a request that hangs
   // past the grace period does not keep the process alive.
   server.close(() => {
+    lessons.close();
     context.close();
     process.exit(0);
   });
