@@ -10,91 +10,88 @@ import { BUNDLE_FORMAT, MANIFEST_FILE, mediaFile, pageFile, type Manifest } from
 import type { Catalog } from './load.ts';
 import { renderVariant } from './media.ts';
 
-/** Media encodings at once: sharp already uses every core for one image. */
+/** Media encodings at once: sharp already spreads one image over the cores. */
 const ENCODE_CONCURRENCY = 2;
+/** Page moves at once: file system calls, which libuv runs on its thread pool. */
+const MOVE_CONCURRENCY = 16;
 
 function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** The page Astro wrote for a URL path, with `build.format: 'directory'`. */
-function builtPage(clientDir: string, url: string): string {
-  return join(clientDir, url, 'index.html');
+/** Runs `work` on every item, `concurrency` at a time; results keep the items' order. */
+async function pool<T, R>(items: T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!);
+      }
+    }),
+  );
+  return results;
 }
 
 export type PrivateBundleResult = { pages: number; media: number };
 
 export async function writePrivateBundle(catalog: Catalog, clientDir: string, privateDir: string): Promise<PrivateBundleResult> {
   await rm(privateDir, { recursive: true, force: true });
-  const manifest: Manifest = { format: BUNDLE_FORMAT, courses: [], lessons: [], media: [] };
-  const moved: string[] = [];
+  const courses: Manifest['courses'] = catalog.courses.map((course, index) => ({
+    slug: course.slug,
+    title: course.title,
+    priceMinor: course.priceMinor,
+    currency: course.currency,
+    published: course.published,
+    position: index + 1,
+    firstLessonSlug: course.lessons[0]?.slug ?? null,
+  }));
 
-  catalog.courses.forEach((course, index) => {
-    manifest.courses.push({
-      slug: course.slug,
-      title: course.title,
-      priceMinor: course.priceMinor,
-      currency: course.currency,
-      published: course.published,
-      position: index + 1,
-      firstLessonSlug: course.lessons[0]?.slug ?? null,
-    });
+  const all = catalog.published.flatMap((course) => course.lessons.map((lesson) => ({ course, lesson })));
+  const paid = all.filter(({ lesson }) => !lesson.preview);
+  const pages = await pool(paid, MOVE_CONCURRENCY, async ({ course, lesson }) => {
+    // With `build.format: 'directory'`, Astro writes /courses/<course>/<lesson>/index.html.
+    const lessonDir = join(clientDir, lesson.url);
+    const source = join(lessonDir, 'index.html');
+    if (!existsSync(source)) throw new Error(`the page of the paid lesson ${lesson.url} was not built (${source})`);
+    const file = pageFile(course.slug, lesson.slug);
+    const html = await readFile(source);
+    await mkdir(dirname(join(privateDir, file)), { recursive: true });
+    await rename(source, join(privateDir, file));
+    // The folder the page leaves behind: /courses/<course>/<lesson>/ must not exist publicly.
+    await removeIfEmpty(lessonDir);
+    return { file, sha256: sha256(html) };
   });
-
-  for (const course of catalog.published) {
-    for (const lesson of course.lessons) {
-      if (lesson.preview) {
-        manifest.lessons.push({ course: course.slug, slug: lesson.slug, title: lesson.title, position: lesson.position, preview: true, page: null });
-        continue;
-      }
-      const source = builtPage(clientDir, lesson.url);
-      if (!existsSync(source)) throw new Error(`the page of the paid lesson ${lesson.url} was not built (${source})`);
-      const file = pageFile(course.slug, lesson.slug);
-      const target = join(privateDir, file);
-      const html = await readFile(source);
-      await mkdir(dirname(target), { recursive: true });
-      await rename(source, target);
-      moved.push(lesson.url);
-      manifest.lessons.push({
-        course: course.slug,
-        slug: lesson.slug,
-        title: lesson.title,
-        position: lesson.position,
-        preview: false,
-        page: { file, sha256: sha256(html) },
-      });
-    }
-  }
-  // The folders the moved pages leave behind: /courses/<course>/<lesson>/ must not exist publicly.
-  for (const url of moved) await removeIfEmpty(join(clientDir, url));
+  const pageOf = new Map(paid.map(({ lesson }, index) => [lesson, pages[index]!]));
+  const lessons: Manifest['lessons'] = all.map(({ course, lesson }) => ({
+    course: course.slug,
+    slug: lesson.slug,
+    title: lesson.title,
+    position: lesson.position,
+    preview: lesson.preview,
+    page: pageOf.get(lesson) ?? null,
+  }));
 
   const jobs = catalog.published.flatMap((course) =>
     catalog.media.variants([...(catalog.privateMedia.get(course.slug) ?? [])].sort()).map((variant) => ({ course: course.slug, variant })),
   );
-  const media: Manifest['media'] = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: ENCODE_CONCURRENCY }, async () => {
-      while (next < jobs.length) {
-        const index = next++;
-        const { course, variant } = jobs[index]!;
-        const bytes = await renderVariant(variant);
-        const file = mediaFile(course, variant.file);
-        await mkdir(dirname(join(privateDir, file)), { recursive: true });
-        await writeFile(join(privateDir, file), bytes);
-        media[index] = { course, name: variant.file, contentType: variant.contentType, file, sha256: sha256(bytes) };
-      }
-    }),
-  );
-  manifest.media = media;
+  const media = await pool(jobs, ENCODE_CONCURRENCY, async ({ course, variant }) => {
+    const bytes = await renderVariant(variant);
+    const file = mediaFile(course, variant.file);
+    await mkdir(dirname(join(privateDir, file)), { recursive: true });
+    await writeFile(join(privateDir, file), bytes);
+    return { course, name: variant.file, contentType: variant.contentType, file, sha256: sha256(bytes) };
+  });
 
-  await assertNothingPrivateIsPublic(catalog, clientDir);
+  assertNothingPrivateIsPublic(catalog, clientDir);
+  const manifest: Manifest = { format: BUNDLE_FORMAT, courses, lessons, media };
   await writeFile(join(privateDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-  return { pages: moved.length, media: media.length };
+  return { pages: pages.length, media: media.length };
 }
 
 /** A last check of the public output, so that a future change of the pages cannot leak silently. */
-async function assertNothingPrivateIsPublic(catalog: Catalog, clientDir: string): Promise<void> {
+function assertNothingPrivateIsPublic(catalog: Catalog, clientDir: string): void {
   const leaks: string[] = [];
   for (const course of catalog.published) {
     for (const lesson of course.lessons) if (!lesson.preview && existsSync(join(clientDir, lesson.url))) leaks.push(lesson.url);
@@ -104,7 +101,7 @@ async function assertNothingPrivateIsPublic(catalog: Catalog, clientDir: string)
 }
 
 async function removeIfEmpty(dir: string): Promise<void> {
-  if (!existsSync(dir)) return;
-  if ((await readdir(dir)).length) throw new Error(`${dir} holds more than the paid lesson's page`);
+  const left = await readdir(dir);
+  if (left.length) throw new Error(`${dir} holds more than the paid lesson's page: ${left.join(', ')}`);
   await rmdir(dir);
 }

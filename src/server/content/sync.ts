@@ -40,9 +40,12 @@ function courseHash(course: ManifestCourse): Promise<string> {
   return sha256Hex(JSON.stringify([course.title, course.priceMinor, course.currency, course.firstLessonSlug, course.position]));
 }
 
-/** What the store keeps of a lesson, hashed; it is also the page's ETag. */
-function lessonHash(lesson: ManifestLesson, html: string | null): Promise<string> {
-  return sha256Hex(JSON.stringify([lesson.title, lesson.position, lesson.preview, html]));
+/**
+ * What the store keeps of a lesson, hashed; it is also the page's ETag. The page enters through
+ * its SHA-256, checked against the page beforehand, so a page is hashed once, not twice.
+ */
+function lessonHash(lesson: ManifestLesson): Promise<string> {
+  return sha256Hex(JSON.stringify([lesson.title, lesson.position, lesson.preview, lesson.page?.sha256 ?? null]));
 }
 
 /**
@@ -78,7 +81,7 @@ async function checkBundle(bundle: Bundle): Promise<{ manifest: Manifest; lesson
         else if ((await sha256Hex(page)) !== lesson.page.sha256) problems.push(`${name}: ${lesson.page.file} does not match its SHA-256 in the manifest`);
         else html = page;
       }
-      return { ...lesson, html, contentHash: await lessonHash(lesson, html) };
+      return { ...lesson, html, contentHash: await lessonHash(lesson) };
     }),
   );
   for (const course of manifest.courses) {
