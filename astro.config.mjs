@@ -11,7 +11,10 @@ export default defineConfig({
   trailingSlash: 'ignore',
   build: { format: 'directory' },
   server: { host: process.env.HOST ?? 'localhost', port: Number(process.env.PORT ?? 4321) },
-  security: { checkOrigin: true },
+  // Every POST handler checks the Origin against SITE_URL itself (src/server/http/origin.ts), on
+  // every runtime. Astro's own check compares with the URL the Node process sees, which is http
+  // behind a TLS-terminating proxy, and would refuse every form there.
+  security: { checkOrigin: false },
   devToolbar: { enabled: false },
   vite: { build: { assetsInlineLimit: 0 } },
 });

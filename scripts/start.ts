@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 const host = process.env.HOST ?? 'localhost';
 const port = process.env.PORT ?? '4321';
 // Links in emails and Stripe's return addresses follow the port the demo runs on.
-const env = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', HOST: host, PORT: port, SITE_URL: process.env.SITE_URL ?? `http://${host}:${port}` };
+const env: NodeJS.ProcessEnv = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', HOST: host, PORT: port, SITE_URL: process.env.SITE_URL ?? `http://${host}:${port}` };
 const children = new Set<ChildProcess>();
 
 function run(command: string, args: string[]): Promise<void> {

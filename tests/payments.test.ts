@@ -371,7 +371,7 @@ describe('what is refused', () => {
     const body = JSON.stringify(event);
     const forged = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: 'whsec_someone_else' });
     const url = `${site.server.url}/api/stripe/webhook`;
-    for (const headers of [{ 'stripe-signature': forged }, {}, { 'stripe-signature': 't=1,v1=deadbeef' }]) {
+    for (const headers of [{ 'stripe-signature': forged }, {}, { 'stripe-signature': 't=1,v1=deadbeef' }] as Record<string, string>[]) {
       const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
       expect(response.status).toBe(400);
     }

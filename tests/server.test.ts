@@ -60,6 +60,14 @@ describe('the Node entry', () => {
     const home = await fetch(`${server.url}/`);
     expect(home.status).toBe(200);
     expect(await home.text()).toContain('Python Fundamentals');
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true });
+    // The newest migration rolled back under the running server: not healthy any more.
+    await store.client.execute('DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)');
+    const pending = await fetch(`${server.url}/healthz`);
+    expect(pending.status).toBe(503);
+    expect(await pending.json()).toEqual({ ok: false, store: 'migrations pending' });
     const me = await fetch(`${server.url}/api/me`);
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ signedIn: false });

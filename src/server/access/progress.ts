@@ -88,7 +88,8 @@ export async function handleProgress(request: Request, ctx: AppContext): Promise
   if (!session.claims) return signIn(session.hadToken ? [clearedSessionCookie(request.url, ctx)] : []);
   const { userId, sessionVersion } = session.claims;
 
-  const row = await ctx.db.get<{ sv: number; entitled: number; lesson: string | null }>(sql`SELECT u.session_version AS sv,
+  // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
+  const [row] = await ctx.db.all<{ sv: number; entitled: number; lesson: string | null }>(sql`SELECT u.session_version AS sv,
       ${hasAccessSql(sql`u.id`, course)} AS entitled,
       (SELECT l.slug FROM lessons l WHERE l.course_slug = ${course} AND l.slug = ${lesson} AND l.published = 1) AS lesson
     FROM users u WHERE u.id = ${userId}`);

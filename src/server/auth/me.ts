@@ -21,7 +21,8 @@ export async function handleMe(request: Request, ctx: AppContext): Promise<Respo
     if (session.hadToken) headers.append('Set-Cookie', clearedSessionCookie(request.url, ctx));
     return answer({ signedIn: false });
   }
-  const row = await ctx.db.get<{ sv: number; email: string; courses: string | null }>(
+  // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
+  const [row] = await ctx.db.all<{ sv: number; email: string; courses: string | null }>(
     sql`SELECT u.session_version AS sv, u.email AS email, ${ownedCoursesSql(sql`u.id`)} AS courses FROM users u WHERE u.id = ${session.claims.userId}`,
   );
   if (!row || Number(row.sv) !== session.claims.sessionVersion) {

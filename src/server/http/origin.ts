@@ -1,5 +1,5 @@
-// The cross-site form check, in the core so that every runtime has it (Astro performs the same
-// check on Node before our handlers run; the serverless target relies on this one).
+// The cross-site form check, in the core so that every runtime has it. It is the only one: Astro's
+// checkOrigin is off because behind a TLS-terminating proxy it sees http:// and refuses every form.
 import type { Config } from '../config.ts';
 
 /**
