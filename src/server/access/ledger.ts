@@ -60,6 +60,8 @@ export type LedgerAppend = {
   actorUserId?: number | null;
   note?: string | null;
   now: number;
+  /** A further condition for the append (e.g. that a purchase inserted earlier in the batch exists). */
+  when?: SQL;
 };
 
 /**
@@ -82,7 +84,7 @@ export function appendLedgerSql(entry: LedgerAppend): SQL {
       coalesce((SELECT max(seq) FROM access_ledger WHERE purchase_id = ${entry.purchaseId}), 0) + 1,
       ${entry.action}, ${entry.reason}, ${entry.stripeObjectId ?? null}, ${entry.stripeEventId ?? null},
       ${entry.actorUserId ?? null}, ${entry.note ?? null}, ${entry.now}
-    WHERE ${condition}`;
+    WHERE ${condition}${entry.when ? sql` AND (${entry.when})` : sql``}`;
 }
 
 /** Appends if allowed; tells whether a row was written. */
@@ -141,4 +143,49 @@ export async function grantAccess(
     now: input.now,
   });
   return inserted!.id;
+}
+
+export type GrantStatements = {
+  /** Inserts the `grant` purchase, unless the member already may read the course (or `unless` holds). */
+  purchase: SQL;
+  /** Appends the purchase's `grant` entry; appends nothing when the purchase insert did not happen. */
+  ledger: SQL;
+  /** SQL: the id of the purchase the statements above made (null when they made none). */
+  purchaseId: SQL;
+};
+
+/**
+ * grantAccess as statements for one atomic batch, for callers that write other rows with it (an
+ * account, an audit row). Run `purchase` then `ledger`, in that order, in the same batch. A member
+ * who may already read the course gets nothing, so a repeated or racing grant writes nothing.
+ */
+export function grantAccessSql(input: {
+  userId: number | SQL;
+  courseSlug: string;
+  reason: string;
+  actorUserId?: number | null;
+  note?: string | null;
+  now: number;
+  /** A condition under which no grant is made (e.g. this migration granted it before). */
+  unless?: SQL;
+}): GrantStatements {
+  const { userId, courseSlug, now } = input;
+  const purchase = sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, livemode, created_at, updated_at)
+    SELECT u.id, ${courseSlug}, 'grant', NULL, NULL, 0, 'XXX', 0, 'granted', 0, 0, ${now}, ${now}
+    FROM users u WHERE u.id = ${userId} AND NOT ${hasAccessSql(sql`u.id`, courseSlug)}${input.unless ? sql` AND NOT (${input.unless})` : sql``}`;
+  // Within the batch nobody else writes, so the newest grant purchase of this member and course
+  // made at `now` is the one just inserted (AUTOINCREMENT ids only grow).
+  const purchaseId = sql`(SELECT max(id) FROM purchases WHERE user_id = ${userId} AND course_slug = ${courseSlug} AND source = 'grant' AND created_at = ${now})`;
+  const ledger = appendLedgerSql({
+    purchaseId,
+    userId,
+    courseSlug,
+    action: 'grant',
+    reason: input.reason,
+    actorUserId: input.actorUserId ?? null,
+    note: input.note ?? null,
+    now,
+    when: sql`${purchaseId} IS NOT NULL`,
+  });
+  return { purchase, ledger, purchaseId };
 }

@@ -1,0 +1,625 @@
+// `npm run admin -- <command>`: the operator's tool for members, courses given by hand, backups and
+// moving data. The work is done by src/server/admin/ (which the web admin pages share); this file
+// reads arguments and passwords, opens the store named by DATABASE_URL, and prints what happened.
+// Exit codes: 0 done (also when there was nothing to do), 1 failed, 2 bad arguments (with usage).
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createClient } from '@libsql/client';
+import { readNodeEnv } from '../src/node/env.ts';
+import { assertMigrated, StoreNotMigratedError } from '../src/node/migrations.ts';
+import { openStore, storeFilePath, type Store } from '../src/node/store.ts';
+import { listAudit, type AdminActor, type AdminContext } from '../src/server/admin/audit.ts';
+import { purchasesCsv } from '../src/server/admin/csv.ts';
+import { applyDjangoImport, DjangoDumpError, planDjangoImport, type DjangoPlan } from '../src/server/admin/django-import.ts';
+import {
+  getAccountState,
+  grantCourse,
+  listCourses,
+  listPurchases,
+  listUsers,
+  makeAdmin,
+  passwordProblem,
+  removeAdmin,
+  revokeCourse,
+  setMemberPassword,
+  type Invalid,
+} from '../src/server/admin/members.ts';
+import { exportSnapshot, importSnapshot, parseSnapshot, SnapshotError, type ImportCounts } from '../src/server/admin/snapshot.ts';
+import { textTable } from '../src/server/admin/text-table.ts';
+import { ConfigError, parseConfig, type Config } from '../src/server/config.ts';
+import { errorMessage } from '../src/server/http/form-messages.ts';
+import { formatMinor } from '../src/server/payments/money.ts';
+
+const USAGE = `Usage: npm run admin -- <command> [options]
+
+Accounts
+  create-admin <email> [--password-stdin]     create an admin account, or make an existing one admin
+  remove-admin <email>                        make an admin a member again
+  set-password <email> [--password-stdin] [--keep-sessions]
+                                              set a member's password (signs them out everywhere)
+  users [--search <text>] [--role admin|member]
+                                              list accounts
+
+Courses
+  grant <email> <course> --reason <why> [--create]
+                                              give a member a course (gift, support, migration, ...);
+                                              --create makes the account (without a password) if needed
+  revoke <email> <course> --reason <why>      take a course away (every purchase and grant of it)
+  purchases [--course <slug>] [--email <email>] [--csv]
+                                              list purchases and grants; --csv for a spreadsheet
+  audit [--email <email>] [--limit <n>]       what admins did by hand, newest first
+
+Data
+  backup <file>                               an online, consistent copy of the store file
+  export <file|->                             a JSON snapshot of accounts, purchases, ledger, progress
+  import <file> [--dry-run]                   add what the store is missing from a snapshot
+  import-django <dump.json> [--apply] [--verbose] [--map <django-slug>=<course>]...
+                [--user-model <app.model>] [--course-model <app.model>] [--enrolment-model <app.model>]
+                                              accounts and enrolments from Django's dumpdata;
+                                              a dry run unless --apply
+
+Passwords are never arguments: they are asked on the terminal (not echoed), or read from
+standard input with --password-stdin, or from the ADMIN_PASSWORD environment variable.
+The store is DATABASE_URL (default file:data/app.db). See docs/admin.md.`;
+
+class UsageError extends Error {}
+class Failure extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Parsed = { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> };
+type Command = {
+  args: string[];
+  options?: Options;
+  /** Refuses, before the store is opened, what this command cannot do with these settings. */
+  check?(config: Config): void;
+  run(parsed: Parsed, session: Session): Promise<void>;
+};
+
+type Session = { store: Store; config: Config; ctx: AdminContext; actor: AdminActor };
+
+const print = (line = '') => process.stdout.write(`${line}\n`);
+const note = (line: string) => process.stderr.write(`${line}\n`);
+
+function day(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function stringOption(parsed: Parsed, name: string): string | undefined {
+  const value = parsed.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A problem with the input, as a sentence. Email and course problems are usage errors. */
+function failInvalid(result: Invalid): never {
+  if (result.field === 'password') throw new Failure(errorMessage(result.problem) ?? `The password is not acceptable (${result.problem}).`);
+  if (result.field === 'reason') throw new UsageError(result.problem === 'reason-too-long' ? '--reason is too long (200 characters at most).' : '--reason must be a short text such as gift, support or migration.');
+  if (result.field === 'course') throw new UsageError('A course is its slug: lower-case letters, digits and dashes (e.g. python-fundamentals).');
+  throw new UsageError('That is not a valid email address.');
+}
+
+// --- Passwords -----------------------------------------------------------------------------------
+
+function readStdin(): Promise<string> {
+  return new Promise((resolveText, reject) => {
+    let data = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk) => (data += chunk));
+    process.stdin.on('end', () => resolveText(data));
+    process.stdin.on('error', reject);
+  });
+}
+
+/** Reads a line from the terminal without showing it. */
+function promptHidden(question: string): Promise<string> {
+  return new Promise((resolveText, reject) => {
+    const input = process.stdin;
+    process.stderr.write(question);
+    input.setRawMode(true);
+    input.setEncoding('utf8');
+    input.resume();
+    let value = '';
+    const finish = () => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      process.stderr.write('\n');
+    };
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === '\r' || char === '\n' || char === '\u0004') {
+          finish();
+          resolveText(value);
+          return;
+        }
+        if (char === '\u0003') {
+          finish();
+          reject(new Failure('Interrupted: nothing changed.'));
+          return;
+        }
+        if (char === '\u007f' || char === '\b') value = [...value].slice(0, -1).join('');
+        else if (char >= ' ') value += char;
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
+/** A new password from --password-stdin, ADMIN_PASSWORD or the terminal (asked twice), checked like sign-up's. */
+async function readNewPassword(parsed: Parsed): Promise<string> {
+  let password: string;
+  if (parsed.values['password-stdin']) {
+    password = (await readStdin()).replace(/\r?\n$/, '');
+  } else if (process.env.ADMIN_PASSWORD) {
+    password = process.env.ADMIN_PASSWORD;
+  } else if (process.stdin.isTTY) {
+    password = await promptHidden('New password: ');
+    const problem = passwordProblem(password);
+    if (problem) throw new Failure(errorMessage(problem) ?? problem);
+    if ((await promptHidden('Repeat it: ')) !== password) throw new Failure('The two passwords differ: nothing changed.');
+  } else {
+    throw new UsageError('No password: give it on standard input with --password-stdin, or in ADMIN_PASSWORD, or run this in a terminal.');
+  }
+  const problem = passwordProblem(password);
+  if (problem) throw new Failure(errorMessage(problem) ?? problem);
+  return password;
+}
+
+// --- Commands ------------------------------------------------------------------------------------
+
+const COMMANDS: Record<string, Command> = {
+  'create-admin': {
+    args: ['email'],
+    options: { 'password-stdin': { type: 'boolean' } },
+    async run(parsed, { ctx, config, actor }) {
+      const [email] = parsed.positionals as [string];
+      const state = await getAccountState(ctx.db, email);
+      if ('kind' in state) failInvalid(state);
+      // An account that can sign in keeps its password: promoting someone does not reset it.
+      const password = state.exists && state.hasPassword ? null : await readNewPassword(parsed);
+      const result = await makeAdmin(ctx, { email, password, iterations: config.passwordIterations, actor });
+      const login = new URL('/login', config.siteUrl).href;
+      switch (result.kind) {
+        case 'invalid':
+          return failInvalid(result);
+        case 'password-required':
+          throw new Failure('This account needs a password before it can be an admin.');
+        case 'created':
+          print(`Created the admin account ${email.trim().toLowerCase()} (id ${result.userId}). Sign in at ${login}`);
+          return;
+        case 'promoted':
+          print(`${email.trim().toLowerCase()} (id ${result.userId}) already had an account: it is now an admin.`);
+          print(result.passwordSet ? 'It had no password; the one given is now set.' : 'Its password is unchanged (change it with set-password).');
+          return;
+        case 'already-admin':
+          print(`${email.trim().toLowerCase()} (id ${result.userId}) is already an admin: nothing changed${result.passwordSet ? ' but its password, which it did not have' : ''}.`);
+          return;
+      }
+    },
+  },
+
+  'remove-admin': {
+    args: ['email'],
+    async run(parsed, { ctx, actor }) {
+      const [email] = parsed.positionals as [string];
+      const result = await removeAdmin(ctx, { email, actor });
+      if (result.kind === 'invalid') failInvalid(result);
+      if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
+      print(result.kind === 'demoted' ? `${email.trim().toLowerCase()} is a member again, no longer an admin.` : `${email.trim().toLowerCase()} is not an admin: nothing changed.`);
+    },
+  },
+
+  'set-password': {
+    args: ['email'],
+    options: { 'password-stdin': { type: 'boolean' }, 'keep-sessions': { type: 'boolean' } },
+    async run(parsed, { ctx, config, actor }) {
+      const [email] = parsed.positionals as [string];
+      const state = await getAccountState(ctx.db, email);
+      if ('kind' in state) failInvalid(state);
+      if (!state.exists) throw new Failure(`No account has the email ${email.trim().toLowerCase()}.`);
+      const password = await readNewPassword(parsed);
+      const keepSessions = parsed.values['keep-sessions'] === true;
+      const result = await setMemberPassword(ctx, { email, password, iterations: config.passwordIterations, actor, keepSessions });
+      if (result.kind === 'invalid') failInvalid(result);
+      if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
+      print(`Set the password of ${email.trim().toLowerCase()} (id ${result.userId})${keepSessions ? '' : '; it is signed out on every device'}.`);
+    },
+  },
+
+  users: {
+    args: [],
+    options: { search: { type: 'string' }, role: { type: 'string' } },
+    async run(parsed, { ctx }) {
+      const role = stringOption(parsed, 'role');
+      if (role !== undefined && role !== 'admin' && role !== 'member') throw new UsageError('--role is admin or member.');
+      const rows = await listUsers(ctx.db, { search: stringOption(parsed, 'search'), role });
+      if (rows.length === 0) {
+        print('No accounts.');
+        return;
+      }
+      print(
+        textTable(
+          ['>id', 'email', 'role', 'password', 'verified', '>courses', '>purchases', 'created'],
+          rows.map((row) => [row.id, row.email, row.role, row.hasPassword ? 'yes' : 'no', row.emailVerified ? 'yes' : 'no', row.activeCourses, row.purchases, day(row.createdAt)]),
+        ),
+      );
+      print(`${rows.length} account(s). courses: courses they may read now.`);
+    },
+  },
+
+  grant: {
+    args: ['email', 'course'],
+    options: { reason: { type: 'string' }, create: { type: 'boolean' } },
+    async run(parsed, { ctx, config, actor }) {
+      const [email, course] = parsed.positionals as [string, string];
+      const reason = stringOption(parsed, 'reason');
+      if (reason === undefined) throw new UsageError('grant needs --reason, e.g. --reason gift (it goes into the access ledger and the audit log).');
+      const result = await grantCourse(ctx, { email, course, reason, actor, create: parsed.values.create === true });
+      switch (result.kind) {
+        case 'invalid':
+          return failInvalid(result);
+        case 'unknown-course':
+          throw new Failure(await unknownCourse(ctx, result.course));
+        case 'unknown-user':
+          throw new Failure(`No account has the email ${result.email}. Add --create to create one (without a password).`);
+        case 'already-owned':
+          print(`${email.trim().toLowerCase()} can already read ${result.course.slug}: nothing written.`);
+          return;
+        case 'granted':
+          if (result.createdUser) {
+            print(`Created the account ${email.trim().toLowerCase()} (id ${result.userId}), without a password.`);
+            print(`  They sign in with "Forgot your password?" or a sign-in link: ${new URL('/login', config.siteUrl).href}`);
+          }
+          print(`Granted ${result.course.slug} ("${result.course.title}") to ${email.trim().toLowerCase()}: purchase ${result.purchaseId}, reason "${reason.trim()}".`);
+          if (!result.course.published) print('  Note: this course is unpublished, so its lessons are not served until it is published again.');
+          return;
+      }
+    },
+  },
+
+  revoke: {
+    args: ['email', 'course'],
+    options: { reason: { type: 'string' } },
+    async run(parsed, { ctx, actor }) {
+      const [email, course] = parsed.positionals as [string, string];
+      const reason = stringOption(parsed, 'reason');
+      if (reason === undefined) throw new UsageError('revoke needs --reason, e.g. --reason "refunded by hand" (it goes into the access ledger and the audit log).');
+      const result = await revokeCourse(ctx, { email, course, reason, actor });
+      switch (result.kind) {
+        case 'invalid':
+          return failInvalid(result);
+        case 'unknown-course':
+          throw new Failure(await unknownCourse(ctx, result.course));
+        case 'unknown-user':
+          throw new Failure(`No account has the email ${result.email}.`);
+        case 'not-owned':
+          print(`${email.trim().toLowerCase()} has no access to ${course} to revoke: nothing written.`);
+          return;
+        case 'revoked':
+          print(`Revoked ${course} for ${email.trim().toLowerCase()}, reason "${reason.trim()}":`);
+          for (const purchase of result.purchases) {
+            print(`  purchase ${purchase.purchaseId} (${purchase.source === 'stripe' ? `Stripe ${purchase.checkoutSessionId}` : 'grant'}, was ${purchase.previous})`);
+          }
+          if (result.purchases.some((purchase) => purchase.source === 'stripe')) {
+            print('  The payment is not refunded: refund it in the Stripe Dashboard if you mean to.');
+          }
+          return;
+      }
+    },
+  },
+
+  purchases: {
+    args: [],
+    options: { course: { type: 'string' }, email: { type: 'string' }, csv: { type: 'boolean' } },
+    async run(parsed, { ctx }) {
+      const rows = await listPurchases(ctx.db, { course: stringOption(parsed, 'course'), email: stringOption(parsed, 'email') });
+      if (parsed.values.csv) {
+        process.stdout.write(purchasesCsv(rows));
+        return;
+      }
+      if (rows.length === 0) {
+        print('No purchases.');
+        return;
+      }
+      print(
+        textTable(
+          ['>id', 'date', 'email', 'course', 'source', '>amount', 'status', 'access', 'stripe'],
+          rows.map((row) => [
+            row.id,
+            day(row.createdAt),
+            row.email,
+            row.courseSlug,
+            row.source,
+            row.source === 'stripe' ? formatMinor(row.amountMinor, row.currency, 'en') : '',
+            row.status,
+            row.accessReason && row.access !== 'active' ? `${row.access} (${row.accessReason})` : row.access,
+            row.checkoutSessionId ?? '',
+          ]),
+        ),
+      );
+      print(`${rows.length} purchase(s) and grant(s).`);
+    },
+  },
+
+  audit: {
+    args: [],
+    options: { email: { type: 'string' }, limit: { type: 'string' } },
+    async run(parsed, { ctx }) {
+      const limit = Number(stringOption(parsed, 'limit') ?? 50);
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--limit is a positive number.');
+      let subjectUserId: number | undefined;
+      const email = stringOption(parsed, 'email');
+      if (email !== undefined) {
+        const state = await getAccountState(ctx.db, email);
+        if ('kind' in state) failInvalid(state);
+        if (!state.exists) throw new Failure(`No account has the email ${email.trim().toLowerCase()}.`);
+        subjectUserId = state.userId;
+      }
+      const rows = await listAudit(ctx.db, { subjectUserId, limit });
+      if (rows.length === 0) {
+        print('No admin actions recorded.');
+        return;
+      }
+      print(
+        textTable(
+          ['time', 'by', 'action', 'member', 'course', 'reason'],
+          rows.map((row) => [new Date(row.createdAt).toISOString().replace('T', ' ').slice(0, 19), row.actorEmail ?? row.via, row.action, row.subjectEmail ?? '', row.courseSlug ?? '', row.reason ?? '']),
+        ),
+      );
+    },
+  },
+
+  backup: {
+    args: ['file'],
+    check(config) {
+      if (!storeFilePath(config.databaseUrl)) {
+        throw new Failure(
+          'backup copies a store file; DATABASE_URL is a libSQL server. Use its own backups (Turso: point-in-time restore; sqld: its snapshots), or `npm run admin -- export <file>` for a snapshot of accounts and purchases.',
+        );
+      }
+    },
+    async run(parsed, { store, config }) {
+      const source = storeFilePath(config.databaseUrl)!;
+      const target = resolve(parsed.positionals[0]!);
+      if (existsSync(target)) throw new Failure(`${target} exists already: choose a new file (a backup never overwrites one).`);
+      mkdirSync(dirname(target), { recursive: true });
+      const started = performance.now();
+      // VACUUM INTO reads one consistent snapshot (a read transaction: in WAL mode writers go on)
+      // and writes a compact copy, which it refuses to do over an existing file.
+      await store.client.execute({ sql: 'VACUUM INTO ?', args: [target] });
+      chmodSync(target, 0o600);
+      const copy = createClient({ url: `file:${target}` });
+      try {
+        const check = await copy.execute('PRAGMA quick_check');
+        if (String(check.rows[0]?.[0]) !== 'ok') throw new Failure(`The copy at ${target} failed its check: ${String(check.rows[0]?.[0])}`);
+      } finally {
+        copy.close();
+      }
+      const bytes = statSync(target).size;
+      print(`Backed up ${source} to ${target}: ${formatBytes(bytes)} in ${Math.round(performance.now() - started)} ms, checked.`);
+      if (config.databaseSyncUrl) print('  Note: this is the local replica, as up to date as its last sync with the primary.');
+      print('  Restore: stop the site, put the copy in place of the store file (remove its -wal and -shm files), start the site.');
+    },
+  },
+
+  export: {
+    args: ['file'],
+    async run(parsed, { ctx }) {
+      const file = parsed.positionals[0]!;
+      const snapshot = await exportSnapshot(ctx.db, ctx.clock.now());
+      const json = `${JSON.stringify(snapshot, null, 1)}\n`;
+      const summary = `${snapshot.users.length} account(s), ${snapshot.purchases.length} purchase(s), ${snapshot.ledger.length} ledger entr${snapshot.ledger.length === 1 ? 'y' : 'ies'}, ${snapshot.progress.length} progress mark(s); schema ${snapshot.schema}`;
+      if (file === '-') {
+        process.stdout.write(json);
+        note(`Exported ${summary}.`);
+        return;
+      }
+      const target = resolve(file);
+      mkdirSync(dirname(target), { recursive: true });
+      try {
+        // It holds password hashes: readable by the owner only, and never over an existing file.
+        writeFileSync(target, json, { mode: 0o600, flag: 'wx' });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new Failure(`${target} exists already: choose a new file.`);
+        throw error;
+      }
+      print(`Exported ${summary}, to ${target} (${formatBytes(Buffer.byteLength(json))}).`);
+      print('  It contains password hashes and email addresses: keep it as safe as the store.');
+    },
+  },
+
+  import: {
+    args: ['file'],
+    options: { 'dry-run': { type: 'boolean' } },
+    async run(parsed, { ctx, actor }) {
+      const snapshot = parseSnapshot(readJson(parsed.positionals[0]!));
+      const dryRun = parsed.values['dry-run'] === true;
+      const report = await importSnapshot(ctx, snapshot, { actor, dryRun });
+      print(`${dryRun ? 'Dry run of the import of' : 'Imported'} the snapshot of ${snapshot.exportedAt} (schema ${snapshot.schema}):`);
+      const line = (name: string, counts: ImportCounts) =>
+        print(`  ${name.padEnd(10)} ${counts.added} ${dryRun ? 'to add' : 'added'}, ${counts.unchanged} already here${counts.kept ? `, ${counts.kept} differ here (the store's kept)` : ''}`);
+      line('accounts', report.users);
+      line('purchases', report.purchases);
+      line('ledger', report.ledger);
+      line('progress', report.progress);
+      if (report.renumberedUsers) print(`  ${report.renumberedUsers} account(s) got a new id (theirs was taken here): they sign in again.`);
+      if (report.unknownCourses.length) print(`  Courses not in this store yet (run the content sync): ${report.unknownCourses.join(', ')}`);
+      if (dryRun) print('Nothing written (dry run).');
+    },
+  },
+
+  'import-django': {
+    args: ['dump'],
+    options: {
+      apply: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      map: { type: 'string', multiple: true },
+      'user-model': { type: 'string' },
+      'course-model': { type: 'string' },
+      'enrolment-model': { type: 'string' },
+    },
+    async run(parsed, { ctx, actor }) {
+      const file = parsed.positionals[0]!;
+      const courseMap: Record<string, string> = {};
+      for (const pair of (parsed.values.map as string[] | undefined) ?? []) {
+        const index = pair.indexOf('=');
+        if (index < 1 || index === pair.length - 1) throw new UsageError(`--map takes <django slug or title>=<course slug>, not "${pair}".`);
+        courseMap[pair.slice(0, index)] = pair.slice(index + 1);
+      }
+      const plan = await planDjangoImport(ctx.db, readJson(file), {
+        courseMap,
+        userModel: stringOption(parsed, 'user-model'),
+        courseModel: stringOption(parsed, 'course-model'),
+        enrolmentModel: stringOption(parsed, 'enrolment-model'),
+      });
+      const apply = parsed.values.apply === true;
+      printDjangoPlan(plan, parsed.values.verbose === true);
+      if (!apply) {
+        print('Dry run: nothing written. Run again with --apply to import.');
+        return;
+      }
+      const result = await applyDjangoImport(ctx, plan, { actor, source: resolve(file) });
+      print(`Imported: ${result.usersCreated} account(s) created, ${result.granted} course(s) granted (reason "migration").`);
+    },
+  },
+};
+
+function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
+  const count = <T>(items: T[], test: (item: T) => boolean) => items.filter(test).length;
+  print(`Django models: users ${plan.models.users}, courses ${plan.models.courses ?? '(none)'}, enrolments ${plan.models.enrolments ?? '(none)'}.`);
+
+  print(`Courses: ${count(plan.courses, (c) => c.match !== null)} of ${plan.courses.length} matched.`);
+  for (const course of plan.courses) {
+    const name = `"${course.title ?? course.slug}" (pk ${course.djangoPk}${course.slug ? `, slug ${course.slug}` : ''})`;
+    if (course.match) print(`  ${name} -> ${course.match} (by ${course.matchedBy})`);
+    else print(`  ${name}: no course here${course.enrolments ? `; its ${course.enrolments} enrolment(s) are skipped` : ''} (use --map ${course.slug ?? 'slug'}=<course>)`);
+  }
+
+  const users = plan.users;
+  print(
+    `Accounts: ${count(users, (u) => u.action === 'create')} to create, ${count(users, (u) => u.action === 'exists')} exist already (kept as they are), ${count(users, (u) => u.action === 'skip')} skipped.`,
+  );
+  const created = users.filter((u) => u.action === 'create');
+  print(
+    `  of those created: ${count(created, (u) => u.password === 'kept')} keep their Django password, ${count(created, (u) => u.password !== 'kept')} choose one with "Forgot your password?"` +
+      (count(created, (u) => u.password === 'unsupported') ? ` (${count(created, (u) => u.password === 'unsupported')} had a hash type this site cannot check)` : ''),
+  );
+  for (const user of users) {
+    const who = user.email ?? user.username ?? `pk ${user.djangoPk}`;
+    if (user.action === 'skip') print(`  skip ${who}: ${user.note}`);
+    else if (verbose) print(`  ${user.action} ${who}${user.action === 'create' ? ` (password: ${user.password})` : ''}`);
+  }
+  const superusers = users.filter((u) => u.superuser && u.action !== 'skip');
+  if (superusers.length) print(`  Django superusers are imported as members; make admins with create-admin: ${superusers.map((u) => u.email).join(', ')}`);
+
+  const enrolments = plan.enrolments;
+  print(
+    `Enrolments: ${count(enrolments, (e) => e.action === 'grant')} to grant, ${count(enrolments, (e) => e.action === 'owned')} already owned, ` +
+      `${count(enrolments, (e) => e.action === 'imported-before')} imported before, ${count(enrolments, (e) => e.action === 'duplicate')} duplicate(s), ${count(enrolments, (e) => e.action === 'skip')} skipped.`,
+  );
+  for (const enrolment of enrolments) {
+    if (enrolment.action === 'skip') print(`  skip enrolment ${enrolment.djangoPk}${enrolment.email ? ` of ${enrolment.email}` : ''}: ${enrolment.note}`);
+    else if (verbose) print(`  ${enrolment.action} ${enrolment.email} ${enrolment.course}`);
+  }
+}
+
+async function unknownCourse(ctx: AdminContext, slug: string): Promise<string> {
+  const courses = await listCourses(ctx.db);
+  return courses.length
+    ? `No course "${slug}" in the store. Its courses: ${courses.map((course) => course.slug).join(', ')}.`
+    : `No course "${slug}": the store has no courses yet (npm start, or npm run content:sync after a build, writes them).`;
+}
+
+function readJson(file: string): unknown {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Failure(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Failure(`${path} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+// --- Running a command ---------------------------------------------------------------------------
+
+/** The settings the tool uses (the store and password hashing), with the server's defaults. */
+function readConfig(): Config {
+  const env = readNodeEnv();
+  const keep = ['DATABASE_URL', 'DATABASE_AUTH_TOKEN', 'DATABASE_SYNC_URL', 'PASSWORD_ITERATIONS', 'SITE_URL'];
+  // Not NODE_ENV: production's checks are about serving (secrets, SMTP, Stripe), not this tool.
+  return parseConfig(Object.fromEntries(keep.map((key) => [key, env[key]])));
+}
+
+async function openSession(config: Config): Promise<Session> {
+  const path = storeFilePath(config.databaseUrl);
+  if (path && !existsSync(path)) throw new Failure(`There is no store at ${path} (DATABASE_URL). Create it with \`npm run db:migrate\`.`);
+  const store = await openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
+  try {
+    await assertMigrated(store.client);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const ctx: AdminContext = { db: store.db, clock: { now: () => Date.now() } };
+  return { store, config, ctx, actor: { userId: null, via: 'cli' } };
+}
+
+/** An unexpected error with its causes (a failed query says why only in its cause). */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error; current; current = (current as { cause?: unknown }).cause) {
+    parts.push(current instanceof Error ? current.message : String(current));
+    if (!(current instanceof Error)) break;
+  }
+  return parts.join('\n  because: ');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') {
+    print(USAGE);
+    return 0;
+  }
+  const command = name ? COMMANDS[name] : undefined;
+  let session: Session | undefined;
+  try {
+    if (!command) throw new UsageError(name ? `Unknown command "${name}".` : 'No command given.');
+    let parsed: Parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: true, strict: true }) as Parsed;
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    if (parsed.positionals.length !== command.args.length) {
+      throw new UsageError(`${name} takes ${command.args.length ? command.args.map((arg) => `<${arg}>`).join(' ') : 'no arguments'}${parsed.positionals.length ? `, not "${parsed.positionals.join(' ')}"` : ''}.`);
+    }
+    const config = readConfig();
+    command.check?.(config);
+    session = await openSession(config);
+    await command.run(parsed, session);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      note(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    const known = error instanceof Failure || error instanceof ConfigError || error instanceof StoreNotMigratedError || error instanceof SnapshotError || error instanceof DjangoDumpError;
+    note(known ? (error as Error).message : `Failed: ${describe(error)}`);
+    return 1;
+  } finally {
+    session?.store.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

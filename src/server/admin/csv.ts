@@ -1,0 +1,72 @@
+// Purchases as CSV for a spreadsheet or an accountant: RFC 4180 (comma-separated, CRLF, fields
+// with a comma, quote or line break quoted, quotes doubled), amounts in the currency's major unit
+// as plain decimals, times in UTC ISO 8601.
+import { minorUnitDigits } from '../payments/money.ts';
+import type { PurchaseSummary } from './members.ts';
+
+/**
+ * One field. Text a person typed (an email, a course title) that starts like a formula gets a
+ * leading apostrophe, so that a spreadsheet shows it instead of running it (CSV injection).
+ */
+export function csvField(value: string | number | boolean | null | undefined, options: { text?: boolean } = {}): string {
+  if (value === null || value === undefined) return '';
+  let text = String(value);
+  if (options.text && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function csvRow(fields: string[]): string {
+  return `${fields.join(',')}\r\n`;
+}
+
+/** 4900 USD → "49.00", 4900 JPY → "4900", 1234 KWD → "1.234"; exact, without floating point. */
+export function minorToDecimal(minor: number, currency: string): string {
+  const digits = minorUnitDigits(currency);
+  const negative = minor < 0;
+  const whole = String(Math.abs(minor));
+  if (digits === 0) return `${negative ? '-' : ''}${whole}`;
+  const padded = whole.padStart(digits + 1, '0');
+  return `${negative ? '-' : ''}${padded.slice(0, -digits)}.${padded.slice(-digits)}`;
+}
+
+export const PURCHASE_CSV_COLUMNS = [
+  'purchase_id',
+  'created_at',
+  'email',
+  'course',
+  'course_title',
+  'source',
+  'status',
+  'access',
+  'amount',
+  'amount_refunded',
+  'currency',
+  'checkout_session_id',
+  'payment_intent_id',
+  'livemode',
+] as const;
+
+export function purchasesCsv(rows: PurchaseSummary[]): string {
+  let out = csvRow([...PURCHASE_CSV_COLUMNS]);
+  for (const row of rows) {
+    // A grant moved no money: its amount and currency stay empty rather than "0.00 XXX".
+    const paid = row.source === 'stripe';
+    out += csvRow([
+      csvField(row.id),
+      csvField(new Date(row.createdAt).toISOString()),
+      csvField(row.email, { text: true }),
+      csvField(row.courseSlug),
+      csvField(row.courseTitle, { text: true }),
+      csvField(row.source),
+      csvField(row.status),
+      csvField(row.access),
+      csvField(paid ? minorToDecimal(row.amountMinor, row.currency) : null),
+      csvField(paid ? minorToDecimal(row.amountRefundedMinor, row.currency) : null),
+      csvField(paid ? row.currency : null),
+      csvField(row.checkoutSessionId),
+      csvField(row.paymentIntentId),
+      csvField(row.livemode),
+    ]);
+  }
+  return out;
+}

@@ -1,0 +1,449 @@
+// What an admin does to members by hand: give or take away a course, make an admin, set a
+// password, and look at members and purchases. Shared by `npm run admin` and the web admin pages;
+// free of Node and Astro so that it runs on both targets. Every change writes its effect and its
+// audit row in one batch (D1 has no interactive transactions), and every change is conditional in
+// SQL, so a repeated or racing call writes nothing twice.
+import { sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { appendLedgerSql, grantAccessSql, hasAccess, latestActionSql, rowsAffected, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
+import { emailSchema, newPasswordSchema } from '../auth/credentials.ts';
+import { hashPassword } from '../auth/password-hasher.ts';
+import type { Db } from '../context.ts';
+import type { User } from '../db/schema.ts';
+import { auditSql, type AdminActor, type AdminContext } from './audit.ts';
+import { runBatch } from './batch.ts';
+
+export type { AdminActor, AdminContext } from './audit.ts';
+
+/** Why an admin gave or took a course: free text such as gift, support, migration, chargeback. */
+export const reasonSchema = z
+  .string({ error: 'reason-missing' })
+  .trim()
+  .min(1, { error: 'reason-missing' })
+  .max(200, { error: 'reason-too-long' })
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { error: 'reason-invalid' });
+
+export const courseSlugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, { error: 'course-invalid' });
+
+/** Something in the input that cannot be used; `problem` is a short code for a form message. */
+export type Invalid = { kind: 'invalid'; field: 'email' | 'course' | 'reason' | 'password'; problem: string };
+
+type CourseInfo = { slug: string; title: string; published: boolean };
+
+function invalid(field: Invalid['field'], error: z.ZodError): Invalid {
+  return { kind: 'invalid', field, problem: error.issues[0]?.message ?? `${field}-invalid` };
+}
+
+/** The first row of a query, or null (drizzle's `get` on raw SQL throws on libSQL when there is none). */
+async function first<T>(db: Db, query: SQL): Promise<T | null> {
+  const [row] = await db.all<T>(query);
+  return row ?? null;
+}
+
+async function getCourse(db: Db, slug: string): Promise<CourseInfo | null> {
+  const row = await first<{ slug: string; title: string; published: number }>(db, sql`SELECT slug, title, published FROM courses WHERE slug = ${slug}`);
+  return row ? { slug: row.slug, title: row.title, published: Boolean(row.published) } : null;
+}
+
+async function getUser(db: Db, email: string): Promise<Pick<User, 'id' | 'email' | 'role' | 'passwordHash'> | null> {
+  const row = await first<{ id: number; email: string; role: 'member' | 'admin'; password_hash: string | null }>(
+    db,
+    sql`SELECT id, email, role, password_hash FROM users WHERE email = ${email}`,
+  );
+  return row ? { id: Number(row.id), email: row.email, role: row.role, passwordHash: row.password_hash } : null;
+}
+
+const userIdByEmail = (email: string): SQL => sql`(SELECT id FROM users WHERE email = ${email})`;
+
+
+// ---------------------------------------------------------------------------------------------
+// Courses
+
+export type GrantInput = {
+  email: string;
+  course: string;
+  reason: string;
+  actor: AdminActor;
+  /** Create a member without a password when nobody has this email (they choose one with "Forgot your password?"). */
+  create?: boolean;
+  note?: string | null;
+};
+
+export type GrantResult =
+  | { kind: 'granted'; userId: number; purchaseId: number; createdUser: boolean; course: CourseInfo }
+  /** The member may already read the course: nothing written. */
+  | { kind: 'already-owned'; userId: number; course: CourseInfo }
+  | { kind: 'unknown-user'; email: string }
+  /** No such course in the store (the content sync writes them). */
+  | { kind: 'unknown-course'; course: string }
+  | Invalid;
+
+/**
+ * Gives a member a course: a purchase of source `grant` and its ledger `grant`, with the reason
+ * and the admin, and an audit row. A member who may already read the course gets nothing.
+ */
+export async function grantCourse(ctx: AdminContext, input: GrantInput): Promise<GrantResult> {
+  const email = emailSchema.safeParse(input.email);
+  if (!email.success) return invalid('email', email.error);
+  const slug = courseSlugSchema.safeParse(input.course);
+  if (!slug.success) return invalid('course', slug.error);
+  const reason = reasonSchema.safeParse(input.reason);
+  if (!reason.success) return invalid('reason', reason.error);
+
+  const course = await getCourse(ctx.db, slug.data);
+  if (!course) return { kind: 'unknown-course', course: slug.data };
+  const existing = await getUser(ctx.db, email.data);
+  if (!existing && !input.create) return { kind: 'unknown-user', email: email.data };
+  if (existing && (await hasAccess(ctx.db, existing.id, course.slug))) return { kind: 'already-owned', userId: existing.id, course };
+
+  const now = ctx.clock.now();
+  const userId = existing ? existing.id : userIdByEmail(email.data);
+  const grant = grantAccessSql({ userId, courseSlug: course.slug, reason: reason.data, actorUserId: input.actor.userId, note: input.note ?? `by an admin (${input.actor.via})`, now });
+  const statements = [
+    ...(existing ? [] : [sql`INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (${email.data}, 1, 'member', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`]),
+    grant.purchase,
+    grant.ledger,
+    auditSql({
+      actor: input.actor,
+      action: 'grant',
+      subjectUserId: userId,
+      courseSlug: course.slug,
+      reason: reason.data,
+      detail: { purchaseId: grant.purchaseId, createdUser: existing ? undefined : true },
+      now,
+      onlyIfChanged: true,
+    }),
+  ];
+  const results = await runBatch(ctx.db, statements);
+  const user = existing ?? (await getUser(ctx.db, email.data));
+  if (!user) throw new Error(`The account ${email.data} was not created.`);
+  if (rowsAffected(results[statements.length - 2]) === 0) return { kind: 'already-owned', userId: user.id, course };
+  const purchase = await first<{ id: number }>(
+    ctx.db,
+    sql`SELECT id FROM purchases WHERE user_id = ${user.id} AND course_slug = ${course.slug} AND source = 'grant' AND created_at = ${now} ORDER BY id DESC LIMIT 1`,
+  );
+  return { kind: 'granted', userId: user.id, purchaseId: Number(purchase!.id), createdUser: !existing, course };
+}
+
+export type RevokedPurchase = { purchaseId: number; source: 'stripe' | 'grant'; checkoutSessionId: string | null; previous: AccessState };
+
+export type RevokeInput = { email: string; course: string; reason: string; actor: AdminActor; note?: string | null };
+
+export type RevokeResult =
+  /** Every purchase of the course that gave (or, suspended, could give again) access is revoked. */
+  | { kind: 'revoked'; userId: number; purchases: RevokedPurchase[] }
+  /** Nothing to revoke: no purchase of the course gives access. Nothing written. */
+  | { kind: 'not-owned'; userId: number }
+  | { kind: 'unknown-user'; email: string }
+  | { kind: 'unknown-course'; course: string }
+  | Invalid;
+
+/**
+ * Takes a course away from a member: a ledger `revoke` (with the reason and the admin) on each of
+ * their purchases of it that is active or suspended, each with an audit row. It does not refund a
+ * payment: that is done in Stripe, whose refund event then finds the purchase already revoked.
+ */
+export async function revokeCourse(ctx: AdminContext, input: RevokeInput): Promise<RevokeResult> {
+  const email = emailSchema.safeParse(input.email);
+  if (!email.success) return invalid('email', email.error);
+  const slug = courseSlugSchema.safeParse(input.course);
+  if (!slug.success) return invalid('course', slug.error);
+  const reason = reasonSchema.safeParse(input.reason);
+  if (!reason.success) return invalid('reason', reason.error);
+
+  const user = await getUser(ctx.db, email.data);
+  const held = user
+    ? await ctx.db.all<{ id: number; source: 'stripe' | 'grant'; checkout_session_id: string | null; action: AccessAction | null }>(
+        sql`SELECT p.id, p.source, p.checkout_session_id, ${latestActionSql(sql`p.id`)} AS action FROM purchases p WHERE p.user_id = ${user.id} AND p.course_slug = ${slug.data} ORDER BY p.id`,
+      )
+    : [];
+  if (held.length === 0 && !(await getCourse(ctx.db, slug.data))) return { kind: 'unknown-course', course: slug.data };
+  if (!user) return { kind: 'unknown-user', email: email.data };
+
+  const revocable = held
+    .map((row) => ({ purchaseId: Number(row.id), source: row.source, checkoutSessionId: row.checkout_session_id, previous: stateOf(row.action) }))
+    .filter((row) => row.previous === 'active' || row.previous === 'suspended');
+  if (revocable.length === 0) return { kind: 'not-owned', userId: user.id };
+
+  const now = ctx.clock.now();
+  const statements = revocable.flatMap((purchase) => [
+    appendLedgerSql({
+      purchaseId: purchase.purchaseId,
+      userId: user.id,
+      courseSlug: slug.data,
+      action: 'revoke',
+      reason: reason.data,
+      actorUserId: input.actor.userId,
+      note: input.note ?? `by an admin (${input.actor.via})`,
+      now,
+    }),
+    auditSql({
+      actor: input.actor,
+      action: 'revoke',
+      subjectUserId: user.id,
+      courseSlug: slug.data,
+      reason: reason.data,
+      detail: { purchaseId: purchase.purchaseId, source: purchase.source, checkoutSessionId: purchase.checkoutSessionId ?? undefined },
+      now,
+      onlyIfChanged: true,
+    }),
+  ]);
+  const results = await runBatch(ctx.db, statements);
+  const revoked = revocable.filter((_, index) => rowsAffected(results[index * 2]) > 0);
+  return revoked.length ? { kind: 'revoked', userId: user.id, purchases: revoked } : { kind: 'not-owned', userId: user.id };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+export type AccountState = { exists: false } | { exists: true; userId: number; role: 'member' | 'admin'; hasPassword: boolean };
+
+/** What an account is, before deciding what to ask for (create-admin asks a password only when needed). */
+export async function getAccountState(db: Db, rawEmail: string): Promise<AccountState | Invalid> {
+  const email = emailSchema.safeParse(rawEmail);
+  if (!email.success) return invalid('email', email.error);
+  const user = await getUser(db, email.data);
+  return user ? { exists: true, userId: user.id, role: user.role, hasPassword: user.passwordHash !== null } : { exists: false };
+}
+
+/** Checks a new password with the rules of sign-up; returns a problem code or null. */
+export function passwordProblem(password: string): string | null {
+  const result = newPasswordSchema.safeParse(password);
+  return result.success ? null : (result.error.issues[0]?.message ?? 'password-invalid');
+}
+
+export type MakeAdminInput = {
+  email: string;
+  /** Needed when the account is new or has no password; ignored when it has one (see setMemberPassword). */
+  password?: string | null;
+  /** PBKDF2 iterations for a new hash: config.passwordIterations. */
+  iterations: number;
+  actor: AdminActor;
+};
+
+export type MakeAdminResult =
+  | { kind: 'created'; userId: number }
+  /** An existing member became an admin; `passwordSet` when they had none and one was given. */
+  | { kind: 'promoted'; userId: number; passwordSet: boolean }
+  | { kind: 'already-admin'; userId: number; passwordSet: boolean }
+  /** The account is new or has no password, and none was given: an admin must be able to sign in. */
+  | { kind: 'password-required' }
+  | Invalid;
+
+/** Creates an admin account, or makes an existing account an admin. */
+export async function makeAdmin(ctx: AdminContext, input: MakeAdminInput): Promise<MakeAdminResult> {
+  const email = emailSchema.safeParse(input.email);
+  if (!email.success) return invalid('email', email.error);
+  const user = await getUser(ctx.db, email.data);
+  const needsPassword = !user || user.passwordHash === null;
+  const password = needsPassword ? input.password : null;
+  if (needsPassword && !password) return { kind: 'password-required' };
+  if (password) {
+    const problem = passwordProblem(password);
+    if (problem) return { kind: 'invalid', field: 'password', problem };
+  }
+  const passwordHash = password ? await hashPassword(password, { iterations: input.iterations }) : null;
+  const now = ctx.clock.now();
+
+  if (!user) {
+    const results = await runBatch(ctx.db, [
+      sql`INSERT INTO users (email, password_hash, session_version, role, created_at, updated_at) VALUES (${email.data}, ${passwordHash}, 1, 'admin', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`,
+      auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: userIdByEmail(email.data), detail: { account: 'created' }, now, onlyIfChanged: true }),
+    ]);
+    // Someone created the account in between: promote it as an existing one.
+    if (rowsAffected(results[0]) === 0) return makeAdmin(ctx, input);
+    return { kind: 'created', userId: (await getUser(ctx.db, email.data))!.id };
+  }
+
+  // Only a password-less account gets the given password; the condition keeps a racing set-password.
+  const results = await runBatch(ctx.db, [
+    sql`UPDATE users SET role = 'admin', updated_at = ${now} WHERE id = ${user.id} AND role <> 'admin'`,
+    auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: user.id, detail: { account: 'promoted' }, now, onlyIfChanged: true }),
+    ...(passwordHash
+      ? [
+          sql`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now} WHERE id = ${user.id} AND password_hash IS NULL`,
+          auditSql({ actor: input.actor, action: 'set-password', subjectUserId: user.id, now, onlyIfChanged: true }),
+        ]
+      : []),
+  ]);
+  const promoted = rowsAffected(results[0]) > 0;
+  const passwordSet = passwordHash !== null && rowsAffected(results[2]) > 0;
+  return promoted ? { kind: 'promoted', userId: user.id, passwordSet } : { kind: 'already-admin', userId: user.id, passwordSet };
+}
+
+export type RemoveAdminResult = { kind: 'demoted'; userId: number } | { kind: 'not-admin'; userId: number } | { kind: 'unknown-user'; email: string } | Invalid;
+
+/** Makes an admin a member again. Their sessions stay; /admin/ reads the role on every request. */
+export async function removeAdmin(ctx: AdminContext, input: { email: string; actor: AdminActor }): Promise<RemoveAdminResult> {
+  const email = emailSchema.safeParse(input.email);
+  if (!email.success) return invalid('email', email.error);
+  const user = await getUser(ctx.db, email.data);
+  if (!user) return { kind: 'unknown-user', email: email.data };
+  const now = ctx.clock.now();
+  const results = await runBatch(ctx.db, [
+    sql`UPDATE users SET role = 'member', updated_at = ${now} WHERE id = ${user.id} AND role = 'admin'`,
+    auditSql({ actor: input.actor, action: 'remove-admin', subjectUserId: user.id, now, onlyIfChanged: true }),
+  ]);
+  return rowsAffected(results[0]) > 0 ? { kind: 'demoted', userId: user.id } : { kind: 'not-admin', userId: user.id };
+}
+
+export type SetPasswordInput = {
+  email: string;
+  password: string;
+  iterations: number;
+  actor: AdminActor;
+  /** Keep the member's other sessions; by default every device is signed out. */
+  keepSessions?: boolean;
+};
+
+export type SetPasswordResult = { kind: 'updated'; userId: number } | { kind: 'unknown-user'; email: string } | Invalid;
+
+/** Sets a member's password (checked like sign-up's) and, unless told not to, signs them out everywhere. */
+export async function setMemberPassword(ctx: AdminContext, input: SetPasswordInput): Promise<SetPasswordResult> {
+  const email = emailSchema.safeParse(input.email);
+  if (!email.success) return invalid('email', email.error);
+  const problem = passwordProblem(input.password);
+  if (problem) return { kind: 'invalid', field: 'password', problem };
+  const user = await getUser(ctx.db, email.data);
+  if (!user) return { kind: 'unknown-user', email: email.data };
+  const passwordHash = await hashPassword(input.password, { iterations: input.iterations });
+  const now = ctx.clock.now();
+  await runBatch(ctx.db, [
+    sql`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now}${input.keepSessions ? sql`` : sql`, session_version = session_version + 1`} WHERE id = ${user.id}`,
+    auditSql({ actor: input.actor, action: 'set-password', subjectUserId: user.id, detail: { signedOut: !input.keepSessions }, now, onlyIfChanged: true }),
+  ]);
+  return { kind: 'updated', userId: user.id };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+export type CourseSummary = { slug: string; title: string; published: boolean };
+
+/** The store's courses (written by the content sync), in catalogue order. */
+export async function listCourses(db: Db): Promise<CourseSummary[]> {
+  const rows = await db.all<{ slug: string; title: string; published: number }>(sql`SELECT slug, title, published FROM courses ORDER BY position, slug`);
+  return rows.map((row) => ({ slug: row.slug, title: row.title, published: Boolean(row.published) }));
+}
+
+export type UserSummary = {
+  id: number;
+  email: string;
+  role: 'member' | 'admin';
+  hasPassword: boolean;
+  emailVerified: boolean;
+  createdAt: number;
+  /** Courses the member may read now. */
+  activeCourses: number;
+  /** Purchases and grants, whatever their state. */
+  purchases: number;
+};
+
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+}
+
+/** Members, oldest first; `search` matches part of the email (case-insensitive). */
+export async function listUsers(db: Db, options: { search?: string; role?: 'member' | 'admin'; limit?: number; offset?: number } = {}): Promise<UserSummary[]> {
+  const conditions: SQL[] = [];
+  if (options.search) conditions.push(sql`u.email LIKE ${likePattern(options.search.trim().toLowerCase())} ESCAPE '\\'`);
+  if (options.role) conditions.push(sql`u.role = ${options.role}`);
+  const rows = await db.all<{
+    id: number;
+    email: string;
+    role: 'member' | 'admin';
+    has_password: number;
+    verified: number;
+    created_at: number;
+    active: number;
+    purchases: number;
+  }>(sql`SELECT u.id, u.email, u.role, u.password_hash IS NOT NULL AS has_password, u.email_verified_at IS NOT NULL AS verified, u.created_at,
+      (SELECT count(DISTINCT p.course_slug) FROM purchases p WHERE p.user_id = u.id AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore')) AS active,
+      (SELECT count(*) FROM purchases p WHERE p.user_id = u.id) AS purchases
+    FROM users u
+    ${conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``}
+    ORDER BY u.id LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
+  return rows.map((row) => ({
+    id: Number(row.id),
+    email: row.email,
+    role: row.role,
+    hasPassword: Boolean(row.has_password),
+    emailVerified: Boolean(row.verified),
+    createdAt: Number(row.created_at),
+    activeCourses: Number(row.active),
+    purchases: Number(row.purchases),
+  }));
+}
+
+export type PurchaseSummary = {
+  id: number;
+  createdAt: number;
+  userId: number;
+  email: string;
+  courseSlug: string;
+  /** Null when the store has no such course (not synced yet). */
+  courseTitle: string | null;
+  source: 'stripe' | 'grant';
+  /** Stripe's view of the money (paid, refunded, ...) or `granted`. */
+  status: string;
+  /** What the purchase gives now, from its latest ledger entry. */
+  access: AccessState;
+  /** The reason of the latest ledger entry (purchase, refund, gift, ...). */
+  accessReason: string | null;
+  amountMinor: number;
+  amountRefundedMinor: number;
+  currency: string;
+  checkoutSessionId: string | null;
+  paymentIntentId: string | null;
+  livemode: boolean;
+};
+
+/** Purchases and grants, oldest first, optionally of one course or one member. */
+export async function listPurchases(db: Db, options: { course?: string; email?: string; limit?: number; offset?: number } = {}): Promise<PurchaseSummary[]> {
+  const conditions: SQL[] = [];
+  if (options.course) conditions.push(sql`p.course_slug = ${options.course}`);
+  if (options.email) conditions.push(sql`u.email = ${options.email.trim().toLowerCase()}`);
+  const rows = await db.all<{
+    id: number;
+    created_at: number;
+    user_id: number;
+    email: string;
+    course_slug: string;
+    title: string | null;
+    source: 'stripe' | 'grant';
+    status: string;
+    action: AccessAction | null;
+    reason: string | null;
+    amount_minor: number;
+    amount_refunded_minor: number;
+    currency: string;
+    checkout_session_id: string | null;
+    payment_intent_id: string | null;
+    livemode: number;
+  }>(sql`SELECT p.id, p.created_at, p.user_id, u.email, p.course_slug, c.title, p.source, p.status,
+      l.action, l.reason, p.amount_minor, p.amount_refunded_minor, p.currency, p.checkout_session_id, p.payment_intent_id, p.livemode
+    FROM purchases p
+    JOIN users u ON u.id = p.user_id
+    LEFT JOIN courses c ON c.slug = p.course_slug
+    LEFT JOIN access_ledger l ON l.purchase_id = p.id AND l.seq = (SELECT max(seq) FROM access_ledger WHERE purchase_id = p.id)
+    ${conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``}
+    ORDER BY p.created_at, p.id LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
+  return rows.map((row) => ({
+    id: Number(row.id),
+    createdAt: Number(row.created_at),
+    userId: Number(row.user_id),
+    email: row.email,
+    courseSlug: row.course_slug,
+    courseTitle: row.title,
+    source: row.source,
+    status: row.status,
+    access: stateOf(row.action),
+    accessReason: row.reason,
+    amountMinor: Number(row.amount_minor),
+    amountRefundedMinor: Number(row.amount_refunded_minor),
+    currency: row.currency,
+    checkoutSessionId: row.checkout_session_id,
+    paymentIntentId: row.payment_intent_id,
+    livemode: Boolean(row.livemode),
+  }));
+}
