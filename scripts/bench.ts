@@ -205,6 +205,9 @@ async function prepare(): Promise<{ cookie: string; pageBytes: { min: number; ma
     console.log(`  built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     await run(process.execPath, ['scripts/migrate.ts'], { DATABASE_URL });
     console.log((await run(process.execPath, ['scripts/content-sync.ts', '--bundle', join(DIST, 'private')], { DATABASE_URL })).trim());
+  } else {
+    // A reused store may predate a migration added since.
+    await run(process.execPath, ['scripts/migrate.ts'], { DATABASE_URL });
   }
   const { openStore } = await import('../src/node/store.ts');
   const { grantAccess } = await import('../src/server/access/ledger.ts');

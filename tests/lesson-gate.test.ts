@@ -11,6 +11,7 @@ import { appendLedger, grantAccess } from '../src/server/access/ledger.ts';
 import { DatabaseSync } from 'node:sqlite';
 import { createLessonGate, createLessonIndex, type GateReads } from '../src/server/access/lesson-gate.ts';
 import { sqliteGateReads } from '../src/node/gate-reads.ts';
+import { createSessionToken } from '../src/server/auth/session.ts';
 import { parseConfig } from '../src/server/config.ts';
 import type { AppContext, Db } from '../src/server/context.ts';
 import * as schema from '../src/server/db/schema.ts';
@@ -166,6 +167,11 @@ describe('a paid lesson', () => {
     const response = await fetch(new URL(LESSON_PATH, server.url), { redirect: 'manual', headers: { cookie } });
     expectLoginRedirect(response);
     expect(response.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
+    // So does a valid token of an account that no longer exists.
+    const ghost = await createSessionToken({ id: 999_999, sessionVersion: 1 }, parseConfig(env), Date.now());
+    const gone = await fetch(new URL(LESSON_PATH, server.url), { redirect: 'manual', headers: { cookie: `session=${ghost}` } });
+    expectLoginRedirect(gone);
+    expect(gone.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
   });
 });
 
@@ -313,6 +319,10 @@ describe('the gate in process', () => {
     expect(await count(`/courses/${COURSE}/%2e%2e/`, ownerCookie)).toEqual({ status: 404, statements: 0 });
     expect(await count(LESSON_PATH, ownerCookie)).toEqual({ status: 200, statements: 1 });
     expect(await count(LESSON_PATH, memberCookie)).toEqual({ status: 303, statements: 1 });
+    // A valid token of an account that no longer exists: one query, then anonymous.
+    const ghost = await createSessionToken({ id: 999_999, sessionVersion: 1 }, ctx.config, Date.now());
+    expect(await count(LESSON_PATH, `session=${ghost}`)).toEqual({ status: 303, statements: 1 });
+    expect(await count(`/courses/${COURSE}/media/x.webp`, `session=${ghost}`)).toEqual({ status: 404, statements: 1 });
     expect(await count(`/courses/${COURSE}/no-such-lesson/`, ownerCookie)).toEqual({ status: 404, statements: 1 });
     const { rows } = await store.client.execute({ sql: 'SELECT name FROM private_media WHERE course_slug = ? LIMIT 1', args: [COURSE] });
     expect(await count(`/courses/${COURSE}/media/${rows[0]!.name}`, ownerCookie)).toEqual({ status: 200, statements: 1 });

@@ -82,9 +82,19 @@ export function createLessonRoute(app: AppContext, clientDir: string): LessonRou
       gate.answer(request, app).then(
         (answer) => {
           const { body } = answer;
-          if (body !== null) answer.headers['Content-Length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+          if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
+            if (body !== null) answer.headers['Content-Length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+            res.writeHead(answer.status, answer.headers);
+            res.end(body ?? undefined);
+            return;
+          }
+          // A page in parts: the cached bytes and the member's few strings leave in one writev.
+          answer.headers['Content-Length'] = String(body.bytes);
           res.writeHead(answer.status, answer.headers);
-          res.end(body ?? undefined);
+          res.cork();
+          for (const part of body.parts) res.write(part);
+          res.end();
+          res.uncork();
         },
         (error: unknown) => {
           app.log.error('lesson-gate.failed', { url: req.url, error: error instanceof Error ? error.message : String(error) });

@@ -21,7 +21,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext, Clock, Db, Handler } from '../context.ts';
 import type { Log } from '../log.ts';
 import { hasAccessSql } from './ledger.ts';
-import { PageCache, preparePage, renderPage, type PreparedPage } from './member-page.ts';
+import { joinParts, PageCache, preparePage, renderPage, type BodyParts, type PreparedPage } from './member-page.ts';
 import { clearedSessionCookie, readSession, renewedSessionCookie } from './member-session.ts';
 
 /** Course and lesson slugs as the catalogue makes them, with room to spare; nothing else is looked up. */
@@ -125,8 +125,8 @@ export type GateRequest = {
 export type GateAnswer = {
   status: number;
   headers: Record<string, string | string[]>;
-  /** Null for redirects, 304 and HEAD. */
-  body: string | Uint8Array | null;
+  /** Null for redirects, 304 and HEAD; a page in parts for a lesson (see member-page.ts). */
+  body: string | Uint8Array | BodyParts | null;
 };
 
 /** What the gate's one query returns about a member and a lesson (no row: no such member). */
@@ -182,11 +182,14 @@ export type GateReads = {
   media(userId: number, course: string, name: string): Promise<MediaRecord | undefined>;
 };
 
-/** The reads through the store's drizzle API: every runtime (libSQL, D1). */
+/**
+ * The reads through the store's drizzle API: every runtime (libSQL, D1). `all`, not `get`: a raw
+ * `get` throws where no member matches (a deleted account) instead of answering nothing.
+ */
 export function storeReads(db: Db): GateReads {
   return {
-    lesson: (userId, course, lesson, knownHash) => db.get<LessonRecord | undefined>(lessonQuery(userId, course, lesson, knownHash)),
-    media: (userId, course, name) => db.get<MediaRecord | undefined>(mediaQuery(userId, course, name)),
+    lesson: async (userId, course, lesson, knownHash) => (await db.all<LessonRecord>(lessonQuery(userId, course, lesson, knownHash)))[0],
+    media: async (userId, course, name) => (await db.all<MediaRecord>(mediaQuery(userId, course, name)))[0],
   };
 }
 
@@ -342,7 +345,9 @@ export function toResponse(result: GateAnswer): Response {
   for (const [name, value] of Object.entries(result.headers)) {
     for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
   }
-  return new Response(result.body as BodyInit | null, { status: result.status, headers });
+  const { body } = result;
+  const bytes = body !== null && typeof body === 'object' && 'parts' in body ? joinParts(body) : body;
+  return new Response(bytes as BodyInit | null, { status: result.status, headers });
 }
 
 /** If-None-Match holds our ETag (weak comparison, as RFC 9110 asks for this header). */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { injectMemberState, PageCache, preparePage, PROGRESS_MARKER, renderPage } from './member-page.ts';
+import { injectMemberState, joinParts, PageCache, preparePage, PROGRESS_MARKER, renderPage } from './member-page.ts';
 
 const PAGE = [
   '<header><a href="/account/" data-account-link>Account</a></header>',
@@ -40,9 +40,11 @@ describe('a member page', () => {
   test('a page without hooks is served as it is, and renders are independent', () => {
     expect(injectMemberState('<p>plain é</p>', state)).toBe('<p>plain é</p>');
     const page = preparePage('h', PAGE);
-    const first = new TextDecoder().decode(renderPage(page, state));
-    new TextDecoder().decode(renderPage(page, { ...state, done: new Set(), email: 'x@example.com' }));
-    expect(new TextDecoder().decode(renderPage(page, state))).toBe(first);
+    const first = renderPage(page, state);
+    expect(first.bytes).toBe(new TextEncoder().encode(injectMemberState(PAGE, state)).byteLength);
+    const text = new TextDecoder().decode(joinParts(first));
+    renderPage(page, { ...state, done: new Set(), email: 'x@example.com' });
+    expect(new TextDecoder().decode(joinParts(renderPage(page, state)))).toBe(text);
   });
 
   test('the cache drops the least recently used pages past its size', () => {
