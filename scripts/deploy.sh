@@ -121,15 +121,19 @@ else
   mkdir -p "$BACKUP_DIR"
   backup="$BACKUP_DIR/app-$id.db"
   log "backing up the store to $backup"
-  if "$NODE" -e 'process.exit(require("./package.json").scripts?.admin ? 0 : 1)'; then
-    npm run --silent admin -- backup "$backup"
+  # With the tools of the release that runs on the store now: the new release's would refuse a
+  # store that still lacks its migrations.
+  running="$COURSES_ROOT/releases/$previous"
+  if [ -n "$previous" ] && [ -f "$running/package.json" ] &&
+    "$NODE" -e 'process.exit(require(process.argv[1]).scripts?.admin ? 0 : 1)' "$running/package.json"; then
+    (cd "$running" && npm run --silent admin -- backup "$backup") || die "the backup failed; the site is unchanged"
   else
     # An online, consistent copy: SQLite's VACUUM INTO, through the project's libSQL client.
     "$NODE" --input-type=module -e '
       import { createClient } from "@libsql/client";
       const client = createClient({ url: `file:${process.argv[1]}` });
       await client.execute({ sql: "VACUUM INTO ?", args: [process.argv[2]] });
-      client.close();' "$store_file" "$backup"
+      client.close();' "$store_file" "$backup" || die "the backup failed; the site is unchanged"
   fi
   [ -s "$backup" ] || die "the backup $backup was not written; the site is unchanged"
   # shellcheck disable=SC2012 # names are ours: app-<time>-<commit>.db

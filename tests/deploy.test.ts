@@ -478,7 +478,14 @@ echo $! >"$pidfile"
     expect(releases()).toHaveLength(2);
     expect(readFileSync(join(dir, 'server.log'), 'utf8')).toContain('this release cannot start');
     // The store was backed up before the migration, and holds the good release's lessons again.
-    expect(readdirSync(join(dir, 'data', 'backups'))).toEqual([expect.stringMatching(/^app-\d{8}-\d{6}-[0-9a-f]{10}\.db$/)]);
+    const backups = readdirSync(join(dir, 'data', 'backups'));
+    expect(backups).toEqual([expect.stringMatching(/^app-\d{8}-\d{6}-[0-9a-f]{10}\.db$/)]);
+    const backup = createClient({ url: `file:${join(dir, 'data', 'backups', backups[0]!)}` });
+    try {
+      expect(Number((await backup.execute('SELECT count(*) AS n FROM lessons')).rows[0]!.n)).toBeGreaterThan(0);
+    } finally {
+      backup.close();
+    }
     expect(await lessonHtml('comprehensions')).not.toContain('A sentence only the broken release has.');
     expect((await fetch(`http://127.0.0.1:${serverPort}/healthz`)).status).toBe(200);
   });
