@@ -138,7 +138,7 @@ describe('a new visitor', () => {
 
     const page = await visitor.get(link);
     expect(page.status).toBe(200);
-    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(page.headers.get('referrer-policy')).toBe('same-origin');
     const html = await page.text();
     expect(html).toContain('action="/api/auth/reset"');
     expect(html).toContain('barbara@example.com');
