@@ -43,7 +43,9 @@ type Env = {
   media: Set<string>;
 };
 
-const THEMES = { light: 'github-light', dark: 'github-dark' } as const;
+// The high-contrast variants: some token colours of the plain github themes fall below 4.5:1 on a
+// code block's background (keywords and parameters in light, comments in dark).
+const THEMES = { light: 'github-light-high-contrast', dark: 'github-dark-high-contrast' } as const;
 /** Shiki's names for unhighlighted code, which are not in its bundle of grammars. */
 const PLAIN = new Set(['text', 'plaintext', 'txt', 'plain', 'ansi']);
 const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', sh: 'bash', shell: 'bash', console: 'shellsession', js: 'javascript', ts: 'typescript', yml: 'yaml' };
