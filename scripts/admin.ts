@@ -5,31 +5,56 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createClient } from '@libsql/client';
-import { readNodeEnv } from '../src/node/env.ts';
-import { assertMigrated, StoreNotMigratedError } from '../src/node/migrations.ts';
-import { openStore, storeFilePath, type Store } from '../src/node/store.ts';
-import { listAudit, type AdminActor, type AdminContext } from '../src/server/admin/audit.ts';
-import { purchasesCsv } from '../src/server/admin/csv.ts';
-import { applyDjangoImport, DjangoDumpError, planDjangoImport, type DjangoPlan } from '../src/server/admin/django-import.ts';
-import {
-  getAccountState,
-  grantCourse,
-  listCourses,
-  listPurchases,
-  listUsers,
-  makeAdmin,
-  passwordProblem,
-  removeAdmin,
-  revokeCourse,
-  setMemberPassword,
-  type Invalid,
-} from '../src/server/admin/members.ts';
-import { exportSnapshot, importSnapshot, parseSnapshot, SnapshotError, type ImportCounts } from '../src/server/admin/snapshot.ts';
+import type { Store } from '../src/node/store.ts';
+import type { AdminActor, AdminContext } from '../src/server/admin/audit.ts';
+import type { DjangoPlan } from '../src/server/admin/django-import.ts';
+import type { Invalid } from '../src/server/admin/members.ts';
+import type { ImportCounts } from '../src/server/admin/snapshot.ts';
 import { textTable } from '../src/server/admin/text-table.ts';
-import { ConfigError, parseConfig, type Config } from '../src/server/config.ts';
+import type { Config } from '../src/server/config.ts';
 import { errorMessage } from '../src/server/http/form-messages.ts';
-import { formatMinor } from '../src/server/payments/money.ts';
+
+/**
+ * The store driver, drizzle, zod and the admin functions, loaded only once the arguments are
+ * known to be right: help and usage errors answer at once.
+ */
+async function loadTools() {
+  const [libsql, env, migrations, store, audit, csv, django, members, snapshot, config, money] = await Promise.all([
+    import('@libsql/client'),
+    import('../src/node/env.ts'),
+    import('../src/node/migrations.ts'),
+    import('../src/node/store.ts'),
+    import('../src/server/admin/audit.ts'),
+    import('../src/server/admin/csv.ts'),
+    import('../src/server/admin/django-import.ts'),
+    import('../src/server/admin/members.ts'),
+    import('../src/server/admin/snapshot.ts'),
+    import('../src/server/config.ts'),
+    import('../src/server/payments/money.ts'),
+  ]);
+  return {
+    createClient: libsql.createClient,
+    readNodeEnv: env.readNodeEnv,
+    assertMigrated: migrations.assertMigrated,
+    openStore: store.openStore,
+    storeFilePath: store.storeFilePath,
+    listAudit: audit.listAudit,
+    purchasesCsv: csv.purchasesCsv,
+    planDjangoImport: django.planDjangoImport,
+    applyDjangoImport: django.applyDjangoImport,
+    ...members,
+    exportSnapshot: snapshot.exportSnapshot,
+    importSnapshot: snapshot.importSnapshot,
+    parseSnapshot: snapshot.parseSnapshot,
+    parseConfig: config.parseConfig,
+    formatMinor: money.formatMinor,
+  };
+}
+
+let t: Awaited<ReturnType<typeof loadTools>>;
+
+/** Errors whose message says all there is to say (no stack trace for the operator). */
+const EXPLAINED = new Set(['ConfigError', 'StoreNotMigratedError', 'SnapshotError', 'DjangoDumpError']);
 
 const USAGE = `Usage: npm run admin -- <command> [options]
 
@@ -71,6 +96,8 @@ type Parsed = { positionals: string[]; values: Record<string, string | boolean |
 type Command = {
   args: string[];
   options?: Options;
+  /** Options that must be given, with what to say when one is not. */
+  requires?: Record<string, string>;
   /** Refuses, before the store is opened, what this command cannot do with these settings. */
   check?(config: Config): void;
   run(parsed: Parsed, session: Session): Promise<void>;
@@ -154,13 +181,13 @@ async function readNewPassword(parsed: Parsed): Promise<string> {
     password = process.env.ADMIN_PASSWORD;
   } else if (process.stdin.isTTY) {
     password = await promptHidden('New password: ');
-    const problem = passwordProblem(password);
+    const problem = t.passwordProblem(password);
     if (problem) throw new Failure(errorMessage(problem) ?? problem);
     if ((await promptHidden('Repeat it: ')) !== password) throw new Failure('The two passwords differ: nothing changed.');
   } else {
     throw new UsageError('No password: give it on standard input with --password-stdin, or in ADMIN_PASSWORD, or run this in a terminal.');
   }
-  const problem = passwordProblem(password);
+  const problem = t.passwordProblem(password);
   if (problem) throw new Failure(errorMessage(problem) ?? problem);
   return password;
 }
@@ -173,11 +200,11 @@ const COMMANDS: Record<string, Command> = {
     options: { 'password-stdin': { type: 'boolean' } },
     async run(parsed, { ctx, config, actor }) {
       const [email] = parsed.positionals as [string];
-      const state = await getAccountState(ctx.db, email);
+      const state = await t.getAccountState(ctx.db, email);
       if ('kind' in state) failInvalid(state);
       // An account that can sign in keeps its password: promoting someone does not reset it.
       const password = state.exists && state.hasPassword ? null : await readNewPassword(parsed);
-      const result = await makeAdmin(ctx, { email, password, iterations: config.passwordIterations, actor });
+      const result = await t.makeAdmin(ctx, { email, password, iterations: config.passwordIterations, actor });
       const login = new URL('/login', config.siteUrl).href;
       switch (result.kind) {
         case 'invalid':
@@ -202,7 +229,7 @@ const COMMANDS: Record<string, Command> = {
     args: ['email'],
     async run(parsed, { ctx, actor }) {
       const [email] = parsed.positionals as [string];
-      const result = await removeAdmin(ctx, { email, actor });
+      const result = await t.removeAdmin(ctx, { email, actor });
       if (result.kind === 'invalid') failInvalid(result);
       if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
       print(result.kind === 'demoted' ? `${email.trim().toLowerCase()} is a member again, no longer an admin.` : `${email.trim().toLowerCase()} is not an admin: nothing changed.`);
@@ -214,12 +241,12 @@ const COMMANDS: Record<string, Command> = {
     options: { 'password-stdin': { type: 'boolean' }, 'keep-sessions': { type: 'boolean' } },
     async run(parsed, { ctx, config, actor }) {
       const [email] = parsed.positionals as [string];
-      const state = await getAccountState(ctx.db, email);
+      const state = await t.getAccountState(ctx.db, email);
       if ('kind' in state) failInvalid(state);
       if (!state.exists) throw new Failure(`No account has the email ${email.trim().toLowerCase()}.`);
       const password = await readNewPassword(parsed);
       const keepSessions = parsed.values['keep-sessions'] === true;
-      const result = await setMemberPassword(ctx, { email, password, iterations: config.passwordIterations, actor, keepSessions });
+      const result = await t.setMemberPassword(ctx, { email, password, iterations: config.passwordIterations, actor, keepSessions });
       if (result.kind === 'invalid') failInvalid(result);
       if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
       print(`Set the password of ${email.trim().toLowerCase()} (id ${result.userId})${keepSessions ? '' : '; it is signed out on every device'}.`);
@@ -232,7 +259,7 @@ const COMMANDS: Record<string, Command> = {
     async run(parsed, { ctx }) {
       const role = stringOption(parsed, 'role');
       if (role !== undefined && role !== 'admin' && role !== 'member') throw new UsageError('--role is admin or member.');
-      const rows = await listUsers(ctx.db, { search: stringOption(parsed, 'search'), role });
+      const rows = await t.listUsers(ctx.db, { search: stringOption(parsed, 'search'), role });
       if (rows.length === 0) {
         print('No accounts.');
         return;
@@ -250,11 +277,12 @@ const COMMANDS: Record<string, Command> = {
   grant: {
     args: ['email', 'course'],
     options: { reason: { type: 'string' }, create: { type: 'boolean' } },
+    requires: { reason: 'grant needs --reason, e.g. --reason gift (it goes into the access ledger and the audit log).' },
     async run(parsed, { ctx, config, actor }) {
       const [email, course] = parsed.positionals as [string, string];
       const reason = stringOption(parsed, 'reason');
-      if (reason === undefined) throw new UsageError('grant needs --reason, e.g. --reason gift (it goes into the access ledger and the audit log).');
-      const result = await grantCourse(ctx, { email, course, reason, actor, create: parsed.values.create === true });
+      if (reason === undefined) throw new UsageError(this.requires!.reason!);
+      const result = await t.grantCourse(ctx, { email, course, reason, actor, create: parsed.values.create === true });
       switch (result.kind) {
         case 'invalid':
           return failInvalid(result);
@@ -280,11 +308,12 @@ const COMMANDS: Record<string, Command> = {
   revoke: {
     args: ['email', 'course'],
     options: { reason: { type: 'string' } },
+    requires: { reason: 'revoke needs --reason, e.g. --reason "refunded by hand" (it goes into the access ledger and the audit log).' },
     async run(parsed, { ctx, actor }) {
       const [email, course] = parsed.positionals as [string, string];
       const reason = stringOption(parsed, 'reason');
-      if (reason === undefined) throw new UsageError('revoke needs --reason, e.g. --reason "refunded by hand" (it goes into the access ledger and the audit log).');
-      const result = await revokeCourse(ctx, { email, course, reason, actor });
+      if (reason === undefined) throw new UsageError(this.requires!.reason!);
+      const result = await t.revokeCourse(ctx, { email, course, reason, actor });
       switch (result.kind) {
         case 'invalid':
           return failInvalid(result);
@@ -312,9 +341,9 @@ const COMMANDS: Record<string, Command> = {
     args: [],
     options: { course: { type: 'string' }, email: { type: 'string' }, csv: { type: 'boolean' } },
     async run(parsed, { ctx }) {
-      const rows = await listPurchases(ctx.db, { course: stringOption(parsed, 'course'), email: stringOption(parsed, 'email') });
+      const rows = await t.listPurchases(ctx.db, { course: stringOption(parsed, 'course'), email: stringOption(parsed, 'email') });
       if (parsed.values.csv) {
-        process.stdout.write(purchasesCsv(rows));
+        process.stdout.write(t.purchasesCsv(rows));
         return;
       }
       if (rows.length === 0) {
@@ -330,7 +359,7 @@ const COMMANDS: Record<string, Command> = {
             row.email,
             row.courseSlug,
             row.source,
-            row.source === 'stripe' ? formatMinor(row.amountMinor, row.currency, 'en') : '',
+            row.source === 'stripe' ? t.formatMinor(row.amountMinor, row.currency, 'en') : '',
             row.status,
             row.accessReason && row.access !== 'active' ? `${row.access} (${row.accessReason})` : row.access,
             row.checkoutSessionId ?? '',
@@ -350,12 +379,12 @@ const COMMANDS: Record<string, Command> = {
       let subjectUserId: number | undefined;
       const email = stringOption(parsed, 'email');
       if (email !== undefined) {
-        const state = await getAccountState(ctx.db, email);
+        const state = await t.getAccountState(ctx.db, email);
         if ('kind' in state) failInvalid(state);
         if (!state.exists) throw new Failure(`No account has the email ${email.trim().toLowerCase()}.`);
         subjectUserId = state.userId;
       }
-      const rows = await listAudit(ctx.db, { subjectUserId, limit });
+      const rows = await t.listAudit(ctx.db, { subjectUserId, limit });
       if (rows.length === 0) {
         print('No admin actions recorded.');
         return;
@@ -372,14 +401,14 @@ const COMMANDS: Record<string, Command> = {
   backup: {
     args: ['file'],
     check(config) {
-      if (!storeFilePath(config.databaseUrl)) {
+      if (!t.storeFilePath(config.databaseUrl)) {
         throw new Failure(
           'backup copies a store file; DATABASE_URL is a libSQL server. Use its own backups (Turso: point-in-time restore; sqld: its snapshots), or `npm run admin -- export <file>` for a snapshot of accounts and purchases.',
         );
       }
     },
     async run(parsed, { store, config }) {
-      const source = storeFilePath(config.databaseUrl)!;
+      const source = t.storeFilePath(config.databaseUrl)!;
       const target = resolve(parsed.positionals[0]!);
       if (existsSync(target)) throw new Failure(`${target} exists already: choose a new file (a backup never overwrites one).`);
       mkdirSync(dirname(target), { recursive: true });
@@ -388,7 +417,7 @@ const COMMANDS: Record<string, Command> = {
       // and writes a compact copy, which it refuses to do over an existing file.
       await store.client.execute({ sql: 'VACUUM INTO ?', args: [target] });
       chmodSync(target, 0o600);
-      const copy = createClient({ url: `file:${target}` });
+      const copy = t.createClient({ url: `file:${target}` });
       try {
         const check = await copy.execute('PRAGMA quick_check');
         if (String(check.rows[0]?.[0]) !== 'ok') throw new Failure(`The copy at ${target} failed its check: ${String(check.rows[0]?.[0])}`);
@@ -406,7 +435,7 @@ const COMMANDS: Record<string, Command> = {
     args: ['file'],
     async run(parsed, { ctx }) {
       const file = parsed.positionals[0]!;
-      const snapshot = await exportSnapshot(ctx.db, ctx.clock.now());
+      const snapshot = await t.exportSnapshot(ctx.db, ctx.clock.now());
       const json = `${JSON.stringify(snapshot, null, 1)}\n`;
       const summary = `${snapshot.users.length} account(s), ${snapshot.purchases.length} purchase(s), ${snapshot.ledger.length} ledger entr${snapshot.ledger.length === 1 ? 'y' : 'ies'}, ${snapshot.progress.length} progress mark(s); schema ${snapshot.schema}`;
       if (file === '-') {
@@ -432,9 +461,9 @@ const COMMANDS: Record<string, Command> = {
     args: ['file'],
     options: { 'dry-run': { type: 'boolean' } },
     async run(parsed, { ctx, actor }) {
-      const snapshot = parseSnapshot(readJson(parsed.positionals[0]!));
+      const snapshot = t.parseSnapshot(readJson(parsed.positionals[0]!));
       const dryRun = parsed.values['dry-run'] === true;
-      const report = await importSnapshot(ctx, snapshot, { actor, dryRun });
+      const report = await t.importSnapshot(ctx, snapshot, { actor, dryRun });
       print(`${dryRun ? 'Dry run of the import of' : 'Imported'} the snapshot of ${snapshot.exportedAt} (schema ${snapshot.schema}):`);
       const line = (name: string, counts: ImportCounts) =>
         print(`  ${name.padEnd(10)} ${counts.added} ${dryRun ? 'to add' : 'added'}, ${counts.unchanged} already here${counts.kept ? `, ${counts.kept} differ here (the store's kept)` : ''}`);
@@ -466,7 +495,7 @@ const COMMANDS: Record<string, Command> = {
         if (index < 1 || index === pair.length - 1) throw new UsageError(`--map takes <django slug or title>=<course slug>, not "${pair}".`);
         courseMap[pair.slice(0, index)] = pair.slice(index + 1);
       }
-      const plan = await planDjangoImport(ctx.db, readJson(file), {
+      const plan = await t.planDjangoImport(ctx.db, readJson(file), {
         courseMap,
         userModel: stringOption(parsed, 'user-model'),
         courseModel: stringOption(parsed, 'course-model'),
@@ -478,7 +507,7 @@ const COMMANDS: Record<string, Command> = {
         print('Dry run: nothing written. Run again with --apply to import.');
         return;
       }
-      const result = await applyDjangoImport(ctx, plan, { actor, source: resolve(file) });
+      const result = await t.applyDjangoImport(ctx, plan, { actor, source: resolve(file) });
       print(`Imported: ${result.usersCreated} account(s) created, ${result.granted} course(s) granted (reason "migration").`);
     },
   },
@@ -524,7 +553,7 @@ function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
 }
 
 async function unknownCourse(ctx: AdminContext, slug: string): Promise<string> {
-  const courses = await listCourses(ctx.db);
+  const courses = await t.listCourses(ctx.db);
   return courses.length
     ? `No course "${slug}" in the store. Its courses: ${courses.map((course) => course.slug).join(', ')}.`
     : `No course "${slug}": the store has no courses yet (npm start, or npm run content:sync after a build, writes them).`;
@@ -555,18 +584,18 @@ function formatBytes(bytes: number): string {
 
 /** The settings the tool uses (the store and password hashing), with the server's defaults. */
 function readConfig(): Config {
-  const env = readNodeEnv();
+  const env = t.readNodeEnv();
   const keep = ['DATABASE_URL', 'DATABASE_AUTH_TOKEN', 'DATABASE_SYNC_URL', 'PASSWORD_ITERATIONS', 'SITE_URL'];
   // Not NODE_ENV: production's checks are about serving (secrets, SMTP, Stripe), not this tool.
-  return parseConfig(Object.fromEntries(keep.map((key) => [key, env[key]])));
+  return t.parseConfig(Object.fromEntries(keep.map((key) => [key, env[key]])));
 }
 
 async function openSession(config: Config): Promise<Session> {
-  const path = storeFilePath(config.databaseUrl);
+  const path = t.storeFilePath(config.databaseUrl);
   if (path && !existsSync(path)) throw new Failure(`There is no store at ${path} (DATABASE_URL). Create it with \`npm run db:migrate\`.`);
-  const store = await openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
+  const store = await t.openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
   try {
-    await assertMigrated(store.client);
+    await t.assertMigrated(store.client);
   } catch (error) {
     store.close();
     throw error;
@@ -604,6 +633,8 @@ async function main(argv: string[]): Promise<number> {
     if (parsed.positionals.length !== command.args.length) {
       throw new UsageError(`${name} takes ${command.args.length ? command.args.map((arg) => `<${arg}>`).join(' ') : 'no arguments'}${parsed.positionals.length ? `, not "${parsed.positionals.join(' ')}"` : ''}.`);
     }
+    for (const [option, message] of Object.entries(command.requires ?? {})) if (parsed.values[option] === undefined) throw new UsageError(message);
+    t = await loadTools();
     const config = readConfig();
     command.check?.(config);
     session = await openSession(config);
@@ -614,7 +645,7 @@ async function main(argv: string[]): Promise<number> {
       note(`${error.message}\n\n${USAGE}`);
       return 2;
     }
-    const known = error instanceof Failure || error instanceof ConfigError || error instanceof StoreNotMigratedError || error instanceof SnapshotError || error instanceof DjangoDumpError;
+    const known = error instanceof Failure || (error instanceof Error && EXPLAINED.has(error.name));
     note(known ? (error as Error).message : `Failed: ${describe(error)}`);
     return 1;
   } finally {

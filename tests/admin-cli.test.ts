@@ -1,0 +1,567 @@
+// `npm run admin`, run as the operator runs it (a child process on a real store file loaded by
+// the real content sync): usage errors, admin accounts that sign in on the built server, grants
+// and revocations in the ledger and the audit log, the purchases CSV, a backup taken while a
+// writer writes, a snapshot round trip, and an import from a Django dump.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { hasAccess } from '../src/server/access/ledger.ts';
+import { grantCourse } from '../src/server/admin/members.ts';
+import { hashPassword, verifyPassword } from '../src/server/auth/password-hasher.ts';
+import { openStore } from '../src/node/store.ts';
+import { accountsEnv, TEST_SITE_URL } from './support/accounts-env.ts';
+import { ROOT } from './support/build.ts';
+import { startServer } from './support/server.ts';
+import { createTestStore, syncStore, type TestStore } from './support/store.ts';
+import { createVisitor } from './support/visitor.ts';
+
+const dist = inject('dist');
+const COURSE = 'python-fundamentals';
+const LESSON_PATH = `/courses/${COURSE}/comprehensions/`;
+const ADMIN_PASSWORD = 'a long admin passphrase';
+/** The password behind ada's Django hash in tests/fixtures/django-dumpdata.json (PBKDF2, 260,000 iterations). */
+const DJANGO_PASSWORD = 'analytical engine 1843';
+const DJANGO_DUMP = join(ROOT, 'tests/fixtures/django-dumpdata.json');
+
+const stores: TestStore[] = [];
+let main: TestStore;
+
+async function store(options: { sync?: boolean; migrate?: boolean } = {}): Promise<TestStore> {
+  const s = await createTestStore({ migrate: options.migrate });
+  stores.push(s);
+  if (options.sync) await syncStore(dist, s.url);
+  return s;
+}
+
+beforeAll(async () => {
+  main = await store({ sync: true });
+});
+afterAll(() => stores.forEach((s) => s.remove()));
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+/** Runs `npm run admin -- ...args` against a store, with standard input closed after `input`. */
+function admin(args: string[], options: { url?: string; input?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/admin.ts'), ...args], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        DATABASE_URL: options.url ?? main.url,
+        SITE_URL: TEST_SITE_URL,
+        PASSWORD_ITERATIONS: '2000',
+        ...options.env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+async function rows<T = Record<string, unknown>>(s: TestStore, sql: string, args: (string | number | null)[] = []): Promise<T[]> {
+  return (await s.client.execute({ sql, args })).rows as unknown as T[];
+}
+
+async function userOf(s: TestStore, email: string) {
+  const [row] = await rows<{ id: number; role: string; password_hash: string | null; session_version: number }>(s, 'SELECT * FROM users WHERE email = ?', [email]);
+  return row;
+}
+
+/** Every row of the tables people's data lives in, to compare before and after. */
+async function peopleTables(s: TestStore): Promise<string> {
+  const dump: Record<string, unknown[]> = {};
+  for (const table of ['users', 'purchases', 'access_ledger', 'audit_log', 'lesson_progress']) dump[table] = await rows(s, `SELECT * FROM ${table} ORDER BY 1`);
+  return JSON.stringify(dump);
+}
+
+/** RFC 4180, enough to read back what the CLI wrote. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (quoted) {
+      if (char === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') record.push(field), (field = '');
+    else if (char === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      (record = []), (field = ''), i++;
+    } else field += char;
+  }
+  return records;
+}
+
+describe('usage', () => {
+  it('answers bad arguments with the usage and exit code 2, and help with 0', async () => {
+    const [none, unknown, missing, extra, noReason, badOption, badEmail, noPassword, help] = await Promise.all([
+      admin([]),
+      admin(['frobnicate']),
+      admin(['grant', 'ada@example.com']),
+      admin(['users', 'everyone']),
+      admin(['grant', 'ada@example.com', COURSE]),
+      admin(['purchases', '--format', 'xml']),
+      admin(['grant', 'not-an-email', COURSE, '--reason', 'gift']),
+      admin(['create-admin', 'boss@example.com']),
+      admin(['help']),
+    ]);
+    for (const run of [none, unknown, missing, extra, noReason, badOption, badEmail, noPassword]) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain('Usage: npm run admin -- <command>');
+    }
+    expect(unknown.stderr).toContain('Unknown command "frobnicate"');
+    expect(noReason.stderr).toContain('grant needs --reason');
+    expect(noPassword.stderr).toContain('--password-stdin');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('import-django');
+    expect(await userOf(main, 'boss@example.com')).toBeUndefined();
+  });
+
+  it('refuses an unmigrated store and a missing one with exit code 1', async () => {
+    const bare = await store({ migrate: false });
+    const [unmigrated, missing] = await Promise.all([
+      admin(['users'], { url: bare.url }),
+      admin(['users'], { url: `file:${join(ROOT, '.test-dist', 'no-such-dir', 'app.db')}` }),
+    ]);
+    expect(unmigrated.code).toBe(1);
+    expect(unmigrated.stderr).toContain('npm run db:migrate');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('There is no store');
+    expect(existsSync(join(ROOT, '.test-dist', 'no-such-dir'))).toBe(false);
+  });
+});
+
+describe('accounts', () => {
+  it('create-admin makes an admin from a password on standard input, checked like sign-up, never echoed into the audit', async () => {
+    const weak = await admin(['create-admin', 'boss@example.com', '--password-stdin'], { input: 'password123\n' });
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/at least 10 characters|most common/);
+    expect(await userOf(main, 'boss@example.com')).toBeUndefined();
+
+    const created = await admin(['create-admin', 'Boss@Example.com', '--password-stdin'], { input: `${ADMIN_PASSWORD}\n` });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('Created the admin account boss@example.com');
+    const boss = await userOf(main, 'boss@example.com');
+    expect(boss?.role).toBe('admin');
+    expect(await verifyPassword(ADMIN_PASSWORD, boss!.password_hash!)).toBe(true);
+    const audit = await rows(main, "SELECT * FROM audit_log WHERE action = 'create-admin' AND subject_user_id = ?", [boss!.id]);
+    expect(audit).toEqual([expect.objectContaining({ actor_user_id: null, via: 'cli' })]);
+    expect(JSON.stringify(audit)).not.toContain(ADMIN_PASSWORD);
+
+    // Again: nothing to do, and no password is asked for (standard input is empty).
+    const again = await admin(['create-admin', 'boss@example.com']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('already an admin');
+    expect((await rows(main, "SELECT id FROM audit_log WHERE action = 'create-admin'")).length).toBe(1);
+  });
+
+  it('create-admin promotes an existing member and keeps their password; ADMIN_PASSWORD works for scripts', async () => {
+    const now = Date.now();
+    const hash = await hashPassword('a member passphrase', { iterations: 2000 });
+    await rows(main, "INSERT INTO users (email, password_hash, created_at, updated_at) VALUES ('grace@example.com', ?, ?, ?)", [hash, now, now]);
+    const promoted = await admin(['create-admin', 'grace@example.com'], { env: { ADMIN_PASSWORD: 'ignored because she has one' } });
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain('it is now an admin');
+    expect(promoted.stdout).toContain('password is unchanged');
+    const grace = await userOf(main, 'grace@example.com');
+    expect(grace).toMatchObject({ role: 'admin', password_hash: hash });
+
+    const scripted = await admin(['create-admin', 'ops@example.com'], { env: { ADMIN_PASSWORD: 'from the environment 42' } });
+    expect(scripted.code, scripted.stderr).toBe(0);
+    expect(await verifyPassword('from the environment 42', (await userOf(main, 'ops@example.com'))!.password_hash!)).toBe(true);
+  });
+
+  it('set-password sets a checked password and signs the member out everywhere', async () => {
+    const before = (await userOf(main, 'grace@example.com'))!;
+    const unknown = await admin(['set-password', 'nobody@example.com', '--password-stdin'], { input: 'whatever it is 123' });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No account has the email nobody@example.com');
+    const common = await admin(['set-password', 'grace@example.com', '--password-stdin'], { input: 'qwertyuiop' });
+    expect(common.code).toBe(1);
+    expect((await userOf(main, 'grace@example.com'))!.password_hash).toBe(before.password_hash);
+
+    const set = await admin(['set-password', 'grace@example.com', '--password-stdin'], { input: 'hopper compiler 1952\r\n' });
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('signed out on every device');
+    const after = (await userOf(main, 'grace@example.com'))!;
+    expect(await verifyPassword('hopper compiler 1952', after.password_hash!)).toBe(true);
+    expect(after.session_version).toBe(before.session_version + 1);
+    expect(await rows(main, "SELECT via, reason FROM audit_log WHERE action = 'set-password' AND subject_user_id = ?", [after.id])).toEqual([{ via: 'cli', reason: null }]);
+  });
+});
+
+describe('grant and revoke', () => {
+  it('grant refuses an unknown member (unless --create) and an unknown course, writing nothing', async () => {
+    const before = await peopleTables(main);
+    const [noUser, noCourse] = await Promise.all([
+      admin(['grant', 'ada@example.com', COURSE, '--reason', 'gift']),
+      admin(['grant', 'boss@example.com', 'no-such-course', '--reason', 'gift']),
+    ]);
+    expect(noUser.code).toBe(1);
+    expect(noUser.stderr).toContain('--create');
+    expect(noCourse.code).toBe(1);
+    expect(noCourse.stderr).toContain('python-fundamentals, python-for-finance, running-python-scripts');
+    expect(await peopleTables(main)).toBe(before);
+  });
+
+  it('grant --create gives a course through the ledger with the reason and an audit row, once', async () => {
+    const granted = await admin(['grant', 'ada@example.com', COURSE, '--reason', 'gift', '--create']);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(granted.stdout).toContain('Created the account ada@example.com');
+    expect(granted.stdout).toContain(`Granted ${COURSE}`);
+    const ada = (await userOf(main, 'ada@example.com'))!;
+    expect(ada).toMatchObject({ role: 'member', password_hash: null });
+    expect(await hasAccess(main.db, ada.id, COURSE)).toBe(true);
+    const [purchase] = await rows<{ id: number }>(main, 'SELECT * FROM purchases WHERE user_id = ?', [ada.id]);
+    expect(purchase).toMatchObject({ course_slug: COURSE, source: 'grant', checkout_session_id: null });
+    expect(await rows(main, 'SELECT seq, action, reason, actor_user_id FROM access_ledger WHERE purchase_id = ?', [purchase!.id])).toEqual([
+      { seq: 1, action: 'grant', reason: 'gift', actor_user_id: null },
+    ]);
+    const audit = await rows<{ detail: string }>(main, "SELECT * FROM audit_log WHERE action = 'grant' AND subject_user_id = ?", [ada.id]);
+    expect(audit).toEqual([expect.objectContaining({ via: 'cli', actor_user_id: null, course_slug: COURSE, reason: 'gift' })]);
+    expect(JSON.parse(audit[0]!.detail)).toEqual({ purchaseId: purchase!.id, createdUser: true });
+
+    const before = await peopleTables(main);
+    const again = await admin(['grant', 'ada@example.com', COURSE, '--reason', 'gift']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('can already read');
+    expect(await peopleTables(main)).toBe(before);
+  });
+
+  it('revoke takes away every active purchase and grant of the course, with the reason, and is idempotent', async () => {
+    const ada = (await userOf(main, 'ada@example.com'))!;
+    // A paid purchase of the same course, as fulfillCheckout records one.
+    const now = Date.now();
+    await rows(
+      main,
+      `INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, status, created_at, updated_at)
+       VALUES (?, ?, 'stripe', 'cs_test_ada_1', 'pi_test_ada_1', 4900, 'USD', 'paid', ?, ?)`,
+      [ada.id, COURSE, now, now],
+    );
+    const [paid] = await rows<{ id: number }>(main, "SELECT id FROM purchases WHERE checkout_session_id = 'cs_test_ada_1'");
+    await rows(main, "INSERT INTO access_ledger (purchase_id, user_id, course_slug, seq, action, reason, created_at) VALUES (?, ?, ?, 1, 'grant', 'purchase', ?)", [paid!.id, ada.id, COURSE, now]);
+
+    const noReason = await admin(['revoke', 'ada@example.com', COURSE]);
+    expect(noReason.code).toBe(2);
+    const revoked = await admin(['revoke', 'ada@example.com', COURSE, '--reason', 'chargeback by phone']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain('cs_test_ada_1');
+    expect(revoked.stdout).toContain('not refunded');
+    expect(await hasAccess(main.db, ada.id, COURSE)).toBe(false);
+    const entries = await rows(main, "SELECT purchase_id, seq, reason, actor_user_id FROM access_ledger WHERE user_id = ? AND action = 'revoke' ORDER BY purchase_id", [ada.id]);
+    expect(entries).toHaveLength(2);
+    for (const entry of entries) expect(entry).toMatchObject({ seq: 2, reason: 'chargeback by phone', actor_user_id: null });
+    expect(await rows(main, "SELECT count(*) AS n FROM audit_log WHERE action = 'revoke' AND via = 'cli' AND subject_user_id = ? AND reason = 'chargeback by phone'", [ada.id])).toEqual([{ n: 2 }]);
+
+    const before = await peopleTables(main);
+    const again = await admin(['revoke', 'ada@example.com', COURSE, '--reason', 'chargeback by phone']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing written');
+    expect(await peopleTables(main)).toBe(before);
+
+    // Granting after a revocation is a new grant, not a restore of the old one.
+    const regrant = await admin(['grant', 'ada@example.com', COURSE, '--reason', 'goodwill']);
+    expect(regrant.code).toBe(0);
+    expect(await hasAccess(main.db, ada.id, COURSE)).toBe(true);
+  });
+});
+
+describe('grant racing itself', () => {
+  it('five simultaneous grants of one course to one member write one grant and one audit row', async () => {
+    const connections = await Promise.all(Array.from({ length: 5 }, () => openStore(main.url)));
+    try {
+      const results = await Promise.all(
+        connections.map((connection) =>
+          grantCourse({ db: connection.db, clock: { now: () => Date.now() } }, { email: 'racer@example.com', course: 'running-python-scripts', reason: 'race', actor: { userId: null, via: 'cli' }, create: true }),
+        ),
+      );
+      expect(results.filter((result) => result.kind === 'granted')).toHaveLength(1);
+      expect(results.filter((result) => result.kind === 'already-owned')).toHaveLength(4);
+    } finally {
+      connections.forEach((connection) => connection.close());
+    }
+    const racer = (await userOf(main, 'racer@example.com'))!;
+    expect(await rows(main, 'SELECT count(*) AS n FROM purchases WHERE user_id = ?', [racer.id])).toEqual([{ n: 1 }]);
+    expect(await rows(main, 'SELECT count(*) AS n FROM access_ledger WHERE user_id = ?', [racer.id])).toEqual([{ n: 1 }]);
+    expect(await rows(main, 'SELECT count(*) AS n FROM audit_log WHERE subject_user_id = ?', [racer.id])).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('lists', () => {
+  it('users lists and searches accounts', async () => {
+    const [all, admins, search] = await Promise.all([admin(['users']), admin(['users', '--role', 'admin']), admin(['users', '--search', 'GRA'])]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/boss@example\.com\s+admin\s+yes/);
+    expect(all.stdout).toMatch(/ada@example\.com\s+member\s+no/);
+    expect(admins.stdout).not.toContain('ada@example.com');
+    expect(search.stdout).toContain('grace@example.com');
+    expect(search.stdout).not.toContain('boss@example.com');
+  });
+
+  it('purchases --csv is RFC 4180 with Stripe ids, amounts in major units, status and access', async () => {
+    await rows(main, "UPDATE courses SET title = 'Python Fundamentals, \"2nd\" edition' WHERE slug = ?", [COURSE]);
+    const grace = (await userOf(main, 'grace@example.com'))!;
+    const now = Date.now();
+    await rows(
+      main,
+      `INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, livemode, created_at, updated_at)
+       VALUES (?, 'running-python-scripts', 'stripe', 'cs_test_grace_jpy', 'pi_test_grace_jpy', 4900, 'JPY', 1000, 'partially_refunded', 1, ?, ?)`,
+      [grace.id, now, now],
+    );
+    const csv = await admin(['purchases', '--csv']);
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toContain('"Python Fundamentals, ""2nd"" edition"');
+    expect(csv.stdout.endsWith('\r\n')).toBe(true);
+    const [header, ...records] = parseCsv(csv.stdout);
+    expect(header).toEqual(['purchase_id', 'created_at', 'email', 'course', 'course_title', 'source', 'status', 'access', 'amount', 'amount_refunded', 'currency', 'checkout_session_id', 'payment_intent_id', 'livemode']);
+    const byId = (id: string) => Object.fromEntries(header!.map((name, i) => [name, records.find((record) => record[11] === id)![i]]));
+    expect(byId('cs_test_ada_1')).toMatchObject({
+      email: 'ada@example.com',
+      course_title: 'Python Fundamentals, "2nd" edition',
+      source: 'stripe',
+      status: 'paid',
+      access: 'revoked',
+      amount: '49.00',
+      amount_refunded: '0.00',
+      currency: 'USD',
+      payment_intent_id: 'pi_test_ada_1',
+      livemode: 'false',
+    });
+    expect(byId('cs_test_grace_jpy')).toMatchObject({ amount: '4900', amount_refunded: '1000', currency: 'JPY', status: 'partially_refunded', access: 'none', livemode: 'true' });
+    const grants = records.filter((record) => record[5] === 'grant' && record[2] === 'ada@example.com');
+    expect(grants.map((record) => [record[2], record[7], record[8], record[10]])).toEqual([
+      ['ada@example.com', 'revoked', '', ''],
+      ['ada@example.com', 'active', '', ''],
+    ]);
+
+    const table = await admin(['purchases', '--course', 'running-python-scripts']);
+    expect(table.stdout).toContain('cs_test_grace_jpy');
+    expect(table.stdout).not.toContain('cs_test_ada_1');
+  });
+});
+
+describe('backup', () => {
+  it('copies the store consistently while a writer writes, refuses to overwrite, and is owner-only', async () => {
+    const s = await store({ sync: true });
+    const writer = await openStore(s.url);
+    let stop = false;
+    let writes = 0;
+    const errors: unknown[] = [];
+    // Each write puts an account and its audit row in one transaction: a consistent copy has as many of one as of the other.
+    const loop = (async () => {
+      while (!stop) {
+        const now = Date.now();
+        try {
+          await writer.client.batch(
+            [
+              { sql: 'INSERT INTO users (email, created_at, updated_at) VALUES (?, ?, ?)', args: [`writer${writes}@example.com`, now, now] },
+              { sql: "INSERT INTO audit_log (via, action, created_at) VALUES ('test', 'writer', ?)", args: [now] },
+            ],
+            'write',
+          );
+          writes++;
+        } catch (error) {
+          errors.push(error);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const file = join(s.url.slice('file:'.length), '..', 'backup.db');
+    let result: Run;
+    try {
+      while (writes < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      result = await admin(['backup', file], { url: s.url });
+    } finally {
+      stop = true;
+      await loop;
+      writer.close();
+    }
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`to ${file}`);
+    expect(result.stdout).toMatch(/\d+(\.\d)? (B|KiB|MiB)/);
+    expect(errors).toEqual([]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const copy = createClient({ url: `file:${file}` });
+    try {
+      expect((await copy.execute('PRAGMA integrity_check')).rows[0]![0]).toBe('ok');
+      const users = Number((await copy.execute("SELECT count(*) FROM users WHERE email LIKE 'writer%'")).rows[0]![0]);
+      const audits = Number((await copy.execute("SELECT count(*) FROM audit_log WHERE action = 'writer'")).rows[0]![0]);
+      expect(users).toBe(audits);
+      expect(users).toBeGreaterThanOrEqual(5);
+      expect(users).toBeLessThanOrEqual(writes);
+      expect(Number((await copy.execute('SELECT count(*) FROM courses')).rows[0]![0])).toBe(3);
+    } finally {
+      copy.close();
+    }
+
+    const size = statSync(file).size;
+    const again = await admin(['backup', file], { url: s.url });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('exists already');
+    expect(statSync(file).size).toBe(size);
+
+    const remote = await admin(['backup', join(ROOT, '.test-dist', 'never.db')], { url: 'libsql://store.example.invalid' });
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toContain("Use its own backups");
+  });
+});
+
+describe('export and import', () => {
+  it('round-trips people into a fresh store; a second import adds nothing', async () => {
+    // Something of every kind: progress too.
+    const ada = (await userOf(main, 'ada@example.com'))!;
+    await rows(main, 'INSERT INTO lesson_progress (user_id, course_slug, lesson_slug, completed_at) VALUES (?, ?, ?, ?)', [ada.id, COURSE, 'comprehensions', Date.now()]);
+    const file = join(main.url.slice('file:'.length), '..', 'snapshot.json');
+    const exported = await admin(['export', file]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const snapshot = JSON.parse(readFileSync(file, 'utf8'));
+    expect(snapshot).toMatchObject({ format: 'course-store-snapshot', version: 1, schema: '0002_roles_and_audit' });
+    expect(snapshot.progress).toHaveLength(1);
+    expect((await admin(['export', file])).code).toBe(1);
+
+    const fresh = await store();
+    const imported = await admin(['import', file], { url: fresh.url });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(new RegExp(`accounts\\s+${snapshot.users.length} added, 0 already here`));
+    expect(imported.stdout).toMatch(new RegExp(`ledger\\s+${snapshot.ledger.length} added`));
+    expect(imported.stdout).toContain('Courses not in this store yet (run the content sync): python-fundamentals, running-python-scripts');
+
+    const reexported = await admin(['export', '-'], { url: fresh.url });
+    expect(reexported.code).toBe(0);
+    const copy = JSON.parse(reexported.stdout);
+    expect({ ...copy, exportedAt: null }).toEqual({ ...snapshot, exportedAt: null });
+    // Same ids, so sessions signed with the same secret keep naming the same people.
+    expect((await userOf(fresh, 'ada@example.com'))!.id).toBe(ada.id);
+    expect(await hasAccess(fresh.db, ada.id, COURSE)).toBe(true);
+
+    const before = await peopleTables(fresh);
+    const again = await admin(['import', file], { url: fresh.url });
+    expect(again.code).toBe(0);
+    for (const line of ['accounts', 'purchases', 'ledger', 'progress']) expect(again.stdout).toMatch(new RegExp(`${line}\\s+0 added`));
+    expect(await peopleTables(fresh)).toBe(before);
+  });
+
+  it('refuses a snapshot of a newer schema or format, and anything else, writing nothing', async () => {
+    const fresh = await store();
+    const file = join(fresh.url.slice('file:'.length), '..', 'snapshot.json');
+    const base = { format: 'course-store-snapshot', version: 1, schema: '0002_roles_and_audit', exportedAt: new Date().toISOString(), users: [{ id: 1, email: 'x@example.com', passwordHash: null, createdAt: 1, updatedAt: 1 }], purchases: [], ledger: [], progress: [] };
+    const cases: [object, RegExp][] = [
+      [{ ...base, schema: '0007_loyalty_points' }, /newer store schema \(0007_loyalty_points\).*Upgrade the site/],
+      [{ ...base, version: 2 }, /format version 2/],
+      [{ hello: 'world' }, /not a course store snapshot/],
+      [{ ...base, users: [{ email: 'x@example.com' }] }, /damaged at users\.0/],
+    ];
+    const results = await Promise.all(
+      cases.map(([content], index) => {
+        writeFileSync(`${file}.${index}`, JSON.stringify(content));
+        return admin(['import', `${file}.${index}`], { url: fresh.url });
+      }),
+    );
+    results.forEach((result, index) => {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(cases[index]![1]);
+    });
+    expect(await rows(fresh, 'SELECT count(*) AS n FROM users')).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('import-django', () => {
+  it('a dry run writes nothing; --apply imports accounts with their Django hashes and enrolments as grants, once', async () => {
+    const s = await store({ sync: true });
+    // frank has an account here already, and owns the course of his enrolment.
+    expect((await admin(['grant', 'frank@example.com', 'python-for-finance', '--reason', 'beta reader', '--create'], { url: s.url })).code).toBe(0);
+
+    const before = await peopleTables(s);
+    const dry = await admin(['import-django', DJANGO_DUMP], { url: s.url });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(await peopleTables(s)).toBe(before);
+    expect(dry.stdout).toContain('users auth.user, courses courses.course, enrolments courses.enrollment');
+    expect(dry.stdout).toContain('-> python-fundamentals (by slug)');
+    expect(dry.stdout).toContain('-> python-for-finance (by title)');
+    expect(dry.stdout).toContain('"Django for Beginners" (pk 3, slug django-for-beginners): no course here');
+    expect(dry.stdout).toContain('Accounts: 4 to create, 1 exist already');
+    expect(dry.stdout).toContain('skip dave@example.net: inactive in Django');
+    expect(dry.stdout).toContain('Enrolments: 3 to grant, 1 already owned, 0 imported before, 1 duplicate(s), 5 skipped.');
+    expect(dry.stdout).toContain('Dry run: nothing written');
+
+    const applied = await admin(['import-django', DJANGO_DUMP, '--apply', '--map', 'scripts-in-prod=running-python-scripts'], { url: s.url });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('Imported: 4 account(s) created, 4 course(s) granted');
+
+    const dump = JSON.parse(readFileSync(DJANGO_DUMP, 'utf8')) as { model: string; pk: number; fields: Record<string, unknown> }[];
+    const djangoAda = dump.find((item) => item.model === 'auth.user' && item.pk === 2)!;
+    const ada = (await userOf(s, 'ada.lovelace@example.com'))!;
+    expect(ada.password_hash).toBe(djangoAda.fields.password);
+    expect(await verifyPassword(DJANGO_PASSWORD, ada.password_hash!)).toBe(true);
+    expect((await userOf(s, 'bob@example.org'))!.password_hash).toBeNull();
+    expect((await userOf(s, 'carol@example.com'))!.password_hash).toBeNull();
+    expect((await userOf(s, 'owner@oldsite.example'))!.role).toBe('member');
+    expect(await userOf(s, 'dave@example.net')).toBeUndefined();
+    expect(await hasAccess(s.db, ada.id, 'python-for-finance')).toBe(true);
+    expect(await rows(s, "SELECT course_slug, reason, note FROM access_ledger WHERE user_id = ? ORDER BY course_slug", [ada.id])).toEqual([
+      { course_slug: 'python-for-finance', reason: 'migration', note: 'django courses.enrollment#102' },
+      { course_slug: 'python-fundamentals', reason: 'migration', note: 'django courses.enrollment#101' },
+    ]);
+    expect(await rows(s, "SELECT count(*) AS n FROM audit_log WHERE action = 'grant' AND reason = 'migration' AND via = 'cli'")).toEqual([{ n: 4 }]);
+
+    // Again, after an admin took one of the migrated courses away: nothing is granted twice.
+    expect((await admin(['revoke', 'bob@example.org', COURSE, '--reason', 'asked to close account'], { url: s.url })).code).toBe(0);
+    const settled = await peopleTables(s);
+    const rerun = await admin(['import-django', DJANGO_DUMP, '--apply', '--map', 'scripts-in-prod=running-python-scripts'], { url: s.url });
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toContain('Imported: 0 account(s) created, 0 course(s) granted');
+    expect(await peopleTables(s)).toBe(settled);
+  });
+
+  it('refuses what is not a Django dump', async () => {
+    const file = join(main.url.slice('file:'.length), '..', 'not-django.json');
+    writeFileSync(file, JSON.stringify({ users: [] }));
+    const result = await admin(['import-django', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('JSON list');
+  });
+});
+
+describe('on the web', () => {
+  it('an admin made by the CLI and a member imported from Django sign in on the built server', async () => {
+    const s = await store({ sync: true });
+    expect((await admin(['create-admin', 'root@example.com', '--password-stdin'], { url: s.url, input: ADMIN_PASSWORD })).code).toBe(0);
+    expect((await admin(['grant', 'root@example.com', COURSE, '--reason', 'author copy'], { url: s.url })).code).toBe(0);
+    expect((await admin(['import-django', DJANGO_DUMP, '--apply'], { url: s.url })).code).toBe(0);
+
+    const server = await startServer({ dist, env: accountsEnv({ databaseUrl: s.url, smtpUrl: 'smtp://127.0.0.1:9' }) });
+    try {
+      const root = createVisitor(server.url);
+      const login = await root.post('/api/auth/login', { email: 'root@example.com', password: ADMIN_PASSWORD });
+      expect(login.status).toBe(303);
+      expect(login.headers.get('location')).toBe('/account');
+      expect((await root.get(LESSON_PATH)).status).toBe(200);
+      expect((await userOf(s, 'root@example.com'))!.role).toBe('admin');
+
+      const ada = createVisitor(server.url);
+      const adaLogin = await ada.post('/api/auth/login', { email: 'ADA.Lovelace@example.com', password: DJANGO_PASSWORD });
+      expect(adaLogin.headers.get('location')).toBe('/account');
+      expect((await ada.get(LESSON_PATH)).status).toBe(200);
+      // The Django hash is replaced by this site's at the first sign-in.
+      expect((await userOf(s, 'ada.lovelace@example.com'))!.password_hash).toMatch(/^pbkdf2_sha256_chain\$/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
