@@ -75,3 +75,34 @@ describe('the Node entry', () => {
     expect(server.logs()).toContain('server.stopping');
   });
 });
+
+describe('errors and request logs', () => {
+  it('a failure shows the error page with a request id and no internals; the log line has the same id', async () => {
+    const store = await createTestStore();
+    const env = { ...accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:1' }), LOG_LEVEL: 'info' };
+    const server = await startServer({ dist: inject('dist'), env });
+    try {
+      // The store loses a table under the running server: checkout cannot read its course.
+      await store.client.execute('ALTER TABLE courses RENAME TO courses_gone');
+      const response = await fetch(`${server.url}/api/checkout?token=secret-value`, {
+        method: 'POST',
+        headers: { origin: 'https://courses.test', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'course=python-fundamentals',
+      });
+      expect(response.status).toBe(500);
+      const id = response.headers.get('x-request-id')!;
+      expect(id).toMatch(/^[0-9a-f]{16}$/);
+      const html = await response.text();
+      expect(html).toContain('Something went wrong');
+      expect(html).toContain(id);
+      expect(html).not.toMatch(/courses_gone|no such table|at \w+ \(|\.ts:\d+|SQLITE/i);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const line = server.logs().split('\n').find((entry) => entry.includes(`"id":"${id}"`));
+      expect(JSON.parse(line!)).toMatchObject({ level: 'error', event: 'request', method: 'POST', path: '/api/checkout', status: 500 });
+      expect(line).not.toContain('secret-value');
+    } finally {
+      await server.stop();
+      store.remove();
+    }
+  });
+});

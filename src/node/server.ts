@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createNodeAppContext, shareAppContext, type NodeAppContext } from './app-context.ts';
 import { createLessonRoute } from './lesson-route.ts';
+import { withRequestLog } from './request-log.ts';
 
 type AstroHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
@@ -33,10 +34,12 @@ const lessons = createLessonRoute(context.app, resolve(dist, 'client'));
 await lessons.index.refresh();
 context.app.log.info('lesson-gate.ready', { paidLessons: lessons.index.size(), reads: lessons.reads });
 
-const server = createServer((req, res) => {
-  if (lessons.matches(req.url)) lessons.serve(req, res);
-  else handler(req, res);
-});
+const server = createServer(
+  withRequestLog(context.app.log, context.app.config.trustProxy, (req, res) => {
+    if (lessons.matches(req.url)) lessons.serve(req, res);
+    else handler(req, res);
+  }),
+);
 const host = context.app.config.host;
 const port = context.app.config.port;
 server.listen(port, host, () => context.app.log.info('server.listening', { url: `http://${host}:${port}/` }));

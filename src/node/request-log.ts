@@ -1,0 +1,40 @@
+// One JSON line per request, for journald: method, path (never the query, which can carry tokens),
+// status, duration, client address and a request id. The id also goes to the response
+// (`X-Request-Id`) and to the request, where the error page reads it, so a visitor's report of
+// "request 3f9c…" finds its log line.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientAddressOf } from '../server/http/client-address.ts';
+import type { Log } from '../server/log.ts';
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+export function withRequestLog(log: Log, trustProxy: readonly string[], next: Listener): Listener {
+  return (req, res) => {
+    const started = performance.now();
+    // Our own id, always: a client-chosen one could be made to collide with another's.
+    const id = randomBytes(8).toString('hex');
+    req.headers[REQUEST_ID_HEADER] = id;
+    res.setHeader('X-Request-Id', id);
+    res.once('close', () => {
+      const status = res.writableFinished ? res.statusCode : 499;
+      const fields = {
+        id,
+        method: req.method,
+        path: (req.url ?? '/').split('?')[0]!.slice(0, 512),
+        status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        address: clientAddressOf(req.socket.remoteAddress ?? '', headerValue(req.headers['x-forwarded-for']), trustProxy),
+      };
+      if (status >= 500) log.error('request', fields);
+      else log.info('request', fields);
+    });
+    next(req, res);
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  return Array.isArray(value) ? value.join(',') : (value ?? null);
+}
