@@ -3,7 +3,7 @@
 import Stripe from 'stripe';
 import { startStripeStandin, type StripeStandin } from '../../scripts/stripe-standin.ts';
 import { accountsEnv } from './accounts-env.ts';
-import { startServer, type RunningServer } from './server.ts';
+import { freePort, startServer, type RunningServer } from './server.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 import { createTestStore, syncStore, type TestStore } from './store.ts';
 import { createVisitor, type Visitor } from './visitor.ts';
@@ -13,6 +13,8 @@ export const STRIPE_KEY = 'sk_test_payments';
 
 export type PaymentsSite = {
   server: RunningServer;
+  /** The SITE_URL the server runs with: Stripe's redirects and the emails' links lead there. */
+  siteUrl: string;
   standin: StripeStandin;
   store: TestStore;
   sink: SmtpSink;
@@ -33,14 +35,26 @@ export function paymentsEnv(options: { databaseUrl: string; smtpUrl: string; str
   };
 }
 
-export async function startPaymentsSite(dist: string): Promise<PaymentsSite> {
+export type PaymentsSiteOptions = {
+  /**
+   * `'server'`: SITE_URL is the server's own http://127.0.0.1:<port>, so that a real browser
+   * follows Stripe's redirect and the emails' links back to it (cookies are then not Secure).
+   * Default: https://courses.test, for tests that follow links by their path.
+   */
+  siteUrl?: 'server';
+};
+
+export async function startPaymentsSite(dist: string, options: PaymentsSiteOptions = {}): Promise<PaymentsSite> {
   const [sink, store, standin] = await Promise.all([
     startSmtpSink(),
     createTestStore(),
     startStripeStandin({ port: 0, webhookUrls: [], webhookSecret: WEBHOOK_SECRET, log: () => {} }),
   ]);
   await syncStore(dist, store.url);
-  const server = await startServer({ dist, env: paymentsEnv({ databaseUrl: store.url, smtpUrl: sink.url, stripeApiBase: standin.url }) });
+  const env = paymentsEnv({ databaseUrl: store.url, smtpUrl: sink.url, stripeApiBase: standin.url });
+  const port = options.siteUrl === 'server' ? await freePort() : undefined;
+  if (port !== undefined) env.SITE_URL = `http://127.0.0.1:${port}`;
+  const server = await startServer({ dist, env, port });
   const control = async (path: string, body: unknown = {}) => {
     const response = await fetch(`${standin.url}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
@@ -55,6 +69,7 @@ export async function startPaymentsSite(dist: string): Promise<PaymentsSite> {
   const stripe = new Stripe(STRIPE_KEY, { host: '127.0.0.1', port: standin.port, protocol: 'http', maxNetworkRetries: 0, telemetry: false });
   return {
     server,
+    siteUrl: env.SITE_URL!,
     standin,
     store,
     sink,

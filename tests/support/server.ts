@@ -18,8 +18,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startServer(options: { dist: string; env: Record<string, string> }): Promise<RunningServer> {
-  const port = await freePort();
+/** `port`: listen there instead of on a free port picked here (when the caller needs the address first). */
+export async function startServer(options: { dist: string; env: Record<string, string>; port?: number }): Promise<RunningServer> {
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [join(ROOT, 'src/node/server.ts')], {
     cwd: ROOT,
     env: {

@@ -1,0 +1,96 @@
+// axe-core in Chromium on every kind of page the site has, each in the light and the dark colour
+// scheme: no serious or critical violation is allowed; moderate and minor ones are listed in
+// .test-dist/screenshots/axe.json and printed. (The admin pages do not exist yet.)
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { BLOG_URL, describeViolations, memberStateShown, newJourney, runAxe, screenshotsDir, type AxeViolation } from '../support/browser.ts';
+import { createVisitor } from '../support/visitor.ts';
+import { COURSE_PATH, PAID_PATH, PREVIEW_PATH, type BrowserSuite, type Journey } from './suite.ts';
+
+type Who = 'anonymous' | 'owner' | 'member';
+type PageCase = { name: string; who: Who; open(page: Page): Promise<unknown> };
+
+export function accessibilityTests(suite: BrowserSuite) {
+  const journeys = new Map<Who, Journey>();
+  const found: { page: string; scheme: string; violations: AxeViolation[] }[] = [];
+  let resetLink = '';
+  let signInSessionId = '';
+  const goto = (path: string) => (page: Page) => page.goto(suite.url(path));
+
+  beforeAll(async () => {
+    const { site } = suite;
+    const [owner, member] = await Promise.all([suite.member('axe-owner@example.com', { owns: true }), suite.member('axe-member@example.com')]);
+    const blogPage = `<!doctype html><html lang="en"><title>Blog</title><form method="post" action="${suite.url('/api/auth/login')}"><button>Send a form from another site</button></form></html>`;
+    journeys.set('anonymous', await newJourney(suite.browser, { blogPage }));
+    journeys.set('owner', await suite.memberJourney(owner));
+    journeys.set('member', await suite.memberJourney(member));
+
+    // A reset link from the email, and a purchase made by a signed-out browser for an existing
+    // account (its success page asks to sign in).
+    const asker = createVisitor(site.server.url);
+    await asker.post('/api/auth/reset-request', { email: 'axe-member@example.com' });
+    resetLink = /http:\/\/127\.0\.0\.1:\d+\/reset\?\S+/.exec((await site.sink.waitFor('axe-member@example.com')).text)![0];
+    const guest = createVisitor(site.server.url);
+    const checkout = await guest.post('/api/checkout', { course: 'python-for-finance' });
+    signInSessionId = checkout.headers.get('location')!.split('/').pop()!;
+    await site.control(`/_standin/checkout/${signInSessionId}/pay`, { email: 'axe-member@example.com' });
+  });
+  afterAll(async () => {
+    for (const journey of journeys.values()) await journey.context.close();
+    writeFileSync(join(screenshotsDir(), 'axe.json'), `${JSON.stringify(found, null, 2)}\n`);
+    const left = found.flatMap(({ page, scheme, violations }) => violations.map((violation) => `${page} (${scheme}): ${violation.impact} ${violation.id} (${violation.nodes.length})`));
+    if (left.length) console.log(`axe: moderate and minor violations left:\n${left.join('\n')}`);
+  });
+
+  const cases: PageCase[] = [
+    { name: 'catalogue', who: 'anonymous', open: goto('/') },
+    { name: 'course page', who: 'anonymous', open: goto(COURSE_PATH) },
+    { name: 'free preview lesson', who: 'anonymous', open: goto(PREVIEW_PATH) },
+    { name: 'sign-up', who: 'anonymous', open: goto('/signup') },
+    { name: 'sign-up with an error', who: 'anonymous', open: goto('/signup?error=email-taken') },
+    { name: 'sign-in', who: 'anonymous', open: goto('/login') },
+    { name: 'sign-in with an error and the link form open', who: 'anonymous', open: goto('/login?error=invalid-credentials&mode=link') },
+    { name: 'reset request', who: 'anonymous', open: goto('/reset?notice=reset-sent') },
+    { name: 'reset with a link from the email', who: 'anonymous', open: (page) => page.goto(resetLink) },
+    { name: 'checkout success: sign in to read', who: 'anonymous', open: (page) => page.goto(suite.url(`/checkout/success?session_id=${signInSessionId}`)) },
+    { name: 'checkout success: purchase not found', who: 'anonymous', open: goto('/checkout/success?session_id=cs_test_not_a_real_session') },
+    { name: '404', who: 'anonymous', open: goto('/courses/no-such-course/') },
+    {
+      name: 'error page: a form sent from another site',
+      who: 'anonymous',
+      open: async (page) => {
+        await page.goto(`${BLOG_URL}form`);
+        await Promise.all([page.waitForURL(suite.url('/api/auth/login')), page.getByRole('button').click()]);
+      },
+    },
+    { name: 'course page: the offer to a member who does not own it', who: 'member', open: goto(`${COURSE_PATH}#not-owned`) },
+    { name: 'paid lesson as its owner', who: 'owner', open: goto(PAID_PATH) },
+    { name: 'free lesson as its owner', who: 'owner', open: goto(PREVIEW_PATH) },
+    { name: 'course page as its owner', who: 'owner', open: goto(COURSE_PATH) },
+    { name: 'account with a course', who: 'owner', open: goto('/account') },
+    { name: 'account without courses', who: 'member', open: goto('/account?notice=welcome') },
+    { name: 'account password', who: 'owner', open: goto('/account/password') },
+  ];
+
+  test.each(cases)('$name ($who)', async ({ name, who, open }) => {
+    const { page } = journeys.get(who)!;
+    const failures: string[] = [];
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await open(page);
+      // The site script's /api/me answer changes the header; check the page as the reader sees it.
+      await memberStateShown(page);
+      const violations = await runAxe(page);
+      found.push({ page: name, scheme, violations: violations.filter((violation) => !isBlocking(violation)) });
+      const blocking = violations.filter(isBlocking);
+      if (blocking.length) failures.push(`${scheme}:\n${describeViolations(blocking)}`);
+    }
+    expect(failures.join('\n'), `${name}: serious or critical axe violations`).toBe('');
+  });
+}
+
+function isBlocking(violation: AxeViolation): boolean {
+  return violation.impact === 'serious' || violation.impact === 'critical';
+}

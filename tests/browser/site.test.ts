@@ -1,0 +1,291 @@
+// The site in Chromium: readers' journeys end to end, axe-core on every kind of page, and
+// screenshots of the main pages. One browser for the file, a fresh context per journey, against
+// the built server with the Stripe stand-in (its hosted page and overview page) and the SMTP sink.
+// SITE_URL is the server's own address, so Stripe's redirect and the emails' links lead back to it.
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { join } from 'node:path';
+import { BLOG_URL, focusState, memberStateShown, newJourney, screenshotsDir } from '../support/browser.ts';
+import type { PaymentsSite } from '../support/payments.ts';
+import { accessibilityTests } from './accessibility.ts';
+import { screenshotTests } from './screenshots.ts';
+import { COURSE, COURSE_PATH, createSuite, PAID_PATH, PAID_TEXT, PAID_TITLE, PASSWORD, PREVIEW_PATH, type Journey } from './suite.ts';
+
+const suite = createSuite();
+let site: PaymentsSite;
+let browser: Browser;
+
+beforeAll(async () => {
+  await suite.start(inject('dist'));
+  ({ site, browser } = suite);
+});
+afterAll(() => suite.stop());
+
+/** Runs a journey's steps in its context; a failure says where the page was and keeps a screenshot of it. */
+async function journey(opening: Promise<Journey>, steps: (page: Page) => Promise<void>) {
+  const { context, page } = await opening;
+  try {
+    await steps(page);
+  } catch (error) {
+    const file = join(screenshotsDir(), `failed-${(expect.getState().currentTestName ?? 'journey').replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    if (error instanceof Error) error.message += `\n(the page was at ${page.url()}; screenshot: ${file})`;
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
+async function heading(page: Page): Promise<string> {
+  return (await page.getByRole('heading', { level: 1 }).textContent())!.trim();
+}
+
+/** The link in an email's text to this site, whole. */
+function linkTo(site: PaymentsSite, text: string): string {
+  const match = new RegExp(`${site.siteUrl.replace(/[.:/]/g, '\\$&')}/\\S+`).exec(text);
+  if (!match) throw new Error(`no link to ${site.siteUrl} in:\n${text}`);
+  return match[0];
+}
+
+async function signInWithPassword(page: Page, email: string, password: string) {
+  await page.getByLabel('Email', { exact: true }).first().fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+async function signOut(page: Page) {
+  await page.goto(suite.url('/account'));
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.waitForURL((url) => url.searchParams.get('notice') === 'signed-out');
+}
+
+describe('journeys', () => {
+  test('a reader comes from the blog, reads the free lesson, signs up, buys, reads and finds their progress on /account', async () => {
+    const email = 'reader@example.com';
+    const blogPage = `<!doctype html><html lang="en"><title>The blog</title><p>I wrote a course: <a href="${suite.url(COURSE_PATH)}">Python Fundamentals</a>.</p></html>`;
+    await journey(newJourney(browser, { blogPage }), async (page) => {
+      await page.goto(`${BLOG_URL}2026/11/a-python-course/`);
+      const [arrival] = await Promise.all([page.waitForRequest(suite.url(COURSE_PATH)), page.getByRole('link', { name: 'Python Fundamentals' }).click()]);
+      expect(arrival.headers().referer).toBe(BLOG_URL);
+      expect(await heading(page)).toBe('Python Fundamentals');
+      expect(await page.getByRole('link', { name: '← Back to the blog' }).getAttribute('href')).toBe('https://example.com/');
+
+      // The free lesson, public.
+      await page.getByRole('link', { name: 'Read a free lesson' }).click();
+      await page.waitForURL(suite.url(PREVIEW_PATH));
+      expect(await heading(page)).toBe('Why Python, and your first script');
+      expect(await page.getByRole('complementary', { name: 'About this course' }).textContent()).toContain('This is a free lesson');
+
+      // Sign up from the header (the site script turned "Account" into "Sign in", back to here).
+      await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Sign in' }).click();
+      await page.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('next') === PREVIEW_PATH);
+      await page.getByRole('link', { name: 'Create an account' }).click();
+      await page.waitForURL((url) => url.pathname === '/signup' && url.searchParams.get('next') === PREVIEW_PATH);
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL(suite.url(PREVIEW_PATH));
+      await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
+
+      // Buy from the lesson, on the stand-in's hosted checkout page.
+      await page.getByRole('button', { name: 'Buy the course for $49' }).click();
+      await page.waitForURL(`${site.standin.url}/c/pay/**`);
+      const emailField = page.getByLabel('Email');
+      expect(await emailField.inputValue()).toBe(email);
+      expect(await emailField.getAttribute('readonly')).not.toBeNull();
+      await page.getByRole('button', { name: 'Pay $49.00', exact: true }).click();
+
+      // The success page sends the buyer to the first lesson, which now knows they own the course.
+      await page.waitForURL(suite.url(PREVIEW_PATH));
+      await page.getByRole('button', { name: 'Mark as complete' }).click();
+      await page.waitForURL(suite.url(`${PREVIEW_PATH}#progress`));
+      await page.getByRole('button', { name: 'Completed ✓ (undo)' }).waitFor();
+      expect(await page.getByRole('complementary', { name: 'About this course' }).isVisible()).toBe(false);
+
+      // On to the first paid lesson, by the pager.
+      await page.getByRole('link', { name: /^Next/ }).click();
+      await page.waitForURL(suite.url(`/courses/${COURSE}/variables-and-types/`));
+      await page.getByRole('link', { name: /^Next/ }).click();
+      await page.waitForURL(suite.url(PAID_PATH));
+      expect(await heading(page)).toBe(PAID_TITLE);
+      await page.getByText(PAID_TEXT).waitFor();
+      await page.getByRole('button', { name: 'Mark as complete' }).click();
+      await page.getByRole('button', { name: 'Completed ✓ (undo)' }).waitFor();
+      const sidebar = page.getByRole('navigation', { name: 'Lessons of this course' });
+      expect(await sidebar.locator('a[data-done]').count()).toBe(2);
+
+      // The account page: the course with its progress.
+      await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).click();
+      await page.waitForURL((url) => url.pathname.startsWith('/account'));
+      const course = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Python Fundamentals' }) });
+      expect(await course.textContent()).toMatch(/2 of 10 lessons/);
+      expect(await course.getByRole('progressbar', { name: 'Progress in Python Fundamentals' }).getAttribute('value')).toBe('2');
+      await course.getByRole('link', { name: 'Continue where you left off' }).click();
+      await page.waitForURL((url) => url.pathname === `/courses/${COURSE}/variables-and-types/`);
+
+      // And the course page says it is theirs.
+      await page.goto(suite.url(COURSE_PATH));
+      await page.getByText('You own this course.').waitFor();
+      expect(await page.getByRole('button', { name: 'Buy for $49' }).isVisible()).toBe(false);
+    });
+  });
+
+  test('a guest buys without an account, is signed in by the success page, sets a password from the email, signs out and in', async () => {
+    const email = 'guest@example.com';
+    await journey(newJourney(browser), async (page) => {
+      await page.goto(suite.url('/courses/python-for-finance/'));
+      await page.getByRole('button', { name: /^Buy for/ }).click();
+      await page.waitForURL(`${site.standin.url}/c/pay/**`);
+      await page.getByLabel('Email').fill(email);
+      await page.getByRole('button', { name: /^Pay €/ }).click();
+      await page.waitForURL((url) => url.pathname === '/courses/python-for-finance/setup-and-first-dataframe/');
+      await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
+
+      const mail = await site.sink.waitFor(email);
+      const link = linkTo(site, mail.text);
+      expect(new URL(link).pathname).toBe('/reset');
+      await page.goto(link);
+      expect(await page.getByText(`Choose a new password for ${email}`).count()).toBe(1);
+      await page.getByLabel('New password').fill('a guest who now has a password');
+      await page.getByRole('button', { name: 'Set new password' }).click();
+      await page.getByText('Your new password is set and you are signed in.').waitFor();
+
+      await signOut(page);
+      await page.goto(suite.url('/login'));
+      await signInWithPassword(page, email, 'a guest who now has a password');
+      await page.waitForURL((url) => url.pathname === '/account');
+      expect(await page.getByRole('heading', { name: 'Python for Finance and Data' }).count()).toBe(1);
+    });
+  });
+
+  test('a member who forgot the password resets it from the email', async () => {
+    const email = 'forgetful@example.com';
+    await suite.member(email);
+    await journey(newJourney(browser), async (page) => {
+      await page.goto(suite.url('/login'));
+      await page.getByRole('link', { name: 'Forgot your password?' }).click();
+      await page.waitForURL((url) => url.pathname === '/reset');
+      await page.getByLabel('Email').fill(email);
+      await page.getByRole('button', { name: 'Send reset link' }).click();
+      await page.getByText('If there is an account for that address, we have sent it a link').waitFor();
+
+      const mail = await site.sink.waitFor(email);
+      await page.goto(linkTo(site, mail.text));
+      await page.getByLabel('New password').fill('a new and better passphrase');
+      await page.getByRole('button', { name: 'Set new password' }).click();
+      await page.getByText('Your new password is set and you are signed in.').waitFor();
+
+      await signOut(page);
+      await page.goto(suite.url('/login'));
+      await signInWithPassword(page, email, PASSWORD);
+      await page.getByText('That email and password do not match an account.').waitFor();
+      await signInWithPassword(page, email, 'a new and better passphrase');
+      await page.waitForURL((url) => url.pathname === '/account');
+    });
+  });
+
+  test('a refund on the stand-in takes the course away: a paid lesson shows the offer again', async () => {
+    const visitor = await suite.member('refunded@example.com', { owns: true });
+    await journey(suite.memberJourney(visitor), async (page) => {
+      await page.goto(suite.url(PAID_PATH));
+      expect(await heading(page)).toBe(PAID_TITLE);
+
+      // Refund from the stand-in's overview page, as the author would in Stripe's dashboard.
+      const sessions = await site.stripe.checkout.sessions.list({ limit: 100 });
+      const session = sessions.data.find((s) => s.customer_details?.email === 'refunded@example.com')!;
+      await page.goto(`${site.standin.url}/`);
+      await page.getByRole('button', { name: `Refund for ${session.id}` }).click();
+      await page.getByRole('row').filter({ hasText: session.id }).getByText('Refunded $49.00').waitFor();
+
+      await page.goto(suite.url(PAID_PATH));
+      await page.waitForURL(suite.url(`${COURSE_PATH}#not-owned`));
+      expect(await page.getByText('Your account does not own this course yet.').isVisible()).toBe(true);
+      expect(await page.getByRole('button', { name: 'Buy for $49' }).isVisible()).toBe(true);
+      expect(await page.getByText(PAID_TEXT).count()).toBe(0);
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Python Fundamentals');
+      await page.goto(suite.url('/account'));
+      await page.getByText('You do not own any courses yet.').waitFor();
+    });
+  });
+
+  test('without JavaScript, a reader signs up, buys and reads', async () => {
+    const email = 'nojs@example.com';
+    await journey(newJourney(browser, { javaScriptEnabled: false }), async (page) => {
+      await page.goto(suite.url(COURSE_PATH));
+      // No script: the header keeps its plain "Account" link, which asks to sign in.
+      await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Account' }).click();
+      await page.waitForURL((url) => url.pathname === '/login');
+      await page.getByRole('link', { name: 'Create an account' }).click();
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL((url) => url.pathname === '/account');
+      await page.getByText(`Signed in as ${email}`).waitFor();
+
+      await page.goto(suite.url(COURSE_PATH));
+      await page.getByRole('button', { name: 'Buy for $49' }).click();
+      await page.waitForURL(`${site.standin.url}/c/pay/**`);
+      await page.getByRole('button', { name: 'Pay $49.00', exact: true }).click();
+      // The first lesson is a free one, a static page: without the script it still offers the
+      // course and hides its progress form. The paid lessons, served by the gate, know the member.
+      await page.waitForURL(suite.url(PREVIEW_PATH));
+      await page.getByRole('link', { name: /^Next/ }).click();
+      await page.waitForURL(suite.url(`/courses/${COURSE}/variables-and-types/`));
+      await page.getByRole('link', { name: /^Next/ }).click();
+      await page.waitForURL(suite.url(PAID_PATH));
+      expect(await heading(page)).toBe(PAID_TITLE);
+      await page.getByText(PAID_TEXT).waitFor();
+      await page.getByRole('button', { name: 'Mark as complete' }).click();
+      await page.waitForURL(suite.url(`${PAID_PATH}#progress`));
+      await page.getByRole('button', { name: 'Completed ✓ (undo)' }).waitFor();
+      await page.goto(suite.url('/account'));
+      expect(await page.getByText('1 of 10 lessons').count()).toBe(1);
+    });
+  });
+
+  test('with the keyboard only: skip link, catalogue, course page, sign-in, each focus visible', async () => {
+    const email = 'keyboard@example.com';
+    await suite.member(email);
+    await journey(newJourney(browser), async (page) => {
+      /** Presses Tab until the focused element matches, checking that every stop shows its focus. */
+      const tabTo = async (matches: () => Promise<boolean>, what: string) => {
+        for (let stops = 0; stops < 25; stops++) {
+          await page.keyboard.press('Tab');
+          const state = await focusState(page);
+          expect(state.visible, `focus is visible on ${state.element} (outline contrast ${state.contrast?.toFixed(2)})`).toBe(true);
+          expect(state.inViewport, `${state.element} is scrolled into view`).toBe(true);
+          if (await matches()) return;
+        }
+        throw new Error(`Tab never reached ${what}`);
+      };
+      const focusedIs = (selector: string) => () => page.evaluate((selector) => document.activeElement?.matches(selector) ?? false, selector);
+      const focusedText = (text: string) => () => page.evaluate((text) => document.activeElement?.textContent?.trim() === text, text);
+
+      await page.goto(suite.url('/'));
+      await memberStateShown(page);
+      await tabTo(focusedIs('a.skip'), 'the skip link');
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+      await page.keyboard.press('Enter');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+      await tabTo(focusedText('Python Fundamentals'), 'the first course');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(suite.url(COURSE_PATH));
+      await memberStateShown(page);
+
+      await tabTo(focusedText('Sign in'), 'the sign-in link');
+      await page.keyboard.press('Enter');
+      await page.waitForURL((url) => url.pathname === '/login');
+      await tabTo(focusedIs('#email'), 'the email field');
+      await page.keyboard.type(email);
+      await tabTo(focusedIs('#password'), 'the password field');
+      await page.keyboard.type(PASSWORD);
+      await page.keyboard.press('Enter');
+      await page.waitForURL(suite.url(COURSE_PATH));
+      await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
+      await tabTo(focusedText('Buy for $49'), 'the buy button');
+    });
+  });
+});
+
+describe('accessibility (axe-core)', () => accessibilityTests(suite));
+describe('screenshots', () => screenshotTests(suite));
