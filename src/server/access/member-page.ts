@@ -6,26 +6,28 @@
 // - `data-account-link>Account</a>` in the header: the member's email, so that the page's script
 //   need not ask /api/me who is signed in.
 //
-// A page is cut at those hooks once, into UTF-8 bytes, when the gate first serves that version of
-// it (`preparePage`); a request's page is then those same bytes with a few short strings between
-// them (`renderPage`), which Node writes to the socket as they are (one writev): no HTML parser, no
-// regular expression, no copy and no re-encoding of the page per request. (A byte buffer per
-// request would cost more than it seems: thousands of short-lived ArrayBuffers make every young
-// generation GC slow, and those pauses are the tail latency.) A page without hooks is served as it is.
+// A page is cut at those hooks once, when the gate first serves that version of it
+// (`preparePage`): the long stretches become UTF-8 bytes, the sidebar (whose links change with the
+// member) stays a string cut at its links. A request's page is then those bytes with a handful of
+// strings between them (`renderPage`), which Node writes to the socket as they are, in one writev:
+// no HTML parser, no regular expression, no copy and no re-encoding of the page per request. (A
+// byte buffer per request would cost more than it seems: thousands of short-lived ArrayBuffers make
+// each young-generation GC slow, and those pauses are the tail latency.) A page without hooks is
+// served as it is.
 
 /** Where the lesson view leaves room for the progress form of paid lessons. */
 export const PROGRESS_MARKER = '<!--lesson-progress-->';
-const ACCOUNT_LINK = 'data-account-link>Account</a>';
 const HOOKS = / data-lesson="([a-z0-9-]+)"|<!--lesson-progress-->|data-account-link>Account<\/a>/g;
 
-type Slot = { kind: 'done'; slug: string } | { kind: 'progress' } | { kind: 'account' };
+/** The sidebar: `pieces[i]` ends with lesson `slugs[i]`'s attribute, where ` data-done` may follow. */
+type Sidebar = { kind: 'sidebar'; pieces: string[]; slugs: string[]; bytes: number };
+type Item = Uint8Array | Sidebar | { kind: 'progress' } | { kind: 'account' };
 
 export type PreparedPage = {
   /** The stored content hash of the page this was cut from. */
   hash: string;
-  /** The page's bytes around the slots: `parts.length === slots.length + 1`. */
-  parts: Uint8Array[];
-  slots: Slot[];
+  items: Item[];
+  /** UTF-8 length of the page without what members add. */
   bytes: number;
 };
 
@@ -38,53 +40,81 @@ const encoder = new TextEncoder();
 const DONE = ' data-done';
 
 export function preparePage(hash: string, html: string): PreparedPage {
-  const parts: Uint8Array[] = [];
-  const slots: Slot[] = [];
+  const items: Item[] = [];
   let from = 0;
+  let sidebar: Sidebar | null = null;
   let progress = false;
   let account = false;
+  const text = (end: number) => {
+    // Text up to `end`: inside the sidebar it joins the current piece, elsewhere it is bytes.
+    if (sidebar) sidebar.pieces[sidebar.pieces.length - 1] += html.slice(from, end);
+    else if (end > from) items.push(encoder.encode(html.slice(from, end)));
+    from = end;
+  };
+  // The sidebar ends with its last link's opening tag; after it the page is bytes again.
+  const closeSidebar = () => {
+    if (!sidebar) return;
+    const close = html.indexOf('>', from);
+    text(close === -1 ? html.length : close + 1);
+    sidebar.bytes = utf8Length(sidebar.pieces.join(''));
+    items.push(sidebar);
+    sidebar = null;
+  };
   for (const match of html.matchAll(HOOKS)) {
     const at = match.index;
     if (match[1] !== undefined) {
+      if (!sidebar) {
+        text(at);
+        sidebar = { kind: 'sidebar', pieces: [''], slugs: [], bytes: 0 };
+      }
       // The attribute stays; the slot is right after it.
-      const end = at + match[0].length;
-      parts.push(encoder.encode(html.slice(from, end)));
-      slots.push({ kind: 'done', slug: match[1] });
-      from = end;
+      text(at + match[0].length);
+      sidebar.slugs.push(match[1]);
+      sidebar.pieces.push('');
     } else if (match[0] === PROGRESS_MARKER ? !progress : !account) {
       // The hook itself is replaced; only its first occurrence counts.
-      parts.push(encoder.encode(html.slice(from, at)));
-      if (match[0] === PROGRESS_MARKER) {
-        progress = true;
-        slots.push({ kind: 'progress' });
-      } else {
-        account = true;
-        slots.push({ kind: 'account' });
-      }
+      closeSidebar();
+      text(at);
+      items.push(match[0] === PROGRESS_MARKER ? { kind: 'progress' } : { kind: 'account' });
+      if (match[0] === PROGRESS_MARKER) progress = true;
+      else account = true;
       from = at + match[0].length;
     }
   }
-  parts.push(encoder.encode(html.slice(from)));
-  return { hash, parts, slots, bytes: parts.reduce((sum, part) => sum + part.byteLength, 0) };
+  closeSidebar();
+  text(html.length);
+  let bytes = 0;
+  for (const item of items) bytes += item instanceof Uint8Array ? item.byteLength : item.kind === 'sidebar' ? item.bytes : 0;
+  return { hash, items, bytes };
 }
 
 /** The page for one member: the prepared bytes, with the member's state between them. */
 export function renderPage(page: PreparedPage, state: MemberState): BodyParts {
-  const out: (Uint8Array | string)[] = [page.parts[0]!];
+  const parts: (Uint8Array | string)[] = [];
   let bytes = page.bytes;
-  for (let i = 0; i < page.slots.length; i++) {
-    const slot = page.slots[i]!;
-    let insert = '';
-    if (slot.kind === 'done') insert = state.done.has(slot.slug) ? DONE : '';
-    else if (slot.kind === 'progress') insert = progressForm(state.course, state.lesson, state.done.has(state.lesson));
-    else insert = `data-account-link data-signed-in>${escapeHtml(state.email)}</a>`;
-    if (insert) {
-      out.push(insert);
+  for (const item of page.items) {
+    if (item instanceof Uint8Array) {
+      parts.push(item);
+    } else if (item.kind === 'sidebar') {
+      let html = item.pieces[0]!;
+      for (let i = 0; i < item.slugs.length; i++) {
+        if (state.done.has(item.slugs[i]!)) {
+          html += DONE;
+          bytes += DONE.length;
+        }
+        html += item.pieces[i + 1]!;
+      }
+      parts.push(html);
+    } else {
+      const insert =
+        item.kind === 'progress'
+          ? progressForm(state.course, state.lesson, state.done.has(state.lesson))
+          : `data-account-link data-signed-in>${escapeHtml(state.email)}</a>`;
+      parts.push(insert);
       bytes += utf8Length(insert);
     }
-    out.push(page.parts[i + 1]!);
   }
-  return { parts: out, bytes };
+  return { parts, bytes };
 }
 
 /** The parts as one byte array (for runtimes that want a single body). */
