@@ -10,7 +10,7 @@ import { createVisitor } from '../support/visitor.ts';
 import { COURSE_PATH, PAID_PATH, PREVIEW_PATH, type BrowserSuite, type Journey } from './suite.ts';
 
 type Who = 'anonymous' | 'owner' | 'member';
-type PageCase = { name: string; who: Who; open(page: Page): Promise<unknown> };
+type PageCase = { name: string; who: Who; h1: string; open(page: Page): Promise<unknown> };
 
 export function accessibilityTests(suite: BrowserSuite) {
   const journeys = new Map<Who, Journey>();
@@ -44,37 +44,40 @@ export function accessibilityTests(suite: BrowserSuite) {
     if (left.length) console.log(`axe: moderate and minor violations left:\n${left.join('\n')}`);
   });
 
+  // Each page is told apart by its heading, so that a case can not pass on the wrong page.
   const cases: PageCase[] = [
-    { name: 'catalogue', who: 'anonymous', open: goto('/') },
-    { name: 'course page', who: 'anonymous', open: goto(COURSE_PATH) },
-    { name: 'free preview lesson', who: 'anonymous', open: goto(PREVIEW_PATH) },
-    { name: 'sign-up', who: 'anonymous', open: goto('/signup') },
-    { name: 'sign-up with an error', who: 'anonymous', open: goto('/signup?error=email-taken') },
-    { name: 'sign-in', who: 'anonymous', open: goto('/login') },
-    { name: 'sign-in with an error and the link form open', who: 'anonymous', open: goto('/login?error=invalid-credentials&mode=link') },
-    { name: 'reset request', who: 'anonymous', open: goto('/reset?notice=reset-sent') },
-    { name: 'reset with a link from the email', who: 'anonymous', open: (page) => page.goto(resetLink) },
-    { name: 'checkout success: sign in to read', who: 'anonymous', open: (page) => page.goto(suite.url(`/checkout/success?session_id=${signInSessionId}`)) },
-    { name: 'checkout success: purchase not found', who: 'anonymous', open: goto('/checkout/success?session_id=cs_test_not_a_real_session') },
-    { name: '404', who: 'anonymous', open: goto('/courses/no-such-course/') },
+    { name: 'catalogue', who: 'anonymous', h1: 'Courses for people who write Python for a living', open: goto('/') },
+    { name: 'course page', who: 'anonymous', h1: 'Python Fundamentals', open: goto(COURSE_PATH) },
+    { name: 'free preview lesson', who: 'anonymous', h1: 'Why Python, and your first script', open: goto(PREVIEW_PATH) },
+    { name: 'sign-up', who: 'anonymous', h1: 'Create an account', open: goto('/signup') },
+    { name: 'sign-up with an error', who: 'anonymous', h1: 'Create an account', open: goto('/signup?error=email-taken') },
+    { name: 'sign-in', who: 'anonymous', h1: 'Sign in', open: goto('/login') },
+    { name: 'sign-in with an error and the link form open', who: 'anonymous', h1: 'Sign in', open: goto('/login?error=invalid-credentials&mode=link') },
+    { name: 'reset request', who: 'anonymous', h1: 'Reset your password', open: goto('/reset?notice=reset-sent') },
+    { name: 'reset with a link from the email', who: 'anonymous', h1: 'Reset your password', open: (page) => page.goto(resetLink) },
+    { name: 'checkout success: sign in to read', who: 'anonymous', h1: 'Thank you for your purchase', open: (page) => page.goto(suite.url(`/checkout/success?session_id=${signInSessionId}`)) },
+    { name: 'checkout success: purchase not found', who: 'anonymous', h1: 'Purchase not found', open: goto('/checkout/success?session_id=cs_test_not_a_real_session') },
+    { name: '404', who: 'anonymous', h1: 'Page not found', open: goto('/courses/no-such-course/') },
+    { name: 'error page: the server failed (500)', who: 'anonymous', h1: 'Something went wrong', open: goto('/500') },
     {
       name: 'error page: a form sent from another site',
       who: 'anonymous',
+      h1: 'Form refused',
       open: async (page) => {
         await page.goto(`${BLOG_URL}form`);
         await Promise.all([page.waitForURL(suite.url('/api/auth/login')), page.getByRole('button').click()]);
       },
     },
-    { name: 'course page: the offer to a member who does not own it', who: 'member', open: goto(`${COURSE_PATH}#not-owned`) },
-    { name: 'paid lesson as its owner', who: 'owner', open: goto(PAID_PATH) },
-    { name: 'free lesson as its owner', who: 'owner', open: goto(PREVIEW_PATH) },
-    { name: 'course page as its owner', who: 'owner', open: goto(COURSE_PATH) },
-    { name: 'account with a course', who: 'owner', open: goto('/account') },
-    { name: 'account without courses', who: 'member', open: goto('/account?notice=welcome') },
-    { name: 'account password', who: 'owner', open: goto('/account/password') },
+    { name: 'course page: the offer to a member who does not own it', who: 'member', h1: 'Python Fundamentals', open: goto(`${COURSE_PATH}#not-owned`) },
+    { name: 'paid lesson as its owner', who: 'owner', h1: 'Making decisions and repeating work', open: goto(PAID_PATH) },
+    { name: 'free lesson as its owner', who: 'owner', h1: 'Why Python, and your first script', open: goto(PREVIEW_PATH) },
+    { name: 'course page as its owner', who: 'owner', h1: 'Python Fundamentals', open: goto(COURSE_PATH) },
+    { name: 'account with a course', who: 'owner', h1: 'Your account', open: goto('/account') },
+    { name: 'account without courses', who: 'member', h1: 'Your account', open: goto('/account?notice=welcome') },
+    { name: 'account password', who: 'owner', h1: 'Change your password', open: goto('/account/password') },
   ];
 
-  test.each(cases)('$name ($who)', async ({ name, who, open }) => {
+  test.each(cases)('$name ($who)', async ({ name, who, h1, open }) => {
     const { page } = journeys.get(who)!;
     const failures: string[] = [];
     for (const scheme of ['light', 'dark'] as const) {
@@ -82,6 +85,7 @@ export function accessibilityTests(suite: BrowserSuite) {
       await open(page);
       // The site script's /api/me answer changes the header; check the page as the reader sees it.
       await memberStateShown(page);
+      expect((await page.locator('h1').textContent())?.trim()).toBe(h1);
       const violations = await runAxe(page);
       found.push({ page: name, scheme, violations: violations.filter((violation) => !isBlocking(violation)) });
       const blocking = violations.filter(isBlocking);
