@@ -257,7 +257,7 @@ describe('behind Caddy', () => {
     } finally {
       await browser.close();
     }
-  });
+  }, 90_000);
 
   test('SIGTERM lets a request in flight finish; during a restart Caddy waits for the new process', async () => {
     // A sign-in is the naturally slow request: with many hash iterations an unknown email costs
@@ -305,7 +305,7 @@ describe('behind Caddy', () => {
       await slowCaddy.stop();
       await slow.stop();
     }
-  });
+  }, 90_000);
 });
 
 describe('production refuses to start', () => {
@@ -357,7 +357,7 @@ describe('production refuses to start', () => {
       expect(message).toMatch(/the server exited with 1/);
       for (const problem of expected) expect(message).toMatch(problem);
     });
-  });
+  }, 90_000);
 });
 
 describe('scripts/deploy.sh', () => {
@@ -474,7 +474,7 @@ echo $! >"$pidfile"
     expect(statSync(join(released, 'courses')).mode & 0o007).toBe(0);
     expect(lstatSync(join(released, '.env')).isSymbolicLink()).toBe(true);
     expect(result.output).toMatch(/no store at .* yet: nothing to back up/);
-  });
+  }, 240_000);
 
   test('a release that does not become healthy is rolled back, with the previous lessons', async () => {
     const good = current();
@@ -489,7 +489,7 @@ echo $! >"$pidfile"
     git(work, 'push', '--quiet', 'origin', 'HEAD');
 
     // The broken server never answers; the good one must be back within this time.
-    const result = await deploy(12);
+    const result = await deploy(15);
     expect(result.code, result.output).toBe(1);
     expect(result.output).toContain(`rolling back to ${good.replace('releases/', '')}`);
     expect(result.output).toMatch(/rolled back to .*, which is healthy/);
@@ -507,5 +507,5 @@ echo $! >"$pidfile"
     }
     expect(await lessonHtml('comprehensions')).not.toContain('A sentence only the broken release has.');
     expect((await fetch(`http://127.0.0.1:${serverPort}/healthz`)).status).toBe(200);
-  });
+  }, 240_000);
 });
