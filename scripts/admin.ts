@@ -137,14 +137,17 @@ function readStdin(): Promise<string> {
   });
 }
 
+/** What was typed past the end of the last line read (a fast typist, or a paste of two lines). */
+let typedAhead = '';
+
 /** Reads a line from the terminal without showing it. */
 function promptHidden(question: string): Promise<string> {
   return new Promise((resolveText, reject) => {
     const input = process.stdin;
-    process.stderr.write(question);
+    // Raw before the question: nothing typed after it is echoed, and Ctrl-C comes as a key.
     input.setRawMode(true);
     input.setEncoding('utf8');
-    input.resume();
+    process.stderr.write(question);
     let value = '';
     const finish = () => {
       input.off('data', onData);
@@ -153,8 +156,11 @@ function promptHidden(question: string): Promise<string> {
       process.stderr.write('\n');
     };
     const onData = (chunk: string) => {
-      for (const char of chunk) {
+      const chars = [...chunk];
+      for (let i = 0; i < chars.length; i++) {
+        const char = chars[i]!;
         if (char === '\r' || char === '\n' || char === '\u0004') {
+          typedAhead = chars.slice(i + (char === '\r' && chars[i + 1] === '\n' ? 2 : 1)).join('');
           finish();
           resolveText(value);
           return;
@@ -169,6 +175,13 @@ function promptHidden(question: string): Promise<string> {
       }
     };
     input.on('data', onData);
+    if (typedAhead) {
+      const ahead = typedAhead;
+      typedAhead = '';
+      onData(ahead);
+      if (input.listenerCount('data') === 0) return;
+    }
+    input.resume();
   });
 }
 
