@@ -27,6 +27,8 @@ export type PreparedPage = {
   /** The stored content hash of the page this was cut from. */
   hash: string;
   items: Item[];
+  /** The progress form in both states with their UTF-8 lengths, made at the first render. */
+  forms?: { course: string; lesson: string; open: [string, number]; done: [string, number] };
   /** UTF-8 length of the page without what members add. */
   bytes: number;
 };
@@ -105,13 +107,15 @@ export function renderPage(page: PreparedPage, state: MemberState): BodyParts {
         html += item.pieces[i + 1]!;
       }
       parts.push(html);
+    } else if (item.kind === 'progress') {
+      if (page.forms?.course !== state.course || page.forms.lesson !== state.lesson) page.forms = formsFor(state.course, state.lesson);
+      const [form, length] = state.done.has(state.lesson) ? page.forms.done : page.forms.open;
+      parts.push(form);
+      bytes += length;
     } else {
-      const insert =
-        item.kind === 'progress'
-          ? progressForm(state.course, state.lesson, state.done.has(state.lesson))
-          : `data-account-link data-signed-in>${escapeHtml(state.email)}</a>`;
-      parts.push(insert);
-      bytes += utf8Length(insert);
+      const link = `data-account-link data-signed-in>${escapeHtml(state.email)}</a>`;
+      parts.push(link);
+      bytes += utf8Length(link);
     }
   }
   return { parts, bytes };
@@ -146,6 +150,12 @@ function utf8Length(text: string): number {
     } else bytes += 3;
   }
   return bytes;
+}
+
+function formsFor(course: string, lesson: string): NonNullable<PreparedPage['forms']> {
+  const open = progressForm(course, lesson, false);
+  const done = progressForm(course, lesson, true);
+  return { course, lesson, open: [open, utf8Length(open)], done: [done, utf8Length(done)] };
 }
 
 /** The progress form: one button that marks the lesson complete, or undoes it. */
