@@ -14,8 +14,8 @@
 // 4. Loads each with autocannon (32 connections, 10 s after a 2 s warm-up) and prints a table:
 //    requests/s, p50, p99, the server process's peak RSS, and the ratio to the baseline.
 //
-// Options: --duration S, --connections N, --reuse (keep the corpus, build and store of the last
-// run under data/.bench/). Not a test: nothing is asserted, the table is the result. Other work on
+// Options: --duration S, --connections N, --rounds N (measure every target N times in turn and
+// report medians), --reuse (keep the corpus, build and store of the last run under data/.bench/). Not a test: nothing is asserted, the table is the result. Other work on
 // the machine shows in the tail latencies; the table's header gives the load average before the runs.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -46,6 +46,7 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '1' },
     reuse: { type: 'boolean', default: false },
   },
 });
@@ -181,7 +182,7 @@ type Autocannon = (options: Record<string, unknown>) => Promise<{
   timeouts: number;
 }>;
 
-type Row = { name: string; rps: number; p50: number; p99: number; rss: number; statuses: string; errors: number };
+type Row = { name: string; rps: number; p50: number; p99: number; rss: number; codes: Record<string, number>; errors: number };
 
 async function load(name: string, target: Started, path: string, headers: Record<string, string>, expect: number): Promise<Row> {
   const check = await fetch(`${target.url}${path}`, { headers, redirect: 'manual' });
@@ -195,8 +196,8 @@ async function load(name: string, target: Started, path: string, headers: Record
   const result = await autocannon({ url: `${target.url}${path}`, headers, connections, duration: Number(values.duration) });
   clearInterval(sampler);
   peak = Math.max(peak, rssMb(target.pid));
-  const statuses = Object.entries(result.statusCodeStats).map(([code, { count }]) => `${code}×${count}`).join(' ');
-  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, rss: peak, statuses, errors: result.errors + result.timeouts };
+  const codes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]));
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, rss: peak, codes, errors: result.errors + result.timeouts };
 }
 
 async function prepare(): Promise<{ cookie: string; pageBytes: { min: number; max: number; measured: number } }> {
@@ -266,14 +267,36 @@ async function main() {
   const LESSON_QUERY = await compiledLessonQuery();
   const baseline = await startProcess(['scripts/bench.ts', '--baseline', 'prepared'], { DATABASE_URL, SESSION_SECRET, LESSON_QUERY }, await freePort());
   const naive = await startProcess(['scripts/bench.ts', '--baseline', 'client'], { DATABASE_URL, SESSION_SECRET, LESSON_QUERY }, await freePort());
+  const targets: [string, Started, string, Record<string, string>, number][] = [
+    ['**baseline**: bare node:http, prepared statement, token remembered', baseline, LESSON_PATH, { cookie }, 200],
+    ['bare node:http, libSQL client, HMAC per request', naive, LESSON_PATH, { cookie }, 200],
+    ['**entitled lesson** (gate)', site, LESSON_PATH, { cookie }, 200],
+    ['anonymous redirect (gate)', site, LESSON_PATH, {}, 303],
+    ['catalogue page `/` (Astro, static)', site, '/', {}, 200],
+  ];
+  // With --rounds N the targets are measured in turn N times, and each cell is the median of its
+  // N runs (peak RSS: the highest), so that a burst of other work on the machine skews one run only.
+  const runs: Row[][] = targets.map(() => []);
   const rows: Row[] = [];
   try {
-    const headers = { cookie };
-    rows.push(await load('**baseline**: bare node:http, prepared statement, token remembered', baseline, LESSON_PATH, headers, 200));
-    rows.push(await load('bare node:http, libSQL client, HMAC per request', naive, LESSON_PATH, headers, 200));
-    rows.push(await load('**entitled lesson** (gate)', site, LESSON_PATH, headers, 200));
-    rows.push(await load('anonymous redirect (gate)', site, LESSON_PATH, {}, 303));
-    rows.push(await load('catalogue page `/` (Astro, static)', site, '/', {}, 200));
+    for (let round = 0; round < Number(values.rounds); round++) {
+      for (const [i, [name, target, path, headers, status]] of targets.entries()) runs[i]!.push(await load(name, target, path, headers, status));
+    }
+    const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor((list.length - 1) / 2)]!;
+    for (const list of runs) {
+      rows.push({
+        name: list[0]!.name,
+        rps: median(list.map((row) => row.rps)),
+        p50: median(list.map((row) => row.p50)),
+        p99: median(list.map((row) => row.p99)),
+        rss: Math.max(...list.map((row) => row.rss)),
+        codes: list.reduce<Record<string, number>>((sum, row) => {
+          for (const [code, count] of Object.entries(row.codes)) sum[code] = (sum[code] ?? 0) + count;
+          return sum;
+        }, {}),
+        errors: list.reduce((sum, row) => sum + row.errors, 0),
+      });
+    }
   } finally {
     await site.stop();
     await baseline.stop();
@@ -284,6 +307,7 @@ async function main() {
   console.log(
     `\n${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores (${cpus()[0]?.model.trim()}) · ${Math.round(totalmem() / 2 ** 30)} GiB · Node ${process.versions.node}` +
       ` · ${values.connections} connections, ${values.duration} s each after a 2 s warm-up` +
+      (Number(values.rounds) > 1 ? `, ${values.rounds} rounds (medians)` : '') +
       ` · load average before the runs ${quiet.toFixed(2)}` +
       `\nPaid pages ${(pageBytes.min / 1024).toFixed(1)}–${(pageBytes.max / 1024).toFixed(1)} KB (the measured one ${(pageBytes.measured / 1024).toFixed(1)} KB)\n`,
   );
@@ -291,7 +315,7 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|');
   for (const row of rows) {
     const errors = row.errors ? `, ${row.errors} errors` : '';
-    console.log(`| ${row.name} | ${fixed(row.rps)} | ${row.p50} | ${row.p99} | ${fixed(row.rss)} | ${fixed((row.rps / base) * 100)}% | ${row.statuses}${errors} |`);
+    console.log(`| ${row.name} | ${fixed(row.rps)} | ${row.p50} | ${row.p99} | ${fixed(row.rss)} | ${fixed((row.rps / base) * 100)}% | ${Object.entries(row.codes).map(([code, count]) => `${code}×${count}`).join(' ')}${errors} |`);
   }
 }
 
