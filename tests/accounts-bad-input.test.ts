@@ -214,7 +214,7 @@ describe('session cookies', () => {
   test('a valid token is accepted (the cases below differ from it in one way each)', async () => {
     const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(secret);
     const response = await fetch(`${server.url}/api/me`, { headers: { cookie: `session=${token}` } });
-    expect(await response.json()).toEqual({ signedIn: true, email: EMAIL });
+    expect(await response.json()).toEqual({ signedIn: true, email: EMAIL, hasPassword: true });
   });
 
   test('tampered payload', async () => {

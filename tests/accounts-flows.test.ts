@@ -48,7 +48,7 @@ describe('a new visitor', () => {
     expect(setCookie).toMatch(/^session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/);
     const user = await userRow('ada@example.com');
     expect(user?.password_hash).toMatch(/^pbkdf2_sha256_chain\$2000\$1\$/);
-    expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com' });
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com', hasPassword: true });
 
     const account = await visitor.get(signup.headers.get('location')!);
     expect(account.status).toBe(200);
@@ -69,7 +69,7 @@ describe('a new visitor', () => {
     const login = await visitor.post('/api/auth/login', { email: 'ADA@example.com', password: 'analytical engine 1843', next: '/courses/tiny-course/?x=1' });
     expect(login.status).toBe(303);
     expect(login.headers.get('location')).toBe('/courses/tiny-course/?x=1');
-    expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com' });
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com', hasPassword: true });
   });
 
   test('changes the password: this device stays signed in, the others are signed out', async () => {
@@ -150,7 +150,7 @@ describe('a new visitor', () => {
     const reset = await visitor.post('/api/auth/reset', { token, password: 'structured programming' });
     expect(reset.status).toBe(303);
     expect(reset.headers.get('location')).toBe('/account?notice=password-reset');
-    expect(await me(visitor)).toEqual({ signedIn: true, email: 'barbara@example.com' });
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'barbara@example.com', hasPassword: true });
     expect(await me(other)).toEqual({ signedIn: false });
     expect((await userRow('barbara@example.com'))?.email_verified_at).not.toBeNull();
 
@@ -195,7 +195,7 @@ describe('a new visitor', () => {
     const token = url.searchParams.get('token')!;
     const signIn = await visitor.post('/api/auth/link', { token, next: url.searchParams.get('next')! });
     expect(signIn.headers.get('location')).toBe('/courses/tiny-course/');
-    expect(await me(visitor)).toEqual({ signedIn: true, email: 'katherine@example.com' });
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'katherine@example.com', hasPassword: true });
     const again = await createVisitor(server.url).post('/api/auth/link', { token });
     expect(again.headers.get('location')).toBe('/login?error=token-invalid&mode=link');
   });
@@ -246,7 +246,7 @@ describe('a new visitor', () => {
       .setExpirationTime(issuedAt + 30 * 24 * 3600)
       .sign(new TextEncoder().encode(TEST_SESSION_SECRET));
     const response = await fetch(`${server.url}/api/me`, { headers: { cookie: `session=${oldToken}` } });
-    expect(await response.json()).toEqual({ signedIn: true, email: 'migrated@example.com' });
+    expect(await response.json()).toEqual({ signedIn: true, email: 'migrated@example.com', hasPassword: true });
     const renewed = response.headers.getSetCookie()[0] ?? '';
     expect(renewed).toMatch(/^session=[\w-]+\.[\w-]+\.[\w-]+; .*Max-Age=2592000/);
     expect(renewed).not.toContain(oldToken);

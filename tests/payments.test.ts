@@ -158,6 +158,9 @@ describe('a guest buys without an account', () => {
     expect(await ledger('guest.buyer@example.com')).toEqual(['grant:purchase']);
     expect((await purchasesOf('guest.buyer@example.com'))[0]!.created_user).toBe(1);
     expect(await canRead(guest)).toBe(true);
+    // Every page offers to choose a password until there is one.
+    expect(await (await guest.get('/api/me')).json()).toMatchObject({ signedIn: true, email: 'guest.buyer@example.com', hasPassword: false });
+    expect(await (await guest.get('/account')).text()).toContain('has no password yet');
 
     const mail = await site.sink.waitFor('guest.buyer@example.com');
     expect(mail.subject).toContain('set a password');

@@ -93,6 +93,7 @@ describe('a member marks lessons complete', () => {
     expect(me).toEqual({
       signedIn: true,
       email,
+      hasPassword: true,
       courses: [{ slug: COURSE, continueUrl: `/courses/${COURSE}/${SECOND}/`, completed: 2, total: publishedLessons, done: [FIRST, PAID] }],
     });
     const account = await (await visitor.get('/account')).text();
@@ -111,7 +112,7 @@ describe('a member marks lessons complete', () => {
 
   test('a member without courses sees none, and an anonymous visitor is not signed in', async () => {
     const { visitor, email } = await signUp();
-    expect(await (await visitor.get('/api/me')).json()).toEqual({ signedIn: true, email });
+    expect(await (await visitor.get('/api/me')).json()).toEqual({ signedIn: true, email, hasPassword: true });
     expect(await (await visitor.get('/account')).text()).toContain('You do not own any courses yet.');
     expect(await (await createVisitor(server.url).get('/api/me')).json()).toEqual({ signedIn: false });
   });

@@ -9,7 +9,7 @@ import { ownedCoursesSql, parseOwnedCourses } from '../access/progress.ts';
 export type MeAnswer =
   | { signedIn: false }
   /** `courses` is left out when the member owns none. */
-  | { signedIn: true; email: string; courses?: { slug: string; continueUrl: string; completed: number; total: number; done: string[] }[] };
+  | { signedIn: true; email: string; hasPassword: boolean; courses?: { slug: string; continueUrl: string; completed: number; total: number; done: string[] }[] };
 
 /** Never cached by anyone but the browser's own request. */
 export async function handleMe(request: Request, ctx: AppContext): Promise<Response> {
@@ -22,8 +22,8 @@ export async function handleMe(request: Request, ctx: AppContext): Promise<Respo
     return answer({ signedIn: false });
   }
   // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
-  const [row] = await ctx.db.all<{ sv: number; email: string; courses: string | null }>(
-    sql`SELECT u.session_version AS sv, u.email AS email, ${ownedCoursesSql(sql`u.id`)} AS courses FROM users u WHERE u.id = ${session.claims.userId}`,
+  const [row] = await ctx.db.all<{ sv: number; email: string; hasPassword: number; courses: string | null }>(
+    sql`SELECT u.session_version AS sv, u.email AS email, u.password_hash IS NOT NULL AS hasPassword, ${ownedCoursesSql(sql`u.id`)} AS courses FROM users u WHERE u.id = ${session.claims.userId}`,
   );
   if (!row || Number(row.sv) !== session.claims.sessionVersion) {
     headers.append('Set-Cookie', clearedSessionCookie(request.url, ctx));
@@ -32,5 +32,6 @@ export async function handleMe(request: Request, ctx: AppContext): Promise<Respo
   const renewed = await renewedSessionCookie(session.claims, request.url, ctx);
   if (renewed) headers.append('Set-Cookie', renewed);
   const courses = parseOwnedCourses(row.courses).map(({ slug, continueUrl, completed, total, done }) => ({ slug, continueUrl, completed, total, done }));
-  return answer(courses.length ? { signedIn: true, email: row.email, courses } : { signedIn: true, email: row.email });
+  const member = { signedIn: true as const, email: row.email, hasPassword: Boolean(row.hasPassword) };
+  return answer(courses.length ? { ...member, courses } : member);
 }
