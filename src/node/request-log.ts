@@ -2,7 +2,7 @@
 // status, duration, client address and a request id. The id also goes to the response
 // (`X-Request-Id`) and to the request, where the error page reads it, so a visitor's report of
 // "request 3f9c…" finds its log line.
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clientAddressOf } from '../server/http/client-address.ts';
 import type { Log } from '../server/log.ts';
@@ -14,8 +14,9 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export function withRequestLog(log: Log, trustProxy: readonly string[], next: Listener): Listener {
   return (req, res) => {
     const started = performance.now();
-    // Our own id, always: a client-chosen one could be made to collide with another's.
-    const id = randomBytes(8).toString('hex');
+    // Our own id, always: a client-chosen one could be made to collide with another's. randomUUID
+    // draws from a cached entropy pool, several times cheaper per request than randomBytes.
+    const id = randomUUID().replace(/-/g, '').slice(0, 16);
     req.headers[REQUEST_ID_HEADER] = id;
     res.setHeader('X-Request-Id', id);
     res.once('close', () => {
