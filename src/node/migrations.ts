@@ -5,16 +5,13 @@ import { resolve } from 'node:path';
 import type { Client } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
-import journal from '../../migrations/meta/_journal.json' with { type: 'json' };
+import { LATEST_MIGRATION } from '../server/db/migrations.ts';
 
 export const MIGRATIONS_FOLDER = resolve(import.meta.dirname ?? '.', '../../migrations');
 
 export async function migrateStore(client: Client, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
   await migrate(drizzle(client), { migrationsFolder });
 }
-
-/** The migrations this build knows, by their drizzle-kit timestamp. */
-const latestKnown = Math.max(0, ...journal.entries.map((entry) => entry.when));
 
 export class StoreNotMigratedError extends Error {
   constructor(detail: string) {
@@ -32,5 +29,5 @@ export async function assertMigrated(client: Client): Promise<void> {
   } catch {
     throw new StoreNotMigratedError('it has no migrations table');
   }
-  if (applied < latestKnown) throw new StoreNotMigratedError(applied === 0 ? 'no migration applied' : 'newer migrations are pending');
+  if (applied < LATEST_MIGRATION.when) throw new StoreNotMigratedError(applied === 0 ? 'no migration applied' : 'newer migrations are pending');
 }

@@ -1,10 +1,8 @@
 // GET /healthz, for the deploy script, the service manager and uptime monitors: 200 when the store
 // answers and has every migration this build knows, 503 otherwise. Says nothing else.
 import { sql } from 'drizzle-orm';
-import journal from '../../migrations/meta/_journal.json' with { type: 'json' };
 import type { AppContext } from './context.ts';
-
-const LATEST_MIGRATION = Math.max(0, ...journal.entries.map((entry) => entry.when));
+import { LATEST_MIGRATION } from './db/migrations.ts';
 
 function answer(status: number, body: Record<string, unknown>): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
@@ -19,6 +17,6 @@ export async function handleHealth(_request: Request, ctx: AppContext): Promise<
     ctx.log.error('health.store-unreachable', { error: String(error) });
     return answer(503, { ok: false, store: 'unreachable' });
   }
-  if (applied < LATEST_MIGRATION) return answer(503, { ok: false, store: 'migrations pending' });
+  if (applied < LATEST_MIGRATION.when) return answer(503, { ok: false, store: 'migrations pending' });
   return answer(200, { ok: true });
 }

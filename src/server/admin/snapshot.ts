@@ -10,10 +10,10 @@
 import { asc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
-import journal from '../../../migrations/meta/_journal.json' with { type: 'json' };
 import { rowsAffected } from '../access/ledger.ts';
 import { normaliseEmail } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
+import { KNOWN_MIGRATIONS, LATEST_MIGRATION } from '../db/migrations.ts';
 import { accessLedger, lessonProgress, purchases, users } from '../db/schema.ts';
 import { auditSql, type AdminActor, type AdminContext } from './audit.ts';
 import { runBatch } from './batch.ts';
@@ -21,9 +21,8 @@ import { runBatch } from './batch.ts';
 export const SNAPSHOT_FORMAT = 'course-store-snapshot';
 export const SNAPSHOT_VERSION = 1;
 
-const latestEntry = journal.entries.reduce((latest, entry) => (entry.idx > latest.idx ? entry : latest));
 /** The store schema this build writes and reads: the tag of its latest migration. */
-export const SNAPSHOT_SCHEMA = latestEntry.tag;
+export const SNAPSHOT_SCHEMA = LATEST_MIGRATION.tag;
 
 /** The number a migration tag starts with ("0002_roles_and_audit" is 2), or null. */
 function migrationNumber(tag: string): number | null {
@@ -181,7 +180,7 @@ export function parseSnapshot(value: unknown): Snapshot {
   const schema = typeof head.data.schema === 'string' ? head.data.schema : '';
   const number = migrationNumber(schema);
   if (number === null) throw new SnapshotError(`The snapshot names no store schema ("schema": "${schema}").`);
-  const known = journal.entries.some((entry) => entry.tag === schema);
+  const known = KNOWN_MIGRATIONS.includes(schema);
   if (number > (migrationNumber(SNAPSHOT_SCHEMA) ?? 0) || (!known && number === migrationNumber(SNAPSHOT_SCHEMA))) {
     throw new SnapshotError(`The snapshot was made with a newer store schema (${schema}) than this site knows (${SNAPSHOT_SCHEMA}). Upgrade the site before importing it.`);
   }
