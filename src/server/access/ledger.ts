@@ -4,6 +4,7 @@
 // course?" uses the SQL below, so the gate, checkout and the account page agree.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../context.ts';
+import { rowsAffected } from '../db/results.ts';
 import { purchases } from '../db/schema.ts';
 
 export type AccessAction = 'grant' | 'revoke' | 'suspend' | 'restore';
@@ -102,12 +103,6 @@ export function transitionsTo(current: AccessState, target: Exclude<AccessState,
   if (current === 'none') return target === 'active' ? ['grant'] : ['grant', target === 'suspended' ? 'suspend' : 'revoke'];
   if (target === 'active') return current === 'suspended' ? ['restore'] : [];
   return [target === 'suspended' ? 'suspend' : 'revoke'];
-}
-
-/** libSQL answers `rowsAffected`, D1 answers `meta.changes`. */
-export function rowsAffected(result: unknown): number {
-  const value = result as { rowsAffected?: number; meta?: { changes?: number } };
-  return value.rowsAffected ?? value.meta?.changes ?? 0;
 }
 
 /**

@@ -14,6 +14,7 @@
 // byte buffer per request would cost more than it seems: thousands of short-lived ArrayBuffers make
 // each young-generation GC slow, and those pauses are the tail latency.) A page without hooks is
 // served as it is.
+import { escapeHtml } from '../http/responses.ts';
 
 /** Where the lesson view leaves room for the progress form of paid lessons. */
 export const PROGRESS_MARKER = '<!--lesson-progress-->';
@@ -166,10 +167,6 @@ export function progressForm(course: string, lesson: string, done: boolean): str
     `<input type="hidden" name="done" value="${done ? '0' : '1'}">` +
     `<button class="button${done ? ' secondary' : ''}" type="submit">${done ? 'Completed ✓ (undo)' : 'Mark as complete'}</button></form>`
   );
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 /**

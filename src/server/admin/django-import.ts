@@ -12,7 +12,8 @@
 // who may read the course gets nothing, and an enrolment imported once is never granted again
 // (its ledger note names it), even after an admin revoked it.
 import { sql, type SQL } from 'drizzle-orm';
-import { grantAccessSql, rowsAffected } from '../access/ledger.ts';
+import { grantAccessSql } from '../access/ledger.ts';
+import { rowsAffected } from '../db/results.ts';
 import { emailSchema } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
 import { auditSql, type AdminActor, type AdminContext } from './audit.ts';

@@ -5,7 +5,8 @@
 // SQL, so a repeated or racing call writes nothing twice.
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { appendLedgerSql, grantAccessSql, hasAccess, latestActionSql, rowsAffected, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
+import { appendLedgerSql, grantAccessSql, hasAccess, latestActionSql, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
+import { rowsAffected } from '../db/results.ts';
 import { emailSchema, newPasswordSchema } from '../auth/credentials.ts';
 import { hashPassword } from '../auth/password-hasher.ts';
 import type { Db } from '../context.ts';

@@ -10,7 +10,7 @@
 import { asc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
-import { rowsAffected } from '../access/ledger.ts';
+import { rowsAffected } from '../db/results.ts';
 import { normaliseEmail } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
 import { KNOWN_MIGRATIONS, LATEST_MIGRATION } from '../db/migrations.ts';

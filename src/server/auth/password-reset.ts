@@ -11,7 +11,8 @@ import { emailSchema, newPasswordSchema } from './credentials.ts';
 import { hashPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { startSession } from './session.ts';
-import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken, sha256Hex } from './tokens.ts';
+import { sha256Hex } from '../sha256.ts';
+import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken } from './tokens.ts';
 
 const resetRequestForm = z.object({ email: emailSchema });
 const resetForm = z.object({

@@ -4,7 +4,7 @@
 import { lt, sql } from 'drizzle-orm';
 import type { Db } from '../context.ts';
 import { rateLimits } from '../db/schema.ts';
-import { sha256Hex } from './tokens.ts';
+import { sha256Hex } from '../sha256.ts';
 
 export type Limit = { max: number; windowMs: number };
 

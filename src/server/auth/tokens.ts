@@ -3,6 +3,7 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Db } from '../context.ts';
 import { authTokens, users, type User } from '../db/schema.ts';
+import { sha256Hex } from '../sha256.ts';
 
 export type TokenPurpose = 'reset' | 'link';
 
@@ -18,11 +19,6 @@ function base64url(bytes: Uint8Array): string {
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /** Creates a token for `userId` and returns the secret to put in the link. */

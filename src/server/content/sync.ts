@@ -8,7 +8,9 @@
 import { and, eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../context.ts';
+import { rowsAffected } from '../db/results.ts';
 import { courses, lessons, privateMedia } from '../db/schema.ts';
+import { sha256Hex } from '../sha256.ts';
 import { BundleError, parseManifest, type Bundle, type Manifest, type ManifestCourse, type ManifestLesson, type ManifestMedia } from './bundle.ts';
 
 export type SyncCounts = { added: number; changed: number; unpublished: number; unchanged: number };
@@ -24,16 +26,6 @@ export type SyncSummary = {
 
 type CheckedLesson = ManifestLesson & { html: string | null; contentHash: string };
 type CheckedMedia = ManifestMedia & { body: Uint8Array };
-
-const encoder = new TextEncoder();
-
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === 'string' ? encoder.encode(data) : data;
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
-  let hex = '';
-  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
-  return hex;
-}
 
 /** What the store keeps of a course, hashed: an unchanged course is not written. */
 function courseHash(course: ManifestCourse): Promise<string> {
@@ -108,12 +100,6 @@ async function checkBundle(bundle: Bundle): Promise<{ manifest: Manifest; lesson
   );
   if (problems.length) throw new BundleError(problems);
   return { manifest, lessons: checkedLessons, media: checkedMedia };
-}
-
-/** Rows a batch statement wrote, as libSQL (`rowsAffected`) or D1 (`meta.changes`) reports it. */
-function changesOf(result: unknown): number {
-  const r = result as { rowsAffected?: number; meta?: { changes?: number } };
-  return r.rowsAffected ?? r.meta?.changes ?? 0;
 }
 
 const counts = (): SyncCounts => ({ added: 0, changed: 0, unpublished: 0, unchanged: 0 });
@@ -235,7 +221,7 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
 
   if (writes.length) {
     const results = await db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-    summary.rowsWritten = results.reduce((sum: number, result: unknown) => sum + changesOf(result), 0);
+    summary.rowsWritten = results.reduce((sum: number, result: unknown) => sum + rowsAffected(result), 0);
   }
   return summary;
 }

@@ -1,9 +1,6 @@
 // The emails the site sends, each as plain text and as HTML with the same words.
+import { escapeHtml } from '../http/responses.ts';
 import type { EmailMessage } from './mailer.ts';
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
 
 function layout(paragraphs: string[], action: { label: string; url: string }, siteName: string): string {
   const body = paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`).join('\n');

@@ -15,7 +15,8 @@ export function redirectWithError(form: string, code: string, params: Record<str
   return redirect(`${form}?${query}`);
 }
 
-function escapeHtml(value: string): string {
+/** Text made safe inside HTML elements and quoted attributes. */
+export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 

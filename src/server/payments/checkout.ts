@@ -9,6 +9,7 @@ import { getMember } from '../auth/session.ts';
 import { serializeCookie } from '../http/cookies.ts';
 import { acceptFormPost } from '../http/form.ts';
 import { htmlPage, redirect } from '../http/responses.ts';
+import { sha256Hex } from '../sha256.ts';
 import { COURSE_SLUG, METADATA } from './fulfil.ts';
 import { isStripeUnavailable, type Stripe } from './stripe.ts';
 
@@ -26,11 +27,6 @@ export function courseUrl(slug: string): string {
 
 export function firstLessonUrl(course: { slug: string; firstLessonSlug: string | null }): string {
   return course.firstLessonSlug ? `/courses/${course.slug}/${course.firstLessonSlug}/` : courseUrl(course.slug);
-}
-
-async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 export async function handleCheckout(request: Request, ctx: AppContext, _client: Client): Promise<Response> {

@@ -3,11 +3,11 @@
 // moves the store to match, so events may arrive late, twice, in parallel or in any order.
 import { eq, sql } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
+import { rowsAffected } from '../db/results.ts';
 import { purchases, users, type Purchase } from '../db/schema.ts';
 import {
   appendLedgerSql,
   getAccessState,
-  rowsAffected,
   transitionsTo,
   type AccessAction,
   type AccessState,
