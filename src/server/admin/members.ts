@@ -6,6 +6,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendLedgerSql, grantAccessSql, hasAccess, latestActionSql, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
+import { SLUG } from '../access/lesson-gate.ts';
 import { rowsAffected } from '../db/results.ts';
 import { emailSchema, newPasswordSchema } from '../auth/credentials.ts';
 import { hashPassword } from '../auth/password-hasher.ts';
@@ -24,7 +25,7 @@ export const reasonSchema = z
   .max(200, { error: 'reason-too-long' })
   .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { error: 'reason-invalid' });
 
-export const courseSlugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, { error: 'course-invalid' });
+export const courseSlugSchema = z.string().regex(SLUG, { error: 'course-invalid' });
 
 /** Something in the input that cannot be used; `problem` is a short code for a form message. */
 export type Invalid = { kind: 'invalid'; field: 'email' | 'course' | 'reason' | 'password'; problem: string };
@@ -33,6 +34,17 @@ type CourseInfo = { slug: string; title: string; published: boolean };
 
 function invalid(field: Invalid['field'], error: z.ZodError): Invalid {
   return { kind: 'invalid', field, problem: error.issues[0]?.message ?? `${field}-invalid` };
+}
+
+/** The fields every grant and revoke names: the member's email, the course, and why. */
+function parseMemberCourse(input: { email: string; course: string; reason: string }): Invalid | { kind: 'ok'; email: string; slug: string; reason: string } {
+  const email = emailSchema.safeParse(input.email);
+  if (!email.success) return invalid('email', email.error);
+  const slug = courseSlugSchema.safeParse(input.course);
+  if (!slug.success) return invalid('course', slug.error);
+  const reason = reasonSchema.safeParse(input.reason);
+  if (!reason.success) return invalid('reason', reason.error);
+  return { kind: 'ok', email: email.data, slug: slug.data, reason: reason.data };
 }
 
 /** The first row of a query, or null (drizzle's `get` on raw SQL throws on libSQL when there is none). */
@@ -84,24 +96,21 @@ export type GrantResult =
  * and the admin, and an audit row. A member who may already read the course gets nothing.
  */
 export async function grantCourse(ctx: AdminContext, input: GrantInput): Promise<GrantResult> {
-  const email = emailSchema.safeParse(input.email);
-  if (!email.success) return invalid('email', email.error);
-  const slug = courseSlugSchema.safeParse(input.course);
-  if (!slug.success) return invalid('course', slug.error);
-  const reason = reasonSchema.safeParse(input.reason);
-  if (!reason.success) return invalid('reason', reason.error);
+  const parsed = parseMemberCourse(input);
+  if (parsed.kind === 'invalid') return parsed;
+  const { email, slug, reason } = parsed;
 
-  const course = await getCourse(ctx.db, slug.data);
-  if (!course) return { kind: 'unknown-course', course: slug.data };
-  const existing = await getUser(ctx.db, email.data);
-  if (!existing && !input.create) return { kind: 'unknown-user', email: email.data };
+  const course = await getCourse(ctx.db, slug);
+  if (!course) return { kind: 'unknown-course', course: slug };
+  const existing = await getUser(ctx.db, email);
+  if (!existing && !input.create) return { kind: 'unknown-user', email: email };
   if (existing && (await hasAccess(ctx.db, existing.id, course.slug))) return { kind: 'already-owned', userId: existing.id, course };
 
   const now = ctx.clock.now();
-  const userId = existing ? existing.id : userIdByEmail(email.data);
-  const grant = grantAccessSql({ userId, courseSlug: course.slug, reason: reason.data, actorUserId: input.actor.userId, note: input.note ?? `by an admin (${input.actor.via})`, now });
+  const userId = existing ? existing.id : userIdByEmail(email);
+  const grant = grantAccessSql({ userId, courseSlug: course.slug, reason: reason, actorUserId: input.actor.userId, note: input.note ?? `by an admin (${input.actor.via})`, now });
   const statements = [
-    ...(existing ? [] : [sql`INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (${email.data}, 1, 'member', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`]),
+    ...(existing ? [] : [sql`INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (${email}, 1, 'member', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`]),
     grant.purchase,
     grant.ledger,
     auditSql({
@@ -109,15 +118,15 @@ export async function grantCourse(ctx: AdminContext, input: GrantInput): Promise
       action: 'grant',
       subjectUserId: userId,
       courseSlug: course.slug,
-      reason: reason.data,
+      reason: reason,
       detail: { purchaseId: grant.purchaseId, createdUser: existing ? undefined : true },
       now,
       onlyIfChanged: true,
     }),
   ];
   const results = await runBatch(ctx.db, statements);
-  const user = existing ?? (await getUser(ctx.db, email.data));
-  if (!user) throw new Error(`The account ${email.data} was not created.`);
+  const user = existing ?? (await getUser(ctx.db, email));
+  if (!user) throw new Error(`The account ${email} was not created.`);
   if (rowsAffected(results[statements.length - 2]) === 0) return { kind: 'already-owned', userId: user.id, course };
   const purchase = await first<{ id: number }>(
     ctx.db,
@@ -145,21 +154,18 @@ export type RevokeResult =
  * payment: that is done in Stripe, whose refund event then finds the purchase already revoked.
  */
 export async function revokeCourse(ctx: AdminContext, input: RevokeInput): Promise<RevokeResult> {
-  const email = emailSchema.safeParse(input.email);
-  if (!email.success) return invalid('email', email.error);
-  const slug = courseSlugSchema.safeParse(input.course);
-  if (!slug.success) return invalid('course', slug.error);
-  const reason = reasonSchema.safeParse(input.reason);
-  if (!reason.success) return invalid('reason', reason.error);
+  const parsed = parseMemberCourse(input);
+  if (parsed.kind === 'invalid') return parsed;
+  const { email, slug, reason } = parsed;
 
-  const user = await getUser(ctx.db, email.data);
+  const user = await getUser(ctx.db, email);
   const held = user
     ? await ctx.db.all<{ id: number; source: 'stripe' | 'grant'; checkout_session_id: string | null; action: AccessAction | null }>(
-        sql`SELECT p.id, p.source, p.checkout_session_id, ${latestActionSql(sql`p.id`)} AS action FROM purchases p WHERE p.user_id = ${user.id} AND p.course_slug = ${slug.data} ORDER BY p.id`,
+        sql`SELECT p.id, p.source, p.checkout_session_id, ${latestActionSql(sql`p.id`)} AS action FROM purchases p WHERE p.user_id = ${user.id} AND p.course_slug = ${slug} ORDER BY p.id`,
       )
     : [];
-  if (held.length === 0 && !(await getCourse(ctx.db, slug.data))) return { kind: 'unknown-course', course: slug.data };
-  if (!user) return { kind: 'unknown-user', email: email.data };
+  if (held.length === 0 && !(await getCourse(ctx.db, slug))) return { kind: 'unknown-course', course: slug };
+  if (!user) return { kind: 'unknown-user', email: email };
 
   const revocable = held
     .map((row) => ({ purchaseId: Number(row.id), source: row.source, checkoutSessionId: row.checkout_session_id, previous: stateOf(row.action) }))
@@ -171,9 +177,9 @@ export async function revokeCourse(ctx: AdminContext, input: RevokeInput): Promi
     appendLedgerSql({
       purchaseId: purchase.purchaseId,
       userId: user.id,
-      courseSlug: slug.data,
+      courseSlug: slug,
       action: 'revoke',
-      reason: reason.data,
+      reason: reason,
       actorUserId: input.actor.userId,
       note: input.note ?? `by an admin (${input.actor.via})`,
       now,
@@ -182,8 +188,8 @@ export async function revokeCourse(ctx: AdminContext, input: RevokeInput): Promi
       actor: input.actor,
       action: 'revoke',
       subjectUserId: user.id,
-      courseSlug: slug.data,
-      reason: reason.data,
+      courseSlug: slug,
+      reason: reason,
       detail: { purchaseId: purchase.purchaseId, source: purchase.source, checkoutSessionId: purchase.checkoutSessionId ?? undefined },
       now,
       onlyIfChanged: true,

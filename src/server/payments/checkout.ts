@@ -10,13 +10,14 @@ import { serializeCookie } from '../http/cookies.ts';
 import { acceptFormPost } from '../http/form.ts';
 import { htmlPage, redirect } from '../http/responses.ts';
 import { sha256Hex } from '../sha256.ts';
-import { COURSE_SLUG, METADATA } from './fulfil.ts';
+import { SLUG } from '../access/lesson-gate.ts';
+import { METADATA } from './fulfil.ts';
 import { isStripeUnavailable, type Stripe } from './stripe.ts';
 
 /** Remembers, in the buyer's browser only, which session it started (see checkout-success.ts). */
 export const CHECKOUT_COOKIE = 'checkout';
 
-const checkoutForm = z.object({ course: z.string().regex(COURSE_SLUG) });
+const checkoutForm = z.object({ course: z.string().regex(SLUG) });
 
 /** A double click, or a retry within the hour, reuses the first session instead of making another. */
 const IDEMPOTENCY_WINDOW_MS = 60 * 60 * 1000;

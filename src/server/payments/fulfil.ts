@@ -12,16 +12,15 @@ import {
   type AccessAction,
   type AccessState,
 } from '../access/ledger.ts';
+import { SLUG } from '../access/lesson-gate.ts';
 import { normaliseEmail } from '../auth/credentials.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { setPasswordMessage } from '../email/messages.ts';
-import { isStripeMissing, type Stripe } from './stripe.ts';
+import { isStripeMissing, stripeId, type Stripe } from './stripe.ts';
 
 /** What a Checkout Session's metadata holds, so that the site recognises its own sessions. */
 export const METADATA = { site: 'course_store_site', course: 'course', user: 'user_id' } as const;
-
-export const COURSE_SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
 
 /** How long the set-password link mailed to a guest buyer works. */
 export const SET_PASSWORD_LINK_MS = 7 * 24 * 60 * 60 * 1000;
@@ -48,7 +47,7 @@ function requireStripe(ctx: AppContext): Stripe {
 export function courseOfSession(session: Stripe.Checkout.Session, siteId: string): string | null {
   const metadata = session.metadata ?? {};
   const course = metadata[METADATA.course];
-  if (session.mode !== 'payment' || metadata[METADATA.site] !== siteId || !course || !COURSE_SLUG.test(course)) return null;
+  if (session.mode !== 'payment' || metadata[METADATA.site] !== siteId || !course || !SLUG.test(course)) return null;
   return course;
 }
 
@@ -85,7 +84,7 @@ export async function fulfillCheckout(
   const member = Number.isSafeInteger(memberId) && memberId > 0 ? await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, memberId)).get() : undefined;
   if (!member && !email) throw new Error(`Checkout Session ${session.id} has neither a member nor an email.`);
   const owner = member ? sql`id = ${member.id}` : sql`email = ${email}`;
-  const paymentIntentId = typeof session.payment_intent === 'string' ? session.payment_intent : (session.payment_intent?.id ?? null);
+  const paymentIntentId = stripeId(session.payment_intent);
   const purchaseId = sql`(SELECT id FROM purchases WHERE checkout_session_id = ${session.id})`;
 
   // One atomic batch: the account (for a guest), the purchase, its grant. The unique Checkout
@@ -130,7 +129,7 @@ export async function fulfillCheckout(
 }
 
 async function delayedPaymentFailed(stripe: Stripe, session: Stripe.Checkout.Session): Promise<boolean> {
-  const id = typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
+  const id = stripeId(session.payment_intent);
   if (!id) return false;
   const intent = await stripe.paymentIntents.retrieve(id);
   return intent.status === 'canceled' || intent.status === 'requires_payment_method';

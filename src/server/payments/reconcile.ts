@@ -5,6 +5,7 @@ import { and, eq, gte, isNotNull } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { purchases } from '../db/schema.ts';
 import { courseOfSession, fulfillCheckout, syncPayment, type SyncChange } from './fulfil.ts';
+import { stripeId } from './stripe.ts';
 
 export type ReconcileReport = {
   sessionsSeen: number;
@@ -43,7 +44,7 @@ export async function reconcile(ctx: AppContext, client: Pick<Client, 'waitUntil
   for (const row of recent) intents.add(row.paymentIntentId!);
   for await (const event of stripe.events.list({ created: { gte: createdSince }, types: ['charge.refunded', 'charge.dispute.created', 'charge.dispute.closed'], limit: 100 })) {
     const object = event.data.object as { payment_intent?: string | { id: string } | null };
-    const intent = typeof object.payment_intent === 'string' ? object.payment_intent : object.payment_intent?.id;
+    const intent = stripeId(object.payment_intent);
     if (intent) intents.add(intent);
   }
   for (const intent of intents) report.changed.push(...(await syncPayment(ctx, client, intent, cause)));

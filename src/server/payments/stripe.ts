@@ -40,4 +40,10 @@ export function isStripeMissing(error: unknown): boolean {
   return error instanceof Stripe.errors.StripeInvalidRequestError && error.code === 'resource_missing';
 }
 
+/** The id of an object Stripe gives either as an id or, expanded, as the object itself. */
+export function stripeId(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === 'string' ? value : value.id;
+}
+
 export type { Stripe };

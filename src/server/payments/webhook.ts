@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { stripeEvents } from '../db/schema.ts';
 import { fulfillCheckout, syncPayment, type Cause } from './fulfil.ts';
-import { webhookCryptoProvider, type Stripe } from './stripe.ts';
+import { stripeId, webhookCryptoProvider, type Stripe } from './stripe.ts';
 
 /** Stripe's events are far smaller; anything bigger is not from Stripe. */
 const MAX_EVENT_BYTES = 512 * 1024;
@@ -30,11 +30,6 @@ async function readBody(request: Request): Promise<string | null> {
   if (declared > MAX_EVENT_BYTES) return null;
   const body = await request.text();
   return new TextEncoder().encode(body).byteLength > MAX_EVENT_BYTES ? null : body;
-}
-
-function idOf(value: string | { id: string } | null | undefined): string | null {
-  if (!value) return null;
-  return typeof value === 'string' ? value : value.id;
 }
 
 export async function handleStripeWebhook(request: Request, ctx: AppContext, client: Client): Promise<Response> {
@@ -82,20 +77,20 @@ async function applyEvent(ctx: AppContext, client: Client, event: Stripe.Event, 
       return;
     }
     case 'charge.refunded': {
-      const paymentIntent = idOf(event.data.object.payment_intent);
+      const paymentIntent = stripeId(event.data.object.payment_intent);
       if (paymentIntent) await syncPayment(ctx, client, paymentIntent, cause);
       return;
     }
     case 'charge.dispute.created':
     case 'charge.dispute.closed': {
-      const paymentIntent = idOf(event.data.object.payment_intent);
+      const paymentIntent = stripeId(event.data.object.payment_intent);
       if (paymentIntent) {
         await syncPayment(ctx, client, paymentIntent, cause);
         return;
       }
-      const charge = idOf(event.data.object.charge);
+      const charge = stripeId(event.data.object.charge);
       if (charge) {
-        const intent = idOf((await ctx.stripe!.charges.retrieve(charge)).payment_intent);
+        const intent = stripeId((await ctx.stripe!.charges.retrieve(charge)).payment_intent);
         if (intent) await syncPayment(ctx, client, intent, cause);
       }
       return;
