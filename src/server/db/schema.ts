@@ -66,6 +66,12 @@ export const courses = sqliteTable('courses', {
   /** Where a buyer starts: the course's first lesson. */
   firstLessonSlug: text('first_lesson_slug'),
   position: integer('position').notNull().default(0),
+  /** Announced but not on sale: the course page offers "notify me" instead of a buy form. */
+  comingSoon: integer('coming_soon', { mode: 'boolean' }).notNull().default(false),
+  /** End of the sale window (ms); checkout refuses after it. Null: no end. */
+  saleEndsAt: integer('sale_ends_at'),
+  /** Checkout accepts Stripe promotion codes (the course's front matter, else the site setting). */
+  promotionCodes: integer('promotion_codes', { mode: 'boolean' }).notNull().default(false),
   /** SHA-256 of the synced fields: an unchanged course costs no write. */
   contentHash: text('content_hash').notNull(),
   updatedAt: integer('updated_at').notNull(),
@@ -221,6 +227,29 @@ export const auditLog = sqliteTable(
   },
   (table) => [index('audit_log_created').on(table.createdAt), index('audit_log_subject').on(table.subjectUserId)],
 );
+
+/** "Tell me when it opens": emails left on a coming-soon course's page, for the author. */
+export const courseWaitlist = sqliteTable(
+  'course_waitlist',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    courseSlug: text('course_slug').notNull(),
+    /** Normalised like account emails. */
+    email: text('email').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (table) => [uniqueIndex('course_waitlist_course_email').on(table.courseSlug, table.email)],
+);
+
+/** One row per content sync that ran, for the admin dashboard's "last sync". */
+export const contentSyncs = sqliteTable('content_syncs', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  finishedAt: integer('finished_at').notNull(),
+  /** Rows written (0 when the bundle was unchanged). */
+  written: integer('written').notNull(),
+  /** The sync's summary as JSON (courses and lessons added, changed, unpublished). */
+  summary: text('summary').notNull(),
+});
 
 export type User = typeof users.$inferSelect;
 export type CourseRow = typeof courses.$inferSelect;
