@@ -10,6 +10,16 @@ export const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-do-no
 /** OWASP's 2023 figure for PBKDF2-HMAC-SHA256; see docs/decisions/0001-password-hashing.md. */
 export const DEFAULT_PASSWORD_ITERATIONS = 600_000;
 
+/** The HTTP email APIs whose request shape src/server/email/http-mailer.ts speaks. */
+export const EMAIL_PROVIDERS = ['resend', 'postmark'] as const;
+export type EmailProvider = (typeof EMAIL_PROVIDERS)[number];
+
+/**
+ * Where the settings are read. Workers have no SMTP (no outgoing TCP mail) and no filesystem, so
+ * there the store is a D1 binding or a remote libSQL server and mail goes through an email API.
+ */
+export type Runtime = 'node' | 'workers';
+
 const boolean = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
   .transform((value) => value === '1' || value === 'true' || value === 'yes');
@@ -32,6 +42,8 @@ const envSchema = z.object({
   COOKIE_DOMAIN: optional(z.string().regex(/^[a-z0-9.-]+$/i, 'must be a bare domain name')),
   SMTP_URL: optional(z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')),
   MAIL_FROM: z.string().min(3).default('Courses <courses@localhost>'),
+  /** Where the author is told of each purchase. Unset: no notification. */
+  AUTHOR_EMAIL: optional(z.string().regex(/^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$/, 'must be one email address such as author@example.com')),
   HOST: z.string().default('localhost'),
   PORT: z.coerce.number().int().min(1).max(65535).default(4321),
   /** Addresses of the reverse proxy whose X-Forwarded-* headers are believed (comma-separated). */
@@ -50,6 +62,11 @@ const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_/, 'must be a webhook signing secret (whsec_...)')),
   /** Where the Stripe API is, for the local stand-in (http://127.0.0.1:12111). Unset: api.stripe.com. */
   STRIPE_API_BASE: optional(z.url({ protocol: /^https?$/ })),
+  /** An HTTP email API (the serverless target's transport, where SMTP is not available). */
+  EMAIL_PROVIDER: z.preprocess((value) => (value === '' ? undefined : value), z.enum(EMAIL_PROVIDERS).optional()),
+  EMAIL_API_KEY: optional(z.string()),
+  /** Only to reach the provider somewhere else than its public address (a local sink in tests). */
+  EMAIL_API_URL: optional(z.url({ protocol: /^https?$/ })),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -65,13 +82,19 @@ export type Config = {
   cookieDomain: string | undefined;
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** The author's address for purchase notifications, or undefined for none. */
+  authorEmail: string | undefined;
   host: string;
   port: number;
   trustProxy: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   passwordIterations: number;
   stripe: StripeSettings | null;
+  emailApi: EmailApiSettings | null;
+  runtime: Runtime;
 };
+
+export type EmailApiSettings = { provider: EmailProvider; apiKey: string; apiUrl: URL | undefined };
 
 export type StripeSettings = {
   secretKey: string;
@@ -94,7 +117,8 @@ export class ConfigError extends Error {
 const encoder = new TextEncoder();
 
 /** Reads the settings, or throws a ConfigError naming every problem. */
-export function parseConfig(env: Env): Config {
+export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Config {
+  const runtime = options.runtime ?? 'node';
   const present = Object.fromEntries(Object.entries(env).filter(([key]) => key in envSchema.shape));
   const result = envSchema.safeParse(present);
   if (!result.success) {
@@ -112,6 +136,7 @@ export function parseConfig(env: Env): Config {
     cookieDomain: values.COOKIE_DOMAIN,
     smtpUrl: values.SMTP_URL,
     mailFrom: values.MAIL_FROM,
+    authorEmail: values.AUTHOR_EMAIL,
     host: values.HOST,
     port: values.PORT,
     trustProxy: values.TRUST_PROXY,
@@ -125,10 +150,21 @@ export function parseConfig(env: Env): Config {
           siteId: new URL(values.SITE_URL).host,
         }
       : null,
+    emailApi:
+      values.EMAIL_PROVIDER && values.EMAIL_API_KEY
+        ? { provider: values.EMAIL_PROVIDER, apiKey: values.EMAIL_API_KEY, apiUrl: values.EMAIL_API_URL ? new URL(values.EMAIL_API_URL) : undefined }
+        : null,
+    runtime,
   };
 
   const problems: string[] = [];
   if (values.STRIPE_WEBHOOK_SECRET && !values.STRIPE_SECRET_KEY) problems.push('STRIPE_SECRET_KEY: must be set when STRIPE_WEBHOOK_SECRET is');
+  if (Boolean(values.EMAIL_PROVIDER) !== Boolean(values.EMAIL_API_KEY)) problems.push('EMAIL_PROVIDER, EMAIL_API_KEY: set both or neither');
+  if (runtime === 'workers') {
+    if (values.SMTP_URL) problems.push('SMTP_URL: Workers cannot send SMTP; set EMAIL_PROVIDER and EMAIL_API_KEY instead');
+    if (values.DATABASE_URL?.startsWith('file:') && env.DATABASE_URL) problems.push('DATABASE_URL: Workers have no files; use the D1 binding DB or a libsql:// / https:// store');
+    if (values.DATABASE_SYNC_URL) problems.push('DATABASE_SYNC_URL: an embedded replica needs a filesystem, which Workers do not have');
+  }
   const secret = config.sessionSecret;
   if (encoder.encode(secret).length < 32) problems.push('SESSION_SECRET: must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
   if (config.production) {
@@ -136,7 +172,10 @@ export function parseConfig(env: Env): Config {
     else if (secret === DEVELOPMENT_SESSION_SECRET) problems.push('SESSION_SECRET: is the development secret from the repository');
     else if (new Set(secret).size < 12) problems.push('SESSION_SECRET: is too predictable (too few distinct characters); generate a random one');
     if (config.siteUrl.protocol !== 'https:') problems.push(`SITE_URL: must be https in production (is ${config.siteUrl.origin})`);
-    if (!config.smtpUrl) problems.push('SMTP_URL: must be set in production (the development outbox only writes files)');
+    if (runtime === 'workers') {
+      if (!config.emailApi) problems.push('EMAIL_PROVIDER, EMAIL_API_KEY: must be set in production (Workers send mail through an email API)');
+    } else if (!config.smtpUrl) problems.push('SMTP_URL: must be set in production (the development outbox only writes files)');
+    if (values.EMAIL_API_URL && !values.EMAIL_API_URL.startsWith('https:')) problems.push('EMAIL_API_URL: must be https in production');
     if (values.MAIL_OUTBOX) problems.push('MAIL_OUTBOX: the development outbox cannot be used in production');
     if (!env.MAIL_FROM) problems.push('MAIL_FROM: must be set in production (e.g. "Courses <courses@example.com>")');
     if (!config.stripe) problems.push('STRIPE_SECRET_KEY: must be set in production');
@@ -150,7 +189,7 @@ export function parseConfig(env: Env): Config {
   return config;
 }
 
-/** Where mail goes: SMTP when configured, otherwise (development only) the outbox folder. */
+/** Where mail goes on Node: SMTP when configured, otherwise (development only) the outbox folder. */
 export function mailTransportOf(config: Config): 'smtp' | 'outbox' {
   return config.smtpUrl ? 'smtp' : 'outbox';
 }
