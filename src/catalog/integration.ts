@@ -5,8 +5,10 @@
 //   `astro build`, never by the development server. This is the command Astro runs, not
 //   NODE_ENV or import.meta.env.DEV, which a test runner's environment can change;
 // - when the build is done, the paid lesson pages move out of the public output into the private
-//   bundle (`<outDir>/private/`), which the content sync loads into the store.
+//   bundle (`<outDir>/private/`), which the content sync loads into the store, and so does the
+//   layout of the pages rendered at request time (`shell.html`, src/server/http/page-shell.ts).
 import type { AstroIntegration } from 'astro';
+import { rename, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getCatalog } from './index.ts';
@@ -20,6 +22,9 @@ const BUILD_RESOLVED = `\0${BUILD_ID}`;
 
 /** Where the private bundle goes: beside `client/` and `server/`, never under the public output. */
 export const PRIVATE_DIR = 'private';
+/** The page src/pages/app-shell.astro builds, and where it goes in the private bundle. */
+const SHELL_PAGE = 'app-shell';
+export const SHELL_FILE = 'shell.html';
 
 export function courseCatalog(): AstroIntegration {
   const dir = resolve(process.env.COURSES_DIR ?? 'courses');
@@ -56,6 +61,10 @@ export function courseCatalog(): AstroIntegration {
         const started = performance.now();
         const privateDir = fileURLToPath(new URL(`${PRIVATE_DIR}/`, outDir));
         const result = await writePrivateBundle(await getCatalog(), fileURLToPath(clientDir), privateDir);
+        // Not a page anyone should land on: only the core renders into it.
+        const shellDir = join(fileURLToPath(clientDir), SHELL_PAGE);
+        await rename(join(shellDir, 'index.html'), join(privateDir, SHELL_FILE));
+        await rmdir(shellDir);
         const ms = Math.round(performance.now() - started);
         logger.info(`${result.pages} paid lesson pages and ${result.media} private media files in ${privateDir} (${ms} ms)`);
       },

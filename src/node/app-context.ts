@@ -1,8 +1,11 @@
 // The AppContext of a Node process, built once on first use and shared by every Astro page and
 // endpoint. Refuses to exist with a bad configuration or an unmigrated store.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { mailTransportOf, parseConfig } from '../server/config.ts';
 import type { AppContext } from '../server/context.ts';
 import { DEFAULT_PASSWORD_ITERATIONS } from '../server/config.ts';
+import { parsePageShell } from '../server/http/page-shell.ts';
 import { createLog } from '../server/log.ts';
 import { createStripeClient } from '../server/payments/stripe.ts';
 import { readNodeEnv } from './env.ts';
@@ -46,7 +49,20 @@ export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeApp
     mail: mailTransportOf(config),
     stripe: config.stripe ? (config.stripe.apiBase?.origin ?? 'api.stripe.com') : 'off',
   });
-  return { app: { db: store.db, config, mailer, stripe, clock, log }, close: () => store.close() };
+  const pageShell = loadOnce(async () => parsePageShell(await readFile(resolve(env.DIST_DIR ?? 'dist', 'private/shell.html'), 'utf8')));
+  return { app: { db: store.db, config, mailer, stripe, clock, log, pageShell }, close: () => store.close() };
+}
+
+/** Loads something once; a failure is not kept, so the next request tries again. */
+export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load().catch((error: unknown) => {
+      loaded = undefined;
+      throw error;
+    });
+    return loaded;
+  };
 }
 
 /**

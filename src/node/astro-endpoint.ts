@@ -2,10 +2,19 @@
 // client's address (the socket's peer, or what a proxy in TRUST_PROXY forwarded), return the
 // handler's Response unchanged.
 import type { APIRoute } from 'astro';
-import type { Handler } from '../server/context.ts';
+import { paidLessonPages as built } from 'virtual:course-build';
+import type { AppContext, Handler } from '../server/context.ts';
+import { parsePageShell } from '../server/http/page-shell.ts';
 import { clientAddressOf } from '../server/http/client-address.ts';
 import { htmlPage } from '../server/http/responses.ts';
-import { getAppContext } from './app-context.ts';
+import { getAppContext, loadOnce } from './app-context.ts';
+
+// The development server has no build, so no private bundle: it renders the shell page itself.
+let devShell: AppContext['pageShell'] | undefined;
+function withDevShell(ctx: AppContext, request: Request): AppContext {
+  devShell ??= loadOnce(async () => parsePageShell(await (await fetch(new URL('/app-shell/', request.url))).text()));
+  return { ...ctx, pageShell: devShell };
+}
 
 export function astroEndpoint(handler: Handler): APIRoute {
   return async ({ request, clientAddress }) => {
@@ -18,6 +27,6 @@ export function astroEndpoint(handler: Handler): APIRoute {
     // Node finishes a pending promise by itself; the handler has already attached its error handling.
     // Astro gives the socket's peer (no allowedDomains is configured, so it reads no header).
     const address = clientAddressOf(clientAddress, request.headers.get('x-forwarded-for'), ctx.config.trustProxy);
-    return handler(request, ctx, { address, waitUntil: () => {} });
+    return handler(request, built ? ctx : withDevShell(ctx, request), { address, waitUntil: () => {} });
   };
 }

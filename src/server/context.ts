@@ -5,6 +5,7 @@ import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import type { Config } from './config.ts';
 import type * as schema from './db/schema.ts';
 import type { Mailer } from './email/mailer.ts';
+import type { PageShell } from './http/page-shell.ts';
 import type { Log } from './log.ts';
 import type { Stripe } from './payments/stripe.ts';
 
@@ -26,6 +27,8 @@ export type AppContext = {
   stripe: Stripe | null;
   clock: Clock;
   log: Log;
+  /** The site's layout for pages rendered at request time, from the build's private bundle. */
+  pageShell(): Promise<PageShell>;
 };
 
 /** What an adapter knows about the connection a request came from. */

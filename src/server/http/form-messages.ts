@@ -1,5 +1,6 @@
 // What the pages say for the codes our endpoints put in `?error=` and `?notice=`. A code that is
 // not listed shows nothing: query text is never echoed into a page.
+import { html, type SafeHtml } from './html.ts';
 
 const ERRORS: Record<string, string> = {
   'form-invalid': 'Something was missing from the form. Please fill it in again.',
@@ -30,4 +31,11 @@ export function errorMessage(code: string | null): string | null {
 
 export function noticeMessage(code: string | null): string | null {
   return code !== null && Object.hasOwn(NOTICES, code) ? NOTICES[code]! : null;
+}
+
+/** The message for the page's `?notice=` and `?error=` codes, as the forms' pages show them. */
+export function formMessages(url: URL): SafeHtml {
+  const notice = noticeMessage(url.searchParams.get('notice'));
+  const error = errorMessage(url.searchParams.get('error'));
+  return html`${notice && html`<p class="notice" role="status">${notice}</p>`}${error && html`<p class="form-error" role="alert">${error}</p>`}`;
 }

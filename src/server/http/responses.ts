@@ -1,6 +1,9 @@
 // The answers our form endpoints give a browser. Success and ordinary failures are 303 redirects
 // (the form works without JavaScript and a reload never re-posts); only problems the form cannot
 // show are answered in place, with a short page and the right status.
+import { escapeHtml } from './html.ts';
+
+export { escapeHtml };
 
 export function redirect(location: string, setCookies: string[] = []): Response {
   const headers = new Headers({ Location: location, 'Cache-Control': 'no-store' });
@@ -15,10 +18,6 @@ export function redirectWithError(form: string, code: string, params: Record<str
   return redirect(`${form}?${query}`);
 }
 
-/** Text made safe inside HTML elements and quoted attributes. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
 
 export function htmlPage(status: number, title: string, message: string, headers: Record<string, string> = {}): Response {
   const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head><body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5;"><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p><a href="/">Home</a></p></main></body></html>`;

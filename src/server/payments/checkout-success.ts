@@ -4,7 +4,11 @@ import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { courses, users } from '../db/schema.ts';
 import { getMember, startSession } from '../auth/session.ts';
+import { refusePageMethod } from '../auth/pages.ts';
 import { readCookie, serializeCookie } from '../http/cookies.ts';
+import { html } from '../http/html.ts';
+import { pageResponse } from '../http/page-shell.ts';
+import { redirect } from '../http/responses.ts';
 import { CHECKOUT_COOKIE, courseUrl, firstLessonUrl } from './checkout.ts';
 import { fulfillCheckout } from './fulfil.ts';
 import { isStripeUnavailable } from './stripe.ts';
@@ -72,4 +76,51 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
     signedInElsewhere: member !== null,
     setCookies,
   };
+}
+
+const TITLES: Record<Exclude<CheckoutSuccess['kind'], 'redirect'>, string> = {
+  processing: 'Payment processing',
+  'sign-in': 'Thank you for your purchase',
+  'not-found': 'Purchase not found',
+  unavailable: 'Confirming your payment',
+};
+
+/** The success page: sends the buyer on, or says in words what the outcome needs. */
+export async function handleCheckoutSuccessPage(request: Request, ctx: AppContext, client: Client): Promise<Response> {
+  const refused = refusePageMethod(request);
+  if (refused) return refused;
+  const outcome = await checkoutSuccess(request, ctx, client);
+  if (outcome.kind === 'redirect') return redirect(outcome.location, outcome.setCookies);
+  const url = new URL(request.url);
+  const headers: Record<string, string> = {};
+  // Browsers honour a Refresh header like the meta tag: the page checks again until the bank answers.
+  if (outcome.kind === 'processing') headers.Refresh = '5';
+  if (outcome.kind === 'unavailable') headers['Retry-After'] = '30';
+  const title = TITLES[outcome.kind];
+  const body =
+    outcome.kind === 'processing'
+      ? html`<p role="status">Your payment for <strong>${outcome.courseTitle}</strong> is being processed by your bank. This page checks again every few seconds; you can also close it: we will email you, and the course will be in your account as soon as the payment is confirmed.</p>
+        <p><a href="${outcome.courseUrl}">Back to the course</a></p>`
+      : outcome.kind === 'sign-in'
+        ? html`<p><strong>${outcome.courseTitle}</strong> is now in the account of <strong>${outcome.maskedEmail}</strong>.</p>
+        ${outcome.signedInElsewhere
+          ? html`<p>You are signed in with another account. Sign out, then sign in with that email address to read it.</p>`
+          : html`<p>Sign in with that email address to start reading.</p>`}
+        <p><a class="button" href="${`/login?next=${encodeURIComponent(outcome.next)}`}">Sign in</a></p>
+        <p class="hint">No password yet, or forgot it? <a href="/reset">Get a link by email</a>.</p>`
+        : outcome.kind === 'not-found'
+          ? html`<p>We could not find this purchase. If you paid, the course is in your account within a few minutes; check your email, or <a href="/login">sign in</a>.</p>`
+          : html`<p role="status">Your payment went through, but we could not confirm it with the payment service just now. Nothing is lost: the course will be in your account within a few minutes.</p>
+        <p><a class="button" href="${url.pathname + url.search}">Try again</a></p>`;
+  return pageResponse(ctx, {
+    title,
+    description: 'Your purchase.',
+    status: outcome.kind === 'not-found' ? 404 : outcome.kind === 'unavailable' ? 503 : 200,
+    setCookies: outcome.setCookies,
+    headers,
+    main: html`<section class="wrap auth checkout-result">
+    <h1>${title}</h1>
+    ${body}
+  </section>`,
+  });
 }

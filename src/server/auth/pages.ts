@@ -1,0 +1,174 @@
+// The account pages answered at request time: sign in, create an account, reset a password,
+// choose or change a password. Each is a GET handler rendered into the site's layout; their forms
+// post to the endpoints under /api/auth/.
+import type { AppContext, Client } from '../context.ts';
+import { formMessages } from '../http/form-messages.ts';
+import { html } from '../http/html.ts';
+import { pageResponse } from '../http/page-shell.ts';
+import { htmlPage, redirect } from '../http/responses.ts';
+import { safeNext } from '../http/safe-next.ts';
+import { MIN_PASSWORD_LENGTH } from './credentials.ts';
+import { getMember, type Member } from './session.ts';
+import { getTokenUser } from './tokens.ts';
+
+/** Who asks, and the session cookie to renew or clear on whatever the page answers. */
+export async function pageVisitor(request: Request, ctx: AppContext): Promise<{ member: Member | null; setCookies: string[] }> {
+  const { member, setCookie } = await getMember(request, ctx);
+  return { member, setCookies: setCookie ? [setCookie] : [] };
+}
+
+/** Pages are read, never posted to: anything but GET and HEAD is refused before any work. */
+export function refusePageMethod(request: Request): Response | null {
+  if (request.method === 'GET' || request.method === 'HEAD') return null;
+  return htmlPage(405, 'Method not allowed', 'This address is a page; open it in a browser.', { Allow: 'GET, HEAD' });
+}
+
+function nextOf(url: URL): string | null {
+  const next = url.searchParams.get('next');
+  return next === null ? null : safeNext(next);
+}
+
+export async function handleLoginPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
+  const refused = refusePageMethod(request);
+  if (refused) return refused;
+  const url = new URL(request.url);
+  const { member, setCookies } = await pageVisitor(request, ctx);
+  const next = nextOf(url);
+  const token = url.searchParams.get('token');
+  // A sign-in link from an email lands here; the visitor confirms with a button (a POST), so that
+  // mail scanners following the link do not use it up.
+  const linkUser = token ? await getTokenUser(ctx.db, token, 'link', ctx.clock.now()) : null;
+  if (member && !token) return redirect(next ?? '/account', setCookies);
+  const nextField = next && html`<input type="hidden" name="next" value="${next}" />`;
+  const signupHref = next ? `/signup?next=${encodeURIComponent(next)}` : '/signup';
+  const form = linkUser
+    ? html`<form class="form" method="post" action="/api/auth/link">
+        <input type="hidden" name="token" value="${token}" />${nextField}
+        <p>Sign in as <strong>${linkUser.email}</strong>?</p>
+        <button class="button" type="submit">Sign in</button>
+      </form>`
+    : html`<form class="form" method="post" action="/api/auth/login">${nextField}
+          <label for="email">Email</label>
+          <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
+          <label for="password">Password</label>
+          <input id="password" type="password" name="password" autocomplete="current-password" required />
+          <button class="button" type="submit">Sign in</button>
+        </form>
+        <p><a href="/reset">Forgot your password?</a> · New here? <a href="${signupHref}">Create an account</a>.</p>
+        <details class="link-sign-in"${url.searchParams.get('mode') === 'link' ? html` open` : ''}>
+          <summary>Email me a sign-in link instead</summary>
+          <form class="form" method="post" action="/api/auth/link-request">${nextField}
+            <label for="link-email">Email</label>
+            <input id="link-email" type="email" name="email" autocomplete="email" required maxlength="254" />
+            <button class="button secondary" type="submit">Send me a link</button>
+          </form>
+        </details>`;
+  return pageResponse(ctx, {
+    title: 'Sign in',
+    description: 'Sign in to read your courses.',
+    setCookies,
+    main: html`<section class="wrap auth">
+    <h1>Sign in</h1>
+    ${formMessages(url)}
+    ${token && !linkUser && html`<p class="form-error" role="alert">This sign-in link has expired or has been used already. Ask for a new one below.</p>`}
+    ${form}
+  </section>`,
+  });
+}
+
+export async function handleSignupPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
+  const refused = refusePageMethod(request);
+  if (refused) return refused;
+  const url = new URL(request.url);
+  const { member, setCookies } = await pageVisitor(request, ctx);
+  const next = nextOf(url);
+  if (member) return redirect(next ?? '/account', setCookies);
+  const loginHref = next ? `/login?next=${encodeURIComponent(next)}` : '/login';
+  return pageResponse(ctx, {
+    title: 'Create an account',
+    description: 'Create an account to buy and read courses.',
+    setCookies,
+    main: html`<section class="wrap auth">
+    <h1>Create an account</h1>
+    ${formMessages(url)}
+    <form class="form" method="post" action="/api/auth/signup">${next && html`<input type="hidden" name="next" value="${next}" />`}
+      <label for="email">Email</label>
+      <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
+      <label for="password">Password</label>
+      <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
+      <p class="hint" id="password-hint">At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words make a good one.</p>
+      <button class="button" type="submit">Create account</button>
+    </form>
+    <p>Already have an account? <a href="${loginHref}">Sign in</a>.</p>
+  </section>`,
+  });
+}
+
+export async function handleResetPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
+  const refused = refusePageMethod(request);
+  if (refused) return refused;
+  const url = new URL(request.url);
+  const { setCookies } = await pageVisitor(request, ctx);
+  const token = url.searchParams.get('token');
+  const tokenUser = token ? await getTokenUser(ctx.db, token, 'reset', ctx.clock.now()) : null;
+  const body = tokenUser
+    ? html`<form class="form" method="post" action="/api/auth/reset">
+        <input type="hidden" name="token" value="${token}" />
+        <p>Choose a new password for <strong>${tokenUser.email}</strong>.</p>
+        <label for="password">New password</label>
+        <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
+        <p class="hint" id="password-hint">At least ${MIN_PASSWORD_LENGTH} characters.</p>
+        <button class="button" type="submit">Set new password</button>
+      </form>`
+    : html`${token && html`<p class="form-error" role="alert">This link has expired or has been used already. Ask for a new one below.</p>`}
+        <form class="form" method="post" action="/api/auth/reset-request">
+          <p>Enter the email of your account and we will send you a link to choose a new password.</p>
+          <label for="email">Email</label>
+          <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
+          <button class="button" type="submit">Send reset link</button>
+        </form>
+        <p><a href="/login">Back to sign in</a></p>`;
+  return pageResponse(ctx, {
+    title: 'Reset your password',
+    description: 'Choose a new password for your account.',
+    setCookies,
+    // Keep the reset link out of the Referer of anything this page loads from or links to
+    // elsewhere: other sites get no Referer at all. Not `no-referrer`: under it browsers send
+    // `Origin: null` with the page's own form posts, which the cross-site check rightly refuses,
+    // so no one could reset a password or choose one from the emailed link.
+    headers: { 'Referrer-Policy': 'same-origin' },
+    main: html`<section class="wrap auth">
+    <h1>Reset your password</h1>
+    ${formMessages(url)}
+    ${body}
+  </section>`,
+  });
+}
+
+export async function handlePasswordPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
+  const refused = refusePageMethod(request);
+  if (refused) return refused;
+  const url = new URL(request.url);
+  const { member, setCookies } = await pageVisitor(request, ctx);
+  if (!member) return redirect('/login?next=%2Faccount%2Fpassword', setCookies);
+  const title = member.hasPassword ? 'Change your password' : 'Choose a password';
+  return pageResponse(ctx, {
+    title,
+    description: 'The password of your account.',
+    setCookies,
+    main: html`<section class="wrap auth">
+    <h1>${title}</h1>
+    ${formMessages(url)}
+    ${!member.hasPassword && html`<p>Your account was created when you bought a course. Choose a password to sign in on any device.</p>`}
+    <form class="form" method="post" action="/api/auth/password">
+      ${member.hasPassword && html`<label for="current-password">Current password</label>
+      <input id="current-password" type="password" name="current_password" autocomplete="current-password" required />`}
+      <label for="password">New password</label>
+      <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
+      <p class="hint" id="password-hint">At least ${MIN_PASSWORD_LENGTH} characters. Your other devices will be signed out.</p>
+      <button class="button" type="submit">${member.hasPassword ? 'Change password' : 'Set password'}</button>
+    </form>
+    <p><a href="/account">Back to your account</a>${member.hasPassword && html` · <a href="/reset">Forgot your current password?</a>`}</p>
+  </section>`,
+  });
+}

@@ -1,0 +1,53 @@
+// Pages answered at request time (sign-in, account, checkout result, admin) are rendered by core
+// handlers into the site's own layout, so that they look like every static page and run the same
+// on Node and on Cloudflare (docs/decisions/0004-page-shell.md). The build renders the layout once,
+// with markers where a page puts its title, description and content, into the private bundle as
+// `shell.html`; the adapters hand it to the core, which cuts it at the markers once.
+import type { SafeHtml } from './html.ts';
+import { escapeHtml } from './html.ts';
+
+/** The markers src/pages/app-shell.astro leaves in the layout. */
+export const SHELL_TITLE = '%%PAGE_TITLE%%';
+export const SHELL_DESCRIPTION = '%%PAGE_DESCRIPTION%%';
+export const SHELL_MAIN = '<!--%%PAGE_MAIN%%-->';
+
+type Slot = 'title' | 'description' | 'main';
+
+/** The layout cut at its markers: literal text and slots, in order. */
+export type PageShell = ReadonlyArray<string | { slot: Slot }>;
+
+const MARKERS: Record<string, Slot> = { [SHELL_TITLE]: 'title', [SHELL_DESCRIPTION]: 'description', [SHELL_MAIN]: 'main' };
+
+export function parsePageShell(html: string): PageShell {
+  const pieces = html.split(/(%%PAGE_TITLE%%|%%PAGE_DESCRIPTION%%|<!--%%PAGE_MAIN%%-->)/);
+  const shell = pieces.map((piece, index) => (index % 2 === 1 ? { slot: MARKERS[piece]! } : piece));
+  if (!shell.some((piece) => typeof piece !== 'string' && piece.slot === 'main')) {
+    throw new Error('the page shell has no content marker: rebuild the site (npm run build)');
+  }
+  return shell;
+}
+
+export type Page = {
+  title: string;
+  description: string;
+  main: SafeHtml;
+  status?: number;
+  /** Session cookies the handler decided on (renewed or cleared). */
+  setCookies?: readonly string[];
+  headers?: Record<string, string>;
+};
+
+export function renderPage(shell: PageShell, page: Page): Response {
+  const values: Record<Slot, string> = { title: escapeHtml(page.title), description: escapeHtml(page.description), main: page.main.value };
+  let body = '';
+  for (const piece of shell) body += typeof piece === 'string' ? piece : values[piece.slot];
+  // Pages that depend on the visitor must not be kept by shared caches or the back button.
+  const headers = new Headers({ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'private, no-store', ...page.headers });
+  for (const cookie of page.setCookies ?? []) headers.append('Set-Cookie', cookie);
+  return new Response(body, { status: page.status ?? 200, headers });
+}
+
+/** Renders `page` into the site's layout as the context holds it. */
+export async function pageResponse(ctx: { pageShell(): Promise<PageShell> }, page: Page): Promise<Response> {
+  return renderPage(await ctx.pageShell(), page);
+}
