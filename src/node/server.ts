@@ -1,20 +1,45 @@
 // The Node entry: `node src/node/server.ts` (DIST_DIR=dist by default). It builds the app context
 // first, so that a bad configuration or an unmigrated store stops the process with a message
 // before it accepts a single request, then serves the built Astro site (static files and
-// on-demand routes) on HOST:PORT, and stops gracefully on SIGTERM.
+// on-demand routes) on HOST:PORT, and stops gracefully on SIGTERM. With WEB_CONCURRENCY=N (N > 1)
+// this process is the primary of N such workers sharing the port (src/node/cluster.ts).
 //
 // Paid lessons and their private media do not go through Astro: requests under /courses/ that
 // are not built files go straight to the lesson gate (docs/decisions/0003-lesson-gate-fast-path.md).
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseConfig } from '../server/config.ts';
+import { createLog, type Log } from '../server/log.ts';
 import { createNodeAppContext, shareAppContext, type NodeAppContext } from './app-context.ts';
+import { parseWebConcurrency, runPrimary } from './cluster.ts';
+import { readNodeEnv } from './env.ts';
 import { createLessonRoute } from './lesson-route.ts';
 import { withRequestLog } from './request-log.ts';
 
 type AstroHandler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
 const SHUTDOWN_GRACE_MS = 10_000;
+
+if (cluster.isPrimary) {
+  let workers: number;
+  let log: Log | undefined;
+  try {
+    const env = readNodeEnv();
+    workers = parseWebConcurrency(env.WEB_CONCURRENCY);
+    // The primary checks the settings once, so that a mistake is reported once and not by N workers.
+    log = workers > 1 ? createLog(parseConfig(env).logLevel) : undefined;
+  } catch (error) {
+    console.error(`The server cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  if (log) {
+    runPrimary(workers, log, SHUTDOWN_GRACE_MS);
+    // The primary serves nothing itself; the rest of this file is the workers'.
+    await new Promise(() => {});
+  }
+}
 
 let context: NodeAppContext;
 try {
@@ -66,3 +91,5 @@ function shutdown(signal: string) {
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+// A worker whose primary is gone (killed with SIGKILL) would otherwise serve on alone, unsupervised.
+if (cluster.isWorker) process.on('disconnect', () => shutdown('primary-gone'));
