@@ -3,7 +3,11 @@
 // the pages of paid lessons, and the media only paid lessons use. Only what changed is written,
 // in one transaction; a lesson gone from git is unpublished, never deleted. Exits 1, having
 // changed nothing, on an inconsistent bundle or an unmigrated store.
+//
+// `--d1 local|remote [--persist-to DIR]`: into the D1 database of wrangler.toml instead
+// (Cloudflare), through wrangler's D1 binding; the same sync, in one D1 batch.
 import { join, resolve } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { parseArgs } from 'node:util';
 import { readBundleFolder } from '../src/catalog/bundle-folder.ts';
 import { assertMigrated, StoreNotMigratedError } from '../src/node/migrations.ts';
@@ -11,11 +15,29 @@ import { readNodeEnv } from '../src/node/env.ts';
 import { openStore } from '../src/node/store.ts';
 import { ConfigError, parseConfig } from '../src/server/config.ts';
 import { BundleError } from '../src/server/content/bundle.ts';
+import { LATEST_MIGRATION } from '../src/server/db/migrations.ts';
 import { formatSummary, syncContent } from '../src/server/content/sync.ts';
 
 try {
-  const { values } = parseArgs({ options: { bundle: { type: 'string' } } });
+  const { values } = parseArgs({ options: { bundle: { type: 'string' }, d1: { type: 'string' }, 'persist-to': { type: 'string' } } });
   const env = readNodeEnv();
+  if (values.d1 !== undefined) {
+    if (values.d1 !== 'local' && values.d1 !== 'remote') throw new ConfigError(['--d1: takes local or remote']);
+    const dir = resolve(values.bundle ?? join(env.DIST_DIR ?? 'dist', 'private'));
+    const started = performance.now();
+    const { openD1, readBundleForD1 } = await import('./cf-d1.ts');
+    const bundle = await readBundleForD1(dir);
+    const d1 = await openD1(values.d1 === 'remote' ? { remote: true } : { remote: false, persistTo: values['persist-to'] });
+    try {
+      const [row] = await d1.db.all<{ latest: number | null }>(sql`SELECT max(created_at) AS latest FROM __drizzle_migrations`).catch(() => [undefined]);
+      if (Number(row?.latest ?? 0) < LATEST_MIGRATION.when) throw new StoreNotMigratedError(`D1 has migrations pending: npm run db:migrate -- --d1 ${values.d1}`);
+      const summary = await syncContent(d1.db, bundle, Date.now());
+      console.log(`Content sync from ${dir} into ${d1.describe} (${Math.round(performance.now() - started)} ms):\n${formatSummary(summary)}`);
+    } finally {
+      await d1.close();
+    }
+    process.exit(process.exitCode ?? 0);
+  }
   const config = parseConfig(env);
   const dir = resolve(values.bundle ?? join(env.DIST_DIR ?? 'dist', 'private'));
   const started = performance.now();

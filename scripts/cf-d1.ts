@@ -1,0 +1,82 @@
+// The D1 database of wrangler.toml, opened from Node through wrangler's own bindings
+// (getPlatformProxy): locally the SQLite file `wrangler pages dev` uses (under .wrangler/state, or
+// `persistTo`), remotely the deployed database through the Cloudflare API (wrangler login or
+// CLOUDFLARE_API_TOKEN). The returned store is drizzle over the D1 binding, the driver the
+// function uses, so the migrations and the content sync run exactly as they would there.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/d1';
+import { migrate } from 'drizzle-orm/d1/migrator';
+import { getPlatformProxy, unstable_readConfig } from 'wrangler';
+import { MIGRATIONS_FOLDER } from '../src/node/migrations.ts';
+import { readBundle, type Bundle } from '../src/server/content/bundle.ts';
+import type { Db } from '../src/server/context.ts';
+import * as schema from '../src/server/db/schema.ts';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const WRANGLER_CONFIG = join(ROOT, 'wrangler.toml');
+
+export type D1Target = { remote: false; persistTo?: string } | { remote: true };
+
+export type OpenD1 = { db: Db; describe: string; close(): Promise<void> };
+
+export async function openD1(target: D1Target, configPath = WRANGLER_CONFIG): Promise<OpenD1> {
+  process.env.WRANGLER_SEND_METRICS ??= 'false';
+  let cleanup = () => {};
+  let path = configPath;
+  if (target.remote) {
+    // The same binding marked remote: wrangler then proxies it to the deployed database.
+    const config = unstable_readConfig({ config: configPath });
+    const binding = config.d1_databases.find((d1) => d1.binding === 'DB');
+    if (!binding) throw new Error(`${configPath} has no D1 binding named DB`);
+    const dir = mkdtempSync(join(tmpdir(), 'cf-d1-'));
+    path = join(dir, 'wrangler.json');
+    writeFileSync(path, JSON.stringify({ name: config.name, compatibility_date: config.compatibility_date, d1_databases: [{ ...binding, remote: true }] }));
+    cleanup = () => rmSync(dir, { recursive: true, force: true });
+  }
+  const proxy = await getPlatformProxy<{ DB: Parameters<typeof drizzle>[0] }>({
+    configPath: path,
+    envFiles: [],
+    persist: target.remote ? false : target.persistTo ? { path: resolve(target.persistTo, 'v3') } : true,
+    remoteBindings: target.remote,
+  });
+  if (!proxy.env.DB) {
+    await proxy.dispose();
+    cleanup();
+    throw new Error('the D1 binding DB is not available');
+  }
+  return {
+    db: drizzle(proxy.env.DB, { schema }) as unknown as Db,
+    describe: target.remote ? 'D1 (remote)' : `D1 (local, ${target.persistTo ?? '.wrangler/state'})`,
+    async close() {
+      await proxy.dispose();
+      cleanup();
+    },
+  };
+}
+
+/** Applies migrations/ with drizzle's D1 migrator: the same files and journal table as on Node. */
+export async function migrateD1(db: Db): Promise<number> {
+  await migrate(db as unknown as Parameters<typeof migrate>[0], { migrationsFolder: MIGRATIONS_FOLDER });
+  const [row] = await db.all<{ applied: number }>(sql`SELECT count(*) AS applied FROM __drizzle_migrations`);
+  return Number(row?.applied ?? 0);
+}
+
+/**
+ * The private bundle as plain Uint8Arrays: wrangler's proxy carries typed arrays to D1 by their
+ * constructor's name and refuses Node's Buffer (what readFile returns).
+ */
+export function readBundleForD1(dir: string): Promise<Bundle> {
+  const root = resolve(dir);
+  return readBundle(async (path) => {
+    try {
+      return new Uint8Array(await readFile(join(root, path)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  });
+}
