@@ -13,6 +13,9 @@ import * as schema from '../server/db/schema.ts';
 
 export type Store = { client: Client; db: Db; close(): void };
 
+/** How long a write waits for another process's lock on a store file. */
+const BUSY_TIMEOUT_MS = 5_000;
+
 /** The file path of a `file:` URL, relative paths taken from the working directory. */
 export function storeFilePath(url: string): string | null {
   if (!url.startsWith('file:')) return null;
@@ -27,12 +30,15 @@ export async function openStore(url: string, authToken?: string, syncUrl?: strin
     url: path ? `file:${path}` : url,
     ...(authToken ? { authToken } : {}),
     ...(path && syncUrl ? { syncUrl } : {}),
+    // A pragma holds for one connection only, and under concurrent calls the client opens up to
+    // 20: a `PRAGMA busy_timeout` left the others failing with SQLITE_BUSY at once whenever
+    // another process wrote. `timeout` applies to every connection; one connection is enough,
+    // since every call on it runs synchronously to the end, and keeps the pragmas below in force.
+    ...(path ? { concurrency: 1, timeout: BUSY_TIMEOUT_MS } : {}),
   });
   if (path) {
-    // WAL lets readers in other processes work while one writes; busy_timeout makes a writer wait
-    // for another's lock instead of failing at once; NORMAL is durable enough in WAL mode.
+    // WAL lets readers in other processes work while one writes; NORMAL is durable enough in WAL.
     await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA busy_timeout = 5000');
     await client.execute('PRAGMA synchronous = NORMAL');
   }
   await client.execute('PRAGMA foreign_keys = ON');
