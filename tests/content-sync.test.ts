@@ -140,6 +140,10 @@ describe('the content sync', () => {
     expect(second.rowsWritten).toBe(0);
     expect(await totalChanges(s)).toBe(before);
     expect(await contentSnapshot(s)).toBe(snapshot);
+    // The first run is recorded for the dashboard; the unchanged second one is not.
+    const syncs = (await s.client.execute('SELECT finished_at, written, summary FROM content_syncs')).rows;
+    expect(syncs.map((r) => [r.finished_at, r.written])).toEqual([[1_000, first.rowsWritten]]);
+    expect(JSON.parse(String(syncs[0]!.summary))).toMatchObject({ courses: first.courses, lessons: first.lessons, media: first.media });
   });
 
   it('writes exactly one row when one lesson page changed', async () => {
@@ -152,7 +156,8 @@ describe('the content sync', () => {
     expect(summary.lessons).toEqual({ added: 0, changed: 1, unpublished: 0, unchanged: manifest.lessons.length - 1 });
     expect(summary.courses.unchanged).toBe(manifest.courses.length);
     expect(summary.rowsWritten).toBe(1);
-    expect(await totalChanges(s)).toBe(before + 1);
+    // The lesson, and the sync's record in content_syncs.
+    expect(await totalChanges(s)).toBe(before + 2);
     const updated = (await s.client.execute('SELECT course_slug, slug, html FROM lessons WHERE updated_at = 2000')).rows;
     expect(updated.map((r) => [r.course_slug, r.slug])).toEqual([[course, lesson]]);
     expect(updated[0]!.html).toContain('<p>A corrected paragraph.</p>');
@@ -237,7 +242,8 @@ describe('the content sync', () => {
     const summary = await syncContent(s.db, await readBundleFolder(bundle), 2_000);
     expect(summary.courses).toEqual({ added: 0, changed: 1, unpublished: 0, unchanged: manifest.courses.length - 1 });
     expect(summary.lessons.unchanged).toBe(manifest.lessons.length);
-    expect(await totalChanges(s)).toBe(before + 1);
+    // The course, and the sync's record in content_syncs.
+    expect(await totalChanges(s)).toBe(before + 2);
     const row = (await s.client.execute({ sql: 'SELECT price_minor, updated_at FROM courses WHERE slug = ?', args: [course] })).rows[0]!;
     expect([row.price_minor, row.updated_at]).toEqual([entry.priceMinor + 1000, 2_000]);
     expect((await s.client.execute('SELECT amount_minor FROM purchases')).rows[0]!.amount_minor).toBe(entry.priceMinor);

@@ -130,7 +130,7 @@ describe('mistakes', () => {
       'bad-course/02-links.md:14: unknown code language "pythn": use a language name such as python, bash or text',
       'bad-course/04-no-front-matter.md:1: the file must start with front matter between two --- lines (title and the other settings)',
       'bad-course/course.md:4: price must be written in quotes, exactly as buyers should see it, e.g. price: "49.001"',
-      'bad-course/course.md:6: unknown key "prive": the keys are title, description, price, currency, cover, published, order, level, tags',
+      'bad-course/course.md:6: unknown key "prive": the keys are title, description, price, currency, cover, published, order, level, tags, coming_soon, sale_ends, promotion_codes',
       'bad-course/notes.md: lesson files are named <NN>-<slug>.md, e.g. 01-introduction.md',
       `dup-course/01-setup.md: number 1 is also used by ${BROKEN}/dup-course/01-part: the numbers set the order, so each must be different`,
       `dup-course/01-setup.md: duplicate lesson slug "setup" (also ${BROKEN}/dup-course/01-part/01-setup.md): lesson URLs drop the number and the section, so give one of them another name`,

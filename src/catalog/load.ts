@@ -14,6 +14,7 @@ import {
   lessonFrontMatter,
   MAX_SLUG_LENGTH,
   sectionFrontMatter,
+  saleEndsAt,
   siteSettings,
   SLUG,
   type SiteSettings,
@@ -54,6 +55,12 @@ export type Course = {
   order: number;
   level?: 'beginner' | 'intermediate' | 'advanced';
   tags: string[];
+  /** Announced, not on sale: the page offers a waitlist instead of a buy form. */
+  comingSoon: boolean;
+  /** When the sale ends (ms since the epoch, exclusive), or null for no end. */
+  saleEndsAt: number | null;
+  /** Checkout accepts promotion codes: the course's own setting, else the site's. */
+  promotionCodes: boolean;
   url: string;
   file: string;
   html: string;
@@ -111,6 +118,7 @@ type RawCourse = Parsed<z.infer<typeof courseFrontMatter>> & {
   file: string;
   currency: string;
   priceMinor: number;
+  promotionCodes: boolean;
   sections: RawSection[];
   /** Every lesson file parsed: only then can "no lessons" be told apart from "broken lessons". */
   complete: boolean;
@@ -131,7 +139,8 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   const raws: RawCourse[] = [];
   for (const entry of await sortedEntries(root)) {
     if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name.startsWith('_')) continue;
-    const course = await readCourse(join(root, entry.name), entry.name, site?.currency ?? 'USD', problems);
+    const defaults = { currency: site?.currency ?? 'USD', promotionCodes: site?.promotion_codes ?? false };
+    const course = await readCourse(join(root, entry.name), entry.name, defaults, problems);
     if (course) raws.push(course);
   }
 
@@ -217,7 +226,12 @@ async function loadSite(root: string, problems: Problem[]): Promise<SiteSettings
   return validate(siteSettings, doc.toJS() ?? {}, { file, doc, lines, lineOffset: 0 }, problems);
 }
 
-async function readCourse(dir: string, slug: string, defaultCurrency: string, problems: Problem[]): Promise<RawCourse | null> {
+async function readCourse(
+  dir: string,
+  slug: string,
+  defaults: { currency: string; promotionCodes: boolean },
+  problems: Problem[],
+): Promise<RawCourse | null> {
   const courseFile = join(dir, 'course.md');
   const file = relativeToCwd(courseFile);
   if (!checkSlug(slug, relativeToCwd(dir), 'course folder', problems)) return null;
@@ -231,7 +245,8 @@ async function readCourse(dir: string, slug: string, defaultCurrency: string, pr
   // reported in the same run; the problems already recorded keep it from being published.
   const fallback = { data: courseFrontMatter.parse({ title: slug, description: slug, price: '1' }), body: '', lineOffset: 0, lines: new Map<string, number>() };
   const course = parsed ?? fallback;
-  const currency = course.data.currency ?? defaultCurrency;
+  const currency = course.data.currency ?? defaults.currency;
+  const promotionCodes = course.data.promotion_codes ?? defaults.promotionCodes;
   let priceMinor = 0;
   if (parsed) {
     const price = parsePrice(parsed.data.price, currency);
@@ -242,7 +257,7 @@ async function readCourse(dir: string, slug: string, defaultCurrency: string, pr
     problems.push({ file, line: course.lines.get('cover'), message: `cover: ${course.data.cover} not found beside course.md` });
     course.data.cover = undefined;
   }
-  return { ...course, slug, source: courseFile, file, currency, priceMinor, sections, complete };
+  return { ...course, slug, source: courseFile, file, currency, priceMinor, promotionCodes, sections, complete };
 }
 
 /** Lessons at the top of a course folder and in numbered section folders, in NN order. */
@@ -421,6 +436,9 @@ async function renderCourse(
     order: raw.data.order ?? Number.MAX_SAFE_INTEGER,
     level: raw.data.level,
     tags: raw.data.tags,
+    comingSoon: raw.data.coming_soon,
+    saleEndsAt: raw.data.sale_ends ? saleEndsAt(raw.data.sale_ends) : null,
+    promotionCodes: raw.promotionCodes,
     url,
     file: raw.file,
     html: sales.html,

@@ -46,6 +46,9 @@ export async function writePrivateBundle(catalog: Catalog, clientDir: string, pr
     published: course.published,
     position: index + 1,
     firstLessonSlug: course.lessons[0]?.slug ?? null,
+    comingSoon: course.comingSoon,
+    saleEndsAt: course.saleEndsAt,
+    promotionCodes: course.promotionCodes,
   }));
 
   const all = catalog.published.flatMap((course) => course.lessons.map((lesson) => ({ course, lesson })));

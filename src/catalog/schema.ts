@@ -25,6 +25,34 @@ const relativeFile = (what: string) =>
     .string({ error: `${what} must be a relative path such as ./cover.png` })
     .refine((path) => !/^([a-z]+:|\/)/i.test(path), `${what} must be a path relative to the file, such as ./cover.png`);
 
+const SALE_ENDS_HELP = 'sale_ends must be a date such as 2026-12-31 (the end of that day, UTC) or a date and time with its offset such as 2026-12-31T18:00:00+01:00';
+
+/**
+ * When a sale ends, in ms since the epoch (exclusive): a bare date means the whole of that day in
+ * UTC, so its end is the next day's midnight UTC. A time must carry its offset (Z or +01:00),
+ * because "18:00" alone would mean something else on the build machine than on the server.
+ */
+export function saleEndsAt(value: string): number | null {
+  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (date) {
+    const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    const start = Date.UTC(year, month - 1, day);
+    const check = new Date(start);
+    if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
+    return start + 24 * 60 * 60 * 1000;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/i.test(value)) return null;
+  const at = Date.parse(value.replace(' ', 'T'));
+  return Number.isFinite(at) ? at : null;
+}
+
+// YAML reads an unquoted 2026-12-31 as text with this parser's core schema; a Date (YAML 1.1
+// timestamps) is accepted too, as its ISO form.
+const saleEnds = z
+  .union([z.string(), z.date()], { error: SALE_ENDS_HELP })
+  .transform((value) => (value instanceof Date ? value.toISOString() : value.trim()))
+  .refine((value) => saleEndsAt(value) !== null, SALE_ENDS_HELP);
+
 export const courseFrontMatter = z.strictObject({
   title: text('title', 120),
   description: text('description', 300).refine((d) => !/\n\s*\n/.test(d), 'description must be one paragraph'),
@@ -42,6 +70,12 @@ export const courseFrontMatter = z.strictObject({
     .enum(['beginner', 'intermediate', 'advanced'], { error: 'level must be one of beginner, intermediate, advanced' })
     .optional(),
   tags: z.array(text('each tag', 40), { error: 'tags must be a list such as [python, data]' }).max(12).default([]),
+  /** Announced, not on sale yet: the page collects "notify me" emails instead of selling. */
+  coming_soon: flag('coming_soon').default(false),
+  /** The last moment the course can be bought; see saleEndsAt for how a bare date is read. */
+  sale_ends: saleEnds.optional(),
+  /** Overrides the site's `promotion_codes` for this course. */
+  promotion_codes: flag('promotion_codes').optional(),
 });
 
 export const lessonFrontMatter = z.strictObject({
@@ -88,6 +122,8 @@ export const siteSettings = z.strictObject({
     .string()
     .regex(/^@\w{1,15}$/, 'twitter must be a handle such as @author')
     .optional(),
+  /** Checkout accepts Stripe promotion codes, unless a course says otherwise. */
+  promotion_codes: flag('promotion_codes').default(false),
 });
 
 export type CourseFrontMatter = z.infer<typeof courseFrontMatter>;

@@ -34,6 +34,11 @@ export const manifestSchema = z.strictObject({
       /** 1-based position in the catalogue. */
       position: z.number().int().positive(),
       firstLessonSlug: slug.nullable(),
+      /** Sales settings; a bundle built before they existed reads as "on sale, no end, no codes". */
+      comingSoon: z.boolean().default(false),
+      /** End of the sale window in ms since the epoch (exclusive), or null. */
+      saleEndsAt: z.number().int().nonnegative().nullable().default(null),
+      promotionCodes: z.boolean().default(false),
     }),
   ),
   /** Every lesson of the published courses (drafts excluded), in course order. */

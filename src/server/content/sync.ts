@@ -9,7 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../context.ts';
 import { rowsAffected } from '../db/results.ts';
-import { courses, lessons, privateMedia } from '../db/schema.ts';
+import { contentSyncs, courses, lessons, privateMedia } from '../db/schema.ts';
 import { sha256Hex } from '../sha256.ts';
 import { BundleError, parseManifest, type Bundle, type Manifest, type ManifestCourse, type ManifestLesson, type ManifestMedia } from './bundle.ts';
 
@@ -27,9 +27,15 @@ export type SyncSummary = {
 type CheckedLesson = ManifestLesson & { html: string | null; contentHash: string };
 type CheckedMedia = ManifestMedia & { body: Uint8Array };
 
-/** What the store keeps of a course, hashed: an unchanged course is not written. */
+/**
+ * What the store keeps of a course, hashed: an unchanged course is not written. The sales settings
+ * enter only when set, so courses that use none keep the hash they had before the settings existed
+ * (an upgrade does not rewrite every course).
+ */
 function courseHash(course: ManifestCourse): Promise<string> {
-  return sha256Hex(JSON.stringify([course.title, course.priceMinor, course.currency, course.firstLessonSlug, course.position]));
+  const fields: unknown[] = [course.title, course.priceMinor, course.currency, course.firstLessonSlug, course.position];
+  if (course.comingSoon || course.saleEndsAt !== null || course.promotionCodes) fields.push(course.comingSoon, course.saleEndsAt, course.promotionCodes);
+  return sha256Hex(JSON.stringify(fields));
 }
 
 /**
@@ -139,6 +145,9 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
       published: course.published,
       firstLessonSlug: course.firstLessonSlug,
       position: course.position,
+      comingSoon: course.comingSoon,
+      saleEndsAt: course.saleEndsAt,
+      promotionCodes: course.promotionCodes,
       contentHash,
       updatedAt: now,
     };
@@ -220,8 +229,13 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
   }
 
   if (writes.length) {
-    const results = await db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-    summary.rowsWritten = results.reduce((sum: number, result: unknown) => sum + rowsAffected(result), 0);
+    // The record of this sync goes in the same batch: the dashboard's "last sync" is exactly the
+    // content the store holds. Each statement above writes one row, so `written` is their count;
+    // an unchanged sync sends nothing at all and records nothing.
+    const { rowsWritten: _, ...counted } = summary;
+    const record = db.insert(contentSyncs).values({ finishedAt: now, written: writes.length, summary: JSON.stringify(counted) });
+    const results = await db.batch([...writes, record] as unknown as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+    summary.rowsWritten = results.slice(0, -1).reduce((sum: number, result: unknown) => sum + rowsAffected(result), 0);
   }
   return summary;
 }
