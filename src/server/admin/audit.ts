@@ -58,8 +58,14 @@ export type AuditRow = {
   detail: string | null;
 };
 
+/** How many audit rows there are, for paging. */
+export async function countAudit(db: Db): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM audit_log`);
+  return Number(row?.n ?? 0);
+}
+
 /** The newest audit rows first, optionally about one member. */
-export async function listAudit(db: Db, options: { subjectUserId?: number; limit?: number } = {}): Promise<AuditRow[]> {
+export async function listAudit(db: Db, options: { subjectUserId?: number; limit?: number; offset?: number } = {}): Promise<AuditRow[]> {
   const rows = await db.all<{
     id: number;
     created_at: number;
@@ -75,7 +81,7 @@ export async function listAudit(db: Db, options: { subjectUserId?: number; limit
     LEFT JOIN users actor ON actor.id = a.actor_user_id
     LEFT JOIN users subject ON subject.id = a.subject_user_id
     ${options.subjectUserId ? sql`WHERE a.subject_user_id = ${options.subjectUserId}` : sql``}
-    ORDER BY a.id DESC LIMIT ${options.limit ?? 100}`);
+    ORDER BY a.id DESC LIMIT ${options.limit ?? 100} OFFSET ${options.offset ?? 0}`);
   return rows.map((row) => ({
     id: Number(row.id),
     createdAt: Number(row.created_at),

@@ -2,7 +2,7 @@
 // with a comma, quote or line break quoted, quotes doubled), amounts in the currency's major unit
 // as plain decimals, times in UTC ISO 8601.
 import { minorUnitDigits } from '../payments/money.ts';
-import type { PurchaseSummary } from './members.ts';
+import type { PurchaseSummary, UserSummary } from './members.ts';
 
 /**
  * One field. Text a person typed (an email, a course title) that starts like a formula gets a
@@ -66,6 +66,25 @@ export function purchasesCsv(rows: PurchaseSummary[]): string {
       csvField(row.checkoutSessionId),
       csvField(row.paymentIntentId),
       csvField(row.livemode),
+    ]);
+  }
+  return out;
+}
+
+export const MEMBER_CSV_COLUMNS = ['user_id', 'created_at', 'email', 'role', 'has_password', 'email_verified', 'active_courses', 'purchases'] as const;
+
+export function membersCsv(rows: UserSummary[]): string {
+  let out = csvRow([...MEMBER_CSV_COLUMNS]);
+  for (const row of rows) {
+    out += csvRow([
+      csvField(row.id),
+      csvField(new Date(row.createdAt).toISOString()),
+      csvField(row.email, { text: true }),
+      csvField(row.role),
+      csvField(row.hasPassword),
+      csvField(row.emailVerified),
+      csvField(row.activeCourses),
+      csvField(row.purchases),
     ]);
   }
   return out;

@@ -12,6 +12,7 @@ import { emailSchema, newPasswordSchema } from '../auth/credentials.ts';
 import { hashPassword } from '../auth/password-hasher.ts';
 import type { Db } from '../context.ts';
 import type { User } from '../db/schema.ts';
+import { sha256Hex } from '../sha256.ts';
 import { auditSql, type AdminActor, type AdminContext } from './audit.ts';
 import { runBatch } from './batch.ts';
 
@@ -119,7 +120,7 @@ export async function grantCourse(ctx: AdminContext, input: GrantInput): Promise
       subjectUserId: userId,
       courseSlug: course.slug,
       reason: reason,
-      detail: { purchaseId: grant.purchaseId, createdUser: existing ? undefined : true },
+      detail: { purchaseId: grant.purchaseId, createdUser: existing ? undefined : true, note: input.note ?? undefined },
       now,
       onlyIfChanged: true,
     }),
@@ -190,7 +191,7 @@ export async function revokeCourse(ctx: AdminContext, input: RevokeInput): Promi
       subjectUserId: user.id,
       courseSlug: slug,
       reason: reason,
-      detail: { purchaseId: purchase.purchaseId, source: purchase.source, checkoutSessionId: purchase.checkoutSessionId ?? undefined },
+      detail: { purchaseId: purchase.purchaseId, source: purchase.source, checkoutSessionId: purchase.checkoutSessionId ?? undefined, note: input.note ?? undefined },
       now,
       onlyIfChanged: true,
     }),
@@ -322,6 +323,51 @@ export async function setMemberPassword(ctx: AdminContext, input: SetPasswordInp
   return { kind: 'updated', userId: user.id };
 }
 
+export type SignOutResult = { kind: 'signed-out'; userId: number } | { kind: 'unknown-user'; userId: number };
+
+/** Ends every session of a member (their session version moves on, so every older token dies). */
+export async function signOutMember(ctx: AdminContext, input: { userId: number; reason?: string | null; actor: AdminActor }): Promise<SignOutResult> {
+  const now = ctx.clock.now();
+  const results = await runBatch(ctx.db, [
+    sql`UPDATE users SET session_version = session_version + 1, updated_at = ${now} WHERE id = ${input.userId}`,
+    auditSql({ actor: input.actor, action: 'sign-out-everywhere', subjectUserId: input.userId, reason: input.reason ?? null, now, onlyIfChanged: true }),
+  ]);
+  return rowsAffected(results[0]) > 0 ? { kind: 'signed-out', userId: input.userId } : { kind: 'unknown-user', userId: input.userId };
+}
+
+/** 32 random bytes as base64url: the shape of every emailed token (see auth/tokens.ts). */
+function newTokenSecret(): string {
+  let binary = '';
+  for (const byte of crypto.getRandomValues(new Uint8Array(32))) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export type PasswordLinkResult =
+  | { kind: 'issued'; userId: number; email: string; token: string; hasPassword: boolean; lifetimeMs: number }
+  | { kind: 'unknown-user'; userId: number };
+
+/**
+ * A single-use `reset` token for a member, to email them a link that sets their password, written
+ * with its audit row in one batch. The caller sends the email (after the response). `lifetimeMs`
+ * is longer for a member who has no password yet (they were sent a set-password link at purchase).
+ */
+export async function issuePasswordLink(
+  ctx: AdminContext,
+  input: { userId: number; actor: AdminActor; lifetimeMs: (hasPassword: boolean) => number },
+): Promise<PasswordLinkResult> {
+  const user = await first<{ id: number; email: string; password_hash: string | null }>(ctx.db, sql`SELECT id, email, password_hash FROM users WHERE id = ${input.userId}`);
+  if (!user) return { kind: 'unknown-user', userId: input.userId };
+  const hasPassword = user.password_hash !== null;
+  const lifetimeMs = input.lifetimeMs(hasPassword);
+  const token = newTokenSecret();
+  const now = ctx.clock.now();
+  await runBatch(ctx.db, [
+    sql`INSERT INTO auth_tokens (user_id, purpose, token_hash, expires_at, created_at) VALUES (${user.id}, 'reset', ${await sha256Hex(token)}, ${now + lifetimeMs}, ${now})`,
+    auditSql({ actor: input.actor, action: 'password-email', subjectUserId: user.id, detail: { hasPassword, expiresAt: now + lifetimeMs }, now }),
+  ]);
+  return { kind: 'issued', userId: Number(user.id), email: user.email, token, hasPassword, lifetimeMs };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lists
 
@@ -350,11 +396,21 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
 
-/** Members, oldest first; `search` matches part of the email (case-insensitive). */
-export async function listUsers(db: Db, options: { search?: string; role?: 'member' | 'admin'; limit?: number; offset?: number } = {}): Promise<UserSummary[]> {
+function userConditions(options: { search?: string; role?: 'member' | 'admin' }): SQL {
   const conditions: SQL[] = [];
   if (options.search) conditions.push(sql`u.email LIKE ${likePattern(options.search.trim().toLowerCase())} ESCAPE '\\'`);
   if (options.role) conditions.push(sql`u.role = ${options.role}`);
+  return conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
+}
+
+/** How many accounts match, for paging. */
+export async function countUsers(db: Db, options: { search?: string; role?: 'member' | 'admin' } = {}): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM users u ${userConditions(options)}`);
+  return Number(row?.n ?? 0);
+}
+
+/** Members, oldest first; `search` matches part of the email (case-insensitive). */
+export async function listUsers(db: Db, options: { search?: string; role?: 'member' | 'admin'; limit?: number; offset?: number } = {}): Promise<UserSummary[]> {
   const rows = await db.all<{
     id: number;
     email: string;
@@ -368,7 +424,7 @@ export async function listUsers(db: Db, options: { search?: string; role?: 'memb
       (SELECT count(DISTINCT p.course_slug) FROM purchases p WHERE p.user_id = u.id AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore')) AS active,
       (SELECT count(*) FROM purchases p WHERE p.user_id = u.id) AS purchases
     FROM users u
-    ${conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``}
+    ${userConditions(options)}
     ORDER BY u.id LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
   return rows.map((row) => ({
     id: Number(row.id),
@@ -405,11 +461,38 @@ export type PurchaseSummary = {
   livemode: boolean;
 };
 
-/** Purchases and grants, oldest first, optionally of one course or one member. */
-export async function listPurchases(db: Db, options: { course?: string; email?: string; limit?: number; offset?: number } = {}): Promise<PurchaseSummary[]> {
+/** Which purchases a list shows; every field is optional and they combine with AND. */
+export type PurchaseFilter = {
+  course?: string;
+  email?: string;
+  userId?: number;
+  /** Stripe's status, or `granted` for grants. */
+  status?: string;
+  /** Created at or after (ms). */
+  from?: number;
+  /** Created before (ms). */
+  before?: number;
+};
+
+function purchaseConditions(filter: PurchaseFilter): SQL {
   const conditions: SQL[] = [];
-  if (options.course) conditions.push(sql`p.course_slug = ${options.course}`);
-  if (options.email) conditions.push(sql`u.email = ${options.email.trim().toLowerCase()}`);
+  if (filter.course) conditions.push(sql`p.course_slug = ${filter.course}`);
+  if (filter.email) conditions.push(sql`u.email = ${filter.email.trim().toLowerCase()}`);
+  if (filter.userId !== undefined) conditions.push(sql`p.user_id = ${filter.userId}`);
+  if (filter.status) conditions.push(sql`p.status = ${filter.status}`);
+  if (filter.from !== undefined) conditions.push(sql`p.created_at >= ${filter.from}`);
+  if (filter.before !== undefined) conditions.push(sql`p.created_at < ${filter.before}`);
+  return conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
+}
+
+/** How many purchases match, for paging. */
+export async function countPurchases(db: Db, filter: PurchaseFilter = {}): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM purchases p JOIN users u ON u.id = p.user_id ${purchaseConditions(filter)}`);
+  return Number(row?.n ?? 0);
+}
+
+/** Purchases and grants, oldest first (or newest first), optionally filtered. */
+export async function listPurchases(db: Db, options: PurchaseFilter & { limit?: number; offset?: number; newestFirst?: boolean } = {}): Promise<PurchaseSummary[]> {
   const rows = await db.all<{
     id: number;
     created_at: number;
@@ -433,8 +516,8 @@ export async function listPurchases(db: Db, options: { course?: string; email?: 
     JOIN users u ON u.id = p.user_id
     LEFT JOIN courses c ON c.slug = p.course_slug
     LEFT JOIN access_ledger l ON l.purchase_id = p.id AND l.seq = (SELECT max(seq) FROM access_ledger WHERE purchase_id = p.id)
-    ${conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``}
-    ORDER BY p.created_at, p.id LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
+    ${purchaseConditions(options)}
+    ORDER BY ${options.newestFirst ? sql`p.created_at DESC, p.id DESC` : sql`p.created_at, p.id`} LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
   return rows.map((row) => ({
     id: Number(row.id),
     createdAt: Number(row.created_at),
