@@ -10,7 +10,8 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'] } },
       {
         extends: true,
-        test: { name: 'integration', include: ['tests/**/*.test.ts'], globalSetup: ['tests/support/global-setup.ts'] },
+        // tests/load/ runs on its own: `npm run test:load` (vitest.load.config.ts).
+        test: { name: 'integration', include: ['tests/**/*.test.ts'], exclude: ['tests/load/**'], globalSetup: ['tests/support/global-setup.ts'] },
       },
     ],
   },

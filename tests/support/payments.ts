@@ -42,6 +42,8 @@ export type PaymentsSiteOptions = {
    * Default: https://courses.test, for tests that follow links by their path.
    */
   siteUrl?: 'server';
+  /** More settings for the server (e.g. WEB_CONCURRENCY, TRUST_PROXY). */
+  env?: Record<string, string>;
 };
 
 export async function startPaymentsSite(dist: string, options: PaymentsSiteOptions = {}): Promise<PaymentsSite> {
@@ -51,7 +53,7 @@ export async function startPaymentsSite(dist: string, options: PaymentsSiteOptio
     startStripeStandin({ port: 0, webhookUrls: [], webhookSecret: WEBHOOK_SECRET, log: () => {} }),
   ]);
   await syncStore(dist, store.url);
-  const env = paymentsEnv({ databaseUrl: store.url, smtpUrl: sink.url, stripeApiBase: standin.url });
+  const env = { ...paymentsEnv({ databaseUrl: store.url, smtpUrl: sink.url, stripeApiBase: standin.url }), ...options.env };
   const port = options.siteUrl === 'server' ? await freePort() : undefined;
   if (port !== undefined) env.SITE_URL = `http://127.0.0.1:${port}`;
   const server = await startServer({ dist, env, port });

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './build.ts';
 
-export type RunningServer = { url: string; port: number; logs: () => string; stop: () => Promise<void> };
+export type RunningServer = { url: string; port: number; pid: number; logs: () => string; stop: () => Promise<void> };
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,6 +57,7 @@ export async function startServer(options: { dist: string; env: Record<string, s
   return {
     url,
     port,
+    pid: child.pid!,
     logs: () => output,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
