@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../src/catalog/load.ts';
 import { parseManifest, type Manifest } from '../src/server/content/bundle.ts';
 import { buildSite, ROOT } from './support/build.ts';
+import { createTestStore } from './support/store.ts';
 import { freePort } from './support/server.ts';
 
 function files(dir: string): string[] {
@@ -99,7 +100,16 @@ describe('the demo build', () => {
       const bytes = readFileSync(join(dist, 'private', item.file));
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(item.sha256);
     }
-    expect(files(join(dist, 'private')).length).toBe(1 + paid.length + manifest.media.length);
+    // The manifest, the pages, the media, and the layout of the pages rendered at request time.
+    expect(files(join(dist, 'private')).length).toBe(2 + paid.length + manifest.media.length);
+  });
+
+  it('keeps the layout of request-time pages in the private bundle, with its markers, and not in the public output', () => {
+    const shell = readFileSync(join(dist, 'private', 'shell.html'), 'utf8');
+    expect(shell).toContain('<title>%%PAGE_TITLE%% · ');
+    expect(shell).toContain('<!--%%PAGE_MAIN%%-->');
+    expect(shell).toMatch(/<link rel="stylesheet" href="\/_astro\/[^"]+\.css"/);
+    expect(existsSync(join(dist, 'client', 'app-shell'))).toBe(false);
   });
 
   it('leaves no paid lesson text, page, folder or paid-only media in the public output', () => {
@@ -203,12 +213,13 @@ describe('a course whose paid lessons carry markers', () => {
     expect(manifest.lessons.every((l) => l.course === 'tiny-course')).toBe(true);
   });
 
-  it('the development server answers 404 for a paid lesson and its media, and serves a free lesson', async () => {
+  it('the development server answers 404 for a paid lesson and its media, serves a free lesson, and renders request-time pages in the layout', async () => {
     const port = await freePort();
+    const store = await createTestStore();
     const child = spawn(process.execPath, [join(ROOT, 'node_modules/astro/bin/astro.mjs'), 'dev', '--ignore-lock', '--host', '127.0.0.1', '--port', String(port)], {
       cwd: ROOT,
       // Not the test runner's environment: with VITEST set, Astro's dev server leaves out its own routes.
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASTRO_TELEMETRY_DISABLED: '1', ASTRO_DEV_BACKGROUND: '0', COURSES_DIR: join(ROOT, COURSES) },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASTRO_TELEMETRY_DISABLED: '1', ASTRO_DEV_BACKGROUND: '0', COURSES_DIR: join(ROOT, COURSES), DATABASE_URL: store.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -235,9 +246,18 @@ describe('a course whose paid lessons carry markers', () => {
       const secret = manifest.media.find((m) => m.name.endsWith('.svg'))!.name;
       expect((await fetch(`${base}/media/${secret}`)).status).toBe(404);
       expect((await fetch(`${base}/courses/tiny-course/media/${secret}`)).status).toBe(404);
+      // Without a build there is no private bundle: the dev server renders the layout itself.
+      const signup = await fetch(`${base}/signup`);
+      expect(signup.status).toBe(200);
+      const page = await signup.text();
+      expect(page).toContain('<title>Create an account · ');
+      expect(page).toContain('action="/api/auth/signup"');
+      expect(page).not.toContain('%%PAGE_');
     } finally {
       child.kill('SIGTERM');
       await exited;
+      store.close();
+      store.remove();
     }
   });
 });
