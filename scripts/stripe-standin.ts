@@ -34,7 +34,21 @@ export interface StandinOptions {
   webhookTimeoutMs?: number;
   now?: () => number; // clock in ms; lets tests move time to expire sessions
   log?: (line: string) => void;
+  /** Promotion codes made at start (and again after a reset) unless one with that code exists. */
+  promotionCodes?: SeedPromotionCode[];
 }
+
+/** A coupon and its customer-facing code in one, for seeding a demo. */
+export interface SeedPromotionCode {
+  code: string;
+  percent_off?: number;
+  amount_off?: number;
+  currency?: string;
+  max_redemptions?: number;
+}
+
+/** What `npm start`'s demo offers at checkout (documented in docs/stripe-standin.md). */
+export const DEMO_PROMOTION_CODES: SeedPromotionCode[] = [{ code: 'LAUNCH20', percent_off: 20 }];
 
 export interface Delivery {
   id: string;
@@ -137,6 +151,29 @@ interface Refund extends Json {
   payment_intent: string;
 }
 
+interface Coupon extends Json {
+  id: string;
+  object: 'coupon';
+  amount_off: number | null;
+  currency: string | null;
+  percent_off: number | null;
+  max_redemptions: number | null;
+  redeem_by: number | null;
+  times_redeemed: number;
+  valid: boolean;
+}
+
+interface PromotionCode extends Json {
+  id: string;
+  object: 'promotion_code';
+  active: boolean;
+  code: string;
+  expires_at: number | null;
+  max_redemptions: number | null;
+  promotion: { type: 'coupon'; coupon: string };
+  times_redeemed: number;
+}
+
 interface Dispute extends Json {
   id: string;
   object: 'dispute';
@@ -179,6 +216,8 @@ interface State {
   charges: Record<string, Charge>;
   refunds: Record<string, Refund>;
   disputes: Record<string, Dispute>;
+  coupons: Record<string, Coupon>;
+  promotionCodes: Record<string, PromotionCode>;
   events: Record<string, StripeEvent>;
   acked: Record<string, string[]>; // event id -> webhook urls that answered 2xx
 }
@@ -186,7 +225,7 @@ interface State {
 function emptyState(): State {
   return {
     version: 1, seq: 0, order: {}, sessions: {}, lineItems: {}, intentData: {}, products: {}, customers: {},
-    paymentIntents: {}, charges: {}, refunds: {}, disputes: {}, events: {}, acked: {},
+    paymentIntents: {}, charges: {}, refunds: {}, disputes: {}, coupons: {}, promotionCodes: {}, events: {}, acked: {},
   };
 }
 
@@ -449,6 +488,7 @@ const NO_REQUEST: Ctx = { requestId: null, idempotencyKey: null };
 
 const EXPANDABLE: Record<string, string[]> = {
   'checkout.session': ['payment_intent', 'line_items', 'customer'],
+  promotion_code: ['promotion.coupon'],
   payment_intent: ['latest_charge', 'customer'],
   charge: ['payment_intent', 'customer'],
   refund: ['charge', 'payment_intent'],
@@ -472,6 +512,7 @@ class Standin {
   readonly log: (line: string) => void;
   baseUrl = '';
   inflight = new Set<Promise<unknown>>();
+  readonly seedCodes: SeedPromotionCode[];
 
   constructor(o: StandinOptions) {
     this.webhookUrls = [...(o.webhookUrls ?? [])];
@@ -482,6 +523,7 @@ class Standin {
     this.statePath = o.statePath;
     this.clock = o.now ?? Date.now;
     this.log = o.log ?? (() => {});
+    this.seedCodes = o.promotionCodes ?? [];
     if (this.webhookUrls.length > 0 && !this.secret) throw new Error('webhook URLs need a webhook secret (--webhook-secret or STRIPE_WEBHOOK_SECRET)');
     for (const u of this.webhookUrls) new URL(u); // fail at start, not at the first payment
     if (this.statePath && existsSync(this.statePath)) {
@@ -493,6 +535,25 @@ class Standin {
         throw new Error(`cannot read stand-in state ${this.statePath}: ${(err as Error).message} (delete it to start fresh)`);
       }
     }
+    this.seed();
+  }
+
+  /** Makes the seeded codes that do not exist yet (a state file may already hold them). */
+  seed(): void {
+    for (const seed of this.seedCodes) {
+      if (this.findCode(seed.code)) continue;
+      const coupon = this.createCoupon({
+        ...(seed.percent_off !== undefined ? { percent_off: String(seed.percent_off) } : {}),
+        ...(seed.amount_off !== undefined ? { amount_off: String(seed.amount_off), currency: seed.currency ?? 'usd' } : {}),
+        name: seed.code,
+      });
+      this.createPromotionCode({
+        promotion: { type: 'coupon', coupon: coupon.id },
+        code: seed.code,
+        ...(seed.max_redemptions !== undefined ? { max_redemptions: String(seed.max_redemptions) } : {}),
+      });
+    }
+    if (this.seedCodes.length) this.save();
   }
 
   now(): number { return Math.floor(this.clock() / 1000); }
@@ -511,6 +572,7 @@ class Standin {
     this.idempotency.clear();
     this.deliver = true;
     this.webhookUrls = [...this.initialWebhookUrls];
+    this.seed();
     this.save();
   }
 
@@ -528,7 +590,7 @@ class Standin {
     const s = this.state;
     const tables: Record<string, Record<string, Json>> = {
       cs_: s.sessions, pi_: s.paymentIntents, ch_: s.charges, re_: s.refunds, dp_: s.disputes,
-      cus_: s.customers, prod_: s.products, evt_: s.events,
+      cus_: s.customers, prod_: s.products, evt_: s.events, promo_: s.promotionCodes,
     };
     for (const [prefix, table] of Object.entries(tables)) if (id.startsWith(prefix)) return table[id];
     return undefined;
@@ -550,6 +612,12 @@ class Standin {
       return;
     }
     const type = String(target.object);
+    if (type === 'promotion_code' && full.endsWith('promotion.coupon') && seg === 'promotion') {
+      const promotion = target.promotion as Json;
+      const coupon = this.state.coupons[String(promotion.coupon)];
+      if (coupon) promotion.coupon = clone(coupon);
+      return;
+    }
     if (!(EXPANDABLE[type] ?? []).includes(seg)) throw invalid('expand', `This property cannot be expanded (${full}).`);
     if (type === 'checkout.session' && seg === 'line_items') {
       const items = this.state.lineItems[String(target.id)] ?? [];
@@ -727,7 +795,7 @@ class Standin {
       consent: null, consent_collection: null, created, currency,
       custom_fields: [], custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
       customer, customer_creation: customerCreation ?? (customer ? null : 'if_required'),
-      customer_details: null, customer_email: customerEmail,
+      customer_details: null, customer_email: customerEmail, discounts: [],
       expires_at: expiresAt, invoice: null, invoice_creation: null, livemode: false,
       locale: str(p, 'locale') ?? null, metadata: meta, mode: 'payment',
       payment_intent: null, payment_link: null, payment_method_collection: 'if_required',
@@ -834,15 +902,31 @@ class Standin {
   }
 
   /** What the Pay buttons do. Returns the events so the caller decides when they are delivered. */
-  pay(id: string, input: { email?: string; delayed?: boolean }): { session: CheckoutSession; redirect: string; events: StripeEvent[] } {
+  pay(id: string, input: { email?: string; delayed?: boolean; promotionCode?: string }): { session: CheckoutSession; redirect: string; events: StripeEvent[] } {
     const s = this.session(id);
     if (s.status !== 'open') throw new ApiError(400, `This Checkout Session is ${s.status} and can no longer be paid.`, { code: 'checkout_session_not_open' });
     const email = this.emailFor(s) ?? (input.email?.trim() || 'test@example.com');
     if (!EMAIL_RE.test(email)) throw invalid('email', `Invalid email address: ${email}`, 'email_invalid');
+    if (input.promotionCode) this.applyCode(s, input.promotionCode);
+    // The code may have run out since it was applied (another buyer took its last redemption).
+    const applied = this.appliedCode(s);
+    if (applied) this.checkRedeemable(applied, s);
     const t = this.now();
-    const delayed = input.delayed === true;
     let customer = s.customer;
     if (!customer && s.customer_creation === 'always') customer = this.createCustomer({ email }).id;
+    if (applied) this.redeem(applied);
+    if (s.amount_total === 0) {
+      // As in Stripe: nothing to charge, so no PaymentIntent; the session completes at once.
+      s.status = 'complete';
+      s.payment_status = 'no_payment_required';
+      s.customer = customer;
+      s.url = null;
+      s.customer_details = { address: null, email, name: null, phone: null, tax_exempt: 'none', tax_ids: [] };
+      const event = this.emit('checkout.session.completed', s, NO_REQUEST);
+      this.save();
+      return { session: s, redirect: (s.success_url ?? '').replaceAll('{CHECKOUT_SESSION_ID}', s.id), events: [event] };
+    }
+    const delayed = input.delayed === true;
     const extra = this.state.intentData[id] ?? { metadata: {}, description: null, receipt_email: null, statement_descriptor: null, statement_descriptor_suffix: null };
     const piId = randomId('pi_3');
     const chId = randomId('ch_3');
@@ -922,6 +1006,140 @@ class Standin {
       livemode: false, metadata: input.metadata ?? {}, name: input.name ?? null, phone: null, preferred_locales: [],
       shipping: null, tax_exempt: 'none', test_clock: null,
     });
+  }
+
+  // -------------------------------------------------- coupons and promotion codes
+
+  createCoupon(p: ParamObject): Coupon {
+    allowOnly(p, ['id', 'percent_off', 'amount_off', 'currency', 'duration', 'duration_in_months', 'max_redemptions', 'redeem_by', 'name', 'metadata', 'expand']);
+    const id = str(p, 'id') ?? randomId('', 8);
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) throw invalid('id', `Invalid coupon id: ${id}`);
+    if (this.state.coupons[id]) throw new ApiError(400, 'Coupon already exists.', { code: 'resource_already_exists', param: 'id' });
+    const percentText = str(p, 'percent_off');
+    const amountOff = int(p, 'amount_off', '', 1) ?? null;
+    if ((percentText === undefined) === (amountOff === null)) {
+      throw new ApiError(400, 'You must pass exactly one of `percent_off` or `amount_off`.', { code: 'parameter_missing', param: 'percent_off' });
+    }
+    let percentOff: number | null = null;
+    if (percentText !== undefined) {
+      if (!/^\d{1,3}(?:\.\d{1,2})?$/.test(percentText) || Number(percentText) <= 0 || Number(percentText) > 100) {
+        throw invalid('percent_off', 'percent_off must be a number greater than 0 and at most 100.', 'parameter_invalid_integer');
+      }
+      percentOff = Number(percentText);
+    }
+    const currency = str(p, 'currency')?.toLowerCase() ?? null;
+    if (amountOff !== null && !currency) throw missing('currency');
+    if (currency && !CURRENCIES.has(currency)) throw invalid('currency', `Invalid currency: ${currency}.`);
+    const duration = str(p, 'duration') ?? 'once';
+    if (!['once', 'forever', 'repeating'].includes(duration)) throw invalid('duration', `Invalid duration: ${duration}. Must be one of once, forever, or repeating.`);
+    const months = int(p, 'duration_in_months', '', 1) ?? null;
+    if (duration === 'repeating' && months === null) throw missing('duration_in_months');
+    const coupon: Coupon = {
+      id, object: 'coupon', amount_off: amountOff, created: this.now(), currency: amountOff !== null ? currency : null,
+      duration, duration_in_months: months, livemode: false, max_redemptions: int(p, 'max_redemptions', '', 1) ?? null,
+      metadata: metadata(p, 'metadata'), name: str(p, 'name') ?? null, percent_off: percentOff,
+      redeem_by: int(p, 'redeem_by', '', 1) ?? null, times_redeemed: 0, valid: true,
+    };
+    this.track(this.state.coupons, coupon);
+    this.save();
+    return coupon;
+  }
+
+  /** The promotion code a buyer would type, matched as Stripe does: case-insensitively. */
+  findCode(code: string): PromotionCode | undefined {
+    const wanted = code.trim().toUpperCase();
+    return this.newestFirst(this.state.promotionCodes).find((pc) => pc.code.toUpperCase() === wanted && pc.active)
+      ?? this.newestFirst(this.state.promotionCodes).find((pc) => pc.code.toUpperCase() === wanted);
+  }
+
+  createPromotionCode(p: ParamObject): PromotionCode {
+    allowOnly(p, ['promotion', 'code', 'active', 'expires_at', 'max_redemptions', 'metadata', 'expand']);
+    const promotion = obj(p, 'promotion');
+    if (!promotion) throw missing('promotion');
+    allowOnly(promotion, ['type', 'coupon'], 'promotion');
+    const type = str(promotion, 'type', 'promotion', true);
+    if (type !== 'coupon') throw invalid('promotion[type]', `Invalid promotion[type]: ${type}. Must be coupon.`);
+    const couponId = str(promotion, 'coupon', 'promotion', true)!;
+    if (!this.state.coupons[couponId]) throw noSuch('coupon', couponId, 'promotion[coupon]', 400);
+    const code = str(p, 'code') ?? randomId('', 8).toUpperCase();
+    if (!/^[A-Za-z0-9_-]{1,500}$/.test(code)) throw invalid('code', 'A promotion code may contain only letters, digits, hyphens and underscores.');
+    const active = bool(p, 'active') ?? true;
+    if (active && Object.values(this.state.promotionCodes).some((pc) => pc.active && pc.code.toUpperCase() === code.toUpperCase())) {
+      throw new ApiError(400, `An active promotion code with \`code: ${code}\` already exists.`, { code: 'resource_already_exists', param: 'code' });
+    }
+    const pc: PromotionCode = {
+      id: randomId('promo_1', 24), object: 'promotion_code', active, code, created: this.now(), customer: null, customer_account: null,
+      expires_at: int(p, 'expires_at', '', 1) ?? null, livemode: false, max_redemptions: int(p, 'max_redemptions', '', 1) ?? null,
+      metadata: metadata(p, 'metadata'), promotion: { type: 'coupon', coupon: couponId },
+      restrictions: { first_time_transaction: false, minimum_amount: null, minimum_amount_currency: null }, times_redeemed: 0,
+    };
+    this.track(this.state.promotionCodes, pc);
+    this.save();
+    return pc;
+  }
+
+  updatePromotionCode(id: string, p: ParamObject): PromotionCode {
+    allowOnly(p, ['active', 'metadata', 'expand']);
+    const pc = this.state.promotionCodes[id];
+    if (!pc) throw noSuch('promotion_code', id, 'id');
+    const active = bool(p, 'active');
+    if (active !== undefined) pc.active = active;
+    if (p.metadata !== undefined) pc.metadata = { ...(pc.metadata as Metadata), ...metadata(p, 'metadata') };
+    this.save();
+    return pc;
+  }
+
+  appliedCode(s: CheckoutSession): PromotionCode | undefined {
+    const id = (s.discounts as { promotion_code: string | null }[] | undefined)?.[0]?.promotion_code;
+    return id ? this.state.promotionCodes[id] : undefined;
+  }
+
+  /** Why a code cannot be used on this session now, in the words of Stripe's page; throws. */
+  checkRedeemable(pc: PromotionCode, s: CheckoutSession): Coupon {
+    const refuse = (message: string) => new ApiError(400, message, { code: 'promotion_code_invalid', param: 'promotion_code' });
+    const coupon = this.state.coupons[pc.promotion.coupon];
+    const now = this.now();
+    if (!pc.active || !coupon) throw refuse('This code is invalid.');
+    if ((pc.expires_at !== null && now >= pc.expires_at) || (coupon.redeem_by !== null && now >= coupon.redeem_by)) throw refuse('This code has expired.');
+    if ((pc.max_redemptions !== null && pc.times_redeemed >= pc.max_redemptions) || !coupon.valid) throw refuse('This code is no longer available.');
+    if (coupon.amount_off !== null && coupon.currency !== s.currency) throw refuse(`This code is not valid for purchases in ${s.currency.toUpperCase()}.`);
+    return coupon;
+  }
+
+  /** What Stripe's "Apply" does on its hosted page: one code per session; a new one replaces the old. */
+  applyCode(s: CheckoutSession, code: string): void {
+    if (s.status !== 'open') throw new ApiError(400, `This Checkout Session is ${s.status}.`, { code: 'checkout_session_not_open' });
+    if (s.allow_promotion_codes !== true) {
+      throw new ApiError(400, 'This Checkout Session does not accept promotion codes (it was created without allow_promotion_codes).', { code: 'promotion_codes_not_allowed', param: 'promotion_code' });
+    }
+    const pc = this.findCode(code);
+    if (!pc) throw new ApiError(400, 'This code is invalid.', { code: 'promotion_code_invalid', param: 'promotion_code' });
+    const coupon = this.checkRedeemable(pc, s);
+    const subtotal = s.amount_subtotal;
+    const discount = coupon.percent_off !== null ? Math.round((subtotal * coupon.percent_off) / 100) : Math.min(coupon.amount_off ?? 0, subtotal);
+    s.discounts = [{ coupon: coupon.id, promotion_code: pc.id }];
+    s.amount_total = subtotal - discount;
+    s.total_details = { amount_discount: discount, amount_shipping: 0, amount_tax: 0 };
+    // One line item is what this site sells; with several, Stripe spreads the discount likewise.
+    let left = discount;
+    const items = this.state.lineItems[s.id] ?? [];
+    items.forEach((li, index) => {
+      const itemSubtotal = li.amount_subtotal as number;
+      const share = index === items.length - 1 ? left : Math.round((discount * itemSubtotal) / Math.max(1, subtotal));
+      left -= share;
+      li.amount_discount = share;
+      li.amount_total = itemSubtotal - share;
+    });
+    this.save();
+  }
+
+  redeem(pc: PromotionCode): void {
+    pc.times_redeemed += 1;
+    const coupon = this.state.coupons[pc.promotion.coupon];
+    if (coupon) {
+      coupon.times_redeemed += 1;
+      if (coupon.max_redemptions !== null && coupon.times_redeemed >= coupon.max_redemptions) coupon.valid = false;
+    }
   }
 
   // -------------------------------------------------- refunds and disputes
@@ -1054,14 +1272,20 @@ function summary(standin: Standin, s: CheckoutSession, items: LineItem[]): strin
     return `<li><div>${esc(li.description)}${li.quantity > 1 ? ` <span class="muted">× ${li.quantity}</span>` : ''}${
       typeof description === 'string' ? `<p class="muted">${esc(description)}</p>` : ''}</div><span>${esc(formatAmount(li.amount_total, li.currency))}</span></li>`;
   }).join('\n');
+  const applied = standin.appliedCode(s);
+  const discount = (s.total_details as { amount_discount?: number } | undefined)?.amount_discount ?? 0;
+  const discountRow = applied && discount > 0
+    ? `<p class="total"><span>Subtotal</span> <span>${esc(formatAmount(s.amount_subtotal, s.currency))}</span></p>
+<p class="total" id="discount"><span>Promotion code <code>${esc(applied.code)}</code></span> <span>−${esc(formatAmount(discount, s.currency))}</span></p>`
+    : '';
   return `<h2 id="summary">Order summary</h2>
 <ul class="items" aria-labelledby="summary">
 ${rows}
 </ul>
-<p class="total"><span>Total due</span> <strong>${esc(formatAmount(s.amount_total, s.currency))}</strong></p>`;
+${discountRow}<p class="total"><span>Total due</span> <strong>${esc(formatAmount(s.amount_total, s.currency))}</strong></p>`;
 }
 
-function checkoutPage(standin: Standin, s: CheckoutSession, opts: { error?: string; email?: string } = {}): string {
+function checkoutPage(standin: Standin, s: CheckoutSession, opts: { error?: string; email?: string; code?: string; codeError?: string } = {}): string {
   const items = standin.state.lineItems[s.id] ?? [];
   const title = items[0]?.description ?? 'Checkout';
   if (s.status !== 'open') {
@@ -1080,6 +1304,15 @@ ${back}`);
   const emailValue = fixedEmail ?? opts.email ?? '';
   const describedBy = ['email-help', opts.error ? 'email-error' : ''].filter(Boolean).join(' ');
   const pay = formatAmount(s.amount_total, s.currency);
+  // Like Stripe's page: the code field exists only when the session allows promotion codes.
+  const codeField = s.allow_promotion_codes === true
+    ? `<label for="promotion_code">Promotion code</label>
+  <div class="actions" style="margin-top:0">
+    <input id="promotion_code" name="promotion_code" autocomplete="off" autocapitalize="characters" value="${esc(opts.code ?? standin.appliedCode(s)?.code ?? '')}" style="width:auto;flex:1"${opts.codeError ? ' aria-invalid="true" aria-describedby="code-error"' : ''}>
+    <button type="submit" name="action" value="apply" formnovalidate>Apply</button>
+  </div>
+  ${opts.codeError ? `<p id="code-error" class="error" role="alert">${esc(opts.codeError)}</p>` : ''}`
+    : '';
   return layout(`Pay ${pay} · ${title}`, `<p><span class="badge">Test mode</span></p>
 <h1>Complete your purchase</h1>
 ${summary(standin, s, items)}
@@ -1088,9 +1321,10 @@ ${summary(standin, s, items)}
   <input id="email" name="email" type="email" autocomplete="email" required value="${esc(emailValue)}"${fixedEmail ? ' readonly' : ''} aria-describedby="${describedBy}"${opts.error ? ' aria-invalid="true"' : ''}>
   <p id="email-help" class="muted">${fixedEmail ? 'Set by the seller for this purchase.' : 'Your receipt and access details are sent here.'}</p>
   ${opts.error ? `<p id="email-error" class="error" role="alert">${esc(opts.error)}</p>` : ''}
+  ${codeField}
   <p class="muted">Test checkout: no card is charged.</p>
   <div class="actions">
-    <button class="primary" type="submit" name="action" value="pay">Pay ${esc(pay)}</button>
+    <button class="primary" type="submit" name="action" value="pay">${s.amount_total === 0 ? 'Complete order' : `Pay ${esc(pay)}`}</button>
     <button type="submit" name="action" value="pay_delayed">Pay with a delayed method</button>
     ${s.cancel_url ? '<button type="submit" name="action" value="cancel" formnovalidate>Cancel</button>' : ''}
   </div>
@@ -1248,6 +1482,21 @@ function apiRoutes(sd: Standin): [string, RegExp, ApiHandler][] {
         (!charge || d.charge === charge) && (!pi || d.payment_intent === pi) && created(d.created as number));
     }],
     ['GET', /^\/v1\/customers\/([^/]+)$/, retrieve('customer', 'id', () => sd.state.customers)],
+    ['POST', /^\/v1\/coupons$/, (p) => sd.expand(sd.createCoupon(p), expandList(p))],
+    ['GET', /^\/v1\/coupons\/([^/]+)$/, retrieve('coupon', 'id', () => sd.state.coupons)],
+    ['POST', /^\/v1\/promotion_codes$/, (p) => sd.expand(sd.createPromotionCode(p), expandList(p))],
+    ['GET', /^\/v1\/promotion_codes$/, (p) => {
+      allowOnly(p, ['limit', 'starting_after', 'ending_before', 'created', 'code', 'active', 'coupon', 'expand']);
+      const code = str(p, 'code');
+      const active = bool(p, 'active');
+      const coupon = str(p, 'coupon');
+      const created = createdFilter(p);
+      return sd.list(sd.newestFirst(sd.state.promotionCodes), p, '/v1/promotion_codes', 'promotion_code', (pc) =>
+        (!code || pc.code.toUpperCase() === code.toUpperCase()) && (active === undefined || pc.active === active) &&
+        (!coupon || pc.promotion.coupon === coupon) && created(pc.created as number));
+    }],
+    ['GET', /^\/v1\/promotion_codes\/([^/]+)$/, retrieve('promotion_code', 'id', () => sd.state.promotionCodes)],
+    ['POST', /^\/v1\/promotion_codes\/([^/]+)$/, (p, m) => sd.expand(sd.updatePromotionCode(m[1]!, p), expandList(p))],
     ['GET', /^\/v1\/events\/([^/]+)$/, retrieve('event', 'id', () => sd.state.events)],
     ['POST', /^\/v1\/refunds$/, (p, _m, ctx) => {
       const { refund, events } = sd.refund(refundInput(p), ctx);
@@ -1381,7 +1630,7 @@ async function handleControl(sd: Standin, req: IncomingMessage, res: ServerRespo
     let result: Json;
     let notice: string;
     if ((m = /^\/_standin\/checkout\/([^/]+)\/pay$/.exec(path))) {
-      const { session, redirect: to, events } = sd.pay(decodeSegment(m[1]!), { email: optStr(b.email), delayed: flag(b.delayed, false) });
+      const { session, redirect: to, events } = sd.pay(decodeSegment(m[1]!), { email: optStr(b.email), delayed: flag(b.delayed, false), promotionCode: optStr(b.promotion_code) });
       await finish(events);
       result = { session, redirect: to };
       notice = `Paid ${session.id}.`;
@@ -1461,8 +1710,20 @@ async function handleCheckoutPage(sd: Standin, req: IncomingMessage, res: Server
     return sendHtml(res, 200, checkoutPage(sd, s));
   }
   if (s.status !== 'open') return sendHtml(res, 409, checkoutPage(sd, s));
-  if (action !== 'pay' && action !== 'pay_delayed') return sendHtml(res, 400, checkoutPage(sd, s, { error: 'Choose Pay or Cancel.' }));
   const typed = (form.get('email') ?? '').trim();
+  const code = (form.get('promotion_code') ?? '').trim();
+  // A code typed but not applied yet is applied by Pay too, so the page works with one press.
+  if (code && s.allow_promotion_codes === true && (action === 'apply' || sd.appliedCode(s)?.code.toUpperCase() !== code.toUpperCase())) {
+    try {
+      sd.applyCode(s, code);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      return sendHtml(res, 400, checkoutPage(sd, s, { email: typed, code, codeError: err.message }));
+    }
+    if (action === 'apply') return sendHtml(res, 200, checkoutPage(sd, s, { email: typed }));
+  }
+  if (action === 'apply') return sendHtml(res, 400, checkoutPage(sd, s, { email: typed, codeError: 'Enter a promotion code.' }));
+  if (action !== 'pay' && action !== 'pay_delayed') return sendHtml(res, 400, checkoutPage(sd, s, { error: 'Choose Pay or Cancel.' }));
   if (!sd.emailFor(s) && !EMAIL_RE.test(typed)) {
     return sendHtml(res, 400, checkoutPage(sd, s, { email: typed, error: typed ? 'Enter a valid email address, like name@example.com.' : 'Enter your email address.' }));
   }
@@ -1534,12 +1795,13 @@ async function main(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' },
       'webhook-url': { type: 'string', multiple: true }, 'webhook-secret': { type: 'string' },
-      state: { type: 'string' }, 'api-version': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      state: { type: 'string' }, 'api-version': { type: 'string' }, 'no-demo-codes': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(`usage: node scripts/stripe-standin.ts [--port 12111] [--host 127.0.0.1] [--public-url URL]
   [--webhook-url URL]... [--webhook-secret whsec_...] [--state data/stripe-standin.json] [--api-version V]
+  [--no-demo-codes]  (without it, the promotion code LAUNCH20 (20% off) exists from the start)
 env: STANDIN_PORT STANDIN_HOST STANDIN_PUBLIC_URL STANDIN_WEBHOOK_URL (comma-separated) STRIPE_WEBHOOK_SECRET STANDIN_STATE
 `);
     return;
@@ -1557,6 +1819,7 @@ env: STANDIN_PORT STANDIN_HOST STANDIN_PUBLIC_URL STANDIN_WEBHOOK_URL (comma-sep
     statePath: values.state ?? env.STANDIN_STATE,
     apiVersion: values['api-version'],
     log: (line) => process.stderr.write(`stripe stand-in: ${line}\n`),
+    promotionCodes: values['no-demo-codes'] ? [] : DEMO_PROMOTION_CODES,
   });
   process.stdout.write(`stripe stand-in listening on ${standin.url}\n`);
   const stop = () => {

@@ -21,6 +21,8 @@ export const LIMITS = {
   reset: { ip: { max: 30, windowMs: HOUR }, email: { max: 5, windowMs: HOUR } },
   link: { ip: { max: 30, windowMs: HOUR }, email: { max: 5, windowMs: HOUR } },
   password: { ip: { max: 60, windowMs: 15 * MINUTE }, email: { max: 10, windowMs: 15 * MINUTE } },
+  // A coming-soon course's "notify me": one address signs up a few times at most.
+  waitlist: { ip: { max: 20, windowMs: HOUR }, email: { max: 5, windowMs: HOUR } },
 } satisfies Record<string, { ip: Limit; email: Limit }>;
 
 export type LimitedAction = keyof typeof LIMITS;

@@ -42,13 +42,21 @@ export async function handleCheckout(request: Request, ctx: AppContext, _client:
     .where(and(eq(courses.slug, form.data.course), eq(courses.published, true)))
     .get();
   if (!course) return htmlPage(404, 'Course not found', 'This course does not exist or is not for sale any more.');
-  if (!ctx.stripe || !ctx.config.stripe) {
-    return htmlPage(503, 'Payments are not set up', 'This site cannot take payments yet. Nothing was charged. Please try again later.');
-  }
 
   const { member, setCookie } = await getMember(request, ctx);
   const cookies = setCookie ? [setCookie] : [];
+  // An owner reads on, whatever the course's sale window says now.
   if (member && (await hasAccess(ctx.db, member.id, course.slug))) return redirect(firstLessonUrl(course), cookies);
+  // The course page is static: it may still show a buy button the store no longer honours.
+  if (course.comingSoon) {
+    return htmlPage(409, 'This course is not on sale yet', 'This course is coming soon and cannot be bought yet. Nothing was charged. Leave your email on its page to hear when it opens.');
+  }
+  if (course.saleEndsAt !== null && ctx.clock.now() >= course.saleEndsAt) {
+    return htmlPage(410, 'This course is no longer on sale', `The sale of this course ended on ${new Date(course.saleEndsAt - 1).toUTCString()}. Nothing was charged.`);
+  }
+  if (!ctx.stripe || !ctx.config.stripe) {
+    return htmlPage(503, 'Payments are not set up', 'This site cannot take payments yet. Nothing was charged. Please try again later.');
+  }
 
   const site = ctx.config.siteUrl;
   const params: Stripe.Checkout.SessionCreateParams = {
@@ -59,6 +67,7 @@ export async function handleCheckout(request: Request, ctx: AppContext, _client:
         price_data: { currency: course.currency.toLowerCase(), unit_amount: course.priceMinor, product_data: { name: course.title } },
       },
     ],
+    ...(course.promotionCodes ? { allow_promotion_codes: true } : {}),
     client_reference_id: member ? String(member.id) : undefined,
     customer_email: member?.email,
     metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug, ...(member ? { [METADATA.user]: String(member.id) } : {}) },

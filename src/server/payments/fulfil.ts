@@ -4,7 +4,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { rowsAffected } from '../db/results.ts';
-import { purchases, users, type Purchase } from '../db/schema.ts';
+import { courses, purchases, users, type Purchase } from '../db/schema.ts';
 import {
   appendLedgerSql,
   getAccessState,
@@ -16,7 +16,7 @@ import { SLUG } from '../access/lesson-gate.ts';
 import { normaliseEmail } from '../auth/credentials.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
-import { setPasswordMessage } from '../email/messages.ts';
+import { purchaseMessage, saleNotificationMessage, type ChargedAmount } from '../email/messages.ts';
 import { isStripeMissing, stripeId, type Stripe } from './stripe.ts';
 
 /** What a Checkout Session's metadata holds, so that the site recognises its own sessions. */
@@ -121,7 +121,9 @@ export async function fulfillCheckout(
 
   if (created) {
     ctx.log.info('purchase.recorded', { purchaseId: purchase.id, userId: purchase.userId, course: courseSlug, session: session.id, amount: purchase.amountMinor, currency: purchase.currency, via: cause.via });
-    if (purchase.createdUser) await mailSetPasswordLink(ctx, client, purchase.userId, courseSlug, now);
+    // Only the caller whose write created the purchase gets here, so each email leaves once however
+    // many webhooks and success pages race.
+    await mailPurchase(ctx, client, purchase, session, now);
     // A refund or dispute may have happened before this purchase was recorded.
     if (paymentIntentId) await syncPayment(ctx, client, paymentIntentId, cause);
   }
@@ -135,15 +137,63 @@ async function delayedPaymentFailed(stripe: Stripe, session: Stripe.Checkout.Ses
   return intent.status === 'canceled' || intent.status === 'requires_payment_method';
 }
 
-async function mailSetPasswordLink(ctx: AppContext, client: Pick<Client, 'waitUntil'>, userId: number, courseSlug: string, now: number) {
-  const user = await ctx.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
-  if (!user) return;
-  const token = await issueToken(ctx.db, userId, 'reset', now, SET_PASSWORD_LINK_MS);
-  const url = new URL(`/reset?token=${token}&welcome=1`, ctx.config.siteUrl).href;
-  sendAfterResponse(ctx, client, setPasswordMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, days: SET_PASSWORD_LINK_MS / 86_400_000, courseSlug }), {
-    userId,
-    purpose: 'set-password',
-  });
+/**
+ * The buyer's email (with the set-password link when the purchase made their account) and the
+ * author's notification. A mail problem is logged, never undoes or fails the purchase.
+ */
+async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, purchase: Purchase, session: Stripe.Checkout.Session, now: number) {
+  try {
+    const [user, course] = await Promise.all([
+      ctx.db.select({ email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.id, purchase.userId)).get(),
+      ctx.db.select({ title: courses.title, firstLessonSlug: courses.firstLessonSlug }).from(courses).where(eq(courses.slug, purchase.courseSlug)).get(),
+    ]);
+    if (!user) return;
+    const site = ctx.config.siteUrl;
+    const siteName = site.host;
+    const courseTitle = course?.title ?? purchase.courseSlug;
+    const startPath = course?.firstLessonSlug ? `/courses/${purchase.courseSlug}/${course.firstLessonSlug}/` : `/courses/${purchase.courseSlug}/`;
+    const charge: ChargedAmount = { amountMinor: purchase.amountMinor, discountMinor: session.total_details?.amount_discount ?? 0, currency: purchase.currency };
+    const newAccount = purchase.createdUser && user.passwordHash === null;
+    const setPassword = newAccount
+      ? { url: new URL(`/reset?token=${await issueToken(ctx.db, purchase.userId, 'reset', now, SET_PASSWORD_LINK_MS)}&welcome=1`, site).href, days: SET_PASSWORD_LINK_MS / 86_400_000 }
+      : null;
+    sendAfterResponse(
+      ctx,
+      client,
+      purchaseMessage({ to: user.email, siteName, courseTitle, startUrl: new URL(startPath, site).href, loginUrl: new URL('/login', site).href, charge, setPassword }),
+      { userId: purchase.userId, purpose: setPassword ? 'purchase+set-password' : 'purchase' },
+    );
+    if (!ctx.config.authorEmail) return;
+    sendAfterResponse(
+      ctx,
+      client,
+      saleNotificationMessage({
+        to: ctx.config.authorEmail,
+        siteName,
+        buyerEmail: user.email,
+        courseTitle,
+        courseSlug: purchase.courseSlug,
+        charge,
+        promotionCode: await promotionCodeOf(ctx, session),
+        newAccount,
+        memberUrl: new URL(`/admin/members/${purchase.userId}`, site).href,
+      }),
+      { userId: purchase.userId, purpose: 'sale-notification' },
+    );
+  } catch (error) {
+    ctx.log.error('mail.purchase-failed', { purchaseId: purchase.id, error: String(error) });
+  }
+}
+
+/** The code the buyer typed, for the author; null when none (or Stripe cannot say right now). */
+async function promotionCodeOf(ctx: AppContext, session: Stripe.Checkout.Session): Promise<string | null> {
+  const id = stripeId(session.discounts?.find((discount) => discount.promotion_code)?.promotion_code ?? null);
+  if (!id || !ctx.stripe) return null;
+  try {
+    return (await ctx.stripe.promotionCodes.retrieve(id)).code;
+  } catch {
+    return null;
+  }
 }
 
 /** What Stripe says the money of a payment did, and the access that follows from it. */

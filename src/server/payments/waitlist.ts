@@ -1,0 +1,54 @@
+// POST /api/waitlist: "notify me" on a coming-soon course's page. The page is static, so the answer
+// is a redirect back to it with a fragment its CSS shows (:target), with or without JavaScript.
+// The list is the author's: the admin pages show who is waiting for which course.
+import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppContext, Client } from '../context.ts';
+import { courses, courseWaitlist } from '../db/schema.ts';
+import { SLUG } from '../access/lesson-gate.ts';
+import { emailSchema } from '../auth/credentials.ts';
+import { checkRateLimit } from '../auth/rate-limit.ts';
+import { acceptFormPost } from '../http/form.ts';
+import { htmlPage, redirect, tooManyRequests } from '../http/responses.ts';
+
+/** The element of the course page that confirms a sign-up. */
+export const WAITLIST_JOINED = 'waitlist-joined';
+
+const waitlistForm = z.object({ course: z.string().regex(SLUG), email: emailSchema });
+
+export async function handleWaitlist(request: Request, ctx: AppContext, client: Client): Promise<Response> {
+  const fields = await acceptFormPost(request, ctx.config);
+  if (fields instanceof Response) return fields;
+  const form = waitlistForm.safeParse(fields);
+  if (!form.success) {
+    const badEmail = form.error.issues.some((issue) => issue.path[0] === 'email');
+    return badEmail
+      ? htmlPage(400, 'Email address not understood', 'That does not look like an email address. Go back, check it and send the form again.')
+      : htmlPage(400, 'Course not understood', 'The form did not name a course. Open the course page and send the form again.');
+  }
+  const { course: slug, email } = form.data;
+
+  // Per address, so that nobody fills the author's list from one machine; per email, so that one
+  // address cannot be used to probe the list.
+  const wait = await checkRateLimit(ctx.db, 'waitlist', { ip: client.address, email }, ctx.clock.now());
+  if (wait) return tooManyRequests(wait);
+
+  const course = await ctx.db
+    .select({ slug: courses.slug, comingSoon: courses.comingSoon })
+    .from(courses)
+    .where(and(eq(courses.slug, slug), eq(courses.published, true)))
+    .get();
+  if (!course) return htmlPage(404, 'Course not found', 'This course does not exist.');
+  if (!course.comingSoon) {
+    return htmlPage(409, 'This course is already open', 'This course is not waiting to open: its page lets you buy it now.');
+  }
+  // A second sign-up of the same address is not an error (the visitor may not remember the first),
+  // and it writes nothing: the answer is the same either way, so the list's content is not revealed.
+  const inserted = await ctx.db
+    .insert(courseWaitlist)
+    .values({ courseSlug: course.slug, email, createdAt: ctx.clock.now() })
+    .onConflictDoNothing()
+    .returning({ id: courseWaitlist.id });
+  if (inserted.length) ctx.log.info('waitlist.joined', { course: course.slug, id: inserted[0]!.id });
+  return redirect(`/courses/${course.slug}/#${WAITLIST_JOINED}`);
+}
