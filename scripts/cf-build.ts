@@ -25,11 +25,12 @@ export function staticCoursePages(clientDir: string): string[] {
     .map((entry) => `/courses/${relative(root, entry.parentPath).split(sep).join('/')}/`);
 }
 
-export function prepareCloudflareOutput(dist: string): { routes: ReturnType<typeof pagesRoutes> } {
-  const client = join(dist, 'client');
-  const shell = join(dist, 'private', 'shell.html');
+/** `client`: the static output to upload (default DIST/client); `privateDir`: the build's private bundle. */
+export function prepareCloudflareOutput(dist: string, client = join(dist, 'client'), privateDir = join(dist, 'private')): { routes: ReturnType<typeof pagesRoutes> } {
+  const shell = join(privateDir, 'shell.html');
   const notFound = join(client, '404.html');
   for (const file of [shell, notFound]) if (!existsSync(file)) throw new Error(`${file} is missing: is ${dist} a complete build?`);
+  if (existsSync(join(client, '_worker.js'))) throw new Error(`${client}/_worker.js would replace functions/: remove it`);
   const routes = pagesRoutes(Object.keys(ROUTES), staticCoursePages(client));
   writeFileSync(join(client, '_routes.json'), `${JSON.stringify(routes, null, 2)}\n`);
   mkdirSync(BUILT_PAGES_DIR, { recursive: true });

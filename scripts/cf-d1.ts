@@ -8,13 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/d1';
 import { migrate } from 'drizzle-orm/d1/migrator';
+import { openD1Store, type D1Binding } from '../src/cloudflare/d1-store.ts';
 import { getPlatformProxy, unstable_readConfig } from 'wrangler';
 import { MIGRATIONS_FOLDER } from '../src/node/migrations.ts';
 import { readBundle, type Bundle } from '../src/server/content/bundle.ts';
 import type { Db } from '../src/server/context.ts';
-import * as schema from '../src/server/db/schema.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const WRANGLER_CONFIG = join(ROOT, 'wrangler.toml');
@@ -37,7 +36,7 @@ export async function openD1(target: D1Target, configPath = WRANGLER_CONFIG): Pr
     writeFileSync(path, JSON.stringify({ name: config.name, compatibility_date: config.compatibility_date, d1_databases: [{ ...binding, remote: true }] }));
     cleanup = () => rmSync(dir, { recursive: true, force: true });
   }
-  const proxy = await getPlatformProxy<{ DB: Parameters<typeof drizzle>[0] }>({
+  const proxy = await getPlatformProxy<{ DB: D1Binding }>({
     configPath: path,
     envFiles: [],
     persist: target.remote ? false : target.persistTo ? { path: resolve(target.persistTo, 'v3') } : true,
@@ -49,7 +48,7 @@ export async function openD1(target: D1Target, configPath = WRANGLER_CONFIG): Pr
     throw new Error('the D1 binding DB is not available');
   }
   return {
-    db: drizzle(proxy.env.DB, { schema }) as unknown as Db,
+    db: openD1Store(proxy.env.DB),
     describe: target.remote ? 'D1 (remote)' : `D1 (local, ${target.persistTo ?? '.wrangler/state'})`,
     async close() {
       await proxy.dispose();

@@ -3,10 +3,10 @@
 // DATABASE_URL names one), the settings parsed by the same schema as on Node (with the Workers
 // rules: no SMTP, no files), mail through an HTTP email API, Stripe with fetch and SubtleCrypto.
 import { createClient } from '@libsql/client/web';
-import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
 import { drizzle as drizzleLibsql } from 'drizzle-orm/libsql/web';
 import { ConfigError, DEFAULT_PASSWORD_ITERATIONS, parseConfig, type Env } from '../server/config.ts';
 import type { AppContext, Db } from '../server/context.ts';
+import { openD1Store, type D1Binding } from './d1-store.ts';
 import * as schema from '../server/db/schema.ts';
 import { createHttpMailer } from '../server/email/http-mailer.ts';
 import type { Mailer } from '../server/email/mailer.ts';
@@ -34,7 +34,7 @@ export function openWorkersStore(env: PagesEnv, settings: Env): { db: Db; kind: 
     return { db: drizzleLibsql(client, { schema }) as unknown as Db, kind: 'libsql' };
   }
   if (!env.DB) throw new ConfigError(['DB: bind a D1 database as DB (wrangler.toml) or set DATABASE_URL to a libsql:// or https:// store']);
-  return { db: drizzleD1(env.DB as Parameters<typeof drizzleD1>[0], { schema }) as unknown as Db, kind: 'd1' };
+  return { db: openD1Store(env.DB as D1Binding), kind: 'd1' };
 }
 
 /**

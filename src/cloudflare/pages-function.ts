@@ -6,6 +6,7 @@ import type { AppContext, Client } from '../server/context.ts';
 import { createLessonGate, createLessonIndex, type LessonGate, type RefreshingLessonIndex } from '../server/access/lesson-gate.ts';
 import { htmlPage } from '../server/http/responses.ts';
 import { createWorkersAppContext, type PagesEnv } from './app-context.ts';
+import { enforceWorkersPbkdf2Limit } from './pbkdf2-limit.ts';
 import { routeOf } from './routes.ts';
 
 /** What Pages passes a function (the subset used here). */
@@ -21,6 +22,7 @@ export type BuiltPages = { shellHtml: string; notFoundHtml: string };
 type Isolate = { ctx: AppContext; gate: LessonGate; index: RefreshingLessonIndex; ready: Promise<void> };
 
 export function createPagesFunction(built: BuiltPages): (context: PagesContext) => Promise<Response> {
+  const pbkdf2LimitEnforced = enforceWorkersPbkdf2Limit();
   let isolate: Isolate | undefined;
 
   function isolateFor(env: PagesEnv): Isolate {
@@ -30,6 +32,7 @@ export function createPagesFunction(built: BuiltPages): (context: PagesContext) 
       const index = createLessonIndex(ctx.db, ctx.clock, ctx.log);
       const gate = createLessonGate({ index, notFoundHtml: built.notFoundHtml });
       isolate = { ctx, gate, index, ready: index.refresh() };
+      ctx.log.info('pbkdf2-limit', { maxIterationsPerCall: 100_000, enforced: pbkdf2LimitEnforced });
     }
     return isolate;
   }

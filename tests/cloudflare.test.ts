@@ -1,0 +1,295 @@
+// The serverless target, end to end: `wrangler pages dev` (workerd) over the demo build with the
+// project's functions/, a local D1 migrated and synced by the same scripts as `npm run cf:dev`,
+// the real `stripe` SDK inside the function against the Stripe stand-in, and an HTTP email API
+// sink. The journeys are the Node server's (sign up, sign in, buy, read), from the same handlers.
+import { spawnSync } from 'node:child_process';
+import { pbkdf2Sync } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { startStripeStandin, type StripeStandin } from '../scripts/stripe-standin.ts';
+import { parseManifest } from '../src/server/content/bundle.ts';
+import { TEST_SESSION_SECRET, TEST_SITE_URL } from './support/accounts-env.ts';
+import { ROOT } from './support/build.ts';
+import { sitePath, STRIPE_KEY, WEBHOOK_SECRET } from './support/payments.ts';
+import { createVisitor, type Visitor } from './support/visitor.ts';
+import { startPagesSite, type PagesSite } from './support/wrangler.ts';
+
+const COURSE = 'python-fundamentals';
+const PAID_LESSON = `/courses/${COURSE}/control-flow/`;
+const PASSWORD = 'correct horse battery staple';
+const DJANGO_EMAIL = 'from-django@example.com';
+const DJANGO_ITERATIONS = 150_000;
+
+type Mail = { authorization: string | undefined; body: { from: string; to: string[]; subject: string; text: string; html: string } };
+
+let site: PagesSite;
+let standin: StripeStandin;
+let stripe: Stripe;
+let sink: Server;
+const mails: Mail[] = [];
+const dist = () => inject('dist');
+
+/** A Resend-shaped email API that keeps what it receives. */
+async function startEmailSink(): Promise<string> {
+  sink = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk) => (raw += chunk));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/emails' || req.headers['content-type'] !== 'application/json') {
+        res.writeHead(404).end();
+        return;
+      }
+      mails.push({ authorization: req.headers.authorization, body: JSON.parse(raw) });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"id":"sink"}');
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const address = sink.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+beforeAll(async () => {
+  const [emailApi, started] = await Promise.all([
+    startEmailSink(),
+    startStripeStandin({ port: 0, webhookUrls: [], webhookSecret: WEBHOOK_SECRET, log: () => {} }),
+  ]);
+  standin = started;
+  site = await startPagesSite(
+    dist(),
+    {
+      NODE_ENV: 'test',
+      SITE_URL: TEST_SITE_URL,
+      SESSION_SECRET: TEST_SESSION_SECRET,
+      MAIL_FROM: 'Courses <courses@courses.test>',
+      EMAIL_PROVIDER: 'resend',
+      EMAIL_API_KEY: 're_test_cloudflare',
+      EMAIL_API_URL: emailApi,
+      STRIPE_SECRET_KEY: STRIPE_KEY,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_BASE: standin.url,
+      // Production's cost, on purpose: every hash goes through the Workers limit below.
+      PASSWORD_ITERATIONS: '600000',
+      LOG_LEVEL: 'info',
+    },
+    {
+      // A member moved over from Django with more iterations than one Workers call may ask for.
+      async beforeStart(d1) {
+        const salt = 'djangosalt1234';
+        const hash = pbkdf2Sync(PASSWORD, salt, DJANGO_ITERATIONS, 32, 'sha256').toString('base64');
+        const now = Date.now();
+        await d1.db.run(
+          sql`INSERT INTO users (email, password_hash, created_at, updated_at) VALUES (${DJANGO_EMAIL}, ${`pbkdf2_sha256$${DJANGO_ITERATIONS}$${salt}$${hash}`}, ${now}, ${now})`,
+        );
+      },
+    },
+  );
+  await fetch(`${standin.url}/_standin/config`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ webhook_urls: [`${site.url}/api/stripe/webhook`] }),
+  });
+  stripe = new Stripe(STRIPE_KEY, { host: '127.0.0.1', port: standin.port, protocol: 'http', maxNetworkRetries: 0, telemetry: false });
+}, 180_000);
+
+afterAll(async () => {
+  await site?.stop();
+  await standin?.close();
+  await new Promise<void>((resolve) => (sink ? sink.close(() => resolve()) : resolve()));
+});
+
+async function control(path: string, body: unknown): Promise<any> {
+  const response = await fetch(`${standin.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const json: any = await response.json();
+  if (!response.ok) throw new Error(`${path} -> ${response.status}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Reads D1 through wrangler's binding (the same file the running function uses). */
+async function query<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
+  const d1 = await site.d1();
+  try {
+    return await d1.db.all<T>(statement);
+  } finally {
+    await d1.close();
+  }
+}
+
+async function status(visitor: Visitor, path: string): Promise<{ status: number; location: string | null; body: string }> {
+  const response = await visitor.get(path);
+  return { status: response.status, location: response.headers.get('location'), body: await response.text() };
+}
+
+describe('the static site on Pages', () => {
+  test('static pages are served without the function, on-demand paths by it', async () => {
+    const routes = JSON.parse(readFileSync(join(site.clientDir, '_routes.json'), 'utf8'));
+    expect(routes.include).toEqual(expect.arrayContaining(['/api/*', '/login', '/courses/*', '/healthz']));
+    expect(routes.exclude).toEqual(expect.arrayContaining([`/courses/${COURSE}/`, `/courses/${COURSE}/why-python/`]));
+    expect(routes.include.length + routes.exclude.length).toBeLessThanOrEqual(100);
+    const visitor = createVisitor(site.url);
+    expect((await status(visitor, '/')).status).toBe(200);
+    expect((await status(visitor, `/courses/${COURSE}/`)).body).toContain('<h1');
+    expect((await status(visitor, `/courses/${COURSE}/why-python/`)).status).toBe(200);
+    expect(await (await visitor.get('/healthz')).json()).toEqual({ ok: true });
+    const login = await status(visitor, '/login');
+    expect(login.status).toBe(200);
+    expect(login.body).toContain('action="/api/auth/login"');
+  });
+
+  test('the function runs with the Workers PBKDF2 limit in force', () => {
+    expect(site.logs()).toMatch(/"event":"pbkdf2-limit","maxIterationsPerCall":100000,"enforced":true/);
+  });
+});
+
+describe('accounts on the serverless target', () => {
+  test('an anonymous visitor of a paid lesson is sent to sign in; an unknown lesson is 404', async () => {
+    const visitor = createVisitor(site.url);
+    const paid = await status(visitor, PAID_LESSON);
+    expect(paid.status).toBe(303);
+    expect(paid.location).toBe(`/login?next=${encodeURIComponent(PAID_LESSON)}`);
+    expect((await status(visitor, `/courses/${COURSE}/no-such-lesson/`)).status).toBe(404);
+  });
+
+  test('a cross-site form post is refused and creates nothing', async () => {
+    const visitor = createVisitor(site.url);
+    const response = await visitor.post('/api/auth/signup', { email: 'csrf@example.com', password: PASSWORD }, { origin: 'https://evil.example' });
+    expect(response.status).toBe(403);
+    expect(visitor.cookie('session')).toBeUndefined();
+    expect(await query(sql`SELECT id FROM users WHERE email = 'csrf@example.com'`)).toEqual([]);
+  });
+
+  test('sign up and sign in at the production hashing cost, within the per-call limit', async () => {
+    const newcomer = createVisitor(site.url);
+    const signup = await newcomer.post('/api/auth/signup', { email: 'reader@example.com', password: PASSWORD });
+    expect(signup.status).toBe(303);
+    expect(newcomer.cookie('session')).toBeTruthy();
+    const [user] = await query<{ password_hash: string }>(sql`SELECT password_hash FROM users WHERE email = 'reader@example.com'`);
+    expect(user!.password_hash).toMatch(/^pbkdf2_sha256_chain\$100000\$6\$/);
+
+    const wrong = createVisitor(site.url);
+    await wrong.post('/api/auth/login', { email: 'reader@example.com', password: 'not the password at all' });
+    expect(wrong.cookie('session')).toBeUndefined();
+    const returning = createVisitor(site.url);
+    expect((await returning.post('/api/auth/login', { email: 'reader@example.com', password: PASSWORD })).status).toBe(303);
+    expect(returning.cookie('session')).toBeTruthy();
+    expect((await status(returning, '/account')).status).toBe(200);
+  });
+
+  test('a member moved from Django (150,000 iterations) signs in and gets a hash of ours', async () => {
+    const member = createVisitor(site.url);
+    expect((await member.post('/api/auth/login', { email: DJANGO_EMAIL, password: PASSWORD })).status).toBe(303);
+    expect(member.cookie('session')).toBeTruthy();
+    const [user] = await query<{ password_hash: string }>(sql`SELECT password_hash FROM users WHERE email = ${DJANGO_EMAIL}`);
+    expect(user!.password_hash).toMatch(/^pbkdf2_sha256_chain\$100000\$6\$/);
+  });
+
+  test('mail goes out through the HTTP email API', async () => {
+    const visitor = createVisitor(site.url);
+    expect((await visitor.post('/api/auth/link-request', { email: 'reader@example.com' })).status).toBe(303);
+    const deadline = Date.now() + 10_000;
+    while (!mails.some((mail) => mail.body.to[0] === 'reader@example.com') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const mail = mails.find((item) => item.body.to[0] === 'reader@example.com');
+    expect(mail, 'no email reached the API').toBeDefined();
+    expect(mail!.authorization).toBe('Bearer re_test_cloudflare');
+    expect(mail!.body.from).toBe('Courses <courses@courses.test>');
+    expect(mail!.body.text).toContain(`${TEST_SITE_URL}/`);
+  });
+});
+
+describe('buying and reading on the serverless target', () => {
+  let buyer: Visitor;
+  let sessionId: string;
+
+  test('a member without the course is offered it', async () => {
+    buyer = createVisitor(site.url);
+    expect((await buyer.post('/api/auth/signup', { email: 'buyer@example.com', password: PASSWORD })).status).toBe(303);
+    const lesson = await status(buyer, PAID_LESSON);
+    expect(lesson.status).toBe(303);
+    expect(lesson.location).toBe(`/courses/${COURSE}/#not-owned`);
+  });
+
+  test('checkout, payment on Stripe, the webhook, then the paid lesson', async () => {
+    const checkout = await buyer.post('/api/checkout', { course: COURSE, price: '1' });
+    expect(checkout.status).toBe(303);
+    const location = checkout.headers.get('location')!;
+    expect(location.startsWith(standin.url)).toBe(true);
+    sessionId = location.split('/').pop()!;
+    const session = await stripe.checkout.sessions.retrieve(sessionId);
+    expect(session.amount_total).toBe(4900);
+
+    const { redirect } = await control(`/_standin/checkout/${sessionId}/pay`, {});
+    // The buyer is signed in: the success page sends them straight to the course.
+    const success = await buyer.get(sitePath(redirect));
+    expect(success.status).toBe(303);
+    expect(success.headers.get('location')).toMatch(new RegExp(`^/courses/${COURSE}/[a-z0-9-]+/$`));
+    const lesson = await status(buyer, PAID_LESSON);
+    expect(lesson.status).toBe(200);
+    expect(lesson.body).toContain('buyer@example.com');
+    const purchases = await query<{ status: string }>(sql`SELECT p.status FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = 'buyer@example.com'`);
+    expect(purchases).toEqual([{ status: 'paid' }]);
+  });
+
+  test('the same webhook event delivered again, even at once, grants once', async () => {
+    const events = await stripe.events.list({ type: 'checkout.session.completed', limit: 100 });
+    const event = events.data.find((item) => (item.data.object as { id: string }).id === sessionId)!;
+    expect(event).toBeDefined();
+    const { statuses } = await control(`/_standin/events/${event.id}/deliver`, { times: 3, concurrent: true });
+    expect(statuses).toEqual([200, 200, 200]);
+    const rows = await query<{ purchases: number; grants: number }>(sql`SELECT
+        (SELECT count(*) FROM purchases WHERE checkout_session_id = ${sessionId}) AS purchases,
+        (SELECT count(*) FROM access_ledger l JOIN purchases p ON p.id = l.purchase_id WHERE p.checkout_session_id = ${sessionId} AND l.action = 'grant') AS grants`);
+    expect(rows).toEqual([{ purchases: 1, grants: 1 }]);
+    expect((await status(buyer, PAID_LESSON)).status).toBe(200);
+  });
+
+  test('a forged webhook is refused', async () => {
+    const response = await fetch(`${site.url}/api/stripe/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Stripe-Signature': 't=1,v1=forged' },
+      body: JSON.stringify({ id: 'evt_forged', type: 'checkout.session.completed', data: { object: { id: sessionId } } }),
+    });
+    expect(response.status).toBe(400);
+  });
+});
+
+describe('what a deploy uploads', () => {
+  test('no paid lesson text or paid-only image is in the static output or the functions bundle', () => {
+    const manifest = parseManifest(JSON.parse(readFileSync(join(dist(), 'private', 'manifest.json'), 'utf8')));
+    // Sentences of the paid pages' own text (not the layout): every paragraph long enough to be unique.
+    const secrets = new Set<string>();
+    for (const lesson of manifest.lessons) {
+      if (!lesson.page) continue;
+      const html = readFileSync(join(dist(), 'private', lesson.page.file), 'utf8');
+      const article = html.slice(html.indexOf('<main'), html.lastIndexOf('</main>'));
+      for (const match of article.matchAll(/<p>([^<]{60,})<\/p>/g)) secrets.add(match[1]!.slice(0, 60));
+    }
+    expect(secrets.size).toBeGreaterThan(10);
+    const paidMedia = manifest.media.map((item) => readFileSync(join(dist(), 'private', item.file)));
+    expect(paidMedia.length).toBeGreaterThan(0);
+
+    const out = mkdtempSync(join(ROOT, '.test-dist', 'cf-functions-'));
+    try {
+      const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'pages', 'functions', 'build', '--outdir', out], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', WRANGLER_SEND_METRICS: 'false', CI: '1' },
+        encoding: 'utf8',
+      });
+      expect(build.status, build.stderr).toBe(0);
+      const files = [...readdirSync(site.clientDir, { recursive: true, withFileTypes: true }), ...readdirSync(out, { recursive: true, withFileTypes: true })]
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name));
+      expect(files.some((file) => file.endsWith('index.js'))).toBe(true);
+      for (const file of files) {
+        const bytes = readFileSync(file);
+        const text = bytes.toString('utf8');
+        for (const secret of secrets) expect(text.includes(secret), `${secret} in ${file}`).toBe(false);
+        for (const media of paidMedia) expect(bytes.equals(media), `a paid-only image is ${file}`).toBe(false);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
