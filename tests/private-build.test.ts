@@ -76,6 +76,9 @@ describe('the demo build', () => {
         published: course.published,
         position: index + 1,
         firstLessonSlug: course.lessons[0]!.slug,
+        comingSoon: course.comingSoon,
+        saleEndsAt: course.saleEndsAt,
+        promotionCodes: course.promotionCodes,
       })),
     );
     expect(manifest.lessons.map((l) => [l.course, l.slug, l.title, l.position, l.preview, l.page?.file ?? null])).toEqual(
