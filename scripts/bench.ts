@@ -14,7 +14,8 @@
 // 4. Loads each with autocannon (32 connections, 10 s after a 2 s warm-up) and prints a table:
 //    requests/s, p50, p99, the server process's peak RSS, and the ratio to the baseline.
 //
-// Options: --duration S, --connections N, --rounds N (measure every target N times in turn and
+// Options: --duration S, --connections N, --workers N (also measure the site as N processes,
+// WEB_CONCURRENCY=N), --rounds N (measure every target N times in turn and
 // report medians), --reuse (keep the corpus, build and store of the last run under data/.bench/). Not a test: nothing is asserted, the table is the result. Other work on
 // the machine shows in the tail latencies; the table's header gives the load average before the runs.
 import { spawn } from 'node:child_process';
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '1' },
     reuse: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
   },
 });
 
@@ -168,10 +170,12 @@ async function startProcess(args: string[], env: Record<string, string>, port: n
   };
 }
 
-/** Resident memory of a process in MB, from /proc (Linux). */
+/** Resident memory of a process and its children (a cluster's workers) in MB, from /proc (Linux). */
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const own = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return own + children.reduce((sum, child) => sum + (existsSync(`/proc/${child}`) ? rssMb(Number(child)) : 0), 0);
 }
 
 type Autocannon = (options: Record<string, unknown>) => Promise<{
@@ -264,6 +268,11 @@ async function main() {
     LOG_LEVEL: 'warn',
   };
   const site = await startProcess(['src/node/server.ts'], env, await freePort());
+  // --workers N: the same site as N processes on one port (WEB_CONCURRENCY), beside the single one.
+  const workers = Number(values.workers);
+  const cluster = workers > 1 ? await startProcess(['src/node/server.ts'], { ...env, WEB_CONCURRENCY: String(workers) }, await freePort()) : null;
+  // The first worker answers before the others listen; give them the time they take to start.
+  if (cluster) await new Promise((done) => setTimeout(done, 5000));
   const LESSON_QUERY = await compiledLessonQuery();
   const baseline = await startProcess(['scripts/bench.ts', '--baseline', 'prepared'], { DATABASE_URL, SESSION_SECRET, LESSON_QUERY }, await freePort());
   const naive = await startProcess(['scripts/bench.ts', '--baseline', 'client'], { DATABASE_URL, SESSION_SECRET, LESSON_QUERY }, await freePort());
@@ -273,6 +282,12 @@ async function main() {
     ['**entitled lesson** (gate)', site, LESSON_PATH, { cookie }, 200],
     ['anonymous redirect (gate)', site, LESSON_PATH, {}, 303],
     ['catalogue page `/` (Astro, static)', site, '/', {}, 200],
+    ...(cluster
+      ? ([
+          [`**entitled lesson** (gate), ${workers} processes`, cluster, LESSON_PATH, { cookie }, 200],
+          [`catalogue page \`/\`, ${workers} processes`, cluster, '/', {}, 200],
+        ] as typeof targets)
+      : []),
   ];
   // With --rounds N the targets are measured in turn N times, and each cell is the median of its
   // N runs (peak RSS: the highest), so that a burst of other work on the machine skews one run only.
@@ -299,6 +314,7 @@ async function main() {
     }
   } finally {
     await site.stop();
+    await cluster?.stop();
     await baseline.stop();
     await naive.stop();
   }

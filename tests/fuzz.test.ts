@@ -216,7 +216,7 @@ test(`${REQUESTS} hostile requests to ${ENDPOINTS.length} endpoints and ${RAW_RE
       const url = `${site.server.url}${request.path}${request.raw ? `?${request.raw}` : ''}`;
       let status: number | string;
       try {
-        const response = await fetch(url, { method: request.method, headers: request.headers, body: request.body, redirect: 'manual' });
+        const response = await fetch(url, { method: request.method, headers: request.headers, body: request.body as BodyInit | undefined, redirect: 'manual' });
         await response.arrayBuffer().catch(() => {});
         status = response.status;
         if (status >= 500) serverErrors.push(`${request.method} ${request.path.slice(0, 120)}?${request.raw.slice(0, 80)} -> ${status} (request ${response.headers.get('x-request-id')})`);
