@@ -34,8 +34,8 @@ export function prepareCloudflareOutput(dist: string, client = join(dist, 'clien
   const routes = pagesRoutes(Object.keys(ROUTES), staticCoursePages(client));
   writeFileSync(join(client, '_routes.json'), `${JSON.stringify(routes, null, 2)}\n`);
   mkdirSync(BUILT_PAGES_DIR, { recursive: true });
-  copyFileSync(shell, join(BUILT_PAGES_DIR, 'shell.html'));
-  copyFileSync(notFound, join(BUILT_PAGES_DIR, '404.html'));
+  copyFileSync(shell, join(BUILT_PAGES_DIR, 'shell.txt'));
+  copyFileSync(notFound, join(BUILT_PAGES_DIR, '404.txt'));
   return { routes };
 }
 

@@ -29,7 +29,7 @@ export async function openD1(target: D1Target, configPath = WRANGLER_CONFIG): Pr
   if (target.remote) {
     // The same binding marked remote: wrangler then proxies it to the deployed database.
     const config = unstable_readConfig({ config: configPath });
-    const binding = config.d1_databases.find((d1) => d1.binding === 'DB');
+    const binding = config.d1_databases.find((d1: { binding: string }) => d1.binding === 'DB');
     if (!binding) throw new Error(`${configPath} has no D1 binding named DB`);
     const dir = mkdtempSync(join(tmpdir(), 'cf-d1-'));
     path = join(dir, 'wrangler.json');

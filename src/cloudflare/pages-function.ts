@@ -16,7 +16,7 @@ export type PagesContext = {
   waitUntil(task: Promise<unknown>): void;
 };
 
-/** The build's artefacts the function needs, bundled into it as text (functions/[[path]].ts). */
+/** The build's artefacts the function needs, bundled into it as text modules (functions/[[path]].ts). */
 export type BuiltPages = { shellHtml: string; notFoundHtml: string };
 
 type Isolate = { ctx: AppContext; gate: LessonGate; index: RefreshingLessonIndex; ready: Promise<void> };

@@ -1,5 +1,7 @@
-// wrangler bundles an imported .html file as a text module (its default module rules).
-declare module '*.html' {
+// wrangler bundles an imported .txt file as a text module (its default module rules); cf:build
+// copies the build's HTML pages the function needs under that extension (Astro's types give .html
+// imports another meaning).
+declare module '*.txt' {
   const text: string;
   export default text;
 }
