@@ -162,6 +162,9 @@ describe('who may see the admin', () => {
     for (const path of ['/admin/nothing', '/admin/members/999999', '/admin/members/abc', '/admin/courses/no-such-course', '/admin/members/1/unknown-action', '/admin/audit/1']) {
       expect((await admin.get(path)).status, path).toBe(404);
     }
+    // The account page links an admin (only) to the admin.
+    expect(await (await admin.get('/account')).text()).toContain('<a href="/admin/">');
+    expect(await (await (await signUp('plain@example.com')).get('/account')).text()).not.toContain('href="/admin/"');
     // A page is not posted to; an action is not opened.
     expect((await admin.post('/admin/members', {})).status).toBe(405);
     expect((await admin.get(`/admin/members/${adminId}/grant`)).status).toBe(405);

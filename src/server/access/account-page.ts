@@ -5,6 +5,7 @@ import { formMessages } from '../http/form-messages.ts';
 import { html } from '../http/html.ts';
 import { pageResponse } from '../http/page-shell.ts';
 import { redirect } from '../http/responses.ts';
+import { getRole } from '../admin/reports.ts';
 import { getOwnedCourses } from './progress.ts';
 
 export async function handleAccountPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
@@ -12,7 +13,7 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
   if (refused) return refused;
   const { member, setCookies } = await pageVisitor(request, ctx);
   if (!member) return redirect('/login?next=%2Faccount', setCookies);
-  const courses = await getOwnedCourses(ctx.db, member.id);
+  const [courses, role] = await Promise.all([getOwnedCourses(ctx.db, member.id), getRole(ctx.db, member.id)]);
   const owned =
     courses.length > 0
       ? html`<ul class="owned-courses" data-owned-courses>${courses.map(
@@ -46,6 +47,7 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
 
     <h2>Settings</h2>
     <ul class="account-actions">
+      ${role === 'admin' && html`<li><a href="/admin/">Admin: sales, members and courses</a></li>`}
       <li><a href="/account/password">${member.hasPassword ? 'Change your password' : 'Choose a password'}</a></li>
       <li>
         <form method="post" action="/api/auth/logout"><button class="link-button" type="submit">Sign out</button></form>
