@@ -1,15 +1,16 @@
 // axe-core in Chromium on every kind of page the site has, each in the light and the dark colour
 // scheme: no serious or critical violation is allowed; moderate and minor ones are listed in
-// .test-dist/screenshots/axe.json and printed. (The admin pages do not exist yet.)
+// .test-dist/screenshots/axe.json and printed.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { BLOG_URL, describeViolations, memberStateShown, newJourney, runAxe, screenshotsDir, type AxeViolation } from '../support/browser.ts';
+import { makeAdmin } from '../../src/server/admin/members.ts';
 import { createVisitor } from '../support/visitor.ts';
 import { COURSE_PATH, PAID_PATH, PREVIEW_PATH, type BrowserSuite, type Journey } from './suite.ts';
 
-type Who = 'anonymous' | 'owner' | 'member';
+type Who = 'anonymous' | 'owner' | 'member' | 'admin';
 type PageCase = { name: string; who: Who; h1: string; open(page: Page): Promise<unknown> };
 
 export function accessibilityTests(suite: BrowserSuite) {
@@ -21,11 +22,18 @@ export function accessibilityTests(suite: BrowserSuite) {
 
   beforeAll(async () => {
     const { site } = suite;
-    const [owner, member] = await Promise.all([suite.member('axe-owner@example.com', { owns: true }), suite.member('axe-member@example.com')]);
+    const [owner, member, admin] = await Promise.all([
+      suite.member('axe-owner@example.com', { owns: true }),
+      suite.member('axe-member@example.com'),
+      suite.member('axe-admin@example.com'),
+    ]);
+    // Made an admin the way `npm run admin -- create-admin` promotes an existing account.
+    await makeAdmin({ db: site.store.db, clock: { now: () => Date.now() } }, { email: 'axe-admin@example.com', iterations: 2000, actor: { userId: null, via: 'cli' } });
     const blogPage = `<!doctype html><html lang="en"><title>Blog</title><form method="post" action="${suite.url('/api/auth/login')}"><button>Send a form from another site</button></form></html>`;
     journeys.set('anonymous', await newJourney(suite.browser, { blogPage }));
     journeys.set('owner', await suite.memberJourney(owner));
     journeys.set('member', await suite.memberJourney(member));
+    journeys.set('admin', await suite.memberJourney(admin));
 
     // A reset link from the email, and a purchase made by a signed-out browser for an existing
     // account (its success page asks to sign in).
@@ -75,6 +83,23 @@ export function accessibilityTests(suite: BrowserSuite) {
     { name: 'account with a course', who: 'owner', h1: 'Your account', open: goto('/account') },
     { name: 'account without courses', who: 'member', h1: 'Your account', open: goto('/account?notice=welcome') },
     { name: 'account password', who: 'owner', h1: 'Change your password', open: goto('/account/password') },
+    { name: 'admin dashboard', who: 'admin', h1: 'Dashboard', open: goto('/admin/') },
+    { name: 'admin members search', who: 'admin', h1: 'Members', open: goto('/admin/members?q=axe') },
+    {
+      name: 'admin member page with a notice',
+      who: 'admin',
+      h1: 'axe-owner@example.com',
+      open: async (page) => {
+        await page.goto(suite.url('/admin/members?q=axe-owner'));
+        await Promise.all([page.waitForURL(/\/admin\/members\/\d+$/), page.getByRole('link', { name: 'axe-owner@example.com' }).click()]);
+        await page.goto(`${page.url()}?notice=granted`);
+      },
+    },
+    { name: 'admin purchases', who: 'admin', h1: 'Purchases', open: goto('/admin/purchases') },
+    { name: 'admin courses', who: 'admin', h1: 'Courses', open: goto('/admin/courses') },
+    { name: 'admin course page', who: 'admin', h1: 'Python Fundamentals', open: goto('/admin/courses/python-fundamentals') },
+    { name: 'admin audit log', who: 'admin', h1: 'Audit log', open: goto('/admin/audit') },
+    { name: 'admin bad request', who: 'admin', h1: 'Not done', open: goto('/admin/purchases?status=lost') },
   ];
 
   test.each(cases)('$name ($who)', async ({ name, who, h1, open }) => {
