@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pagesRoutes } from '../src/cloudflare/pages-routes.ts';
-import { ROUTES } from '../src/cloudflare/routes.ts';
+import { PREFIX_ROUTES, ROUTES } from '../src/cloudflare/routes.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 /** Where functions/[[path]].ts finds the build's pages (ignored by git). */
@@ -31,7 +31,7 @@ export function prepareCloudflareOutput(dist: string, client = join(dist, 'clien
   const notFound = join(client, '404.html');
   for (const file of [shell, notFound]) if (!existsSync(file)) throw new Error(`${file} is missing: is ${dist} a complete build?`);
   if (existsSync(join(client, '_worker.js'))) throw new Error(`${client}/_worker.js would replace functions/: remove it`);
-  const routes = pagesRoutes(Object.keys(ROUTES), staticCoursePages(client));
+  const routes = pagesRoutes(Object.keys(ROUTES), staticCoursePages(client), Object.keys(PREFIX_ROUTES));
   writeFileSync(join(client, '_routes.json'), `${JSON.stringify(routes, null, 2)}\n`);
   mkdirSync(BUILT_PAGES_DIR, { recursive: true });
   copyFileSync(shell, join(BUILT_PAGES_DIR, 'shell.txt'));

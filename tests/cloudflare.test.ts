@@ -137,6 +137,9 @@ describe('the static site on Pages', () => {
     const login = await status(visitor, '/login');
     expect(login.status).toBe(200);
     expect(login.body).toContain('action="/api/auth/login"');
+    // The admin pages answer anyone who is not an admin with the site's 404, from the function.
+    expect(routes.include).toEqual(expect.arrayContaining(['/admin', '/admin/*']));
+    expect((await status(visitor, '/admin/')).status).toBe(404);
   });
 
   test('the function runs with the Workers PBKDF2 limit in force', () => {

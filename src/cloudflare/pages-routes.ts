@@ -10,11 +10,12 @@ export const MAX_RULES = 100;
 export type PagesRoutes = { version: 1; description: string; include: string[]; exclude: string[] };
 
 /**
- * `routes`: the function's exact paths (routes.ts). `staticCoursePages`: the built pages under
+ * `routes`: the function's exact paths, `prefixes` the ones it answers everything under (routes.ts). `staticCoursePages`: the built pages under
  * /courses/ as directories (`/courses/x/`, `/courses/x/free-lesson/`).
  */
-export function pagesRoutes(routes: readonly string[], staticCoursePages: readonly string[]): PagesRoutes {
+export function pagesRoutes(routes: readonly string[], staticCoursePages: readonly string[], prefixes: readonly string[] = []): PagesRoutes {
   const include = new Set<string>();
+  for (const prefix of prefixes) include.add(prefix).add(`${prefix}/*`);
   const grouped = new Map<string, number>();
   for (const path of routes) {
     const first = path.split('/')[1]!;

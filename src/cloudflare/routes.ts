@@ -2,6 +2,7 @@
 // endpoints in src/pages/ on Node. `_routes.json` (src/cloudflare/pages-routes.ts) sends exactly
 // these paths, and /courses/*, to the function; every other request is a static file.
 import { handleAccountPage } from '../server/access/account-page.ts';
+import { handleAdmin } from '../server/admin/routes.ts';
 import { handleProgress } from '../server/access/progress.ts';
 import { handleMe } from '../server/auth/me.ts';
 import { handleLoginPage, handlePasswordPage, handleResetPage, handleSignupPage } from '../server/auth/pages.ts';
@@ -15,6 +16,7 @@ import type { Handler } from '../server/context.ts';
 import { handleHealth } from '../server/health.ts';
 import { handleCheckout } from '../server/payments/checkout.ts';
 import { handleCheckoutSuccessPage } from '../server/payments/checkout-success.ts';
+import { handleWaitlist } from '../server/payments/waitlist.ts';
 import { handleStripeWebhook } from '../server/payments/webhook.ts';
 
 /**
@@ -49,10 +51,18 @@ export const ROUTES: Readonly<Record<string, Handler>> = {
   '/api/me': onlyMethods(['GET', 'HEAD'], handleMe),
   '/api/progress': onlyMethods(['POST'], handleProgress),
   '/api/stripe/webhook': handleStripeWebhook,
+  '/api/waitlist': handleWaitlist,
   '/healthz': onlyMethods(['GET', 'HEAD'], handleHealth),
+};
+
+/** Handlers that route everything under their prefix themselves (the prefix included). */
+export const PREFIX_ROUTES: Readonly<Record<string, Handler>> = {
+  '/admin': handleAdmin,
 };
 
 export function routeOf(pathname: string): Handler | undefined {
   const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
-  return Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+  if (Object.hasOwn(ROUTES, path)) return ROUTES[path];
+  const prefix = `/${path.split('/')[1]}`;
+  return Object.hasOwn(PREFIX_ROUTES, prefix) ? PREFIX_ROUTES[prefix] : undefined;
 }
