@@ -359,7 +359,8 @@ describe('what the admin reads', () => {
     // Refunds and open disputes list the purchases.
     expect(body.slice(body.indexOf('id="refunds"'))).toContain('usd2@example.com');
     expect(body.slice(body.indexOf('id="disputes"'))).toContain('eur1@example.com');
-    const [{ n: accounts }] = await rows<{ n: number }>('SELECT count(*) AS n FROM users');
+    const [counted] = await rows<{ n: number }>('SELECT count(*) AS n FROM users');
+    const accounts = counted!.n;
     expect(body).toContain(`<strong>${accounts}</strong> accounts`);
     expect(body).toContain('Last content change:');
     expect(body).toMatch(/Python Fundamentals<\/a><br \/><small>python-fundamentals<\/small><\/th>\s*<td>published/);

@@ -156,7 +156,7 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
   <section aria-labelledby="recent-heading">
     <h2 id="recent-heading">Recent activity</h2>
     ${table('recent', html`Latest purchases and grants (<a href="/admin/purchases">all</a>)`, PURCHASE_HEAD, purchaseRows(recent), 'No purchases yet.')}
-    ${table('refunds', 'Latest refunds', PURCHASE_HEAD, purchaseRows(refunds), 'No refunds.')}
+    ${table('refunds', 'Refunded purchases (fully or in part), newest purchase first', PURCHASE_HEAD, purchaseRows(refunds), 'No refunds.')}
     ${table('disputes', 'Open disputes', PURCHASE_HEAD, purchaseRows(disputes), 'No open disputes.')}
   </section>
   <section aria-labelledby="content-heading">
