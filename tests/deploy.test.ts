@@ -336,7 +336,7 @@ describe('production refuses to start', () => {
         [
           /SESSION_SECRET: is the development secret/,
           /SITE_URL: must be https in production/,
-          /SMTP_URL: must be set in production/,
+          /SMTP_URL \(or EMAIL_PROVIDER and EMAIL_API_KEY\): must be set in production/,
           /MAIL_OUTBOX: the development outbox cannot be used in production/,
           /MAIL_FROM: must be set in production/,
           /STRIPE_WEBHOOK_SECRET: must be set in production/,

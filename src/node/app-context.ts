@@ -6,6 +6,7 @@ import { mailTransportOf, parseConfig } from '../server/config.ts';
 import type { AppContext } from '../server/context.ts';
 import { DEFAULT_PASSWORD_ITERATIONS } from '../server/config.ts';
 import { parsePageShell } from '../server/http/page-shell.ts';
+import { createHttpMailer } from '../server/email/http-mailer.ts';
 import { createLog } from '../server/log.ts';
 import { createStripeClient } from '../server/payments/stripe.ts';
 import { readNodeEnv } from './env.ts';
@@ -37,7 +38,13 @@ export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeApp
     store.close();
     throw error;
   }
-  const mailer = mailTransportOf(config) === 'smtp' ? createSmtpMailer(config.smtpUrl!, config.mailFrom) : createOutboxMailer(config.mailFrom);
+  const transport = mailTransportOf(config);
+  const mailer =
+    transport === 'smtp'
+      ? createSmtpMailer(config.smtpUrl!, config.mailFrom)
+      : transport === 'email-api'
+        ? createHttpMailer(config.emailApi!, config.mailFrom)
+        : createOutboxMailer(config.mailFrom);
   if (config.passwordIterations < DEFAULT_PASSWORD_ITERATIONS) {
     log.warn('config.weak-password-hashing', { iterations: config.passwordIterations, default: DEFAULT_PASSWORD_ITERATIONS });
   }
@@ -46,7 +53,7 @@ export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeApp
   log.info('app.ready', {
     env: config.env,
     store: config.databaseUrl.replace(/\?.*$/, ''),
-    mail: mailTransportOf(config),
+    mail: transport,
     stripe: config.stripe ? (config.stripe.apiBase?.origin ?? 'api.stripe.com') : 'off',
   });
   const pageShell = loadOnce(async () => parsePageShell(await readFile(resolve(env.DIST_DIR ?? 'dist', 'private/shell.html'), 'utf8')));

@@ -174,7 +174,9 @@ export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Conf
     if (config.siteUrl.protocol !== 'https:') problems.push(`SITE_URL: must be https in production (is ${config.siteUrl.origin})`);
     if (runtime === 'workers') {
       if (!config.emailApi) problems.push('EMAIL_PROVIDER, EMAIL_API_KEY: must be set in production (Workers send mail through an email API)');
-    } else if (!config.smtpUrl) problems.push('SMTP_URL: must be set in production (the development outbox only writes files)');
+    } else if (!config.smtpUrl && !config.emailApi) {
+      problems.push('SMTP_URL (or EMAIL_PROVIDER and EMAIL_API_KEY): must be set in production (the development outbox only writes files)');
+    }
     if (values.EMAIL_API_URL && !values.EMAIL_API_URL.startsWith('https:')) problems.push('EMAIL_API_URL: must be https in production');
     if (values.MAIL_OUTBOX) problems.push('MAIL_OUTBOX: the development outbox cannot be used in production');
     if (!env.MAIL_FROM) problems.push('MAIL_FROM: must be set in production (e.g. "Courses <courses@example.com>")');
@@ -189,7 +191,7 @@ export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Conf
   return config;
 }
 
-/** Where mail goes on Node: SMTP when configured, otherwise (development only) the outbox folder. */
-export function mailTransportOf(config: Config): 'smtp' | 'outbox' {
-  return config.smtpUrl ? 'smtp' : 'outbox';
+/** Where mail goes on Node: SMTP, else an email API, when configured; otherwise (development only) the outbox folder. */
+export function mailTransportOf(config: Config): 'smtp' | 'email-api' | 'outbox' {
+  return config.smtpUrl ? 'smtp' : config.emailApi ? 'email-api' : 'outbox';
 }

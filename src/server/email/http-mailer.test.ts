@@ -99,7 +99,8 @@ describe('configuration of the mail transport per runtime', () => {
     ]);
   });
 
-  it('leaves Node as it was: SMTP in production', () => {
-    expect(problems(production, 'node')).toEqual([expect.stringMatching(/^SMTP_URL: must be set in production/)]);
+  it('lets Node send through SMTP or the email API in production, and refuses neither', () => {
+    expect(problems(production, 'node')).toEqual([expect.stringMatching(/^SMTP_URL \(or EMAIL_PROVIDER and EMAIL_API_KEY\): must be set in production/)]);
+    expect(problems({ ...production, EMAIL_PROVIDER: 'postmark', EMAIL_API_KEY: 'k' }, 'node')).toEqual([]);
   });
 });
