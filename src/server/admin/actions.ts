@@ -110,7 +110,6 @@ export async function memberAction(
         url: new URL(`/reset?token=${issued.token}&welcome=1`, ctx.config.siteUrl).href,
         siteName,
         days: issued.lifetimeMs / 86_400_000,
-        courseSlug: '',
       });
   sendAfterResponse(ctx, client, message, { userId: issued.userId, purpose: 'admin-password-email' });
   return back('password-email-sent');

@@ -10,6 +10,7 @@ import { SLUG } from '../access/lesson-gate.ts';
 import { rowsAffected } from '../db/results.ts';
 import { emailSchema, newPasswordSchema } from '../auth/credentials.ts';
 import { hashPassword } from '../auth/password-hasher.ts';
+import { newTokenSecret } from '../auth/tokens.ts';
 import type { Db } from '../context.ts';
 import type { User } from '../db/schema.ts';
 import { sha256Hex } from '../sha256.ts';
@@ -333,13 +334,6 @@ export async function signOutMember(ctx: AdminContext, input: { userId: number; 
     auditSql({ actor: input.actor, action: 'sign-out-everywhere', subjectUserId: input.userId, reason: input.reason ?? null, now, onlyIfChanged: true }),
   ]);
   return rowsAffected(results[0]) > 0 ? { kind: 'signed-out', userId: input.userId } : { kind: 'unknown-user', userId: input.userId };
-}
-
-/** 32 random bytes as base64url: the shape of every emailed token (see auth/tokens.ts). */
-function newTokenSecret(): string {
-  let binary = '';
-  for (const byte of crypto.getRandomValues(new Uint8Array(32))) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 export type PasswordLinkResult =

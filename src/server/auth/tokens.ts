@@ -21,9 +21,14 @@ function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** 32 random bytes as base64url: the secret of every emailed token. */
+export function newTokenSecret(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
 /** Creates a token for `userId` and returns the secret to put in the link. */
 export async function issueToken(db: Db, userId: number, purpose: TokenPurpose, now: number, lifetimeMs = TOKEN_LIFETIME_MS[purpose]): Promise<string> {
-  const token = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const token = newTokenSecret();
   await db.insert(authTokens).values({
     userId,
     purpose,

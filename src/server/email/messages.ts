@@ -56,12 +56,13 @@ export function signInLinkMessage(options: { to: string; url: string; siteName: 
   );
 }
 
-export function setPasswordMessage(options: { to: string; url: string; siteName: string; days: number; courseSlug: string }): EmailMessage {
+/** An account without a password (made by a purchase, a grant or an import), sent by the author. */
+export function setPasswordMessage(options: { to: string; url: string; siteName: string; days: number }): EmailMessage {
   return message(
     options.to,
-    `Your course is ready: set a password for ${options.siteName}`,
+    `Your account at ${options.siteName}: set a password`,
     [
-      'Thank you for your purchase. Your course is in your account, which was created with this email address.',
+      `Your account at ${options.siteName} has no password yet. Your courses are in it.`,
       `Choose a password with the link below so you can sign in on any device. It works once, for ${options.days} days; after that, use "Forgot your password?" on the sign-in page.`,
     ],
     { label: 'Choose a password', url: options.url },
