@@ -82,6 +82,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       });
     },
   });
+  // A sender that dies in the middle of a message (a process killed by a load test) resets its
+  // connection; like a real mail server, the sink drops that message and keeps serving. Without a
+  // listener, smtp-server would throw the reset in the test process.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
