@@ -915,17 +915,8 @@ class Standin {
     let customer = s.customer;
     if (!customer && s.customer_creation === 'always') customer = this.createCustomer({ email }).id;
     if (applied) this.redeem(applied);
-    if (s.amount_total === 0) {
-      // As in Stripe: nothing to charge, so no PaymentIntent; the session completes at once.
-      s.status = 'complete';
-      s.payment_status = 'no_payment_required';
-      s.customer = customer;
-      s.url = null;
-      s.customer_details = { address: null, email, name: null, phone: null, tax_exempt: 'none', tax_ids: [] };
-      const event = this.emit('checkout.session.completed', s, NO_REQUEST);
-      this.save();
-      return { session: s, redirect: (s.success_url ?? '').replaceAll('{CHECKOUT_SESSION_ID}', s.id), events: [event] };
-    }
+    // As in Stripe: nothing to charge, so no PaymentIntent; the session completes at once.
+    if (s.amount_total === 0) return this.complete(s, 'no_payment_required', customer, email);
     const delayed = input.delayed === true;
     const extra = this.state.intentData[id] ?? { metadata: {}, description: null, receipt_email: null, statement_descriptor: null, statement_descriptor_suffix: null };
     const piId = randomId('pi_3');
@@ -959,9 +950,13 @@ class Standin {
     };
     this.track(this.state.paymentIntents, pi);
     this.track(this.state.charges, charge);
-    s.status = 'complete';
-    s.payment_status = delayed ? 'unpaid' : 'paid';
     s.payment_intent = piId;
+    return this.complete(s, delayed ? 'unpaid' : 'paid', customer, email);
+  }
+
+  private complete(s: CheckoutSession, paymentStatus: CheckoutSession['payment_status'], customer: CheckoutSession['customer'], email: string) {
+    s.status = 'complete';
+    s.payment_status = paymentStatus;
     s.customer = customer;
     s.url = null;
     // customer_email stays as given (null if none), as in Stripe: the buyer's address is in customer_details.
