@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { makeAdmin } from '../../src/server/admin/members.ts';
 import { ROOT } from '../support/build.ts';
 import { memberStateShown, newJourney, screenshotsDir } from '../support/browser.ts';
 import { COURSE, COURSE_PATH, PAID_PATH, type BrowserSuite, type Journey } from './suite.ts';
@@ -26,6 +27,8 @@ const PAGES = [
   { name: 'lesson', who: 'owner', path: PAID_PATH },
   { name: 'sign-in', who: 'anonymous', path: '/login' },
   { name: 'account', who: 'owner', path: '/account' },
+  { name: 'admin-dashboard', who: 'admin', path: '/admin/' },
+  { name: 'admin-purchases', who: 'admin', path: '/admin/purchases' },
 ] as const;
 
 /** The ones README.md shows: `<page>-<viewport>-<scheme>`. */
@@ -41,9 +44,13 @@ export function screenshotTests(suite: BrowserSuite) {
       const done = await owner.post('/api/progress', { course: COURSE, lesson, done: '1' });
       if (done.status !== 303) throw new Error(`progress: ${done.status}`);
     }
+    const admin = await suite.member('shots-admin@example.com');
+    // Made an admin the way `npm run admin -- create-admin` promotes an existing account.
+    await makeAdmin({ db: suite.site.store.db, clock: { now: () => Date.now() } }, { email: 'shots-admin@example.com', iterations: 2000, actor: { userId: null, via: 'cli' } });
     for (const viewport of Object.keys(VIEWPORTS) as Viewport[]) {
       journeys.set(`anonymous-${viewport}`, await newJourney(suite.browser, VIEWPORTS[viewport]));
       journeys.set(`owner-${viewport}`, await suite.memberJourney(owner, VIEWPORTS[viewport]));
+      journeys.set(`admin-${viewport}`, await suite.memberJourney(admin, VIEWPORTS[viewport]));
     }
     if (docs) mkdirSync(docs, { recursive: true });
   });

@@ -229,8 +229,7 @@ export async function membersPage(ctx: AppContext, url: URL): Promise<Response> 
     section: 'members',
     url,
     main: html`<form class="admin-filters" method="get" action="/admin/members" role="search">
-      <label for="q">Email contains</label>
-      <input id="q" name="q" type="search" value="${search ?? ''}" maxlength="254" />
+      <div class="admin-field"><label for="q">Email contains</label><input id="q" name="q" type="search" value="${search ?? ''}" maxlength="254" /></div>
       <button class="button" type="submit">Search</button>
     </form>
     <p>${total} account${total === 1 ? '' : 's'}${search && html` matching “${search}”`}. <a href="${csvHref}" download>Download as CSV</a></p>
@@ -369,14 +368,10 @@ export async function purchasesPage(ctx: AppContext, url: URL): Promise<Response
     section: 'purchases',
     url,
     main: html`<form class="admin-filters" method="get" action="/admin/purchases">
-      <label for="course">Course</label>
-      <select id="course" name="course"><option value="">any</option>${courses.map((course) => html`<option value="${course.slug}"${selected(course.slug === query.data.course)}>${course.title}</option>`)}</select>
-      <label for="status">Status</label>
-      <select id="status" name="status"><option value="">any</option>${PURCHASE_STATUSES.map((status) => html`<option${selected(status === query.data.status)}>${status}</option>`)}</select>
-      <label for="from">From</label>
-      <input id="from" name="from" type="date" value="${query.data.from ?? ''}" />
-      <label for="to">To</label>
-      <input id="to" name="to" type="date" value="${query.data.to ?? ''}" />
+      <div class="admin-field"><label for="course">Course</label><select id="course" name="course"><option value="">any</option>${courses.map((course) => html`<option value="${course.slug}"${selected(course.slug === query.data.course)}>${course.title}</option>`)}</select></div>
+      <div class="admin-field"><label for="status">Status</label><select id="status" name="status"><option value="">any</option>${PURCHASE_STATUSES.map((status) => html`<option${selected(status === query.data.status)}>${status}</option>`)}</select></div>
+      <div class="admin-field"><label for="from">From</label><input id="from" name="from" type="date" value="${query.data.from ?? ''}" /></div>
+      <div class="admin-field"><label for="to">To</label><input id="to" name="to" type="date" value="${query.data.to ?? ''}" /></div>
       <button class="button" type="submit">Filter</button>
     </form>
     <p>${total} purchase${total === 1 ? '' : 's'}. <a href="/admin/purchases.csv${filters.size ? `?${filters}` : ''}" download>Download as CSV</a> (the same filters, every page)</p>
