@@ -248,6 +248,29 @@ describe('buying and reading on the serverless target', () => {
     expect((await status(buyer, PAID_LESSON)).status).toBe(200);
   });
 
+  test('a guest buys without an account: signed in by the success page, one email with the set-password link', async () => {
+    const guest = createVisitor(site.url);
+    const email = 'cf-guest@example.com';
+    const checkout = await guest.post('/api/checkout', { course: COURSE });
+    expect(checkout.status).toBe(303);
+    const guestSession = checkout.headers.get('location')!.split('/').pop()!;
+    const { redirect } = await control(`/_standin/checkout/${guestSession}/pay`, { email });
+    // The browser that started the checkout holds its cookie: the new account is signed in there.
+    const success = await guest.get(sitePath(redirect));
+    expect(success.status).toBe(303);
+    expect(success.headers.get('location')).toMatch(new RegExp(`^/courses/${COURSE}/[a-z0-9-]+/\\?welcome=1$`));
+    expect((await status(guest, PAID_LESSON)).status).toBe(200);
+    const deadline = Date.now() + 10_000;
+    while (!mails.some((mail) => mail.body.to[0] === email) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const sent = mails.filter((mail) => mail.body.to[0] === email);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.body.text).toMatch(new RegExp(`${TEST_SITE_URL}/reset\\?token=[\\w-]{43}&welcome=1`));
+    // Another browser with the success URL is not signed in.
+    const stranger = await createVisitor(site.url).get(sitePath(redirect));
+    expect(stranger.status).toBe(200);
+    expect(stranger.headers.getSetCookie().some((cookie) => cookie.startsWith('session=') && !cookie.includes('Max-Age=0'))).toBe(false);
+  });
+
   test('a forged webhook is refused', async () => {
     const response = await fetch(`${site.url}/api/stripe/webhook`, {
       method: 'POST',
