@@ -77,7 +77,7 @@ Courses
 
 Data
   backup <file>                               an online, consistent copy of the store file
-  export <file|->                             a JSON snapshot of accounts, purchases, ledger, progress
+  export <file|->                             a JSON snapshot of accounts, purchases, ledger, progress, waitlist
   import <file> [--dry-run]                   add what the store is missing from a snapshot
   import-django <dump.json> [--apply] [--verbose] [--map <django-slug>=<course>]...
                 [--user-model <app.model>] [--course-model <app.model>] [--enrolment-model <app.model>]
@@ -450,7 +450,7 @@ const COMMANDS: Record<string, Command> = {
       const file = parsed.positionals[0]!;
       const snapshot = await t.exportSnapshot(ctx.db, ctx.clock.now());
       const json = `${JSON.stringify(snapshot, null, 1)}\n`;
-      const summary = `${snapshot.users.length} account(s), ${snapshot.purchases.length} purchase(s), ${snapshot.ledger.length} ledger entr${snapshot.ledger.length === 1 ? 'y' : 'ies'}, ${snapshot.progress.length} progress mark(s); schema ${snapshot.schema}`;
+      const summary = `${snapshot.users.length} account(s), ${snapshot.purchases.length} purchase(s), ${snapshot.ledger.length} ledger entr${snapshot.ledger.length === 1 ? 'y' : 'ies'}, ${snapshot.progress.length} progress mark(s), ${snapshot.waitlist.length} waitlist sign-up(s); schema ${snapshot.schema}`;
       if (file === '-') {
         process.stdout.write(json);
         note(`Exported ${summary}.`);
@@ -484,6 +484,7 @@ const COMMANDS: Record<string, Command> = {
       line('purchases', report.purchases);
       line('ledger', report.ledger);
       line('progress', report.progress);
+      line('waitlist', report.waitlist);
       if (report.renumberedUsers) print(`  ${report.renumberedUsers} account(s) got a new id (theirs was taken here): they sign in again.`);
       if (report.unknownCourses.length) print(`  Courses not in this store yet (run the content sync): ${report.unknownCourses.join(', ')}`);
       if (dryRun) print('Nothing written (dry run).');

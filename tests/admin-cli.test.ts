@@ -82,7 +82,7 @@ async function userOf(s: TestStore, email: string) {
 /** Every row of the tables people's data lives in, to compare before and after. */
 async function peopleTables(s: TestStore): Promise<string> {
   const dump: Record<string, unknown[]> = {};
-  for (const table of ['users', 'purchases', 'access_ledger', 'audit_log', 'lesson_progress']) dump[table] = await rows(s, `SELECT * FROM ${table} ORDER BY 1`);
+  for (const table of ['users', 'purchases', 'access_ledger', 'audit_log', 'lesson_progress', 'course_waitlist']) dump[table] = await rows(s, `SELECT * FROM ${table} ORDER BY 1`);
   return JSON.stringify(dump);
 }
 
@@ -429,6 +429,7 @@ describe('export and import', () => {
     // Something of every kind: progress too.
     const ada = (await userOf(main, 'ada@example.com'))!;
     await rows(main, 'INSERT INTO lesson_progress (user_id, course_slug, lesson_slug, completed_at) VALUES (?, ?, ?, ?)', [ada.id, COURSE, 'comprehensions', Date.now()]);
+    await rows(main, 'INSERT INTO course_waitlist (course_slug, email, created_at) VALUES (?, ?, ?)', ['next-course', 'waiting@example.com', Date.now()]);
     const file = join(main.url.slice('file:'.length), '..', 'snapshot.json');
     const exported = await admin(['export', file]);
     expect(exported.code, exported.stderr).toBe(0);
@@ -436,6 +437,7 @@ describe('export and import', () => {
     const snapshot = JSON.parse(readFileSync(file, 'utf8'));
     expect(snapshot).toMatchObject({ format: 'course-store-snapshot', version: 1, schema: LATEST_MIGRATION.tag });
     expect(snapshot.progress).toHaveLength(1);
+    expect(snapshot.waitlist).toEqual([{ courseSlug: 'next-course', email: 'waiting@example.com', createdAt: expect.any(Number) }]);
     expect((await admin(['export', file])).code).toBe(1);
 
     const fresh = await store();
@@ -443,6 +445,7 @@ describe('export and import', () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(new RegExp(`accounts\\s+${snapshot.users.length} added, 0 already here`));
     expect(imported.stdout).toMatch(new RegExp(`ledger\\s+${snapshot.ledger.length} added`));
+    expect(imported.stdout).toMatch(/waitlist\s+1 added/);
     expect(imported.stdout).toContain('Courses not in this store yet (run the content sync): python-fundamentals, running-python-scripts');
 
     const reexported = await admin(['export', '-'], { url: fresh.url });
@@ -456,7 +459,7 @@ describe('export and import', () => {
     const before = await peopleTables(fresh);
     const again = await admin(['import', file], { url: fresh.url });
     expect(again.code).toBe(0);
-    for (const line of ['accounts', 'purchases', 'ledger', 'progress']) expect(again.stdout).toMatch(new RegExp(`${line}\\s+0 added`));
+    for (const line of ['accounts', 'purchases', 'ledger', 'progress', 'waitlist']) expect(again.stdout).toMatch(new RegExp(`${line}\\s+0 added`));
     expect(await peopleTables(fresh)).toBe(before);
   });
 

@@ -14,7 +14,7 @@ import { rowsAffected } from '../db/results.ts';
 import { normaliseEmail } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
 import { KNOWN_MIGRATIONS, LATEST_MIGRATION } from '../db/migrations.ts';
-import { accessLedger, lessonProgress, purchases, users } from '../db/schema.ts';
+import { accessLedger, courseWaitlist, lessonProgress, purchases, users } from '../db/schema.ts';
 import { auditSql, type AdminActor, type AdminContext } from './audit.ts';
 import { runBatch } from './batch.ts';
 
@@ -87,6 +87,8 @@ const snapshotSchema = z.object({
   purchases: z.array(purchaseSchema),
   ledger: z.array(ledgerSchema),
   progress: z.array(progressSchema),
+  /** "Notify me" sign-ups of coming-soon courses; snapshots made before the waitlist have none. */
+  waitlist: z.array(z.object({ courseSlug: z.string().min(1), email, createdAt: time })).default([]),
 });
 
 export type Snapshot = z.infer<typeof snapshotSchema>;
@@ -101,7 +103,7 @@ export class SnapshotError extends Error {
 /** Reads every row of people's tables in one read transaction, so the copy is consistent. */
 export async function exportSnapshot(db: Db, now: number): Promise<Snapshot> {
   const actors = alias(users, 'actors');
-  const [userRows, purchaseRows, ledgerRows, progressRows] = await db.batch([
+  const [userRows, purchaseRows, ledgerRows, progressRows, waitlistRows] = await db.batch([
     db.select().from(users).orderBy(asc(users.id)),
     db.select({ purchase: purchases, user: users.email }).from(purchases).innerJoin(users, eq(users.id, purchases.userId)).orderBy(asc(purchases.id)),
     db
@@ -114,6 +116,7 @@ export async function exportSnapshot(db: Db, now: number): Promise<Snapshot> {
       .from(lessonProgress)
       .innerJoin(users, eq(users.id, lessonProgress.userId))
       .orderBy(asc(lessonProgress.userId), asc(lessonProgress.courseSlug), asc(lessonProgress.lessonSlug)),
+    db.select().from(courseWaitlist).orderBy(asc(courseWaitlist.id)),
   ]);
   return {
     format: SNAPSHOT_FORMAT,
@@ -163,6 +166,7 @@ export async function exportSnapshot(db: Db, now: number): Promise<Snapshot> {
       lessonSlug: progress.lessonSlug,
       completedAt: progress.completedAt,
     })),
+    waitlist: waitlistRows.map((row) => ({ courseSlug: row.courseSlug, email: row.email, createdAt: row.createdAt })),
   };
 }
 
@@ -210,6 +214,7 @@ export type ImportReport = {
   purchases: ImportCounts;
   ledger: ImportCounts;
   progress: ImportCounts;
+  waitlist: ImportCounts;
   /** Accounts whose id in the snapshot was taken in this store, so they got another one. */
   renumberedUsers: number;
   /** Courses that purchases name but this store does not have yet (run the content sync). */
@@ -236,18 +241,20 @@ function purchaseIdSql(purchase: Snapshot['purchases'][number]): SQL {
  */
 export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, options: { actor: AdminActor; dryRun?: boolean }): Promise<ImportReport> {
   const { db } = ctx;
-  const [userRows, purchaseRows, ledgerRows, progressRows, courseRows] = await db.batch([
+  const [userRows, purchaseRows, ledgerRows, progressRows, courseRows, waitlistRows] = await db.batch([
     db.select({ id: users.id, email: users.email, passwordHash: users.passwordHash, role: users.role }).from(users),
     db.select({ purchase: purchases, user: users.email }).from(purchases).innerJoin(users, eq(users.id, purchases.userId)),
     db.select({ purchaseId: accessLedger.purchaseId, seq: accessLedger.seq, action: accessLedger.action, reason: accessLedger.reason, createdAt: accessLedger.createdAt }).from(accessLedger),
     db.select({ user: users.email, courseSlug: lessonProgress.courseSlug, lessonSlug: lessonProgress.lessonSlug }).from(lessonProgress).innerJoin(users, eq(users.id, lessonProgress.userId)),
     db.all<{ slug: string }>(sql`SELECT slug FROM courses`),
+    db.select({ courseSlug: courseWaitlist.courseSlug, email: courseWaitlist.email }).from(courseWaitlist),
   ] as unknown as Batch) as unknown as [
     { id: number; email: string; passwordHash: string | null; role: string }[],
     { purchase: typeof purchases.$inferSelect; user: string }[],
     { purchaseId: number; seq: number; action: string; reason: string; createdAt: number }[],
     { user: string; courseSlug: string; lessonSlug: string }[],
     { slug: string }[],
+    { courseSlug: string; email: string }[],
   ];
 
   const report: ImportReport = {
@@ -255,11 +262,12 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
     purchases: { added: 0, unchanged: 0, kept: 0 },
     ledger: { added: 0, unchanged: 0, kept: 0 },
     progress: { added: 0, unchanged: 0, kept: 0 },
+    waitlist: { added: 0, unchanged: 0, kept: 0 },
     renumberedUsers: 0,
     unknownCourses: [],
     dryRun: Boolean(options.dryRun),
   };
-  const statements: { kind: keyof Pick<ImportReport, 'users' | 'purchases' | 'ledger' | 'progress'>; sql: SQL }[] = [];
+  const statements: { kind: keyof Pick<ImportReport, 'users' | 'purchases' | 'ledger' | 'progress' | 'waitlist'>; sql: SQL }[] = [];
 
   // Accounts: keep the snapshot's id when it is free here, so that a session cookie signed with
   // the same SESSION_SECRET names the same person after a move; otherwise take a new one.
@@ -358,17 +366,30 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
     });
   }
 
+  const waitlistHere = new Set(waitlistRows.map((row) => `${row.courseSlug} ${row.email}`));
+  for (const row of snapshot.waitlist) {
+    if (waitlistHere.has(`${row.courseSlug} ${row.email}`)) {
+      report.waitlist.unchanged++;
+      continue;
+    }
+    report.waitlist.added++;
+    statements.push({
+      kind: 'waitlist',
+      sql: sql`INSERT INTO course_waitlist (course_slug, email, created_at) VALUES (${row.courseSlug}, ${row.email}, ${row.createdAt}) ON CONFLICT DO NOTHING`,
+    });
+  }
+
   if (options.dryRun || statements.length === 0) return report;
 
   const audit = auditSql({
     actor: options.actor,
     action: 'import-snapshot',
-    detail: { schema: snapshot.schema, exportedAt: snapshot.exportedAt, users: report.users.added, purchases: report.purchases.added, ledger: report.ledger.added, progress: report.progress.added },
+    detail: { schema: snapshot.schema, exportedAt: snapshot.exportedAt, users: report.users.added, purchases: report.purchases.added, ledger: report.ledger.added, progress: report.progress.added, waitlist: report.waitlist.added },
     now: ctx.clock.now(),
   });
   const results = await runBatch(db, [...statements.map((statement) => statement.sql), audit]);
   // What another writer added in the meantime counts as already there.
-  for (const kind of ['users', 'purchases', 'ledger', 'progress'] as const) {
+  for (const kind of ['users', 'purchases', 'ledger', 'progress', 'waitlist'] as const) {
     const planned = report[kind].added;
     const written = statements.reduce((count, statement, index) => count + (statement.kind === kind ? rowsAffected(results[index]) : 0), 0);
     report[kind].added = written;
