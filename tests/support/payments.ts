@@ -44,12 +44,14 @@ export type PaymentsSiteOptions = {
   siteUrl?: 'server';
   /** More settings for the server (e.g. WEB_CONCURRENCY, TRUST_PROXY). */
   env?: Record<string, string>;
+  /** The store's DATABASE_URL when it is not a fresh file (a libSQL server). */
+  databaseUrl?: string;
 };
 
 export async function startPaymentsSite(dist: string, options: PaymentsSiteOptions = {}): Promise<PaymentsSite> {
   const [sink, store, standin] = await Promise.all([
     startSmtpSink(),
-    createTestStore(),
+    createTestStore({ url: options.databaseUrl }),
     startStripeStandin({ port: 0, webhookUrls: [], webhookSecret: WEBHOOK_SECRET, log: () => {} }),
   ]);
   await syncStore(dist, store.url);

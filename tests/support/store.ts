@@ -15,10 +15,11 @@ export type TestStore = Store & {
   remove(): void;
 };
 
-export async function createTestStore(options: { migrate?: boolean } = {}): Promise<TestStore> {
+/** `url`: a store elsewhere (a libSQL server, tests/support/sqld.ts) instead of a fresh file. */
+export async function createTestStore(options: { migrate?: boolean; url?: string } = {}): Promise<TestStore> {
   mkdirSync(join(ROOT, '.test-dist'), { recursive: true });
-  const dir = mkdtempSync(join(ROOT, '.test-dist', 'store-'));
-  const url = `file:${join(dir, 'app.db')}`;
+  const dir = options.url ? null : mkdtempSync(join(ROOT, '.test-dist', 'store-'));
+  const url = options.url ?? `file:${join(dir!, 'app.db')}`;
   const store = await openStore(url);
   if (options.migrate !== false) await migrateStore(store.client);
   return {
@@ -32,7 +33,7 @@ export async function createTestStore(options: { migrate?: boolean } = {}): Prom
     },
     remove() {
       store.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
