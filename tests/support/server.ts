@@ -18,50 +18,54 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `port`: listen there instead of on a free port picked here (when the caller needs the address first). */
-export async function startServer(options: { dist: string; env: Record<string, string>; port?: number }): Promise<RunningServer> {
-  const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, [join(ROOT, 'src/node/server.ts')], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      ASTRO_TELEMETRY_DISABLED: '1',
-      DIST_DIR: options.dist,
-      ...options.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-    },
+export type Service = { pid: number; logs: () => string; stop: () => Promise<void> };
+
+/**
+ * Runs `command` as a child process and waits until `isReady()` answers true (a failed check is
+ * a "not yet"); fails with the process's output when it exits first or takes longer than
+ * `timeoutMs`. The servers the tests run (ours, wrangler, sqld) all start this way.
+ */
+export async function startService(
+  name: string,
+  command: string,
+  args: string[],
+  options: { env: Record<string, string>; cwd?: string; isReady: () => Promise<boolean>; timeoutMs?: number },
+): Promise<Service> {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output}`);
-    try {
-      await fetch(`${url}/robots.txt`);
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`the server did not answer within 20 s:\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  return {
-    url,
-    port,
-    pid: child.pid!,
-    logs: () => output,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
   };
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+    if (await options.isReady().catch(() => false)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`${name} did not answer within ${timeoutMs / 1000} s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { pid: child.pid!, logs: () => output, stop };
+}
+
+/** `port`: listen there instead of on a free port picked here (when the caller needs the address first). */
+export async function startServer(options: { dist: string; env: Record<string, string>; port?: number }): Promise<RunningServer> {
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const service = await startService('the server', process.execPath, [join(ROOT, 'src/node/server.ts')], {
+    env: { ASTRO_TELEMETRY_DISABLED: '1', DIST_DIR: options.dist, ...options.env, HOST: '127.0.0.1', PORT: String(port) },
+    isReady: async () => (await fetch(`${url}/robots.txt`), true),
+  });
+  return { url, port, ...service };
 }
