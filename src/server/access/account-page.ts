@@ -1,11 +1,10 @@
 // GET /account: the member's courses with their progress, and the account's settings.
 import type { AppContext, Client } from '../context.ts';
-import { pageVisitor, refusePageMethod } from '../auth/pages.ts';
+import { pageVisitor } from '../auth/pages.ts';
 import { formMessages } from '../http/form-messages.ts';
 import { html } from '../http/html.ts';
-import { pageResponse } from '../http/page-shell.ts';
+import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
 import { redirect } from '../http/responses.ts';
-import { getRole } from '../admin/reports.ts';
 import { getOwnedCourses } from './progress.ts';
 
 export async function handleAccountPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
@@ -13,7 +12,7 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
   if (refused) return refused;
   const { member, setCookies } = await pageVisitor(request, ctx);
   if (!member) return redirect('/login?next=%2Faccount', setCookies);
-  const [courses, role] = await Promise.all([getOwnedCourses(ctx.db, member.id), getRole(ctx.db, member.id)]);
+  const courses = await getOwnedCourses(ctx.db, member.id);
   const owned =
     courses.length > 0
       ? html`<ul class="owned-courses" data-owned-courses>${courses.map(
@@ -47,7 +46,7 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
 
     <h2>Settings</h2>
     <ul class="account-actions">
-      ${role === 'admin' && html`<li><a href="/admin/">Admin: sales, members and courses</a></li>`}
+      ${member.role === 'admin' && html`<li><a href="/admin/">Admin: sales, members and courses</a></li>`}
       <li><a href="/account/password">${member.hasPassword ? 'Change your password' : 'Choose a password'}</a></li>
       <li>
         <form method="post" action="/api/auth/logout"><button class="link-button" type="submit">Sign out</button></form>

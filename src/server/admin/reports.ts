@@ -281,9 +281,3 @@ export async function memberProgress(db: Db, userId: number): Promise<MemberProg
     hasAccess: Boolean(row.has_access),
   }));
 }
-
-/** The role of a signed-in account: read on every admin request, so a demotion applies at once. */
-export async function getRole(db: Db, userId: number): Promise<'member' | 'admin' | null> {
-  const [row] = await db.all<{ role: 'member' | 'admin' }>(sql`SELECT role FROM users WHERE id = ${userId}`);
-  return row?.role ?? null;
-}

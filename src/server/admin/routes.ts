@@ -6,12 +6,11 @@ import { SLUG } from '../access/lesson-gate.ts';
 import type { AppContext, Client } from '../context.ts';
 import { getMember } from '../auth/session.ts';
 import { acceptFormPost } from '../http/form.ts';
-import { htmlPage } from '../http/responses.ts';
+import { refusePageMethod } from '../http/page-shell.ts';
 import { memberAction, type MemberAction } from './actions.ts';
 import { membersCsv, purchasesCsv } from './csv.ts';
 import { listPurchases, listUsers } from './members.ts';
 import { auditPage, coursePage, coursesPage, dashboardPage, memberPage, memberQuery, membersPage, purchaseFilter, purchaseQuery, purchasesPage, queryFields } from './pages.ts';
-import { getRole } from './reports.ts';
 import { ADMIN_HEADERS, badRequest, day, notFound } from './views.ts';
 
 const MEMBER_ID = /^[1-9]\d{0,15}$/;
@@ -20,8 +19,7 @@ const ACTIONS = new Set<MemberAction>(['grant', 'revoke', 'password-email', 'sig
 /** The admin of the request, or null for everyone else (anonymous, a member, a dead session). */
 async function getAdmin(request: Request, ctx: AppContext): Promise<{ id: number } | null> {
   const { member } = await getMember(request, ctx);
-  if (!member) return null;
-  return (await getRole(ctx.db, member.id)) === 'admin' ? { id: member.id } : null;
+  return member?.role === 'admin' ? { id: member.id } : null;
 }
 
 function withAdminHeaders(response: Response): Response {
@@ -58,9 +56,8 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
   }
   if (action !== undefined) return null;
 
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    return htmlPage(405, 'Method not allowed', 'This address is a page; open it in a browser.', { Allow: 'GET, HEAD' });
-  }
+  const refused = refusePageMethod(request);
+  if (refused) return refused;
   switch (section) {
     case undefined:
       return dashboardPage(ctx, url);

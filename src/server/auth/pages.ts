@@ -4,8 +4,8 @@
 import type { AppContext, Client } from '../context.ts';
 import { formMessages } from '../http/form-messages.ts';
 import { html } from '../http/html.ts';
-import { pageResponse } from '../http/page-shell.ts';
-import { htmlPage, redirect } from '../http/responses.ts';
+import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
+import { redirect } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
 import { MIN_PASSWORD_LENGTH } from './credentials.ts';
 import { getMember, type Member } from './session.ts';
@@ -15,12 +15,6 @@ import { getTokenUser } from './tokens.ts';
 export async function pageVisitor(request: Request, ctx: AppContext): Promise<{ member: Member | null; setCookies: string[] }> {
   const { member, setCookie } = await getMember(request, ctx);
   return { member, setCookies: setCookie ? [setCookie] : [] };
-}
-
-/** Pages are read, never posted to: anything but GET and HEAD is refused before any work. */
-export function refusePageMethod(request: Request): Response | null {
-  if (request.method === 'GET' || request.method === 'HEAD') return null;
-  return htmlPage(405, 'Method not allowed', 'This address is a page; open it in a browser.', { Allow: 'GET, HEAD' });
 }
 
 function nextOf(url: URL): string | null {

@@ -17,7 +17,8 @@ const ALGORITHM = 'HS256';
 
 export type SessionClaims = { userId: number; sessionVersion: number; issuedAt: number };
 
-export type Member = { id: number; email: string; hasPassword: boolean; sessionVersion: number };
+/** Read from the account's row on every request, so a changed role or password applies at once. */
+export type Member = { id: number; email: string; hasPassword: boolean; sessionVersion: number; role: User['role'] };
 
 function key(config: Config): Uint8Array {
   return new TextEncoder().encode(config.sessionSecret);
@@ -74,7 +75,7 @@ export type SessionState = {
 };
 
 function toMember(user: User): Member {
-  return { id: user.id, email: user.email, hasPassword: user.passwordHash !== null, sessionVersion: user.sessionVersion };
+  return { id: user.id, email: user.email, hasPassword: user.passwordHash !== null, sessionVersion: user.sessionVersion, role: user.role };
 }
 
 /**

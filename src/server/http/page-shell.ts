@@ -5,6 +5,7 @@
 // `shell.html`; the adapters hand it to the core, which cuts it at the markers once.
 import type { SafeHtml } from './html.ts';
 import { escapeHtml } from './html.ts';
+import { htmlPage } from './responses.ts';
 
 /** The markers src/pages/app-shell.astro leaves in the layout. */
 export const SHELL_TITLE = '%%PAGE_TITLE%%';
@@ -45,6 +46,12 @@ export function renderPage(shell: PageShell, page: Page): Response {
   const headers = new Headers({ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'private, no-store', ...page.headers });
   for (const cookie of page.setCookies ?? []) headers.append('Set-Cookie', cookie);
   return new Response(body, { status: page.status ?? 200, headers });
+}
+
+/** Pages are read, never posted to: anything but GET and HEAD is refused before any work. */
+export function refusePageMethod(request: Request): Response | null {
+  if (request.method === 'GET' || request.method === 'HEAD') return null;
+  return htmlPage(405, 'Method not allowed', 'This address is a page; open it in a browser.', { Allow: 'GET, HEAD' });
 }
 
 /** Renders `page` into the site's layout as the context holds it. */
