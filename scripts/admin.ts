@@ -11,6 +11,7 @@ import type { DjangoPlan } from '../src/server/admin/django-import.ts';
 import type { Invalid } from '../src/server/admin/members.ts';
 import type { ImportCounts } from '../src/server/admin/snapshot.ts';
 import { textTable } from '../src/server/admin/text-table.ts';
+import { normaliseEmail } from '../src/server/auth/credentials.ts';
 import type { Config } from '../src/server/config.ts';
 import { errorMessage } from '../src/server/http/form-messages.ts';
 
@@ -225,14 +226,14 @@ const COMMANDS: Record<string, Command> = {
         case 'password-required':
           throw new Failure('This account needs a password before it can be an admin.');
         case 'created':
-          print(`Created the admin account ${email.trim().toLowerCase()} (id ${result.userId}). Sign in at ${login}`);
+          print(`Created the admin account ${normaliseEmail(email)} (id ${result.userId}). Sign in at ${login}`);
           return;
         case 'promoted':
-          print(`${email.trim().toLowerCase()} (id ${result.userId}) already had an account: it is now an admin.`);
+          print(`${normaliseEmail(email)} (id ${result.userId}) already had an account: it is now an admin.`);
           print(result.passwordSet ? 'It had no password; the one given is now set.' : 'Its password is unchanged (change it with set-password).');
           return;
         case 'already-admin':
-          print(`${email.trim().toLowerCase()} (id ${result.userId}) is already an admin: nothing changed${result.passwordSet ? ' but its password, which it did not have' : ''}.`);
+          print(`${normaliseEmail(email)} (id ${result.userId}) is already an admin: nothing changed${result.passwordSet ? ' but its password, which it did not have' : ''}.`);
           return;
       }
     },
@@ -245,7 +246,7 @@ const COMMANDS: Record<string, Command> = {
       const result = await t.removeAdmin(ctx, { email, actor });
       if (result.kind === 'invalid') failInvalid(result);
       if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
-      print(result.kind === 'demoted' ? `${email.trim().toLowerCase()} is a member again, no longer an admin.` : `${email.trim().toLowerCase()} is not an admin: nothing changed.`);
+      print(result.kind === 'demoted' ? `${normaliseEmail(email)} is a member again, no longer an admin.` : `${normaliseEmail(email)} is not an admin: nothing changed.`);
     },
   },
 
@@ -256,13 +257,13 @@ const COMMANDS: Record<string, Command> = {
       const [email] = parsed.positionals as [string];
       const state = await t.getAccountState(ctx.db, email);
       if ('kind' in state) failInvalid(state);
-      if (!state.exists) throw new Failure(`No account has the email ${email.trim().toLowerCase()}.`);
+      if (!state.exists) throw new Failure(`No account has the email ${normaliseEmail(email)}.`);
       const password = await readNewPassword(parsed);
       const keepSessions = parsed.values['keep-sessions'] === true;
       const result = await t.setMemberPassword(ctx, { email, password, iterations: config.passwordIterations, actor, keepSessions });
       if (result.kind === 'invalid') failInvalid(result);
       if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
-      print(`Set the password of ${email.trim().toLowerCase()} (id ${result.userId})${keepSessions ? '' : '; it is signed out on every device'}.`);
+      print(`Set the password of ${normaliseEmail(email)} (id ${result.userId})${keepSessions ? '' : '; it is signed out on every device'}.`);
     },
   },
 
@@ -304,14 +305,14 @@ const COMMANDS: Record<string, Command> = {
         case 'unknown-user':
           throw new Failure(`No account has the email ${result.email}. Add --create to create one (without a password).`);
         case 'already-owned':
-          print(`${email.trim().toLowerCase()} can already read ${result.course.slug}: nothing written.`);
+          print(`${normaliseEmail(email)} can already read ${result.course.slug}: nothing written.`);
           return;
         case 'granted':
           if (result.createdUser) {
-            print(`Created the account ${email.trim().toLowerCase()} (id ${result.userId}), without a password.`);
+            print(`Created the account ${normaliseEmail(email)} (id ${result.userId}), without a password.`);
             print(`  They sign in with "Forgot your password?" or a sign-in link: ${new URL('/login', config.siteUrl).href}`);
           }
-          print(`Granted ${result.course.slug} ("${result.course.title}") to ${email.trim().toLowerCase()}: purchase ${result.purchaseId}, reason "${reason.trim()}".`);
+          print(`Granted ${result.course.slug} ("${result.course.title}") to ${normaliseEmail(email)}: purchase ${result.purchaseId}, reason "${reason.trim()}".`);
           if (!result.course.published) print('  Note: this course is unpublished, so its lessons are not served until it is published again.');
           return;
       }
@@ -335,10 +336,10 @@ const COMMANDS: Record<string, Command> = {
         case 'unknown-user':
           throw new Failure(`No account has the email ${result.email}.`);
         case 'not-owned':
-          print(`${email.trim().toLowerCase()} has no access to ${course} to revoke: nothing written.`);
+          print(`${normaliseEmail(email)} has no access to ${course} to revoke: nothing written.`);
           return;
         case 'revoked':
-          print(`Revoked ${course} for ${email.trim().toLowerCase()}, reason "${reason.trim()}":`);
+          print(`Revoked ${course} for ${normaliseEmail(email)}, reason "${reason.trim()}":`);
           for (const purchase of result.purchases) {
             print(`  purchase ${purchase.purchaseId} (${purchase.source === 'stripe' ? `Stripe ${purchase.checkoutSessionId}` : 'grant'}, was ${purchase.previous})`);
           }
@@ -394,7 +395,7 @@ const COMMANDS: Record<string, Command> = {
       if (email !== undefined) {
         const state = await t.getAccountState(ctx.db, email);
         if ('kind' in state) failInvalid(state);
-        if (!state.exists) throw new Failure(`No account has the email ${email.trim().toLowerCase()}.`);
+        if (!state.exists) throw new Failure(`No account has the email ${normaliseEmail(email)}.`);
         subjectUserId = state.userId;
       }
       const rows = await t.listAudit(ctx.db, { subjectUserId, limit });
