@@ -13,8 +13,17 @@ export const users = sqliteTable('users', {
   sessionVersion: integer('session_version').notNull().default(1),
   /** `admin` may see /admin/ and use its actions; made by `npm run admin -- create-admin`. */
   role: text('role', { enum: ['member', 'admin'] }).notNull().default('member'),
-  /** Set once the member proved they read this address (a reset or sign-in link). */
+  /**
+   * Set once the owner of the address used a token mailed to it (sign-in link, reset, set-password
+   * or verification link). The first verification ends every session and clears any password set
+   * before it (docs/decisions/0006-email-verification.md).
+   */
   emailVerifiedAt: integer('email_verified_at'),
+  /**
+   * The Checkout Session whose fulfilment created this account (a guest purchase); null for any
+   * other origin. Only that purchase may count as having made the account.
+   */
+  createdByCheckout: text('created_by_checkout'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
@@ -27,13 +36,50 @@ export const authTokens = sqliteTable(
     userId: integer('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    purpose: text('purpose', { enum: ['reset', 'link'] }).notNull(),
+    purpose: text('purpose', { enum: ['reset', 'link', 'verify'] }).notNull(),
     tokenHash: text('token_hash').notNull().unique(),
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
     createdAt: integer('created_at').notNull(),
   },
   (table) => [index('auth_tokens_user_id').on(table.userId), index('auth_tokens_expires_at').on(table.expiresAt)],
+);
+
+/**
+ * One row per signed-in browser. The session token names its row (`sid`); signing out deletes the
+ * row, so a copied token dies with it, and `expires_at` is the absolute end however often the
+ * token is renewed.
+ */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    /** Random, base64url; carried in the token. */
+    id: text('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: integer('created_at').notNull(),
+    /** Absolute lifetime: no renewal goes past it. */
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (table) => [index('sessions_user_id').on(table.userId), index('sessions_expires_at').on(table.expiresAt)],
+);
+
+/**
+ * The browser that started each Checkout Session: the SHA-256 of a random secret kept in that
+ * browser's cookie (never in a URL). The success page signs a guest buyer in only for the browser
+ * holding the secret, once, shortly after paying.
+ */
+export const checkoutStarts = sqliteTable(
+  'checkout_starts',
+  {
+    checkoutSessionId: text('checkout_session_id').primaryKey(),
+    browserSecretHash: text('browser_secret_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** When the success page used it to sign the buyer in; it works once. */
+    usedAt: integer('used_at'),
+  },
+  (table) => [index('checkout_starts_created_at').on(table.createdAt)],
 );
 
 /**
@@ -252,6 +298,7 @@ export const contentSyncs = sqliteTable('content_syncs', {
 });
 
 export type User = typeof users.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
 export type CourseRow = typeof courses.$inferSelect;
 export type LessonRow = typeof lessons.$inferSelect;
 export type Purchase = typeof purchases.$inferSelect;
