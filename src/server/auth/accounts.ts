@@ -1,7 +1,7 @@
 // Reading and writing accounts. Every function takes an already normalised email.
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../context.ts';
-import { users, type User } from '../db/schema.ts';
+import { sessions, users, type User } from '../db/schema.ts';
 
 export async function getUserByEmail(db: Db, email: string): Promise<User | null> {
   return (await db.select().from(users).where(eq(users.email, email)).get()) ?? null;
@@ -30,7 +30,18 @@ export async function setPassword(db: Db, userId: number, passwordHash: string, 
   return user ?? null;
 }
 
-/** Signs the account out everywhere: every token carrying an older version stops working. */
+/**
+ * The statements that sign an account out everywhere: its session rows go, and every token carrying
+ * an older session version stops working. Batch them with the change that calls for it.
+ */
+export function endSessionsStatements(db: Db, userId: number, now: number) {
+  return [
+    db.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: now }).where(eq(users.id, userId)),
+    db.delete(sessions).where(eq(sessions.userId, userId)),
+  ] as const;
+}
+
+/** Signs the account out everywhere. */
 export async function bumpSessionVersion(db: Db, userId: number, now: number): Promise<void> {
-  await db.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: now }).where(eq(users.id, userId));
+  await db.batch(endSessionsStatements(db, userId, now));
 }
