@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { MAX_SUBTLE_ITERATIONS, pbkdf2Sha256, utf8 } from './pbkdf2.ts';
-import { hashPassword, needsRehash, roundsFor, verifyPassword } from './password-hasher.ts';
+import { MAX_SUBTLE_ITERATIONS, pbkdf2Sha256, pbkdf2Sha256Sliced, utf8 } from './pbkdf2.ts';
+import { hashPassword, needsRehash, roundsFor, verifyPassword, wrapDjangoHash } from './password-hasher.ts';
 
 // Reference values from Python's hashlib.pbkdf2_hmac, which is what Django's PBKDF2PasswordHasher
 // computes: base64(pbkdf2_hmac('sha256', password, salt, iterations)).
@@ -9,14 +9,14 @@ const DJANGO = {
   at260k: 'pbkdf2_sha256$260000$KxJ3sF9qLm2p$ZggYDH1twWi9Y6EIGXgF2KC8H0Vhzc3g4mg2ALHlxo8=',
 };
 
-/** Behaves like WebCrypto on Cloudflare Workers in production: refuses large iteration counts. */
+/** Behaves like WebCrypto on Cloudflare Workers in production: refuses large iteration counts. Returns the counts it computed. */
 function enforceWorkersLimit() {
   const original = crypto.subtle.deriveBits.bind(crypto.subtle);
   const counts: number[] = [];
   vi.spyOn(crypto.subtle, 'deriveBits').mockImplementation((algorithm, key, length) => {
     const iterations = (algorithm as Pbkdf2Params).iterations;
-    counts.push(iterations);
     if (iterations > 100_000) return Promise.reject(new DOMException('iteration counts above 100000 are not supported', 'NotSupportedError'));
+    counts.push(iterations);
     return original(algorithm, key, length);
   });
   return counts;
@@ -38,10 +38,48 @@ describe('Django hashes', () => {
     expect(needsRehash(DJANGO.at260k, { iterations: 600_000 })).toBe(true);
   });
 
-  test('above 100,000 iterations verify without any WebCrypto call over the Workers limit', async () => {
+  test('above 100,000 iterations verify where WebCrypto refuses the count (Workers), in JavaScript', async () => {
     const counts = enforceWorkersLimit();
     expect(await verifyPassword('correct horse battery staple', DJANGO.at260k)).toBe(true);
+    expect(await verifyPassword('correct horse battery stapler', DJANGO.at260k)).toBe(false);
     expect(Math.max(0, ...counts)).toBeLessThanOrEqual(MAX_SUBTLE_ITERATIONS);
+  });
+});
+
+describe('Django hashes wrapped in ours at import', () => {
+  test('verify with the old password and cost the site\'s iterations in all', async () => {
+    const wrapped = (await wrapDjangoHash(DJANGO.at260k, { iterations: 600_000 }))!;
+    const [prefix, djangoIterations, djangoSalt, perRound, rounds] = wrapped.split('$');
+    expect([prefix, djangoIterations, djangoSalt]).toEqual(['pbkdf2_sha256_django_chain', '260000', 'KxJ3sF9qLm2p']);
+    expect(260_000 + Number(perRound) * Number(rounds)).toBe(600_000);
+    expect(wrapped).not.toContain(DJANGO.at260k.split('$')[3]);
+    expect(await verifyPassword('correct horse battery staple', wrapped)).toBe(true);
+    expect(await verifyPassword('correct horse battery stapler', wrapped)).toBe(false);
+    expect(needsRehash(wrapped, { iterations: 600_000 })).toBe(true);
+  });
+
+  test('are our chain keyed by the bytes of the Django hash', async () => {
+    const wrapped = (await wrapDjangoHash(DJANGO.at100k, { iterations: 150_000 }))!;
+    const [, , , perRound, rounds, salt, encoded] = wrapped.split('$');
+    expect([perRound, rounds]).toEqual(['50000', '1']);
+    const djangoBytes = Uint8Array.from(atob(DJANGO.at100k.split('$')[3]!), (char) => char.charCodeAt(0));
+    const key = await pbkdf2Sha256(djangoBytes, utf8(salt!), 50_000);
+    expect(btoa(String.fromCharCode(...key))).toBe(encoded);
+  });
+
+  test('keep at least one iteration of ours when Django\'s reach the site\'s cost, and wrap nothing else', async () => {
+    const wrapped = (await wrapDjangoHash(DJANGO.at260k, { iterations: 2_000 }))!;
+    expect(wrapped).toMatch(/^pbkdf2_sha256_django_chain\$260000\$KxJ3sF9qLm2p\$1\$1\$/);
+    expect(await verifyPassword('correct horse battery staple', wrapped)).toBe(true);
+    const ours = await hashPassword('x'.repeat(12), { iterations: 2_000 });
+    for (const stored of [ours, wrapped, '!unusable', '', 'argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA']) expect(await wrapDjangoHash(stored, { iterations: 2_000 })).toBeNull();
+  });
+
+  test('verify on Workers: the Django part in JavaScript, our rounds within the limit', async () => {
+    const wrapped = (await wrapDjangoHash(DJANGO.at260k, { iterations: 600_000 }))!;
+    const counts = enforceWorkersLimit();
+    expect(await verifyPassword('correct horse battery staple', wrapped)).toBe(true);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(MAX_SUBTLE_ITERATIONS);
   });
 });
 
@@ -79,7 +117,7 @@ describe('our hashes', () => {
   });
 
   test('malformed or unknown hashes never verify', async () => {
-    for (const stored of ['', 'plaintext', 'pbkdf2_sha256$abc$salt$hash', 'pbkdf2_sha256_chain$200000$1$salt$AAAA', 'bcrypt$2b$12$x', 'pbkdf2_sha256$1000$$AAAA']) {
+    for (const stored of ['', 'pbkdf2_sha256_django_chain$1000$salt$1000$1$salt', 'pbkdf2_sha256_django_chain$1000$salt$200000$1$salt$AAAA', 'plaintext', 'pbkdf2_sha256$abc$salt$hash', 'pbkdf2_sha256_chain$200000$1$salt$AAAA', 'bcrypt$2b$12$x', 'pbkdf2_sha256$1000$$AAAA']) {
       expect(await verifyPassword('anything', stored)).toBe(false);
     }
   });
@@ -95,5 +133,6 @@ test('the JavaScript PBKDF2 used above the limit matches WebCrypto', async () =>
       256,
     ),
   );
+  expect(await pbkdf2Sha256Sliced(password, salt, 100_001)).toEqual(reference);
   expect(await pbkdf2Sha256(password, salt, 100_001)).toEqual(reference);
 });

@@ -2,14 +2,20 @@
 //
 //   pbkdf2_sha256_chain$<iterations per round>$<rounds>$<salt>$<base64 hash>   (ours)
 //   pbkdf2_sha256$<iterations>$<salt>$<base64 hash>                             (Django's)
+//   pbkdf2_sha256_django_chain$<Django iterations>$<Django salt>$<iterations per round>$<rounds>$<salt>$<base64 hash>
+//                                                    (a Django hash wrapped in ours at import)
 //
 // Ours chains rounds of at most 100,000 PBKDF2 iterations, each round keyed by the previous
 // round's output, because Cloudflare Workers refuse larger single calls; the work is the sum of
-// the rounds and cannot be shortcut. See docs/decisions/0001-password-hashing.md.
+// the rounds and cannot be shortcut. A wrapped Django hash is the same chain keyed by Django's
+// PBKDF2 output instead of the password, with as many iterations as make the total the site's
+// cost: a wrong password costs the same on an imported account as on any other. See
+// docs/decisions/0001-password-hashing.md.
 import { MAX_SUBTLE_ITERATIONS, pbkdf2Sha256, utf8 } from './pbkdf2.ts';
 
 const OURS = 'pbkdf2_sha256_chain';
 const DJANGO = 'pbkdf2_sha256';
+const WRAPPED = 'pbkdf2_sha256_django_chain';
 const MAX_ROUNDS = 1_000;
 
 export type HashParameters = { iterations: number };
@@ -46,9 +52,9 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-async function chain(password: string, salt: string, perRound: number, rounds: number): Promise<Uint8Array> {
+async function chain(start: Uint8Array, salt: string, perRound: number, rounds: number): Promise<Uint8Array> {
   const saltBytes = utf8(salt);
-  let key = utf8(password);
+  let key = start;
   for (let round = 0; round < rounds; round++) key = await pbkdf2Sha256(key, saltBytes, perRound);
   return key;
 }
@@ -56,13 +62,29 @@ async function chain(password: string, salt: string, perRound: number, rounds: n
 export async function hashPassword(password: string, parameters: HashParameters): Promise<string> {
   const { perRound, rounds } = roundsFor(parameters.iterations);
   const salt = randomSalt();
-  const hash = await chain(password, salt, perRound, rounds);
+  const hash = await chain(utf8(password), salt, perRound, rounds);
   return `${OURS}$${perRound}$${rounds}$${salt}$${toBase64(hash)}`;
+}
+
+/**
+ * Wraps a Django `pbkdf2_sha256$...` hash in our chain, keyed by the hash's own bytes, so that
+ * verifying it costs Django's iterations plus ours, `parameters.iterations` in all (at least one
+ * iteration of ours when Django's alone reach it). Null for anything that is not a Django PBKDF2
+ * hash. Verifying needs the password, as before: the member signs in with their old one.
+ */
+export async function wrapDjangoHash(stored: string, parameters: HashParameters): Promise<string | null> {
+  const parsed = parse(stored);
+  if (!parsed || parsed.kind !== 'django') return null;
+  const { perRound, rounds } = roundsFor(Math.max(1, parameters.iterations - parsed.iterations));
+  const salt = randomSalt();
+  const hash = await chain(parsed.hash, salt, perRound, rounds);
+  return `${WRAPPED}$${parsed.iterations}$${parsed.salt}$${perRound}$${rounds}$${salt}$${toBase64(hash)}`;
 }
 
 type Parsed =
   | { kind: 'ours'; perRound: number; rounds: number; salt: string; hash: Uint8Array }
-  | { kind: 'django'; iterations: number; salt: string; hash: Uint8Array };
+  | { kind: 'django'; iterations: number; salt: string; hash: Uint8Array }
+  | { kind: 'wrapped'; iterations: number; djangoSalt: string; perRound: number; rounds: number; salt: string; hash: Uint8Array };
 
 function parse(stored: string): Parsed | null {
   const parts = stored.split('$');
@@ -80,6 +102,14 @@ function parse(stored: string): Parsed | null {
     if (!iterations || !parts[2] || !hash) return null;
     return { kind: 'django', iterations, salt: parts[2], hash };
   }
+  if (parts[0] === WRAPPED && parts.length === 7) {
+    const iterations = count(parts[1]);
+    const perRound = count(parts[3]);
+    const rounds = count(parts[4]);
+    const hash = fromBase64(parts[6]!);
+    if (!iterations || !parts[2] || !perRound || perRound > MAX_SUBTLE_ITERATIONS || !rounds || rounds > MAX_ROUNDS || !parts[5] || !hash) return null;
+    return { kind: 'wrapped', iterations, djangoSalt: parts[2], perRound, rounds, salt: parts[5], hash };
+  }
   return null;
 }
 
@@ -87,10 +117,10 @@ function parse(stored: string): Parsed | null {
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parsed = parse(stored);
   if (!parsed) return false;
-  const computed =
-    parsed.kind === 'ours'
-      ? await chain(password, parsed.salt, parsed.perRound, parsed.rounds)
-      : await pbkdf2Sha256(utf8(password), utf8(parsed.salt), parsed.iterations);
+  let computed: Uint8Array;
+  if (parsed.kind === 'ours') computed = await chain(utf8(password), parsed.salt, parsed.perRound, parsed.rounds);
+  else if (parsed.kind === 'django') computed = await pbkdf2Sha256(utf8(password), utf8(parsed.salt), parsed.iterations);
+  else computed = await chain(await pbkdf2Sha256(utf8(password), utf8(parsed.djangoSalt), parsed.iterations), parsed.salt, parsed.perRound, parsed.rounds);
   return equalBytes(computed, parsed.hash);
 }
 

@@ -1,8 +1,10 @@
 // PBKDF2-HMAC-SHA256 with one 32-byte output block, under the constraint of Cloudflare Workers:
 // WebCrypto there refuses more than 100,000 iterations in one call (local workerd does not, so a
-// test enforces it). Calls up to the cap go to crypto.subtle, which runs off the event loop on
-// Node. Larger counts, needed only to verify hashes imported from Django, are computed here in
-// JavaScript in slices that yield between them, so other requests keep being served.
+// guard enforces it there and a test enforces it here). Calls up to the cap go to crypto.subtle,
+// which runs off the event loop on Node. Larger counts, needed only to verify hashes imported from
+// Django, are asked of crypto.subtle too (Node computes them natively, as fast as our own hashes,
+// so an imported account costs what a native one costs), and computed here in JavaScript, in
+// slices that yield between them, only when the runtime refuses them (Workers).
 
 /** The most iterations any single crypto.subtle PBKDF2 call may ask for. */
 export const MAX_SUBTLE_ITERATIONS = 100_000;
@@ -14,12 +16,19 @@ const encoder = new TextEncoder();
 
 export async function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   if (!Number.isSafeInteger(iterations) || iterations < 1) throw new RangeError(`invalid iteration count ${iterations}`);
-  if (iterations <= MAX_SUBTLE_ITERATIONS) {
-    const key = await crypto.subtle.importKey('raw', password as BufferSource, 'PBKDF2', false, ['deriveBits']);
-    const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, key, 256);
-    return new Uint8Array(bits);
+  if (iterations <= MAX_SUBTLE_ITERATIONS) return pbkdf2Subtle(password, salt, iterations);
+  try {
+    return await pbkdf2Subtle(password, salt, iterations);
+  } catch {
+    // Workers refuse the call before doing any work (NotSupportedError): the refusal costs nothing.
+    return pbkdf2Sha256Sliced(password, salt, iterations);
   }
-  return pbkdf2Sha256Sliced(password, salt, iterations);
+}
+
+async function pbkdf2Subtle(password: Uint8Array, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey('raw', password as BufferSource, 'PBKDF2', false, ['deriveBits']);
+  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, key, 256);
+  return new Uint8Array(bits);
 }
 
 export function utf8(value: string): Uint8Array {
@@ -75,7 +84,8 @@ function padState(key: Uint8Array, pad: number): Uint32Array {
   return out;
 }
 
-async function pbkdf2Sha256Sliced(password: Uint8Array, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+/** The same result computed in JavaScript, for runtimes whose WebCrypto refuses the count. */
+export async function pbkdf2Sha256Sliced(password: Uint8Array, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   // HMAC keys longer than a block are hashed first (RFC 2104).
   const key = password.length > 64 ? new Uint8Array(await crypto.subtle.digest('SHA-256', password as BufferSource)) : password;
   const inner = padState(key, 0x36);
