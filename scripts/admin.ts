@@ -43,6 +43,7 @@ async function loadTools() {
     purchasesCsv: csv.purchasesCsv,
     planDjangoImport: django.planDjangoImport,
     applyDjangoImport: django.applyDjangoImport,
+    emptyImportProblem: django.emptyImportProblem,
     ...members,
     exportSnapshot: snapshot.exportSnapshot,
     importSnapshot: snapshot.importSnapshot,
@@ -80,8 +81,8 @@ Data
   backup <file>                               an online, consistent copy of the store file
   export <file|->                             a JSON snapshot of accounts, purchases, ledger, progress, waitlist
   import <file> [--dry-run]                   add what the store is missing from a snapshot
-  import-django <dump.json> [--apply] [--verbose] [--map <django-slug>=<course>]...
-                [--user-model <app.model>] [--course-model <app.model>] [--enrolment-model <app.model>]
+  import-django <dump.json> [--apply] [--allow-empty] [--verbose] [--map "<django title or slug>=<course>"]...
+                [--user-model <app.model>] [--course-model <app.model>] [--enrolment-model <app.model[.field]>]
                                               accounts and enrolments from Django's dumpdata;
                                               a dry run unless --apply
 
@@ -496,48 +497,63 @@ const COMMANDS: Record<string, Command> = {
     args: ['dump'],
     options: {
       apply: { type: 'boolean' },
+      'allow-empty': { type: 'boolean' },
       verbose: { type: 'boolean' },
       map: { type: 'string', multiple: true },
       'user-model': { type: 'string' },
       'course-model': { type: 'string' },
       'enrolment-model': { type: 'string' },
     },
-    async run(parsed, { ctx, actor }) {
+    async run(parsed, { ctx, config, actor }) {
       const file = parsed.positionals[0]!;
-      const courseMap: Record<string, string> = {};
-      for (const pair of (parsed.values.map as string[] | undefined) ?? []) {
-        const index = pair.indexOf('=');
-        if (index < 1 || index === pair.length - 1) throw new UsageError(`--map takes <django slug or title>=<course slug>, not "${pair}".`);
-        courseMap[pair.slice(0, index)] = pair.slice(index + 1);
-      }
       const plan = await t.planDjangoImport(ctx.db, readJson(file), {
-        courseMap,
+        courseMap: courseMapOption(parsed),
         userModel: stringOption(parsed, 'user-model'),
         courseModel: stringOption(parsed, 'course-model'),
         enrolmentModel: stringOption(parsed, 'enrolment-model'),
       });
       const apply = parsed.values.apply === true;
+      const allowEmpty = parsed.values['allow-empty'] === true;
       printDjangoPlan(plan, parsed.values.verbose === true);
+      const problem = t.emptyImportProblem(plan);
       if (!apply) {
+        if (problem) print(`\nWARNING: ${problem}${allowEmpty ? '' : ' --apply refuses until then.'}`);
         print('Dry run: nothing written. Run again with --apply to import.');
         return;
       }
-      const result = await t.applyDjangoImport(ctx, plan, { actor, source: resolve(file) });
-      print(`Imported: ${result.usersCreated} account(s) created, ${result.granted} course(s) granted (reason "migration").`);
+      const result = await t.applyDjangoImport(ctx, plan, { actor, source: resolve(file), iterations: config.passwordIterations, allowEmpty });
+      print(
+        `Imported: ${result.usersCreated} account(s) created, ${result.granted} course(s) granted (reason "migration")` +
+          (result.passwordsWrapped ? `, ${result.passwordsWrapped} bare Django password hash(es) of an earlier import wrapped` : '') +
+          '.',
+      );
     },
   },
 };
 
+/** `--map "<name>=<course slug>"`, repeatable: the names the other platform gives courses, to this store's slugs. */
+function courseMapOption(parsed: Parsed): Record<string, string> {
+  const courseMap: Record<string, string> = {};
+  for (const pair of (parsed.values.map as string[] | undefined) ?? []) {
+    const index = pair.lastIndexOf('=');
+    if (index < 1 || index === pair.length - 1) throw new UsageError(`--map takes "<title or slug there>=<course slug here>", not "${pair}".`);
+    courseMap[pair.slice(0, index)] = pair.slice(index + 1);
+  }
+  return courseMap;
+}
+
 function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
   const count = <T>(items: T[], test: (item: T) => boolean) => items.filter(test).length;
-  print(`Django models: users ${plan.models.users}, courses ${plan.models.courses ?? '(none)'}, enrolments ${plan.models.enrolments ?? '(none)'}.`);
+  print(`Django models: users ${plan.models.users}, courses ${plan.models.courses ?? '(none)'}, enrolments ${plan.models.enrolments.join(' and ') || '(none)'}.`);
 
   print(`Courses: ${count(plan.courses, (c) => c.match !== null)} of ${plan.courses.length} matched.`);
   for (const course of plan.courses) {
     const name = `"${course.title ?? course.slug}" (pk ${course.djangoPk}${course.slug ? `, slug ${course.slug}` : ''})`;
-    if (course.match) print(`  ${name} -> ${course.match} (by ${course.matchedBy})`);
-    else print(`  ${name}: no course here${course.enrolments ? `; its ${course.enrolments} enrolment(s) are skipped` : ''} (use --map ${course.slug ?? 'slug'}=<course>)`);
+    const enrolled = `${course.enrolments} enrolment(s)`;
+    if (course.match) print(`  ${name} -> ${course.match} (by ${course.matchedBy}): ${enrolled}, ${course.toGrant} to grant now`);
+    else print(`  ${name} -> NO COURSE HERE${course.note ? ` (${course.note})` : ''}: ${enrolled}, none imported (use --map "${course.title ?? course.slug}=<course>")`);
   }
+  for (const key of plan.unusedMapKeys) print(`  --map "${key}=..." matches no Django course (by title or slug): check the spelling.`);
 
   const users = plan.users;
   print(
@@ -548,17 +564,22 @@ function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
     `  of those created: ${count(created, (u) => u.password === 'kept')} keep their Django password, ${count(created, (u) => u.password !== 'kept')} choose one with "Forgot your password?"` +
       (count(created, (u) => u.password === 'unsupported') ? ` (${count(created, (u) => u.password === 'unsupported')} had a hash type this site cannot check)` : ''),
   );
+  if (plan.rewrap.length) print(`  ${plan.rewrap.length} account(s) from an earlier import still hold a bare Django hash: it is wrapped in this site's.`);
+  const noEmail = users.filter((u) => u.action === 'skip' && !u.email);
   for (const user of users) {
-    const who = user.email ?? user.username ?? `pk ${user.djangoPk}`;
-    if (user.action === 'skip') print(`  skip ${who}: ${user.note}`);
-    else if (verbose) print(`  ${user.action} ${who}${user.action === 'create' ? ` (password: ${user.password})` : ''}`);
+    if (user.action === 'skip' && user.email) print(`  skip ${user.email}: ${user.note}${user.enrolments ? `; ${user.enrolments} enrolment(s) not imported` : ''}`);
+    else if (verbose && user.action !== 'skip') print(`  ${user.action} ${user.email}${user.action === 'create' ? ` (password: ${user.password})` : ''}`);
+  }
+  if (noEmail.length) {
+    print(`  Without a valid email (they cannot sign in here; give them an account by hand with grant --create):`);
+    for (const user of noEmail) print(`    ${user.username ?? '(no username)'} (pk ${user.djangoPk}): ${user.note}${user.enrolments ? `; ${user.enrolments} enrolment(s) not imported` : ''}`);
   }
   const superusers = users.filter((u) => u.superuser && u.action !== 'skip');
   if (superusers.length) print(`  Django superusers are imported as members; make admins with create-admin: ${superusers.map((u) => u.email).join(', ')}`);
 
   const enrolments = plan.enrolments;
   print(
-    `Enrolments: ${count(enrolments, (e) => e.action === 'grant')} to grant, ${count(enrolments, (e) => e.action === 'owned')} already owned, ` +
+    `Enrolments: ${enrolments.length} in the dump: ${count(enrolments, (e) => e.action === 'grant')} to grant, ${count(enrolments, (e) => e.action === 'owned')} already owned, ` +
       `${count(enrolments, (e) => e.action === 'imported-before')} imported before, ${count(enrolments, (e) => e.action === 'duplicate')} duplicate(s), ${count(enrolments, (e) => e.action === 'skip')} skipped.`,
   );
   for (const enrolment of enrolments) {
