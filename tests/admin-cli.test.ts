@@ -4,7 +4,7 @@
 // writer writes, a snapshot round trip, and an import from a Django dump.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hasAccess } from '../src/server/access/ledger.ts';
@@ -499,10 +499,10 @@ describe('import-django', () => {
     expect(dry.stdout).toContain('users auth.user, courses courses.course, enrolments courses.enrollment');
     expect(dry.stdout).toContain('-> python-fundamentals (by slug)');
     expect(dry.stdout).toContain('-> python-for-finance (by title)');
-    expect(dry.stdout).toContain('"Django for Beginners" (pk 3, slug django-for-beginners): no course here');
+    expect(dry.stdout).toContain('"Django for Beginners" (pk 3, slug django-for-beginners) -> NO COURSE HERE: 1 enrolment(s), none imported');
     expect(dry.stdout).toContain('Accounts: 4 to create, 1 exist already');
     expect(dry.stdout).toContain('skip dave@example.net: inactive in Django');
-    expect(dry.stdout).toContain('Enrolments: 3 to grant, 1 already owned, 0 imported before, 1 duplicate(s), 5 skipped.');
+    expect(dry.stdout).toContain('Enrolments: 10 in the dump: 3 to grant, 1 already owned, 0 imported before, 1 duplicate(s), 5 skipped.');
     expect(dry.stdout).toContain('Dry run: nothing written');
 
     const applied = await admin(['import-django', DJANGO_DUMP, '--apply', '--map', 'scripts-in-prod=running-python-scripts'], { url: s.url });
@@ -512,7 +512,9 @@ describe('import-django', () => {
     const dump = JSON.parse(readFileSync(DJANGO_DUMP, 'utf8')) as { model: string; pk: number; fields: Record<string, unknown> }[];
     const djangoAda = dump.find((item) => item.model === 'auth.user' && item.pk === 2)!;
     const ada = (await userOf(s, 'ada.lovelace@example.com'))!;
-    expect(ada.password_hash).toBe(djangoAda.fields.password);
+    // Wrapped in this site's hash, keyed by Django's: the old password still verifies.
+    expect(ada.password_hash).toMatch(/^pbkdf2_sha256_django_chain\$260000\$a8Jd2KqP0sLm4NvB7xTe1W|^pbkdf2_sha256_django_chain\$260000\$Xq3VbT9kLm2Rw8YpZc4NhE\$/);
+    expect(ada.password_hash).not.toContain(String(djangoAda.fields.password).split('$')[3]);
     expect(await verifyPassword(DJANGO_PASSWORD, ada.password_hash!)).toBe(true);
     expect((await userOf(s, 'bob@example.org'))!.password_hash).toBeNull();
     expect((await userOf(s, 'carol@example.com'))!.password_hash).toBeNull();
@@ -532,13 +534,130 @@ describe('import-django', () => {
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toContain('Imported: 0 account(s) created, 0 course(s) granted');
     expect(await peopleTables(s)).toBe(settled);
-  });
+  }, 180_000);
 
   it('refuses what is not a Django dump', async () => {
     await expect(planDjangoImport(main.db, { users: [] })).rejects.toThrow('JSON list');
     await expect(planDjangoImport(main.db, [{ model: 'courses.course', pk: 1, fields: {} }])).rejects.toThrow('no user model');
     await expect(planDjangoImport(main.db, [{ model: 'auth.user', pk: 1, fields: {} }], { enrolmentModel: 'shop.order' })).rejects.toThrow('no enrolment model shop.order');
   });
+});
+
+/** The members site of tests/fixtures/django-members (regenerate.sh): a Profile with enrolled_courses. */
+const MEMBERS_DUMP = join(ROOT, 'tests/fixtures/django-members/dump.json');
+/** As in tests/fixtures/django-members/members/management/commands/seed_fixture.py. */
+const MEMBERS = [
+  { email: 'owner@oldsite.example', typed: 'Owner@OldSite.Example', password: 'owner of the old site', courses: ['python-fundamentals'] },
+  { email: 'ada.lovelace@example.com', typed: 'ADA.Lovelace@example.com', password: 'analytical engine 1843', courses: ['python-fundamentals', 'python-for-finance'] },
+  { email: 'grace@example.org', typed: 'grace@example.org', password: 'a moth in relay 70', courses: ['running-python-scripts'] },
+  { email: 'linus@example.net', typed: 'Linus@Example.net', password: 'just for fun 1991', courses: [] },
+];
+/** A paid lesson of each store course. */
+const PAID_LESSONS: Record<string, string> = {
+  'python-fundamentals': '/courses/python-fundamentals/comprehensions/',
+  'python-for-finance': '/courses/python-for-finance/cleaning-price-data/',
+  'running-python-scripts': '/courses/running-python-scripts/virtual-environments/',
+};
+/** The site's titles differ from the store's for two courses: a title map, in any case. */
+const TITLE_MAP = ['--map', 'python for finance=python-for-finance', '--map', 'RUNNING PYTHON IN PRODUCTION=running-python-scripts'];
+
+describe('import-django from a members site whose profiles hold the enrolled courses', () => {
+  it('the dry run lists every course with its match and enrolments, users without email by username, and map keys that match nothing', async () => {
+    const s = await store({ sync: true });
+    const before = await peopleTables(s);
+    const dry = await admin(['import-django', MEMBERS_DUMP, '--map', 'Python for finance=python-for-finance', '--map', 'Runing Python in Production=running-python-scripts'], { url: s.url });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(await peopleTables(s)).toBe(before);
+    expect(dry.stdout).toContain('users auth.user, courses members.course, enrolments members.profile.enrolled_courses.');
+    expect(dry.stdout).toContain('"Python Fundamentals" (pk 1) -> python-fundamentals (by title): 3 enrolment(s), 2 to grant now');
+    expect(dry.stdout).toContain('"Python for Finance" (pk 2) -> python-for-finance (by mapping): 1 enrolment(s), 1 to grant now');
+    expect(dry.stdout).toContain('"Running Python in Production" (pk 3) -> NO COURSE HERE: 1 enrolment(s), none imported');
+    expect(dry.stdout).toContain('--map "runing python in production=..." matches no Django course');
+    expect(dry.stdout).toContain('nomail (pk 5): no email; 1 enrolment(s) not imported');
+    expect(dry.stdout).toContain('make admins with create-admin: owner@oldsite.example');
+    expect(dry.stdout).toContain('Enrolments: 5 in the dump: 3 to grant');
+  }, 180_000);
+
+  it('--apply refuses, writing nothing, when the dump holds enrolments or courses but none would be imported, unless --allow-empty', async () => {
+    const s = await store({ sync: true });
+    const before = await peopleTables(s);
+    const nowhere = ['--map', 'Python Fundamentals=gone', '--map', 'python for finance=gone', '--map', 'running python in production=gone'];
+    const dry = await admin(['import-django', MEMBERS_DUMP, ...nowhere], { url: s.url });
+    expect(dry.stdout).toContain('WARNING: The dump holds 5 enrolment(s) but not one would be granted');
+    expect(dry.stdout).toContain('mapped to "gone", which is not a course here');
+    const refused = await admin(['import-django', MEMBERS_DUMP, '--apply', ...nowhere], { url: s.url });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Nothing written. The dump holds 5 enrolment(s) but not one would be granted');
+    expect(await peopleTables(s)).toBe(before);
+
+    // The same site dumped without its profiles: courses, but no enrolments to read.
+    const dump = JSON.parse(readFileSync(MEMBERS_DUMP, 'utf8')) as { model: string }[];
+    const file = join(dirname(s.url.slice('file:'.length)), 'no-profiles.json');
+    writeFileSync(file, JSON.stringify(dump.filter((item) => item.model !== 'members.profile')));
+    const noProfiles = await admin(['import-django', file, '--apply'], { url: s.url });
+    expect(noProfiles.code).toBe(1);
+    expect(noProfiles.stderr).toContain('The dump has 3 course(s) but no enrolments this importer can read');
+    expect(await peopleTables(s)).toBe(before);
+    const allowed = await admin(['import-django', file, '--apply', '--allow-empty'], { url: s.url });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toContain('Imported: 4 account(s) created, 0 course(s) granted');
+  }, 180_000);
+
+  it('imported with a title map, every member signs in over HTTP with the old password and reads exactly the courses they had; a second run changes nothing', async () => {
+    const s = await store({ sync: true });
+    const applied = await admin(['import-django', MEMBERS_DUMP, '--apply', ...TITLE_MAP], { url: s.url });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('Imported: 4 account(s) created, 4 course(s) granted');
+    expect((await rows<{ email: string }>(s, 'SELECT email FROM users ORDER BY email')).map((row) => row.email)).toEqual(MEMBERS.map((member) => member.email).sort());
+    for (const member of MEMBERS) {
+      const user = (await userOf(s, member.email))!;
+      expect(user.role).toBe('member');
+      expect(user.password_hash).toMatch(/^pbkdf2_sha256_django_chain\$260000\$/);
+    }
+    expect(await rows(s, "SELECT note FROM access_ledger WHERE user_id = (SELECT id FROM users WHERE email = 'ada.lovelace@example.com') ORDER BY note")).toEqual([
+      { note: 'django members.profile.enrolled_courses#2/1' },
+      { note: 'django members.profile.enrolled_courses#2/2' },
+    ]);
+    expect(await rows(s, "SELECT count(*) AS n FROM audit_log WHERE action = 'import-django'")).toEqual([{ n: 1 }]);
+
+    const settled = await peopleTables(s);
+    const again = await admin(['import-django', MEMBERS_DUMP, '--apply', ...TITLE_MAP], { url: s.url });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('4 imported before');
+    expect(again.stdout).toContain('Imported: 0 account(s) created, 0 course(s) granted');
+    expect(await peopleTables(s)).toBe(settled);
+
+    const server = await startServer({ dist, env: accountsEnv({ databaseUrl: s.url, smtpUrl: 'smtp://127.0.0.1:9' }) });
+    try {
+      for (const member of MEMBERS) {
+        const wrong = createVisitor(server.url);
+        expect((await wrong.post('/api/auth/login', { email: member.typed, password: `${member.password}!` })).headers.get('location')).toMatch(/^\/login/);
+        const visitor = createVisitor(server.url);
+        const login = await visitor.post('/api/auth/login', { email: member.typed, password: member.password });
+        expect(login.headers.get('location'), member.email).toBe('/account');
+        for (const [course, lesson] of Object.entries(PAID_LESSONS)) {
+          expect((await visitor.get(lesson)).status === 200, `${member.email} reads ${course}`).toBe(member.courses.includes(course));
+        }
+        expect((await userOf(s, member.email))!.password_hash).toMatch(/^pbkdf2_sha256_chain\$/);
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 180_000);
+
+  it('a re-run wraps the bare Django hashes an earlier import left, and the member still signs in', async () => {
+    const s = await store({ sync: true });
+    const dump = JSON.parse(readFileSync(MEMBERS_DUMP, 'utf8')) as { model: string; fields: Record<string, unknown> }[];
+    const bare = String(dump.find((item) => item.model === 'auth.user' && item.fields.username === 'ada')!.fields.password);
+    await s.client.execute({ sql: "INSERT INTO users (email, password_hash, session_version, role, created_at, updated_at) VALUES ('ada.lovelace@example.com', ?, 1, 'member', 0, 0)", args: [bare] });
+    const applied = await admin(['import-django', MEMBERS_DUMP, '--apply', ...TITLE_MAP], { url: s.url });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('1 account(s) from an earlier import still hold a bare Django hash');
+    expect(applied.stdout).toContain('1 bare Django password hash(es) of an earlier import wrapped');
+    const wrapped = (await userOf(s, 'ada.lovelace@example.com'))!.password_hash!;
+    expect(wrapped).toMatch(/^pbkdf2_sha256_django_chain\$/);
+    expect(await verifyPassword('analytical engine 1843', wrapped)).toBe(true);
+  }, 180_000);
 });
 
 describe('on the web', () => {
