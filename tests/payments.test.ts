@@ -4,7 +4,7 @@
 import Stripe from 'stripe';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { linkIn } from './support/accounts-env.ts';
+import { linkIn, SESSION_COOKIE } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { paymentsEnv, signedUpVisitor, sitePath, startPaymentsSite, WEBHOOK_SECRET, type PaymentsSite } from './support/payments.ts';
 import { freePort, startServer } from './support/server.ts';
@@ -151,7 +151,7 @@ describe('a guest buys without an account', () => {
     const page = await guest.get(success);
     expect(page.status).toBe(303);
     expect(page.headers.get('location')).toBe(`${FIRST_LESSON}?welcome=1`);
-    expect(guest.cookie('session')).toBeTruthy();
+    expect(guest.cookie(SESSION_COOKIE)).toBeTruthy();
     expect(guest.cookie('checkout')).toBeUndefined();
     const [user] = await query<{ password_hash: string | null }>('SELECT * FROM users WHERE email = ?', ['guest.buyer@example.com']);
     expect(user!.password_hash).toBeNull();
@@ -183,7 +183,7 @@ describe('a guest buys without an account', () => {
     const html = await page.text();
     expect(html).toContain('e•••@example.com');
     expect(html).toContain('/login?next=%2Fcourses%2Fpython-for-finance%2F');
-    expect(guest.cookie('session')).toBeUndefined();
+    expect(guest.cookie(SESSION_COOKIE)).toBeUndefined();
     expect(await ledger('existing@example.com', 'python-for-finance')).toEqual(['grant:purchase']);
     expect((await purchasesOf('existing@example.com'))[0]).toMatchObject({ amount_minor: 7900, currency: 'EUR', created_user: 0 });
   });
@@ -195,7 +195,7 @@ describe('a guest buys without an account', () => {
     const stranger = createVisitor(site.server.url);
     const page = await stranger.get(success);
     expect(page.status).toBe(200);
-    expect(stranger.cookie('session')).toBeUndefined();
+    expect(stranger.cookie(SESSION_COOKIE)).toBeUndefined();
     expect(await page.text()).toContain('l•••@example.com');
     expect(await ledger('leaky@example.com')).toEqual(['grant:purchase']);
   });
