@@ -147,9 +147,13 @@ describe('a paid lesson', () => {
 
   test('suspended and revoked purchases give no access; a restored one does', async () => {
     const member = await entitledMember();
-    expect((await member.visitor.get(LESSON_PATH)).status).toBe(200);
+    const read = await member.visitor.get(LESSON_PATH);
+    expect(read.status).toBe(200);
+    const etag = read.headers.get('etag')!;
     await ledger(member, 'suspend');
     expectOffer(await member.visitor.get(LESSON_PATH));
+    // The copy in the browser's cache is not confirmed once access is gone (a refund, a dispute).
+    expectOffer(await member.visitor.get(LESSON_PATH, { 'if-none-match': etag }));
     await ledger(member, 'restore');
     expect((await member.visitor.get(LESSON_PATH)).status).toBe(200);
     await ledger(member, 'revoke');
@@ -240,7 +244,7 @@ describe('free lessons, unknown lessons and odd paths', () => {
 });
 
 describe('private media of paid lessons', () => {
-  test('only an entitled member gets them; everyone else gets a 404', async () => {
+  test('only an entitled member gets them, asked again at every view; everyone else gets a 404', async () => {
     const { rows } = await store.client.execute({ sql: "SELECT name, content_type FROM private_media WHERE course_slug = ? AND name LIKE '%.webp' LIMIT 1", args: [COURSE] });
     const { name, content_type: contentType } = rows[0] as unknown as { name: string; content_type: string };
     const path = `/courses/${COURSE}/media/${name}`;
@@ -254,8 +258,14 @@ describe('private media of paid lessons', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe(contentType);
     expect(contentType).toBe('image/webp');
-    expect(response.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+    // Kept by the member's browser but revalidated at every view, so that the gate decides each time.
+    expect(response.headers.get('cache-control')).toBe('private, no-cache');
+    const etag = response.headers.get('etag')!;
+    expect(etag).toBe(`"${name}"`);
     expect(Buffer.from(await response.arrayBuffer()).equals(expected)).toBe(true);
+    const revalidated = await owner.visitor.get(path, { 'if-none-match': etag });
+    expect(revalidated.status).toBe(304);
+    expect(await revalidated.text()).toBe('');
 
     const { visitor: member } = await signUp();
     for (const visitor of [createVisitor(server.url), member]) {
@@ -265,6 +275,8 @@ describe('private media of paid lessons', () => {
     }
     await ledger(owner, 'suspend');
     expect((await owner.visitor.get(path)).status).toBe(404);
+    // The browser's cached copy is not confirmed once access is gone.
+    expect((await owner.visitor.get(path, { 'if-none-match': etag })).status).toBe(404);
   });
 });
 

@@ -3,6 +3,7 @@
 // the SMTP sink. Every test checks the access ledger and what the member can actually read.
 import Stripe from 'stripe';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { linkIn, SESSION_COOKIE } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
@@ -146,13 +147,19 @@ describe('a guest buys without an account', () => {
   test('the account is created, the buyer is signed in and mailed a set-password link', async () => {
     const guest = createVisitor(site.server.url);
     const sessionId = await startCheckout(guest);
-    expect(guest.cookie('checkout')).toBe(sessionId);
+    // The browser that started the checkout holds a random secret; the store only its hash.
+    const secret = guest.cookie('__Host-checkout')!;
+    expect(secret).toMatch(/^[\w-]{43}$/);
+    const [start] = await query<{ browser_secret_hash: string; used_at: number | null }>('SELECT * FROM checkout_starts WHERE checkout_session_id = ?', [sessionId]);
+    expect(start).toMatchObject({ browser_secret_hash: createHash('sha256').update(secret).digest('hex'), used_at: null });
     const success = await pay(sessionId, { email: 'Guest.Buyer@Example.com' });
+    expect(success).not.toContain(secret);
     const page = await guest.get(success);
     expect(page.status).toBe(303);
     expect(page.headers.get('location')).toBe(`${FIRST_LESSON}?welcome=1`);
     expect(guest.cookie(SESSION_COOKIE)).toBeTruthy();
-    expect(guest.cookie('checkout')).toBeUndefined();
+    const [used] = await query<{ used_at: number | null }>('SELECT used_at FROM checkout_starts WHERE checkout_session_id = ?', [sessionId]);
+    expect(used!.used_at).toBeGreaterThan(0);
     const [user] = await query<{ password_hash: string | null }>('SELECT * FROM users WHERE email = ?', ['guest.buyer@example.com']);
     expect(user!.password_hash).toBeNull();
     expect(await ledger('guest.buyer@example.com')).toEqual(['grant:purchase']);
