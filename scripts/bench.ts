@@ -4,7 +4,7 @@
 //    `astro build`, and loads the private bundle into a fresh store with `npm run content:sync`:
 //    the real build and the real sync, as a deploy does.
 // 2. Creates a member who owns every course (the author's manual grant) and has completed a few
-//    lessons of the measured course, and signs a session token for them.
+//    lessons of the measured course, and opens a session for them (its row and its token).
 // 3. Starts the built server (`src/node/server.ts`, NODE_ENV=production with stand-in secrets that
 //    nothing here calls) and two baselines, each a bare `node:http` server in its own process that
 //    verifies the same JWT, makes the gate's one query for the same lesson and sends the stored
@@ -58,7 +58,7 @@ async function compiledLessonQuery(): Promise<string> {
   const { sql } = await import('drizzle-orm');
   const { SQLiteAsyncDialect } = await import('drizzle-orm/sqlite-core');
   const { lessonQuery } = await import('../src/server/access/lesson-gate.ts');
-  const query = new SQLiteAsyncDialect().sqlToQuery(lessonQuery(sql.raw(':user'), sql.raw(':course'), sql.raw(':lesson'), sql.raw(':known')));
+  const query = new SQLiteAsyncDialect().sqlToQuery(lessonQuery(sql.raw(':user'), sql.raw(':sid'), sql.raw(':course'), sql.raw(':lesson'), sql.raw(':known')));
   if (query.params.length > 0) throw new Error('the lesson query must have named parameters only');
   return query.sql;
 }
@@ -93,14 +93,14 @@ async function runBaseline(mode: string) {
   const server = createServer(async (req, res) => {
     try {
       const [, courses, course, lesson] = (req.url ?? '').split('/');
-      const token = /(?:^|;\s*)session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+      const token = /(?:^|;\s*)__Host-session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
       const payload = token ? await verify(token) : null;
       if (courses !== 'courses' || !course || !lesson || !payload) {
         res.writeHead(303, { Location: '/login' }).end();
         return;
       }
-      const row = await read({ user: Number(payload.sub), course, lesson, known: '' });
-      if (!row || row.sv !== payload.sv || !row.entitled || typeof row.html !== 'string') {
+      const row = await read({ user: Number(payload.sub), sid: String(payload.sid), course, lesson, known: '' });
+      if (!row || row.sv !== payload.sv || !(Number(row.sx) > Date.now()) || !row.entitled || typeof row.html !== 'string') {
         res.writeHead(404).end();
         return;
       }
@@ -220,7 +220,7 @@ async function prepare(): Promise<{ cookie: string; pageBytes: { min: number; ma
   }
   const { openStore } = await import('../src/node/store.ts');
   const { grantAccess } = await import('../src/server/access/ledger.ts');
-  const { createSessionToken } = await import('../src/server/auth/session.ts');
+  const { createSessionToken, sessionCookieName } = await import('../src/server/auth/session.ts');
   const { parseConfig } = await import('../src/server/config.ts');
   const store = await openStore(DATABASE_URL);
   try {
@@ -242,9 +242,13 @@ async function prepare(): Promise<{ cookie: string; pageBytes: { min: number; ma
     }
     const sizes = (await store.client.execute('SELECT min(length(html)) AS min, max(length(html)) AS max FROM lessons WHERE html IS NOT NULL')).rows[0]!;
     const measured = (await store.client.execute({ sql: 'SELECT length(html) AS n FROM lessons WHERE course_slug = ? AND slug = ?', args: [COURSE, LESSON] })).rows[0]!;
-    const config = parseConfig({ SESSION_SECRET });
-    const token = await createSessionToken({ id: userId, sessionVersion: 1 }, config, now);
-    return { cookie: `session=${token}`, pageBytes: { min: Number(sizes.min), max: Number(sizes.max), measured: Number(measured.n) } };
+    const config = parseConfig({ SESSION_SECRET, SITE_URL: 'https://courses.bench' });
+    // A session row, as sign-in makes one: the gate's query checks it on every request.
+    const sessionId = `bench-session-${now}`;
+    const endsAtMs = now + 24 * 60 * 60 * 1000;
+    await store.client.execute({ sql: 'INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)', args: [sessionId, userId, now, endsAtMs] });
+    const token = await createSessionToken({ userId, sessionVersion: 1, sessionId, endsAtMs }, config, now);
+    return { cookie: `${sessionCookieName(config)}=${token}`, pageBytes: { min: Number(sizes.min), max: Number(sizes.max), measured: Number(measured.n) } };
   } finally {
     store.close();
   }

@@ -4,7 +4,7 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { accountsEnv, TEST_SESSION_SECRET } from './support/accounts-env.ts';
+import { accountsEnv, SESSION_COOKIE, TEST_SESSION_SECRET } from './support/accounts-env.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { createTestStore, type TestStore } from './support/store.ts';
@@ -127,7 +127,7 @@ describe('request shapes', () => {
   });
 
   test('GET on a form endpoint does nothing', async () => {
-    const response = await unchanged(() => fetch(`${server.url}/api/auth/logout-all`, { headers: { cookie: `session=${member.cookie('session')}` } }));
+    const response = await unchanged(() => fetch(`${server.url}/api/auth/logout-all`, { headers: { cookie: `${SESSION_COOKIE}=${member.cookie(SESSION_COOKIE)}` } }));
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect((await member.get('/api/me').then((r) => r.json())).signedIn).toBe(true);
   });
@@ -147,7 +147,7 @@ describe('cross-site posts', () => {
       fetch(`${server.url}/api/auth/logout-all`, {
         method: 'POST',
         body: '{}',
-        headers: { 'content-type': 'application/json', origin: 'https://evil.example', cookie: `session=${member.cookie('session')}` },
+        headers: { 'content-type': 'application/json', origin: 'https://evil.example', cookie: `${SESSION_COOKIE}=${member.cookie(SESSION_COOKIE)}` },
       }),
     );
     expect(response.status).toBe(403);
@@ -155,7 +155,7 @@ describe('cross-site posts', () => {
 
   test('a post without Origin is refused', async () => {
     const response = await unchanged(() =>
-      fetch(`${server.url}/api/auth/logout-all`, { method: 'POST', headers: { cookie: `session=${member.cookie('session')}` } }),
+      fetch(`${server.url}/api/auth/logout-all`, { method: 'POST', headers: { cookie: `${SESSION_COOKIE}=${member.cookie(SESSION_COOKIE)}` } }),
     );
     expect(response.status).toBe(403);
     expect((await member.get('/api/me').then((r) => r.json())).signedIn).toBe(true);
@@ -204,21 +204,21 @@ describe('session cookies', () => {
 
   async function asAnonymousWithCleared(token: string) {
     for (const path of ['/api/me', '/account']) {
-      const response = await unchanged(() => fetch(`${server.url}${path}`, { redirect: 'manual', headers: { cookie: `session=${token}` } }));
+      const response = await unchanged(() => fetch(`${server.url}${path}`, { redirect: 'manual', headers: { cookie: `${SESSION_COOKIE}=${token}` } }));
       if (path === '/api/me') expect(await response.json()).toEqual({ signedIn: false });
       else expect(response.headers.get('location')).toBe('/login?next=%2Faccount');
-      expect(response.headers.getSetCookie()[0]).toMatch(/^session=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
+      expect(response.headers.getSetCookie()[0]).toMatch(/^__Host-session=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
     }
   }
 
   test('a valid token is accepted (the cases below differ from it in one way each)', async () => {
     const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(secret);
-    const response = await fetch(`${server.url}/api/me`, { headers: { cookie: `session=${token}` } });
+    const response = await fetch(`${server.url}/api/me`, { headers: { cookie: `${SESSION_COOKIE}=${token}` } });
     expect(await response.json()).toEqual({ signedIn: true, email: EMAIL, hasPassword: true });
   });
 
   test('tampered payload', async () => {
-    const token = member.cookie('session')!;
+    const token = member.cookie(SESSION_COOKIE)!;
     const [header, , signature] = token.split('.');
     const payload = Buffer.from(JSON.stringify({ sv: 1, sub: String(memberId + 1), iat: now(), exp: now() + 3600 })).toString('base64url');
     await asAnonymousWithCleared(`${header}.${payload}.${signature}`);

@@ -1,7 +1,7 @@
 // Every account journey over HTTP against the built server in production mode.
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { accountsEnv, linkIn, TEST_SESSION_SECRET } from './support/accounts-env.ts';
+import { accountsEnv, linkIn, SESSION_COOKIE, TEST_SESSION_SECRET } from './support/accounts-env.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { createTestStore, type TestStore } from './support/store.ts';
@@ -45,7 +45,7 @@ describe('a new visitor', () => {
     expect(signup.status).toBe(303);
     expect(signup.headers.get('location')).toBe('/account?notice=welcome');
     const setCookie = signup.headers.getSetCookie()[0]!;
-    expect(setCookie).toMatch(/^session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/);
+    expect(setCookie).toMatch(/^__Host-session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/);
     const user = await userRow('ada@example.com');
     expect(user?.password_hash).toMatch(/^pbkdf2_sha256_chain\$2000\$1\$/);
     expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com', hasPassword: true });
@@ -60,7 +60,7 @@ describe('a new visitor', () => {
     const logout = await visitor.post('/api/auth/logout', {});
     expect(logout.status).toBe(303);
     expect(logout.headers.get('location')).toBe('/login?notice=signed-out');
-    expect(logout.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
+    expect(logout.headers.getSetCookie()[0]).toMatch(/^__Host-session=; .*Max-Age=0/);
     expect(await me(visitor)).toEqual({ signedIn: false });
     const anonymous = await visitor.get('/account');
     expect(anonymous.status).toBe(303);
@@ -93,7 +93,7 @@ describe('a new visitor', () => {
     expect((await me(laptop)).signedIn).toBe(true);
     const phoneAnswer = await phone.get('/api/me');
     expect(await phoneAnswer.json()).toEqual({ signedIn: false });
-    expect(phoneAnswer.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
+    expect(phoneAnswer.headers.getSetCookie()[0]).toMatch(/^__Host-session=; .*Max-Age=0/);
 
     const old = await laptop.post('/api/auth/login', fields);
     expect(old.headers.get('location')).toBe('/login?error=invalid-credentials');
@@ -245,10 +245,10 @@ describe('a new visitor', () => {
       .setIssuedAt(issuedAt)
       .setExpirationTime(issuedAt + 30 * 24 * 3600)
       .sign(new TextEncoder().encode(TEST_SESSION_SECRET));
-    const response = await fetch(`${server.url}/api/me`, { headers: { cookie: `session=${oldToken}` } });
+    const response = await fetch(`${server.url}/api/me`, { headers: { cookie: `${SESSION_COOKIE}=${oldToken}` } });
     expect(await response.json()).toEqual({ signedIn: true, email: 'migrated@example.com', hasPassword: true });
     const renewed = response.headers.getSetCookie()[0] ?? '';
-    expect(renewed).toMatch(/^session=[\w-]+\.[\w-]+\.[\w-]+; .*Max-Age=2592000/);
+    expect(renewed).toMatch(/^__Host-session=[\w-]+\.[\w-]+\.[\w-]+; .*Max-Age=2592000/);
     expect(renewed).not.toContain(oldToken);
   });
 });

@@ -12,7 +12,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { startStripeStandin, type StripeStandin } from '../scripts/stripe-standin.ts';
 import { parseManifest } from '../src/server/content/bundle.ts';
-import { TEST_SESSION_SECRET, TEST_SITE_URL } from './support/accounts-env.ts';
+import { SESSION_COOKIE, TEST_SESSION_SECRET, TEST_SITE_URL } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { sitePath, STRIPE_KEY, WEBHOOK_SECRET } from './support/payments.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
@@ -160,7 +160,7 @@ describe('accounts on the serverless target', () => {
     const visitor = createVisitor(site.url);
     const response = await visitor.post('/api/auth/signup', { email: 'csrf@example.com', password: PASSWORD }, { origin: 'https://evil.example' });
     expect(response.status).toBe(403);
-    expect(visitor.cookie('session')).toBeUndefined();
+    expect(visitor.cookie(SESSION_COOKIE)).toBeUndefined();
     expect(await query(sql`SELECT id FROM users WHERE email = 'csrf@example.com'`)).toEqual([]);
   });
 
@@ -168,23 +168,23 @@ describe('accounts on the serverless target', () => {
     const newcomer = createVisitor(site.url);
     const signup = await newcomer.post('/api/auth/signup', { email: 'reader@example.com', password: PASSWORD });
     expect(signup.status).toBe(303);
-    expect(newcomer.cookie('session')).toBeTruthy();
+    expect(newcomer.cookie(SESSION_COOKIE)).toBeTruthy();
     const [user] = await query<{ password_hash: string }>(sql`SELECT password_hash FROM users WHERE email = 'reader@example.com'`);
     expect(user!.password_hash).toMatch(/^pbkdf2_sha256_chain\$100000\$6\$/);
 
     const wrong = createVisitor(site.url);
     await wrong.post('/api/auth/login', { email: 'reader@example.com', password: 'not the password at all' });
-    expect(wrong.cookie('session')).toBeUndefined();
+    expect(wrong.cookie(SESSION_COOKIE)).toBeUndefined();
     const returning = createVisitor(site.url);
     expect((await returning.post('/api/auth/login', { email: 'reader@example.com', password: PASSWORD })).status).toBe(303);
-    expect(returning.cookie('session')).toBeTruthy();
+    expect(returning.cookie(SESSION_COOKIE)).toBeTruthy();
     expect((await status(returning, '/account')).status).toBe(200);
   });
 
   test('a member moved from Django (150,000 iterations) signs in and gets a hash of ours', async () => {
     const member = createVisitor(site.url);
     expect((await member.post('/api/auth/login', { email: DJANGO_EMAIL, password: PASSWORD })).status).toBe(303);
-    expect(member.cookie('session')).toBeTruthy();
+    expect(member.cookie(SESSION_COOKIE)).toBeTruthy();
     const [user] = await query<{ password_hash: string }>(sql`SELECT password_hash FROM users WHERE email = ${DJANGO_EMAIL}`);
     expect(user!.password_hash).toMatch(/^pbkdf2_sha256_chain\$100000\$6\$/);
   });

@@ -168,11 +168,13 @@ describe('behind Caddy', () => {
     expect(response.headers['cache-control']).toMatch(/no-store/);
   });
 
-  test('a sign-up through Caddy gets a Secure cookie; a cross-site post is refused', async () => {
+  test('a sign-up through Caddy gets a __Host- cookie (Secure, Path=/, no Domain); a cross-site post is refused', async () => {
     const response = await post('/api/auth/signup', { email: 'through-caddy@example.com', password: PASSWORD });
     expect(response.status).toBe(303);
-    const cookie = (response.headers['set-cookie'] ?? []).find((header) => header.startsWith('session='));
+    const cookie = (response.headers['set-cookie'] ?? []).find((header) => header.startsWith('__Host-session='));
     expect(cookie).toMatch(/; Secure(;|$)/);
+    expect(cookie).toMatch(/; Path=\/;/);
+    expect(cookie).not.toMatch(/Domain=/i);
     expect(cookie).toMatch(/; HttpOnly/);
 
     const before = await store.snapshot();
@@ -200,7 +202,7 @@ describe('behind Caddy', () => {
     const email = 'csp-member@example.com';
     const signup = await post('/api/auth/signup', { email, password: PASSWORD });
     expect(signup.status).toBe(303);
-    const session = (signup.headers['set-cookie'] ?? []).find((header) => header.startsWith('session='))!.split(';')[0]!.slice('session='.length);
+    const session = (signup.headers['set-cookie'] ?? []).find((header) => header.startsWith('__Host-session='))!.split(';')[0]!.slice('__Host-session='.length);
     const { rows } = await store.client.execute({ sql: 'SELECT id FROM users WHERE email = ?', args: [email] });
     await grantAccess(store.db, { userId: Number(rows[0]!.id), courseSlug: 'python-fundamentals', reason: 'test', now: Date.now() });
 
@@ -211,7 +213,7 @@ describe('behind Caddy', () => {
     try {
       const visit = async (path: string, cookie?: string) => {
         const context = await browser.newContext({ ignoreHTTPSErrors: true });
-        if (cookie) await context.addCookies([{ name: 'session', value: cookie, url: caddy.origin, secure: true, httpOnly: true }]);
+        if (cookie) await context.addCookies([{ name: '__Host-session', value: cookie, url: caddy.origin, secure: true, httpOnly: true }]);
         // Anything off the machine is refused, so that no page waits for the internet.
         await context.route((url) => url.hostname !== 'localhost', (route) => route.abort('blockedbyclient'));
         await context.addInitScript(() => {

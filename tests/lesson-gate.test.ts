@@ -15,7 +15,7 @@ import { createSessionToken } from '../src/server/auth/session.ts';
 import { parseConfig } from '../src/server/config.ts';
 import type { AppContext, Db } from '../src/server/context.ts';
 import * as schema from '../src/server/db/schema.ts';
-import { accountsEnv } from './support/accounts-env.ts';
+import { accountsEnv, SESSION_COOKIE } from './support/accounts-env.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
@@ -98,9 +98,9 @@ describe('a paid lesson', () => {
     const login = await visitor.get(`/login?next=${encodeURIComponent(LESSON_PATH)}`);
     expect(await login.text()).toContain(`name="next" value="${LESSON_PATH}"`);
     // A cookie that does not verify is anonymous, and is cleared.
-    const forged = await visitor.get(LESSON_PATH, { cookie: 'session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.bad' });
+    const forged = await visitor.get(LESSON_PATH, { cookie: `${SESSION_COOKIE}=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.bad` });
     expectLoginRedirect(forged);
-    expect(forged.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
+    expect(forged.headers.getSetCookie()[0]).toMatch(/^__Host-session=; .*Max-Age=0/);
   });
 
   test('a member who does not own the course is shown its offer', async () => {
@@ -138,7 +138,7 @@ describe('a paid lesson', () => {
     expect((await visitor.get(LESSON_PATH, { 'if-none-match': '"stale"' })).status).toBe(200);
     expect((await visitor.get(LESSON_PATH.slice(0, -1))).status).toBe(200);
 
-    const head = await fetch(new URL(LESSON_PATH, server.url), { method: 'HEAD', headers: { cookie: `session=${visitor.cookie('session')}` } });
+    const head = await fetch(new URL(LESSON_PATH, server.url), { method: 'HEAD', headers: { cookie: `${SESSION_COOKIE}=${visitor.cookie(SESSION_COOKIE)}` } });
     expect(head.status).toBe(200);
     expect(head.headers.get('etag')).toBe(etag);
     expect(await head.text()).toBe('');
@@ -147,9 +147,13 @@ describe('a paid lesson', () => {
 
   test('suspended and revoked purchases give no access; a restored one does', async () => {
     const member = await entitledMember();
-    expect((await member.visitor.get(LESSON_PATH)).status).toBe(200);
+    const read = await member.visitor.get(LESSON_PATH);
+    expect(read.status).toBe(200);
+    const etag = read.headers.get('etag')!;
     await ledger(member, 'suspend');
     expectOffer(await member.visitor.get(LESSON_PATH));
+    // The copy in the browser's cache is not confirmed once access is gone (a refund, a dispute).
+    expectOffer(await member.visitor.get(LESSON_PATH, { 'if-none-match': etag }));
     await ledger(member, 'restore');
     expect((await member.visitor.get(LESSON_PATH)).status).toBe(200);
     await ledger(member, 'revoke');
@@ -161,17 +165,17 @@ describe('a paid lesson', () => {
 
   test('signing out everywhere ends access on every device at once', async () => {
     const member = await entitledMember();
-    const cookie = `session=${member.visitor.cookie('session')}`;
+    const cookie = `${SESSION_COOKIE}=${member.visitor.cookie(SESSION_COOKIE)}`;
     expect((await member.visitor.get(LESSON_PATH)).status).toBe(200);
     await member.visitor.post('/api/auth/logout-all', {});
     const response = await fetch(new URL(LESSON_PATH, server.url), { redirect: 'manual', headers: { cookie } });
     expectLoginRedirect(response);
-    expect(response.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
+    expect(response.headers.getSetCookie()[0]).toMatch(/^__Host-session=; .*Max-Age=0/);
     // So does a valid token of an account that no longer exists.
-    const ghost = await createSessionToken({ id: 999_999, sessionVersion: 1 }, parseConfig(env), Date.now());
-    const gone = await fetch(new URL(LESSON_PATH, server.url), { redirect: 'manual', headers: { cookie: `session=${ghost}` } });
+    const ghost = await createSessionToken({ userId: 999_999, sessionVersion: 1, sessionId: null }, parseConfig(env), Date.now());
+    const gone = await fetch(new URL(LESSON_PATH, server.url), { redirect: 'manual', headers: { cookie: `${SESSION_COOKIE}=${ghost}` } });
     expectLoginRedirect(gone);
-    expect(gone.headers.getSetCookie()[0]).toMatch(/^session=; .*Max-Age=0/);
+    expect(gone.headers.getSetCookie()[0]).toMatch(/^__Host-session=; .*Max-Age=0/);
   });
 });
 
@@ -200,7 +204,7 @@ describe('free lessons, unknown lessons and odd paths', () => {
 
   test('path tricks get 404 and never reach a query or a file', async () => {
     const { visitor } = await entitledMember();
-    const cookie = `session=${visitor.cookie('session')}`;
+    const cookie = `${SESSION_COOKIE}=${visitor.cookie(SESSION_COOKIE)}`;
     const long = 'a'.repeat(81);
     const targets = [
       `/courses/${COURSE}/../${COURSE}/${LESSON}/`,
@@ -240,7 +244,7 @@ describe('free lessons, unknown lessons and odd paths', () => {
 });
 
 describe('private media of paid lessons', () => {
-  test('only an entitled member gets them; everyone else gets a 404', async () => {
+  test('only an entitled member gets them, asked again at every view; everyone else gets a 404', async () => {
     const { rows } = await store.client.execute({ sql: "SELECT name, content_type FROM private_media WHERE course_slug = ? AND name LIKE '%.webp' LIMIT 1", args: [COURSE] });
     const { name, content_type: contentType } = rows[0] as unknown as { name: string; content_type: string };
     const path = `/courses/${COURSE}/media/${name}`;
@@ -254,8 +258,14 @@ describe('private media of paid lessons', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe(contentType);
     expect(contentType).toBe('image/webp');
-    expect(response.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+    // Kept by the member's browser but revalidated at every view, so that the gate decides each time.
+    expect(response.headers.get('cache-control')).toBe('private, no-cache');
+    const etag = response.headers.get('etag')!;
+    expect(etag).toBe(`"${name}"`);
     expect(Buffer.from(await response.arrayBuffer()).equals(expected)).toBe(true);
+    const revalidated = await owner.visitor.get(path, { 'if-none-match': etag });
+    expect(revalidated.status).toBe(304);
+    expect(await revalidated.text()).toBe('');
 
     const { visitor: member } = await signUp();
     for (const visitor of [createVisitor(server.url), member]) {
@@ -265,6 +275,8 @@ describe('private media of paid lessons', () => {
     }
     await ledger(owner, 'suspend');
     expect((await owner.visitor.get(path)).status).toBe(404);
+    // The browser's cached copy is not confirmed once access is gone.
+    expect((await owner.visitor.get(path, { 'if-none-match': etag })).status).toBe(404);
   });
 });
 
@@ -312,17 +324,17 @@ describe('the gate in process', () => {
   test('a lesson request costs at most one store query', async () => {
     const owner = await entitledMember();
     const { visitor: member } = await signUp();
-    const ownerCookie = `session=${owner.visitor.cookie('session')}`;
-    const memberCookie = `session=${member.cookie('session')}`;
+    const ownerCookie = `${SESSION_COOKIE}=${owner.visitor.cookie(SESSION_COOKIE)}`;
+    const memberCookie = `${SESSION_COOKIE}=${member.cookie(SESSION_COOKIE)}`;
     expect(await count(LESSON_PATH)).toEqual({ status: 303, statements: 0 });
     expect(await count(`/courses/${COURSE}/no-such-lesson/`)).toEqual({ status: 404, statements: 0 });
     expect(await count(`/courses/${COURSE}/%2e%2e/`, ownerCookie)).toEqual({ status: 404, statements: 0 });
     expect(await count(LESSON_PATH, ownerCookie)).toEqual({ status: 200, statements: 1 });
     expect(await count(LESSON_PATH, memberCookie)).toEqual({ status: 303, statements: 1 });
     // A valid token of an account that no longer exists: one query, then anonymous.
-    const ghost = await createSessionToken({ id: 999_999, sessionVersion: 1 }, ctx.config, Date.now());
-    expect(await count(LESSON_PATH, `session=${ghost}`)).toEqual({ status: 303, statements: 1 });
-    expect(await count(`/courses/${COURSE}/media/x.webp`, `session=${ghost}`)).toEqual({ status: 404, statements: 1 });
+    const ghost = await createSessionToken({ userId: 999_999, sessionVersion: 1, sessionId: null }, ctx.config, Date.now());
+    expect(await count(LESSON_PATH, `${SESSION_COOKIE}=${ghost}`)).toEqual({ status: 303, statements: 1 });
+    expect(await count(`/courses/${COURSE}/media/x.webp`, `${SESSION_COOKIE}=${ghost}`)).toEqual({ status: 404, statements: 1 });
     expect(await count(`/courses/${COURSE}/no-such-lesson/`, ownerCookie)).toEqual({ status: 404, statements: 1 });
     const { rows } = await store.client.execute({ sql: 'SELECT name FROM private_media WHERE course_slug = ? LIMIT 1', args: [COURSE] });
     expect(await count(`/courses/${COURSE}/media/${rows[0]!.name}`, ownerCookie)).toEqual({ status: 200, statements: 1 });
@@ -377,7 +389,7 @@ describe('the gate in process', () => {
     const nodeGate = createLessonGate({ index, notFoundHtml: 'not found', reads: recording });
     const owner = await entitledMember();
     const request = () =>
-      nodeGate.handle(new Request(new URL(LESSON_PATH, 'https://courses.test'), { headers: { cookie: `session=${owner.visitor.cookie('session')}` } }), ctx, {
+      nodeGate.handle(new Request(new URL(LESSON_PATH, 'https://courses.test'), { headers: { cookie: `${SESSION_COOKIE}=${owner.visitor.cookie(SESSION_COOKIE)}` } }), ctx, {
         address: '',
         waitUntil: () => {},
       });
@@ -391,7 +403,7 @@ describe('the gate in process', () => {
       expect(pages).toEqual(['sent', 'held']);
       expect(await second.text()).toBe(await first.text());
       const { rows } = await store.client.execute({ sql: 'SELECT name FROM private_media WHERE course_slug = ? LIMIT 1', args: [COURSE] });
-      const media = await nodeGate.handle(new Request(new URL(`/courses/${COURSE}/media/${rows[0]!.name}`, 'https://courses.test'), { headers: { cookie: `session=${owner.visitor.cookie('session')}` } }), ctx, { address: '', waitUntil: () => {} });
+      const media = await nodeGate.handle(new Request(new URL(`/courses/${COURSE}/media/${rows[0]!.name}`, 'https://courses.test'), { headers: { cookie: `${SESSION_COOKIE}=${owner.visitor.cookie(SESSION_COOKIE)}` } }), ctx, { address: '', waitUntil: () => {} });
       expect(media.status).toBe(200);
       expect(executions).toBe(3);
     } finally {

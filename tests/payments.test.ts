@@ -3,8 +3,9 @@
 // the SMTP sink. Every test checks the access ledger and what the member can actually read.
 import Stripe from 'stripe';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { linkIn } from './support/accounts-env.ts';
+import { linkIn, SESSION_COOKIE } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { paymentsEnv, signedUpVisitor, sitePath, startPaymentsSite, WEBHOOK_SECRET, type PaymentsSite } from './support/payments.ts';
 import { freePort, startServer } from './support/server.ts';
@@ -146,13 +147,19 @@ describe('a guest buys without an account', () => {
   test('the account is created, the buyer is signed in and mailed a set-password link', async () => {
     const guest = createVisitor(site.server.url);
     const sessionId = await startCheckout(guest);
-    expect(guest.cookie('checkout')).toBe(sessionId);
+    // The browser that started the checkout holds a random secret; the store only its hash.
+    const secret = guest.cookie('__Host-checkout')!;
+    expect(secret).toMatch(/^[\w-]{43}$/);
+    const [start] = await query<{ browser_secret_hash: string; used_at: number | null }>('SELECT * FROM checkout_starts WHERE checkout_session_id = ?', [sessionId]);
+    expect(start).toMatchObject({ browser_secret_hash: createHash('sha256').update(secret).digest('hex'), used_at: null });
     const success = await pay(sessionId, { email: 'Guest.Buyer@Example.com' });
+    expect(success).not.toContain(secret);
     const page = await guest.get(success);
     expect(page.status).toBe(303);
     expect(page.headers.get('location')).toBe(`${FIRST_LESSON}?welcome=1`);
-    expect(guest.cookie('session')).toBeTruthy();
-    expect(guest.cookie('checkout')).toBeUndefined();
+    expect(guest.cookie(SESSION_COOKIE)).toBeTruthy();
+    const [used] = await query<{ used_at: number | null }>('SELECT used_at FROM checkout_starts WHERE checkout_session_id = ?', [sessionId]);
+    expect(used!.used_at).toBeGreaterThan(0);
     const [user] = await query<{ password_hash: string | null }>('SELECT * FROM users WHERE email = ?', ['guest.buyer@example.com']);
     expect(user!.password_hash).toBeNull();
     expect(await ledger('guest.buyer@example.com')).toEqual(['grant:purchase']);
@@ -183,7 +190,7 @@ describe('a guest buys without an account', () => {
     const html = await page.text();
     expect(html).toContain('e•••@example.com');
     expect(html).toContain('/login?next=%2Fcourses%2Fpython-for-finance%2F');
-    expect(guest.cookie('session')).toBeUndefined();
+    expect(guest.cookie(SESSION_COOKIE)).toBeUndefined();
     expect(await ledger('existing@example.com', 'python-for-finance')).toEqual(['grant:purchase']);
     expect((await purchasesOf('existing@example.com'))[0]).toMatchObject({ amount_minor: 7900, currency: 'EUR', created_user: 0 });
   });
@@ -195,7 +202,7 @@ describe('a guest buys without an account', () => {
     const stranger = createVisitor(site.server.url);
     const page = await stranger.get(success);
     expect(page.status).toBe(200);
-    expect(stranger.cookie('session')).toBeUndefined();
+    expect(stranger.cookie(SESSION_COOKIE)).toBeUndefined();
     expect(await page.text()).toContain('l•••@example.com');
     expect(await ledger('leaky@example.com')).toEqual(['grant:purchase']);
   });

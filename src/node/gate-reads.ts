@@ -27,25 +27,25 @@ export function sqliteGateReads(database: DatabaseSync, fallback: GateReads, log
   database.exec('PRAGMA query_only = ON');
   // A reader in WAL mode waits only in rare cases (recovery after a crash); never block long.
   database.exec('PRAGMA busy_timeout = 200');
-  const lesson: StatementSync = database.prepare(compile(lessonQuery(sql.raw(':user'), sql.raw(':course'), sql.raw(':lesson'), sql.raw(':known'))));
-  const media: StatementSync = database.prepare(compile(mediaQuery(sql.raw(':user'), sql.raw(':course'), sql.raw(':name'))));
+  const lesson: StatementSync = database.prepare(compile(lessonQuery(sql.raw(':user'), sql.raw(':sid'), sql.raw(':course'), sql.raw(':lesson'), sql.raw(':known'))));
+  const media: StatementSync = database.prepare(compile(mediaQuery(sql.raw(':user'), sql.raw(':sid'), sql.raw(':course'), sql.raw(':name'))));
   const failed = (read: string, error: unknown) =>
     log.error('lesson-gate.prepared-read-failed', { read, error: error instanceof Error ? error.message : String(error) });
   return {
-    lesson(userId, course, slug, knownHash) {
+    lesson(userId, sessionId, course, slug, knownHash) {
       try {
-        return Promise.resolve(lesson.get({ user: userId, course, lesson: slug, known: knownHash }) as LessonRecord | undefined);
+        return Promise.resolve(lesson.get({ user: userId, sid: sessionId, course, lesson: slug, known: knownHash }) as LessonRecord | undefined);
       } catch (error) {
         failed('lesson', error);
-        return fallback.lesson(userId, course, slug, knownHash);
+        return fallback.lesson(userId, sessionId, course, slug, knownHash);
       }
     },
-    media(userId, course, name) {
+    media(userId, sessionId, course, name) {
       try {
-        return Promise.resolve(media.get({ user: userId, course, name }) as MediaRecord | undefined);
+        return Promise.resolve(media.get({ user: userId, sid: sessionId, course, name }) as MediaRecord | undefined);
       } catch (error) {
         failed('media', error);
-        return fallback.media(userId, course, name);
+        return fallback.media(userId, sessionId, course, name);
       }
     },
     close: () => database.close(),

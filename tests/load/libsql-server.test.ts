@@ -6,6 +6,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { grantAccess } from '../../src/server/access/ledger.ts';
+import { SESSION_COOKIE } from '../support/accounts-env.ts';
 import { ROOT } from '../support/build.ts';
 import { signedUpVisitor, startPaymentsSite, type PaymentsSite } from '../support/payments.ts';
 import { startSqld, type Sqld } from '../support/sqld.ts';
@@ -42,7 +43,7 @@ async function readLesson(site: PaymentsSite, email: string): Promise<LoadResult
   const [member] = (await site.store.client.execute({ sql: 'SELECT id FROM users WHERE email = ?', args: [email] })).rows;
   await grantAccess(site.store.db, { userId: Number(member!.id), courseSlug: 'python-fundamentals', reason: 'load test', now: Date.now() });
   expect((await reader.get(LESSON)).status).toBe(200);
-  const child = fork(join(ROOT, 'tests/load/lesson-load.ts'), [`${site.server.url}${LESSON}`, `session=${reader.cookie('session')}`, '16'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(ROOT, 'tests/load/lesson-load.ts'), [`${site.server.url}${LESSON}`, `${SESSION_COOKIE}=${reader.cookie(SESSION_COOKIE)}`, '16'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const messages: unknown[] = [];
   let notify = () => {};
   child.on('message', (message) => {

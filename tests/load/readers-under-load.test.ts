@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { grantAccess } from '../../src/server/access/ledger.ts';
 import { LIMITS } from '../../src/server/auth/rate-limit.ts';
+import { SESSION_COOKIE } from '../support/accounts-env.ts';
 import { ROOT } from '../support/build.ts';
 import { signedUpVisitor, startPaymentsSite, type PaymentsSite } from '../support/payments.ts';
 import { createVisitor } from '../support/visitor.ts';
@@ -57,7 +58,7 @@ test('lesson reads stay fast and correct during a sign-in storm and a purchase s
   const reader = await signedUpVisitor(site, 'reader@example.com');
   const [member] = (await site.store.client.execute(`SELECT id FROM users WHERE email = 'reader@example.com'`)).rows;
   await grantAccess(site.store.db, { userId: Number(member!.id), courseSlug: 'python-fundamentals', reason: 'load test', now: Date.now() });
-  const cookie = `session=${reader.cookie('session')}`;
+  const cookie = `${SESSION_COOKIE}=${reader.cookie(SESSION_COOKIE)}`;
   expect((await reader.get(LESSON)).status).toBe(200);
   await signedUpVisitor(site, 'target@example.com');
 

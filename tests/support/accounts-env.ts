@@ -2,6 +2,8 @@
 // the SMTP sink, and a cheap password hash (configured, never a changed default).
 export const TEST_SESSION_SECRET = 'test-secret-7f3a9c1e5b2d8f4a6c0e9b7d5f3a1c8e';
 export const TEST_SITE_URL = 'https://courses.test';
+/** The session cookie's name on an https site without COOKIE_DOMAIN (src/server/auth/session.ts). */
+export const SESSION_COOKIE = '__Host-session';
 
 export function accountsEnv(options: { databaseUrl: string; smtpUrl: string }): Record<string, string> {
   return {

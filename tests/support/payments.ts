@@ -2,7 +2,7 @@
 // build, and the SMTP sink: everything a purchase touches, as production wires it.
 import Stripe from 'stripe';
 import { startStripeStandin, type StripeStandin } from '../../scripts/stripe-standin.ts';
-import { accountsEnv } from './accounts-env.ts';
+import { accountsEnv, SESSION_COOKIE } from './accounts-env.ts';
 import { freePort, startServer, type RunningServer } from './server.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 import { createTestStore, syncStore, type TestStore } from './store.ts';
@@ -92,8 +92,13 @@ export async function startPaymentsSite(dist: string, options: PaymentsSiteOptio
 export async function signedUpVisitor(site: PaymentsSite, email: string): Promise<Visitor> {
   const visitor = createVisitor(site.server.url);
   const response = await visitor.post('/api/auth/signup', { email, password: 'correct horse battery staple' });
-  if (response.status !== 303 || !visitor.cookie('session')) throw new Error(`sign-up failed: ${response.status}`);
+  if (response.status !== 303 || !visitor.cookie(sessionCookieOf(site))) throw new Error(`sign-up failed: ${response.status}`);
   return visitor;
+}
+
+/** The session cookie's name: `__Host-session` on the https SITE_URL, `session` on plain http. */
+export function sessionCookieOf(site: PaymentsSite): string {
+  return site.siteUrl.startsWith('https:') ? SESSION_COOKIE : 'session';
 }
 
 /** The path and query of an absolute URL on the site (Stripe sends the browser to SITE_URL). */

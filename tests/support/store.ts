@@ -10,7 +10,7 @@ import { ROOT } from './build.ts';
 
 export type TestStore = Store & {
   url: string;
-  /** Every row of the tables that hold accounts and tokens, to compare before and after. */
+  /** Every row of the tables that hold accounts, sessions and tokens, to compare before and after. */
   snapshot(): Promise<string>;
   remove(): void;
 };
@@ -26,7 +26,7 @@ export async function createTestStore(options: { migrate?: boolean; url?: string
     ...store,
     url,
     async snapshot() {
-      const tables = ['users', 'auth_tokens'];
+      const tables = ['users', 'auth_tokens', 'sessions', 'checkout_starts'];
       const dump: Record<string, unknown[]> = {};
       for (const table of tables) dump[table] = (await store.client.execute(`SELECT * FROM ${table} ORDER BY 1`)).rows;
       return JSON.stringify(dump);

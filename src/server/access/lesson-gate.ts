@@ -2,11 +2,11 @@
 // a member entitled to the course. It is the busiest path of the site, so it is built to cost
 // one store query and a few string operations per request:
 //
-// - The session token is verified first, without the store (and verifications are remembered).
-//   An anonymous request never reaches the store: an in-memory index of the paid lessons tells a
+// - The session token is verified first, without the store (and verifications are remembered;
+//   the session module, auth/session.ts, does both). An anonymous request never reaches the store: an in-memory index of the paid lessons tells a
 //   lesson that exists (redirect to sign in) from one that does not (404).
-// - A signed-in request makes exactly one query, which returns the member's session version,
-//   whether the member may read the course (`hasAccessSql`, the one definition of access), the
+// - A signed-in request makes exactly one query, which returns the member's session version and
+//   the end of the token's session row (`sessionColumnsSql`, checked by `settleSession`), whether the member may read the course (`hasAccessSql`, the one definition of access), the
 //   page and its content hash, and the member's completed lessons in the course.
 // - The stored page is the same for every member; the member's state (completed lessons in the
 //   sidebar, the "Mark as complete" form, the account link) is put in at hooks the lesson view
@@ -22,7 +22,7 @@ import type { AppContext, Clock, Db, Handler } from '../context.ts';
 import type { Log } from '../log.ts';
 import { hasAccessSql } from './ledger.ts';
 import { joinParts, PageCache, preparePage, renderPage, type BodyParts, type PreparedPage } from './member-page.ts';
-import { clearedSessionCookie, readSession, renewedSessionCookie } from './member-session.ts';
+import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
 
 /** Course and lesson slugs as the catalogue makes them, with room to spare; nothing else is looked up. */
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
@@ -130,8 +130,7 @@ export type GateAnswer = {
 };
 
 /** What the gate's one query returns about a member and a lesson (no row: no such member). */
-export type LessonRecord = {
-  sv: number;
+export type LessonRecord = SessionRecord & {
   email: string;
   entitled: number;
   /** Null: no published paid lesson by that name. */
@@ -142,8 +141,7 @@ export type LessonRecord = {
 };
 
 /** What the gate's one query returns about a member and a private file (no row: no such member). */
-export type MediaRecord = {
-  sv: number;
+export type MediaRecord = SessionRecord & {
   /** Both null unless the member may read the course and the file exists. */
   type: string | null;
   body: ArrayBuffer | Uint8Array | number[] | null;
@@ -156,8 +154,8 @@ export type MediaRecord = {
  * version the gate already holds), whether or not the member may read it: evaluating the access
  * rule a second time would cost more than a page the gate then drops.
  */
-export function lessonQuery(userId: SQL | number, course: SQL | string, lesson: SQL | string, knownHash: SQL | string): SQL {
-  return sql`SELECT u.session_version AS sv, u.email AS email,
+export function lessonQuery(userId: SQL | number, sessionId: SQL | string, course: SQL | string, lesson: SQL | string, knownHash: SQL | string): SQL {
+  return sql`SELECT ${sessionColumnsSql(sessionId)}, u.email AS email,
       ${hasAccessSql(sql`u.id`, course)} AS entitled,
       l.content_hash AS hash, CASE WHEN l.content_hash = ${knownHash} THEN NULL ELSE l.html END AS html,
       (SELECT group_concat(p.lesson_slug, ' ') FROM lesson_progress p WHERE p.user_id = u.id AND p.course_slug = ${course}) AS done
@@ -167,8 +165,8 @@ export function lessonQuery(userId: SQL | number, course: SQL | string, lesson: 
 }
 
 /** SQL: the gate's one query for a private file; the body is only read for an entitled member. */
-export function mediaQuery(userId: SQL | number, course: SQL | string, name: SQL | string): SQL {
-  return sql`SELECT u.session_version AS sv,
+export function mediaQuery(userId: SQL | number, sessionId: SQL | string, course: SQL | string, name: SQL | string): SQL {
+  return sql`SELECT ${sessionColumnsSql(sessionId)},
       CASE WHEN ${hasAccessSql(sql`u.id`, course)} THEN m.content_type END AS type,
       CASE WHEN ${hasAccessSql(sql`u.id`, course)} THEN m.body END AS body
     FROM users u
@@ -178,8 +176,8 @@ export function mediaQuery(userId: SQL | number, course: SQL | string, name: SQL
 
 /** The gate's reads of the store: each is exactly one statement. */
 export type GateReads = {
-  lesson(userId: number, course: string, lesson: string, knownHash: string): Promise<LessonRecord | undefined>;
-  media(userId: number, course: string, name: string): Promise<MediaRecord | undefined>;
+  lesson(userId: number, sessionId: string, course: string, lesson: string, knownHash: string): Promise<LessonRecord | undefined>;
+  media(userId: number, sessionId: string, course: string, name: string): Promise<MediaRecord | undefined>;
 };
 
 /**
@@ -188,8 +186,8 @@ export type GateReads = {
  */
 export function storeReads(db: Db): GateReads {
   return {
-    lesson: async (userId, course, lesson, knownHash) => (await db.all<LessonRecord>(lessonQuery(userId, course, lesson, knownHash)))[0],
-    media: async (userId, course, name) => (await db.all<MediaRecord>(mediaQuery(userId, course, name)))[0],
+    lesson: async (userId, sessionId, course, lesson, knownHash) => (await db.all<LessonRecord>(lessonQuery(userId, sessionId, course, lesson, knownHash)))[0],
+    media: async (userId, sessionId, course, name) => (await db.all<MediaRecord>(mediaQuery(userId, sessionId, course, name)))[0],
   };
 }
 
@@ -215,15 +213,15 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
   const readsOf = (ctx: AppContext): GateReads => options.reads ?? storeReads(ctx.db);
   const pages = options.pages ?? new PageCache();
 
-  function notFound(head: boolean, setCookie: string | null): GateAnswer {
+  function notFound(head: boolean, setCookies: string[]): GateAnswer {
     const headers: Record<string, string | string[]> = { 'Content-Type': HTML, 'Cache-Control': 'no-store' };
-    if (setCookie) headers['Set-Cookie'] = setCookie;
+    if (setCookies.length) headers['Set-Cookie'] = setCookies;
     return { status: 404, headers, body: head ? null : notFoundHtml };
   }
 
-  function redirect(location: string, setCookie: string | null): GateAnswer {
+  function redirect(location: string, setCookies: string[]): GateAnswer {
     const headers: Record<string, string | string[]> = { Location: location, 'Cache-Control': 'no-store' };
-    if (setCookie) headers['Set-Cookie'] = setCookie;
+    if (setCookies.length) headers['Set-Cookie'] = setCookies;
     return { status: 303, headers, body: null };
   }
 
@@ -233,34 +231,32 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     if (request.method !== 'GET' && !head) {
       return { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: 'Method not allowed\n' };
     }
-    if (!path) return notFound(head, null);
+    if (!path) return notFound(head, []);
 
-    const session = await readSession(request.cookie, ctx);
-    const cleared = session.hadToken && !session.claims ? clearedSessionCookie(request.url(), ctx) : null;
-    if (path.kind === 'media') {
+    const read = await readSession(request.cookie, ctx);
+    if (!read.claims) {
+      const cleared = read.hadToken ? clearSessionCookies(request.url(), ctx.config, read) : [];
       // Private media answer 404 to anyone who may not read them, signed in or not: a 403 or a
       // redirect would confirm that a name exists, and an image has no page to offer anything on.
-      if (!session.claims) return notFound(head, cleared);
-      return media(path, session.claims.userId, session.claims.sessionVersion, head, request, ctx);
-    }
-
-    if (!session.claims) {
-      if (!index.has(path.course, path.lesson)) return notFound(head, cleared);
+      if (path.kind === 'media' || !index.has(path.course, path.lesson)) return notFound(head, cleared);
       return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, cleared);
     }
+    const session = { ...read, claims: read.claims };
+    const { userId } = session.claims;
+    const sessionId = session.claims.sessionId ?? '';
+    if (path.kind === 'media') return media(path, userId, sessionId, session, head, request, ctx);
 
-    const { userId, sessionVersion } = session.claims;
     const key = `${path.course}/${path.lesson}`;
     const held = pages.get(key);
-    const row = await readsOf(ctx).lesson(userId, path.course, path.lesson, held?.hash ?? '');
-
-    if (!row || Number(row.sv) !== sessionVersion) {
-      // A token the store no longer accepts (signed out everywhere, password changed, account gone).
-      const clear = clearedSessionCookie(request.url(), ctx);
-      if (!index.has(path.course, path.lesson)) return notFound(head, clear);
-      return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, clear);
+    const row = await readsOf(ctx).lesson(userId, sessionId, path.course, path.lesson, held?.hash ?? '');
+    const settled = await settleSession(session, row, request.url(), ctx);
+    if (!settled.valid || !row) {
+      // A token the store no longer accepts (signed out, signed out everywhere, password changed,
+      // past the session's end, account gone).
+      if (!index.has(path.course, path.lesson)) return notFound(head, settled.setCookies);
+      return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, settled.setCookies);
     }
-    const renewed = await renewedSessionCookie(session.claims, request.url(), ctx);
+    const renewed = settled.setCookies;
     if (row.hash === null) return notFound(head, renewed);
     if (!row.entitled) return redirect(`/courses/${path.course}/#not-owned`, renewed);
 
@@ -282,12 +278,13 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     const headers: Record<string, string | string[]> = {
       'Content-Type': HTML,
       // Stored by the member's browser only, and checked with the ETag at every visit: a lesson
-      // marked complete, or access taken away, shows at once.
+      // marked complete, or access taken away (a refund), shows at once. The gate decides before
+      // it answers 304.
       'Cache-Control': 'private, no-cache',
       ETag: etag,
       Vary: 'Cookie',
     };
-    if (renewed) headers['Set-Cookie'] = renewed;
+    if (renewed.length) headers['Set-Cookie'] = renewed;
     if (request.ifNoneMatch !== null && etagMatches(request.ifNoneMatch, etag)) {
       return { status: 304, headers, body: null };
     }
@@ -299,27 +296,31 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
   async function media(
     path: { course: string; name: string },
     userId: number,
-    sessionVersion: number,
+    sessionId: string,
+    session: Parameters<typeof settleSession>[0],
     head: boolean,
     request: GateRequest,
     ctx: AppContext,
   ): Promise<GateAnswer> {
-    const row = await readsOf(ctx).media(userId, path.course, path.name);
-    if (!row || Number(row.sv) !== sessionVersion) return notFound(head, clearedSessionCookie(request.url(), ctx));
-    if (row.type === null || row.body === null) return notFound(head, null);
+    const row = await readsOf(ctx).media(userId, sessionId, path.course, path.name);
+    const settled = await settleSession(session, row, request.url(), ctx);
+    if (!settled.valid || !row) return notFound(head, settled.setCookies);
+    if (row.type === null || row.body === null) return notFound(head, settled.setCookies);
     const body = row.body instanceof Uint8Array ? row.body : row.body instanceof ArrayBuffer ? new Uint8Array(row.body) : Uint8Array.from(row.body);
-    return {
-      status: 200,
-      headers: {
-        'Content-Type': row.type,
-        // Names are content hashes: a changed file is a new name, so the member's browser may
-        // keep this one for good. Never a shared cache.
-        'Cache-Control': 'private, max-age=31536000, immutable',
-        'Content-Length': String(body.byteLength),
-        'X-Content-Type-Options': 'nosniff',
-      },
-      body: head ? null : body,
+    // Names are content hashes, so the name is the file's validator. The browser keeps the file but
+    // asks again at every view (`no-cache`): after a refund the gate answers 404, not the cache.
+    // Never a shared cache.
+    const headers: Record<string, string | string[]> = {
+      'Content-Type': row.type,
+      'Cache-Control': 'private, no-cache',
+      ETag: `"${path.name}"`,
+      Vary: 'Cookie',
+      'X-Content-Type-Options': 'nosniff',
     };
+    if (settled.setCookies.length) headers['Set-Cookie'] = settled.setCookies;
+    if (request.ifNoneMatch !== null && etagMatches(request.ifNoneMatch, `"${path.name}"`)) return { status: 304, headers, body: null };
+    headers['Content-Length'] = String(body.byteLength);
+    return { status: 200, headers, body: head ? null : body };
   }
 
   const handle: Handler = async (request, ctx) => {

@@ -7,7 +7,7 @@ import { acceptFormPost, parseForm } from '../http/form.ts';
 import { htmlPage, redirect } from '../http/responses.ts';
 import { hasAccessSql } from './ledger.ts';
 import { lessonPath, SLUG } from './lesson-gate.ts';
-import { clearedSessionCookie, readSession, renewedSessionCookie } from './member-session.ts';
+import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
 
 /** A course the member may read, with their progress in its published lessons. */
 export type OwnedCourse = {
@@ -83,17 +83,18 @@ export async function handleProgress(request: Request, ctx: AppContext): Promise
   const { course, lesson, done } = form.data;
   const back = lessonPath(course, lesson);
 
-  const session = await readSession(request.headers.get('cookie'), ctx);
+  const read = await readSession(request.headers.get('cookie'), ctx);
   const signIn = (cookies: string[]) => redirect(`/login?next=${encodeURIComponent(back)}`, cookies);
-  if (!session.claims) return signIn(session.hadToken ? [clearedSessionCookie(request.url, ctx)] : []);
-  const { userId, sessionVersion } = session.claims;
+  if (!read.claims) return signIn(read.hadToken ? clearSessionCookies(request.url, ctx.config, read) : []);
+  const { userId } = read.claims;
 
   // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
-  const [row] = await ctx.db.all<{ sv: number; entitled: number; lesson: string | null }>(sql`SELECT u.session_version AS sv,
+  const [row] = await ctx.db.all<SessionRecord & { entitled: number; lesson: string | null }>(sql`SELECT ${sessionColumnsSql(read.claims.sessionId ?? '')},
       ${hasAccessSql(sql`u.id`, course)} AS entitled,
       (SELECT l.slug FROM lessons l WHERE l.course_slug = ${course} AND l.slug = ${lesson} AND l.published = 1) AS lesson
     FROM users u WHERE u.id = ${userId}`);
-  if (!row || Number(row.sv) !== sessionVersion) return signIn([clearedSessionCookie(request.url, ctx)]);
+  const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
+  if (!settled.valid || !row) return signIn(settled.setCookies);
   if (row.lesson === null) return htmlPage(404, 'No such lesson', 'This lesson does not exist, or is no longer published.');
   if (!row.entitled) return htmlPage(403, 'Not your course', 'Only members who own this course can track their progress in it.');
 
@@ -103,6 +104,5 @@ export async function handleProgress(request: Request, ctx: AppContext): Promise
   } else {
     await ctx.db.run(sql`DELETE FROM lesson_progress WHERE user_id = ${userId} AND course_slug = ${course} AND lesson_slug = ${lesson}`);
   }
-  const renewed = await renewedSessionCookie(session.claims, request.url, ctx);
-  return redirect(`${back}#progress`, renewed ? [renewed] : []);
+  return redirect(`${back}#progress`, settled.setCookies);
 }

@@ -3,7 +3,7 @@
 // verified without the store, then the member and their courses are read together.
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
-import { clearedSessionCookie, readSession, renewedSessionCookie } from '../access/member-session.ts';
+import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from './session.ts';
 import { ownedCoursesSql, parseOwnedCourses } from '../access/progress.ts';
 
 export type MeAnswer =
@@ -16,21 +16,18 @@ export async function handleMe(request: Request, ctx: AppContext): Promise<Respo
   const headers = new Headers({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'private, no-store' });
   const answer = (body: MeAnswer) => new Response(JSON.stringify(body), { headers });
 
-  const session = await readSession(request.headers.get('cookie'), ctx);
-  if (!session.claims) {
-    if (session.hadToken) headers.append('Set-Cookie', clearedSessionCookie(request.url, ctx));
+  const read = await readSession(request.headers.get('cookie'), ctx);
+  if (!read.claims) {
+    for (const cookie of read.hadToken ? clearSessionCookies(request.url, ctx.config, read) : []) headers.append('Set-Cookie', cookie);
     return answer({ signedIn: false });
   }
   // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
-  const [row] = await ctx.db.all<{ sv: number; email: string; hasPassword: number; courses: string | null }>(
-    sql`SELECT u.session_version AS sv, u.email AS email, u.password_hash IS NOT NULL AS hasPassword, ${ownedCoursesSql(sql`u.id`)} AS courses FROM users u WHERE u.id = ${session.claims.userId}`,
+  const [row] = await ctx.db.all<SessionRecord & { email: string; hasPassword: number; courses: string | null }>(
+    sql`SELECT ${sessionColumnsSql(read.claims.sessionId ?? '')}, u.email AS email, u.password_hash IS NOT NULL AS hasPassword, ${ownedCoursesSql(sql`u.id`)} AS courses FROM users u WHERE u.id = ${read.claims.userId}`,
   );
-  if (!row || Number(row.sv) !== session.claims.sessionVersion) {
-    headers.append('Set-Cookie', clearedSessionCookie(request.url, ctx));
-    return answer({ signedIn: false });
-  }
-  const renewed = await renewedSessionCookie(session.claims, request.url, ctx);
-  if (renewed) headers.append('Set-Cookie', renewed);
+  const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
+  for (const cookie of settled.setCookies) headers.append('Set-Cookie', cookie);
+  if (!settled.valid || !row) return answer({ signedIn: false });
   const courses = parseOwnedCourses(row.courses).map(({ slug, continueUrl, completed, total, done }) => ({ slug, continueUrl, completed, total, done }));
   const member = { signedIn: true as const, email: row.email, hasPassword: Boolean(row.hasPassword) };
   return answer(courses.length ? { ...member, courses } : member);

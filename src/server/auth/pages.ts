@@ -13,8 +13,8 @@ import { getTokenUser } from './tokens.ts';
 
 /** Who asks, and the session cookie to renew or clear on whatever the page answers. */
 export async function pageVisitor(request: Request, ctx: AppContext): Promise<{ member: Member | null; setCookies: string[] }> {
-  const { member, setCookie } = await getMember(request, ctx);
-  return { member, setCookies: setCookie ? [setCookie] : [] };
+  const { member, setCookies } = await getMember(request, ctx);
+  return { member, setCookies };
 }
 
 function nextOf(url: URL): string | null {

@@ -20,8 +20,8 @@ const passwordChangeForm = z.object({ current_password: passwordSchema.optional(
 export async function handlePasswordChange(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
-  const { member, setCookie } = await getMember(request, ctx);
-  if (!member) return redirect('/login?next=%2Faccount%2Fpassword', setCookie ? [setCookie] : []);
+  const { member, setCookies } = await getMember(request, ctx);
+  if (!member) return redirect('/login?next=%2Faccount%2Fpassword', setCookies);
   const form = parseForm(passwordChangeForm, fields);
   if (!form.ok) return redirectWithError('/account/password', form.error);
 

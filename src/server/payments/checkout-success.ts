@@ -1,18 +1,24 @@
 // GET /checkout/success?session_id=cs_...: where Stripe sends the buyer after paying. It fulfils
-// the session (the webhook may not have arrived yet), then decides where the buyer goes.
+// the session (the webhook may not have arrived yet), then decides where the buyer goes. The URL
+// is no proof of anything (it sits in history, screenshots, shared links): a guest buyer is signed
+// in only by the browser secret of checkout-browser.ts, once, shortly after paying, and only into
+// the account that this very purchase created.
 import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { courses, users } from '../db/schema.ts';
 import { getMember, startSession } from '../auth/session.ts';
-import { readCookie, serializeCookie } from '../http/cookies.ts';
 import { html } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
 import { redirect } from '../http/responses.ts';
-import { CHECKOUT_COOKIE, courseUrl, firstLessonUrl } from './checkout.ts';
+import { courseUrl, firstLessonUrl } from './checkout.ts';
+import { claimCheckoutBrowser } from './checkout-browser.ts';
 import { fulfillCheckout } from './fulfil.ts';
-import { isStripeUnavailable } from './stripe.ts';
+import { checkoutRef, isStripeUnavailable } from './stripe.ts';
 
 const SESSION_ID = /^cs_[A-Za-z0-9_]{8,200}$/;
+
+/** How long after the purchase was recorded the success page may still sign its buyer in. */
+export const SIGN_IN_WINDOW_MS = 30 * 60 * 1000;
 
 export type CheckoutSuccess =
   | { kind: 'redirect'; location: string; setCookies: string[] }
@@ -21,6 +27,8 @@ export type CheckoutSuccess =
   /** The purchase belongs to an account this browser is not signed in to. */
   | { kind: 'sign-in'; courseTitle: string; maskedEmail: string; next: string; signedInElsewhere: boolean; setCookies: string[] }
   | { kind: 'not-found'; setCookies: string[] }
+  /** Paid, but the email address Stripe collected is not one the site accepts: nothing recorded. */
+  | { kind: 'bad-email'; setCookies: string[] }
   | { kind: 'unavailable'; setCookies: string[] };
 
 /** j•••@example.com: enough for the buyer to recognise, too little for anyone who sees the page. */
@@ -31,8 +39,7 @@ export function maskEmail(email: string): string {
 }
 
 export async function checkoutSuccess(request: Request, ctx: AppContext, client: Pick<Client, 'waitUntil'>): Promise<CheckoutSuccess> {
-  const { member, setCookie } = await getMember(request, ctx);
-  const setCookies = setCookie ? [setCookie] : [];
+  const { member, setCookies } = await getMember(request, ctx);
   const sessionId = new URL(request.url).searchParams.get('session_id') ?? '';
   if (!SESSION_ID.test(sessionId) || !ctx.stripe) return { kind: 'not-found', setCookies };
 
@@ -40,11 +47,12 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
   try {
     result = await fulfillCheckout(ctx, client, sessionId, { via: 'success-page' });
   } catch (error) {
-    ctx.log.error('checkout.success-failed', { session: sessionId, error: String(error) });
+    ctx.log.error('checkout.success-failed', { session: checkoutRef(sessionId), error: String(error) });
     if (isStripeUnavailable(error)) return { kind: 'unavailable', setCookies };
     throw error;
   }
   if (result.kind === 'not-ours') return { kind: 'not-found', setCookies };
+  if (result.kind === 'bad-email') return { kind: 'bad-email', setCookies };
   const course = await ctx.db.select().from(courses).where(eq(courses.slug, result.kind === 'fulfilled' ? result.purchase.courseSlug : result.courseSlug)).get();
   const title = course?.title ?? 'your course';
   const back = courseUrl(course?.slug ?? '');
@@ -57,15 +65,21 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
 
   const owner = await ctx.db.select().from(users).where(eq(users.id, purchase.userId)).get();
   if (!owner) return { kind: 'not-found', setCookies };
-  // Signing in from a URL is only safe for an account that nobody could have used before: made by
-  // this purchase, still without a password, in the browser that started this very checkout.
-  const startedHere = readCookie(request, CHECKOUT_COOKIE) === sessionId;
-  if (!member && purchase.createdUser && owner.passwordHash === null && startedHere) {
-    const secure = ctx.config.siteUrl.protocol === 'https:';
+  // Signing in without a password is only safe for an account that nobody could have used before:
+  // created by this purchase's own write, still without a password, shortly after paying, in the
+  // browser that started this very checkout (claimed once, last, so that a refusal for another
+  // reason leaves the claim to the buyer).
+  const now = ctx.clock.now();
+  if (
+    !member &&
+    owner.createdByCheckout === sessionId &&
+    owner.passwordHash === null &&
+    now - purchase.createdAt <= SIGN_IN_WINDOW_MS &&
+    (await claimCheckoutBrowser(request, sessionId, ctx))
+  ) {
     const signIn = await startSession(owner, request, ctx);
-    const clear = serializeCookie(CHECKOUT_COOKIE, '', { maxAge: 0, secure, path: '/checkout' });
     ctx.log.info('checkout.signed-in-buyer', { userId: owner.id, purchaseId: purchase.id });
-    return { kind: 'redirect', location: `${start}?welcome=1`, setCookies: [signIn, clear] };
+    return { kind: 'redirect', location: `${start}?welcome=1`, setCookies: [...setCookies, signIn] };
   }
   return {
     kind: 'sign-in',
@@ -81,6 +95,7 @@ const TITLES: Record<Exclude<CheckoutSuccess['kind'], 'redirect'>, string> = {
   processing: 'Payment processing',
   'sign-in': 'Thank you for your purchase',
   'not-found': 'Purchase not found',
+  'bad-email': 'We need your email address',
   unavailable: 'Confirming your payment',
 };
 
@@ -109,6 +124,8 @@ export async function handleCheckoutSuccessPage(request: Request, ctx: AppContex
         <p class="hint">No password yet, or forgot it? <a href="/reset">Get a link by email</a>.</p>`
         : outcome.kind === 'not-found'
           ? html`<p>We could not find this purchase. If you paid, the course is in your account within a few minutes; check your email, or <a href="/login">sign in</a>.</p>`
+          : outcome.kind === 'bad-email'
+          ? html`<p>Your payment went through, but the email address given at checkout is not one we can use for an account, so the course is not in any account yet. Nothing is lost: reply to your receipt from the payment service, or contact us, with the address you want, and we will add the course to it.</p>`
           : html`<p role="status">Your payment went through, but we could not confirm it with the payment service just now. Nothing is lost: the course will be in your account within a few minutes.</p>
         <p><a class="button" href="${url.pathname + url.search}">Try again</a></p>`;
   return pageResponse(ctx, {

@@ -6,16 +6,13 @@ import type { AppContext, Client } from '../context.ts';
 import { courses } from '../db/schema.ts';
 import { hasAccess } from '../access/ledger.ts';
 import { getMember } from '../auth/session.ts';
-import { serializeCookie } from '../http/cookies.ts';
 import { acceptFormPost } from '../http/form.ts';
 import { htmlPage, redirect } from '../http/responses.ts';
 import { sha256Hex } from '../sha256.ts';
 import { SLUG } from '../access/lesson-gate.ts';
+import { rememberCheckoutBrowser } from './checkout-browser.ts';
 import { METADATA } from './fulfil.ts';
-import { isStripeUnavailable, type Stripe } from './stripe.ts';
-
-/** Remembers, in the buyer's browser only, which session it started (see checkout-success.ts). */
-export const CHECKOUT_COOKIE = 'checkout';
+import { checkoutRef, isStripeUnavailable, type Stripe } from './stripe.ts';
 
 const checkoutForm = z.object({ course: z.string().regex(SLUG) });
 
@@ -43,8 +40,7 @@ export async function handleCheckout(request: Request, ctx: AppContext, _client:
     .get();
   if (!course) return htmlPage(404, 'Course not found', 'This course does not exist or is not for sale any more.');
 
-  const { member, setCookie } = await getMember(request, ctx);
-  const cookies = setCookie ? [setCookie] : [];
+  const { member, setCookies: cookies } = await getMember(request, ctx);
   // An owner reads on, whatever the course's sale window says now.
   if (member && (await hasAccess(ctx.db, member.id, course.slug))) return redirect(firstLessonUrl(course), cookies);
   // The course page is static: it may still show a buy button the store no longer honours.
@@ -92,8 +88,8 @@ export async function handleCheckout(request: Request, ctx: AppContext, _client:
     return htmlPage(502, 'Checkout could not start', 'The payment service refused to start this checkout. Nothing was charged. Please try again later.');
   }
   if (!session.url) return htmlPage(502, 'Checkout could not start', 'The payment service did not give a checkout page. Nothing was charged.');
-  ctx.log.info('checkout.started', { course: course.slug, session: session.id, member: member?.id ?? null });
-  const secure = site.protocol === 'https:';
-  cookies.push(serializeCookie(CHECKOUT_COOKIE, session.id, { maxAge: 24 * 60 * 60, secure, path: '/checkout' }));
+  ctx.log.info('checkout.started', { course: course.slug, session: checkoutRef(session.id), member: member?.id ?? null });
+  // Only a guest can be signed in by the success page, so only a guest's browser is remembered.
+  if (!member) cookies.push(await rememberCheckoutBrowser(request, session.id, ctx));
   return redirect(session.url, cookies);
 }

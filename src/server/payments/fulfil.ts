@@ -13,11 +13,11 @@ import {
   type AccessState,
 } from '../access/ledger.ts';
 import { SLUG } from '../access/lesson-gate.ts';
-import { normaliseEmail } from '../auth/credentials.ts';
+import { emailSchema } from '../auth/credentials.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { purchaseMessage, saleNotificationMessage, type ChargedAmount } from '../email/messages.ts';
-import { isStripeMissing, stripeId, type Stripe } from './stripe.ts';
+import { checkoutRef, isStripeMissing, stripeId, type Stripe } from './stripe.ts';
 
 /** What a Checkout Session's metadata holds, so that the site recognises its own sessions. */
 export const METADATA = { site: 'course_store_site', course: 'course', user: 'user_id' } as const;
@@ -35,6 +35,8 @@ export type FulfilResult =
   | { kind: 'processing'; courseSlug: string; session: Stripe.Checkout.Session }
   /** Open (not paid yet), expired, or the delayed payment failed. */
   | { kind: 'not-paid'; courseSlug: string; session: Stripe.Checkout.Session }
+  /** Paid by a guest whose email (from Stripe) the site's own email check refuses: nothing recorded. */
+  | { kind: 'bad-email'; courseSlug: string; session: Stripe.Checkout.Session }
   /** Unknown to Stripe, or made by another site on the same Stripe account. */
   | { kind: 'not-ours' };
 
@@ -79,25 +81,31 @@ export async function fulfillCheckout(
   if (existing) return { kind: 'fulfilled', created: false, purchase: existing, session };
 
   const now = ctx.clock.now();
-  const email = normaliseEmail(session.customer_details?.email ?? session.customer_email ?? '');
   const memberId = Number(session.metadata?.[METADATA.user]);
   const member = Number.isSafeInteger(memberId) && memberId > 0 ? await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, memberId)).get() : undefined;
-  if (!member && !email) throw new Error(`Checkout Session ${session.id} has neither a member nor an email.`);
-  const owner = member ? sql`id = ${member.id}` : sql`email = ${email}`;
+  // A member's purchase goes to the member. A guest's goes to the address Stripe collected, which
+  // must pass the same check as every address typed on the site; anything else records nothing.
+  const parsed = member ? null : emailSchema.safeParse(session.customer_details?.email ?? session.customer_email ?? '');
+  if (parsed && !parsed.success) {
+    ctx.log.error('purchase.bad-email', { session: checkoutRef(session.id), course: courseSlug, via: cause.via });
+    return { kind: 'bad-email', courseSlug, session };
+  }
+  const owner = member ? sql`id = ${member.id}` : sql`email = ${parsed!.data}`;
   const paymentIntentId = stripeId(session.payment_intent);
   const purchaseId = sql`(SELECT id FROM purchases WHERE checkout_session_id = ${session.id})`;
 
   // One atomic batch: the account (for a guest), the purchase, its grant. The unique Checkout
   // Session id makes a second caller's purchase insert, and therefore everything after, a no-op.
-  // An account counts as made by this purchase when it was created after the session was and has
-  // no password: only then may the success page sign its buyer in.
+  // The account counts as made by this purchase only when this very insert created it: it then
+  // carries the session's id (`created_by_checkout`), which no other origin of an account writes.
+  // Only then may the success page sign its buyer in.
   const statements = [
     ...(member
       ? []
-      : [ctx.db.run(sql`INSERT INTO users (email, session_version, created_at, updated_at) VALUES (${email}, 1, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`)]),
+      : [ctx.db.run(sql`INSERT INTO users (email, session_version, created_by_checkout, created_at, updated_at) VALUES (${parsed!.data}, 1, ${session.id}, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`)]),
     ctx.db.run(sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, livemode, created_at, updated_at)
       SELECT id, ${courseSlug}, 'stripe', ${session.id}, ${paymentIntentId}, ${session.amount_total ?? 0}, ${(session.currency ?? '').toUpperCase()}, 0, 'paid',
-        password_hash IS NULL AND created_at >= ${session.created * 1000}, ${session.livemode ? 1 : 0}, ${now}, ${now}
+        created_by_checkout IS ${session.id}, ${session.livemode ? 1 : 0}, ${now}, ${now}
       FROM users WHERE ${owner}
       ON CONFLICT(checkout_session_id) DO NOTHING`),
     ctx.db.run(
@@ -117,10 +125,10 @@ export async function fulfillCheckout(
   const results = await ctx.db.batch(statements as unknown as Parameters<typeof ctx.db.batch>[0]);
   const created = rowsAffected(results[member ? 0 : 1]) > 0;
   const purchase = await ctx.db.select().from(purchases).where(eq(purchases.checkoutSessionId, session.id)).get();
-  if (!purchase) throw new Error(`Checkout Session ${session.id} was not recorded.`);
+  if (!purchase) throw new Error(`Checkout Session ${checkoutRef(session.id)} was not recorded.`);
 
   if (created) {
-    ctx.log.info('purchase.recorded', { purchaseId: purchase.id, userId: purchase.userId, course: courseSlug, session: session.id, amount: purchase.amountMinor, currency: purchase.currency, via: cause.via });
+    ctx.log.info('purchase.recorded', { purchaseId: purchase.id, userId: purchase.userId, course: courseSlug, session: checkoutRef(session.id), amount: purchase.amountMinor, currency: purchase.currency, via: cause.via });
     // Only the caller whose write created the purchase gets here, so each email leaves once however
     // many webhooks and success pages race.
     await mailPurchase(ctx, client, purchase, session, now);

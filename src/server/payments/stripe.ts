@@ -46,4 +46,12 @@ export function stripeId(value: string | { id: string } | null | undefined): str
   return typeof value === 'string' ? value : value.id;
 }
 
+/**
+ * A Checkout Session as logs name it: a short prefix, enough to tell sessions apart and find one in
+ * Stripe's dashboard, never the full id (it is in the buyer's success URL).
+ */
+export function checkoutRef(id: string): string {
+  return `${id.slice(0, 16)}…`;
+}
+
 export type { Stripe };

@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { stripeEvents } from '../db/schema.ts';
 import { fulfillCheckout, syncPayment, type Cause } from './fulfil.ts';
-import { stripeId, webhookCryptoProvider, type Stripe } from './stripe.ts';
+import { checkoutRef, stripeId, webhookCryptoProvider, type Stripe } from './stripe.ts';
 
 /** Stripe's events are far smaller; anything bigger is not from Stripe. */
 const MAX_EVENT_BYTES = 512 * 1024;
@@ -72,7 +72,7 @@ async function applyEvent(ctx: AppContext, client: Client, event: Stripe.Event, 
     case 'checkout.session.async_payment_failed': {
       const result = await fulfillCheckout(ctx, client, event.data.object.id, cause);
       if (result.kind === 'not-paid' && event.type === 'checkout.session.async_payment_failed') {
-        ctx.log.info('purchase.payment-failed', { session: event.data.object.id, course: result.courseSlug });
+        ctx.log.info('purchase.payment-failed', { session: checkoutRef(event.data.object.id), course: result.courseSlug });
       }
       return;
     }
