@@ -28,15 +28,34 @@ export function latestActionSql(purchaseId: SQL | number): SQL {
 }
 
 /**
- * SQL: true when the member may read the course. Use it inside the one query a request makes
- * (the lesson gate joins it with the page and the member).
+ * SQL: true when the member may read the course: one of their purchases of it is active and
+ * counts. A purchase made for the address rather than by the account (a guest checkout, a grant)
+ * counts once the address is verified, or when that purchase created the account: whoever signed
+ * up with someone else's address must not read what its owner buys without signing in
+ * (docs/decisions/0006-email-verification.md). Use it inside the one query a request makes (the
+ * lesson gate joins it with the page and the member).
  */
 export function hasAccessSql(userId: SQL | number, courseSlug: SQL | string): SQL {
-  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore'))`;
+  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore')
+    AND (p.requires_verified_email = 0 OR p.created_user = 1 OR (SELECT v.email_verified_at FROM users v WHERE v.id = p.user_id) IS NOT NULL))`;
+}
+
+/**
+ * SQL: true when an active purchase of the course waits for the member to verify their address
+ * (so that checkout sends them to verify it instead of charging them again).
+ */
+export function awaitsVerificationSql(userId: SQL | number, courseSlug: SQL | string): SQL {
+  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore'))
+    AND NOT ${hasAccessSql(userId, courseSlug)}`;
 }
 
 export async function hasAccess(db: Db, userId: number, courseSlug: string): Promise<boolean> {
   const row = await db.get<{ ok: number }>(sql`SELECT ${hasAccessSql(userId, courseSlug)} AS ok`);
+  return Boolean(row?.ok);
+}
+
+export async function awaitsVerification(db: Db, userId: number, courseSlug: string): Promise<boolean> {
+  const row = await db.get<{ ok: number }>(sql`SELECT ${awaitsVerificationSql(userId, courseSlug)} AS ok`);
   return Boolean(row?.ok);
 }
 
@@ -112,7 +131,7 @@ export function transitionsTo(current: AccessState, target: Exclude<AccessState,
  */
 export async function grantAccess(
   db: Db,
-  input: { userId: number; courseSlug: string; reason: string; actorUserId?: number | null; note?: string | null; now: number },
+  input: { userId: number; courseSlug: string; reason: string; actorUserId?: number | null; note?: string | null; now: number; requiresVerifiedEmail?: boolean },
 ): Promise<number> {
   const [inserted] = await db
     .insert(purchases)
@@ -123,6 +142,7 @@ export async function grantAccess(
       amountMinor: 0,
       currency: 'XXX',
       status: 'granted',
+      requiresVerifiedEmail: input.requiresVerifiedEmail ?? false,
       createdAt: input.now,
       updatedAt: input.now,
     })
@@ -163,10 +183,16 @@ export function grantAccessSql(input: {
   now: number;
   /** A condition under which no grant is made (e.g. this migration granted it before). */
   unless?: SQL;
+  /**
+   * Given to an address rather than to someone who proved it: it opens once the address is
+   * verified (see hasAccessSql). An author's grant always is; an import's grant to the account it
+   * creates is not, since the imported password is the one the old platform's buyer chose.
+   */
+  requiresVerifiedEmail: boolean;
 }): GrantStatements {
   const { userId, courseSlug, now } = input;
-  const purchase = sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, livemode, created_at, updated_at)
-    SELECT u.id, ${courseSlug}, 'grant', NULL, NULL, 0, 'XXX', 0, 'granted', 0, 0, ${now}, ${now}
+  const purchase = sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, requires_verified_email, livemode, created_at, updated_at)
+    SELECT u.id, ${courseSlug}, 'grant', NULL, NULL, 0, 'XXX', 0, 'granted', 0, ${input.requiresVerifiedEmail ? 1 : 0}, 0, ${now}, ${now}
     FROM users u WHERE u.id = ${userId} AND NOT ${hasAccessSql(sql`u.id`, courseSlug)}${input.unless ? sql` AND NOT (${input.unless})` : sql``}`;
   // Within the batch nobody else writes, so the newest grant purchase of this member and course
   // made at `now` is the one just inserted (AUTOINCREMENT ids only grow).

@@ -304,6 +304,9 @@ export async function applyDjangoImport(ctx: AdminContext, plan: DjangoPlan, opt
     statements.push(sql`INSERT INTO users (email, password_hash, session_version, role, created_at, updated_at)
       VALUES (${user.email}, ${user.passwordHash}, 1, 'member', ${user.createdAt ?? now}, ${now}) ON CONFLICT(email) DO NOTHING`);
   }
+  // An enrolment of an account this import creates is the old platform's buyer with their own
+  // password; one of an account that was here already is for the address, like an author's grant.
+  const created = new Set(plan.users.filter((user) => user.action === 'create').map((user) => user.email));
   for (const enrolment of plan.enrolments) {
     if (enrolment.action !== 'grant') continue;
     const userId = sql`(SELECT id FROM users WHERE email = ${enrolment.email})`;
@@ -314,6 +317,7 @@ export async function applyDjangoImport(ctx: AdminContext, plan: DjangoPlan, opt
       actorUserId: options.actor.userId,
       note: enrolment.key,
       now,
+      requiresVerifiedEmail: !created.has(enrolment.email),
       unless: sql`EXISTS (SELECT 1 FROM access_ledger WHERE user_id = ${userId} AND course_slug = ${enrolment.course} AND note = ${enrolment.key})`,
     });
     statements.push(grant.purchase);

@@ -18,7 +18,7 @@ const ALGORITHM = 'HS256';
 export type SessionClaims = { userId: number; sessionVersion: number; issuedAt: number };
 
 /** Read from the account's row on every request, so a changed role or password applies at once. */
-export type Member = { id: number; email: string; hasPassword: boolean; sessionVersion: number; role: User['role'] };
+export type Member = { id: number; email: string; hasPassword: boolean; emailVerified: boolean; sessionVersion: number; role: User['role'] };
 
 function key(config: Config): Uint8Array {
   return new TextEncoder().encode(config.sessionSecret);
@@ -75,7 +75,7 @@ export type SessionState = {
 };
 
 function toMember(user: User): Member {
-  return { id: user.id, email: user.email, hasPassword: user.passwordHash !== null, sessionVersion: user.sessionVersion, role: user.role };
+  return { id: user.id, email: user.email, hasPassword: user.passwordHash !== null, emailVerified: user.emailVerifiedAt !== null, sessionVersion: user.sessionVersion, role: user.role };
 }
 
 /**
