@@ -43,14 +43,17 @@ describe('a new visitor', () => {
 
     const signup = await visitor.post('/api/auth/signup', { email: '  Ada@Example.COM ', password: 'analytical engine 1843' });
     expect(signup.status).toBe(303);
-    expect(signup.headers.get('location')).toBe('/account?notice=welcome');
+    // The same answer as for a registered address; the signup page sends the new member on.
+    expect(signup.headers.get('location')).toBe('/signup?notice=check-email');
+    const onward = await visitor.get(signup.headers.get('location')!);
+    expect(onward.headers.get('location')).toBe('/account?notice=welcome');
     const setCookie = signup.headers.getSetCookie()[0]!;
     expect(setCookie).toMatch(/^session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/);
     const user = await userRow('ada@example.com');
     expect(user?.password_hash).toMatch(/^pbkdf2_sha256_chain\$2000\$1\$/);
     expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com', hasPassword: true });
 
-    const account = await visitor.get(signup.headers.get('location')!);
+    const account = await visitor.get(onward.headers.get('location')!);
     expect(account.status).toBe(200);
     const html = await account.text();
     expect(html).toContain('ada@example.com');

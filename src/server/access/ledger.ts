@@ -28,6 +28,14 @@ export function latestActionSql(purchaseId: SQL | number): SQL {
 }
 
 /**
+ * SQL: true when one of the member's purchases of the course is active, whether or not it opens
+ * yet (see hasAccessSql): a grant or a second purchase on top of it would be a double.
+ */
+export function ownsSql(userId: SQL | number, courseSlug: SQL | string): SQL {
+  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore'))`;
+}
+
+/**
  * SQL: true when the member may read the course: one of their purchases of it is active and
  * counts. A purchase made for the address rather than by the account (a guest checkout, a grant)
  * counts once the address is verified, or when that purchase created the account: whoever signed
@@ -45,12 +53,16 @@ export function hasAccessSql(userId: SQL | number, courseSlug: SQL | string): SQ
  * (so that checkout sends them to verify it instead of charging them again).
  */
 export function awaitsVerificationSql(userId: SQL | number, courseSlug: SQL | string): SQL {
-  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore'))
-    AND NOT ${hasAccessSql(userId, courseSlug)}`;
+  return sql`${ownsSql(userId, courseSlug)} AND NOT ${hasAccessSql(userId, courseSlug)}`;
 }
 
 export async function hasAccess(db: Db, userId: number, courseSlug: string): Promise<boolean> {
   const row = await db.get<{ ok: number }>(sql`SELECT ${hasAccessSql(userId, courseSlug)} AS ok`);
+  return Boolean(row?.ok);
+}
+
+export async function owns(db: Db, userId: number, courseSlug: string): Promise<boolean> {
+  const row = await db.get<{ ok: number }>(sql`SELECT ${ownsSql(userId, courseSlug)} AS ok`);
   return Boolean(row?.ok);
 }
 
@@ -161,7 +173,7 @@ export async function grantAccess(
 }
 
 export type GrantStatements = {
-  /** Inserts the `grant` purchase, unless the member already may read the course (or `unless` holds). */
+  /** Inserts the `grant` purchase, unless the member already owns the course (or `unless` holds). */
   purchase: SQL;
   /** Appends the purchase's `grant` entry; appends nothing when the purchase insert did not happen. */
   ledger: SQL;
@@ -172,7 +184,8 @@ export type GrantStatements = {
 /**
  * grantAccess as statements for one atomic batch, for callers that write other rows with it (an
  * account, an audit row). Run `purchase` then `ledger`, in that order, in the same batch. A member
- * who may already read the course gets nothing, so a repeated or racing grant writes nothing.
+ * who already owns the course (even one that opens only once their address is verified) gets
+ * nothing, so a repeated or racing grant writes nothing.
  */
 export function grantAccessSql(input: {
   userId: number | SQL;
@@ -187,13 +200,14 @@ export function grantAccessSql(input: {
    * Given to an address rather than to someone who proved it: it opens once the address is
    * verified (see hasAccessSql). An author's grant always is; an import's grant to the account it
    * creates is not, since the imported password is the one the old platform's buyer chose.
+   * SQL when it depends on what the same batch wrote before.
    */
-  requiresVerifiedEmail: boolean;
+  requiresVerifiedEmail: boolean | SQL;
 }): GrantStatements {
   const { userId, courseSlug, now } = input;
   const purchase = sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, requires_verified_email, livemode, created_at, updated_at)
-    SELECT u.id, ${courseSlug}, 'grant', NULL, NULL, 0, 'XXX', 0, 'granted', 0, ${input.requiresVerifiedEmail ? 1 : 0}, 0, ${now}, ${now}
-    FROM users u WHERE u.id = ${userId} AND NOT ${hasAccessSql(sql`u.id`, courseSlug)}${input.unless ? sql` AND NOT (${input.unless})` : sql``}`;
+    SELECT u.id, ${courseSlug}, 'grant', NULL, NULL, 0, 'XXX', 0, 'granted', 0, ${typeof input.requiresVerifiedEmail === 'boolean' ? (input.requiresVerifiedEmail ? 1 : 0) : sql`coalesce(${input.requiresVerifiedEmail}, 1)`}, 0, ${now}, ${now}
+    FROM users u WHERE u.id = ${userId} AND NOT ${ownsSql(sql`u.id`, courseSlug)}${input.unless ? sql` AND NOT (${input.unless})` : sql``}`;
   // Within the batch nobody else writes, so the newest grant purchase of this member and course
   // made at `now` is the one just inserted (AUTOINCREMENT ids only grow).
   const purchaseId = sql`(SELECT max(id) FROM purchases WHERE user_id = ${userId} AND course_slug = ${courseSlug} AND source = 'grant' AND created_at = ${now})`;

@@ -5,7 +5,7 @@
 // SQL, so a repeated or racing call writes nothing twice.
 import { is, sql, SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { appendLedgerSql, grantAccessSql, hasAccess, latestActionSql, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
+import { appendLedgerSql, grantAccessSql, latestActionSql, owns, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
 import { SLUG } from '../access/lesson-gate.ts';
 import { rowsAffected } from '../db/results.ts';
 import { emailSchema, newPasswordSchema } from '../auth/credentials.ts';
@@ -107,13 +107,16 @@ export async function grantCourse(ctx: AdminContext, input: GrantInput): Promise
   if (!course) return { kind: 'unknown-course', course: slug };
   const existing = await getUser(ctx.db, email);
   if (!existing && !input.create) return { kind: 'unknown-user', email: email };
-  if (existing && (await hasAccess(ctx.db, existing.id, course.slug))) return { kind: 'already-owned', userId: existing.id, course };
+  if (existing && (await owns(ctx.db, existing.id, course.slug))) return { kind: 'already-owned', userId: existing.id, course };
 
   const now = ctx.clock.now();
   const userId = existing ? existing.id : userIdByEmail(email);
   // For the address: whoever holds an unverified account of it reads the course only once the
-  // address is proven, like a guest purchase.
-  const grant = grantAccessSql({ userId, courseSlug: course.slug, reason: reason, actorUserId: input.actor.userId, note: input.note ?? `by an admin (${input.actor.via})`, now, requiresVerifiedEmail: true });
+  // address is proven, like a guest purchase. An account this grant creates has no password, so
+  // only a mailed link signs into it: that grant counts at once (unless someone signed up with a
+  // password in between, which the condition sees).
+  const requiresVerifiedEmail = existing ? true : sql`(SELECT password_hash IS NOT NULL OR created_at <> ${now} FROM users WHERE email = ${email})`;
+  const grant = grantAccessSql({ userId, courseSlug: course.slug, reason: reason, actorUserId: input.actor.userId, note: input.note ?? `by an admin (${input.actor.via})`, now, requiresVerifiedEmail });
   const statements = [
     ...(existing ? [] : [sql`INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (${email}, 1, 'member', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`]),
     grant.purchase,
@@ -275,13 +278,13 @@ export async function makeAdmin(ctx: AdminContext, input: MakeAdminInput): Promi
     return { kind: 'created', userId: (await getUser(ctx.db, email.data))!.id };
   }
 
-  const results = await batchOf(ctx.db, [
-    sql`UPDATE users SET role = 'admin', updated_at = ${now} WHERE id = ${user.id} AND role <> 'admin'`,
-    auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: user.id, detail: { account: 'promoted' }, now, onlyIfChanged: true }),
+  const promoted = user.role !== 'admin';
+  await batchOf(ctx.db, [
+    sql`UPDATE users SET role = 'admin', updated_at = ${now} WHERE id = ${user.id}`,
     ...operatorVerifiedStatements(ctx.db, user.id, passwordHash, now),
-    auditSql({ actor: input.actor, action: 'set-password', subjectUserId: user.id, detail: { signedOut: true, verified: true }, now }),
+    auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: user.id, detail: { account: promoted ? 'promoted' : 'already-admin', passwordSet: true, signedOut: true }, now }),
   ]);
-  return rowsAffected(results[0]) > 0 ? { kind: 'promoted', userId: user.id } : { kind: 'already-admin', userId: user.id };
+  return promoted ? { kind: 'promoted', userId: user.id } : { kind: 'already-admin', userId: user.id };
 }
 
 export type RemoveAdminResult = { kind: 'demoted'; userId: number } | { kind: 'not-admin'; userId: number } | { kind: 'unknown-user'; email: string } | Invalid;
