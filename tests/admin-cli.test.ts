@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { hasAccess } from '../src/server/access/ledger.ts';
+import { hasAccess, owns } from '../src/server/access/ledger.ts';
 import { planDjangoImport } from '../src/server/admin/django-import.ts';
 import { grantCourse } from '../src/server/admin/members.ts';
 import { parseSnapshot } from '../src/server/admin/snapshot.ts';
@@ -283,9 +283,14 @@ describe('grant and revoke', () => {
     expect(again.stdout).toContain('nothing written');
     expect(await peopleTables(main)).toBe(before);
 
-    // Granting after a revocation is a new grant, not a restore of the old one.
+    // Granting after a revocation is a new grant, not a restore of the old one. It is a grant to
+    // an existing account whose address nobody has proven yet: it opens once Ada does
+    // (docs/decisions/0006-email-verification.md).
     const regrant = await admin(['grant', 'ada@example.com', COURSE, '--reason', 'goodwill']);
     expect(regrant.code).toBe(0);
+    expect(await owns(main.db, ada.id, COURSE)).toBe(true);
+    expect(await hasAccess(main.db, ada.id, COURSE)).toBe(false);
+    await rows(main, 'UPDATE users SET email_verified_at = ? WHERE id = ?', [Date.now(), ada.id]);
     expect(await hasAccess(main.db, ada.id, COURSE)).toBe(true);
   });
 });
