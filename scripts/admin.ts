@@ -61,10 +61,12 @@ const EXPLAINED = new Set(['ConfigError', 'StoreNotMigratedError', 'SnapshotErro
 const USAGE = `Usage: npm run admin -- <command> [options]
 
 Accounts
-  create-admin <email> [--password-stdin]     create an admin account, or make an existing one admin
+  create-admin <email> [--password-stdin]     create an admin account, or make an existing one admin;
+                                              either way it gets the password given, and nothing
+                                              of before (password, sessions, emailed links) works
   remove-admin <email>                        make an admin a member again
-  set-password <email> [--password-stdin] [--keep-sessions]
-                                              set a member's password (signs them out everywhere)
+  set-password <email> [--password-stdin]     set a member's password (signs them out everywhere,
+                                              ends their emailed links, counts the address verified)
   users [--search <text>] [--role admin|member]
                                               list accounts
 
@@ -217,24 +219,25 @@ const COMMANDS: Record<string, Command> = {
       const [email] = parsed.positionals as [string];
       const state = await t.getAccountState(ctx.db, email);
       if ('kind' in state) failInvalid(state);
-      // An account that can sign in keeps its password: promoting someone does not reset it.
-      const password = state.exists && state.hasPassword ? null : await readNewPassword(parsed);
+      // Always the operator's password: one chosen by whoever registered the address first must
+      // not reach /admin/.
+      const password = await readNewPassword(parsed);
       const result = await t.makeAdmin(ctx, { email, password, iterations: config.passwordIterations, actor });
       const login = new URL('/login', config.siteUrl).href;
       switch (result.kind) {
         case 'invalid':
           return failInvalid(result);
         case 'password-required':
-          throw new Failure('This account needs a password before it can be an admin.');
+          throw new Failure('An admin account needs a password.');
         case 'created':
           print(`Created the admin account ${normaliseEmail(email)} (id ${result.userId}). Sign in at ${login}`);
           return;
         case 'promoted':
-          print(`${normaliseEmail(email)} (id ${result.userId}) already had an account: it is now an admin.`);
-          print(result.passwordSet ? 'It had no password; the one given is now set.' : 'Its password is unchanged (change it with set-password).');
+          print(`${normaliseEmail(email)} (id ${result.userId}) already had an account: it is now an admin, with the password given.`);
+          print('Its previous password, sessions and emailed links no longer work; its address counts as verified.');
           return;
         case 'already-admin':
-          print(`${normaliseEmail(email)} (id ${result.userId}) is already an admin: nothing changed${result.passwordSet ? ' but its password, which it did not have' : ''}.`);
+          print(`${normaliseEmail(email)} (id ${result.userId}) was already an admin: its password is now the one given, and it is signed out everywhere.`);
           return;
       }
     },
@@ -253,18 +256,17 @@ const COMMANDS: Record<string, Command> = {
 
   'set-password': {
     args: ['email'],
-    options: { 'password-stdin': { type: 'boolean' }, 'keep-sessions': { type: 'boolean' } },
+    options: { 'password-stdin': { type: 'boolean' } },
     async run(parsed, { ctx, config, actor }) {
       const [email] = parsed.positionals as [string];
       const state = await t.getAccountState(ctx.db, email);
       if ('kind' in state) failInvalid(state);
       if (!state.exists) throw new Failure(`No account has the email ${normaliseEmail(email)}.`);
       const password = await readNewPassword(parsed);
-      const keepSessions = parsed.values['keep-sessions'] === true;
-      const result = await t.setMemberPassword(ctx, { email, password, iterations: config.passwordIterations, actor, keepSessions });
+      const result = await t.setMemberPassword(ctx, { email, password, iterations: config.passwordIterations, actor });
       if (result.kind === 'invalid') failInvalid(result);
       if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
-      print(`Set the password of ${normaliseEmail(email)} (id ${result.userId})${keepSessions ? '' : '; it is signed out on every device'}.`);
+      print(`Set the password of ${normaliseEmail(email)} (id ${result.userId}); it is signed out on every device, its emailed links no longer work, and its address counts as verified.`);
     },
   },
 

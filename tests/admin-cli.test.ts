@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { hasAccess } from '../src/server/access/ledger.ts';
+import { hasAccess, owns } from '../src/server/access/ledger.ts';
 import { planDjangoImport } from '../src/server/admin/django-import.ts';
 import { grantCourse } from '../src/server/admin/members.ts';
 import { parseSnapshot } from '../src/server/admin/snapshot.ts';
@@ -165,23 +165,29 @@ describe('accounts', () => {
     expect(audit).toEqual([expect.objectContaining({ actor_user_id: null, via: 'cli' })]);
     expect(JSON.stringify(audit)).not.toContain(ADMIN_PASSWORD);
 
-    // Again: nothing to do, and no password is asked for (standard input is empty).
-    const again = await admin(['create-admin', 'boss@example.com']);
+    // Again: the password given is set again (the operator's word), and the audit says so.
+    const noPassword = await admin(['create-admin', 'boss@example.com']);
+    expect(noPassword.code).toBe(2);
+    const again = await admin(['create-admin', 'boss@example.com'], { env: { ADMIN_PASSWORD: 'a second admin passphrase' } });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('already an admin');
-    expect((await rows(main, "SELECT id FROM audit_log WHERE action = 'create-admin'")).length).toBe(1);
+    expect(await verifyPassword('a second admin passphrase', (await userOf(main, 'boss@example.com'))!.password_hash!)).toBe(true);
+    expect((await rows(main, "SELECT id FROM audit_log WHERE action = 'create-admin'")).length).toBe(2);
   });
 
-  it('create-admin promotes an existing member and keeps their password; ADMIN_PASSWORD works for scripts', async () => {
+  it('create-admin promotes an existing member with the operator’s password (ADMIN_PASSWORD), ending theirs; the address counts as verified', async () => {
     const now = Date.now();
     const hash = await hashPassword('a member passphrase', { iterations: 2000 });
     await rows(main, "INSERT INTO users (email, password_hash, created_at, updated_at) VALUES ('grace@example.com', ?, ?, ?)", [hash, now, now]);
-    const promoted = await admin(['create-admin', 'grace@example.com'], { env: { ADMIN_PASSWORD: 'ignored because she has one' } });
+    const before = (await userOf(main, 'grace@example.com'))!;
+    const promoted = await admin(['create-admin', 'grace@example.com'], { env: { ADMIN_PASSWORD: 'the operators passphrase' } });
     expect(promoted.code, promoted.stderr).toBe(0);
-    expect(promoted.stdout).toContain('it is now an admin');
-    expect(promoted.stdout).toContain('password is unchanged');
-    const grace = await userOf(main, 'grace@example.com');
-    expect(grace).toMatchObject({ role: 'admin', password_hash: hash });
+    expect(promoted.stdout).toContain('it is now an admin, with the password given');
+    const grace = (await userOf(main, 'grace@example.com'))!;
+    expect(grace.role).toBe('admin');
+    expect(await verifyPassword('the operators passphrase', grace.password_hash!)).toBe(true);
+    expect(grace.session_version).toBe(before.session_version + 1);
+    expect((await rows<{ email_verified_at: number | null }>(main, 'SELECT email_verified_at FROM users WHERE id = ?', [grace.id]))[0]!.email_verified_at).not.toBeNull();
 
     const scripted = await admin(['create-admin', 'ops@example.com'], { env: { ADMIN_PASSWORD: 'from the environment 42' } });
     expect(scripted.code, scripted.stderr).toBe(0);
@@ -204,6 +210,7 @@ describe('accounts', () => {
     expect(await verifyPassword('hopper compiler 1952', after.password_hash!)).toBe(true);
     expect(after.session_version).toBe(before.session_version + 1);
     expect(await rows(main, "SELECT via, reason FROM audit_log WHERE action = 'set-password' AND subject_user_id = ?", [after.id])).toEqual([{ via: 'cli', reason: null }]);
+    expect(set.stdout).toContain('its address counts as verified');
   });
 });
 
@@ -276,9 +283,14 @@ describe('grant and revoke', () => {
     expect(again.stdout).toContain('nothing written');
     expect(await peopleTables(main)).toBe(before);
 
-    // Granting after a revocation is a new grant, not a restore of the old one.
+    // Granting after a revocation is a new grant, not a restore of the old one. It is a grant to
+    // an existing account whose address nobody has proven yet: it opens once Ada does
+    // (docs/decisions/0006-email-verification.md).
     const regrant = await admin(['grant', 'ada@example.com', COURSE, '--reason', 'goodwill']);
     expect(regrant.code).toBe(0);
+    expect(await owns(main.db, ada.id, COURSE)).toBe(true);
+    expect(await hasAccess(main.db, ada.id, COURSE)).toBe(false);
+    await rows(main, 'UPDATE users SET email_verified_at = ? WHERE id = ?', [Date.now(), ada.id]);
     expect(await hasAccess(main.db, ada.id, COURSE)).toBe(true);
   });
 });

@@ -243,6 +243,13 @@ describe('actions', () => {
     const page = await (await admin.get(grant.headers.get('location')!)).text();
     expect(page).toContain('Course granted.');
     expect(page).toContain('conference prize');
+    // A grant is for the address: it opens once the member proves it with the link mailed at
+    // sign-up (docs/decisions/0006-email-verification.md).
+    expect(await canRead(member)).toBe(false);
+    const confirmation = await sink.waitFor('gifted@example.com');
+    expect(confirmation.subject).toContain('Confirm your email address');
+    const token = new URL(linkIn(confirmation.text), 'https://x').searchParams.get('token')!;
+    expect((await member.post('/api/auth/verify', { token, password: MEMBER_PASSWORD })).headers.get('location')).toBe('/account?notice=email-verified');
     expect(await canRead(member)).toBe(true);
 
     const [purchase] = await rows<{ id: number; source: string; status: string; amount_minor: number }>('SELECT * FROM purchases WHERE user_id = ?', [id]);

@@ -5,7 +5,8 @@ import { handleAccountPage } from '../server/access/account-page.ts';
 import { handleAdmin } from '../server/admin/routes.ts';
 import { handleProgress } from '../server/access/progress.ts';
 import { handleMe } from '../server/auth/me.ts';
-import { handleLoginPage, handlePasswordPage, handleResetPage, handleSignupPage } from '../server/auth/pages.ts';
+import { handleConfirmEmail, handleConfirmRequest } from '../server/auth/confirm-email.ts';
+import { handleLoginPage, handlePasswordPage, handleResetPage, handleSignupPage, handleVerifyPage } from '../server/auth/pages.ts';
 import { handlePasswordChange } from '../server/auth/password-change.ts';
 import { handleReset, handleResetRequest } from '../server/auth/password-reset.ts';
 import { handleLink, handleLinkRequest } from '../server/auth/sign-in-link.ts';
@@ -35,6 +36,7 @@ export const ROUTES: Readonly<Record<string, Handler>> = {
   '/login': handleLoginPage,
   '/signup': handleSignupPage,
   '/reset': handleResetPage,
+  '/verify': handleVerifyPage,
   '/account': handleAccountPage,
   '/account/password': handlePasswordPage,
   '/checkout/success': handleCheckoutSuccessPage,
@@ -47,6 +49,8 @@ export const ROUTES: Readonly<Record<string, Handler>> = {
   '/api/auth/reset-request': handleResetRequest,
   '/api/auth/reset': handleReset,
   '/api/auth/signup': handleSignUp,
+  '/api/auth/verify': handleConfirmEmail,
+  '/api/auth/verify-request': handleConfirmRequest,
   '/api/checkout': handleCheckout,
   '/api/me': onlyMethods(['GET', 'HEAD'], handleMe),
   '/api/progress': onlyMethods(['POST'], handleProgress),

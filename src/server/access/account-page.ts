@@ -39,7 +39,11 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
     <h1>Your account</h1>
     ${formMessages(new URL(request.url))}
     <p>Signed in as <strong>${member.email}</strong>.</p>
-    ${!member.hasPassword && html`<p class="notice" data-set-password>Your account was created with your purchase and has no password yet. <a href="/account/password">Choose a password</a> so you can sign in on any device.</p>`}
+    ${!member.hasPassword && html`<p class="notice" data-set-password>Your account has no password yet. <a href="/account/password">Choose a password</a> so you can sign in on any device.</p>`}
+    ${!member.emailVerified && html`<form class="notice" data-verify-email method="post" action="/api/auth/verify-request">
+      Your email address is not confirmed yet. Courses bought for it without signing in, or given to it, open once it is.
+      <button class="link-button" type="submit">Email me a link to confirm it</button>
+    </form>`}
 
     <h2>Your courses</h2>
     ${owned}

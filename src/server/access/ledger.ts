@@ -28,15 +28,46 @@ export function latestActionSql(purchaseId: SQL | number): SQL {
 }
 
 /**
- * SQL: true when the member may read the course. Use it inside the one query a request makes
- * (the lesson gate joins it with the page and the member).
+ * SQL: true when one of the member's purchases of the course is active, whether or not it opens
+ * yet (see hasAccessSql): a grant or a second purchase on top of it would be a double.
+ */
+export function ownsSql(userId: SQL | number, courseSlug: SQL | string): SQL {
+  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore'))`;
+}
+
+/**
+ * SQL: true when the member may read the course: one of their purchases of it is active and
+ * counts. A purchase made for the address rather than by the account (a guest checkout, a grant)
+ * counts once the address is verified, or when that purchase created the account: whoever signed
+ * up with someone else's address must not read what its owner buys without signing in
+ * (docs/decisions/0006-email-verification.md). Use it inside the one query a request makes (the
+ * lesson gate joins it with the page and the member).
  */
 export function hasAccessSql(userId: SQL | number, courseSlug: SQL | string): SQL {
-  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore'))`;
+  return sql`EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = ${userId} AND p.course_slug = ${courseSlug} AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore')
+    AND (p.requires_verified_email = 0 OR p.created_user = 1 OR (SELECT v.email_verified_at FROM users v WHERE v.id = p.user_id) IS NOT NULL))`;
+}
+
+/**
+ * SQL: true when an active purchase of the course waits for the member to verify their address
+ * (so that checkout sends them to verify it instead of charging them again).
+ */
+export function awaitsVerificationSql(userId: SQL | number, courseSlug: SQL | string): SQL {
+  return sql`${ownsSql(userId, courseSlug)} AND NOT ${hasAccessSql(userId, courseSlug)}`;
 }
 
 export async function hasAccess(db: Db, userId: number, courseSlug: string): Promise<boolean> {
   const row = await db.get<{ ok: number }>(sql`SELECT ${hasAccessSql(userId, courseSlug)} AS ok`);
+  return Boolean(row?.ok);
+}
+
+export async function owns(db: Db, userId: number, courseSlug: string): Promise<boolean> {
+  const row = await db.get<{ ok: number }>(sql`SELECT ${ownsSql(userId, courseSlug)} AS ok`);
+  return Boolean(row?.ok);
+}
+
+export async function awaitsVerification(db: Db, userId: number, courseSlug: string): Promise<boolean> {
+  const row = await db.get<{ ok: number }>(sql`SELECT ${awaitsVerificationSql(userId, courseSlug)} AS ok`);
   return Boolean(row?.ok);
 }
 
@@ -112,7 +143,7 @@ export function transitionsTo(current: AccessState, target: Exclude<AccessState,
  */
 export async function grantAccess(
   db: Db,
-  input: { userId: number; courseSlug: string; reason: string; actorUserId?: number | null; note?: string | null; now: number },
+  input: { userId: number; courseSlug: string; reason: string; actorUserId?: number | null; note?: string | null; now: number; requiresVerifiedEmail?: boolean },
 ): Promise<number> {
   const [inserted] = await db
     .insert(purchases)
@@ -123,6 +154,7 @@ export async function grantAccess(
       amountMinor: 0,
       currency: 'XXX',
       status: 'granted',
+      requiresVerifiedEmail: input.requiresVerifiedEmail ?? false,
       createdAt: input.now,
       updatedAt: input.now,
     })
@@ -141,7 +173,7 @@ export async function grantAccess(
 }
 
 export type GrantStatements = {
-  /** Inserts the `grant` purchase, unless the member already may read the course (or `unless` holds). */
+  /** Inserts the `grant` purchase, unless the member already owns the course (or `unless` holds). */
   purchase: SQL;
   /** Appends the purchase's `grant` entry; appends nothing when the purchase insert did not happen. */
   ledger: SQL;
@@ -152,7 +184,8 @@ export type GrantStatements = {
 /**
  * grantAccess as statements for one atomic batch, for callers that write other rows with it (an
  * account, an audit row). Run `purchase` then `ledger`, in that order, in the same batch. A member
- * who may already read the course gets nothing, so a repeated or racing grant writes nothing.
+ * who already owns the course (even one that opens only once their address is verified) gets
+ * nothing, so a repeated or racing grant writes nothing.
  */
 export function grantAccessSql(input: {
   userId: number | SQL;
@@ -163,11 +196,18 @@ export function grantAccessSql(input: {
   now: number;
   /** A condition under which no grant is made (e.g. this migration granted it before). */
   unless?: SQL;
+  /**
+   * Given to an address rather than to someone who proved it: it opens once the address is
+   * verified (see hasAccessSql). An author's grant always is; an import's grant to the account it
+   * creates is not, since the imported password is the one the old platform's buyer chose.
+   * SQL when it depends on what the same batch wrote before.
+   */
+  requiresVerifiedEmail: boolean | SQL;
 }): GrantStatements {
   const { userId, courseSlug, now } = input;
-  const purchase = sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, livemode, created_at, updated_at)
-    SELECT u.id, ${courseSlug}, 'grant', NULL, NULL, 0, 'XXX', 0, 'granted', 0, 0, ${now}, ${now}
-    FROM users u WHERE u.id = ${userId} AND NOT ${hasAccessSql(sql`u.id`, courseSlug)}${input.unless ? sql` AND NOT (${input.unless})` : sql``}`;
+  const purchase = sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, requires_verified_email, livemode, created_at, updated_at)
+    SELECT u.id, ${courseSlug}, 'grant', NULL, NULL, 0, 'XXX', 0, 'granted', 0, ${typeof input.requiresVerifiedEmail === 'boolean' ? (input.requiresVerifiedEmail ? 1 : 0) : sql`coalesce(${input.requiresVerifiedEmail}, 1)`}, 0, ${now}, ${now}
+    FROM users u WHERE u.id = ${userId} AND NOT ${ownsSql(sql`u.id`, courseSlug)}${input.unless ? sql` AND NOT (${input.unless})` : sql``}`;
   // Within the batch nobody else writes, so the newest grant purchase of this member and course
   // made at `now` is the one just inserted (AUTOINCREMENT ids only grow).
   const purchaseId = sql`(SELECT max(id) FROM purchases WHERE user_id = ${userId} AND course_slug = ${courseSlug} AND source = 'grant' AND created_at = ${now})`;

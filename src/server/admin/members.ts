@@ -3,14 +3,15 @@
 // free of Node and Astro so that it runs on both targets. Every change writes its effect and its
 // audit row in one batch (D1 has no interactive transactions), and every change is conditional in
 // SQL, so a repeated or racing call writes nothing twice.
-import { sql, type SQL } from 'drizzle-orm';
+import { is, sql, SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { appendLedgerSql, grantAccessSql, hasAccess, latestActionSql, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
+import { appendLedgerSql, grantAccessSql, latestActionSql, owns, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
 import { SLUG } from '../access/lesson-gate.ts';
 import { rowsAffected } from '../db/results.ts';
 import { emailSchema, newPasswordSchema } from '../auth/credentials.ts';
 import { hashPassword } from '../auth/password-hasher.ts';
-import { newTokenSecret } from '../auth/tokens.ts';
+import { operatorVerifiedStatements } from '../auth/email-verification.ts';
+import { newTokenSecret, revokeTokensStatement } from '../auth/tokens.ts';
 import type { Db } from '../context.ts';
 import type { User } from '../db/schema.ts';
 import { sha256Hex } from '../sha256.ts';
@@ -106,11 +107,16 @@ export async function grantCourse(ctx: AdminContext, input: GrantInput): Promise
   if (!course) return { kind: 'unknown-course', course: slug };
   const existing = await getUser(ctx.db, email);
   if (!existing && !input.create) return { kind: 'unknown-user', email: email };
-  if (existing && (await hasAccess(ctx.db, existing.id, course.slug))) return { kind: 'already-owned', userId: existing.id, course };
+  if (existing && (await owns(ctx.db, existing.id, course.slug))) return { kind: 'already-owned', userId: existing.id, course };
 
   const now = ctx.clock.now();
   const userId = existing ? existing.id : userIdByEmail(email);
-  const grant = grantAccessSql({ userId, courseSlug: course.slug, reason: reason, actorUserId: input.actor.userId, note: input.note ?? `by an admin (${input.actor.via})`, now });
+  // For the address: whoever holds an unverified account of it reads the course only once the
+  // address is proven, like a guest purchase. An account this grant creates has no password, so
+  // only a mailed link signs into it: that grant counts at once (unless someone signed up with a
+  // password in between, which the condition sees).
+  const requiresVerifiedEmail = existing ? true : sql`(SELECT password_hash IS NOT NULL OR created_at <> ${now} FROM users WHERE email = ${email})`;
+  const grant = grantAccessSql({ userId, courseSlug: course.slug, reason: reason, actorUserId: input.actor.userId, note: input.note ?? `by an admin (${input.actor.via})`, now, requiresVerifiedEmail });
   const statements = [
     ...(existing ? [] : [sql`INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (${email}, 1, 'member', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`]),
     grant.purchase,
@@ -223,7 +229,7 @@ export function passwordProblem(password: string): string | null {
 
 export type MakeAdminInput = {
   email: string;
-  /** Needed when the account is new or has no password; ignored when it has one (see setMemberPassword). */
+  /** The operator's password: the account's only password afterwards. */
   password?: string | null;
   /** PBKDF2 iterations for a new hash: config.passwordIterations. */
   iterations: number;
@@ -232,52 +238,53 @@ export type MakeAdminInput = {
 
 export type MakeAdminResult =
   | { kind: 'created'; userId: number }
-  /** An existing member became an admin; `passwordSet` when they had none and one was given. */
-  | { kind: 'promoted'; userId: number; passwordSet: boolean }
-  | { kind: 'already-admin'; userId: number; passwordSet: boolean }
-  /** The account is new or has no password, and none was given: an admin must be able to sign in. */
+  /** An existing member became an admin, with the operator's password and nothing else of before. */
+  | { kind: 'promoted'; userId: number }
+  /** Already an admin: it still gets the operator's password, and every session of it ends. */
+  | { kind: 'already-admin'; userId: number }
   | { kind: 'password-required' }
   | Invalid;
 
-/** Creates an admin account, or makes an existing account an admin. */
+/** Runs drizzle statements and raw SQL as one batch (the typed statements come from the auth core). */
+async function batchOf(db: Db, statements: readonly (SQL | { _: unknown })[]): Promise<readonly unknown[]> {
+  const items = statements.map((statement) => (is(statement, SQL) ? db.run(statement) : statement));
+  return (await db.batch(items as unknown as Parameters<Db['batch']>[0])) as unknown as readonly unknown[];
+}
+
+/**
+ * Creates an admin account, or makes an existing account an admin. The operator's word stands for
+ * the address: the account ends up verified, with the operator's password only, every session and
+ * mailed token of it ended, so that whoever registered the address before (or bought for it as a
+ * guest) no longer reaches /admin/.
+ */
 export async function makeAdmin(ctx: AdminContext, input: MakeAdminInput): Promise<MakeAdminResult> {
   const email = emailSchema.safeParse(input.email);
   if (!email.success) return invalid('email', email.error);
+  const password = input.password;
+  if (!password) return { kind: 'password-required' };
+  const problem = passwordProblem(password);
+  if (problem) return { kind: 'invalid', field: 'password', problem };
+  const passwordHash = await hashPassword(password, { iterations: input.iterations });
   const user = await getUser(ctx.db, email.data);
-  const needsPassword = !user || user.passwordHash === null;
-  const password = needsPassword ? input.password : null;
-  if (needsPassword && !password) return { kind: 'password-required' };
-  if (password) {
-    const problem = passwordProblem(password);
-    if (problem) return { kind: 'invalid', field: 'password', problem };
-  }
-  const passwordHash = password ? await hashPassword(password, { iterations: input.iterations }) : null;
   const now = ctx.clock.now();
 
   if (!user) {
     const results = await runBatch(ctx.db, [
-      sql`INSERT INTO users (email, password_hash, session_version, role, created_at, updated_at) VALUES (${email.data}, ${passwordHash}, 1, 'admin', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`,
+      sql`INSERT INTO users (email, password_hash, session_version, role, email_verified_at, created_at, updated_at) VALUES (${email.data}, ${passwordHash}, 1, 'admin', ${now}, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`,
       auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: userIdByEmail(email.data), detail: { account: 'created' }, now, onlyIfChanged: true }),
     ]);
-    // Someone created the account in between: promote it as an existing one.
+    // Someone created the account in between: take it over as an existing one.
     if (rowsAffected(results[0]) === 0) return makeAdmin(ctx, input);
     return { kind: 'created', userId: (await getUser(ctx.db, email.data))!.id };
   }
 
-  // Only a password-less account gets the given password; the condition keeps a racing set-password.
-  const results = await runBatch(ctx.db, [
-    sql`UPDATE users SET role = 'admin', updated_at = ${now} WHERE id = ${user.id} AND role <> 'admin'`,
-    auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: user.id, detail: { account: 'promoted' }, now, onlyIfChanged: true }),
-    ...(passwordHash
-      ? [
-          sql`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now} WHERE id = ${user.id} AND password_hash IS NULL`,
-          auditSql({ actor: input.actor, action: 'set-password', subjectUserId: user.id, now, onlyIfChanged: true }),
-        ]
-      : []),
+  const promoted = user.role !== 'admin';
+  await batchOf(ctx.db, [
+    sql`UPDATE users SET role = 'admin', updated_at = ${now} WHERE id = ${user.id}`,
+    ...operatorVerifiedStatements(ctx.db, user.id, passwordHash, now),
+    auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: user.id, detail: { account: promoted ? 'promoted' : 'already-admin', passwordSet: true, signedOut: true }, now }),
   ]);
-  const promoted = rowsAffected(results[0]) > 0;
-  const passwordSet = passwordHash !== null && rowsAffected(results[2]) > 0;
-  return promoted ? { kind: 'promoted', userId: user.id, passwordSet } : { kind: 'already-admin', userId: user.id, passwordSet };
+  return promoted ? { kind: 'promoted', userId: user.id } : { kind: 'already-admin', userId: user.id };
 }
 
 export type RemoveAdminResult = { kind: 'demoted'; userId: number } | { kind: 'not-admin'; userId: number } | { kind: 'unknown-user'; email: string } | Invalid;
@@ -301,13 +308,16 @@ export type SetPasswordInput = {
   password: string;
   iterations: number;
   actor: AdminActor;
-  /** Keep the member's other sessions; by default every device is signed out. */
-  keepSessions?: boolean;
 };
 
 export type SetPasswordResult = { kind: 'updated'; userId: number } | { kind: 'unknown-user'; email: string } | Invalid;
 
-/** Sets a member's password (checked like sign-up's) and, unless told not to, signs them out everywhere. */
+/**
+ * Sets a member's password (checked like sign-up's) on the operator's word, which stands for the
+ * address: it is marked verified, and every session and mailed token of the account ends, so that
+ * afterwards only the new password reaches it. There is no keeping the sessions: one of them may
+ * be the very person the operator is locking out.
+ */
 export async function setMemberPassword(ctx: AdminContext, input: SetPasswordInput): Promise<SetPasswordResult> {
   const email = emailSchema.safeParse(input.email);
   if (!email.success) return invalid('email', email.error);
@@ -317,9 +327,9 @@ export async function setMemberPassword(ctx: AdminContext, input: SetPasswordInp
   if (!user) return { kind: 'unknown-user', email: email.data };
   const passwordHash = await hashPassword(input.password, { iterations: input.iterations });
   const now = ctx.clock.now();
-  await runBatch(ctx.db, [
-    sql`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now}${input.keepSessions ? sql`` : sql`, session_version = session_version + 1`} WHERE id = ${user.id}`,
-    auditSql({ actor: input.actor, action: 'set-password', subjectUserId: user.id, detail: { signedOut: !input.keepSessions }, now, onlyIfChanged: true }),
+  await batchOf(ctx.db, [
+    ...operatorVerifiedStatements(ctx.db, user.id, passwordHash, now),
+    auditSql({ actor: input.actor, action: 'set-password', subjectUserId: user.id, detail: { signedOut: true, verified: true }, now }),
   ]);
   return { kind: 'updated', userId: user.id };
 }
@@ -355,7 +365,9 @@ export async function issuePasswordLink(
   const lifetimeMs = input.lifetimeMs(hasPassword);
   const token = newTokenSecret();
   const now = ctx.clock.now();
-  await runBatch(ctx.db, [
+  // The newest reset link is the only one that works.
+  await batchOf(ctx.db, [
+    revokeTokensStatement(ctx.db, Number(user.id), now, { purpose: 'reset' }),
     sql`INSERT INTO auth_tokens (user_id, purpose, token_hash, expires_at, created_at) VALUES (${user.id}, 'reset', ${await sha256Hex(token)}, ${now + lifetimeMs}, ${now})`,
     auditSql({ actor: input.actor, action: 'password-email', subjectUserId: user.id, detail: { hasPassword, expiresAt: now + lifetimeMs }, now }),
   ]);

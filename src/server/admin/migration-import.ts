@@ -123,6 +123,10 @@ export async function applyMigration(
     // Only if the hash is still the bare one: a member who signed in meanwhile has ours already.
     statements.push(sql`UPDATE users SET password_hash = ${rewrapped[index]}, updated_at = ${now} WHERE email = ${account.email} AND password_hash = ${account.passwordHash}`);
   });
+  // An enrolment of an account this import creates is the old platform's buyer with their own
+  // password; one of an account that was here already is for the address, like an author's grant,
+  // and opens once that address is verified (docs/decisions/0006-email-verification.md).
+  const created = new Set(input.accounts.map((account) => account.email));
   for (const grantInput of input.grants) {
     const userId = sql`(SELECT id FROM users WHERE email = ${grantInput.email})`;
     const grant = grantAccessSql({
@@ -132,6 +136,7 @@ export async function applyMigration(
       actorUserId: input.actor.userId,
       note: grantInput.key,
       now,
+      requiresVerifiedEmail: !created.has(grantInput.email),
       unless: sql`EXISTS (SELECT 1 FROM access_ledger WHERE user_id = ${userId} AND course_slug = ${grantInput.course} AND note = ${grantInput.key})`,
     });
     statements.push(grant.purchase);

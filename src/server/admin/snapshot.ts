@@ -41,6 +41,8 @@ const userSchema = z.object({
   role: z.enum(['member', 'admin']).default('member'),
   sessionVersion: z.number().int().min(1).default(1),
   emailVerifiedAt: time.nullable().default(null),
+  /** The Checkout Session whose fulfilment created the account; snapshots older than 0004 have none. */
+  createdByCheckout: z.string().nullable().default(null),
   createdAt: time,
   updatedAt: time,
 });
@@ -58,6 +60,8 @@ const purchaseSchema = z.object({
   amountRefundedMinor: z.number().int().default(0),
   status: z.string(),
   createdUser: z.boolean().default(false),
+  /** Opens once the address is verified (0005); older snapshots' purchases counted without. */
+  requiresVerifiedEmail: z.boolean().default(false),
   livemode: z.boolean().default(false),
   createdAt: time,
   updatedAt: time,
@@ -130,6 +134,7 @@ export async function exportSnapshot(db: Db, now: number): Promise<Snapshot> {
       role: user.role,
       sessionVersion: user.sessionVersion,
       emailVerifiedAt: user.emailVerifiedAt,
+      createdByCheckout: user.createdByCheckout,
       createdAt: user.createdAt,
       updatedAt: user.updatedAt,
     })),
@@ -145,6 +150,7 @@ export async function exportSnapshot(db: Db, now: number): Promise<Snapshot> {
       amountRefundedMinor: purchase.amountRefundedMinor,
       status: purchase.status,
       createdUser: purchase.createdUser,
+      requiresVerifiedEmail: purchase.requiresVerifiedEmail,
       livemode: purchase.livemode,
       createdAt: purchase.createdAt,
       updatedAt: purchase.updatedAt,
@@ -285,8 +291,8 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
     report.users.added++;
     statements.push({
       kind: 'users',
-      sql: sql`INSERT INTO users (id, email, password_hash, session_version, role, email_verified_at, created_at, updated_at)
-        VALUES (${id}, ${user.email}, ${user.passwordHash}, ${user.sessionVersion}, ${user.role}, ${user.emailVerifiedAt}, ${user.createdAt}, ${user.updatedAt})
+      sql: sql`INSERT INTO users (id, email, password_hash, session_version, role, email_verified_at, created_by_checkout, created_at, updated_at)
+        VALUES (${id}, ${user.email}, ${user.passwordHash}, ${user.sessionVersion}, ${user.role}, ${user.emailVerifiedAt}, ${user.createdByCheckout}, ${user.createdAt}, ${user.updatedAt})
         ON CONFLICT DO NOTHING`,
     });
   }
@@ -308,9 +314,9 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
     report.purchases.added++;
     statements.push({
       kind: 'purchases',
-      sql: sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, livemode, created_at, updated_at)
+      sql: sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, requires_verified_email, livemode, created_at, updated_at)
         SELECT u.id, ${purchase.courseSlug}, ${purchase.source}, ${purchase.checkoutSessionId}, ${purchase.paymentIntentId}, ${purchase.amountMinor}, ${purchase.currency},
-          ${purchase.amountRefundedMinor}, ${purchase.status}, ${purchase.createdUser ? 1 : 0}, ${purchase.livemode ? 1 : 0}, ${purchase.createdAt}, ${purchase.updatedAt}
+          ${purchase.amountRefundedMinor}, ${purchase.status}, ${purchase.createdUser ? 1 : 0}, ${purchase.requiresVerifiedEmail ? 1 : 0}, ${purchase.livemode ? 1 : 0}, ${purchase.createdAt}, ${purchase.updatedAt}
         FROM users u WHERE u.email = ${purchase.user} AND ${purchaseIdSql(purchase)} IS NULL
         ON CONFLICT DO NOTHING`,
     });

@@ -76,7 +76,10 @@ export async function handleSignupPage(request: Request, ctx: AppContext, _clien
   const url = new URL(request.url);
   const { member, setCookies } = await pageVisitor(request, ctx);
   const next = nextOf(url);
-  if (member) return redirect(next ?? '/account', setCookies);
+  // Sign-up answers every address with this page and `check-email`: a new account arrives signed
+  // in and goes on; anyone else reads the notice (sign-up.ts).
+  const welcome = url.searchParams.get('notice') === 'check-email' ? '/account?notice=welcome' : '/account';
+  if (member) return redirect(next ?? welcome, setCookies);
   const loginHref = next ? `/login?next=${encodeURIComponent(next)}` : '/login';
   return pageResponse(ctx, {
     title: 'Create an account',
@@ -139,6 +142,39 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
   });
 }
 
+/** GET /verify?token=: the page of the confirmation link mailed at sign-up (confirm-email.ts). */
+export async function handleVerifyPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
+  const refused = refusePageMethod(request);
+  if (refused) return refused;
+  const url = new URL(request.url);
+  const { setCookies } = await pageVisitor(request, ctx);
+  const token = url.searchParams.get('token');
+  const tokenUser = token ? await getTokenUser(ctx.db, token, 'verify', ctx.clock.now()) : null;
+  const body = tokenUser
+    ? html`<form class="form" method="post" action="/api/auth/verify">
+        <input type="hidden" name="token" value="${token}" />
+        <p>Confirm that <strong>${tokenUser.email}</strong> is your address${tokenUser.passwordHash !== null && html`: enter the password you chose when you created the account`}.</p>
+        ${tokenUser.passwordHash !== null && html`<label for="password">Password</label>
+        <input id="password" type="password" name="password" autocomplete="current-password" required />`}
+        <button class="button" type="submit">Confirm my address</button>
+      </form>
+      <p>Did not create this account, or forgot its password? <a href="/reset">Choose a new password</a>: the account becomes yours, and whoever created it is signed out.</p>`
+    : html`<p class="form-error" role="alert">This link has expired or has been used already. Sign in and ask for a new one from your account page.</p>
+        <p><a href="/login">Sign in</a></p>`;
+  return pageResponse(ctx, {
+    title: 'Confirm your email address',
+    description: 'Confirm the email address of your account.',
+    setCookies,
+    // As on the reset page: the token stays out of any other site's Referer.
+    headers: { 'Referrer-Policy': 'same-origin' },
+    main: html`<section class="wrap auth">
+    <h1>Confirm your email address</h1>
+    ${formMessages(url)}
+    ${body}
+  </section>`,
+  });
+}
+
 export async function handlePasswordPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
   const refused = refusePageMethod(request);
   if (refused) return refused;
@@ -146,6 +182,24 @@ export async function handlePasswordPage(request: Request, ctx: AppContext, _cli
   const { member, setCookies } = await pageVisitor(request, ctx);
   if (!member) return redirect('/login?next=%2Faccount%2Fpassword', setCookies);
   const title = member.hasPassword ? 'Change your password' : 'Choose a password';
+  // The first password of an account whose address nobody has proven comes only through a mailed
+  // link: being signed in (by the success page) is no proof of the address.
+  if (!member.hasPassword && !member.emailVerified) {
+    return pageResponse(ctx, {
+      title,
+      description: 'The password of your account.',
+      setCookies,
+      main: html`<section class="wrap auth">
+    <h1>${title}</h1>
+    ${formMessages(url)}
+    <p>Your account was created when you bought a course. To choose a password, use the link in the email we sent you after your purchase, or get a new link:</p>
+    <form class="form" method="post" action="/api/auth/verify-request">
+      <button class="button" type="submit">Email me a link to choose a password</button>
+    </form>
+    <p><a href="/account">Back to your account</a></p>
+  </section>`,
+    });
+  }
   return pageResponse(ctx, {
     title,
     description: 'The password of your account.',
@@ -153,7 +207,7 @@ export async function handlePasswordPage(request: Request, ctx: AppContext, _cli
     main: html`<section class="wrap auth">
     <h1>${title}</h1>
     ${formMessages(url)}
-    ${!member.hasPassword && html`<p>Your account was created when you bought a course. Choose a password to sign in on any device.</p>`}
+    ${!member.hasPassword && html`<p>Your account has no password yet. Choose one to sign in on any device.</p>`}
     <form class="form" method="post" action="/api/auth/password">
       ${member.hasPassword && html`<label for="current-password">Current password</label>
       <input id="current-password" type="password" name="current_password" autocomplete="current-password" required />`}

@@ -1,3 +1,4 @@
+// POST /api/auth/password: the signed-in member's own password form.
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { users } from '../db/schema.ts';
@@ -13,9 +14,10 @@ import { getMember, startSession } from './session.ts';
 const passwordChangeForm = z.object({ current_password: passwordSchema.optional(), password: newPasswordSchema });
 
 /**
- * POST /api/auth/password: replaces the password after checking the current one, or sets the
- * first one of an account made by a purchase (which has none to check). Other devices are signed
- * out; this one gets a new token.
+ * Replaces the password after checking the current one, or sets the first one of a passwordless
+ * account whose address is verified. An unverified passwordless account (a guest buyer signed in
+ * by the success page) sets its first password only with a mailed link: a browser session is no
+ * proof of the address. Every session and mailed token ends; this browser gets a new session.
  */
 export async function handlePasswordChange(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
@@ -28,8 +30,9 @@ export async function handlePasswordChange(request: Request, ctx: AppContext, cl
   const wait = await checkRateLimit(ctx.db, 'password', { ip: client.address, email: member.email }, ctx.clock.now());
   if (wait) return tooManyRequests(wait);
 
-  const stored = await ctx.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, member.id)).get();
+  const stored = await ctx.db.select({ passwordHash: users.passwordHash, emailVerifiedAt: users.emailVerifiedAt }).from(users).where(eq(users.id, member.id)).get();
   if (!stored) return redirect('/login');
+  if (stored.passwordHash === null && stored.emailVerifiedAt === null) return redirectWithError('/account/password', 'password-needs-link');
   if (stored.passwordHash !== null) {
     const current = form.data.current_password;
     if (!current || !(await verifyPassword(current, stored.passwordHash))) return redirectWithError('/account/password', 'wrong-password');

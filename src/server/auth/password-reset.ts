@@ -1,17 +1,15 @@
-import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
-import { authTokens, users } from '../db/schema.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { passwordResetMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
 import { getUserByEmail } from './accounts.ts';
 import { emailSchema, newPasswordSchema } from './credentials.ts';
+import { useMailedToken } from './email-verification.ts';
 import { hashPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { startSession } from './session.ts';
-import { sha256Hex } from '../sha256.ts';
 import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken } from './tokens.ts';
 
 const resetRequestForm = z.object({ email: emailSchema });
@@ -49,7 +47,10 @@ export async function handleResetRequest(request: Request, ctx: AppContext, clie
   return redirect('/reset?notice=reset-sent');
 }
 
-/** POST /api/auth/reset: sets a new password with an emailed token, and signs in. */
+/**
+ * POST /api/auth/reset: sets a new password with an emailed token (a reset, or a guest buyer's
+ * set-password link), which also proves the address; signs in.
+ */
 export async function handleReset(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
@@ -65,22 +66,11 @@ export async function handleReset(request: Request, ctx: AppContext, client: Cli
   if (wait) return tooManyRequests(wait);
 
   const passwordHash = await hashPassword(password, { iterations: ctx.config.passwordIterations });
-  const now = ctx.clock.now();
-  const tokenHash = await sha256Hex(token);
-  const usable = and(eq(authTokens.tokenHash, tokenHash), eq(authTokens.purpose, 'reset'), isNull(authTokens.usedAt), gt(authTokens.expiresAt, now));
-  // One batch (a transaction on libSQL and D1): the password changes if and only if this request
-  // is the one that uses the token up.
-  const [, claimed] = await ctx.db.batch([
-    ctx.db
-      .update(users)
-      .set({ passwordHash, sessionVersion: sql`${users.sessionVersion} + 1`, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
-      .where(inArray(users.id, ctx.db.select({ id: authTokens.userId }).from(authTokens).where(usable))),
-    ctx.db.update(authTokens).set({ usedAt: now }).where(usable).returning({ userId: authTokens.userId }),
-  ]);
-  const userId = claimed[0]?.userId;
-  if (userId === undefined) return redirectWithError('/reset', 'token-invalid');
-  const user = await ctx.db.select().from(users).where(eq(users.id, userId)).get();
+  // The password changes if and only if this request is the one that uses the token up; every
+  // session and every other mailed token of the account end with it.
+  const user = await useMailedToken(ctx.db, { token, purpose: 'reset', now: ctx.clock.now(), newPasswordHash: passwordHash });
   if (!user) return redirectWithError('/reset', 'token-invalid');
+  const userId = user.id;
   ctx.log.info('password-reset.done', { userId });
   return redirect('/account?notice=password-reset', [await startSession(user, request, ctx)]);
 }

@@ -57,7 +57,7 @@ export type SessionClaims = {
 };
 
 /** Read from the account's row on every request, so a changed role or password applies at once. */
-export type Member = { id: number; email: string; hasPassword: boolean; sessionVersion: number; role: User['role'] };
+export type Member = { id: number; email: string; hasPassword: boolean; emailVerified: boolean; sessionVersion: number; role: User['role'] };
 
 function key(config: Config): Uint8Array {
   return new TextEncoder().encode(config.sessionSecret);
@@ -286,14 +286,14 @@ export async function getMember(request: Request, ctx: AppContext): Promise<Sess
   if (!read.claims) return { member: null, sessionId: null, setCookies: read.hadToken ? clearSessionCookies(request.url, ctx.config, read) : [] };
   const { userId, sessionId } = read.claims;
   // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
-  const [row] = await ctx.db.all<SessionRecord & { email: string; hasPassword: number; role: User['role'] }>(
-    sql`SELECT u.email AS email, u.password_hash IS NOT NULL AS hasPassword, u.role AS role, ${sessionColumnsSql(sessionId ?? '')}
+  const [row] = await ctx.db.all<SessionRecord & { email: string; hasPassword: number; emailVerified: number; role: User['role'] }>(
+    sql`SELECT u.email AS email, u.password_hash IS NOT NULL AS hasPassword, u.email_verified_at IS NOT NULL AS emailVerified, u.role AS role, ${sessionColumnsSql(sessionId ?? '')}
       FROM users u WHERE u.id = ${userId}`,
   );
   const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
   if (!settled.valid || !row) return { member: null, sessionId: null, setCookies: settled.setCookies };
   return {
-    member: { id: userId, email: row.email, hasPassword: Boolean(row.hasPassword), sessionVersion: Number(row.sv), role: row.role },
+    member: { id: userId, email: row.email, hasPassword: Boolean(row.hasPassword), emailVerified: Boolean(row.emailVerified), sessionVersion: Number(row.sv), role: row.role },
     sessionId,
     setCookies: settled.setCookies,
   };

@@ -1,7 +1,5 @@
-import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
-import { users } from '../db/schema.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { signInLinkMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
@@ -9,9 +7,10 @@ import { redirect, redirectWithError, tooManyRequests } from '../http/responses.
 import { safeNext } from '../http/safe-next.ts';
 import { getUserByEmail } from './accounts.ts';
 import { emailSchema } from './credentials.ts';
+import { useMailedToken } from './email-verification.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { startSession } from './session.ts';
-import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, claimToken, issueToken } from './tokens.ts';
+import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken } from './tokens.ts';
 
 const linkRequestForm = z.object({ email: emailSchema });
 const linkForm = z.object({ token: z.string({ error: 'token-invalid' }).regex(TOKEN_PATTERN, { error: 'token-invalid' }) });
@@ -46,7 +45,10 @@ export async function handleLinkRequest(request: Request, ctx: AppContext, clien
   return redirect(`/login?${new URLSearchParams({ notice: 'link-sent', ...(next ? { next } : {}) })}`);
 }
 
-/** POST /api/auth/link: signs in with an emailed token. */
+/**
+ * POST /api/auth/link: signs in with an emailed token, which proves the address: the first time,
+ * every other session and the password set before it end (email-verification.ts).
+ */
 export async function handleLink(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
@@ -58,14 +60,8 @@ export async function handleLink(request: Request, ctx: AppContext, client: Clie
   const wait = await checkRateLimit(ctx.db, 'link', { ip: client.address }, now);
   if (wait) return tooManyRequests(wait);
 
-  const userId = await claimToken(ctx.db, form.data.token, 'link', now);
-  if (userId === null) return redirectWithError('/login', 'token-invalid', { next, mode: 'link' });
-  const [user] = await ctx.db
-    .update(users)
-    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})` })
-    .where(eq(users.id, userId))
-    .returning();
+  const user = await useMailedToken(ctx.db, { token: form.data.token, purpose: 'link', now });
   if (!user) return redirectWithError('/login', 'token-invalid', { next, mode: 'link' });
-  ctx.log.info('sign-in-link.used', { userId });
+  ctx.log.info('sign-in-link.used', { userId: user.id });
   return redirect(next ?? '/account', [await startSession(user, request, ctx)]);
 }

@@ -3,7 +3,7 @@ import type { AppContext, Client } from '../context.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
-import { getUserByEmail, setPassword } from './accounts.ts';
+import { getUserByEmail, rehashPassword } from './accounts.ts';
 import { emailSchema, passwordSchema } from './credentials.ts';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
@@ -32,7 +32,7 @@ export async function handleSignIn(request: Request, ctx: AppContext, client: Cl
     return redirectWithError('/login', 'invalid-credentials', { next });
   }
   if (needsRehash(user.passwordHash, parameters)) {
-    await setPassword(ctx.db, user.id, await hashPassword(password, parameters), ctx.clock.now(), { keepSessions: true });
+    await rehashPassword(ctx.db, user.id, await hashPassword(password, parameters), ctx.clock.now());
     ctx.log.info('password.rehashed', { userId: user.id });
   }
   return redirect(next ?? '/account', [await startSession(user, request, ctx)]);

@@ -1,9 +1,16 @@
+// POST /api/auth/signup. It answers the same whether or not the address already has an account,
+// so that the form cannot be used to find out who is a member: a new address gets its account
+// (signed in at once, unverified) and a confirmation link; an address that has one is left as it
+// is and its owner is told by email.
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
+import { sendAfterResponse } from '../email/mailer.ts';
+import { signUpAttemptMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
-import { createUser } from './accounts.ts';
+import { createUser, getUserByEmail } from './accounts.ts';
+import { sendConfirmation } from './confirm-email.ts';
 import { emailSchema, newPasswordSchema } from './credentials.ts';
 import { hashPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
@@ -11,7 +18,6 @@ import { startSession } from './session.ts';
 
 const signUpForm = z.object({ email: emailSchema, password: newPasswordSchema });
 
-/** POST /api/auth/signup: creates the account and signs it in. */
 export async function handleSignUp(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
@@ -20,12 +26,31 @@ export async function handleSignUp(request: Request, ctx: AppContext, client: Cl
   if (!form.ok) return redirectWithError('/signup', form.error, { next });
   const { email, password } = form.data;
 
-  const wait = await checkRateLimit(ctx.db, 'signup', { ip: client.address, email }, ctx.clock.now());
+  const now = ctx.clock.now();
+  const wait = await checkRateLimit(ctx.db, 'signup', { ip: client.address, email }, now);
   if (wait) return tooManyRequests(wait);
 
+  // Hashed either way, so that the time taken does not tell the two cases apart.
   const passwordHash = await hashPassword(password, { iterations: ctx.config.passwordIterations });
-  const user = await createUser(ctx.db, email, passwordHash, ctx.clock.now());
-  if (!user) return redirectWithError('/signup', 'email-taken', { next });
+  const user = await createUser(ctx.db, email, passwordHash, now);
+  // The same place for both: the signup page sends a signed-in member on to `next` (or their
+  // account), and shows anyone else "check your email".
+  const location = `/signup?${new URLSearchParams({ notice: 'check-email', ...(next ? { next } : {}) })}`;
+  if (!user) {
+    const owner = await getUserByEmail(ctx.db, email);
+    if (owner) {
+      const site = ctx.config.siteUrl;
+      sendAfterResponse(
+        ctx,
+        client,
+        signUpAttemptMessage({ to: owner.email, loginUrl: new URL('/login?mode=link', site).href, resetUrl: new URL('/reset', site).href, siteName: site.host }),
+        { userId: owner.id, purpose: 'sign-up-attempt' },
+      );
+      ctx.log.info('sign-up.existing-address', { userId: owner.id });
+    }
+    return redirect(location);
+  }
   ctx.log.info('account.created', { userId: user.id });
-  return redirect(next ?? '/account?notice=welcome', [await startSession(user, request, ctx)]);
+  await sendConfirmation(ctx, client, { id: user.id, email: user.email, hasPassword: true }, now);
+  return redirect(location, [await startSession(user, request, ctx)]);
 }

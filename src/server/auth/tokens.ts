@@ -1,15 +1,18 @@
-// Single-use secrets sent by email (password reset, sign-in link). The email carries 32 random
-// bytes; the store keeps only their SHA-256, so a copy of the store cannot be used to sign in.
-import { and, eq, gt, isNull } from 'drizzle-orm';
+// Single-use secrets sent by email (password reset and set-password, sign-in link, the address
+// confirmation sent at sign-up). The email carries 32 random bytes; the store keeps only their
+// SHA-256, so a copy of the store cannot be used to sign in. Using one is email-verification.ts.
+import { and, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../context.ts';
 import { authTokens, users, type User } from '../db/schema.ts';
 import { sha256Hex } from '../sha256.ts';
 
-export type TokenPurpose = 'reset' | 'link';
+export type TokenPurpose = 'reset' | 'link' | 'verify';
 
 export const TOKEN_LIFETIME_MS: Record<TokenPurpose, number> = {
   reset: 60 * 60 * 1000,
   link: 15 * 60 * 1000,
+  // It also asks for the password chosen at sign-up, so a week in an inbox costs little.
+  verify: 7 * 24 * 60 * 60 * 1000,
 };
 
 /** Shape of a token in a URL: 43 base64url characters. Anything else is not worth a query. */
@@ -26,17 +29,50 @@ export function newTokenSecret(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/** Creates a token for `userId` and returns the secret to put in the link. */
+/**
+ * The statement that spends every outstanding mailed token of an account (of one purpose, when
+ * given; all but the token whose hash is `exceptHash`, when given): a password change, a
+ * verification or a newer link of the same kind makes them worthless.
+ */
+export function revokeTokensStatement(db: Db, userId: number | SQL, now: number, options: { purpose?: TokenPurpose; exceptHash?: string } = {}) {
+  return db
+    .update(authTokens)
+    .set({ usedAt: now })
+    .where(
+      and(
+        eq(authTokens.userId, userId),
+        isNull(authTokens.usedAt),
+        options.purpose ? eq(authTokens.purpose, options.purpose) : undefined,
+        options.exceptHash ? ne(authTokens.tokenHash, options.exceptHash) : undefined,
+      ),
+    );
+}
+
+/** The statement that stores a new token; with `revokeTokensStatement` of its purpose, in one batch. */
+export function insertTokenStatement(db: Db, input: { userId: number; purpose: TokenPurpose; tokenHash: string; now: number; lifetimeMs: number }) {
+  return db.insert(authTokens).values({ userId: input.userId, purpose: input.purpose, tokenHash: input.tokenHash, expiresAt: input.now + input.lifetimeMs, createdAt: input.now });
+}
+
+/**
+ * Creates a token for `userId` and returns the secret to put in the link. Older unused tokens of
+ * the same purpose stop working: only the newest link of a kind works.
+ */
 export async function issueToken(db: Db, userId: number, purpose: TokenPurpose, now: number, lifetimeMs = TOKEN_LIFETIME_MS[purpose]): Promise<string> {
   const token = newTokenSecret();
-  await db.insert(authTokens).values({
-    userId,
-    purpose,
-    tokenHash: await sha256Hex(token),
-    expiresAt: now + lifetimeMs,
-    createdAt: now,
-  });
+  await db.batch([
+    revokeTokensStatement(db, userId, now, { purpose }),
+    insertTokenStatement(db, { userId, purpose, tokenHash: await sha256Hex(token), now, lifetimeMs }),
+  ]);
   return token;
+}
+
+/** SQL: the account a usable token of this hash and purpose belongs to (NULL for any other token). */
+export function tokenOwnerSql(tokenHash: string, purpose: TokenPurpose, now: number): SQL {
+  return sql`(SELECT ${authTokens.userId} FROM ${authTokens} WHERE ${usableSql(tokenHash, purpose, now)})`;
+}
+
+function usableSql(tokenHash: string, purpose: TokenPurpose, now: number): SQL {
+  return and(eq(authTokens.tokenHash, tokenHash), eq(authTokens.purpose, purpose), isNull(authTokens.usedAt), gt(authTokens.expiresAt, now))!;
 }
 
 /** The account a still-usable token belongs to, without using it up (to show the right form). */
@@ -46,25 +82,15 @@ export async function getTokenUser(db: Db, token: string, purpose: TokenPurpose,
     .select({ user: users })
     .from(authTokens)
     .innerJoin(users, eq(users.id, authTokens.userId))
-    .where(
-      and(eq(authTokens.tokenHash, await sha256Hex(token)), eq(authTokens.purpose, purpose), isNull(authTokens.usedAt), gt(authTokens.expiresAt, now)),
-    )
+    .where(usableSql(await sha256Hex(token), purpose, now))
     .limit(1);
   return row?.user ?? null;
 }
 
 /**
- * Marks a usable token as used and returns its account id, or null. One conditional UPDATE, so
- * that two requests racing with the same link cannot both succeed.
+ * The statement that marks a usable token as used and returns its account id. One conditional
+ * UPDATE, so that of two requests racing with the same link only one gets a row back.
  */
-export async function claimToken(db: Db, token: string, purpose: TokenPurpose, now: number): Promise<number | null> {
-  if (!TOKEN_PATTERN.test(token)) return null;
-  const [row] = await db
-    .update(authTokens)
-    .set({ usedAt: now })
-    .where(
-      and(eq(authTokens.tokenHash, await sha256Hex(token)), eq(authTokens.purpose, purpose), isNull(authTokens.usedAt), gt(authTokens.expiresAt, now)),
-    )
-    .returning({ userId: authTokens.userId });
-  return row?.userId ?? null;
+export function claimTokenStatement(db: Db, tokenHash: string, purpose: TokenPurpose, now: number) {
+  return db.update(authTokens).set({ usedAt: now }).where(usableSql(tokenHash, purpose, now)).returning({ userId: authTokens.userId });
 }

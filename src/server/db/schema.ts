@@ -185,6 +185,12 @@ export const purchases = sqliteTable(
     status: text('status').notNull(),
     /** The account was created by this purchase (a guest checkout). */
     createdUser: integer('created_user', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * Made for an email address rather than by the account signed in (a guest checkout, an
+     * author's grant to an existing account): it gives access only once the address is verified,
+     * unless this purchase created the account (docs/decisions/0006-email-verification.md).
+     */
+    requiresVerifiedEmail: integer('requires_verified_email', { mode: 'boolean' }).notNull().default(false),
     livemode: integer('livemode', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),

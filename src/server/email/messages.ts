@@ -56,6 +56,38 @@ export function signInLinkMessage(options: { to: string; url: string; siteName: 
   );
 }
 
+/** Sent at sign-up (and when the member asks again): the link that proves the address. */
+export function confirmEmailMessage(options: { to: string; url: string; resetUrl: string; siteName: string; days: number }): EmailMessage {
+  return message(
+    options.to,
+    `Confirm your email address for ${options.siteName}`,
+    [
+      `Someone (hopefully you) created an account at ${options.siteName} with this email address.`,
+      `If it was you, confirm the address with the link below: you will be asked for the password you chose. It works once, for ${options.days} days. Courses bought for this address without signing in, or given to it, open once it is confirmed.`,
+    ],
+    { label: 'Confirm my email address', url: options.url },
+    options.siteName,
+    [
+      `If you did not create this account, do not confirm it. To make the account yours, choose your own password at ${options.resetUrl}: whoever created it is signed out and their password stops working.`,
+    ],
+  );
+}
+
+/** To the owner of an address when someone signs up with it again: sign-up itself says nothing. */
+export function signUpAttemptMessage(options: { to: string; loginUrl: string; resetUrl: string; siteName: string }): EmailMessage {
+  return message(
+    options.to,
+    `Someone tried to create an account at ${options.siteName} with your address`,
+    [
+      `Someone (maybe you) tried to create an account at ${options.siteName} with this email address, which already has one. Nothing was changed.`,
+      'If it was you, sign in with the link below, or choose a new password if you forgot it.',
+    ],
+    { label: 'Sign in', url: options.loginUrl },
+    options.siteName,
+    [`Forgot your password? ${options.resetUrl}`, 'If it was not you, you can ignore this email.'],
+  );
+}
+
 /** An account without a password (made by a purchase, a grant or an import), sent by the author. */
 export function setPasswordMessage(options: { to: string; url: string; siteName: string; days: number }): EmailMessage {
   return message(

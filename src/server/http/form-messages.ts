@@ -5,7 +5,6 @@ import { html, type SafeHtml } from './html.ts';
 const ERRORS: Record<string, string> = {
   'form-invalid': 'Something was missing from the form. Please fill it in again.',
   'email-invalid': 'Enter a valid email address.',
-  'email-taken': 'There is already an account with this email. Sign in, or reset your password if you forgot it.',
   'password-missing': 'Enter your password.',
   'password-too-short': 'Choose a password of at least 10 characters.',
   'password-too-long': 'That password is too long.',
@@ -13,6 +12,8 @@ const ERRORS: Record<string, string> = {
   'invalid-credentials': 'That email and password do not match an account.',
   'wrong-password': 'Your current password is not right.',
   'token-invalid': 'This link has expired or has been used already. Ask for a new one below.',
+  'verify-password-wrong': 'That is not the password of this account. If you did not create it, or forgot the password, choose a new one instead.',
+  'password-needs-link': 'To choose the first password of your account, use the link we emailed you. We can send you a new one.',
 };
 
 const NOTICES: Record<string, string> = {
@@ -22,7 +23,11 @@ const NOTICES: Record<string, string> = {
   'signed-out-everywhere': 'You are signed out on every device.',
   'password-changed': 'Your password has been changed. Other devices have been signed out.',
   'password-reset': 'Your new password is set and you are signed in.',
-  'welcome': 'Welcome! Your account is ready.',
+  'welcome': 'Welcome! Your account is ready. We have sent you an email to confirm your address.',
+  'check-email': 'Check your email: we have sent a message to that address. Follow it to go on.',
+  'email-verified': 'Your email address is confirmed.',
+  'verify-sent': 'We have sent you an email with a link. Follow it to confirm your address.',
+  'confirm-to-read': 'A course bought for your address waits for you: confirm your email address to read it.',
 };
 
 export function errorMessage(code: string | null): string | null {

@@ -4,7 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { courses } from '../db/schema.ts';
-import { hasAccess } from '../access/ledger.ts';
+import { awaitsVerification, hasAccess } from '../access/ledger.ts';
 import { getMember } from '../auth/session.ts';
 import { acceptFormPost } from '../http/form.ts';
 import { htmlPage, redirect } from '../http/responses.ts';
@@ -43,6 +43,8 @@ export async function handleCheckout(request: Request, ctx: AppContext, _client:
   const { member, setCookies: cookies } = await getMember(request, ctx);
   // An owner reads on, whatever the course's sale window says now.
   if (member && (await hasAccess(ctx.db, member.id, course.slug))) return redirect(firstLessonUrl(course), cookies);
+  // Bought for their address without signing in: it opens once they verify it; never charge twice.
+  if (member && (await awaitsVerification(ctx.db, member.id, course.slug))) return redirect('/account?notice=confirm-to-read', cookies);
   // The course page is static: it may still show a buy button the store no longer honours.
   if (course.comingSoon) {
     return htmlPage(409, 'This course is not on sale yet', 'This course is coming soon and cannot be bought yet. Nothing was charged. Leave your email on its page to hear when it opens.');

@@ -103,9 +103,11 @@ export async function fulfillCheckout(
     ...(member
       ? []
       : [ctx.db.run(sql`INSERT INTO users (email, session_version, created_by_checkout, created_at, updated_at) VALUES (${parsed!.data}, 1, ${session.id}, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`)]),
-    ctx.db.run(sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, livemode, created_at, updated_at)
+    // A guest's purchase is for the address typed at Stripe: it opens once that address is
+    // verified, unless this purchase made the account (hasAccessSql).
+    ctx.db.run(sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, requires_verified_email, livemode, created_at, updated_at)
       SELECT id, ${courseSlug}, 'stripe', ${session.id}, ${paymentIntentId}, ${session.amount_total ?? 0}, ${(session.currency ?? '').toUpperCase()}, 0, 'paid',
-        created_by_checkout IS ${session.id}, ${session.livemode ? 1 : 0}, ${now}, ${now}
+        created_by_checkout IS ${session.id}, ${member ? 0 : 1}, ${session.livemode ? 1 : 0}, ${now}, ${now}
       FROM users WHERE ${owner}
       ON CONFLICT(checkout_session_id) DO NOTHING`),
     ctx.db.run(

@@ -1,0 +1,1 @@
+ALTER TABLE `purchases` ADD `requires_verified_email` integer DEFAULT false NOT NULL;
