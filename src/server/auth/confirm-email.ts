@@ -75,8 +75,7 @@ export async function handleConfirmEmail(request: Request, ctx: AppContext, clie
 export async function handleConfirmRequest(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
-  const { member, setCookie } = await getMember(request, ctx);
-  const cookies = setCookie ? [setCookie] : [];
+  const { member, setCookies: cookies } = await getMember(request, ctx);
   if (!member) return redirect('/login?next=%2Faccount', cookies);
   if (member.emailVerified) return redirect('/account', cookies);
   const now = ctx.clock.now();
