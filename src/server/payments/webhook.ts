@@ -4,6 +4,7 @@
 import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { stripeEvents } from '../db/schema.ts';
+import { BodyError, readBodyLimited } from '../http/body.ts';
 import { fulfillCheckout, syncPayment, type Cause } from './fulfil.ts';
 import { stripeId, webhookCryptoProvider, type Stripe } from './stripe.ts';
 
@@ -25,21 +26,22 @@ function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
 }
 
-async function readBody(request: Request): Promise<string | null> {
-  const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > MAX_EVENT_BYTES) return null;
-  const body = await request.text();
-  return new TextEncoder().encode(body).byteLength > MAX_EVENT_BYTES ? null : body;
-}
-
 export async function handleStripeWebhook(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   if (request.method !== 'POST') return json(405, { error: 'POST only' });
   const secret = ctx.config.stripe?.webhookSecret;
   if (!ctx.stripe || !secret) return json(503, { error: 'Webhooks are not configured on this site.' });
 
   const signature = request.headers.get('stripe-signature');
-  const body = await readBody(request);
-  if (body === null) return json(413, { error: 'Event too large.' });
+  let body: string;
+  try {
+    // Capped while it arrives: a chunked body declares no length to check beforehand.
+    body = new TextDecoder().decode(await readBodyLimited(request, MAX_EVENT_BYTES));
+  } catch (error) {
+    if (!(error instanceof BodyError)) throw error;
+    const answer = json(error.status, { error: error.status === 413 ? 'Event too large.' : 'Event incomplete.' });
+    answer.headers.set('Connection', 'close');
+    return answer;
+  }
   if (!signature) return json(400, { error: 'Missing Stripe-Signature header.' });
   let event: Stripe.Event;
   try {
