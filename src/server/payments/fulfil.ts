@@ -71,6 +71,11 @@ export async function fulfillCheckout(
   }
   const courseSlug = courseOfSession(session, ctx.config.stripe!.siteId);
   if (!courseSlug) return { kind: 'not-ours' };
+  // A test-mode payment on a live site (or the reverse) moved no real money for this site.
+  if (session.livemode !== ctx.config.stripe!.livemode) {
+    ctx.log.warn('purchase.wrong-mode', { course: courseSlug, livemode: session.livemode, keyLivemode: ctx.config.stripe!.livemode, via: cause.via, event: cause.eventId ?? null });
+    return { kind: 'not-ours' };
+  }
   if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required') {
     return { kind: session.status === 'complete' && session.payment_status === 'unpaid' && !(await delayedPaymentFailed(stripe, session)) ? 'processing' : 'not-paid', courseSlug, session };
   }
