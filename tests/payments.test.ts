@@ -344,7 +344,7 @@ describe('currencies and payment methods', () => {
     const success = await pay(sessionId, { delayed: true });
     const page = await visitor.get(success);
     expect(page.status).toBe(200);
-    expect(page.headers.get('refresh')).toBe('5');
+    expect(page.headers.get('refresh')).toBe('15');
     expect(await page.text()).toContain('being processed');
     expect(await ledger('delayed@example.com')).toEqual([]);
     await site.control(`/_standin/checkout/${sessionId}/async`, { outcome: 'succeeded' });

@@ -13,6 +13,7 @@ const ERRORS: Record<string, string> = {
   'invalid-credentials': 'That email and password do not match an account.',
   'wrong-password': 'Your current password is not right.',
   'token-invalid': 'This link has expired or has been used already. Ask for a new one below.',
+  'password-attempts': 'Too many wrong passwords for this address lately, so password sign-in waits a few minutes. Get a sign-in link by email below: it works now.',
 };
 
 const NOTICES: Record<string, string> = {

@@ -38,6 +38,29 @@ export type FulfilResult =
   /** Unknown to Stripe, or made by another site on the same Stripe account. */
   | { kind: 'not-ours' };
 
+/**
+ * Checkout Session ids Stripe answered "no such session" for, remembered for a while in this
+ * process (or isolate), so that a success URL with a made-up id costs one Stripe call, not one per
+ * visit. Safe to remember: Stripe never gives an id it refused to an object later.
+ */
+const unknownSessions = new Map<string, number>();
+const UNKNOWN_SESSION_MS = 10 * 60_000;
+const UNKNOWN_SESSIONS_KEPT = 10_000;
+
+function isKnownUnknown(sessionId: string, now: number): boolean {
+  const until = unknownSessions.get(sessionId);
+  if (until === undefined) return false;
+  if (until > now) return true;
+  unknownSessions.delete(sessionId);
+  return false;
+}
+
+function rememberUnknown(sessionId: string, now: number): void {
+  // A Map keeps insertion order: the oldest goes first when it is full.
+  if (unknownSessions.size >= UNKNOWN_SESSIONS_KEPT) unknownSessions.delete(unknownSessions.keys().next().value!);
+  unknownSessions.set(sessionId, now + UNKNOWN_SESSION_MS);
+}
+
 function requireStripe(ctx: AppContext): Stripe {
   if (!ctx.stripe) throw new Error('Payments are not configured (STRIPE_SECRET_KEY).');
   return ctx.stripe;
@@ -62,18 +85,20 @@ export async function fulfillCheckout(
   cause: Cause,
 ): Promise<FulfilResult> {
   const stripe = requireStripe(ctx);
+  if (isKnownUnknown(sessionId, ctx.clock.now())) return { kind: 'not-ours' };
   let session: Stripe.Checkout.Session;
   try {
     session = await stripe.checkout.sessions.retrieve(sessionId);
   } catch (error) {
-    if (isStripeMissing(error)) return { kind: 'not-ours' };
-    throw error;
+    if (!isStripeMissing(error)) throw error;
+    rememberUnknown(sessionId, ctx.clock.now());
+    return { kind: 'not-ours' };
   }
   const courseSlug = courseOfSession(session, ctx.config.stripe!.siteId);
   if (!courseSlug) return { kind: 'not-ours' };
   // A test-mode payment on a live site (or the reverse) moved no real money for this site.
   if (session.livemode !== ctx.config.stripe!.livemode) {
-    ctx.log.warn('purchase.wrong-mode', { course: courseSlug, livemode: session.livemode, keyLivemode: ctx.config.stripe!.livemode, via: cause.via, event: cause.eventId ?? null });
+    ctx.log.warn('purchase.wrong-mode', { course: courseSlug, livemode: session.livemode, keyLivemode: ctx.config.stripe!.livemode, via: cause.via, eventId: cause.eventId ?? null });
     return { kind: 'not-ours' };
   }
   if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required') {
@@ -166,7 +191,7 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
       ctx,
       client,
       purchaseMessage({ to: user.email, siteName, courseTitle, startUrl: new URL(startPath, site).href, loginUrl: new URL('/login', site).href, charge, setPassword }),
-      { userId: purchase.userId, purpose: setPassword ? 'purchase+set-password' : 'purchase' },
+      { userId: purchase.userId, purpose: setPassword ? 'purchase+set-password' : 'purchase', cause: 'payment' },
     );
     if (!ctx.config.authorEmail) return;
     sendAfterResponse(
@@ -183,7 +208,7 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
         newAccount,
         memberUrl: new URL(`/admin/members/${purchase.userId}`, site).href,
       }),
-      { userId: purchase.userId, purpose: 'sale-notification' },
+      { userId: purchase.userId, purpose: 'sale-notification', cause: 'payment' },
     );
   } catch (error) {
     ctx.log.error('mail.purchase-failed', { purchaseId: purchase.id, error: String(error) });

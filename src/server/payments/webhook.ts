@@ -60,7 +60,7 @@ export async function handleStripeWebhook(request: Request, ctx: AppContext, cli
     await applyEvent(ctx, client, event, cause);
   } catch (error) {
     // Stripe retries a 5xx with backoff for three days; reconcile catches anything past that.
-    ctx.log.error('webhook.failed', { event: event.id, type: event.type, error: error instanceof Error ? error.message : String(error) });
+    ctx.log.error('webhook.failed', { eventId: event.id, type: event.type, error: error instanceof Error ? error.message : String(error) });
     return json(500, { error: 'Could not process the event now; it will be retried.' });
   }
   await ctx.db.insert(stripeEvents).values({ id: event.id, type: event.type, processedAt: ctx.clock.now() }).onConflictDoNothing();
