@@ -625,7 +625,7 @@ function readConfig(): Config {
   const env = t.readNodeEnv();
   const keep = ['DATABASE_URL', 'DATABASE_AUTH_TOKEN', 'DATABASE_SYNC_URL', 'PASSWORD_ITERATIONS', 'SITE_URL'];
   // Not NODE_ENV: production's checks are about serving (secrets, SMTP, Stripe), not this tool.
-  return t.parseConfig(Object.fromEntries(keep.map((key) => [key, env[key]])));
+  return t.parseConfig(Object.fromEntries(keep.map((key) => [key, env[key]])), { signsSessions: false });
 }
 
 async function openSession(config: Config): Promise<Session> {

@@ -269,6 +269,7 @@ async function main() {
     MAIL_FROM: 'Courses <courses@courses.bench>',
     STRIPE_SECRET_KEY: 'sk_test_bench_never_called',
     STRIPE_WEBHOOK_SECRET: 'whsec_bench_never_called',
+    STRIPE_ALLOW_TEST_MODE: 'true',
     LOG_LEVEL: 'warn',
   };
   const site = await startProcess(['src/node/server.ts'], env, await freePort());

@@ -149,6 +149,16 @@ interface Refund extends Json {
   amount: number;
   charge: string;
   payment_intent: string;
+  status: 'pending' | 'requires_action' | 'succeeded' | 'failed' | 'canceled';
+  failure_reason?: string | null;
+}
+
+/** One call to the `/v1` API, as the control API lists them (tests count Stripe calls). */
+export interface ApiRequest {
+  method: string;
+  path: string;
+  status: number;
+  at: number; // unix ms
 }
 
 interface Coupon extends Json {
@@ -500,6 +510,7 @@ const EXPANDABLE: Record<string, string[]> = {
 class Standin {
   state: State = emptyState();
   deliveryLog: Delivery[] = [];
+  requestLog: ApiRequest[] = [];
   idempotency = new Map<string, { fingerprint: string; status: number; body: unknown; requestId: string; at: number }>();
   deliver = true;
   webhookUrls: string[];
@@ -569,6 +580,7 @@ class Standin {
   reset(): void {
     this.state = emptyState();
     this.deliveryLog = [];
+    this.requestLog = [];
     this.idempotency.clear();
     this.deliver = true;
     this.webhookUrls = [...this.initialWebhookUrls];
@@ -1157,11 +1169,17 @@ class Standin {
     return charge;
   }
 
-  refund(input: { charge?: string; payment_intent?: string; amount?: number; reason?: string; metadata?: Metadata }, ctx: Ctx): { refund: Refund; charge: Charge; events: StripeEvent[] } {
+  /** Refunds that still move, or moved, money back: failed and canceled ones gave nothing back. */
+  refunding(charge: Charge): number {
+    return Object.values(this.state.refunds).filter((r) => r.charge === charge.id && r.status !== 'failed' && r.status !== 'canceled').reduce((sum, r) => sum + r.amount, 0);
+  }
+
+  refund(input: { charge?: string; payment_intent?: string; amount?: number; reason?: string; metadata?: Metadata; requiresAction?: boolean }, ctx: Ctx): { refund: Refund; charge: Charge; events: StripeEvent[] } {
     const charge = this.chargeFrom(input);
     if (charge.status !== 'succeeded') throw invalid('charge', `Charge ${charge.id} has not succeeded (status ${charge.status}), so it cannot be refunded.`, 'charge_not_refundable');
     const dispute = Object.values(this.state.disputes).find((d) => d.charge === charge.id);
-    if (dispute && dispute.status !== 'won') throw invalid('charge', `Charge ${charge.id} has been charged back; cannot issue a refund.`, 'charge_disputed');
+    // An inquiry takes no money back yet, so the charge may still be refunded (is_charge_refundable).
+    if (dispute && dispute.status !== 'won' && !dispute.status.startsWith('warning_')) throw invalid('charge', `Charge ${charge.id} has been charged back; cannot issue a refund.`, 'charge_disputed');
     const remaining = charge.amount - charge.amount_refunded;
     if (remaining <= 0) throw invalid('charge', `Charge ${charge.id} has already been refunded.`, 'charge_already_refunded');
     const amount = input.amount ?? remaining;
@@ -1177,7 +1195,7 @@ class Standin {
       id: randomId('re_3'), object: 'refund', amount, balance_transaction: randomId('txn_3'), charge: charge.id, created: t,
       currency: charge.currency, destination_details: { type: 'card', card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' } },
       metadata: input.metadata ?? {}, payment_intent: charge.payment_intent, reason: input.reason ?? null, receipt_number: null,
-      source_transfer_reversal: null, status: 'succeeded', transfer_reversal: null,
+      source_transfer_reversal: null, status: input.requiresAction ? 'requires_action' : 'succeeded', transfer_reversal: null, failure_reason: null,
     } satisfies Refund);
     const previous = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
     charge.amount_refunded += amount;
@@ -1187,7 +1205,8 @@ class Standin {
     return { refund, charge, events };
   }
 
-  dispute(input: { charge?: string; payment_intent?: string; reason?: string }): { dispute: Dispute; charge: Charge; events: StripeEvent[] } {
+  /** `inquiry`: the bank only asks questions (no money taken back yet), Stripe's `warning_needs_response`. */
+  dispute(input: { charge?: string; payment_intent?: string; reason?: string; inquiry?: boolean }): { dispute: Dispute; charge: Charge; events: StripeEvent[] } {
     const charge = this.chargeFrom(input);
     if (charge.status !== 'succeeded') throw invalid('charge', `Charge ${charge.id} has not succeeded, so it cannot be disputed.`);
     if (Object.values(this.state.disputes).some((d) => d.charge === charge.id)) throw invalid('charge', `Charge ${charge.id} already has a dispute.`);
@@ -1198,7 +1217,7 @@ class Standin {
       id: randomId('dp_1'), object: 'dispute', amount, balance_transactions: [], charge: charge.id, created: t, currency: charge.currency,
       evidence: {}, evidence_details: { due_by: t + 7 * 86400, has_evidence: false, past_due: false, submission_count: 0 },
       is_charge_refundable: false, livemode: false, metadata: {}, payment_intent: charge.payment_intent,
-      reason: input.reason ?? 'fraudulent', status: 'needs_response',
+      reason: input.reason ?? 'fraudulent', status: input.inquiry ? 'warning_needs_response' : 'needs_response',
     } satisfies Dispute);
     charge.disputed = true;
     const events = [this.emit('charge.dispute.created', dispute, NO_REQUEST)];
@@ -1207,10 +1226,14 @@ class Standin {
   }
 
   closeDispute(id: string, outcome: string): { dispute: Dispute; charge: Charge; events: StripeEvent[] } {
-    if (outcome !== 'won' && outcome !== 'lost') throw invalid('outcome', "outcome must be 'won' or 'lost'");
+    if (outcome !== 'won' && outcome !== 'lost' && outcome !== 'warning_closed') throw invalid('outcome', "outcome must be 'won', 'lost' or 'warning_closed'");
     const dispute = this.state.disputes[id];
     if (!dispute) throw noSuch('dispute', id, 'id');
-    if (dispute.status === 'won' || dispute.status === 'lost') throw invalid('id', `Dispute ${id} is already closed (${dispute.status}).`);
+    if (['won', 'lost', 'warning_closed'].includes(dispute.status)) throw invalid('id', `Dispute ${id} is already closed (${dispute.status}).`);
+    // An inquiry ends as warning_closed; only a chargeback is won or lost.
+    if ((outcome === 'warning_closed') !== dispute.status.startsWith('warning_')) {
+      throw invalid('outcome', dispute.status.startsWith('warning_') ? `Dispute ${id} is an inquiry: it closes as warning_closed.` : `Dispute ${id} is a chargeback: it closes as won or lost.`);
+    }
     const previous = { status: dispute.status };
     dispute.status = outcome;
     dispute.is_charge_refundable = outcome === 'won';
@@ -1218,6 +1241,52 @@ class Standin {
     // chargeback, `disputed` stays true and further refunds are refused (charge_disputed).
     const charge = this.state.charges[dispute.charge]!;
     const events = [this.emit('charge.dispute.closed', dispute, NO_REQUEST, previous)];
+    this.save();
+    return { dispute, charge, events };
+  }
+
+  /**
+   * A refund that ends without moving money (`failed`: the card was closed, the bank refused it;
+   * `canceled`: cancelled while it waited for the customer). As Stripe does, the charge's
+   * `amount_refunded` goes back down and the charge may be refunded again.
+   */
+  endRefund(id: string, status: 'failed' | 'canceled', ctx: Ctx, failureReason?: string): { refund: Refund; charge: Charge; events: StripeEvent[] } {
+    const refund = this.state.refunds[id];
+    if (!refund) throw noSuch('refund', id, 'id');
+    if (status === 'canceled' && refund.status !== 'requires_action') {
+      throw invalid('refund', `You can only cancel refunds with a status of requires_action. This refund has status ${refund.status}.`);
+    }
+    if (status === 'failed' && refund.status !== 'succeeded' && refund.status !== 'pending' && refund.status !== 'requires_action') {
+      throw invalid('refund', `Refund ${id} has status ${refund.status}; only a pending or succeeded refund can fail.`);
+    }
+    if (failureReason !== undefined && !['expired_or_canceled_card', 'lost_or_stolen_card', 'declined', 'unknown'].includes(failureReason)) {
+      throw invalid('failure_reason', 'Invalid failure_reason: must be one of expired_or_canceled_card, lost_or_stolen_card, declined or unknown');
+    }
+    const previous = { status: refund.status };
+    refund.status = status;
+    if (status === 'failed') refund.failure_reason = failureReason ?? 'expired_or_canceled_card';
+    const charge = this.state.charges[refund.charge]!;
+    charge.amount_refunded = this.refunding(charge);
+    charge.refunded = charge.amount_refunded >= charge.amount;
+    const events = [this.emit('charge.refund.updated', refund, ctx, previous), this.emit('refund.updated', refund, ctx, previous)];
+    if (status === 'failed') events.push(this.emit('refund.failed', refund, ctx));
+    this.save();
+    return { refund, charge, events };
+  }
+
+  /**
+   * A lost dispute that the card network later decides for the merchant (pre-arbitration, an
+   * appeal): Stripe marks it won and reinstates the funds. Only a lost dispute can be reversed.
+   */
+  reverseDispute(id: string): { dispute: Dispute; charge: Charge; events: StripeEvent[] } {
+    const dispute = this.state.disputes[id];
+    if (!dispute) throw noSuch('dispute', id, 'id');
+    if (dispute.status !== 'lost') throw invalid('id', `Dispute ${id} is ${dispute.status}; only a lost dispute can be reversed.`);
+    const previous = { status: dispute.status };
+    dispute.status = 'won';
+    dispute.is_charge_refundable = true;
+    const charge = this.state.charges[dispute.charge]!;
+    const events = [this.emit('charge.dispute.updated', dispute, NO_REQUEST, previous), this.emit('charge.dispute.funds_reinstated', dispute, NO_REQUEST)];
     this.save();
     return { dispute, charge, events };
   }
@@ -1347,16 +1416,24 @@ function indexPage(standin: Standin, query: URLSearchParams): string {
     if (charge) {
       if (charge.amount_refunded > 0) notes.push(`Refunded ${esc(formatAmount(charge.amount_refunded, charge.currency))}`);
       if (dispute) notes.push(`Dispute: ${esc(dispute.status.replace('_', ' '))}`);
-      const refundable = charge.status === 'succeeded' && charge.amount_refunded < charge.amount && (!dispute || dispute.status === 'won');
+      const refundable = charge.status === 'succeeded' && charge.amount_refunded < charge.amount && (!dispute || dispute.status === 'won' || dispute.status.startsWith('warning_'));
       if (refundable) {
         const inputId = `amount-${s.id}`;
         actions.push(form('/_standin/refund', { payment_intent: charge.payment_intent }, 'Refund', ctx,
           `<div><label for="${esc(inputId)}">Refund amount (${esc(charge.currency.toUpperCase())})</label><input id="${esc(inputId)}" name="amount_major" inputmode="decimal" autocomplete="off" aria-describedby="${esc(inputId)}-hint"><span id="${esc(inputId)}-hint" class="muted">Blank refunds all ${esc(formatAmount(charge.amount - charge.amount_refunded, charge.currency))}</span></div>`));
       }
       if (charge.status === 'succeeded' && !dispute && charge.amount_refunded < charge.amount) actions.push(form('/_standin/dispute', { payment_intent: charge.payment_intent }, 'Dispute', ctx));
+      if (charge.status === 'succeeded' && !dispute && charge.amount_refunded < charge.amount) actions.push(form('/_standin/dispute', { payment_intent: charge.payment_intent, inquiry: 'true' }, 'Inquiry', ctx));
       if (dispute && (dispute.status === 'needs_response' || dispute.status === 'under_review')) {
         actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'won' }, 'Close dispute as won', ctx));
         actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'lost' }, 'Close dispute as lost', ctx));
+      }
+      if (dispute && (dispute.status === 'warning_needs_response' || dispute.status === 'warning_under_review')) {
+        actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'warning_closed' }, 'Close inquiry', ctx));
+      }
+      if (dispute?.status === 'lost') actions.push(form(`/_standin/dispute/${dispute.id}/reverse`, {}, 'Reverse dispute (won on appeal)', ctx));
+      for (const refund of Object.values(st.refunds).filter((r) => r.charge === charge.id && r.status === 'succeeded')) {
+        actions.push(form(`/_standin/refund/${refund.id}/fail`, {}, `Fail refund of ${formatAmount(refund.amount, charge.currency)}`, ctx));
       }
     }
     const when = new Date(s.created * 1000).toISOString().replace('T', ' ').slice(0, 16);
@@ -1493,6 +1570,20 @@ function apiRoutes(sd: Standin): [string, RegExp, ApiHandler][] {
     ['GET', /^\/v1\/promotion_codes\/([^/]+)$/, retrieve('promotion_code', 'id', () => sd.state.promotionCodes)],
     ['POST', /^\/v1\/promotion_codes\/([^/]+)$/, (p, m) => sd.expand(sd.updatePromotionCode(m[1]!, p), expandList(p))],
     ['GET', /^\/v1\/events\/([^/]+)$/, retrieve('event', 'id', () => sd.state.events)],
+    ['GET', /^\/v1\/refunds$/, (p) => {
+      allowOnly(p, ['limit', 'starting_after', 'ending_before', 'created', 'charge', 'payment_intent', 'expand']);
+      const charge = str(p, 'charge');
+      const pi = str(p, 'payment_intent');
+      const created = createdFilter(p);
+      return sd.list(sd.newestFirst(sd.state.refunds), p, '/v1/refunds', 'refund', (r) =>
+        (!charge || r.charge === charge) && (!pi || r.payment_intent === pi) && created(r.created as number));
+    }],
+    ['POST', /^\/v1\/refunds\/([^/]+)\/cancel$/, (p, m, ctx) => {
+      allowOnly(p, ['expand']);
+      const { refund, events } = sd.endRefund(m[1]!, 'canceled', ctx);
+      sd.dispatchInBackground(events);
+      return sd.expand(refund, expandList(p));
+    }],
     ['POST', /^\/v1\/refunds$/, (p, _m, ctx) => {
       const { refund, events } = sd.refund(refundInput(p), ctx);
       sd.dispatchInBackground(events);
@@ -1541,6 +1632,10 @@ async function handleApi(sd: Standin, routes: [string, RegExp, ApiHandler][], re
     'Stripe-Version': (req.headers['stripe-version'] as string | undefined) ?? sd.apiVersion,
     ...(idemKey ? { 'Idempotency-Key': idemKey } : {}),
   };
+  const logged = (status: number) => {
+    sd.requestLog.push({ method, path: u.pathname, status, at: Date.now() });
+    if (sd.requestLog.length > 5000) sd.requestLog.splice(0, sd.requestLog.length - 5000);
+  };
   try {
     const apiKey = authenticate(req);
     const body = method === 'POST' ? await readBody(req) : '';
@@ -1563,6 +1658,7 @@ async function handleApi(sd: Standin, routes: [string, RegExp, ApiHandler][], re
       if (previous.fingerprint !== fingerprint) {
         throw new ApiError(400, `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idemKey}' if you meant to execute a different request.`, { type: 'idempotency_error' });
       }
+      logged(previous.status);
       return sendJson(res, previous.status, previous.body, { ...headers, 'Idempotent-Replayed': 'true', 'Original-Request': previous.requestId });
     }
     const result = handler(params, match, { requestId, idempotencyKey: idemKey });
@@ -1571,9 +1667,14 @@ async function handleApi(sd: Standin, routes: [string, RegExp, ApiHandler][], re
       const dayAgo = Date.now() - 86_400_000;
       for (const [k, v] of sd.idempotency) if (v.at < dayAgo) sd.idempotency.delete(k); else break;
     }
+    logged(200);
     sendJson(res, 200, result, headers);
   } catch (err) {
-    if (err instanceof ApiError) return sendJson(res, err.status, errorBody(err), err.status === 401 ? { ...headers, 'WWW-Authenticate': 'Basic realm="Stripe"' } : headers);
+    if (err instanceof ApiError) {
+      logged(err.status);
+      return sendJson(res, err.status, errorBody(err), err.status === 401 ? { ...headers, 'WWW-Authenticate': 'Basic realm="Stripe"' } : headers);
+    }
+    logged(500);
     sd.log(`internal error on ${method} ${u.pathname}: ${(err as Error).stack ?? String(err)}`);
     sendJson(res, 500, { error: { type: 'api_error', message: 'An unexpected error occurred in the Stripe stand-in.' } }, { ...headers, 'Stripe-Should-Retry': 'false' });
   }
@@ -1613,6 +1714,7 @@ async function handleControl(sd: Standin, req: IncomingMessage, res: ServerRespo
       return sendJson(res, 200, { deliveries: ev ? sd.deliveryLog.filter((d) => d.event_id === ev) : sd.deliveryLog });
     }
     if (method === 'GET' && path === '/_standin/config') return sendJson(res, 200, { deliver: sd.deliver, webhook_urls: sd.webhookUrls });
+    if (method === 'GET' && path === '/_standin/requests') return sendJson(res, 200, { requests: sd.requestLog });
     if (method !== 'POST') throw new ApiError(404, `Unknown control route ${method} ${path}`);
     const parsed = await readControlBody(req);
     const b = parsed.body;
@@ -1646,12 +1748,22 @@ async function handleControl(sd: Standin, req: IncomingMessage, res: ServerRespo
         amount = parseMajorAmount(String(b.amount_major), charge.currency) ?? undefined;
         if (amount === undefined) throw invalid('amount', `"${String(b.amount_major)}" is not an amount in ${charge.currency.toUpperCase()}.`);
       }
-      const { refund, charge, events } = sd.refund({ ...refs, amount, reason: optStr(b.reason) }, NO_REQUEST);
+      const { refund, charge, events } = sd.refund({ ...refs, amount, reason: optStr(b.reason), requiresAction: flag(b.requires_action, false) }, NO_REQUEST);
       await finish(events);
       result = { refund, charge };
       notice = `Refunded ${formatAmount(refund.amount, refund.currency as string)} of ${charge.id}.`;
+    } else if ((m = /^\/_standin\/refund\/([^/]+)\/fail$/.exec(path))) {
+      const { refund, charge, events } = sd.endRefund(decodeSegment(m[1]!), 'failed', NO_REQUEST, optStr(b.failure_reason));
+      await finish(events);
+      result = { refund, charge };
+      notice = `Refund ${refund.id} failed.`;
+    } else if ((m = /^\/_standin\/dispute\/([^/]+)\/reverse$/.exec(path))) {
+      const { dispute, charge, events } = sd.reverseDispute(decodeSegment(m[1]!));
+      await finish(events);
+      result = { dispute, charge };
+      notice = `Dispute ${dispute.id} reversed: won.`;
     } else if (path === '/_standin/dispute') {
-      const { dispute, charge, events } = sd.dispute({ payment_intent: optStr(b.payment_intent), charge: optStr(b.charge), reason: optStr(b.reason) });
+      const { dispute, charge, events } = sd.dispute({ payment_intent: optStr(b.payment_intent), charge: optStr(b.charge), reason: optStr(b.reason), inquiry: flag(b.inquiry, false) });
       await finish(events);
       result = { dispute, charge };
       notice = `Opened dispute ${dispute.id} on ${charge.id}.`;

@@ -168,6 +168,21 @@ describe('behind Caddy', () => {
     expect(response.headers['cache-control']).toMatch(/no-store/);
   });
 
+  test('Caddy refuses a body over 1 MB itself, declared or chunked, to any path', async () => {
+    const big = 'a'.repeat(2 * 1024 * 1024);
+    for (const [path, chunked] of [['/api/stripe/webhook', false], ['/api/stripe/webhook', true], ['/api/auth/login', true]] as const) {
+      const response = await caddy.request(path, { method: 'POST', body: big, chunked, headers: { 'content-type': 'application/json', origin: caddy.origin } });
+      // Caddy's own answer: Node's 413s are a JSON error (webhook) or an HTML page (forms).
+      expect(response.status, `${path} chunked=${chunked}`).toBe(413);
+      expect(response.text()).toBe('Request body too large');
+    }
+    // Below the cap, Node still decides (its own smaller limit for the webhook).
+    const event = await caddy.request('/api/stripe/webhook', { method: 'POST', body: 'a'.repeat(600_000), chunked: true, headers: { 'content-type': 'application/json' } });
+    expect(event.status).toBe(413);
+    expect(event.text()).toMatch(/Event too large/);
+    expect((await caddy.request('/healthz')).status).toBe(200);
+  });
+
   test('a sign-up through Caddy gets a __Host- cookie (Secure, Path=/, no Domain); a cross-site post is refused', async () => {
     const response = await post('/api/auth/signup', { email: 'through-caddy@example.com', password: PASSWORD });
     expect(response.status).toBe(303);

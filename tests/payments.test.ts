@@ -5,6 +5,7 @@ import Stripe from 'stripe';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { revokeCourse } from '../src/server/admin/members.ts';
 import { linkIn, SESSION_COOKIE } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { paymentsEnv, signedUpVisitor, sitePath, startPaymentsSite, WEBHOOK_SECRET, type PaymentsSite } from './support/payments.ts';
@@ -334,6 +335,77 @@ describe('refunds and disputes', () => {
   });
 });
 
+describe('money that comes back: failed and cancelled refunds, disputes won on appeal, inquiries', () => {
+  /** A signed-up member who paid for the course, with the payment's intent. */
+  async function paidMember(email: string) {
+    const visitor = await signedUpVisitor(site, email);
+    const sessionId = await startCheckout(visitor);
+    await visitor.get(await pay(sessionId));
+    return { visitor, intent: await paymentIntentOf(sessionId) };
+  }
+
+  test('a full refund that fails later restores access, with a restore entry', async () => {
+    const { visitor, intent } = await paidMember('refund-failed@example.com');
+    const { refund } = await site.control('/_standin/refund', { payment_intent: intent });
+    expect(await ledger('refund-failed@example.com')).toEqual(['grant:purchase', 'revoke:refund']);
+    expect(await canRead(visitor)).toBe(false);
+
+    await site.control(`/_standin/refund/${refund.id}/fail`, { failure_reason: 'expired_or_canceled_card' });
+    expect(await ledger('refund-failed@example.com')).toEqual(['grant:purchase', 'revoke:refund', 'restore:refund_failed']);
+    expect((await purchasesOf('refund-failed@example.com'))[0]).toMatchObject({ status: 'paid', amount_refunded_minor: 0 });
+    expect(await canRead(visitor)).toBe(true);
+    // The three events of the failure (charge.refund.updated, refund.updated, refund.failed) restored it once.
+    const [row] = await query<{ object: string }>("SELECT stripe_object_id AS object FROM access_ledger WHERE action = 'restore' AND reason = 'refund_failed' AND user_id = (SELECT id FROM users WHERE email = ?)", ['refund-failed@example.com']);
+    expect(row!.object).toBe(refund.id);
+
+    // Refunded again for good: revoked again.
+    await site.control('/_standin/refund', { payment_intent: intent });
+    expect(await ledger('refund-failed@example.com')).toEqual(['grant:purchase', 'revoke:refund', 'restore:refund_failed', 'revoke:refund']);
+    expect(await canRead(visitor)).toBe(false);
+  });
+
+  test('a refund cancelled while it waited for the customer restores access', async () => {
+    const { visitor, intent } = await paidMember('refund-cancelled@example.com');
+    const { refund } = await site.control('/_standin/refund', { payment_intent: intent, requires_action: true });
+    expect(await ledger('refund-cancelled@example.com')).toEqual(['grant:purchase', 'revoke:refund']);
+    await site.stripe.refunds.cancel(refund.id);
+    await site.standin.idle();
+    expect(await ledger('refund-cancelled@example.com')).toEqual(['grant:purchase', 'revoke:refund', 'restore:refund_canceled']);
+    expect(await canRead(visitor)).toBe(true);
+  });
+
+  test('a lost dispute won on appeal restores access', async () => {
+    const { visitor, intent } = await paidMember('dispute-appeal@example.com');
+    const { dispute } = await site.control('/_standin/dispute', { payment_intent: intent });
+    await site.control(`/_standin/dispute/${dispute.id}/close`, { outcome: 'lost' });
+    expect(await canRead(visitor)).toBe(false);
+    await site.control(`/_standin/dispute/${dispute.id}/reverse`, {});
+    expect(await ledger('dispute-appeal@example.com')).toEqual(['grant:purchase', 'suspend:dispute_created', 'revoke:dispute_lost', 'restore:dispute_won']);
+    expect((await purchasesOf('dispute-appeal@example.com'))[0]!.status).toBe('dispute_won');
+    expect(await canRead(visitor)).toBe(true);
+  });
+
+  test('an inquiry (warning_needs_response) keeps access: it moves no money (docs/payments.md)', async () => {
+    const { visitor, intent } = await paidMember('inquiry@example.com');
+    const { dispute } = await site.control('/_standin/dispute', { payment_intent: intent, inquiry: true });
+    expect(await ledger('inquiry@example.com')).toEqual(['grant:purchase']);
+    expect(await canRead(visitor)).toBe(true);
+    await site.control(`/_standin/dispute/${dispute.id}/close`, { outcome: 'warning_closed' });
+    expect(await ledger('inquiry@example.com')).toEqual(['grant:purchase']);
+    expect(await canRead(visitor)).toBe(true);
+  });
+
+  test('an admin’s revoke stays: a refund that fails afterwards gives nothing back', async () => {
+    const { visitor, intent } = await paidMember('revoked-by-admin@example.com');
+    const revoked = await revokeCourse({ db: site.store.db, clock: { now: () => Date.now() } }, { email: 'revoked-by-admin@example.com', course: COURSE, reason: 'abuse', actor: { userId: null, via: 'cli' } });
+    expect(revoked.kind).toBe('revoked');
+    const { refund } = await site.control('/_standin/refund', { payment_intent: intent });
+    await site.control(`/_standin/refund/${refund.id}/fail`, {});
+    expect(await ledger('revoked-by-admin@example.com')).toEqual(['grant:purchase', 'revoke:abuse']);
+    expect(await canRead(visitor)).toBe(false);
+  });
+});
+
 describe('currencies and payment methods', () => {
   test('a zero-decimal currency is charged in whole yen', async () => {
     const visitor = await signedUpVisitor(site, 'yen@example.com');
@@ -351,7 +423,7 @@ describe('currencies and payment methods', () => {
     const success = await pay(sessionId, { delayed: true });
     const page = await visitor.get(success);
     expect(page.status).toBe(200);
-    expect(page.headers.get('refresh')).toBe('5');
+    expect(page.headers.get('refresh')).toBe('15');
     expect(await page.text()).toContain('being processed');
     expect(await ledger('delayed@example.com')).toEqual([]);
     await site.control(`/_standin/checkout/${sessionId}/async`, { outcome: 'succeeded' });
@@ -391,6 +463,19 @@ describe('what is refused', () => {
     expect(tampered.status).toBe(400);
     expect(await query('SELECT count(*) AS n FROM purchases')).toEqual(before);
     expect(await ledger('forger@example.com')).toEqual([]);
+  });
+
+  test('a dispute about a charge Stripe does not know is acknowledged and logged, not retried for days', async () => {
+    const before = await query('SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM access_ledger) AS l');
+    const payload = JSON.stringify({
+      id: 'evt_unknown_charge_1', object: 'event', type: 'charge.dispute.created',
+      data: { object: { id: 'dp_unknown_1', object: 'dispute', charge: 'ch_nobody_knows', payment_intent: null, status: 'needs_response' } },
+    });
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+    const response = await fetch(`${site.server.url}/api/stripe/webhook`, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } });
+    expect(response.status).toBe(200);
+    expect(site.server.logs()).toMatch(/"event":"webhook\.unknown-object","eventId":"evt_unknown_charge_1"/);
+    expect(await query('SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM access_ledger) AS l')).toEqual(before);
   });
 
   test('an event type the site does not handle is acknowledged', async () => {
@@ -453,6 +538,8 @@ describe('when Stripe is unreachable', () => {
       const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
       const webhook = await fetch(`${server.url}/api/stripe/webhook`, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } });
       expect(webhook.status).toBe(500);
+      // The log line keeps its own name beside the event's id.
+      expect(server.logs()).toMatch(/"event":"webhook\.failed","eventId":"evt_unreachable_1","type":"checkout\.session\.completed"/);
       expect(await query('SELECT * FROM stripe_events WHERE id = ?', ['evt_unreachable_1'])).toEqual([]);
       expect(await query('SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM users) AS u')).toEqual(before);
     } finally {

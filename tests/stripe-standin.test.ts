@@ -592,6 +592,53 @@ describe('refunds', () => {
   });
 });
 
+describe('refunds that give nothing back', () => {
+  it('a refund that fails later lowers amount_refunded again, lists as failed, and sends the refund events', async () => {
+    const { paymentIntent } = await paidSession();
+    const { refund } = await control('/_standin/refund', { payment_intent: paymentIntent });
+    received = [];
+    const failed = await control(`/_standin/refund/${refund.id}/fail`, { failure_reason: 'lost_or_stolen_card' });
+    expect(failed.refund).toMatchObject({ status: 'failed', failure_reason: 'lost_or_stolen_card' });
+    expect(failed.charge).toMatchObject({ amount_refunded: 0, refunded: false });
+    const events = await Promise.all(received.map(verify));
+    expect(events.map((e) => e.type)).toEqual(['charge.refund.updated', 'refund.updated', 'refund.failed']);
+    expect(events[0]!.data.previous_attributes).toEqual({ status: 'succeeded' });
+    const listed = await stripe.refunds.list({ payment_intent: paymentIntent });
+    expect(listed.data.map((r) => [r.id, r.status])).toEqual([[refund.id, 'failed']]);
+    // Stripe refuses what cannot happen: a failed refund does not fail again, nor is it cancelled.
+    await expect(control(`/_standin/refund/${refund.id}/fail`, {})).rejects.toThrow(/only a pending or succeeded refund can fail/);
+    await expect(stripe.refunds.cancel(refund.id)).rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/only cancel refunds with a status of requires_action/) });
+    await expect(control('/_standin/refund/re_unknown/fail', {})).rejects.toThrow(/No such refund/);
+    // The money is the merchant's again: it can be refunded anew.
+    expect((await stripe.refunds.create({ payment_intent: paymentIntent })).amount).toBe(3000);
+  });
+
+  it('a refund waiting for the customer can be cancelled through the API, and only then', async () => {
+    const { paymentIntent } = await paidSession();
+    const { refund, charge } = await control('/_standin/refund', { payment_intent: paymentIntent, requires_action: true });
+    expect(refund.status).toBe('requires_action');
+    expect(charge.amount_refunded).toBe(3000);
+    const cancelled = await stripe.refunds.cancel(refund.id);
+    expect(cancelled.status).toBe('canceled');
+    expect(await stripe.charges.retrieve(charge.id)).toMatchObject({ amount_refunded: 0, refunded: false });
+    await standin.idle();
+    const types = (await Promise.all(received.map(verify))).map((e) => e.type);
+    expect(types.slice(-2)).toEqual(['charge.refund.updated', 'refund.updated']);
+    await expect(stripe.refunds.cancel(refund.id)).rejects.toMatchObject({ statusCode: 400 });
+  });
+
+  it('counts every API call it answers, for tests that measure Stripe calls', async () => {
+    await fetch(`${standin.url}/_standin/reset`, { method: 'POST' });
+    await stripe.checkout.sessions.retrieve('cs_test_unknown').catch(() => {});
+    await createSession();
+    const { requests } = await (await fetch(`${standin.url}/_standin/requests`)).json();
+    expect(requests.map((r: { method: string; path: string; status: number }) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+      'GET /v1/checkout/sessions/cs_test_unknown 404',
+      'POST /v1/checkout/sessions 200',
+    ]);
+  });
+});
+
 describe('disputes', () => {
   it('opens a dispute and closes it as won; refunds stay possible', async () => {
     const { paymentIntent } = await paidSession();
@@ -624,6 +671,31 @@ describe('disputes', () => {
     await expect(stripe.refunds.create({ charge: charge.id })).rejects.toMatchObject({ code: 'charge_disputed' });
     await expect(control(`/_standin/dispute/${opened.dispute.id}/close`, { outcome: 'won' })).rejects.toThrow(/already closed/);
     await expect(control('/_standin/dispute', { payment_intent: paymentIntent })).rejects.toThrow(/already has a dispute/);
+  });
+
+  it('reverses a lost dispute to won (an appeal), and only a lost one', async () => {
+    const { paymentIntent } = await paidSession();
+    const opened = await control('/_standin/dispute', { payment_intent: paymentIntent });
+    await expect(control(`/_standin/dispute/${opened.dispute.id}/reverse`, {})).rejects.toThrow(/only a lost dispute can be reversed/);
+    await control(`/_standin/dispute/${opened.dispute.id}/close`, { outcome: 'lost' });
+    received = [];
+    const reversed = await control(`/_standin/dispute/${opened.dispute.id}/reverse`, {});
+    expect(reversed.dispute.status).toBe('won');
+    const events = await Promise.all(received.map(verify));
+    expect(events.map((e) => e.type)).toEqual(['charge.dispute.updated', 'charge.dispute.funds_reinstated']);
+    expect(events[0]!.data.previous_attributes).toEqual({ status: 'lost' });
+    expect((await stripe.disputes.retrieve(opened.dispute.id)).status).toBe('won');
+    await expect(control(`/_standin/dispute/${opened.dispute.id}/reverse`, {})).rejects.toThrow(/is won/);
+  });
+
+  it('an inquiry takes no money: the charge stays refundable, and it closes only as warning_closed', async () => {
+    const { paymentIntent } = await paidSession();
+    const opened = await control('/_standin/dispute', { payment_intent: paymentIntent, inquiry: true });
+    expect(opened.dispute.status).toBe('warning_needs_response');
+    await expect(control(`/_standin/dispute/${opened.dispute.id}/close`, { outcome: 'lost' })).rejects.toThrow(/is an inquiry/);
+    expect((await stripe.refunds.create({ payment_intent: paymentIntent, amount: 100 })).status).toBe('succeeded');
+    const closed = await control(`/_standin/dispute/${opened.dispute.id}/close`, { outcome: 'warning_closed' });
+    expect(closed.dispute.status).toBe('warning_closed');
   });
 });
 

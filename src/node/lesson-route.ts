@@ -56,9 +56,11 @@ export function createLessonRoute(app: AppContext, clientDir: string): LessonRou
   const trusted = new Set(app.config.trustProxy);
 
   function urlOf(req: IncomingMessage): string {
-    let protocol = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
+    // Called after awaits: a client that reset meanwhile has left the request without a socket.
+    const socket = req.socket as TLSSocket | null;
+    let protocol = socket?.encrypted ? 'https' : 'http';
     const forwarded = req.headers['x-forwarded-proto'];
-    if (typeof forwarded === 'string' && trusted.has(req.socket.remoteAddress ?? '')) protocol = forwarded.split(',')[0]!.trim();
+    if (typeof forwarded === 'string' && trusted.has(socket?.remoteAddress ?? '')) protocol = forwarded.split(',')[0]!.trim();
     return `${protocol}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
   }
 

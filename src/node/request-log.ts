@@ -19,6 +19,9 @@ export function withRequestLog(log: Log, trustProxy: readonly string[], next: Li
     const id = randomUUID().replace(/-/g, '').slice(0, 16);
     req.headers[REQUEST_ID_HEADER] = id;
     res.setHeader('X-Request-Id', id);
+    // Read now: once the body is cancelled or the client resets, the request has no socket any
+    // more, and reading it in the close listener below threw where nothing could catch it.
+    const address = clientAddressOf(req.socket?.remoteAddress ?? '', headerValue(req.headers['x-forwarded-for']), trustProxy);
     res.once('close', () => {
       const status = res.writableFinished ? res.statusCode : 499;
       const fields = {
@@ -27,7 +30,7 @@ export function withRequestLog(log: Log, trustProxy: readonly string[], next: Li
         path: (req.url ?? '/').split('?')[0]!.slice(0, 512),
         status,
         ms: Math.round((performance.now() - started) * 10) / 10,
-        address: clientAddressOf(req.socket.remoteAddress ?? '', headerValue(req.headers['x-forwarded-for']), trustProxy),
+        address,
       };
       if (status >= 500) log.error('request', fields);
       else log.info('request', fields);

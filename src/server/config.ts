@@ -1,7 +1,8 @@
 // Every setting of the site, parsed once at start from a plain record of strings (process.env on
 // Node, the Pages environment on Cloudflare). Development works with no setting at all; production
 // refuses to start on anything weak or meant for development, and lists every problem at once so
-// that a deploy is fixed in one go.
+// that a deploy is fixed in one go. What protects a site reachable by others is decided by its
+// SITE_URL, not by NODE_ENV: a forgotten NODE_ENV must not open it (fail closed).
 import { z } from 'zod';
 
 /** Known only to this repository: a store signed with it can be forged by anyone who reads it. */
@@ -37,7 +38,8 @@ const envSchema = z.object({
   DATABASE_AUTH_TOKEN: optional(z.string()),
   /** A libSQL primary that a local `file:` store replicates (an embedded replica). */
   DATABASE_SYNC_URL: optional(z.string().regex(/^(libsql:|https?:|wss?:)/, 'must be a libsql:// or http(s):// URL')),
-  SESSION_SECRET: z.string().default(DEVELOPMENT_SESSION_SECRET),
+  /** Unset: the development secret, but only for a SITE_URL on this machine (see isLoopbackUrl). */
+  SESSION_SECRET: optional(z.string()),
   /** Only when the site is served on several subdomains that must share the session. */
   COOKIE_DOMAIN: optional(z.string().regex(/^[a-z0-9.-]+$/i, 'must be a bare domain name')),
   SMTP_URL: optional(z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')),
@@ -56,8 +58,10 @@ const envSchema = z.object({
   PASSWORD_ITERATIONS: z.coerce.number().int().min(1000).max(10_000_000).default(DEFAULT_PASSWORD_ITERATIONS),
   /** Whether a development mailer may write to data/outbox/ instead of sending. */
   MAIL_OUTBOX: boolean.optional(),
-  /** sk_live_/sk_test_ or a restricted rk_ key. Without it, checkout answers that payments are off. */
-  STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_/, 'must be a Stripe secret key (sk_... or rk_...)')),
+  /** sk_live_/sk_test_ or a restricted rk_live_/rk_test_ key. Without it, checkout answers that payments are off. */
+  STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_(live|test)_/, 'must be a Stripe secret key (sk_live_..., sk_test_..., rk_live_... or rk_test_...)')),
+  /** Production with a test-mode key: only a staging site, which says so with this. */
+  STRIPE_ALLOW_TEST_MODE: boolean.optional(),
   /** The signing secret of the webhook endpoint (whsec_...). */
   STRIPE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_/, 'must be a webhook signing secret (whsec_...)')),
   /** Where the Stripe API is, for the local stand-in (http://127.0.0.1:12111). Unset: api.stripe.com. */
@@ -103,6 +107,8 @@ export type StripeSettings = {
   apiBase: URL | undefined;
   /** Written into every Checkout Session's metadata; sessions without it are another site's. */
   siteId: string;
+  /** The key's mode: a payment whose `livemode` differs was made in the other mode and grants nothing. */
+  livemode: boolean;
 };
 
 export class ConfigError extends Error {
@@ -116,23 +122,48 @@ export class ConfigError extends Error {
 
 const encoder = new TextEncoder();
 
+/**
+ * Whether the site's address names this machine (localhost, 127.0.0.0/8, ::1): only then can the
+ * development secret, which anybody can read in this repository, sign its sessions.
+ */
+export function isLoopbackUrl(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]';
+}
+
+/** sk_live_ and rk_live_ keys act on real money; sk_test_ and rk_test_ on Stripe's test mode. */
+export function isLiveStripeKey(key: string): boolean {
+  return /^(sk|rk)_live_/.test(key);
+}
+
+export type ParseOptions = {
+  runtime?: Runtime;
+  /**
+   * False for the command-line tools that sign no session (the admin tool): they need no
+   * SESSION_SECRET, and get none they could use.
+   */
+  signsSessions?: boolean;
+};
+
 /** Reads the settings, or throws a ConfigError naming every problem. */
-export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Config {
+export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   const runtime = options.runtime ?? 'node';
+  const signsSessions = options.signsSessions ?? true;
   const present = Object.fromEntries(Object.entries(env).filter(([key]) => key in envSchema.shape));
   const result = envSchema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`));
   }
   const values = result.data;
+  const siteUrl = new URL(values.SITE_URL);
   const config: Config = {
     env: values.NODE_ENV,
     production: values.NODE_ENV === 'production',
-    siteUrl: new URL(values.SITE_URL),
+    siteUrl,
     databaseUrl: values.DATABASE_URL,
     databaseAuthToken: values.DATABASE_AUTH_TOKEN,
     databaseSyncUrl: values.DATABASE_SYNC_URL,
-    sessionSecret: values.SESSION_SECRET,
+    sessionSecret: values.SESSION_SECRET ?? (signsSessions && isLoopbackUrl(siteUrl) ? DEVELOPMENT_SESSION_SECRET : ''),
     cookieDomain: values.COOKIE_DOMAIN,
     smtpUrl: values.SMTP_URL,
     mailFrom: values.MAIL_FROM,
@@ -147,7 +178,8 @@ export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Conf
           secretKey: values.STRIPE_SECRET_KEY,
           webhookSecret: values.STRIPE_WEBHOOK_SECRET,
           apiBase: values.STRIPE_API_BASE ? new URL(values.STRIPE_API_BASE) : undefined,
-          siteId: new URL(values.SITE_URL).host,
+          siteId: siteUrl.host,
+          livemode: isLiveStripeKey(values.STRIPE_SECRET_KEY),
         }
       : null,
     emailApi:
@@ -166,11 +198,19 @@ export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Conf
     if (values.DATABASE_SYNC_URL) problems.push('DATABASE_SYNC_URL: an embedded replica needs a filesystem, which Workers do not have');
   }
   const secret = config.sessionSecret;
-  if (encoder.encode(secret).length < 32) problems.push('SESSION_SECRET: must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
+  const loopback = isLoopbackUrl(siteUrl);
+  if (!signsSessions) {
+    // The tool signs nothing; a secret it was given is still checked below like the server's.
+  } else if (!values.SESSION_SECRET && config.production) problems.push('SESSION_SECRET: must be set in production');
+  else if (!values.SESSION_SECRET && !loopback) {
+    problems.push(`SESSION_SECRET: must be set for a site others can reach (SITE_URL is ${siteUrl.origin}); the development secret is only for localhost`);
+  }
+  if (values.SESSION_SECRET) {
+    if (encoder.encode(secret).length < 32) problems.push('SESSION_SECRET: must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
+    else if (secret === DEVELOPMENT_SESSION_SECRET && (config.production || !loopback)) problems.push('SESSION_SECRET: is the development secret from the repository');
+    else if (config.production && new Set(secret).size < 12) problems.push('SESSION_SECRET: is too predictable (too few distinct characters); generate a random one');
+  }
   if (config.production) {
-    if (!env.SESSION_SECRET) problems.push('SESSION_SECRET: must be set in production');
-    else if (secret === DEVELOPMENT_SESSION_SECRET) problems.push('SESSION_SECRET: is the development secret from the repository');
-    else if (new Set(secret).size < 12) problems.push('SESSION_SECRET: is too predictable (too few distinct characters); generate a random one');
     if (config.siteUrl.protocol !== 'https:') problems.push(`SITE_URL: must be https in production (is ${config.siteUrl.origin})`);
     if (runtime === 'workers') {
       if (!config.emailApi) problems.push('EMAIL_PROVIDER, EMAIL_API_KEY: must be set in production (Workers send mail through an email API)');
@@ -183,6 +223,9 @@ export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Conf
     if (!config.stripe) problems.push('STRIPE_SECRET_KEY: must be set in production');
     if (!config.stripe?.webhookSecret) problems.push('STRIPE_WEBHOOK_SECRET: must be set in production (the whsec_ of the webhook endpoint)');
     if (values.STRIPE_API_BASE) problems.push('STRIPE_API_BASE: points the site at a development Stripe stand-in; unset it in production');
+    if (config.stripe && !config.stripe.livemode && !values.STRIPE_ALLOW_TEST_MODE) {
+      problems.push('STRIPE_SECRET_KEY: is a test-mode key (sk_test_/rk_test_), which takes no real money; use the live key, or set STRIPE_ALLOW_TEST_MODE=true on a staging site');
+    }
     if (config.databaseUrl.startsWith('libsql:') && !config.databaseAuthToken && !/^libsql:\/\/(localhost|127\.0\.0\.1)/.test(config.databaseUrl)) {
       problems.push('DATABASE_AUTH_TOKEN: must be set for a remote libsql:// store');
     }

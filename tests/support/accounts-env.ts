@@ -17,6 +17,8 @@ export function accountsEnv(options: { databaseUrl: string; smtpUrl: string }): 
     // Production requires Stripe settings; these tests never reach Stripe.
     STRIPE_SECRET_KEY: 'sk_test_accounts_never_called',
     STRIPE_WEBHOOK_SECRET: 'whsec_accounts_never_called',
+    // A staging site's permission: production refuses a test-mode key without it.
+    STRIPE_ALLOW_TEST_MODE: 'true',
     LOG_LEVEL: 'warn',
   };
 }

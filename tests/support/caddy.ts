@@ -17,6 +17,8 @@ export type RequestOptions = {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+  /** Send the body chunked, without a Content-Length (as a streaming client does). */
+  chunked?: boolean;
   /** The client's address on the loopback network (127.0.0.1 unless given). */
   localAddress?: string;
 };
@@ -74,7 +76,7 @@ export async function startCaddy(options: { siteRoot: string; upstream: string; 
           localAddress: requestOptions.localAddress,
           headers: {
             host: `localhost:${httpsPort}`,
-            ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+            ...(body !== undefined && !requestOptions.chunked ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
             ...requestOptions.headers,
           },
         },
@@ -89,7 +91,10 @@ export async function startCaddy(options: { siteRoot: string; upstream: string; 
         },
       );
       req.on('error', reject);
-      req.end(body);
+      if (requestOptions.chunked && body !== undefined) {
+        for (let at = 0; at < body.length; at += 64 * 1024) req.write(body.slice(at, at + 64 * 1024));
+        req.end();
+      } else req.end(body);
     });
 
   // Caddy issues its certificate right after start; the root appears with it.

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './build.ts';
 
-export type RunningServer = { url: string; port: number; pid: number; logs: () => string; stop: () => Promise<void> };
+export type RunningServer = { url: string; port: number; pid: number; logs: () => string; exited: () => string | null; stop: () => Promise<void> };
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,7 +18,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-export type Service = { pid: number; logs: () => string; stop: () => Promise<void> };
+export type Service = {
+  pid: number;
+  logs: () => string;
+  /** Null while the process runs; once it has ended, how (`code 1`, `signal SIGKILL`). */
+  exited: () => string | null;
+  stop: () => Promise<void>;
+};
 
 /**
  * Runs `command` as a child process and waits until `isReady()` answers true (a failed check is
@@ -39,10 +45,10 @@ export async function startService(
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
+    await ended;
   };
   const timeoutMs = options.timeoutMs ?? 20_000;
   const deadline = Date.now() + timeoutMs;
@@ -51,12 +57,13 @@ export async function startService(
     if (await options.isReady().catch(() => false)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      await exited;
+      await ended;
       throw new Error(`${name} did not answer within ${timeoutMs / 1000} s:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { pid: child.pid!, logs: () => output, stop };
+  const exited = () => (child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode !== null ? `signal ${child.signalCode}` : null);
+  return { pid: child.pid!, logs: () => output, exited, stop };
 }
 
 /** `port`: listen there instead of on a free port picked here (when the caller needs the address first). */

@@ -18,13 +18,23 @@ const STATE_AFTER: Record<AccessAction, AccessState> = { grant: 'active', restor
 const ALLOWED_AFTER: Record<AccessAction, (AccessAction | null)[]> = {
   grant: [null],
   suspend: ['grant', 'restore'],
-  restore: ['suspend'],
+  restore: ['suspend', 'revoke'],
   revoke: ['grant', 'restore', 'suspend'],
 };
+
+/**
+ * The revokes Stripe can undo: a refund that fails or is cancelled, a lost dispute won on appeal.
+ * A revoke for any other reason (an admin's) is never restored by a payment.
+ */
+export const PAYMENT_REVOKE_REASONS = ['refund', 'dispute_lost'] as const;
 
 /** SQL: the latest ledger action of the purchase whose id is the given SQL expression. */
 export function latestActionSql(purchaseId: SQL | number): SQL {
   return sql`(SELECT l.action FROM access_ledger l WHERE l.purchase_id = ${purchaseId} ORDER BY l.seq DESC LIMIT 1)`;
+}
+
+function latestReasonSql(purchaseId: SQL | number): SQL {
+  return sql`(SELECT l.reason FROM access_ledger l WHERE l.purchase_id = ${purchaseId} ORDER BY l.seq DESC LIMIT 1)`;
 }
 
 /**
@@ -111,12 +121,20 @@ export function appendLedgerSql(entry: LedgerAppend): SQL {
         allowed.map((action) => sql`${action}`),
         sql`, `,
       )})`;
+  // A restore after a revoke only when a payment caused the revoke (see PAYMENT_REVOKE_REASONS).
+  const restorable =
+    entry.action === 'restore'
+      ? sql` AND (${latest} <> 'revoke' OR ${latestReasonSql(entry.purchaseId)} IN (${sql.join(
+          PAYMENT_REVOKE_REASONS.map((reason) => sql`${reason}`),
+          sql`, `,
+        )}))`
+      : sql``;
   return sql`INSERT INTO access_ledger (purchase_id, user_id, course_slug, seq, action, reason, stripe_object_id, stripe_event_id, actor_user_id, note, created_at)
     SELECT ${entry.purchaseId}, ${entry.userId}, ${entry.courseSlug},
       coalesce((SELECT max(seq) FROM access_ledger WHERE purchase_id = ${entry.purchaseId}), 0) + 1,
       ${entry.action}, ${entry.reason}, ${entry.stripeObjectId ?? null}, ${entry.stripeEventId ?? null},
       ${entry.actorUserId ?? null}, ${entry.note ?? null}, ${entry.now}
-    WHERE ${condition}${entry.when ? sql` AND (${entry.when})` : sql``}`;
+    WHERE ${condition}${restorable}${entry.when ? sql` AND (${entry.when})` : sql``}`;
 }
 
 /** Appends if allowed; tells whether a row was written. */
@@ -126,13 +144,15 @@ export async function appendLedger(db: Db, entry: LedgerAppend): Promise<boolean
 }
 
 /**
- * The actions that take a purchase from its current state to the target state, in order.
- * A revoked purchase stays revoked: Stripe does not give back refunded money or a lost dispute.
+ * The actions that take a purchase from its current state to the target state, in order. A
+ * revoked purchase comes back only through `restore`, which the ledger allows only after a revoke
+ * that a payment caused (a refund that then failed, a dispute lost and then won on appeal).
  */
 export function transitionsTo(current: AccessState, target: Exclude<AccessState, 'none'>): AccessAction[] {
-  if (current === target || current === 'revoked') return [];
+  if (current === target) return [];
   if (current === 'none') return target === 'active' ? ['grant'] : ['grant', target === 'suspended' ? 'suspend' : 'revoke'];
-  if (target === 'active') return current === 'suspended' ? ['restore'] : [];
+  if (current === 'revoked') return target === 'active' ? ['restore'] : ['restore', 'suspend'];
+  if (target === 'active') return ['restore'];
   return [target === 'suspended' ? 'suspend' : 'revoke'];
 }
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { checkRateLimit } from '../auth/rate-limit.ts';
 import { TOKEN_LIFETIME_MS } from '../auth/tokens.ts';
-import { sendAfterResponse } from '../email/mailer.ts';
+import { isMailCapped, sendAfterResponse } from '../email/mailer.ts';
 import { passwordResetMessage, setPasswordMessage } from '../email/messages.ts';
 import { parseForm } from '../http/form.ts';
 import { redirect } from '../http/responses.ts';
@@ -91,11 +91,11 @@ export async function memberAction(
     return back('signed-out');
   }
 
-  // The public reset form's limit per address holds here too, so that a page left open and
-  // reposted (or a careless script) cannot flood a member's inbox.
+  // The daily mail cap of every address holds here too, so that a page left open and reposted
+  // (or a careless script) cannot flood a member's inbox; the admin is told instead of a silence.
   const now = ctx.clock.now();
-  const wait = await checkRateLimit(ctx.db, 'reset', { ip: client.address, email: member.email }, now);
-  if (wait) return redirect(`${page}?error=rate-limited`);
+  const wait = await checkRateLimit(ctx.db, 'reset', { ip: client.address }, now);
+  if (wait || (await isMailCapped(ctx, member.email, { userId: member.id, purpose: 'admin-password-email' }))) return redirect(`${page}?error=rate-limited`);
   const issued = await issuePasswordLink(ctx, {
     userId: member.id,
     actor,

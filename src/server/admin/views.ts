@@ -56,7 +56,7 @@ const NOTICES: Record<string, string> = {
 };
 
 const ERRORS: Record<string, string> = {
-  'rate-limited': 'Too many password emails for this member in the last hour. Try again later.',
+  'rate-limited': 'Too many emails to this member today. Try again tomorrow, or give them the link another way.',
 };
 
 /** The notice or error an action redirected with; unknown codes show nothing (no query text is echoed). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
-import { sendAfterResponse } from '../email/mailer.ts';
+import { isMailCapped, sendAfterResponse } from '../email/mailer.ts';
 import { passwordResetMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
@@ -34,7 +34,7 @@ export async function handleResetRequest(request: Request, ctx: AppContext, clie
   if (wait) return tooManyRequests(wait);
 
   const user = await getUserByEmail(ctx.db, email);
-  if (user) {
+  if (user && !(await isMailCapped(ctx, user.email, { userId: user.id, purpose: 'reset' }))) {
     const token = await issueToken(ctx.db, user.id, 'reset', now);
     const url = new URL(`/reset?token=${token}`, ctx.config.siteUrl).href;
     sendAfterResponse(

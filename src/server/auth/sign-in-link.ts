@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
-import { sendAfterResponse } from '../email/mailer.ts';
+import { isMailCapped, sendAfterResponse } from '../email/mailer.ts';
 import { signInLinkMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
@@ -29,7 +29,7 @@ export async function handleLinkRequest(request: Request, ctx: AppContext, clien
   if (wait) return tooManyRequests(wait);
 
   const user = await getUserByEmail(ctx.db, email);
-  if (user) {
+  if (user && !(await isMailCapped(ctx, user.email, { userId: user.id, purpose: 'link' }))) {
     const token = await issueToken(ctx.db, user.id, 'link', now);
     // The link opens a page with a button that posts the token: mail scanners that fetch links
     // must not use it up.

@@ -20,8 +20,10 @@ export async function handleSignIn(request: Request, ctx: AppContext, client: Cl
   if (!form.ok) return redirectWithError('/login', form.error, { next });
   const { email, password } = form.data;
 
-  const wait = await checkRateLimit(ctx.db, 'login', { ip: client.address, email }, ctx.clock.now());
+  const wait = await checkRateLimit(ctx.db, 'login', { ip: client.address }, ctx.clock.now());
   if (wait) return tooManyRequests(wait);
+  // Guesses at one account slow down; its owner is pointed to the mailed link, which no guess blocks.
+  if (await checkRateLimit(ctx.db, 'login', { email }, ctx.clock.now())) return redirectWithError('/login', 'password-attempts', { next, mode: 'link' });
 
   const parameters = { iterations: ctx.config.passwordIterations };
   const user = await getUserByEmail(ctx.db, email);

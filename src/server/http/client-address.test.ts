@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { clientAddressOf, forwardedHttps } from './client-address.ts';
+import { clientAddressOf, forwardedHttps, rateLimitSubjectOf } from './client-address.ts';
 
 describe('clientAddressOf', () => {
   const proxy = ['127.0.0.1'];
@@ -23,5 +23,27 @@ describe('clientAddressOf', () => {
     expect(forwardedHttps('127.0.0.1', 'https', proxy)).toBe(true);
     expect(forwardedHttps('203.0.113.9', 'https', proxy)).toBe(false);
     expect(forwardedHttps('127.0.0.1', 'http', proxy)).toBe(false);
+  });
+});
+
+describe('rateLimitSubjectOf', () => {
+  test('IPv4 by its address, also when it arrives inside IPv6', () => {
+    expect(rateLimitSubjectOf('203.0.113.9')).toBe('203.0.113.9');
+    expect(rateLimitSubjectOf('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(rateLimitSubjectOf('::FFFF:cb00:7109')).toBe('203.0.113.9');
+  });
+  test('IPv6 by its /64, however the address is written', () => {
+    const block = '2001:db8:aa:bb::/64';
+    for (const address of ['2001:db8:aa:bb::1', '2001:0db8:00aa:00bb:ffff:ffff:ffff:fffe', '2001:DB8:AA:BB:1:2:3:4', '[2001:db8:aa:bb::9]', '2001:db8:aa:bb::1%eth0']) {
+      expect(rateLimitSubjectOf(address), address).toBe(block);
+    }
+    expect(rateLimitSubjectOf('2001:db8:aa:bc::1')).not.toBe(block);
+    expect(rateLimitSubjectOf('::1')).toBe('0:0:0:0::/64');
+    expect(rateLimitSubjectOf('2001:db8::')).toBe('2001:db8:0:0::/64');
+  });
+  test('what is not an address is counted as it is', () => {
+    expect(rateLimitSubjectOf('')).toBe('');
+    expect(rateLimitSubjectOf('1:2:3')).toBe('1:2:3');
+    expect(rateLimitSubjectOf('1::2::3')).toBe('1::2::3');
   });
 });

@@ -8,6 +8,43 @@ export function normaliseAddress(address: string): string {
   return trimmed.startsWith('::ffff:') && trimmed.includes('.') ? trimmed.slice(7) : trimmed;
 }
 
+/** The eight 16-bit groups of an IPv6 address (an embedded IPv4 tail counts as two), or null. */
+function ipv6Groups(address: string): number[] | null {
+  let text = address.replace(/%.*$/, '').replace(/^\[|\]$/g, '');
+  const v4 = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    const bytes = v4.slice(2).map(Number);
+    if (bytes.some((byte) => byte > 255)) return null;
+    text = `${v4[1]}${((bytes[0]! << 8) | bytes[1]!).toString(16)}:${((bytes[2]! << 8) | bytes[3]!).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const parse = (part: string) => (part === '' ? [] : part.split(':'));
+  const head = parse(halves[0]!);
+  const tail = halves.length === 2 ? parse(halves[1]!) : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
+  if (!groups.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return null;
+  return groups.map((group) => parseInt(group, 16));
+}
+
+/**
+ * Whom a rate limit counts: an IPv4 client by its address, an IPv6 client by its /64, the
+ * smallest block a provider gives one customer (anyone holding a /64 picks any of its 2^64
+ * addresses at will). IPv4 inside IPv6 (::ffff:a.b.c.d, also written in hex) is IPv4.
+ */
+export function rateLimitSubjectOf(address: string): string {
+  const normalised = normaliseAddress(address);
+  if (!normalised.includes(':')) return normalised;
+  const groups = ipv6Groups(normalised);
+  if (!groups) return normalised;
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join('.');
+  }
+  return `${groups.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+}
+
 /**
  * The client's address: the socket's peer, or, when that peer is a trusted proxy, the rightmost
  * X-Forwarded-For entry that is not itself a trusted proxy.

@@ -14,6 +14,7 @@ const ERRORS: Record<string, string> = {
   'token-invalid': 'This link has expired or has been used already. Ask for a new one below.',
   'verify-password-wrong': 'That is not the password of this account. If you did not create it, or forgot the password, choose a new one instead.',
   'password-needs-link': 'To choose the first password of your account, use the link we emailed you. We can send you a new one.',
+  'password-attempts': 'Too many wrong passwords for this address lately, so password sign-in waits a few minutes. Get a sign-in link by email below: it works now.',
 };
 
 const NOTICES: Record<string, string> = {

@@ -2,18 +2,12 @@
 // runtime with the Fetch API (the body is read as a stream, not through a Node request).
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
+import { BodyError, readBodyLimited } from './body.ts';
 import { isSameOrigin } from './origin.ts';
 import { crossSiteForbidden, htmlPage } from './responses.ts';
 
 /** Our forms hold an email, two passwords and a path: a few hundred bytes. */
 export const MAX_FORM_BYTES = 16 * 1024;
-
-/**
- * An oversized body is read and thrown away up to this size before the 413 is sent: a client
- * still sending when the server answers and closes gets a reset instead of the answer. Past it,
- * reading stops, so nobody can make the server swallow an endless stream.
- */
-const MAX_DISCARD_BYTES = 1024 * 1024;
 
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
@@ -26,33 +20,6 @@ export class FormError extends Error {
   }
 }
 
-async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) throw new FormError(413, `The form is larger than ${limit} bytes.`);
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size <= limit) chunks.push(value);
-    else if (size > MAX_DISCARD_BYTES) {
-      await reader.cancel();
-      break;
-    }
-  }
-  if (size > limit) throw new FormError(413, `The form is larger than ${limit} bytes.`);
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
-
 /**
  * The form's fields as an object for a schema: a field sent once is a string, a repeated field is
  * an array and a file is a File, so the schema (which expects strings) refuses both.
@@ -60,7 +27,13 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
 export async function readForm(request: Request, limit = MAX_FORM_BYTES): Promise<Record<string, unknown>> {
   const type = (request.headers.get('content-type') ?? '').toLowerCase();
   if (!FORM_TYPES.some((formType) => type.startsWith(formType))) throw new FormError(415, 'Send the form as a browser does.');
-  const body = await readLimited(request, limit);
+  let body: Uint8Array;
+  try {
+    body = await readBodyLimited(request, limit);
+  } catch (error) {
+    if (error instanceof BodyError) throw new FormError(error.status, error.status === 413 ? `The form is larger than ${limit} bytes.` : 'The form did not arrive whole.');
+    throw error;
+  }
   let form: FormData;
   try {
     form = await new Response(body as BodyInit, { headers: { 'content-type': type } }).formData();

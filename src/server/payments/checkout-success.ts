@@ -6,10 +6,11 @@
 import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { courses, users } from '../db/schema.ts';
+import { checkRateLimit } from '../auth/rate-limit.ts';
 import { getMember, startSession } from '../auth/session.ts';
 import { html } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
-import { redirect } from '../http/responses.ts';
+import { redirect, tooManyRequests } from '../http/responses.ts';
 import { courseUrl, firstLessonUrl } from './checkout.ts';
 import { claimCheckoutBrowser } from './checkout-browser.ts';
 import { fulfillCheckout } from './fulfil.ts';
@@ -103,12 +104,15 @@ const TITLES: Record<Exclude<CheckoutSuccess['kind'], 'redirect'>, string> = {
 export async function handleCheckoutSuccessPage(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const refused = refusePageMethod(request);
   if (refused) return refused;
+  // Each visit reads Stripe: a client trying session ids runs into this long before Stripe's own limits.
+  const wait = await checkRateLimit(ctx.db, 'checkout-success', { ip: client.address }, ctx.clock.now());
+  if (wait) return tooManyRequests(wait);
   const outcome = await checkoutSuccess(request, ctx, client);
   if (outcome.kind === 'redirect') return redirect(outcome.location, outcome.setCookies);
   const url = new URL(request.url);
   const headers: Record<string, string> = {};
   // Browsers honour a Refresh header like the meta tag: the page checks again until the bank answers.
-  if (outcome.kind === 'processing') headers.Refresh = '5';
+  if (outcome.kind === 'processing') headers.Refresh = '15';
   if (outcome.kind === 'unavailable') headers['Retry-After'] = '30';
   const title = TITLES[outcome.kind];
   const body =

@@ -5,9 +5,10 @@ import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { courses } from '../db/schema.ts';
 import { awaitsVerification, hasAccess } from '../access/ledger.ts';
+import { checkRateLimit } from '../auth/rate-limit.ts';
 import { getMember } from '../auth/session.ts';
 import { acceptFormPost } from '../http/form.ts';
-import { htmlPage, redirect } from '../http/responses.ts';
+import { htmlPage, redirect, tooManyRequests } from '../http/responses.ts';
 import { sha256Hex } from '../sha256.ts';
 import { SLUG } from '../access/lesson-gate.ts';
 import { rememberCheckoutBrowser } from './checkout-browser.ts';
@@ -27,9 +28,12 @@ export function firstLessonUrl(course: { slug: string; firstLessonSlug: string |
   return course.firstLessonSlug ? `/courses/${course.slug}/${course.firstLessonSlug}/` : courseUrl(course.slug);
 }
 
-export async function handleCheckout(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
+export async function handleCheckout(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
+  // Each checkout costs a Stripe API call and makes a session there.
+  const wait = await checkRateLimit(ctx.db, 'checkout', { ip: client.address }, ctx.clock.now());
+  if (wait) return tooManyRequests(wait);
   const form = checkoutForm.safeParse(fields);
   if (!form.success) return htmlPage(400, 'Course not understood', 'The form did not name a course. Open the course page and press its buy button again.');
 

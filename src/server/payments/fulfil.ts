@@ -40,6 +40,29 @@ export type FulfilResult =
   /** Unknown to Stripe, or made by another site on the same Stripe account. */
   | { kind: 'not-ours' };
 
+/**
+ * Checkout Session ids Stripe answered "no such session" for, remembered for a while in this
+ * process (or isolate), so that a success URL with a made-up id costs one Stripe call, not one per
+ * visit. Safe to remember: Stripe never gives an id it refused to an object later.
+ */
+const unknownSessions = new Map<string, number>();
+const UNKNOWN_SESSION_MS = 10 * 60_000;
+const UNKNOWN_SESSIONS_KEPT = 10_000;
+
+function isKnownUnknown(sessionId: string, now: number): boolean {
+  const until = unknownSessions.get(sessionId);
+  if (until === undefined) return false;
+  if (until > now) return true;
+  unknownSessions.delete(sessionId);
+  return false;
+}
+
+function rememberUnknown(sessionId: string, now: number): void {
+  // A Map keeps insertion order: the oldest goes first when it is full.
+  if (unknownSessions.size >= UNKNOWN_SESSIONS_KEPT) unknownSessions.delete(unknownSessions.keys().next().value!);
+  unknownSessions.set(sessionId, now + UNKNOWN_SESSION_MS);
+}
+
 function requireStripe(ctx: AppContext): Stripe {
   if (!ctx.stripe) throw new Error('Payments are not configured (STRIPE_SECRET_KEY).');
   return ctx.stripe;
@@ -64,15 +87,22 @@ export async function fulfillCheckout(
   cause: Cause,
 ): Promise<FulfilResult> {
   const stripe = requireStripe(ctx);
+  if (isKnownUnknown(sessionId, ctx.clock.now())) return { kind: 'not-ours' };
   let session: Stripe.Checkout.Session;
   try {
     session = await stripe.checkout.sessions.retrieve(sessionId);
   } catch (error) {
-    if (isStripeMissing(error)) return { kind: 'not-ours' };
-    throw error;
+    if (!isStripeMissing(error)) throw error;
+    rememberUnknown(sessionId, ctx.clock.now());
+    return { kind: 'not-ours' };
   }
   const courseSlug = courseOfSession(session, ctx.config.stripe!.siteId);
   if (!courseSlug) return { kind: 'not-ours' };
+  // A test-mode payment on a live site (or the reverse) moved no real money for this site.
+  if (session.livemode !== ctx.config.stripe!.livemode) {
+    ctx.log.warn('purchase.wrong-mode', { course: courseSlug, livemode: session.livemode, keyLivemode: ctx.config.stripe!.livemode, via: cause.via, eventId: cause.eventId ?? null });
+    return { kind: 'not-ours' };
+  }
   if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required') {
     return { kind: session.status === 'complete' && session.payment_status === 'unpaid' && !(await delayedPaymentFailed(stripe, session)) ? 'processing' : 'not-paid', courseSlug, session };
   }
@@ -171,7 +201,7 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
       ctx,
       client,
       purchaseMessage({ to: user.email, siteName, courseTitle, startUrl: new URL(startPath, site).href, loginUrl: new URL('/login', site).href, charge, setPassword }),
-      { userId: purchase.userId, purpose: setPassword ? 'purchase+set-password' : 'purchase' },
+      { userId: purchase.userId, purpose: setPassword ? 'purchase+set-password' : 'purchase', cause: 'payment' },
     );
     if (!ctx.config.authorEmail) return;
     sendAfterResponse(
@@ -188,7 +218,7 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
         newAccount,
         memberUrl: new URL(`/admin/members/${purchase.userId}`, site).href,
       }),
-      { userId: purchase.userId, purpose: 'sale-notification' },
+      { userId: purchase.userId, purpose: 'sale-notification', cause: 'payment' },
     );
   } catch (error) {
     ctx.log.error('mail.purchase-failed', { purchaseId: purchase.id, error: String(error) });
@@ -211,36 +241,66 @@ export type PaymentState = {
   amountRefundedMinor: number;
   status: 'paid' | 'partially_refunded' | 'refunded' | 'disputed' | 'dispute_won' | 'dispute_lost';
   access: Exclude<AccessState, 'none'>;
-  /** The Stripe object that decided the state (a charge or a dispute), for the ledger. */
+  /** The Stripe object that decided the state (a charge, a refund or a dispute), for the ledger. */
   objectId: string;
-  reason: 'refund' | 'dispute_created' | 'dispute_won' | 'dispute_lost' | 'paid';
+  reason: 'refund' | 'refund_failed' | 'refund_canceled' | 'dispute_created' | 'dispute_won' | 'dispute_lost' | 'paid';
 };
 
+/** A dispute that took the money back (a chargeback), as opposed to an inquiry (`warning_*`). */
+const CHARGEBACK_OPEN = new Set(['needs_response', 'under_review']);
+
 /**
- * A full refund or a lost dispute takes access away for good; an open dispute suspends it; a
- * partial refund is recorded and keeps it.
+ * A full refund or a lost dispute takes access away; an open chargeback suspends it; a partial
+ * refund is recorded and keeps it. Refunded is what the refunds that did not fail or get
+ * cancelled add up to: a refund that fails later gives the money back to the author, and the
+ * access back to the buyer (so does a lost dispute won on appeal). An inquiry (`warning_*`) asks
+ * questions and moves no money: it changes nothing (docs/payments.md).
  */
-export function paymentStateOf(charge: Stripe.Charge, disputes: Stripe.Dispute[]): PaymentState {
-  const refunded = charge.amount_refunded;
+export function paymentStateOf(charge: Stripe.Charge, disputes: Stripe.Dispute[], refunds: Stripe.Refund[]): PaymentState {
+  const given = refunds.filter((refund) => refund.status !== 'failed' && refund.status !== 'canceled');
+  const refunded = given.reduce((sum, refund) => sum + refund.amount, 0);
+  const undone = refunds.find((refund) => refund.status === 'failed' || refund.status === 'canceled');
   const lost = disputes.find((dispute) => dispute.status === 'lost');
-  const open = disputes.find((dispute) => !['won', 'lost', 'warning_closed', 'prevented'].includes(dispute.status));
+  const open = disputes.find((dispute) => CHARGEBACK_OPEN.has(dispute.status));
   const won = disputes.find((dispute) => dispute.status === 'won');
-  if (charge.refunded || (charge.amount > 0 && refunded >= charge.amount)) {
-    return { amountRefundedMinor: refunded, status: 'refunded', access: 'revoked', objectId: charge.id, reason: 'refund' };
+  const kept = refunded > 0 ? 'partially_refunded' : null;
+  if (charge.amount > 0 && refunded >= charge.amount) {
+    return { amountRefundedMinor: refunded, status: 'refunded', access: 'revoked', objectId: given[0]?.id ?? charge.id, reason: 'refund' };
   }
   if (lost) return { amountRefundedMinor: refunded, status: 'dispute_lost', access: 'revoked', objectId: lost.id, reason: 'dispute_lost' };
   if (open) return { amountRefundedMinor: refunded, status: 'disputed', access: 'suspended', objectId: open.id, reason: 'dispute_created' };
-  if (won) return { amountRefundedMinor: refunded, status: refunded > 0 ? 'partially_refunded' : 'dispute_won', access: 'active', objectId: won.id, reason: 'dispute_won' };
-  return { amountRefundedMinor: refunded, status: refunded > 0 ? 'partially_refunded' : 'paid', access: 'active', objectId: charge.id, reason: refunded > 0 ? 'refund' : 'paid' };
+  if (won) return { amountRefundedMinor: refunded, status: kept ?? 'dispute_won', access: 'active', objectId: won.id, reason: 'dispute_won' };
+  if (undone) {
+    return { amountRefundedMinor: refunded, status: kept ?? 'paid', access: 'active', objectId: undone.id, reason: undone.status === 'failed' ? 'refund_failed' : 'refund_canceled' };
+  }
+  return { amountRefundedMinor: refunded, status: kept ?? 'paid', access: 'active', objectId: charge.id, reason: refunded > 0 ? 'refund' : 'paid' };
 }
 
 async function readPaymentState(stripe: Stripe, paymentIntentId: string): Promise<PaymentState | null> {
   const intent = await stripe.paymentIntents.retrieve(paymentIntentId, { expand: ['latest_charge'] });
   const charge = intent.latest_charge;
   if (!charge || typeof charge === 'string') return null;
-  const disputes = await stripe.disputes.list({ payment_intent: paymentIntentId, limit: 100 });
-  return paymentStateOf(charge, disputes.data);
+  const [disputes, refunds] = await Promise.all([
+    stripe.disputes.list({ payment_intent: paymentIntentId, limit: 100 }),
+    stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 }),
+  ]);
+  return paymentStateOf(charge, disputes.data, refunds.data);
 }
+
+/**
+ * The events that say a payment's money moved after the purchase (syncPayment re-reads it):
+ * refunds, also one that fails or is cancelled later, and disputes, also a lost one won on appeal.
+ */
+export const PAYMENT_CHANGE_EVENTS = [
+  'charge.refunded',
+  'charge.refund.updated',
+  'refund.updated',
+  'refund.failed',
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
+  'charge.dispute.funds_reinstated',
+] as const;
 
 export type SyncChange = { purchaseId: number; userId: number; courseSlug: string; actions: AccessAction[]; status: string };
 

@@ -4,7 +4,7 @@
 import { and, eq, gte, isNotNull } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { purchases } from '../db/schema.ts';
-import { courseOfSession, fulfillCheckout, syncPayment, type SyncChange } from './fulfil.ts';
+import { courseOfSession, fulfillCheckout, PAYMENT_CHANGE_EVENTS, syncPayment, type SyncChange } from './fulfil.ts';
 import { stripeId } from './stripe.ts';
 
 export type ReconcileReport = {
@@ -42,9 +42,10 @@ export async function reconcile(ctx: AppContext, client: Pick<Client, 'waitUntil
     .where(and(eq(purchases.source, 'stripe'), isNotNull(purchases.paymentIntentId), gte(purchases.createdAt, since)))
     .all();
   for (const row of recent) intents.add(row.paymentIntentId!);
-  for await (const event of stripe.events.list({ created: { gte: createdSince }, types: ['charge.refunded', 'charge.dispute.created', 'charge.dispute.closed'], limit: 100 })) {
-    const object = event.data.object as { payment_intent?: string | { id: string } | null };
-    const intent = stripeId(object.payment_intent);
+  for await (const event of stripe.events.list({ created: { gte: createdSince }, types: [...PAYMENT_CHANGE_EVENTS], limit: 100 })) {
+    const object = event.data.object as { payment_intent?: string | { id: string } | null; charge?: string | { id: string } | null; object: string; id: string };
+    const charge = object.object === 'charge' ? object.id : stripeId(object.charge);
+    const intent = stripeId(object.payment_intent) ?? (charge ? stripeId((await stripe.charges.retrieve(charge)).payment_intent) : null);
     if (intent) intents.add(intent);
   }
   for (const intent of intents) report.changed.push(...(await syncPayment(ctx, client, intent, cause)));

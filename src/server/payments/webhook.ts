@@ -4,32 +4,24 @@
 import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { stripeEvents } from '../db/schema.ts';
-import { fulfillCheckout, syncPayment, type Cause } from './fulfil.ts';
-import { checkoutRef, stripeId, webhookCryptoProvider, type Stripe } from './stripe.ts';
+import { BodyError, readBodyLimited } from '../http/body.ts';
+import { fulfillCheckout, PAYMENT_CHANGE_EVENTS, syncPayment, type Cause } from './fulfil.ts';
+import { checkoutRef, isStripeMissing, stripeId, webhookCryptoProvider, type Stripe } from './stripe.ts';
 
 /** Stripe's events are far smaller; anything bigger is not from Stripe. */
 const MAX_EVENT_BYTES = 512 * 1024;
 /** Stripe's own default: a signature older than this is a replay. */
 const SIGNATURE_TOLERANCE_S = 300;
 
-const HANDLED = new Set([
+const HANDLED = new Set<string>([
   'checkout.session.completed',
   'checkout.session.async_payment_succeeded',
   'checkout.session.async_payment_failed',
-  'charge.refunded',
-  'charge.dispute.created',
-  'charge.dispute.closed',
+  ...PAYMENT_CHANGE_EVENTS,
 ]);
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
-}
-
-async function readBody(request: Request): Promise<string | null> {
-  const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > MAX_EVENT_BYTES) return null;
-  const body = await request.text();
-  return new TextEncoder().encode(body).byteLength > MAX_EVENT_BYTES ? null : body;
 }
 
 export async function handleStripeWebhook(request: Request, ctx: AppContext, client: Client): Promise<Response> {
@@ -38,8 +30,16 @@ export async function handleStripeWebhook(request: Request, ctx: AppContext, cli
   if (!ctx.stripe || !secret) return json(503, { error: 'Webhooks are not configured on this site.' });
 
   const signature = request.headers.get('stripe-signature');
-  const body = await readBody(request);
-  if (body === null) return json(413, { error: 'Event too large.' });
+  let body: string;
+  try {
+    // Capped while it arrives: a chunked body declares no length to check beforehand.
+    body = new TextDecoder().decode(await readBodyLimited(request, MAX_EVENT_BYTES));
+  } catch (error) {
+    if (!(error instanceof BodyError)) throw error;
+    const answer = json(error.status, { error: error.status === 413 ? 'Event too large.' : 'Event incomplete.' });
+    answer.headers.set('Connection', 'close');
+    return answer;
+  }
   if (!signature) return json(400, { error: 'Missing Stripe-Signature header.' });
   let event: Stripe.Event;
   try {
@@ -57,8 +57,15 @@ export async function handleStripeWebhook(request: Request, ctx: AppContext, cli
   try {
     await applyEvent(ctx, client, event, cause);
   } catch (error) {
+    if (isStripeMissing(error)) {
+      // Stripe does not know the object (another account's, or deleted): retrying never helps,
+      // and a 5xx would make Stripe retry it for three days.
+      ctx.log.warn('webhook.unknown-object', { eventId: event.id, type: event.type, error: error instanceof Error ? error.message : String(error) });
+      await ctx.db.insert(stripeEvents).values({ id: event.id, type: event.type, processedAt: ctx.clock.now() }).onConflictDoNothing();
+      return json(200, { received: true, handled: false });
+    }
     // Stripe retries a 5xx with backoff for three days; reconcile catches anything past that.
-    ctx.log.error('webhook.failed', { event: event.id, type: event.type, error: error instanceof Error ? error.message : String(error) });
+    ctx.log.error('webhook.failed', { eventId: event.id, type: event.type, error: error instanceof Error ? error.message : String(error) });
     return json(500, { error: 'Could not process the event now; it will be retried.' });
   }
   await ctx.db.insert(stripeEvents).values({ id: event.id, type: event.type, processedAt: ctx.clock.now() }).onConflictDoNothing();
@@ -76,24 +83,17 @@ async function applyEvent(ctx: AppContext, client: Client, event: Stripe.Event, 
       }
       return;
     }
-    case 'charge.refunded': {
-      const paymentIntent = stripeId(event.data.object.payment_intent);
+    default: {
+      // PAYMENT_CHANGE_EVENTS: a charge, a refund or a dispute, each naming its payment or its charge.
+      const object = event.data.object as { payment_intent?: string | { id: string } | null; charge?: string | { id: string } | null; object: string; id: string };
+      const paymentIntent = stripeId(object.payment_intent) ?? (await paymentIntentOfCharge(ctx, object.object === 'charge' ? object.id : stripeId(object.charge)));
       if (paymentIntent) await syncPayment(ctx, client, paymentIntent, cause);
       return;
     }
-    case 'charge.dispute.created':
-    case 'charge.dispute.closed': {
-      const paymentIntent = stripeId(event.data.object.payment_intent);
-      if (paymentIntent) {
-        await syncPayment(ctx, client, paymentIntent, cause);
-        return;
-      }
-      const charge = stripeId(event.data.object.charge);
-      if (charge) {
-        const intent = stripeId((await ctx.stripe!.charges.retrieve(charge)).payment_intent);
-        if (intent) await syncPayment(ctx, client, intent, cause);
-      }
-      return;
-    }
   }
+}
+
+async function paymentIntentOfCharge(ctx: AppContext, chargeId: string | null): Promise<string | null> {
+  if (!chargeId) return null;
+  return stripeId((await ctx.stripe!.charges.retrieve(chargeId)).payment_intent);
 }
