@@ -86,7 +86,7 @@ test('a form body cut off halfway (the client resets the connection) leaves the 
   for (const path of ['/api/auth/login', '/api/auth/signup', '/api/stripe/webhook']) {
     for (const framing of ['chunked', 'length'] as const) {
       const { socket } = await open();
-      const headers = framing === 'chunked' ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': '10000' };
+      const headers: Record<string, string> = framing === 'chunked' ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': '10000' };
       socket.write(head(path, { Origin: origin, 'Content-Type': 'application/x-www-form-urlencoded', ...headers }));
       socket.write(framing === 'chunked' ? '20\r\nemail=victim%40example.com&passw' : 'email=victim%40example.com&passw');
       await new Promise((resolve) => setTimeout(resolve, 100));
