@@ -8,7 +8,7 @@
 //   bundle, the 404 page) to .cloudflare/, where functions/worker.ts imports them.
 // The paid lessons stay in DIR/private: the content sync loads them into D1.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { staticHeadersFile } from '../src/server/http/security-headers.ts';
@@ -34,8 +34,15 @@ export function prepareCloudflareOutput(dist: string, client = join(dist, 'clien
   for (const file of [shell, notFound]) if (!existsSync(file)) throw new Error(`${file} is missing: is ${dist} a complete build?`);
   writeFileSync(join(client, '_headers'), staticHeadersFile());
   mkdirSync(BUILT_PAGES_DIR, { recursive: true });
-  copyFileSync(shell, join(BUILT_PAGES_DIR, 'shell.txt'));
-  copyFileSync(notFound, join(BUILT_PAGES_DIR, '404.txt'));
+  copyIfChanged(shell, join(BUILT_PAGES_DIR, 'shell.txt'));
+  copyIfChanged(notFound, join(BUILT_PAGES_DIR, '404.txt'));
+}
+
+/** A running `wrangler dev` rebuilds and restarts the Worker whenever an input file is written, even unchanged. */
+function copyIfChanged(from: string, to: string): void {
+  const bytes = readFileSync(from);
+  if (existsSync(to) && readFileSync(to).equals(bytes)) return;
+  writeFileSync(to, bytes);
 }
 
 if (import.meta.main) {

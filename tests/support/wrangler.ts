@@ -18,6 +18,8 @@ export type WorkerSite = {
   url: string;
   /** The static directory wrangler serves (what `wrangler deploy` would upload). */
   clientDir: string;
+  /** The wrangler configuration this site runs with (the project's, pointed at this site's folders). */
+  configPath: string;
   /** The local D1 of this site, through wrangler's binding (open only between requests you control). */
   d1(): Promise<OpenD1>;
   logs(): string;
@@ -99,5 +101,5 @@ export async function startWorkerSite(
     await service.stop();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url, clientDir, d1, logs: service.logs, stop };
+  return { url, clientDir, configPath: config, d1, logs: service.logs, stop };
 }
