@@ -27,12 +27,16 @@ export function withWorkerFirstPaths(config: string): string {
   return config.replace(RUN_WORKER_FIRST, (_, key: string) => `${key}${JSON.stringify(workerFirstPaths()).replaceAll('","', '", "')}`);
 }
 
-/** `client`: the static output to upload (default DIST/client); `privateDir`: the build's private bundle. */
-export function prepareCloudflareOutput(dist: string, client = join(dist, 'client'), privateDir = join(dist, 'private')): void {
+/**
+ * `client`: the static output to upload (default DIST/client); `privateDir`: the build's private
+ * bundle; `stripeApiBase`: the development Stripe stand-in, whose checkout page the pages' policy
+ * must then let the buy form reach (never set in production).
+ */
+export function prepareCloudflareOutput(dist: string, client = join(dist, 'client'), privateDir = join(dist, 'private'), stripeApiBase?: string): void {
   const shell = join(privateDir, 'shell.html');
   const notFound = join(client, '404.html');
   for (const file of [shell, notFound]) if (!existsSync(file)) throw new Error(`${file} is missing: is ${dist} a complete build?`);
-  writeFileSync(join(client, '_headers'), staticHeadersFile());
+  writeFileSync(join(client, '_headers'), staticHeadersFile(stripeApiBase ? new URL(stripeApiBase).origin : undefined));
   mkdirSync(BUILT_PAGES_DIR, { recursive: true });
   copyIfChanged(shell, join(BUILT_PAGES_DIR, 'shell.txt'));
   copyIfChanged(notFound, join(BUILT_PAGES_DIR, '404.txt'));
@@ -55,7 +59,7 @@ if (import.meta.main) {
     });
     if (build.status !== 0) process.exit(build.status ?? 1);
   }
-  prepareCloudflareOutput(dist);
+  prepareCloudflareOutput(dist, undefined, undefined, process.env.STRIPE_API_BASE || undefined);
   const config = readFileSync(WRANGLER_CONFIG, 'utf8');
   const updated = withWorkerFirstPaths(config);
   if (updated !== config) writeFileSync(WRANGLER_CONFIG, updated);

@@ -17,6 +17,8 @@ const env: NodeJS.ProcessEnv = {
   CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
   SITE_URL: process.env.SITE_URL ?? `http://${host}:${port}`,
 };
+// Without a key the stand-in runs (below); the build's pages must let the buy form reach its checkout page.
+if (!env.STRIPE_SECRET_KEY) env.STRIPE_API_BASE = `http://127.0.0.1:${env.STANDIN_PORT ?? '12111'}`;
 const { run, serve, startStripeStandin } = createSupervisor(env);
 
 await run(['scripts/cf-build.ts', ...(process.argv.includes('--no-build') ? ['--no-build'] : [])]);

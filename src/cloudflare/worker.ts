@@ -95,7 +95,8 @@ export function createWorker(built: BuiltPages): { fetch(request: Request, env: 
 
   return {
     async fetch(request, env, context) {
-      return withSecurityHeaders(await answer(request, env, context));
+      const response = await answer(request, env, context);
+      return withSecurityHeaders(response, isolate?.basics.config.stripe?.apiBase?.origin);
     },
   };
 }

@@ -68,21 +68,21 @@ function siteConfig(clientDir: string, vars: Record<string, string>): Record<str
 export async function startWorkerSite(
   dist: string,
   vars: Record<string, string>,
-  options: { state?: string; beforeStart?: (d1: OpenD1) => Promise<void> } = {},
+  options: { state?: string; beforeStart?: (d1: OpenD1) => Promise<void>; port?: number } = {},
 ): Promise<WorkerSite> {
   mkdirSync(join(ROOT, '.test-dist'), { recursive: true });
   const dir = mkdtempSync(join(ROOT, '.test-dist', 'cf-'));
   const clientDir = join(dir, 'client');
   const state = join(dir, 'state');
   cpSync(join(dist, 'client'), clientDir, { recursive: true });
-  prepareCloudflareOutput(dist, clientDir, join(dist, 'private'));
+  prepareCloudflareOutput(dist, clientDir, join(dist, 'private'), vars.STRIPE_API_BASE);
   if (options.state) cpSync(options.state, state, { recursive: true });
   else cpSync(await prepareWorkerState(dist, options.beforeStart), state, { recursive: true });
   const config = join(dir, 'wrangler.json');
   writeFileSync(config, JSON.stringify(siteConfig(clientDir, vars), null, 2));
 
   const d1 = () => openD1({ remote: false, persistTo: state });
-  const [port, inspector] = [await freePort(), await freePort()];
+  const [port, inspector] = [options.port ?? (await freePort()), await freePort()];
   const args = ['dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', state, '--show-interactive-dev-session=false'];
   const url = `http://127.0.0.1:${port}`;
   let service;

@@ -22,20 +22,33 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** A page may ask for a stricter referrer policy than the default (the reset page does); it keeps it. */
 const KEPT_WHEN_SET = new Set(['referrer-policy']);
 
+/**
+ * The headers for a site whose checkout page is at `checkoutOrigin` besides Stripe's: the
+ * development stand-in (STRIPE_API_BASE, refused in production). The buy form posts to the site,
+ * which redirects to the checkout page, and a browser holds that redirect to the form's
+ * `form-action`.
+ */
+export function securityHeaders(checkoutOrigin?: string): Readonly<Record<string, string>> {
+  if (!checkoutOrigin) return SECURITY_HEADERS;
+  const policy = CONTENT_SECURITY_POLICY.replace("form-action 'self' https://checkout.stripe.com", `form-action 'self' https://checkout.stripe.com ${checkoutOrigin}`);
+  return { ...SECURITY_HEADERS, 'Content-Security-Policy': policy };
+}
+
 /** `response` with the security headers; a copy when its headers cannot be changed (a fetched response). */
-export function withSecurityHeaders(response: Response): Response {
+export function withSecurityHeaders(response: Response, checkoutOrigin?: string): Response {
+  const headers = securityHeaders(checkoutOrigin);
   let answer = response;
   try {
-    apply(answer.headers);
+    apply(answer.headers, headers);
   } catch {
     answer = new Response(response.body, response);
-    apply(answer.headers);
+    apply(answer.headers, headers);
   }
   return answer;
 }
 
-function apply(headers: Headers): void {
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+function apply(headers: Headers, values: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(values)) {
     if (KEPT_WHEN_SET.has(name.toLowerCase()) && headers.has(name)) continue;
     headers.set(name, value);
   }
@@ -51,9 +64,9 @@ export const STATIC_CACHE_RULES: ReadonlyArray<{ pattern: string; cacheControl: 
  * The `_headers` file of the static assets (Cloudflare's format: a path pattern, then indented
  * `Name: value` lines). Cloudflare applies it to the files it serves, not to the Worker's answers.
  */
-export function staticHeadersFile(): string {
+export function staticHeadersFile(checkoutOrigin?: string): string {
   const lines = ['# Written by `npm run cf:build` from src/server/http/security-headers.ts: do not edit.', '/*'];
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) lines.push(`  ${name}: ${value}`);
+  for (const [name, value] of Object.entries(securityHeaders(checkoutOrigin))) lines.push(`  ${name}: ${value}`);
   for (const rule of STATIC_CACHE_RULES) lines.push(rule.pattern, `  Cache-Control: ${rule.cacheControl}`);
   return `${lines.join('\n')}\n`;
 }
