@@ -5,6 +5,9 @@
 // the Stripe stand-in and points the Worker at it, like `npm start`. Mail without EMAIL_PROVIDER is
 // written to the log with its link; EMAIL_PROVIDER=cloudflare tries the send_email binding, which
 // wrangler simulates (it logs each message and writes its text to a file).
+import { join } from 'node:path';
+import { formatSummary, syncContent } from '../src/server/content/sync.ts';
+import { migrateD1, openD1, readBundleForD1 } from './cf-d1.ts';
 import { createSupervisor } from './dev-processes.ts';
 
 const host = process.env.HOST ?? 'localhost';
@@ -22,8 +25,16 @@ if (!env.STRIPE_SECRET_KEY) env.STRIPE_API_BASE = `http://127.0.0.1:${env.STANDI
 const { run, serve, startStripeStandin } = createSupervisor(env);
 
 await run(['scripts/cf-build.ts', ...(process.argv.includes('--no-build') ? ['--no-build'] : [])]);
-await run(['scripts/migrate.ts', '--d1', 'local']);
-await run(['scripts/content-sync.ts', '--d1', 'local']);
+// What `npm run db:migrate -- --d1 local` and `npm run content:sync -- --d1 local` do, on one
+// opening of the local D1 (each opening starts workerd: seconds).
+const d1 = await openD1({ remote: false });
+try {
+  const applied = await migrateD1(d1.db);
+  const summary = await syncContent(d1.db, await readBundleForD1(join(env.DIST_DIR ?? 'dist', 'private')), Date.now());
+  console.log(`Store ${d1.describe}: ${applied} migration(s) applied; content synced:\n${formatSummary(summary)}`);
+} finally {
+  await d1.close();
+}
 
 // The settings the Worker gets locally: wrangler.jsonc's production vars are overridden for
 // development; anything set in the shell (or .dev.vars) is passed on.
