@@ -1,8 +1,8 @@
-// The D1 database of wrangler.toml, opened from Node through wrangler's own bindings
-// (getPlatformProxy): locally the SQLite file `wrangler pages dev` uses (under .wrangler/state, or
+// The D1 database of wrangler.jsonc, opened from Node through wrangler's own bindings
+// (getPlatformProxy): locally the SQLite file `wrangler dev` uses (under .wrangler/state, or
 // `persistTo`), remotely the deployed database through the Cloudflare API (wrangler login or
 // CLOUDFLARE_API_TOKEN). The returned store is drizzle over the D1 binding, the driver the
-// function uses, so the migrations and the content sync run exactly as they would there.
+// Worker uses, so the migrations and the content sync run exactly as they would there.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { readBundle, type Bundle } from '../src/server/content/bundle.ts';
 import type { Db } from '../src/server/context.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-export const WRANGLER_CONFIG = join(ROOT, 'wrangler.toml');
+export const WRANGLER_CONFIG = join(ROOT, 'wrangler.jsonc');
 
 export type D1Target = { remote: false; persistTo?: string } | { remote: true };
 
@@ -24,22 +24,22 @@ export type OpenD1 = { db: Db; describe: string; close(): Promise<void> };
 
 export async function openD1(target: D1Target, configPath = WRANGLER_CONFIG): Promise<OpenD1> {
   process.env.WRANGLER_SEND_METRICS ??= 'false';
-  let cleanup = () => {};
-  let path = configPath;
-  if (target.remote) {
-    // The same binding marked remote: wrangler then proxies it to the deployed database.
-    const config = unstable_readConfig({ config: configPath });
-    const binding = config.d1_databases.find((d1: { binding: string }) => d1.binding === 'DB');
-    if (!binding) throw new Error(`${configPath} has no D1 binding named DB`);
-    const dir = mkdtempSync(join(tmpdir(), 'cf-d1-'));
-    path = join(dir, 'wrangler.json');
-    writeFileSync(path, JSON.stringify({ name: config.name, compatibility_date: config.compatibility_date, d1_databases: [{ ...binding, remote: true }] }));
-    cleanup = () => rmSync(dir, { recursive: true, force: true });
-  }
+  // Request.cf (the visitor's country and such) is nothing the scripts use; fetching it from
+  // Cloudflare costs seconds, and fails offline after a timeout.
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+  // A config of the D1 binding alone (marked remote for the deployed database): the Worker's own
+  // entry, assets and other bindings are not needed here, and the build may not exist yet.
+  const config = unstable_readConfig({ config: configPath });
+  const binding = config.d1_databases.find((d1: { binding: string }) => d1.binding === 'DB');
+  if (!binding) throw new Error(`${configPath} has no D1 binding named DB`);
+  const dir = mkdtempSync(join(tmpdir(), 'cf-d1-'));
+  const path = join(dir, 'wrangler.json');
+  writeFileSync(path, JSON.stringify({ name: config.name, compatibility_date: config.compatibility_date, d1_databases: [{ ...binding, ...(target.remote ? { remote: true } : {}) }] }));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
   const proxy = await getPlatformProxy<{ DB: D1Binding }>({
     configPath: path,
     envFiles: [],
-    persist: target.remote ? false : target.persistTo ? { path: resolve(target.persistTo, 'v3') } : true,
+    persist: target.remote ? false : { path: resolve(target.persistTo ?? join(ROOT, '.wrangler/state'), 'v3') },
     remoteBindings: target.remote,
   });
   if (!proxy.env.DB) {

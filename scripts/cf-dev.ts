@@ -1,34 +1,56 @@
-// `npm run cf:dev`: the site as Cloudflare Pages runs it, on this machine: builds for Pages
+// `npm run cf:dev`: the site as Cloudflare runs it, on this machine: builds for the Worker
 // (cf-build.ts), migrates the local D1 and loads the build's content into it with the same
-// migrations and content sync as production, then runs `wrangler pages dev` on HOST:PORT
-// (default localhost:8788). Without STRIPE_SECRET_KEY it also runs the Stripe stand-in and points
-// the function at it, like `npm start`. Mail without EMAIL_PROVIDER is written to the log.
+// migrations and content sync as production, then runs `wrangler dev` (workerd, the Worker with
+// its static assets) on HOST:PORT (default localhost:8787). Without STRIPE_SECRET_KEY it also runs
+// the Stripe stand-in and points the Worker at it, like `npm start`. Mail without EMAIL_PROVIDER is
+// written to the log with its link; EMAIL_PROVIDER=cloudflare tries the send_email binding, which
+// wrangler simulates (it logs each message and writes its text to a file).
+import { join } from 'node:path';
+import { formatSummary, syncContent } from '../src/server/content/sync.ts';
+import { migrateD1, openD1, readBundleForD1 } from './cf-d1.ts';
 import { createSupervisor } from './dev-processes.ts';
 
 const host = process.env.HOST ?? 'localhost';
-const port = process.env.PORT ?? '8788';
-const env: NodeJS.ProcessEnv = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', WRANGLER_SEND_METRICS: 'false', SITE_URL: process.env.SITE_URL ?? `http://${host}:${port}` };
+const port = process.env.PORT ?? '8787';
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  ASTRO_TELEMETRY_DISABLED: '1',
+  WRANGLER_SEND_METRICS: 'false',
+  // Request.cf (the visitor's country and such) is nothing the site uses; fetching it costs seconds.
+  CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+  SITE_URL: process.env.SITE_URL ?? `http://${host}:${port}`,
+};
+// Without a key the stand-in runs (below); the build's pages must let the buy form reach its checkout page.
+if (!env.STRIPE_SECRET_KEY) env.STRIPE_API_BASE = `http://127.0.0.1:${env.STANDIN_PORT ?? '12111'}`;
 const { run, serve, startStripeStandin } = createSupervisor(env);
 
 await run(['scripts/cf-build.ts', ...(process.argv.includes('--no-build') ? ['--no-build'] : [])]);
-await run(['scripts/migrate.ts', '--d1', 'local']);
-await run(['scripts/content-sync.ts', '--d1', 'local']);
+// What `npm run db:migrate -- --d1 local` and `npm run content:sync -- --d1 local` do, on one
+// opening of the local D1 (each opening starts workerd: seconds).
+const d1 = await openD1({ remote: false });
+try {
+  const applied = await migrateD1(d1.db);
+  const summary = await syncContent(d1.db, await readBundleForD1(join(env.DIST_DIR ?? 'dist', 'private')), Date.now());
+  console.log(`Store ${d1.describe}: ${applied} migration(s) applied; content synced:\n${formatSummary(summary)}`);
+} finally {
+  await d1.close();
+}
 
-// The settings the function gets locally: wrangler.toml's production [vars] are overridden for
+// The settings the Worker gets locally: wrangler.jsonc's production vars are overridden for
 // development; anything set in the shell (or .dev.vars) is passed on.
-const bindings: Record<string, string> = { NODE_ENV: env.NODE_ENV ?? 'development', SITE_URL: env.SITE_URL!, EMAIL_PROVIDER: env.EMAIL_PROVIDER ?? '' };
+const vars: Record<string, string> = { NODE_ENV: env.NODE_ENV ?? 'development', SITE_URL: env.SITE_URL!, EMAIL_PROVIDER: env.EMAIL_PROVIDER ?? '' };
 for (const name of ['SESSION_SECRET', 'EMAIL_API_KEY', 'EMAIL_API_URL', 'MAIL_FROM', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'PASSWORD_ITERATIONS', 'LOG_LEVEL', 'DATABASE_URL', 'DATABASE_AUTH_TOKEN']) {
-  if (env[name] !== undefined) bindings[name] = env[name]!;
+  if (env[name] !== undefined) vars[name] = env[name]!;
 }
 let standinUrl: string | undefined;
-if (!bindings.STRIPE_SECRET_KEY) {
+if (!vars.STRIPE_SECRET_KEY) {
   const standin = await startStripeStandin(`http://${host}:${port}/api/stripe/webhook`);
   standinUrl = standin.url;
-  Object.assign(bindings, standin.settings);
+  Object.assign(vars, standin.settings);
 }
-const args = ['node_modules/wrangler/bin/wrangler.js', 'pages', 'dev', '--ip', host, '--port', port];
-for (const [name, value] of Object.entries(bindings)) args.push('--binding', `${name}=${value}`);
+const args = ['node_modules/wrangler/bin/wrangler.js', 'dev', '--ip', host, '--port', port];
+for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
 serve(args);
-console.log(`\n  Course site on wrangler pages dev: http://${host}:${port}/`);
+console.log(`\n  Course site on wrangler dev: http://${host}:${port}/`);
 if (standinUrl) console.log(`  Stripe stand-in (no real payments): ${standinUrl}/`);
 console.log('');

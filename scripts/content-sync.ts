@@ -4,7 +4,7 @@
 // in one transaction; a lesson gone from git is unpublished, never deleted. Exits 1, having
 // changed nothing, on an inconsistent bundle or an unmigrated store.
 //
-// `--d1 local|remote [--persist-to DIR]`: into the D1 database of wrangler.toml instead
+// `--d1 local|remote [--persist-to DIR]`: into the D1 database of wrangler.jsonc instead
 // (Cloudflare), through wrangler's D1 binding; the same sync, in one D1 batch.
 import { join, resolve } from 'node:path';
 import { sql } from 'drizzle-orm';

@@ -2,7 +2,7 @@
 // DATABASE_URL (default file:data/app.db, created if missing). Safe to run again: applied
 // migrations are skipped.
 //
-// `--d1 local|remote [--persist-to DIR]`: the D1 database of wrangler.toml instead (Cloudflare;
+// `--d1 local|remote [--persist-to DIR]`: the D1 database of wrangler.jsonc instead (Cloudflare;
 // docs/deploy-cloudflare.md), through wrangler's D1 binding and drizzle's D1 migrator.
 import { parseArgs } from 'node:util';
 import { parseConfig, ConfigError } from '../src/server/config.ts';

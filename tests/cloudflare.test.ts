@@ -1,7 +1,9 @@
-// The serverless target, end to end: `wrangler pages dev` (workerd) over the demo build with the
-// project's functions/, a local D1 migrated and synced by the same scripts as `npm run cf:dev`,
-// the real `stripe` SDK inside the function against the Stripe stand-in, and an HTTP email API
-// sink. The journeys are the Node server's (sign up, sign in, buy, read), from the same handlers.
+// The serverless target, end to end: `wrangler dev` (workerd) of the Worker with static assets over
+// the demo build, with the project's wrangler.jsonc and functions/worker.ts, a local D1 migrated and
+// synced by the same scripts as `npm run cf:dev`, the real `stripe` SDK inside the Worker against
+// the Stripe stand-in, and an HTTP email API sink. The journeys are the Node server's (sign up,
+// sign in, buy, read), from the same handlers; the defences are Caddy's and Node's, each tried as
+// an attack. What the first requests after start do is tests/cloudflare-first-requests.test.ts.
 import { spawnSync } from 'node:child_process';
 import { pbkdf2Sync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -16,7 +18,8 @@ import { SESSION_COOKIE, TEST_SESSION_SECRET, TEST_SITE_URL } from './support/ac
 import { ROOT } from './support/build.ts';
 import { sitePath, STRIPE_KEY, WEBHOOK_SECRET } from './support/payments.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
-import { startPagesSite, type PagesSite } from './support/wrangler.ts';
+import { securityHeaders } from '../src/server/http/security-headers.ts';
+import { startWorkerSite, type WorkerSite } from './support/wrangler.ts';
 
 const COURSE = 'python-fundamentals';
 const PAID_LESSON = `/courses/${COURSE}/control-flow/`;
@@ -26,7 +29,7 @@ const DJANGO_ITERATIONS = 150_000;
 
 type Mail = { authorization: string | undefined; body: { from: string; to: string[]; subject: string; text: string; html: string } };
 
-let site: PagesSite;
+let site: WorkerSite;
 let standin: StripeStandin;
 let stripe: Stripe;
 let sink: Server;
@@ -58,7 +61,7 @@ beforeAll(async () => {
     startStripeStandin({ port: 0, webhookUrls: [], webhookSecret: WEBHOOK_SECRET, log: () => {} }),
   ]);
   standin = started;
-  site = await startPagesSite(
+  site = await startWorkerSite(
     dist(),
     {
       NODE_ENV: 'test',
@@ -123,12 +126,19 @@ async function status(visitor: Visitor, path: string): Promise<{ status: number;
   return { status: response.status, location: response.headers.get('location'), body: await response.text() };
 }
 
-describe('the static site on Pages', () => {
-  test('static pages are served without the function, on-demand paths by it', async () => {
-    const routes = JSON.parse(readFileSync(join(site.clientDir, '_routes.json'), 'utf8'));
-    expect(routes.include).toEqual(expect.arrayContaining(['/api/*', '/login', '/courses/*', '/healthz']));
-    expect(routes.exclude).toEqual(expect.arrayContaining([`/courses/${COURSE}/`, `/courses/${COURSE}/why-python/`]));
-    expect(routes.include.length + routes.exclude.length).toBeLessThanOrEqual(100);
+/**
+ * Every security header Caddy adds, as Caddy gives it (a page may keep a stricter referrer policy;
+ * the buy form may also reach the stand-in's checkout page, as STRIPE_API_BASE is set).
+ */
+function expectSecurityHeaders(response: Response, what: string): void {
+  for (const [name, value] of Object.entries(securityHeaders(standin.url))) {
+    if (name === 'Referrer-Policy' && response.headers.get(name) === 'no-referrer') continue;
+    expect(response.headers.get(name), `${name} on ${what}`).toBe(value);
+  }
+}
+
+describe('the static site as Workers static assets', () => {
+  test('static pages are files, on-demand paths and paid lessons the Worker', async () => {
     const visitor = createVisitor(site.url);
     expect((await status(visitor, '/')).status).toBe(200);
     expect((await status(visitor, `/courses/${COURSE}/`)).body).toContain('<h1');
@@ -137,13 +147,83 @@ describe('the static site on Pages', () => {
     const login = await status(visitor, '/login');
     expect(login.status).toBe(200);
     expect(login.body).toContain('action="/api/auth/login"');
-    // The admin pages answer anyone who is not an admin with the site's 404, from the function.
-    expect(routes.include).toEqual(expect.arrayContaining(['/admin', '/admin/*']));
+    // The admin pages answer anyone who is not an admin with the site's 404, from the Worker.
     expect((await status(visitor, '/admin/')).status).toBe(404);
+    // An unknown path: the site's own 404 page, with a 404 status.
+    const missing = await status(visitor, '/no-such-page');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toContain(readFileSync(join(site.clientDir, '404.html'), 'utf8').slice(0, 200));
+    // A post to a static page is refused; nothing is a file to post to.
+    expect((await visitor.post('/', { a: '1' })).status).toBe(405);
+    expect((await visitor.post('/no-such-page', { a: '1' })).status).toBe(404);
   });
 
-  test('the function runs with the Workers PBKDF2 limit in force', () => {
+  test('every answer carries the security headers behind Caddy: files, pages, the API, redirects, 404s and refusals', async () => {
+    const visitor = createVisitor(site.url);
+    const home = await visitor.get('/');
+    const stylesheet = /href="(\/_astro\/[^"]+\.css)"/.exec(await home.text())![1]!;
+    const answers: [string, Response][] = [
+      ['the home page (a file)', home],
+      ['a course page (a file)', await visitor.get(`/courses/${COURSE}/`)],
+      ['a stylesheet (a file)', await visitor.get(stylesheet)],
+      ['the sign-in page (the Worker)', await visitor.get('/login')],
+      ['/api/me (the Worker)', await visitor.get('/api/me')],
+      ['a paid lesson for an anonymous visitor (the gate\'s redirect)', await visitor.get(PAID_LESSON)],
+      ['an unknown path (the Worker\'s 404)', await visitor.get('/no-such-page')],
+      ['an unknown lesson (the gate\'s 404)', await visitor.get(`/courses/${COURSE}/no-such-lesson/`)],
+      ['a cross-site post (a refusal)', await visitor.post('/api/auth/login', { email: 'a@example.com', password: 'x' }, { origin: 'https://evil.example' })],
+      ['a wrong method', await fetch(`${site.url}/api/checkout`)],
+    ];
+    for (const [what, response] of answers) {
+      expectSecurityHeaders(response, what);
+      if (!response.bodyUsed) await response.body?.cancel();
+    }
+    // Hashed build files may be kept for good, as Caddy says; pages are checked at each use.
+    expect(answers[2]![1].headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(answers[0]![1].headers.get('cache-control')).toBe('public, max-age=0, must-revalidate');
+  });
+
+  test('the Worker runs with the Workers PBKDF2 limit in force', () => {
     expect(site.logs()).toMatch(/"event":"pbkdf2-limit","maxIterationsPerCall":100000,"enforced":true/);
+  });
+});
+
+describe('limits under wrangler, as attacks', () => {
+  test('a sign-up form of 1 MB is refused with 413 and creates nothing', async () => {
+    const visitor = createVisitor(site.url);
+    const response = await visitor.post('/api/auth/signup', { email: 'huge@example.com', password: PASSWORD, padding: 'x'.repeat(1024 * 1024) });
+    expect(response.status).toBe(413);
+    expect(visitor.cookie('session')).toBeUndefined();
+    expect(await query(sql`SELECT id FROM users WHERE email = 'huge@example.com'`)).toEqual([]);
+  });
+
+  test('a webhook body over its limit is refused with 413 before its signature is even read', async () => {
+    const before = await query<{ n: number }>(sql`SELECT count(*) AS n FROM stripe_events`);
+    const response = await fetch(`${site.url}/api/stripe/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Stripe-Signature': 't=1,v1=forged' },
+      body: JSON.stringify({ id: 'evt_huge', type: 'charge.refunded', padding: 'x'.repeat(600 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+    expect(await query<{ n: number }>(sql`SELECT count(*) AS n FROM stripe_events`)).toEqual(before);
+  });
+
+  test('guessing one member\'s password is stopped after 10 tries, and the right password is then refused too', async () => {
+    const email = 'guessed@example.com';
+    expect((await createVisitor(site.url).post('/api/auth/signup', { email, password: PASSWORD })).status).toBe(303);
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 11; attempt++) {
+      const response = await createVisitor(site.url).post('/api/auth/login', { email, password: `wrong guess number ${attempt}` });
+      statuses.push(response.status);
+      await response.body?.cancel();
+    }
+    expect(statuses.slice(0, 10).every((code) => code === 303)).toBe(true);
+    expect(statuses[10]).toBe(429);
+    const owner = createVisitor(site.url);
+    const refused = await owner.post('/api/auth/login', { email, password: PASSWORD });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(owner.cookie('session')).toBeUndefined();
   });
 });
 
@@ -307,7 +387,7 @@ describe('buying and reading on the serverless target', () => {
 });
 
 describe('what a deploy uploads', () => {
-  test('no paid lesson text or paid-only image is in the static output or the functions bundle', () => {
+  test('no paid lesson text or paid-only image is in the static output or the Worker\'s bundle', () => {
     const manifest = parseManifest(JSON.parse(readFileSync(join(dist(), 'private', 'manifest.json'), 'utf8')));
     // Sentences of the paid pages' own text (not the layout): every paragraph long enough to be unique.
     const secrets = new Set<string>();
@@ -321,9 +401,9 @@ describe('what a deploy uploads', () => {
     const paidMedia = manifest.media.map((item) => readFileSync(join(dist(), 'private', item.file)));
     expect(paidMedia.length).toBeGreaterThan(0);
 
-    const out = mkdtempSync(join(ROOT, '.test-dist', 'cf-functions-'));
+    const out = mkdtempSync(join(ROOT, '.test-dist', 'cf-worker-'));
     try {
-      const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'pages', 'functions', 'build', '--outdir', out], {
+      const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--config', site.configPath, '--outdir', out], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', WRANGLER_SEND_METRICS: 'false', CI: '1' },
         encoding: 'utf8',
@@ -332,7 +412,7 @@ describe('what a deploy uploads', () => {
       const files = [...readdirSync(site.clientDir, { recursive: true, withFileTypes: true }), ...readdirSync(out, { recursive: true, withFileTypes: true })]
         .filter((entry) => entry.isFile())
         .map((entry) => join(entry.parentPath, entry.name));
-      expect(files.some((file) => file.endsWith('index.js'))).toBe(true);
+      expect(files.some((file) => file.startsWith(out) && file.endsWith('.js')), 'the bundle was written').toBe(true);
       for (const file of files) {
         const bytes = readFileSync(file);
         const text = bytes.toString('utf8');

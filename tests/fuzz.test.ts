@@ -5,59 +5,37 @@
 // process, and none, being unauthenticated, may change the store: a digest of every table is the
 // same before and after, except `rate_limits`, where failed attempts are legitimately counted.
 //
-// To cover a new endpoint, add it to ENDPOINTS with the form fields it reads.
+// The endpoints and the fields they read are the route table's (src/server/routes.ts); a route
+// under a prefix (/admin/*) is tried at the addresses listed in PREFIX_EXAMPLES.
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+import { GATED_PATHS, ROUTES, STATIC_PATHS } from '../src/server/routes.ts';
 import { startPaymentsSite, type PaymentsSite } from './support/payments.ts';
 
 const COURSE = 'python-fundamentals';
 
+/** Addresses under each prefix route. */
+const PREFIX_EXAMPLES: Record<string, string[]> = {
+  '/admin/*': [
+    '/admin/', '/admin/members', '/admin/members.csv', '/admin/purchases', '/admin/purchases.csv', '/admin/courses', '/admin/audit',
+    '/admin/members/1/grant', '/admin/members/1/revoke', '/admin/members/1/password-email', '/admin/members/1/sign-out',
+  ],
+};
+
+/** A demo address for a pattern of the table (`:course` and friends, `/*`); `lesson` is a paid or a free one. */
+function examplesOf(path: string, lesson = 'why-python'): string[] {
+  if (PREFIX_EXAMPLES[path]) return PREFIX_EXAMPLES[path]!;
+  if (path.endsWith('/*')) return [`${path.slice(0, -2)}/none.png`];
+  return [path.replace(':course', COURSE).replace(':lesson', lesson).replace(':name', 'none.png')];
+}
+
 /** Every page and endpoint, with the fields its forms or query read. */
 export const ENDPOINTS: { path: string; fields: string[] }[] = [
-  { path: '/', fields: [] },
-  { path: `/courses/${COURSE}/`, fields: [] },
-  { path: `/courses/${COURSE}/why-python/`, fields: [] },
-  { path: `/courses/${COURSE}/control-flow/`, fields: [] },
+  ...ROUTES.flatMap((route) => examplesOf(route.path).map((path) => ({ path, fields: [...route.fields] }))),
+  ...GATED_PATHS.flatMap((path) => examplesOf(path, 'control-flow').map((example) => ({ path: example, fields: [] }))),
+  ...STATIC_PATHS.flatMap((path) => examplesOf(path).map((example) => ({ path: example, fields: [] }))),
   { path: '/courses/no-such-course/no-such-lesson/', fields: [] },
-  { path: '/signup', fields: ['next'] },
-  { path: '/login', fields: ['next', 'error'] },
-  { path: '/reset', fields: ['token', 'welcome'] },
-  { path: '/verify', fields: ['token'] },
-  { path: '/account', fields: [] },
-  { path: '/account/password', fields: [] },
-  { path: '/checkout/success', fields: ['session_id'] },
-  { path: '/api/auth/signup', fields: ['email', 'password', 'next'] },
-  { path: '/api/auth/login', fields: ['email', 'password', 'next'] },
-  { path: '/api/auth/logout', fields: [] },
-  { path: '/api/auth/logout-all', fields: [] },
-  { path: '/api/auth/password', fields: ['current_password', 'password'] },
-  { path: '/api/auth/reset-request', fields: ['email'] },
-  { path: '/api/auth/reset', fields: ['token', 'password'] },
-  { path: '/api/auth/link-request', fields: ['email', 'next'] },
-  { path: '/api/auth/link', fields: ['token', 'next'] },
-  { path: '/api/auth/verify', fields: ['token', 'password'] },
-  { path: '/api/auth/verify-request', fields: [] },
-  { path: '/api/checkout', fields: ['course', 'promotion_code'] },
-  { path: '/api/me', fields: [] },
-  { path: '/api/progress', fields: ['course', 'lesson', 'done'] },
-  { path: '/api/stripe/webhook', fields: [] },
-  { path: '/api/waitlist', fields: ['course', 'email'] },
-  { path: '/admin/', fields: [] },
-  { path: '/admin/members', fields: ['q', 'page'] },
-  { path: '/admin/members.csv', fields: ['q'] },
-  { path: '/admin/purchases', fields: ['course', 'status', 'from', 'to'] },
-  { path: '/admin/purchases.csv', fields: ['course', 'status', 'from', 'to'] },
-  { path: '/admin/courses', fields: [] },
-  { path: '/admin/audit', fields: ['page'] },
-  { path: '/admin/members/1/grant', fields: ['course', 'reason'] },
-  { path: '/admin/members/1/revoke', fields: ['course', 'reason'] },
-  { path: '/admin/members/1/password-email', fields: [] },
-  { path: '/admin/members/1/sign-out', fields: [] },
-  { path: '/healthz', fields: [] },
-  { path: '/media/none.png', fields: [] },
-  { path: '/robots.txt', fields: [] },
-  { path: '/rss.xml', fields: [] },
   { path: '/no-such-page', fields: [] },
 ];
 

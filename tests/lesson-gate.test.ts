@@ -308,8 +308,8 @@ describe('the gate in process', () => {
     const log = { debug() {}, info() {}, warn() {}, error() {} };
     const clock = { now: () => Date.now() };
     ctx = { db, config: parseConfig(env), mailer: { send: async () => {} }, stripe: null, clock, log } as unknown as AppContext;
-    const index = createLessonIndex(db, clock, log, { refreshMs: 60 * 60 * 1000 });
-    await index.refresh();
+    const index = createLessonIndex(clock, log, { refreshMs: 60 * 60 * 1000 });
+    await index.refresh(db);
     gate = createLessonGate({ index, notFoundHtml: 'not found' });
   });
   afterAll(() => client?.close());
@@ -384,8 +384,8 @@ describe('the gate in process', () => {
       },
       media: (...args) => reads.media(...args),
     };
-    const index = createLessonIndex(ctx.db, ctx.clock, log, { refreshMs: 60 * 60 * 1000 });
-    await index.refresh();
+    const index = createLessonIndex(ctx.clock, log, { refreshMs: 60 * 60 * 1000 });
+    await index.refresh(ctx.db);
     const nodeGate = createLessonGate({ index, notFoundHtml: 'not found', reads: recording });
     const owner = await entitledMember();
     const request = () =>

@@ -1,5 +1,5 @@
 // Cloudflare Workers in production refuse a PBKDF2 deriveBits above 100,000 iterations; local
-// workerd (wrangler pages dev) computes any count. The function installs this guard so that local
+// workerd (wrangler dev) computes any count. The Worker installs this guard so that local
 // runs fail the way production would: a hashing change that asks for more in one call breaks
 // `npm run cf:dev` and tests/cloudflare.test.ts instead of every sign-in after a deploy. In
 // production the guard refuses nothing the runtime would have accepted.

@@ -1,14 +1,12 @@
-// The AppContext of a Node process, built once on first use and shared by every Astro page and
-// endpoint. Refuses to exist with a bad configuration or an unmigrated store.
+// The AppContext of a Node process (built by the core's createAppContext with what only Node has:
+// the libSQL store, SMTP and the outbox folder, the page shell read from the build), built once on
+// first use and shared by every Astro endpoint. Refuses to exist with a bad configuration or an
+// unmigrated store.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { mailTransportOf, parseConfig } from '../server/config.ts';
+import { announceAppContext, createAppBasics, createAppContext } from '../server/app-context.ts';
 import type { AppContext } from '../server/context.ts';
-import { DEFAULT_PASSWORD_ITERATIONS } from '../server/config.ts';
 import { parsePageShell } from '../server/http/page-shell.ts';
-import { createHttpMailer } from '../server/email/http-mailer.ts';
-import { createLog } from '../server/log.ts';
-import { createStripeClient } from '../server/payments/stripe.ts';
 import { readNodeEnv } from './env.ts';
 import { createOutboxMailer, createSmtpMailer } from './mailers.ts';
 import { assertMigrated } from './migrations.ts';
@@ -28,9 +26,8 @@ export function shareAppContext(app: AppContext): void {
 export type NodeAppContext = { app: AppContext; close(): void };
 
 export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeAppContext> {
-  const config = parseConfig(env);
-  const clock = { now: () => Date.now() };
-  const log = createLog(config.logLevel, clock.now);
+  const basics = createAppBasics(env, 'node');
+  const { config } = basics;
   const store = await openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
   try {
     await assertMigrated(store.client);
@@ -38,26 +35,13 @@ export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeApp
     store.close();
     throw error;
   }
-  const transport = mailTransportOf(config);
-  const mailer =
-    transport === 'smtp'
-      ? createSmtpMailer(config.smtpUrl!, config.mailFrom)
-      : transport === 'email-api'
-        ? createHttpMailer(config.emailApi!, config.mailFrom)
-        : createOutboxMailer(config.mailFrom);
-  if (config.passwordIterations < DEFAULT_PASSWORD_ITERATIONS) {
-    log.warn('config.weak-password-hashing', { iterations: config.passwordIterations, default: DEFAULT_PASSWORD_ITERATIONS });
-  }
-  const stripe = config.stripe ? createStripeClient(config.stripe) : null;
-  if (!config.stripe) log.warn('config.payments-off', { hint: 'set STRIPE_SECRET_KEY (npm start runs a local Stripe stand-in)' });
-  log.info('app.ready', {
-    env: config.env,
-    store: config.databaseUrl.replace(/\?.*$/, ''),
-    mail: transport,
-    stripe: config.stripe ? (config.stripe.apiBase?.origin ?? 'api.stripe.com') : 'off',
+  const app = createAppContext(basics, {
+    db: store.db,
+    mailers: { smtp: () => createSmtpMailer(config.smtpUrl!, config.mailFrom), outbox: () => createOutboxMailer(config.mailFrom) },
+    pageShell: loadOnce(async () => parsePageShell(await readFile(resolve(env.DIST_DIR ?? 'dist', 'private/shell.html'), 'utf8'))),
   });
-  const pageShell = loadOnce(async () => parsePageShell(await readFile(resolve(env.DIST_DIR ?? 'dist', 'private/shell.html'), 'utf8')));
-  return { app: { db: store.db, config, mailer, stripe, clock, log, pageShell }, close: () => store.close() };
+  announceAppContext(basics, config.databaseUrl.replace(/\?.*$/, ''));
+  return { app, close: () => store.close() };
 }
 
 /** Loads something once; a failure is not kept, so the next request tries again. */

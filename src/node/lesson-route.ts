@@ -47,7 +47,7 @@ export function createLessonRoute(app: AppContext, clientDir: string): LessonRou
   const notFoundHtml = existsSync(notFoundFile)
     ? readFileSync(notFoundFile, 'utf8')
     : '<!doctype html><title>Page not found</title><h1>Page not found</h1>';
-  const index = createLessonIndex(app.db, app.clock, app.log);
+  const index = createLessonIndex(app.clock, app.log);
   // A local file (not an embedded replica, which libSQL itself keeps in sync) gets the prepared
   // statements; a libSQL server is read through its client.
   const file = app.config.databaseSyncUrl ? null : storeFilePath(app.config.databaseUrl);

@@ -1,6 +1,5 @@
-import { astroEndpoint } from '../node/astro-endpoint.ts';
-import { handleHealth } from '../server/health.ts';
+// /healthz: the route table's (src/server/routes.ts) on Node; the core answers it.
+import { astroRoute } from '../node/astro-endpoint.ts';
 
 export const prerender = false;
-export const GET = astroEndpoint(handleHealth);
-export const HEAD = GET;
+export const ALL = astroRoute('/healthz');

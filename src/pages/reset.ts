@@ -1,7 +1,5 @@
-import { astroEndpoint } from '../node/astro-endpoint.ts';
-import { handleResetPage } from '../server/auth/pages.ts';
+// /reset: the route table's (src/server/routes.ts) on Node; the core answers it.
+import { astroRoute } from '../node/astro-endpoint.ts';
 
 export const prerender = false;
-export const GET = astroEndpoint(handleResetPage);
-// Any other method reaches the handler too, which answers 405.
-export const ALL = GET;
+export const ALL = astroRoute('/reset');

@@ -14,6 +14,8 @@ export const DEFAULT_PASSWORD_ITERATIONS = 600_000;
 /** The HTTP email APIs whose request shape src/server/email/http-mailer.ts speaks. */
 export const EMAIL_PROVIDERS = ['resend', 'postmark'] as const;
 export type EmailProvider = (typeof EMAIL_PROVIDERS)[number];
+/** Cloudflare's Email Service through the Worker's `send_email` binding named EMAIL. */
+export const SEND_EMAIL_PROVIDER = 'cloudflare';
 
 /**
  * Where the settings are read. Workers have no SMTP (no outgoing TCP mail) and no filesystem, so
@@ -66,8 +68,8 @@ const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_/, 'must be a webhook signing secret (whsec_...)')),
   /** Where the Stripe API is, for the local stand-in (http://127.0.0.1:12111). Unset: api.stripe.com. */
   STRIPE_API_BASE: optional(z.url({ protocol: /^https?$/ })),
-  /** An HTTP email API (the serverless target's transport, where SMTP is not available). */
-  EMAIL_PROVIDER: z.preprocess((value) => (value === '' ? undefined : value), z.enum(EMAIL_PROVIDERS).optional()),
+  /** An HTTP email API, or `cloudflare`: the Worker's own send_email binding (EMAIL, no key). */
+  EMAIL_PROVIDER: z.preprocess((value) => (value === '' ? undefined : value), z.enum([...EMAIL_PROVIDERS, SEND_EMAIL_PROVIDER] as const).optional()),
   EMAIL_API_KEY: optional(z.string()),
   /** Only to reach the provider somewhere else than its public address (a local sink in tests). */
   EMAIL_API_URL: optional(z.url({ protocol: /^https?$/ })),
@@ -95,6 +97,8 @@ export type Config = {
   passwordIterations: number;
   stripe: StripeSettings | null;
   emailApi: EmailApiSettings | null;
+  /** Mail goes through the Worker's send_email binding (EMAIL_PROVIDER=cloudflare). */
+  sendEmailBinding: boolean;
   runtime: Runtime;
 };
 
@@ -183,15 +187,18 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
         }
       : null,
     emailApi:
-      values.EMAIL_PROVIDER && values.EMAIL_API_KEY
+      values.EMAIL_PROVIDER && values.EMAIL_PROVIDER !== SEND_EMAIL_PROVIDER && values.EMAIL_API_KEY
         ? { provider: values.EMAIL_PROVIDER, apiKey: values.EMAIL_API_KEY, apiUrl: values.EMAIL_API_URL ? new URL(values.EMAIL_API_URL) : undefined }
         : null,
+    sendEmailBinding: values.EMAIL_PROVIDER === SEND_EMAIL_PROVIDER,
     runtime,
   };
 
   const problems: string[] = [];
   if (values.STRIPE_WEBHOOK_SECRET && !values.STRIPE_SECRET_KEY) problems.push('STRIPE_SECRET_KEY: must be set when STRIPE_WEBHOOK_SECRET is');
-  if (Boolean(values.EMAIL_PROVIDER) !== Boolean(values.EMAIL_API_KEY)) problems.push('EMAIL_PROVIDER, EMAIL_API_KEY: set both or neither');
+  if (config.sendEmailBinding) {
+    if (runtime !== 'workers') problems.push('EMAIL_PROVIDER: `cloudflare` (the send_email binding) only exists on Workers');
+  } else if (Boolean(values.EMAIL_PROVIDER) !== Boolean(values.EMAIL_API_KEY)) problems.push('EMAIL_PROVIDER, EMAIL_API_KEY: set both or neither');
   if (runtime === 'workers') {
     if (values.SMTP_URL) problems.push('SMTP_URL: Workers cannot send SMTP; set EMAIL_PROVIDER and EMAIL_API_KEY instead');
     if (values.DATABASE_URL?.startsWith('file:') && env.DATABASE_URL) problems.push('DATABASE_URL: Workers have no files; use the D1 binding DB or a libsql:// / https:// store');
@@ -213,7 +220,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   if (config.production) {
     if (config.siteUrl.protocol !== 'https:') problems.push(`SITE_URL: must be https in production (is ${config.siteUrl.origin})`);
     if (runtime === 'workers') {
-      if (!config.emailApi) problems.push('EMAIL_PROVIDER, EMAIL_API_KEY: must be set in production (Workers send mail through an email API)');
+      if (!config.emailApi && !config.sendEmailBinding) problems.push('EMAIL_PROVIDER: must be set in production (`cloudflare` with the send_email binding, or an email API with EMAIL_API_KEY)');
     } else if (!config.smtpUrl && !config.emailApi) {
       problems.push('SMTP_URL (or EMAIL_PROVIDER and EMAIL_API_KEY): must be set in production (the development outbox only writes files)');
     }
@@ -234,7 +241,12 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   return config;
 }
 
-/** Where mail goes on Node: SMTP, else an email API, when configured; otherwise (development only) the outbox folder. */
-export function mailTransportOf(config: Config): 'smtp' | 'email-api' | 'outbox' {
-  return config.smtpUrl ? 'smtp' : config.emailApi ? 'email-api' : 'outbox';
+export type MailTransport = 'smtp' | 'email-api' | 'send-email' | 'outbox';
+
+/**
+ * Where mail goes: SMTP (Node), else an email API, else the send_email binding (Workers), when
+ * configured; otherwise (development only) the runtime's outbox (a folder on Node, the log on Workers).
+ */
+export function mailTransportOf(config: Config): MailTransport {
+  return config.smtpUrl ? 'smtp' : config.emailApi ? 'email-api' : config.sendEmailBinding ? 'send-email' : 'outbox';
 }

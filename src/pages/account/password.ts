@@ -1,7 +1,5 @@
-import { astroEndpoint } from '../../node/astro-endpoint.ts';
-import { handlePasswordPage } from '../../server/auth/pages.ts';
+// /account/password: the route table's (src/server/routes.ts) on Node; the core answers it.
+import { astroRoute } from '../../node/astro-endpoint.ts';
 
 export const prerender = false;
-export const GET = astroEndpoint(handlePasswordPage);
-// Any other method reaches the handler too, which answers 405.
-export const ALL = GET;
+export const ALL = astroRoute('/account/password');

@@ -1,5 +1,5 @@
-import { astroEndpoint } from '../../node/astro-endpoint.ts';
-import { handleMe } from '../../server/auth/me.ts';
+// /api/me: the route table's (src/server/routes.ts) on Node; the core answers it.
+import { astroRoute } from '../../node/astro-endpoint.ts';
 
 export const prerender = false;
-export const GET = astroEndpoint(handleMe);
+export const ALL = astroRoute('/api/me');

@@ -1,5 +1,5 @@
-import { astroEndpoint } from '../../node/astro-endpoint.ts';
-import { handleProgress } from '../../server/access/progress.ts';
+// /api/progress: the route table's (src/server/routes.ts) on Node; the core answers it.
+import { astroRoute } from '../../node/astro-endpoint.ts';
 
 export const prerender = false;
-export const POST = astroEndpoint(handleProgress);
+export const ALL = astroRoute('/api/progress');

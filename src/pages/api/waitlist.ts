@@ -1,7 +1,5 @@
-import { astroEndpoint } from '../../node/astro-endpoint.ts';
-import { handleWaitlist } from '../../server/payments/waitlist.ts';
+// /api/waitlist: the route table's (src/server/routes.ts) on Node; the core answers it.
+import { astroRoute } from '../../node/astro-endpoint.ts';
 
 export const prerender = false;
-export const POST = astroEndpoint(handleWaitlist);
-// Any other method reaches the handler too, which answers 405 without touching anything.
-export const ALL = POST;
+export const ALL = astroRoute('/api/waitlist');

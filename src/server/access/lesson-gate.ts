@@ -64,50 +64,52 @@ export function lessonPath(course: string, lesson: string): string {
 }
 
 /** Which paid lessons exist, so that anonymous requests are answered without the store. */
-export type LessonIndex = { has(course: string, lesson: string): boolean };
+export type LessonIndex = { has(course: string, lesson: string, db: Db): Promise<boolean> };
 
 export type RefreshingLessonIndex = LessonIndex & {
-  /** Loads the index now; the server awaits it once before it listens. */
-  refresh(): Promise<void>;
+  /** Loads the index now, in the caller's own request (the Node server does it once before it listens). */
+  refresh(db: Db): Promise<void>;
   size(): number;
 };
 
 /**
- * The published paid lessons, reloaded in the background at most every `refreshMs` when asked
- * (a content sync on a running server shows within that time; meanwhile an anonymous visitor of
- * a brand-new lesson gets a 404 instead of the sign-in page, and members are not affected: their
- * query reads the store itself). A failed reload keeps the previous index and is logged.
+ * The published paid lessons, reloaded at most every `refreshMs` (a content sync on a running
+ * server shows within that time; meanwhile an anonymous visitor of a brand-new lesson gets a 404
+ * instead of the sign-in page, and members are not affected: their query reads the store itself).
+ * A failed reload keeps the previous index and is logged.
+ *
+ * No load is ever shared between requests: workerd does not let one request wait for I/O begun by
+ * another (the waiting request hangs for good once the first one ends), and a load left pending by
+ * a cancelled request would otherwise block every reload after it. The index keeps only plain
+ * data. Before the first load, each request that needs the index loads it itself; after that, the
+ * first request to find it stale reloads it (and waits for that one query), and the others read
+ * the index they have meanwhile.
  */
-export function createLessonIndex(db: Db, clock: Clock, log: Log, options: { refreshMs?: number } = {}): RefreshingLessonIndex {
+export function createLessonIndex(clock: Clock, log: Log, options: { refreshMs?: number } = {}): RefreshingLessonIndex {
   const refreshMs = options.refreshMs ?? 15_000;
-  let keys = new Set<string>();
-  let loadedAt = -Infinity;
-  let loading: Promise<void> | null = null;
-  const refresh = (): Promise<void> => {
-    loading ??= (async () => {
-      try {
-        const rows = await db.all<{ course: string; lesson: string }>(
-          sql`SELECT course_slug AS course, slug AS lesson FROM lessons WHERE published = 1 AND preview = 0`,
-        );
-        keys = new Set(rows.map((row) => `${row.course}/${row.lesson}`));
-        loadedAt = clock.now();
-      } catch (error) {
-        // Tried again at the next request after the interval, not at every request.
-        loadedAt = clock.now();
-        log.error('lesson-index.refresh-failed', { error: error instanceof Error ? error.message : String(error) });
-      } finally {
-        loading = null;
-      }
-    })();
-    return loading;
+  let keys: Set<string> | null = null;
+  let dueAt = -Infinity;
+  const refresh = async (db: Db): Promise<void> => {
+    // Claimed before the query, so that concurrent requests do not all reload.
+    dueAt = clock.now() + refreshMs;
+    try {
+      const rows = await db.all<{ course: string; lesson: string }>(
+        sql`SELECT course_slug AS course, slug AS lesson FROM lessons WHERE published = 1 AND preview = 0`,
+      );
+      keys = new Set(rows.map((row) => `${row.course}/${row.lesson}`));
+    } catch (error) {
+      // Tried again at the next request after the interval, not at every request.
+      log.error('lesson-index.refresh-failed', { error: error instanceof Error ? error.message : String(error) });
+      if (!keys) throw error;
+    }
   };
   return {
-    has(course, lesson) {
-      if (clock.now() - loadedAt > refreshMs) void refresh();
-      return keys.has(`${course}/${lesson}`);
+    async has(course, lesson, db) {
+      if (!keys || clock.now() >= dueAt) await refresh(db);
+      return keys!.has(`${course}/${lesson}`);
     },
     refresh,
-    size: () => keys.size,
+    size: () => keys?.size ?? 0,
   };
 }
 
@@ -238,7 +240,7 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
       const cleared = read.hadToken ? clearSessionCookies(request.url(), ctx.config, read) : [];
       // Private media answer 404 to anyone who may not read them, signed in or not: a 403 or a
       // redirect would confirm that a name exists, and an image has no page to offer anything on.
-      if (path.kind === 'media' || !index.has(path.course, path.lesson)) return notFound(head, cleared);
+      if (path.kind === 'media' || !(await index.has(path.course, path.lesson, ctx.db))) return notFound(head, cleared);
       return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, cleared);
     }
     const session = { ...read, claims: read.claims };
@@ -253,7 +255,7 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     if (!settled.valid || !row) {
       // A token the store no longer accepts (signed out, signed out everywhere, password changed,
       // past the session's end, account gone).
-      if (!index.has(path.course, path.lesson)) return notFound(head, settled.setCookies);
+      if (!(await index.has(path.course, path.lesson, ctx.db))) return notFound(head, settled.setCookies);
       return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, settled.setCookies);
     }
     const renewed = settled.setCookies;

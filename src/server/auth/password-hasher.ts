@@ -131,17 +131,17 @@ export function needsRehash(stored: string, parameters: HashParameters): boolean
   return parsed.perRound * parsed.rounds < parameters.iterations;
 }
 
-const dummies = new Map<number, Promise<string>>();
+/** Finished hashes only: a promise begun in one request must not be awaited by another (workerd). */
+const dummies = new Map<number, string>();
 
 /**
  * A hash with the current cost to verify against when there is no account, so that an unknown
  * email takes as long to refuse as a wrong password.
  */
-export function dummyHash(parameters: HashParameters): Promise<string> {
-  let dummy = dummies.get(parameters.iterations);
-  if (!dummy) {
-    dummy = hashPassword(randomSalt(), parameters);
-    dummies.set(parameters.iterations, dummy);
-  }
+export async function dummyHash(parameters: HashParameters): Promise<string> {
+  const known = dummies.get(parameters.iterations);
+  if (known) return known;
+  const dummy = await hashPassword(randomSalt(), parameters);
+  dummies.set(parameters.iterations, dummy);
   return dummy;
 }

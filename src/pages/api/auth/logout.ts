@@ -1,7 +1,5 @@
-import { astroEndpoint } from '../../../node/astro-endpoint.ts';
-import { handleSignOut } from '../../../server/auth/sign-out.ts';
+// /api/auth/logout: the route table's (src/server/routes.ts) on Node; the core answers it.
+import { astroRoute } from '../../../node/astro-endpoint.ts';
 
 export const prerender = false;
-export const POST = astroEndpoint(handleSignOut);
-// Any other method reaches the handler too, which answers 405 without touching anything.
-export const ALL = POST;
+export const ALL = astroRoute('/api/auth/logout');

@@ -1,6 +1,5 @@
-import { astroEndpoint } from '../../../node/astro-endpoint.ts';
-import { handleStripeWebhook } from '../../../server/payments/webhook.ts';
+// /api/stripe/webhook: the route table's (src/server/routes.ts) on Node; the core answers it.
+import { astroRoute } from '../../../node/astro-endpoint.ts';
 
 export const prerender = false;
-export const POST = astroEndpoint(handleStripeWebhook);
-export const ALL = POST;
+export const ALL = astroRoute('/api/stripe/webhook');
