@@ -8,7 +8,7 @@
 // lesson gate's index and page cache. The store, Stripe and the mailer are made for each request
 // (src/server/app-context.ts), because workerd does not let one request use an I/O object, or
 // await a promise, begun by another: a promise shared between requests hangs the second one for
-// good once the first has ended (docs/decisions/0007-workers-static-assets.md).
+// good once the first has ended (docs/decisions/0009-workers-static-assets.md).
 import { announceAppContext, createAppBasics, createAppContext, type AppBasics } from '../server/app-context.ts';
 import { createLessonGate, createLessonIndex, type LessonGate } from '../server/access/lesson-gate.ts';
 import type { Client } from '../server/context.ts';
