@@ -15,6 +15,7 @@ import { newTokenSecret, revokeTokensStatement } from '../auth/tokens.ts';
 import type { Db } from '../context.ts';
 import type { User } from '../db/schema.ts';
 import { sha256Hex } from '../sha256.ts';
+import { endSessionsStatements } from '../auth/accounts.ts';
 import { auditSql, type AdminActor, type AdminContext } from './audit.ts';
 import { runBatch } from './batch.ts';
 
@@ -336,11 +337,11 @@ export async function setMemberPassword(ctx: AdminContext, input: SetPasswordInp
 
 export type SignOutResult = { kind: 'signed-out'; userId: number } | { kind: 'unknown-user'; userId: number };
 
-/** Ends every session of a member (their session version moves on, so every older token dies). */
+/** Ends every session of a member: their session rows go and every older token dies. */
 export async function signOutMember(ctx: AdminContext, input: { userId: number; reason?: string | null; actor: AdminActor }): Promise<SignOutResult> {
   const now = ctx.clock.now();
   const results = await runBatch(ctx.db, [
-    sql`UPDATE users SET session_version = session_version + 1, updated_at = ${now} WHERE id = ${input.userId}`,
+    ...endSessionsStatements(ctx.db, input.userId, now).map((statement) => statement.getSQL()),
     auditSql({ actor: input.actor, action: 'sign-out-everywhere', subjectUserId: input.userId, reason: input.reason ?? null, now, onlyIfChanged: true }),
   ]);
   return rowsAffected(results[0]) > 0 ? { kind: 'signed-out', userId: input.userId } : { kind: 'unknown-user', userId: input.userId };
