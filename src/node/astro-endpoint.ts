@@ -2,18 +2,17 @@
 // client's address (the socket's peer, or what a proxy in TRUST_PROXY forwarded), return the
 // handler's Response unchanged.
 import type { APIRoute } from 'astro';
-import { paidLessonPages as built } from 'virtual:course-build';
+import { building as built } from 'virtual:course-build';
 import type { AppContext, Handler } from '../server/context.ts';
 import { parsePageShell } from '../server/http/page-shell.ts';
 import { clientAddressOf } from '../server/http/client-address.ts';
 import { htmlPage } from '../server/http/responses.ts';
-import { getAppContext, loadOnce } from './app-context.ts';
+import { getAppContext } from './app-context.ts';
 
-// The development server has no build, so no private bundle: it renders the shell page itself.
-let devShell: AppContext['pageShell'] | undefined;
+// The development server has no build, so no private bundle: it renders the shell page itself, on
+// every request, so that an edit to site.yaml shows on the next reload.
 function withDevShell(ctx: AppContext, request: Request): AppContext {
-  devShell ??= loadOnce(async () => parsePageShell(await (await fetch(new URL('/app-shell/', request.url))).text()));
-  return { ...ctx, pageShell: devShell };
+  return { ...ctx, pageShell: async () => parsePageShell(await (await fetch(new URL('/app-shell/', request.url))).text()) };
 }
 
 export function astroEndpoint(handler: Handler): APIRoute {
