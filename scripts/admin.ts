@@ -612,7 +612,8 @@ function formatBytes(bytes: number): string {
 /** The settings the tool uses (the store and password hashing), with the server's defaults. */
 function readConfig(): Config {
   const env = t.readNodeEnv();
-  const keep = ['DATABASE_URL', 'DATABASE_AUTH_TOKEN', 'DATABASE_SYNC_URL', 'PASSWORD_ITERATIONS', 'SITE_URL'];
+  // HOST and PORT: without SITE_URL, the sign-in address printed is the server's (http://HOST:PORT).
+  const keep = ['DATABASE_URL', 'DATABASE_AUTH_TOKEN', 'DATABASE_SYNC_URL', 'PASSWORD_ITERATIONS', 'SITE_URL', 'HOST', 'PORT'];
   // Not NODE_ENV: production's checks are about serving (secrets, SMTP, Stripe), not this tool.
   return t.parseConfig(Object.fromEntries(keep.map((key) => [key, env[key]])));
 }

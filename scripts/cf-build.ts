@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pagesRoutes } from '../src/cloudflare/pages-routes.ts';
+import { readNodeEnv } from '../src/node/env.ts';
 import { PREFIX_ROUTES, ROUTES } from '../src/cloudflare/routes.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -41,7 +42,7 @@ export function prepareCloudflareOutput(dist: string, client = join(dist, 'clien
 
 if (import.meta.main) {
   const { values } = parseArgs({ options: { dist: { type: 'string' }, 'no-build': { type: 'boolean' } } });
-  const dist = resolve(values.dist ?? process.env.DIST_DIR ?? 'dist');
+  const dist = resolve(values.dist ?? readNodeEnv().DIST_DIR ?? 'dist');
   if (!values['no-build']) {
     const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/astro/bin/astro.mjs'), 'build', '--outDir', dist], {
       stdio: 'inherit',

@@ -3,11 +3,14 @@
 // migrations and content sync as production, then runs `wrangler pages dev` on HOST:PORT
 // (default localhost:8788). Without STRIPE_SECRET_KEY it also runs the Stripe stand-in and points
 // the function at it, like `npm start`. Mail without EMAIL_PROVIDER is written to the log.
+import { readNodeEnv } from '../src/node/env.ts';
+import { listenAddress } from '../src/server/config.ts';
 import { createSupervisor } from './dev-processes.ts';
 
-const host = process.env.HOST ?? 'localhost';
-const port = process.env.PORT ?? '8788';
-const env: NodeJS.ProcessEnv = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', WRANGLER_SEND_METRICS: 'false', SITE_URL: process.env.SITE_URL ?? `http://${host}:${port}` };
+const shell = readNodeEnv();
+const host = shell.HOST || 'localhost';
+const port = shell.PORT || '8788';
+const env: NodeJS.ProcessEnv = { ...shell, ASTRO_TELEMETRY_DISABLED: '1', WRANGLER_SEND_METRICS: 'false', SITE_URL: shell.SITE_URL || listenAddress(host, port) };
 const { run, serve, startStripeStandin } = createSupervisor(env);
 
 await run(['scripts/cf-build.ts', ...(process.argv.includes('--no-build') ? ['--no-build'] : [])]);

@@ -29,7 +29,8 @@ const optional = (schema: z.ZodString | z.ZodURL) =>
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  SITE_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:4321'),
+  /** Unset: the address the Node server listens on, http://HOST:PORT (development). */
+  SITE_URL: optional(z.url({ protocol: /^https?$/ })),
   DATABASE_URL: z
     .string()
     .regex(/^(file:|libsql:|https?:|wss?:)/, 'must start with file:, libsql:, http(s): or ws(s):')
@@ -116,6 +117,12 @@ export class ConfigError extends Error {
 
 const encoder = new TextEncoder();
 
+/** The address a browser on this machine reaches the Node server at: the default SITE_URL. */
+export function listenAddress(host = 'localhost', port: string | number = 4321): string {
+  const name = host === '' || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
 /** Reads the settings, or throws a ConfigError naming every problem. */
 export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Config {
   const runtime = options.runtime ?? 'node';
@@ -125,10 +132,11 @@ export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Conf
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`));
   }
   const values = result.data;
+  const siteUrl = new URL(values.SITE_URL ?? listenAddress(values.HOST, values.PORT));
   const config: Config = {
     env: values.NODE_ENV,
     production: values.NODE_ENV === 'production',
-    siteUrl: new URL(values.SITE_URL),
+    siteUrl,
     databaseUrl: values.DATABASE_URL,
     databaseAuthToken: values.DATABASE_AUTH_TOKEN,
     databaseSyncUrl: values.DATABASE_SYNC_URL,
@@ -147,7 +155,7 @@ export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Conf
           secretKey: values.STRIPE_SECRET_KEY,
           webhookSecret: values.STRIPE_WEBHOOK_SECRET,
           apiBase: values.STRIPE_API_BASE ? new URL(values.STRIPE_API_BASE) : undefined,
-          siteId: new URL(values.SITE_URL).host,
+          siteId: siteUrl.host,
         }
       : null,
     emailApi:
