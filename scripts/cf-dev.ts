@@ -20,7 +20,7 @@ await run(['scripts/content-sync.ts', '--d1', 'local']);
 // The settings the function gets locally: wrangler.toml's production [vars] are overridden for
 // development; anything set in the shell (or .dev.vars) is passed on.
 const bindings: Record<string, string> = { NODE_ENV: env.NODE_ENV ?? 'development', SITE_URL: env.SITE_URL!, EMAIL_PROVIDER: env.EMAIL_PROVIDER ?? '' };
-for (const name of ['SESSION_SECRET', 'EMAIL_API_KEY', 'EMAIL_API_URL', 'MAIL_FROM', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'PASSWORD_ITERATIONS', 'LOG_LEVEL', 'DATABASE_URL', 'DATABASE_AUTH_TOKEN']) {
+for (const name of ['SESSION_SECRET', 'EMAIL_API_KEY', 'EMAIL_API_URL', 'MAIL_FROM', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'PASSWORD_ITERATIONS', 'LOG_LEVEL', 'LOG_FORMAT', 'DATABASE_URL', 'DATABASE_AUTH_TOKEN']) {
   if (env[name] !== undefined) bindings[name] = env[name]!;
 }
 let standinUrl: string | undefined;

@@ -1,6 +1,7 @@
 // A `.env` file in the folder a command runs in is read the same way by every entry point
 // (src/node/env.ts), under what the shell sets: `npm start` decides about the Stripe stand-in and
-// its port from it, and the admin CLI prints the sign-in address of the server it configures.
+// its port from it (and logs readable lines, development's default), and the admin CLI prints
+// the sign-in address of the server it configures.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,7 +44,12 @@ describe('.env', () => {
     try {
       expect(start.logs()).toContain(`Course site: http://127.0.0.1:${port}/`);
       expect(start.logs()).not.toContain('Stripe stand-in');
-      expect(start.logs()).toMatch(/"event":"app\.ready".*"stripe":"api\.stripe\.com"/);
+      // In development the log is a line to read, not JSON (src/server/log.ts).
+      expect(start.logs()).toMatch(/ INFO  app\.ready env=development .*stripe=api\.stripe\.com/);
+      await fetch(`http://127.0.0.1:${port}/robots.txt?token=secret`);
+      await expect.poll(() => start.logs()).toMatch(/\d\d:\d\d:\d\d INFO  GET \/robots\.txt 200 [\d.]+ ms id=[0-9a-f]{16} address=127\.0\.0\.1\n/);
+      expect(start.logs()).not.toContain('"event"');
+      expect(start.logs()).not.toContain('token=secret');
       // The store is the one .env names, relative to the folder the command runs in.
       expect(start.logs()).toContain(`file:data/app.db`);
     } finally {
@@ -61,7 +67,7 @@ describe('.env', () => {
     try {
       expect(shell.logs()).toContain(`Course site: http://127.0.0.1:${shellPort}/`);
       expect(shell.logs()).toContain('Stripe stand-in (no real payments');
-      expect(shell.logs()).toMatch(/"event":"app\.ready".*"stripe":"http:\/\/127\.0\.0\.1:\d+"/);
+      expect(shell.logs()).toMatch(/ INFO  app\.ready .*stripe=http:\/\/127\.0\.0\.1:\d+/);
     } finally {
       await shell.stop();
     }

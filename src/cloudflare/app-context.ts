@@ -53,7 +53,7 @@ export function createWorkersAppContext(env: PagesEnv, shellHtml: string): AppCo
   const settings = settingsOf(env);
   const config = parseConfig(settings, { runtime: 'workers' });
   const clock = { now: () => Date.now() };
-  const log = createLog(config.logLevel, clock.now);
+  const log = createLog({ level: config.logLevel, format: config.logFormat }, clock.now);
   const { db, kind } = openWorkersStore(env, settings);
   const mailer = config.emailApi ? createHttpMailer(config.emailApi, config.mailFrom) : logMailer(log);
   const stripe = config.stripe ? createStripeClient(config.stripe) : null;

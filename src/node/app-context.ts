@@ -30,7 +30,7 @@ export type NodeAppContext = { app: AppContext; close(): void };
 export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeAppContext> {
   const config = parseConfig(env);
   const clock = { now: () => Date.now() };
-  const log = createLog(config.logLevel, clock.now);
+  const log = createLog({ level: config.logLevel, format: config.logFormat }, clock.now);
   const store = await openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
   try {
     await assertMigrated(store.client);

@@ -53,6 +53,8 @@ const envSchema = z.object({
     .default('')
     .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean)),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Unset: readable lines in development, JSON lines otherwise (production, tests). */
+  LOG_FORMAT: z.preprocess((value) => (value === '' ? undefined : value), z.enum(['json', 'text']).optional()),
   /** Total PBKDF2 iterations for new password hashes. Lower only in tests. */
   PASSWORD_ITERATIONS: z.coerce.number().int().min(1000).max(10_000_000).default(DEFAULT_PASSWORD_ITERATIONS),
   /** Whether a development mailer may write to data/outbox/ instead of sending. */
@@ -89,6 +91,7 @@ export type Config = {
   port: number;
   trustProxy: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logFormat: 'json' | 'text';
   passwordIterations: number;
   stripe: StripeSettings | null;
   emailApi: EmailApiSettings | null;
@@ -149,6 +152,7 @@ export function parseConfig(env: Env, options: { runtime?: Runtime } = {}): Conf
     port: values.PORT,
     trustProxy: values.TRUST_PROXY,
     logLevel: values.LOG_LEVEL,
+    logFormat: values.LOG_FORMAT ?? (values.NODE_ENV === 'development' ? 'text' : 'json'),
     passwordIterations: values.PASSWORD_ITERATIONS,
     stripe: values.STRIPE_SECRET_KEY
       ? {
