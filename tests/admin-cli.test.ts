@@ -18,6 +18,7 @@ import { accountsEnv, TEST_SITE_URL } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { startServer } from './support/server.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
+import { requireTool } from './support/tools.ts';
 import { createVisitor } from './support/visitor.ts';
 
 const dist = inject('dist');
@@ -576,7 +577,7 @@ describe('on the web', () => {
 function adminAtTerminal(args: string[], url: string, answers: string[]): Promise<Run & { prompts: number }> {
   return new Promise((resolve, reject) => {
     const command = [process.execPath, join(ROOT, 'scripts/admin.ts'), ...args].map((arg) => `'${arg}'`).join(' ');
-    const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+    const child = spawn(requireTool('script'), ['--quiet', '--return', '--command', command, '/dev/null'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: url, SITE_URL: TEST_SITE_URL, PASSWORD_ITERATIONS: '2000' },
       stdio: ['pipe', 'pipe', 'pipe'],
