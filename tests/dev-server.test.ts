@@ -35,7 +35,7 @@ beforeAll(async () => {
       env: { ASTRO_TELEMETRY_DISABLED: '1', ASTRO_DEV_BACKGROUND: '0', COURSES_DIR: courses, DATABASE_URL: store.url },
       // It may answer 404 to everything while it optimises its dependencies.
       isReady: async () => (await fetch(`${base}/courses/tiny-course/welcome/`)).status === 200,
-      timeoutMs: 60_000,
+      timeoutMs: 150_000,
     },
   );
 });
@@ -57,14 +57,14 @@ async function page(path: string): Promise<{ status: number; html: string }> {
 
 /** Reloads `path` until `check` passes: the server hears of a file change a moment after it is written. */
 async function reloadUntil(path: string, check: (page: { status: number; html: string }) => void): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const current = await page(path);
     try {
       check(current);
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${path} after 10 s: ${(error as Error).message}\n${dev.logs().slice(-2000)}`);
+      if (Date.now() > deadline) throw new Error(`${path} after 30 s: ${(error as Error).message}\n${dev.logs().slice(-2000)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 150));
   }

@@ -39,7 +39,7 @@ describe('.env', () => {
       cwd: dir,
       env: BASE_ENV,
       isReady: async () => (await fetch(`http://127.0.0.1:${port}/robots.txt`)).ok,
-      timeoutMs: 90_000,
+      timeoutMs: 180_000,
     });
     try {
       expect(start.logs()).toContain(`Course site: http://127.0.0.1:${port}/`);
@@ -62,7 +62,7 @@ describe('.env', () => {
       cwd: dir,
       env: { ...BASE_ENV, PORT: String(shellPort), STANDIN_PORT: String(await freePort()) },
       isReady: async () => (await fetch(`http://127.0.0.1:${shellPort}/robots.txt`)).ok,
-      timeoutMs: 90_000,
+      timeoutMs: 180_000,
     });
     try {
       expect(shell.logs()).toContain(`Course site: http://127.0.0.1:${shellPort}/`);
@@ -71,7 +71,7 @@ describe('.env', () => {
     } finally {
       await shell.stop();
     }
-  });
+  }, 420_000);
 
   it('the admin CLI uses the store of .env and prints the sign-in address of the server .env configures', async () => {
     const dir = folderWithEnv(['HOST=127.0.0.1', 'PORT=4999', `DATABASE_URL=file:${join('data', 'app.db')}`, 'PASSWORD_ITERATIONS=2000']);
@@ -87,7 +87,7 @@ describe('.env', () => {
     const second = await run([join(ROOT, 'scripts/admin.ts'), 'create-admin', 'second@example.com', '--password-stdin'], dir, 'another admin passphrase\n');
     expect(second.code, second.output).toBe(0);
     expect(second.output).toContain('Sign in at https://courses.example.com/login');
-  });
+  }, 180_000);
 });
 
 function run(args: string[], cwd: string, input = ''): Promise<{ code: number | null; output: string }> {
