@@ -189,6 +189,21 @@ function promptHidden(question: string): Promise<string> {
   });
 }
 
+/** How many times the terminal asks for a new password before giving up, as passwd(1) does. */
+const PASSWORD_ATTEMPTS = 3;
+
+/** A new password typed at the terminal, twice; a short one or two that differ are asked again. */
+async function promptNewPassword(): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const password = await promptHidden('New password: ');
+    const problem = t.passwordProblem(password);
+    const mistake = problem ? (errorMessage(problem) ?? problem) : (await promptHidden('Repeat it: ')) !== password ? 'The two passwords differ.' : null;
+    if (!mistake) return password;
+    if (attempt === PASSWORD_ATTEMPTS) throw new Failure(`${mistake} Nothing changed.`);
+    process.stderr.write(`${mistake} Try again.\n`);
+  }
+}
+
 /** A new password from --password-stdin, ADMIN_PASSWORD or the terminal (asked twice), checked like sign-up's. */
 async function readNewPassword(parsed: Parsed): Promise<string> {
   let password: string;
@@ -197,10 +212,7 @@ async function readNewPassword(parsed: Parsed): Promise<string> {
   } else if (process.env.ADMIN_PASSWORD) {
     password = process.env.ADMIN_PASSWORD;
   } else if (process.stdin.isTTY) {
-    password = await promptHidden('New password: ');
-    const problem = t.passwordProblem(password);
-    if (problem) throw new Failure(errorMessage(problem) ?? problem);
-    if ((await promptHidden('Repeat it: ')) !== password) throw new Failure('The two passwords differ: nothing changed.');
+    password = await promptNewPassword();
   } else {
     throw new UsageError('No password: give it on standard input with --password-stdin, or in ADMIN_PASSWORD, or run this in a terminal.');
   }
@@ -623,7 +635,8 @@ function formatBytes(bytes: number): string {
 /** The settings the tool uses (the store and password hashing), with the server's defaults. */
 function readConfig(): Config {
   const env = t.readNodeEnv();
-  const keep = ['DATABASE_URL', 'DATABASE_AUTH_TOKEN', 'DATABASE_SYNC_URL', 'PASSWORD_ITERATIONS', 'SITE_URL'];
+  // HOST and PORT: without SITE_URL, the sign-in address printed is the server's (http://HOST:PORT).
+  const keep = ['DATABASE_URL', 'DATABASE_AUTH_TOKEN', 'DATABASE_SYNC_URL', 'PASSWORD_ITERATIONS', 'SITE_URL', 'HOST', 'PORT'];
   // Not NODE_ENV: production's checks are about serving (secrets, SMTP, Stripe), not this tool.
   return t.parseConfig(Object.fromEntries(keep.map((key) => [key, env[key]])), { signsSessions: false });
 }

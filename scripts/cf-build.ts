@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readNodeEnv } from '../src/node/env.ts';
 import { staticHeadersFile } from '../src/server/http/security-headers.ts';
 import { workerFirstPaths } from '../src/server/routes.ts';
 
@@ -51,7 +52,7 @@ function copyIfChanged(from: string, to: string): void {
 
 if (import.meta.main) {
   const { values } = parseArgs({ options: { dist: { type: 'string' }, 'no-build': { type: 'boolean' } } });
-  const dist = resolve(values.dist ?? process.env.DIST_DIR ?? 'dist');
+  const dist = resolve(values.dist ?? readNodeEnv().DIST_DIR ?? 'dist');
   if (!values['no-build']) {
     const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/astro/bin/astro.mjs'), 'build', '--outDir', dist], {
       stdio: 'inherit',

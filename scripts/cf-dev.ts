@@ -6,19 +6,22 @@
 // written to the log with its link; EMAIL_PROVIDER=cloudflare tries the send_email binding, which
 // wrangler simulates (it logs each message and writes its text to a file).
 import { join } from 'node:path';
+import { readNodeEnv } from '../src/node/env.ts';
+import { listenAddress } from '../src/server/config.ts';
 import { formatSummary, syncContent } from '../src/server/content/sync.ts';
 import { migrateD1, openD1, readBundleForD1 } from './cf-d1.ts';
 import { createSupervisor } from './dev-processes.ts';
 
-const host = process.env.HOST ?? 'localhost';
-const port = process.env.PORT ?? '8787';
+const shell = readNodeEnv();
+const host = shell.HOST || 'localhost';
+const port = shell.PORT || '8787';
 const env: NodeJS.ProcessEnv = {
-  ...process.env,
+  ...shell,
   ASTRO_TELEMETRY_DISABLED: '1',
   WRANGLER_SEND_METRICS: 'false',
   // Request.cf (the visitor's country and such) is nothing the site uses; fetching it costs seconds.
-  CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
-  SITE_URL: process.env.SITE_URL ?? `http://${host}:${port}`,
+  CLOUDFLARE_CF_FETCH_ENABLED: shell.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+  SITE_URL: shell.SITE_URL || listenAddress(host, port),
 };
 // Without a key the stand-in runs (below); the build's pages must let the buy form reach its checkout page.
 if (!env.STRIPE_SECRET_KEY) env.STRIPE_API_BASE = `http://127.0.0.1:${env.STANDIN_PORT ?? '12111'}`;
@@ -39,7 +42,7 @@ try {
 // The settings the Worker gets locally: wrangler.jsonc's production vars are overridden for
 // development; anything set in the shell (or .dev.vars) is passed on.
 const vars: Record<string, string> = { NODE_ENV: env.NODE_ENV ?? 'development', SITE_URL: env.SITE_URL!, EMAIL_PROVIDER: env.EMAIL_PROVIDER ?? '' };
-for (const name of ['SESSION_SECRET', 'EMAIL_API_KEY', 'EMAIL_API_URL', 'MAIL_FROM', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'PASSWORD_ITERATIONS', 'LOG_LEVEL', 'DATABASE_URL', 'DATABASE_AUTH_TOKEN']) {
+for (const name of ['SESSION_SECRET', 'EMAIL_API_KEY', 'EMAIL_API_URL', 'MAIL_FROM', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'PASSWORD_ITERATIONS', 'LOG_LEVEL', 'LOG_FORMAT', 'DATABASE_URL', 'DATABASE_AUTH_TOKEN']) {
   if (env[name] !== undefined) vars[name] = env[name]!;
 }
 let standinUrl: string | undefined;

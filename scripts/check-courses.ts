@@ -1,6 +1,6 @@
 // `npm run check [-- folder]`: validates every course (front matter, links, images) without a
 // build. Fast enough for a pre-commit hook.
-import { CatalogError, formatProblems, loadCatalog } from '../src/catalog/load.ts';
+import { CatalogError, loadCatalog } from '../src/catalog/load.ts';
 
 const dir = process.argv[2] ?? process.env.COURSES_DIR ?? 'courses';
 const started = performance.now();
@@ -11,6 +11,6 @@ try {
   console.log(`✓ ${catalog.courses.length} courses (${catalog.published.length} published), ${lessons} lessons checked in ${ms} ms`);
 } catch (error) {
   if (!(error instanceof CatalogError)) throw error;
-  console.error(`✗ ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} in ${dir}:\n${formatProblems(error.problems)}`);
+  console.error(`✗ ${error.message}`);
   process.exitCode = 1;
 }

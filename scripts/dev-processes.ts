@@ -3,6 +3,10 @@
 // them stops, and the local Stripe stand-in with a fresh webhook secret.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+
+/** The project, wherever the command is run from (the working directory holds .env and data/). */
+export const ROOT = resolve(import.meta.dirname, '..');
 
 export function createSupervisor(env: NodeJS.ProcessEnv) {
   const children = new Set<ChildProcess>();
@@ -48,7 +52,7 @@ export function createSupervisor(env: NodeJS.ProcessEnv) {
     const url = `http://127.0.0.1:${port}`;
     const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
     const standin = serve(
-      ['scripts/stripe-standin.ts', '--port', port, '--webhook-url', webhookUrl, '--webhook-secret', webhookSecret, '--state', 'data/stripe-standin.json'],
+      [`${ROOT}/scripts/stripe-standin.ts`, '--port', port, '--webhook-url', webhookUrl, '--webhook-secret', webhookSecret, '--state', 'data/stripe-standin.json'],
       ['ignore', 'pipe', 'inherit'],
     );
     standin.stdout!.pipe(process.stdout);

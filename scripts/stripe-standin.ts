@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readNodeEnv } from '../src/node/env.ts';
 
 // The version the installed stripe SDK (v23) pins; events carry it like a webhook endpoint's version.
 export const DEFAULT_API_VERSION = '2026-10-28.endive';
@@ -1896,7 +1897,7 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
 // ---------------------------------------------------------------- CLI
 
 async function main(argv: string[]): Promise<void> {
-  const env = process.env;
+  const env = readNodeEnv();
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -18,6 +18,7 @@ import { accountsEnv, TEST_SITE_URL } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { startServer } from './support/server.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
+import { requireTool } from './support/tools.ts';
 import { createVisitor } from './support/visitor.ts';
 
 const dist = inject('dist');
@@ -697,5 +698,52 @@ describe('on the web', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+/**
+ * Runs `npm run admin -- ...args` at a terminal (a pseudo-terminal made by util-linux's `script`),
+ * typing the next answer at each password prompt, and Ctrl-C at a prompt it has no answer for.
+ */
+function adminAtTerminal(args: string[], url: string, answers: string[]): Promise<Run & { prompts: number }> {
+  return new Promise((resolve, reject) => {
+    const command = [process.execPath, join(ROOT, 'scripts/admin.ts'), ...args].map((arg) => `'${arg}'`).join(' ');
+    const child = spawn(requireTool('script'), ['--quiet', '--return', '--command', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: url, SITE_URL: TEST_SITE_URL, PASSWORD_ITERATIONS: '2000' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let prompts = 0;
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const asked = output.match(/New password: |Repeat it: /g)?.length ?? 0;
+      for (; prompts < asked; prompts++) child.stdin.write(answers.length ? `${answers.shift()}\r` : '\u0003');
+    });
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout: output, stderr: '', prompts }));
+  });
+}
+
+describe('the admin CLI at a terminal', () => {
+  it('asks again for a password that is too short or not repeated the same, and gives up after three tries', async () => {
+    const s = await store();
+    const created = await adminAtTerminal(['create-admin', 'typist@example.com'], s.url, ['short', 'a long enough password', 'another long password', ADMIN_PASSWORD, ADMIN_PASSWORD]);
+    expect(created.stdout).toContain('Choose a password of at least 10 characters. Try again.');
+    expect(created.stdout).toContain('The two passwords differ. Try again.');
+    expect(created.stdout).not.toContain(ADMIN_PASSWORD);
+    expect(created.code, created.stdout).toBe(0);
+    expect(created.prompts).toBe(5);
+    expect(created.stdout).toContain('Created the admin account typist@example.com');
+    const typist = await userOf(s, 'typist@example.com');
+    expect(typist?.role).toBe('admin');
+    expect(await verifyPassword(ADMIN_PASSWORD, typist!.password_hash!)).toBe(true);
+
+    const gaveUp = await adminAtTerminal(['create-admin', 'quitter@example.com'], s.url, ['short', 'tiny', 'small']);
+    expect(gaveUp.code).toBe(1);
+    expect(gaveUp.prompts).toBe(3);
+    expect(gaveUp.stdout).toContain('Choose a password of at least 10 characters. Nothing changed.');
+    expect(await userOf(s, 'quitter@example.com')).toBeUndefined();
   });
 });

@@ -15,6 +15,7 @@ import { ROOT } from './support/build.ts';
 import { caddyEtag, startCaddy, type RunningCaddy } from './support/caddy.ts';
 import { freePort, startServer, type RunningServer } from './support/server.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
+import { requireTool } from './support/tools.ts';
 
 const COURSE_PAGE = '/courses/python-fundamentals/';
 const PREVIEW_PAGE = '/courses/python-fundamentals/why-python/';
@@ -222,7 +223,7 @@ describe('behind Caddy', () => {
     await grantAccess(store.db, { userId: Number(rows[0]!.id), courseSlug: 'python-fundamentals', reason: 'test', now: Date.now() });
 
     const browser: Browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath: requireTool('chromium'),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
     });
     try {
@@ -412,7 +413,7 @@ describe('scripts/deploy.sh', () => {
   }
 
   const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=Author', '-c', 'user.email=author@example.com', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' });
+    execFileSync(requireTool('git'), ['-c', 'user.name=Author', '-c', 'user.email=author@example.com', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' });
   const current = () => readlinkSync(join(dir, 'srv', 'current'));
   const releases = () => readdirSync(join(dir, 'srv', 'releases')).sort();
   const storeUrl = () => `file:${join(dir, 'data', 'app.db')}`;

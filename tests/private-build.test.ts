@@ -1,7 +1,6 @@
 // The private build: every paid lesson is rendered with the site's layout into the private bundle
 // (<outDir>/private), and nothing of it (text, page, folder, paid-only media bytes) reaches the
 // public output (<outDir>/client), which is what a static host or CDN publishes.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,8 +8,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../src/catalog/load.ts';
 import { parseManifest, type Manifest } from '../src/server/content/bundle.ts';
 import { buildSite, ROOT } from './support/build.ts';
-import { createTestStore } from './support/store.ts';
-import { freePort } from './support/server.ts';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -215,52 +212,5 @@ describe('a course whose paid lessons carry markers', () => {
     ]);
     expect(manifest.lessons.every((l) => l.course === 'tiny-course')).toBe(true);
   });
-
-  it('the development server answers 404 for a paid lesson and its media, serves a free lesson, and renders request-time pages in the layout', async () => {
-    const port = await freePort();
-    const store = await createTestStore();
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules/astro/bin/astro.mjs'), 'dev', '--ignore-lock', '--host', '127.0.0.1', '--port', String(port)], {
-      cwd: ROOT,
-      // Not the test runner's environment: with VITEST set, Astro's dev server leaves out its own routes.
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASTRO_TELEMETRY_DISABLED: '1', ASTRO_DEV_BACKGROUND: '0', COURSES_DIR: join(ROOT, COURSES), DATABASE_URL: store.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    try {
-      const base = `http://127.0.0.1:${port}`;
-      // Ready when it serves the free lesson (it may answer 404 to everything while it optimises).
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the dev server did not serve the free lesson:\n${output}`);
-        const free = await fetch(`${base}/courses/tiny-course/welcome/`).catch(() => null);
-        if (free?.status === 200) {
-          expect(await free.text()).toContain('Start here');
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const paid = await fetch(`${base}/courses/tiny-course/deep-dive/`);
-      expect(paid.status).toBe(404);
-      expect(await paid.text()).not.toContain('PAID-MARKER');
-      expect(output).toContain('[404] /courses/tiny-course/deep-dive/');
-      const secret = manifest.media.find((m) => m.name.endsWith('.svg'))!.name;
-      expect((await fetch(`${base}/media/${secret}`)).status).toBe(404);
-      expect((await fetch(`${base}/courses/tiny-course/media/${secret}`)).status).toBe(404);
-      // Without a build there is no private bundle: the dev server renders the layout itself.
-      const signup = await fetch(`${base}/signup`);
-      expect(signup.status).toBe(200);
-      const page = await signup.text();
-      expect(page).toContain('<title>Create an account · ');
-      expect(page).toContain('action="/api/auth/signup"');
-      expect(page).not.toContain('%%PAGE_');
-    } finally {
-      child.kill('SIGTERM');
-      await exited;
-      store.close();
-      store.remove();
-    }
-  });
+  // The development server, which renders paid lessons for their author: tests/dev-server.test.ts.
 });

@@ -121,6 +121,12 @@ describe('mistakes', () => {
       'Bad_Folder: course folder name "Bad_Folder" must be lowercase letters, digits and single hyphens (at most 64 characters): it becomes the URL',
       'bad-course/01-intro.md:3: preview must be true or false',
       'bad-course/01-intro.md:4: duration must be a whole number of minutes',
+      `bad-course/01-intro.md:8: link ./02-nothing.md points to no lesson or course (looked for ${BROKEN}/bad-course/02-nothing.md)`,
+      `bad-course/01-intro.md:8: image ./img/missing.png not found (looked for ${BROKEN}/bad-course/img/missing.png)`,
+      'bad-course/01-intro.md:10: link ./03-draft.md points to a draft lesson, which is not published: remove the link or publish the lesson',
+      'bad-course/01-intro.md:12: image ./img/also-missing.png has no alt text: write ![what the image shows](./img/also-missing.png)',
+      `bad-course/01-intro.md:12: image ./img/also-missing.png not found (looked for ${BROKEN}/bad-course/img/also-missing.png)`,
+      'bad-course/01-intro.md:14: unknown code language "pythn": use a language name such as python, bash or text',
       `bad-course/02-links.md:6: link ./02-nothing.md points to no lesson or course (looked for ${BROKEN}/bad-course/02-nothing.md)`,
       `bad-course/02-links.md:6: image ./img/missing.png not found (looked for ${BROKEN}/bad-course/img/missing.png)`,
       'bad-course/02-links.md:8: link ./03-draft.md points to a draft lesson, which is not published: remove the link or publish the lesson',
@@ -131,6 +137,7 @@ describe('mistakes', () => {
       'bad-course/04-no-front-matter.md:1: the file must start with front matter between two --- lines (title and the other settings)',
       'bad-course/course.md:4: price must be written in quotes, exactly as buyers should see it, e.g. price: "49.001"',
       'bad-course/course.md:6: unknown key "prive": the keys are title, description, price, currency, cover, published, order, level, tags, coming_soon, sale_ends, promotion_codes',
+      'bad-course/course.md:7: cover: ./missing-cover.png not found beside course.md',
       'bad-course/notes.md: lesson files are named <NN>-<slug>.md, e.g. 01-introduction.md',
       `dup-course/01-setup.md: number 1 is also used by ${BROKEN}/dup-course/01-part: the numbers set the order, so each must be different`,
       `dup-course/01-setup.md: duplicate lesson slug "setup" (also ${BROKEN}/dup-course/01-part/01-setup.md): lesson URLs drop the number and the section, so give one of them another name`,
@@ -138,6 +145,26 @@ describe('mistakes', () => {
       'no-lessons: course "no-lessons" has no lessons: add a file such as 01-introduction.md',
       'no-lessons/course.md: title is required',
       'no-lessons/course.md:4: currency must be a three-letter ISO 4217 code such as USD, EUR or JPY',
+    ]);
+  });
+
+  it('checks the body of a file whose front matter is wrong in the same run, and links to it still resolve', async () => {
+    const dir = tree({
+      'a/course.md': `---\ntitle: A\ndescription: About it.\nprice: 10\ncover: ./nope.png\n---\nSee [one](./01-one.md) and ![](./nope.png).\n`,
+      'a/01-one.md': lesson('preview: maybe\n', 'A [link](./02-nothing.md).'),
+      'a/02-two.md': '# No front matter\n\n```pythn\nx\n```\n',
+      'a/03-three.md': lesson('', 'Back to [one](./01-one.md).'),
+    });
+    const problems = (await problemsOf(dir)).map((p) => `${p.file.split('/').slice(-2).join('/')}:${p.line}: ${p.message.split(' (')[0]}`);
+    expect(problems).toEqual([
+      'a/01-one.md:3: preview must be true or false',
+      'a/01-one.md:5: link ./02-nothing.md points to no lesson or course',
+      'a/02-two.md:1: the file must start with front matter between two --- lines',
+      'a/02-two.md:3: unknown code language "pythn": use a language name such as python, bash or text',
+      'a/course.md:4: price must be written in quotes, exactly as buyers should see it, e.g. price: "10"',
+      'a/course.md:5: cover: ./nope.png not found beside course.md',
+      'a/course.md:7: image ./nope.png has no alt text: write ![what the image shows](./nope.png)',
+      'a/course.md:7: image ./nope.png not found',
     ]);
   });
 
@@ -155,6 +182,7 @@ describe('mistakes', () => {
     });
     expect((await problemsOf(dir)).map((p) => [p.line, p.message])).toEqual([
       [3, 'description must be one paragraph'],
+      [8, 'cover: ./nope.png not found beside course.md'],
       [9, 'level must be one of beginner, intermediate, advanced'],
     ]);
     const cover = tree({ 'a/course.md': course('cover: ./nope.png\n'), 'a/01-one.md': lesson('') });

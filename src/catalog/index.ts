@@ -1,5 +1,5 @@
-// The catalogue as the pages see it: loaded once per build, reloaded in development when a file
-// under the courses folder changes.
+// The catalogue as the pages see it: loaded once per build, reloaded by the development server when
+// a file under the courses folder changes.
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCatalog, type Catalog } from './load.ts';
@@ -16,14 +16,21 @@ export function coursesDir(): string {
 // Kept on globalThis: during a build, the pages (bundled by Vite) and the integration's
 // `astro:build:done` hook (loaded with the config) have separate copies of this module but run in
 // one process, and the private bundle must be written from the catalogue the pages rendered.
+// The development server's plugin (dev-server.ts) and its pages share the catalogue the same way.
 const CACHE = Symbol.for('course-store.catalog');
+const TRACK = Symbol.for('course-store.catalog.track-changes');
 type Cached = { signature: string; catalog: Promise<Catalog> };
-type Shared = { [CACHE]?: Cached };
+type Shared = { [CACHE]?: Cached; [TRACK]?: boolean };
+
+/** Called by the development server: from now on every file's change time is part of the cache key. */
+export function trackCourseChanges(): void {
+  (globalThis as Shared)[TRACK] = true;
+}
 
 export function getCatalog(): Promise<Catalog> {
   const dir = coursesDir();
-  const signature = import.meta.env?.DEV ? `${dir}|${treeSignature(dir)}` : dir;
   const shared = globalThis as Shared;
+  const signature = shared[TRACK] ? `${dir}|${treeSignature(dir)}` : dir;
   let cached = shared[CACHE];
   if (cached?.signature !== signature) {
     cached = { signature, catalog: loadCatalog(dir) };
@@ -32,12 +39,17 @@ export function getCatalog(): Promise<Catalog> {
   return cached.catalog;
 }
 
+/** Every file's path and change time; a missing folder or a file removed meanwhile counts as a change too. */
 function treeSignature(dir: string): string {
   let signature = '';
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    signature += `${path}:${statSync(path).mtimeMs};`;
+  try {
+    for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      signature += `${path}:${statSync(path, { throwIfNoEntry: false })?.mtimeMs};`;
+    }
+  } catch {
+    return `unreadable ${Date.now()}`;
   }
   return signature;
 }

@@ -1,9 +1,11 @@
 // The course catalogue's part in the Astro build:
 // - every page, static or on-demand, gets the site settings as a module compiled into the build
 //   (`virtual:site-settings`), so that on-demand pages never read the courses folder at run time;
-// - pages learn whether paid lesson pages are to be rendered (`virtual:course-build`): only by
-//   `astro build`, never by the development server. This is the command Astro runs, not
+// - pages learn whether they are being built (`virtual:course-build`) or shown by the development
+//   server, where a paid lesson carries a mark for its author. This is the command Astro runs, not
 //   NODE_ENV or import.meta.env.DEV, which a test runner's environment can change;
+// - the development server follows edits to the courses folder and shows its mistakes
+//   (dev-server.ts);
 // - when the build is done, the paid lesson pages move out of the public output into the private
 //   bundle (`<outDir>/private/`), which the content sync loads into the store, and so does the
 //   layout of the pages rendered at request time (`shell.html`, src/server/http/page-shell.ts).
@@ -11,6 +13,7 @@ import type { AstroIntegration } from 'astro';
 import { rename, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { devServerPlugin } from './dev-server.ts';
 import { getCatalog } from './index.ts';
 import { loadSiteSettings } from './load.ts';
 import { writePrivateBundle } from './private-bundle.ts';
@@ -48,8 +51,9 @@ export function courseCatalog(): AstroIntegration {
               {
                 name: 'course-catalog:build',
                 resolveId: (id: string) => (id === BUILD_ID ? BUILD_RESOLVED : undefined),
-                load: (id: string) => (id === BUILD_RESOLVED ? `export const paidLessonPages = ${command === 'build'};` : undefined),
+                load: (id: string) => (id === BUILD_RESOLVED ? `export const building = ${command === 'build'};` : undefined),
               },
+              ...(command === 'dev' ? [devServerPlugin(dir, [RESOLVED])] : []),
             ],
           },
         });

@@ -110,6 +110,8 @@ type RawLesson = Parsed<z.infer<typeof lessonFrontMatter>> & {
   source: string;
   file: string;
   section: string | null;
+  /** Its front matter had no mistake. */
+  valid: boolean;
 };
 type RawSection = { slug: string | null; title: string | null; description?: string; lessons: RawLesson[] };
 type RawCourse = Parsed<z.infer<typeof courseFrontMatter>> & {
@@ -239,20 +241,14 @@ async function readCourse(
     problems.push({ file: relativeToCwd(dir), message: 'a course folder needs a course.md with title, description and price' });
     return null;
   }
-  const parsed = await readMarkdown(courseFile, courseFrontMatter, problems);
+  const course = await readMarkdown(courseFile, courseFrontMatter, { title: slug, description: slug, price: '1' }, problems);
   const { sections, complete } = await readLessons(dir, slug, problems);
-  // A course whose course.md is wrong is still rendered, so that its lessons' mistakes are
-  // reported in the same run; the problems already recorded keep it from being published.
-  const fallback = { data: courseFrontMatter.parse({ title: slug, description: slug, price: '1' }), body: '', lineOffset: 0, lines: new Map<string, number>() };
-  const course = parsed ?? fallback;
   const currency = course.data.currency ?? defaults.currency;
   const promotionCodes = course.data.promotion_codes ?? defaults.promotionCodes;
   let priceMinor = 0;
-  if (parsed) {
-    const price = parsePrice(parsed.data.price, currency);
-    if ('message' in price) problems.push({ file, line: parsed.lines.get('price'), message: `price: ${price.message}` });
-    else priceMinor = price.minor;
-  }
+  const price = parsePrice(course.data.price, currency);
+  if ('message' in price) problems.push({ file, line: course.lines.get('price'), message: `price: ${price.message}` });
+  else priceMinor = price.minor;
   if (course.data.cover && !existsSync(resolve(dir, course.data.cover))) {
     problems.push({ file, line: course.lines.get('cover'), message: `cover: ${course.data.cover} not found beside course.md` });
     course.data.cover = undefined;
@@ -270,10 +266,8 @@ async function readLessons(dir: string, course: string, problems: Problem[]): Pr
   for (const item of await numberedItems(dir, problems)) {
     if (item.kind === 'file') {
       const lesson = await readLesson(item.path, item.slug, null, slugs, problems);
-      if (!lesson) {
-        ok = false;
-        continue;
-      }
+      if (!lesson?.valid) ok = false;
+      if (!lesson) continue;
       if (!loose) sections.push((loose = { slug: null, title: null, lessons: [] }));
       loose.lessons.push(lesson);
       continue;
@@ -286,9 +280,9 @@ async function readLessons(dir: string, course: string, problems: Problem[]): Pr
     const section: RawSection = { slug: item.slug, title: null, lessons: [] };
     const sectionFile = join(item.path, 'section.md');
     if (existsSync(sectionFile)) {
-      const parsed = await readMarkdown(sectionFile, sectionFrontMatter, problems);
-      if (!parsed) ok = false;
-      else Object.assign(section, { title: parsed.data.title, description: parsed.data.description });
+      const parsed = await readMarkdown(sectionFile, sectionFrontMatter, { title: titleFromSlug(item.slug) }, problems);
+      if (!parsed.valid) ok = false;
+      Object.assign(section, { title: parsed.data.title, description: parsed.data.description });
     }
     for (const inner of await numberedItems(item.path, problems)) {
       if (inner.kind === 'dir') {
@@ -297,8 +291,8 @@ async function readLessons(dir: string, course: string, problems: Problem[]): Pr
         continue;
       }
       const lesson = await readLesson(inner.path, inner.slug, item.slug, slugs, problems);
+      if (!lesson?.valid) ok = false;
       if (lesson) section.lessons.push(lesson);
-      else ok = false;
     }
     section.title ??= titleFromSlug(item.slug);
     sections.push(section);
@@ -324,8 +318,7 @@ async function readLesson(
     return null;
   }
   slugs.set(slug, file);
-  const parsed = await readMarkdown(path, lessonFrontMatter, problems);
-  if (!parsed) return null;
+  const parsed = await readMarkdown(path, lessonFrontMatter, { title: titleFromSlug(slug) }, problems);
   return { ...parsed, slug, source: path, file, section };
 }
 
@@ -449,34 +442,55 @@ async function renderCourse(
   };
 }
 
-type ParsedMarkdown<T> = Parsed<T> & { lines: Map<string, number> };
+/** `valid`: the front matter had no mistake; otherwise `data` keeps only its right settings. */
+type ParsedMarkdown<T> = Parsed<T> & { lines: Map<string, number>; valid: boolean };
 
+/**
+ * A file whose front matter has mistakes is still read, with `fallback` for the settings that are
+ * wrong, so that its body's mistakes (and those of the files linking to it) are reported in the
+ * same run; the problems recorded keep the catalogue from loading.
+ */
 async function readMarkdown<S extends z.ZodType>(
   path: string,
   schema: S,
+  fallback: z.input<S>,
   problems: Problem[],
-): Promise<ParsedMarkdown<z.output<S>> | null> {
+): Promise<ParsedMarkdown<z.output<S>>> {
   const file = relativeToCwd(path);
   const text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   const match = /^---\n([\s\S]*?)\n?---(?:\n|$)/.exec(text);
+  const wrong = (body: string, lineOffset: number) => ({ data: schema.parse(fallback), body, lineOffset, lines: new Map<string, number>(), valid: false });
   if (!match) {
     problems.push({ file, line: 1, message: 'the file must start with front matter between two --- lines (title and the other settings)' });
-    return null;
+    return wrong(text, 0);
   }
   const yamlText = match[1] ?? '';
   const lineCounter = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOffset = match[0].split('\n').length - (match[0].endsWith('\n') ? 1 : 0);
+  const body = text.slice(match[0].length);
   if (doc.errors.length) {
     for (const error of doc.errors) {
       problems.push({ file, line: (error.linePos?.[0].line ?? 0) + 1, message: `invalid front matter: ${error.message.split('\n')[0]}` });
     }
-    return null;
+    return wrong(body, lineOffset);
   }
-  const lineOffset = match[0].split('\n').length - (match[0].endsWith('\n') ? 1 : 0);
   const where = { file, doc, lines: lineCounter, lineOffset: 1 };
-  const data = validate(schema, doc.toJS() ?? {}, where, problems);
-  if (!data) return null;
-  return { data, body: text.slice(match[0].length), lineOffset, lines: keyLines(where) };
+  const input: unknown = doc.toJS() ?? {};
+  const data = validate(schema, input, where, problems);
+  const lines = keyLines(where);
+  if (data) return { data, body, lineOffset, lines, valid: true };
+  return { ...wrong(body, lineOffset), data: withoutWrongSettings(schema, input, fallback), lines };
+}
+
+/** The settings that passed the schema, completed by `fallback`: enough to check the rest of a file. */
+function withoutWrongSettings<S extends z.ZodType>(schema: S, input: unknown, fallback: z.input<S>): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success || input === null || typeof input !== 'object' || Array.isArray(input)) return schema.parse(fallback);
+  const wrong = new Set(result.error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys : [String(issue.path[0] ?? '')])));
+  const kept = Object.fromEntries(Object.entries(input).filter(([key]) => !wrong.has(key)));
+  const retry = schema.safeParse({ ...(fallback as object), ...kept });
+  return retry.success ? retry.data : schema.parse(fallback);
 }
 
 type Where = { file: string; doc: Document; lines: LineCounter; lineOffset: number };

@@ -3,20 +3,19 @@
 // TRUST_PROXY forwarded), and answer through the core's answerRoute, which refuses other methods
 // and turns an exception into the 500 page exactly as the Worker does.
 import type { APIRoute } from 'astro';
-import { paidLessonPages as built } from 'virtual:course-build';
+import { building as built } from 'virtual:course-build';
 import type { AppContext } from '../server/context.ts';
 import { parsePageShell } from '../server/http/page-shell.ts';
 import { clientAddressOf } from '../server/http/client-address.ts';
 import { htmlPage } from '../server/http/responses.ts';
 import { answerRoute, ROUTES } from '../server/routes.ts';
-import { getAppContext, loadOnce } from './app-context.ts';
+import { getAppContext } from './app-context.ts';
 import { REQUEST_ID_HEADER } from './request-log.ts';
 
-// The development server has no build, so no private bundle: it renders the shell page itself.
-let devShell: AppContext['pageShell'] | undefined;
+// The development server has no build, so no private bundle: it renders the shell page itself, on
+// every request, so that an edit to site.yaml shows on the next reload.
 function withDevShell(ctx: AppContext, request: Request): AppContext {
-  devShell ??= loadOnce(async () => parsePageShell(await (await fetch(new URL('/app-shell/', request.url))).text()));
-  return { ...ctx, pageShell: devShell };
+  return { ...ctx, pageShell: async () => parsePageShell(await (await fetch(new URL('/app-shell/', request.url))).text()) };
 }
 
 /** The endpoint of `path`, exactly as the route table writes it; a path not in the table fails the build. */

@@ -1,12 +1,15 @@
-// The settings as Node sees them: the process environment, over an optional `.env` file in the
-// working directory (a value exported in the shell wins over the file).
-import { existsSync, readFileSync } from 'node:fs';
+// The settings as Node sees them: the process environment over an optional `.env` file in the
+// working directory (a value exported in the shell wins over the file). Every Node entry point
+// reads them here, before anything else: `npm start` and `npm run cf:dev` (whose steps inherit
+// them), the build and the development server (astro.config.mjs), the server, the admin CLI,
+// migrate, content:sync and reconcile.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseEnv } from 'node:util';
 import type { Env } from '../server/config.ts';
 
+/** Puts the `.env` file's settings into process.env, under those already set, and returns it. */
 export function readNodeEnv(cwd = process.cwd()): Env {
   const file = resolve(cwd, '.env');
-  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
-  return { ...fromFile, ...process.env };
+  if (existsSync(file)) process.loadEnvFile(file);
+  return process.env;
 }

@@ -1,5 +1,6 @@
-// One JSON line per request, for journald: method, path (never the query, which can carry tokens),
-// status, duration, client address and a request id. The id also goes to the response
+// One log line per request (src/server/log.ts writes it, as JSON for journald or as text in
+// development): method, path (never the query, which can carry tokens), status, duration, client
+// address and a request id. The id also goes to the response
 // (`X-Request-Id`) and to the request, where the error page reads it, so a visitor's report of
 // "request 3f9c…" finds its log line.
 import { randomUUID } from 'node:crypto';

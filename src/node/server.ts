@@ -29,7 +29,8 @@ if (cluster.isPrimary) {
     const env = readNodeEnv();
     workers = parseWebConcurrency(env.WEB_CONCURRENCY);
     // The primary checks the settings once, so that a mistake is reported once and not by N workers.
-    log = workers > 1 ? createLog(parseConfig(env).logLevel) : undefined;
+    const config = parseConfig(env);
+    log = workers > 1 ? createLog({ level: config.logLevel, format: config.logFormat }) : undefined;
   } catch (error) {
     console.error(`The server cannot start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

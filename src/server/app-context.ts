@@ -20,7 +20,7 @@ export type AppBasics = { config: Config; clock: Clock; log: Log };
 export function createAppBasics(env: Env, runtime: Runtime): AppBasics {
   const config = parseConfig(env, { runtime });
   const clock = { now: () => Date.now() };
-  return { config, clock, log: createLog(config.logLevel, clock.now) };
+  return { config, clock, log: createLog({ level: config.logLevel, format: config.logFormat }, clock.now) };
 }
 
 export type RuntimeParts = {

@@ -32,7 +32,8 @@ const optional = (schema: z.ZodString | z.ZodURL) =>
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  SITE_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:4321'),
+  /** Unset: the address the Node server listens on, http://HOST:PORT (development). */
+  SITE_URL: optional(z.url({ protocol: /^https?$/ })),
   DATABASE_URL: z
     .string()
     .regex(/^(file:|libsql:|https?:|wss?:)/, 'must start with file:, libsql:, http(s): or ws(s):')
@@ -56,6 +57,8 @@ const envSchema = z.object({
     .default('')
     .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean)),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Unset: readable lines in development, JSON lines otherwise (production, tests). */
+  LOG_FORMAT: z.preprocess((value) => (value === '' ? undefined : value), z.enum(['json', 'text']).optional()),
   /** Total PBKDF2 iterations for new password hashes. Lower only in tests. */
   PASSWORD_ITERATIONS: z.coerce.number().int().min(1000).max(10_000_000).default(DEFAULT_PASSWORD_ITERATIONS),
   /** Whether a development mailer may write to data/outbox/ instead of sending. */
@@ -94,6 +97,7 @@ export type Config = {
   port: number;
   trustProxy: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logFormat: 'json' | 'text';
   passwordIterations: number;
   stripe: StripeSettings | null;
   emailApi: EmailApiSettings | null;
@@ -149,6 +153,12 @@ export type ParseOptions = {
   signsSessions?: boolean;
 };
 
+/** The address a browser on this machine reaches the Node server at: the default SITE_URL. */
+export function listenAddress(host = 'localhost', port: string | number = 4321): string {
+  const name = host === '' || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
 /** Reads the settings, or throws a ConfigError naming every problem. */
 export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   const runtime = options.runtime ?? 'node';
@@ -159,7 +169,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`));
   }
   const values = result.data;
-  const siteUrl = new URL(values.SITE_URL);
+  const siteUrl = new URL(values.SITE_URL ?? listenAddress(values.HOST, values.PORT));
   const config: Config = {
     env: values.NODE_ENV,
     production: values.NODE_ENV === 'production',
@@ -176,6 +186,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     port: values.PORT,
     trustProxy: values.TRUST_PROXY,
     logLevel: values.LOG_LEVEL,
+    logFormat: values.LOG_FORMAT ?? (values.NODE_ENV === 'development' ? 'text' : 'json'),
     passwordIterations: values.PASSWORD_ITERATIONS,
     stripe: values.STRIPE_SECRET_KEY
       ? {

@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { ROOT } from './build.ts';
 import { freePort } from './server.ts';
+import { requireTool } from './tools.ts';
 
 export type CaddyResponse = { status: number; headers: IncomingHttpHeaders; body: Buffer; text(): string };
 
@@ -38,7 +39,7 @@ export type RunningCaddy = {
 export async function startCaddy(options: { siteRoot: string; upstream: string; port?: number }): Promise<RunningCaddy> {
   const [httpsPort, httpPort] = await Promise.all([options.port ?? freePort(), freePort()]);
   const home = mkdtempSync(join(ROOT, '.test-dist', 'caddy-'));
-  const child = spawn('caddy', ['run', '--config', join(ROOT, 'deploy/Caddyfile'), '--adapter', 'caddyfile'], {
+  const child = spawn(requireTool('caddy'), ['run', '--config', join(ROOT, 'deploy/Caddyfile'), '--adapter', 'caddyfile'], {
     cwd: home,
     env: {
       PATH: process.env.PATH ?? '',
