@@ -468,7 +468,8 @@ function plainText(tokens: Token[]): string {
       if (text) lines.push(text);
     }
   }
-  return lines.join('\n');
+  // Control characters have no place in prose, and search marks its matches with two of them.
+  return lines.join('\n').replace(/[\u0000-\u0008\u000b-\u001f]/g, ' ');
 }
 
 export function escapeAttr(value: string): string {

@@ -17,6 +17,7 @@ import { handleHealth } from '../server/health.ts';
 import { handleCheckout } from '../server/payments/checkout.ts';
 import { handleCheckoutSuccessPage } from '../server/payments/checkout-success.ts';
 import { handleWaitlist } from '../server/payments/waitlist.ts';
+import { handleSearch } from '../server/content/search.ts';
 import { handleStripeWebhook } from '../server/payments/webhook.ts';
 
 /**
@@ -50,6 +51,7 @@ export const ROUTES: Readonly<Record<string, Handler>> = {
   '/api/checkout': handleCheckout,
   '/api/me': onlyMethods(['GET', 'HEAD'], handleMe),
   '/api/progress': onlyMethods(['POST'], handleProgress),
+  '/api/search': handleSearch,
   '/api/stripe/webhook': handleStripeWebhook,
   '/api/waitlist': handleWaitlist,
   '/healthz': onlyMethods(['GET', 'HEAD'], handleHealth),
