@@ -138,7 +138,8 @@ describe('search', () => {
     // The index is read only in the ranges the reader may read (src/server/content/search.ts), so
     // the two searches do the same work. To make a difference measurable if they did not, the
     // course's paid range gets 20,000 more entries with the paid word (a long paid course).
-    // Interleaved, many times; compared by their medians.
+    // Interleaved, many times; compared by their medians, with room for a busy machine: a search
+    // that filtered after matching would read the padding, several times the work of the search.
     await store.client.execute({
       sql: `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
         INSERT INTO lesson_search (rowid, title, body, course_slug, lesson_slug, hash)
@@ -158,7 +159,7 @@ describe('search', () => {
     }
     const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
     const [paid, nowhere] = [median(times.paid), median(times.nowhere)];
-    expect(Math.abs(paid - nowhere), `medians: paid ${paid.toFixed(2)} ms, nowhere ${nowhere.toFixed(2)} ms`).toBeLessThan(Math.max(1, nowhere * 0.2));
+    expect(Math.abs(paid - nowhere), `medians: paid ${paid.toFixed(2)} ms, nowhere ${nowhere.toFixed(2)} ms`).toBeLessThan(Math.max(2, nowhere * 0.5));
   });
 });
 
@@ -170,5 +171,14 @@ describe('the search box', () => {
       expect(page, path).toContain(form);
       expect(page, path).toContain('<input type="hidden" name="course" value="rust-book">');
     }
+  });
+});
+
+describe("the course's own stylesheet", () => {
+  test('is served as a static file beside the course page', async () => {
+    const response = await fetch(`${server.url}/courses/rust-book/course.css`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/css/);
+    expect(await response.text()).toContain('.ferris-note');
   });
 });

@@ -95,8 +95,7 @@ export async function searchLessons(db: Db, input: { terms: string[]; memberId: 
         );
   const parts: SQL[] = [];
   const part = (low: number, high: number, check: SQL) =>
-    sql`SELECT s.course_slug AS course, s.lesson_slug AS lesson, s.title AS title, c.title AS courseTitle,
-      snippet(lesson_search, 1, ${OPEN}, ${CLOSE}, '…', 24) AS snippet, bm25(lesson_search, 8.0, 1.0) AS score
+    sql`SELECT s.rowid AS id, s.course_slug AS course, s.lesson_slug AS lesson, s.title AS title, c.title AS courseTitle, bm25(lesson_search, 8.0, 1.0) AS score
       FROM lesson_search s
       JOIN lessons l ON l.course_slug = s.course_slug AND l.slug = s.lesson_slug AND l.published = 1
       JOIN courses c ON c.slug = s.course_slug AND c.published = 1
@@ -112,9 +111,15 @@ export async function searchLessons(db: Db, input: { terms: string[]; memberId: 
     const low = searchRowid(Number(course.position), 0, false);
     parts.push(part(low, low + BLOCK, sql`l.preview = 0 AND s.course_slug = ${course.slug}`));
   }
-  const union = sql.join(parts, sql` UNION ALL `);
+  // The passages are cut for the best results only, each found again by its rowid: CROSS JOIN
+  // keeps SQLite from reading the index outside the readable ranges to join them.
   const rows = await db.all<{ course: string; lesson: string; title: string; courseTitle: string; snippet: string }>(
-    sql`SELECT course, lesson, title, courseTitle, snippet FROM (${union}) ORDER BY score LIMIT ${RESULTS}`,
+    sql`WITH top AS (SELECT * FROM (${sql.join(parts, sql` UNION ALL `)}) ORDER BY score LIMIT ${RESULTS})
+      SELECT top.course AS course, top.lesson AS lesson, top.title AS title, top.courseTitle AS courseTitle,
+        snippet(lesson_search, 1, ${OPEN}, ${CLOSE}, '…', 24) AS snippet
+      FROM top CROSS JOIN lesson_search ON lesson_search.rowid = top.id
+      WHERE lesson_search MATCH ${match}
+      ORDER BY top.score`,
   );
   return rows.map((row) => ({ ...row, snippet: highlighted(row.snippet) }));
 }
