@@ -139,8 +139,10 @@ export async function handleSearch(request: Request, ctx: AppContext, _client: C
   const query = (url.searchParams.get('q') ?? '').trim();
   const courseParam = url.searchParams.get('course');
   const course = courseParam && SLUG.test(courseParam) ? courseParam : null;
-  if (query.length > MAX_QUERY || (courseParam !== null && courseParam !== '' && course === null)) {
-    return pageResponse(ctx, { status: 400, title: 'Search', description: 'Search the lessons.', main: searchMain('', null, null, 'Write at most 200 characters, and search from a course page.') });
+  const badCourse = courseParam !== null && courseParam !== '' && course === null;
+  if (query.length > MAX_QUERY || badCourse) {
+    const error = badCourse ? 'There is no such course to search: use the search box of its page.' : `Write at most ${MAX_QUERY} characters.`;
+    return pageResponse(ctx, { status: 400, title: 'Search', description: 'Search the lessons.', main: searchMain('', null, null, error) });
   }
   const { member, setCookie } = await getMember(request, ctx);
   const terms = searchTerms(query);
