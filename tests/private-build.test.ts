@@ -103,8 +103,13 @@ describe('the demo build', () => {
       const bytes = readFileSync(join(dist, 'private', item.file));
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(item.sha256);
     }
-    // The manifest, the pages, the media, and the layout of the pages rendered at request time.
-    expect(files(join(dist, 'private')).length).toBe(2 + paid.length + manifest.media.length);
+    // Every lesson's text for the search index, free lessons too.
+    for (const entry of manifest.lessons) {
+      const bytes = readFileSync(join(dist, 'private', entry.text!.file));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(entry.text!.sha256);
+    }
+    // The manifest, the pages, the media, the texts, and the layout of the pages rendered at request time.
+    expect(files(join(dist, 'private')).length).toBe(2 + paid.length + manifest.media.length + manifest.lessons.length);
   });
 
   it('keeps the layout of request-time pages in the private bundle, with its markers, and not in the public output', () => {
