@@ -45,7 +45,7 @@ function findInPublic(client: string, needles: { text: string[]; bytes: { name: 
 function expectFullLayout(html: string, client: string, course: Catalog['courses'][number], lesson: Catalog['courses'][number]['lessons'][number]) {
   expect(html).toMatch(/^<!DOCTYPE html>/i);
   expect(html).toContain('<header class="site-header">');
-  expect(html).toContain('<nav class="lesson-nav" aria-label="Lessons of this course">');
+  expect(html).toContain('<nav class="lesson-nav" id="contents" aria-label="Lessons of this course" data-lesson-nav>');
   for (const other of course.lessons) expect(html).toContain(`href="${other.url}"`);
   expect(html).toContain(`<a href="${lesson.url}" aria-current="page" data-lesson="${lesson.slug}">`);
   expect(html).toContain('<nav class="pager" aria-label="Previous and next lesson">');
