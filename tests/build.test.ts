@@ -119,6 +119,46 @@ describe('fixture builds', () => {
     expect(build.output).toContain('tests/fixtures/courses-broken/bad-course/02-links.md:6: link ./02-nothing.md points to no lesson or course');
   });
 
+  it('builds an imported book: warnings listed, anchors that resolve in the built pages, contents that show where the reader is', async () => {
+    const build = await buildSite({ coursesDir: 'tests/fixtures/courses-book' });
+    outDirs.push(build.outDir);
+    expect(build.code, build.output).toBe(0);
+    expect(build.output).toContain('3 warnings in the courses');
+    expect(build.output).toContain('tests/fixtures/courses-book/rust-book/01-getting-started/01-installation.md:13: warning: image img-missing-alt.svg has no alt text');
+    const client = join(build.outDir, 'client');
+    const pages = new Map<string, string>([
+      ['/courses/rust-book/', page(client, '/courses/rust-book/')],
+      ['/courses/rust-book/installation/', page(client, '/courses/rust-book/installation/')],
+      ['/courses/rust-book/hello-world/', readFileSync(join(build.outDir, 'private/pages/rust-book/hello-world.html'), 'utf8')],
+      ['/courses/rust-book/what-is-ownership/', readFileSync(join(build.outDir, 'private/pages/rust-book/what-is-ownership.html'), 'utf8')],
+    ]);
+    // Every link to an anchor of these pages, as the browser will follow it, lands on an id.
+    let anchors = 0;
+    for (const [url, html] of pages) {
+      for (const [, href] of html.matchAll(/href="([^"]*#[^"]+)"/g)) {
+        const [path, id] = href!.split('#') as [string, string];
+        const target = pages.get(path || url);
+        if (!target) continue;
+        anchors++;
+        expect(target, `${url} links to ${href}`).toContain(`id="${decodeURIComponent(id)}"`);
+      }
+    }
+    expect(anchors).toBeGreaterThan(10);
+    // The course's stylesheet is published and linked from its pages.
+    expect(readFileSync(join(client, 'courses/rust-book/course.css'), 'utf8')).toContain('.ferris-note');
+    expect(pages.get('/courses/rust-book/')).toContain('<link rel="stylesheet" href="/courses/rust-book/course.css">');
+    expect(pages.get('/courses/rust-book/')).toContain('<h3>1. Getting started</h3>');
+    // Contents: numbered sections, the current one open; a breadcrumb and a "Contents" link that need no script.
+    const ownership = pages.get('/courses/rust-book/what-is-ownership/')!;
+    expect(ownership).toContain('<link rel="stylesheet" href="/courses/rust-book/course.css">');
+    expect(ownership).toMatch(/<nav class="breadcrumb" aria-label="Breadcrumb"><ol><li><a href="\/courses\/rust-book\/">The Rust Book, imported<\/a><\/li><li>2\. Ownership<\/li><li aria-current="page">What Is Ownership\?<\/li><\/ol><a class="contents-link" href="#contents">Contents<\/a><\/nav>/);
+    expect(ownership).toMatch(/<details class="nav-section"><summary>1\. Getting started<\/summary>/);
+    expect(ownership).toMatch(/<details class="nav-section" open><summary>2\. Ownership<\/summary><ol><li><a href="\/courses\/rust-book\/what-is-ownership\/" aria-current="page"/);
+    // A long lesson lists its headings; a short one does not.
+    expect(ownership).toMatch(/<summary id="on-this-page">On this page<\/summary><ol><li><a href="#the-stack-and-the-heap">The Stack and the Heap<\/a><\/li><li><a href="#ownership-rules">Ownership Rules<\/a><\/li><li class="toc-sub"><a href="#the-rules-in-short">/);
+    expect(pages.get('/courses/rust-book/hello-world/')).not.toContain('on-this-page');
+  });
+
   it('keeps paid lessons, their images, drafts and unpublished courses out of the public output, and builds deterministically', async () => {
     const [first, second] = await Promise.all([
       buildSite({ coursesDir: 'tests/fixtures/courses-good' }),

@@ -315,6 +315,16 @@ describe('buying and reading on the serverless target', () => {
     expect(purchases).toEqual([{ status: 'paid' }]);
   });
 
+  test('search on D1 (FTS5, migrated and filled by the same scripts): the buyer finds a paid sentence, a visitor does not', async () => {
+    const path = `/api/search?q=${encodeURIComponent('comparisons can be chained')}&course=${COURSE}`;
+    const owner = await (await buyer.get(path)).text();
+    expect(owner).toContain(`<a href="${PAID_LESSON}">`);
+    expect(owner).toContain("<mark>chained</mark>");
+    const visitor = await (await fetch(`${site.url}${path}`)).text();
+    expect(visitor).toContain('No lesson you can read matches');
+    expect(visitor).not.toContain(PAID_LESSON);
+  });
+
   test('the same webhook event delivered again, even at once, grants once', async () => {
     const events = await stripe.events.list({ type: 'checkout.session.completed', limit: 100 });
     const event = events.data.find((item) => (item.data.object as { id: string }).id === sessionId)!;

@@ -42,7 +42,7 @@ function findInPublic(client: string, needles: { text: string[]; bytes: { name: 
 function expectFullLayout(html: string, client: string, course: Catalog['courses'][number], lesson: Catalog['courses'][number]['lessons'][number]) {
   expect(html).toMatch(/^<!DOCTYPE html>/i);
   expect(html).toContain('<header class="site-header">');
-  expect(html).toContain('<nav class="lesson-nav" aria-label="Lessons of this course">');
+  expect(html).toContain('<nav class="lesson-nav" id="contents" aria-label="Lessons of this course" data-lesson-nav>');
   for (const other of course.lessons) expect(html).toContain(`href="${other.url}"`);
   expect(html).toContain(`<a href="${lesson.url}" aria-current="page" data-lesson="${lesson.slug}">`);
   expect(html).toContain('<nav class="pager" aria-label="Previous and next lesson">');
@@ -100,8 +100,13 @@ describe('the demo build', () => {
       const bytes = readFileSync(join(dist, 'private', item.file));
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(item.sha256);
     }
-    // The manifest, the pages, the media, and the layout of the pages rendered at request time.
-    expect(files(join(dist, 'private')).length).toBe(2 + paid.length + manifest.media.length);
+    // Every lesson's text for the search index, free lessons too.
+    for (const entry of manifest.lessons) {
+      const bytes = readFileSync(join(dist, 'private', entry.text!.file));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(entry.text!.sha256);
+    }
+    // The manifest, the pages, the media, the texts, and the layout of the pages rendered at request time.
+    expect(files(join(dist, 'private')).length).toBe(2 + paid.length + manifest.media.length + manifest.lessons.length);
   });
 
   it('keeps the layout of request-time pages in the private bundle, with its markers, and not in the public output', () => {

@@ -116,7 +116,7 @@ describe('a valid courses folder', () => {
 describe('mistakes', () => {
   it('reports every problem of the broken fixture with file, line and what to do', async () => {
     const problems = await problemsOf(BROKEN);
-    const lines = problems.map((p) => `${p.file.replace(`${BROKEN}/`, '')}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+    const lines = problems.map((p) => `${p.file.replace(`${BROKEN}/`, '')}${p.line ? `:${p.line}` : ''}: ${p.warning ? 'warning: ' : ''}${p.message}`);
     expect(lines).toEqual([
       'Bad_Folder: course folder name "Bad_Folder" must be lowercase letters, digits and single hyphens (at most 64 characters): it becomes the URL',
       'bad-course/01-intro.md:3: preview must be true or false',
@@ -131,9 +131,9 @@ describe('mistakes', () => {
       `bad-course/02-links.md:6: image ./img/missing.png not found (looked for ${BROKEN}/bad-course/img/missing.png)`,
       'bad-course/02-links.md:8: link ./03-draft.md points to a draft lesson, which is not published: remove the link or publish the lesson',
       `bad-course/02-links.md:8: link ./files/data.csv points to a file that does not exist (looked for ${BROKEN}/bad-course/files/data.csv)`,
-      'bad-course/02-links.md:10: image ../../courses-good/tiny-course/cover.png has no alt text: write ![what the image shows](../../courses-good/tiny-course/cover.png)',
+      'bad-course/02-links.md:10: warning: image ../../courses-good/tiny-course/cover.png has no alt text: write ![what the image shows](../../courses-good/tiny-course/cover.png), or ![](../../courses-good/tiny-course/cover.png){decorative} for an image that only decorates',
       'bad-course/02-links.md:12: image https://example.com/x.png is remote: copy it beside the lesson and reference it relatively, so it is optimised and never breaks',
-      'bad-course/02-links.md:14: unknown code language "pythn": use a language name such as python, bash or text',
+      'bad-course/02-links.md:14: warning: unknown code language "pythn" (shown as plain text): use a language name such as python, bash or text',
       'bad-course/04-no-front-matter.md:1: the file must start with front matter between two --- lines (title and the other settings)',
       'bad-course/course.md:4: price must be written in quotes, exactly as buyers should see it, e.g. price: "49.001"',
       'bad-course/course.md:6: unknown key "prive": the keys are title, description, price, currency, cover, published, order, level, tags, coming_soon, sale_ends, promotion_codes',

@@ -2,7 +2,7 @@
 // a file under the courses folder changes.
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadCatalog, type Catalog } from './load.ts';
+import { loadCatalog, type Catalog, type Course } from './load.ts';
 
 export * from './load.ts';
 export { renderVariant, type Picture } from './media.ts';
@@ -52,6 +52,13 @@ function treeSignature(dir: string): string {
     return `unreadable ${Date.now()}`;
   }
   return signature;
+}
+
+/** The number each titled section shows ("3. Ownership"); untitled groups of lessons have none. */
+export function sectionNumbers(course: Course): Map<Course['sections'][number], number> {
+  const numbers = new Map<Course['sections'][number], number>();
+  for (const section of course.sections) if (section.title) numbers.set(section, numbers.size + 1);
+  return numbers;
 }
 
 export function formatDuration(minutes: number): string {

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devServerPlugin } from './dev-server.ts';
 import { getCatalog } from './index.ts';
-import { loadSiteSettings } from './load.ts';
+import { formatProblems, loadSiteSettings } from './load.ts';
 import { writePrivateBundle } from './private-bundle.ts';
 
 const ID = 'virtual:site-settings';
@@ -64,7 +64,10 @@ export function courseCatalog(): AstroIntegration {
       'astro:build:done': async ({ dir: clientDir, logger }) => {
         const started = performance.now();
         const privateDir = fileURLToPath(new URL(`${PRIVATE_DIR}/`, outDir));
-        const result = await writePrivateBundle(await getCatalog(), fileURLToPath(clientDir), privateDir);
+        const catalog = await getCatalog();
+        // Warnings do not stop a build; `npm run check -- --strict` is the way to make them.
+        if (catalog.warnings.length) logger.warn(`${catalog.warnings.length} warning${catalog.warnings.length === 1 ? '' : 's'} in the courses:\n${formatProblems(catalog.warnings)}`);
+        const result = await writePrivateBundle(catalog, fileURLToPath(clientDir), privateDir);
         // Not a page anyone should land on: only the core renders into it.
         const shellDir = join(fileURLToPath(clientDir), SHELL_PAGE);
         await rename(join(shellDir, 'index.html'), join(privateDir, SHELL_FILE));

@@ -2,12 +2,12 @@
 // Markdown. Problems are collected, not thrown one at a time, so that one run of `npm run check`
 // lists every mistake with its file and line.
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { parsePrice } from '../server/payments/money.ts';
-import { MarkdownRenderer, pictureFiles, relativeToCwd, type LinkTarget, type Problem, type Rendered } from './markdown.ts';
+import { MarkdownRenderer, pictureFiles, relativeToCwd, type FragmentLink, type LinkTarget, type Problem, type Rendered } from './markdown.ts';
 import { MediaRegistry, type Picture } from './media.ts';
 import {
   courseFrontMatter,
@@ -38,6 +38,8 @@ export type Lesson = {
   media: Set<string>;
   readingMinutes: number;
   headings: Rendered['headings'];
+  /** Plain text for the search index. */
+  text: string;
 };
 
 export type Section = { slug: string | null; title: string | null; description?: string; lessons: Lesson[] };
@@ -67,6 +69,8 @@ export type Course = {
   media: Set<string>;
   sections: Section[];
   lessons: Lesson[];
+  /** The course's own stylesheet (courses/<slug>/course.css), served at `<url>course.css`. */
+  css: string | null;
   /** Sum of the lessons' durations in minutes (reading time where a lesson gives none). */
   duration: number;
 };
@@ -85,20 +89,39 @@ export type Catalog = {
    * the lesson gate serves to members from the store (docs/decisions/0002-paid-lesson-media.md).
    */
   privateMedia: Map<string, Set<string>>;
+  /** Problems that do not stop a build (an image without alt text, an unknown code attribute). */
+  warnings: Problem[];
 };
 
 export class CatalogError extends Error {
   readonly problems: Problem[];
   constructor(problems: Problem[]) {
-    super(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the courses:\n${formatProblems(problems)}`);
+    super(`${countProblems(problems)} in the courses:\n${formatProblems(problems)}`);
     this.name = 'CatalogError';
     this.problems = problems;
   }
 }
 
-export function formatProblems(problems: Problem[]): string {
-  return problems.map((p) => `  ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`).join('\n');
+/** "2 problems and 1 warning": warnings count apart, as `--strict` makes them fail too. */
+export function countProblems(problems: Problem[]): string {
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const errors = problems.filter((p) => !p.warning).length;
+  const warnings = problems.length - errors;
+  return [errors && count(errors, 'problem'), warnings && count(warnings, 'warning')].filter(Boolean).join(' and ');
 }
+
+export function formatProblems(problems: Problem[]): string {
+  return problems.map((p) => `  ${p.file}${p.line ? `:${p.line}` : ''}: ${p.warning ? 'warning: ' : ''}${p.message}`).join('\n');
+}
+
+/** A course's own stylesheet is for the figures of an imported book, not for a second site theme. */
+export const MAX_COURSE_CSS_BYTES = 32 * 1024;
+
+/**
+ * The ids every page has besides its Markdown's, which links may name: the layout's (src/layouts,
+ * src/components/LessonView.astro and the course page).
+ */
+const PAGE_IDS = ['main', 'buy', 'not-owned', 'waitlist', 'syllabus-title', 'progress', 'contents', 'on-this-page'];
 
 const NUMBERED = /^(\d{1,4})-(.+)$/;
 const WORDS_PER_MINUTE = 220;
@@ -129,10 +152,11 @@ type RawCourse = Parsed<z.infer<typeof courseFrontMatter>> & {
 let renderer: Promise<MarkdownRenderer> | undefined;
 
 /**
- * Loads and renders every course under `dir`. Throws a CatalogError listing every problem.
+ * Loads and renders every course under `dir`. Throws a CatalogError listing every problem;
+ * warnings are returned with the catalogue, unless `strict` makes them errors too.
  * `dir` holds one folder per course and an optional `site.yaml`.
  */
-export async function loadCatalog(dir: string): Promise<Catalog> {
+export async function loadCatalog(dir: string, { strict = false } = {}): Promise<Catalog> {
   const root = resolve(dir);
   const problems: Problem[] = [];
   if (!existsSync(root)) throw new CatalogError([{ file: relativeToCwd(root), message: 'the courses folder does not exist' }]);
@@ -163,9 +187,12 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   renderer ??= MarkdownRenderer.create();
   const markdown = await renderer;
   const media = new MediaRegistry();
-  const courses = await Promise.all(raws.map((raw) => renderCourse(raw, markdown, media, targets, problems)));
+  const fragments: FragmentLink[] = [];
+  const courses = await Promise.all(raws.map((raw) => renderCourse(raw, markdown, media, targets, fragments, problems)));
+  checkFragments(fragments, targets, problems);
 
-  if (problems.length || !site) throw new CatalogError(sortProblems(problems));
+  if (problems.some((p) => !p.warning || strict) || !site) throw new CatalogError(sortProblems(problems));
+  const warnings = sortProblems(problems);
   courses.sort((a, b) => a.order - b.order || a.title.localeCompare(b.title, 'en'));
   const published = courses.filter((c) => c.published);
   const publicMedia = new Set<string>();
@@ -184,7 +211,21 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
     }
     privateMedia.set(course.slug, own);
   }
-  return { site, courses, published, media, publicMedia, privateMedia };
+  return { site, courses, published, media, publicMedia, privateMedia, warnings };
+}
+
+/** Every `#fragment` of every internal link names an id of its page, once all pages are rendered. */
+function checkFragments(fragments: FragmentLink[], targets: Map<string, LinkTarget>, problems: Problem[]): void {
+  for (const link of fragments) {
+    const ids = targets.get(link.source)?.ids;
+    if (!ids || ids.has(link.id) || PAGE_IDS.includes(link.id)) continue;
+    const near = [...ids].find((id) => id.replace(/-+/g, '-') === link.id.replace(/-+/g, '-'));
+    problems.push({
+      file: link.file,
+      line: link.line,
+      message: `link ${link.href} names no anchor of its page${near ? `: did you mean #${near}?` : ': heading ids are written as GitHub makes them (lower case, spaces to hyphens, punctuation dropped)'}`,
+    });
+  }
 }
 
 /** Where the lesson gate serves a course's private media file to its members. */
@@ -360,6 +401,7 @@ async function renderCourse(
   markdown: MarkdownRenderer,
   media: MediaRegistry,
   targets: Map<string, LinkTarget>,
+  fragments: FragmentLink[],
   problems: Problem[],
 ): Promise<Course> {
   const url = `/courses/${raw.slug}/`;
@@ -370,11 +412,18 @@ async function renderCourse(
     targets,
     media,
     problems,
+    fragments,
     course: raw.slug,
   });
+  const rendered = async (source: string, file: string, body: string, lineOffset: number) => {
+    const result = await markdown.render(body, context(source, file, lineOffset));
+    const target = targets.get(source);
+    if (target) target.ids = result.ids;
+    return result;
+  };
   const coverPath = raw.data.cover ? resolve(raw.source, '..', raw.data.cover) : null;
   const [sales, cover] = await Promise.all([
-    markdown.render(raw.body, context(raw.source, raw.file, raw.lineOffset)),
+    rendered(raw.source, raw.file, raw.body, raw.lineOffset),
     coverPath
       ? media.picture(coverPath, { og: true }).catch((error: Error) => {
           problems.push({ file: raw.file, message: `cover: ${raw.data.cover} cannot be read as an image: ${error.message}` });
@@ -389,7 +438,7 @@ async function renderCourse(
     const published = rawSection.lessons.filter((l) => !l.data.draft);
     const lessons = await Promise.all(
       published.map(async (l): Promise<Lesson> => {
-        const rendered = await markdown.render(l.body, context(l.source, l.file, l.lineOffset));
+        const page = await rendered(l.source, l.file, l.body, l.lineOffset);
         return {
           slug: l.slug,
           title: l.data.title,
@@ -400,10 +449,11 @@ async function renderCourse(
           file: l.file,
           section: l.section,
           position: 0,
-          html: rendered.html,
-          media: rendered.media,
-          readingMinutes: Math.max(1, Math.round(rendered.words / WORDS_PER_MINUTE)),
-          headings: rendered.headings,
+          html: page.html,
+          media: page.media,
+          readingMinutes: Math.max(1, Math.round(page.words / WORDS_PER_MINUTE)),
+          headings: page.headings,
+          text: page.text,
         };
       }),
     );
@@ -414,6 +464,11 @@ async function renderCourse(
   if (!lessons.length && raw.complete && raw.sections.some((s) => s.lessons.length)) {
     problems.push({ file: raw.file, message: 'every lesson of this course is a draft: publish at least one' });
   }
+  // The course page's title is its one <h1>; the sales text starts below it.
+  for (const heading of sales.headings.filter((h) => h.level === 1)) {
+    problems.push({ file: raw.file, line: heading.line, message: `"# ${heading.text}" makes a second <h1> on the course page, whose title is its heading: use ## for the sections of the sales text`, warning: true });
+  }
+  const css = await readCourseCss(raw, problems);
   const courseMedia = new Set(sales.media);
   if (cover) for (const file of pictureFiles(cover)) courseMedia.add(file);
 
@@ -438,8 +493,26 @@ async function renderCourse(
     media: courseMedia,
     sections,
     lessons,
+    css,
     duration: lessons.reduce((sum, l) => sum + (l.duration ?? l.readingMinutes), 0),
   };
+}
+
+/** An imported book's styles for its figures; only its size is checked, the author owns the site. */
+async function readCourseCss(raw: RawCourse, problems: Problem[]): Promise<string | null> {
+  const path = join(dirname(raw.source), 'course.css');
+  if (!existsSync(path)) return null;
+  const css = await readFile(path, 'utf8');
+  const bytes = new TextEncoder().encode(css).length;
+  if (bytes > MAX_COURSE_CSS_BYTES) {
+    problems.push({ file: relativeToCwd(path), message: `course.css is ${Math.ceil(bytes / 1024)} KB, over the ${MAX_COURSE_CSS_BYTES / 1024} KB allowed: keep the styles the course's figures need` });
+    return null;
+  }
+  if (/<\/style|@import/i.test(css)) {
+    problems.push({ file: relativeToCwd(path), message: 'course.css may not use @import or contain </style>: put the rules in the file itself' });
+    return null;
+  }
+  return css;
 }
 
 /** `valid`: the front matter had no mistake; otherwise `data` keeps only its right settings. */

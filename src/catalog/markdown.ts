@@ -1,18 +1,35 @@
 // Markdown to HTML for course pages and lessons, once, at build time. Rendering is split in two
-// passes: a scan of the tokens (images to measure, languages to load) that may await, then a
-// synchronous render, because markdown-it renderers cannot be async.
+// passes: a scan of the tokens (images to measure, languages to load, links and raw HTML to
+// resolve) that may await, then a synchronous render, because markdown-it renderers cannot be
+// async. Links to other lessons' anchors are collected here and checked by the catalogue once
+// every document is rendered (src/catalog/load.ts).
 import { existsSync, statSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { slug as githubSlug } from 'github-slugger';
 import markdownIt, { type MarkdownIt, type Token } from 'markdown-it';
 import anchor from 'markdown-it-anchor';
 import footnote from 'markdown-it-footnote';
-import { bundledLanguages, createHighlighter, createJavaScriptRegexEngine, type BundledLanguage, type Highlighter } from 'shiki';
+import { bundledLanguages, createHighlighter, createJavaScriptRegexEngine, type BundledLanguage, type Highlighter, type ShikiTransformer } from 'shiki';
+import { MARK_TEXT, parseFenceInfo, type FenceInfo } from './code-fence.ts';
+import { courseSyntax, type ImageOptions } from './markdown-syntax.ts';
 import { MediaRegistry, type Download, type Picture } from './media.ts';
+import { idsIn, rewriteTags, type Attributes } from './raw-html.ts';
 
-export type Problem = { file: string; line?: number; message: string };
+/** A mistake in a course file. A warning does not stop a build, unless the author asks (`--strict`). */
+export type Problem = { file: string; line?: number; message: string; warning?: boolean };
 
 /** What a document links to, by absolute source path: lessons and course pages. */
-export type LinkTarget = { url: string; course: string; draft: boolean; coursePublished: boolean };
+export type LinkTarget = {
+  url: string;
+  course: string;
+  draft: boolean;
+  coursePublished: boolean;
+  /** The ids of the rendered page, once it is rendered: what a `#fragment` may name. */
+  ids?: Set<string>;
+};
+
+/** A link to an anchor, checked once every page is rendered. */
+export type FragmentLink = { file: string; line?: number; href: string; source: string; id: string };
 
 export type RenderContext = {
   /** Absolute path of the Markdown file. */
@@ -22,25 +39,36 @@ export type RenderContext = {
   targets: Map<string, LinkTarget>;
   media: MediaRegistry;
   problems: Problem[];
+  /** Where links to anchors are collected, to be checked when every page is rendered. */
+  fragments: FragmentLink[];
   /** Where reports name the file (relative to the project). */
   displayFile: string;
   /** The course the document belongs to: links into an unpublished course are allowed only from inside it. */
   course: string;
 };
 
+export type Heading = { level: number; text: string; id: string; /** In the file. */ line?: number };
+
 export type Rendered = {
   html: string;
   /** Published media file names this document uses. */
   media: Set<string>;
   words: number;
-  headings: { level: number; text: string; id: string }[];
+  headings: Heading[];
+  /** Every id the document defines: headings, footnotes, raw HTML. */
+  ids: Set<string>;
+  /** The document as plain text (headings, prose, code), for the search index. */
+  text: string;
 };
+
+type Resolved = { picture: Picture; dark?: Picture };
 
 type Env = {
   ctx: RenderContext;
-  pictures: Map<string, Picture>;
+  pictures: Map<string, Resolved>;
   downloads: Map<string, Download>;
   media: Set<string>;
+  ids: Set<string>;
 };
 
 // The high-contrast variants: some token colours of the plain github themes fall below 4.5:1 on a
@@ -49,16 +77,15 @@ const THEMES = { light: 'github-light-high-contrast', dark: 'github-dark-high-co
 /** Shiki's names for unhighlighted code, which are not in its bundle of grammars. */
 const PLAIN = new Set(['text', 'plaintext', 'txt', 'plain', 'ansi']);
 const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', sh: 'bash', shell: 'bash', console: 'shellsession', js: 'javascript', ts: 'typescript', yml: 'yaml' };
+const IMAGE_SIZES = '(min-width: 52rem) 46rem, 100vw';
 
+/**
+ * Heading ids as GitHub and mdBook make them, so that links written for those
+ * (`method-syntax.md#wheres-the---operator`) find their target. Repeats get -1, -2 (the anchor
+ * plugin's numbering, which is GitHub's).
+ */
 export function slugify(text: string): string {
-  return text
-    .normalize('NFKD')
-    .toLowerCase()
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^\p{L}\p{N}\s-]/gu, '')
-    .trim()
-    .replace(/\s+/g, '-')
-    .replace(/-+/g, '-');
+  return githubSlug(text);
 }
 
 export class MarkdownRenderer {
@@ -69,15 +96,16 @@ export class MarkdownRenderer {
     this.#highlighter = highlighter;
     this.#md = markdownIt({ html: true, linkify: true, typographer: true });
     this.#md.use(footnote);
+    this.#md.use(courseSyntax);
     // markdown-it-anchor's types describe markdown-it 14; the plugin works unchanged on 15.
     this.#md.use(anchor as unknown as (md: MarkdownIt, options: object) => void, {
-      level: [2, 3, 4],
+      level: 1,
       slugify,
       permalink: anchor.permalink.headerLink({ safariReaderFix: true }),
     });
-    this.#md.options.highlight = (code: string, info: string) => this.#highlight(code, info);
     const rules = this.#md.renderer.rules;
-    rules.image = (tokens: Token[], i: number, _options: unknown, env?: unknown) => renderImage(tokens[i]!, env as Env);
+    rules.image = (tokens: Token[], i: number, options: unknown, env?: unknown) => this.#renderImage(tokens[i]!, env as Env);
+    rules.fence = (tokens: Token[], i: number) => this.#renderFence(tokens[i]!);
     rules.table_open = () => '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>\n';
     rules.table_close = () => '</table></div>\n';
   }
@@ -89,39 +117,91 @@ export class MarkdownRenderer {
   }
 
   async render(body: string, ctx: RenderContext): Promise<Rendered> {
-    const env: Env = { ctx, pictures: new Map(), downloads: new Map(), media: new Set() };
+    const env: Env = { ctx, pictures: new Map(), downloads: new Map(), media: new Set(), ids: new Set() };
     const tokens = this.#md.parse(body, env);
     await this.#prepare(tokens, env);
     const html = this.#md.renderer.render(tokens, this.#md.options, env);
-    return { html, media: env.media, words: countWords(tokens), headings: headingsOf(tokens) };
+    const headings = headingsOf(tokens, ctx.lineOffset);
+    for (const heading of headings) env.ids.add(heading.id);
+    for (const id of footnoteIds(tokens)) env.ids.add(id);
+    return { html, media: env.media, words: countWords(tokens), headings, ids: env.ids, text: plainText(tokens) };
   }
 
-  /** Resolves links and images against the file system and loads the code languages used. */
+  /** Resolves links, images and raw HTML against the file system and loads the code languages used. */
   async #prepare(tokens: Token[], env: Env): Promise<void> {
     const { ctx } = env;
     const waits: Promise<void>[] = [];
     for (const block of tokens) {
       const line = block.map ? ctx.lineOffset + block.map[0] + 1 : undefined;
-      const report = (message: string) => ctx.problems.push({ file: ctx.displayFile, line, message });
+      const report = (message: string, at = line) => ctx.problems.push({ file: ctx.displayFile, line: at, message });
+      const warn = (message: string, at = line) => ctx.problems.push({ file: ctx.displayFile, line: at, message, warning: true });
       if (block.type === 'fence') {
-        const lang = languageOf(block.info);
+        const info = parseFenceInfo(block.info);
+        block.meta = { fence: info };
+        if (info.unknown.length) warn(`code block attribute${info.unknown.length === 1 ? '' : 's'} ${info.unknown.map((a) => `"${a}"`).join(', ')} ignored: the known ones are title="file name", {1,3-4} (lines to highlight), compile_fail and should_panic`);
+        for (const lineNumber of info.highlight) {
+          if (lineNumber > block.content.replace(/\n$/, '').split('\n').length) {
+            warn(`code block highlights line ${lineNumber}, but has fewer lines`);
+            break;
+          }
+        }
+        const lang = codeLanguage(info);
         if (lang && !PLAIN.has(lang) && !this.#highlighter.getLoadedLanguages().includes(lang)) {
           if (lang in bundledLanguages) waits.push(this.#highlighter.loadLanguage(lang as BundledLanguage));
-          else report(`unknown code language "${block.info.trim()}": use a language name such as python, bash or text`);
+          else warn(`unknown code language "${info.language}" (shown as plain text): use a language name such as python, bash or text`);
         }
       }
+      if (block.type === 'html_block') {
+        waits.push(rawHtml(block.content, env, report, warn, line).then((html) => void (block.content = html)));
+      }
       for (const token of block.children ?? []) {
-        if (token.type === 'image') waits.push(resolveImage(token, env, report));
-        if (token.type === 'link_open') waits.push(resolveLink(token, env, report));
+        if (token.type === 'image') waits.push(resolveMarkdownImage(token, env, report, warn, this.#md));
+        if (token.type === 'link_open') waits.push(resolveMarkdownLink(token, env, report, line));
+        if (token.type === 'html_inline') waits.push(rawHtml(token.content, env, report, warn, line).then((html) => void (token.content = html)));
       }
     }
     await Promise.all(waits);
   }
 
-  #highlight(code: string, info: string): string {
-    const lang = languageOf(info) ?? 'text';
+  #renderFence(token: Token): string {
+    const info = (token.meta as { fence?: FenceInfo } | null)?.fence ?? parseFenceInfo(token.info);
+    const lang = codeLanguage(info) ?? 'text';
     const loaded = PLAIN.has(lang) || this.#highlighter.getLoadedLanguages().includes(lang) ? lang : 'text';
-    return this.#highlighter.codeToHtml(code.replace(/\n$/, ''), { lang: loaded, themes: THEMES, defaultColor: 'light' });
+    const transformers: ShikiTransformer[] = [];
+    if (info.highlight.size) {
+      transformers.push({
+        line(node, line) {
+          if (info.highlight.has(line)) this.addClassToHast(node, 'highlighted');
+        },
+      });
+    }
+    const pre = this.#highlighter.codeToHtml(token.content.replace(/\n$/, ''), { lang: loaded, themes: THEMES, defaultColor: 'light', transformers });
+    if (!info.title && !info.marks.length) return `${pre}\n`;
+    const caption = info.title ? `<figcaption>${escapeAttr(info.title)}</figcaption>` : '';
+    const marks = info.marks.map((mark) => `<p class="code-mark ${mark}">${MARK_TEXT[mark]}</p>`).join('');
+    const classes = ['code', ...info.marks].join(' ');
+    return `<figure class="${classes}">${caption}${marks}${pre}</figure>\n`;
+  }
+
+  #renderImage(token: Token, env: Env): string {
+    const src = attr(token, 'src');
+    const options = imageOptionsOf(token);
+    // The text of the description, as markdown-it's own renderer gives it: no backticks, entities decoded once.
+    const alt = escapeAttr(this.#md.renderer.renderInlineAsText(token.children ?? [], this.#md.options, env));
+    const title = attr(token, 'title');
+    const resolved = env.pictures.get(src);
+    if (!resolved) return `<img src="${escapeAttr(src)}" alt="${alt}">`;
+    return pictureHtml(resolved.picture, {
+      alt: options?.decorative ? '' : alt,
+      title: title ? escapeAttr(title) : undefined,
+      sizes: IMAGE_SIZES,
+      lazy: true,
+      used: env.media,
+      dark: resolved.dark,
+      darkReady: options?.dark ?? false,
+      width: options?.width,
+      height: options?.height,
+    });
   }
 }
 
@@ -131,10 +211,13 @@ function attr(token: Token, name: string): string {
   return value === null ? '' : String(value);
 }
 
-function languageOf(info: string): string | null {
-  const name = info.trim().split(/\s+/)[0]?.toLowerCase();
-  if (!name) return null;
-  return LANGUAGE_ALIASES[name] ?? name;
+function imageOptionsOf(token: Token): ImageOptions | undefined {
+  return (token.meta as { options?: ImageOptions } | null)?.options;
+}
+
+function codeLanguage(info: FenceInfo): string | null {
+  if (!info.language) return null;
+  return LANGUAGE_ALIASES[info.language] ?? info.language;
 }
 
 /** A link or image that points at a file of the project rather than at a URL. */
@@ -144,79 +227,138 @@ function localTarget(href: string): { path: string; hash: string } | null {
   return { path: decodeURIComponent(beforeHash.split('?')[0] ?? ''), hash: hash ? `#${hash}` : '' };
 }
 
-async function resolveImage(token: Token, env: Env, report: (m: string) => void): Promise<void> {
+type Report = (message: string, line?: number) => void;
+
+async function resolveMarkdownImage(token: Token, env: Env, report: Report, warn: Report, md: MarkdownIt): Promise<void> {
   const src = attr(token, 'src');
-  const alt = token.content.trim();
-  if (!alt) report(`image ${src} has no alt text: write ![what the image shows](${src})`);
+  const options = imageOptionsOf(token);
+  if (options?.unknown.length) warn(`image ${src}: ${options.unknown.map((o) => `"${o}"`).join(', ')} ignored: an image takes {width=320}, {height=200}, {dark} and {decorative}`);
+  const alt = md.renderer.renderInlineAsText(token.children ?? [], md.options, env).trim();
+  if (!alt && !options?.decorative) {
+    warn(`image ${src} has no alt text: write ![what the image shows](${src}), or ![](${src}){decorative} for an image that only decorates`);
+  }
+  const resolved = await resolveImage(src, env, report);
+  if (resolved) env.pictures.set(src, resolved);
+}
+
+async function resolveImage(src: string, env: Env, report: Report, line?: number): Promise<Resolved | null> {
   if (/^(https?:)?\/\//i.test(src)) {
-    report(`image ${src} is remote: copy it beside the lesson and reference it relatively, so it is optimised and never breaks`);
-    return;
+    report(`image ${src} is remote: copy it beside the lesson and reference it relatively, so it is optimised and never breaks`, line);
+    return null;
   }
   const target = localTarget(src);
   if (!target) {
-    report(`image ${src} must be a path relative to the file, such as ./img/diagram.png`);
-    return;
+    report(`image ${src} must be a path relative to the file, such as ./img/diagram.png`, line);
+    return null;
   }
   const path = resolve(dirname(env.ctx.file), target.path);
   if (!isFile(path)) {
-    report(`image ${src} not found (looked for ${relativeToCwd(path)})`);
-    return;
+    report(`image ${src} not found (looked for ${relativeToCwd(path)})`, line);
+    return null;
   }
   if (!MediaRegistry.isImage(path)) {
-    report(`image ${src} is not a supported image: use png, jpg, webp, avif, gif or svg`);
-    return;
+    report(`image ${src} is not a supported image: use png, jpg, webp, avif, gif or svg`, line);
+    return null;
   }
   try {
-    env.pictures.set(src, await env.ctx.media.picture(path));
+    // A variant for dark mode sits beside the image: diagram.svg and diagram.dark.svg.
+    const ext = extname(path);
+    const darkPath = join(dirname(path), `${basename(path, ext)}.dark${ext}`);
+    const [picture, dark] = await Promise.all([env.ctx.media.picture(path), isFile(darkPath) ? env.ctx.media.picture(darkPath) : undefined]);
+    return { picture, dark };
   } catch (error) {
-    report(`image ${src} cannot be read: ${(error as Error).message}`);
+    report(`image ${src} cannot be read: ${(error as Error).message}`, line);
+    return null;
   }
 }
 
-async function resolveLink(token: Token, env: Env, report: (m: string) => void): Promise<void> {
+async function resolveMarkdownLink(token: Token, env: Env, report: Report, line: number | undefined): Promise<void> {
   const href = attr(token, 'href');
+  const resolved = await resolveHref(href, env, report, line);
+  if (!resolved) return;
+  token.attrSet('href', resolved.href);
+  if (resolved.download) token.attrSet('download', resolved.download);
+}
+
+/**
+ * Where a link written in a document goes on the site: a lesson's or course's URL (and its
+ * anchor, collected for the check), or a published download. Null: leave it as written.
+ */
+async function resolveHref(href: string, env: Env, report: Report, line?: number): Promise<{ href: string; download?: string } | null> {
+  const { ctx } = env;
+  if (href.startsWith('#') && href.length > 1) {
+    ctx.fragments.push({ file: ctx.displayFile, line, href, source: ctx.file, id: decodeFragment(href.slice(1)) });
+    return null;
+  }
   const target = localTarget(href);
-  if (!target) return;
-  const path = resolve(dirname(env.ctx.file), target.path);
+  if (!target) return null;
+  const path = resolve(dirname(ctx.file), target.path);
   if (extname(path).toLowerCase() === '.md') {
-    const lesson = env.ctx.targets.get(path);
+    const lesson = ctx.targets.get(path);
     if (!lesson) {
-      report(`link ${href} points to no lesson or course (looked for ${relativeToCwd(path)})`);
+      report(`link ${href} points to no lesson or course (looked for ${relativeToCwd(path)})`, line);
     } else if (lesson.draft) {
-      report(`link ${href} points to a draft lesson, which is not published: remove the link or publish the lesson`);
-    } else if (!lesson.coursePublished && lesson.course !== env.ctx.course) {
-      report(`link ${href} points into the unpublished course "${lesson.course}": remove the link or publish the course`);
+      report(`link ${href} points to a draft lesson, which is not published: remove the link or publish the lesson`, line);
+    } else if (!lesson.coursePublished && lesson.course !== ctx.course) {
+      report(`link ${href} points into the unpublished course "${lesson.course}": remove the link or publish the course`, line);
     } else {
-      token.attrSet('href', lesson.url + target.hash);
+      if (target.hash.length > 1) ctx.fragments.push({ file: ctx.displayFile, line, href, source: path, id: decodeFragment(target.hash.slice(1)) });
+      return { href: lesson.url + target.hash };
     }
-    return;
+    return null;
   }
   if (!isFile(path)) {
-    report(`link ${href} points to a file that does not exist (looked for ${relativeToCwd(path)})`);
-    return;
+    report(`link ${href} points to a file that does not exist (looked for ${relativeToCwd(path)})`, line);
+    return null;
   }
-  const download = await env.ctx.media.download(path);
+  const download = await ctx.media.download(path);
   env.downloads.set(href, download);
-  token.attrSet('href', download.src);
-  token.attrSet('download', download.name);
   env.media.add(download.src.slice('/media/'.length));
+  return { href: download.src, download: download.name };
 }
 
-function renderImage(token: Token, env: Env): string {
-  const src = attr(token, 'src');
-  const picture = env.pictures.get(src);
-  const alt = escapeAttr(token.content);
-  const title = attr(token, 'title');
-  if (!picture) return `<img src="${escapeAttr(src)}" alt="${alt}">`;
-  return pictureHtml(picture, {
-    alt,
-    title: title ? escapeAttr(title) : undefined,
-    sizes: '(min-width: 52rem) 46rem, 100vw',
-    lazy: true,
-    used: env.media,
+function decodeFragment(fragment: string): string {
+  try {
+    return decodeURIComponent(fragment);
+  } catch {
+    return fragment;
+  }
+}
+
+/** Links, images and ids of a piece of raw HTML, checked and rewritten like their Markdown forms. */
+async function rawHtml(html: string, env: Env, report: Report, warn: Report, line: number | undefined): Promise<string> {
+  if (!/<(a|img)\b/i.test(html) && !/\s(id|name)\s*=/i.test(html)) return html;
+  for (const id of idsIn(html)) env.ids.add(id);
+  const lineAt = (index: number) => (line === undefined ? undefined : line + (html.slice(0, index).match(/\n/g)?.length ?? 0));
+  return rewriteTags(html, async (tag): Promise<Attributes | null> => {
+    const at = lineAt(tag.index);
+    if (tag.name === 'a') {
+      const href = tag.attributes.get('href');
+      if (!href) return null;
+      const resolved = await resolveHref(href, env, (m) => report(m, at), at);
+      if (!resolved) return null;
+      const attributes = new Map(tag.attributes).set('href', resolved.href);
+      if (resolved.download) attributes.set('download', resolved.download);
+      return attributes;
+    }
+    if (tag.name !== 'img') return null;
+    const src = tag.attributes.get('src') ?? '';
+    const alt = tag.attributes.get('alt');
+    // alt="" is a decorative image, which WCAG allows; a missing alt is a forgotten one.
+    if (alt === undefined || alt === null) warn(`image ${src} has no alt attribute: write alt="what the image shows", or alt="" for an image that only decorates`, at);
+    if (!src) return null;
+    const resolved = await resolveImage(src, env, (m) => report(m, at), at);
+    if (!resolved) return null;
+    // Raw HTML keeps its one <img>: it uses the image's fallback file only (no dark variant).
+    env.media.add(resolved.picture.src.slice('/media/'.length));
+    const attributes = new Map(tag.attributes).set('src', resolved.picture.src);
+    if (!attributes.has('width') && !attributes.has('height')) {
+      attributes.set('width', String(resolved.picture.width)).set('height', String(resolved.picture.height));
+    }
+    if (!attributes.has('loading')) attributes.set('loading', 'lazy');
+    return attributes;
   });
 }
-
 /** Every published variant a picture uses, for the set of public or private media. */
 export function pictureFiles(picture: Picture): string[] {
   const files = [picture.src, ...picture.webp.map((v) => v.src), ...picture.avif.map((v) => v.src)];
@@ -226,20 +368,45 @@ export function pictureFiles(picture: Picture): string[] {
 
 export function pictureHtml(
   picture: Picture,
-  options: { alt: string; title?: string; sizes: string; lazy: boolean; used?: Set<string>; className?: string },
+  options: {
+    alt: string;
+    title?: string;
+    sizes: string;
+    lazy: boolean;
+    used?: Set<string>;
+    className?: string;
+    /** The author's variant for dark mode (diagram.dark.svg beside diagram.svg). */
+    dark?: Picture;
+    /** The image reads on a dark page as it is: no light backing in dark mode. */
+    darkReady?: boolean;
+    /** A size the author chose, in CSS pixels; the other side follows the image's proportions. */
+    width?: number;
+    height?: number;
+  },
 ): string {
-  for (const file of pictureFiles(picture)) {
+  for (const file of [picture, ...(options.dark ? [options.dark] : [])].flatMap(pictureFiles)) {
     if (file.endsWith('-og.jpg')) continue;
     options.used?.add(file);
   }
+  let { width, height } = picture;
+  let sizes = options.sizes;
+  if (options.width || options.height) {
+    width = options.width ?? Math.round((options.height! * picture.width) / picture.height);
+    height = options.height ?? Math.round((options.width! * picture.height) / picture.width);
+    sizes = `min(${width}px, 100vw)`;
+  }
   const loading = options.lazy ? ' loading="lazy" decoding="async"' : ' fetchpriority="high"';
   const title = options.title ? ` title="${options.title}"` : '';
-  const cls = options.className ? ` class="${options.className}"` : '';
-  const img = (srcset: string) =>
-    `<img src="${picture.src}"${srcset} sizes="${options.sizes}" width="${picture.width}" height="${picture.height}" alt="${options.alt}"${title}${loading}${cls}>`;
-  if (!picture.webp.length) return img('');
+  const classes = [options.className, options.dark || options.darkReady ? 'dark-ready' : ''].filter(Boolean).join(' ');
+  const cls = classes ? ` class="${classes}"` : '';
   const set = (list: { src: string; width: number }[]) => list.map((v) => `${v.src} ${v.width}w`).join(', ');
-  return `<picture><source type="image/avif" srcset="${set(picture.avif)}" sizes="${options.sizes}">${img(` srcset="${set(picture.webp)}"`)}</picture>`;
+  const img = (srcset: string) =>
+    `<img src="${picture.src}"${srcset}${srcset ? ` sizes="${sizes}"` : ''} width="${width}" height="${height}" alt="${options.alt}"${title}${loading}${cls}>`;
+  const dark = options.dark
+    ? `<source media="(prefers-color-scheme: dark)" srcset="${options.dark.webp.length ? set(options.dark.webp) : options.dark.src}"${options.dark.webp.length ? ` sizes="${sizes}"` : ''}>`
+    : '';
+  if (!picture.webp.length) return dark ? `<picture>${dark}${img('')}</picture>` : img('');
+  return `<picture>${dark}<source type="image/avif" srcset="${set(picture.avif)}" sizes="${sizes}">${img(` srcset="${set(picture.webp)}"`)}</picture>`;
 }
 
 function countWords(tokens: Token[]): number {
@@ -254,15 +421,55 @@ function countWords(tokens: Token[]): number {
   return Math.round(words);
 }
 
-function headingsOf(tokens: Token[]): Rendered['headings'] {
-  const headings: Rendered['headings'] = [];
+/** The text of an inline token as a reader sees it: no Markdown, no HTML. */
+function inlineText(token: Token | undefined): string {
+  return (token?.children ?? [])
+    .filter((child) => child.type === 'text' || child.type === 'code_inline')
+    .map((child) => child.content)
+    .join('');
+}
+
+function headingsOf(tokens: Token[], lineOffset: number): Heading[] {
+  const headings: Heading[] = [];
   tokens.forEach((token, i) => {
     if (token.type !== 'heading_open') return;
     const id = attr(token, 'id');
-    const inline = tokens[i + 1];
-    if (id && inline) headings.push({ level: Number(token.tag.slice(1)), text: inline.content, id });
+    const line = token.map ? lineOffset + token.map[0] + 1 : undefined;
+    if (id) headings.push({ level: Number(token.tag.slice(1)), text: inlineText(tokens[i + 1]), id, line });
   });
   return headings;
+}
+
+/** The ids markdown-it-footnote gives its notes and references (fn1, fnref1, fnref1:1). */
+function footnoteIds(tokens: Token[]): string[] {
+  const ids: string[] = [];
+  for (const token of tokens) {
+    if (token.type === 'footnote_open') ids.push(`fn${Number((token.meta as { id: number }).id) + 1}`);
+    for (const child of token.children ?? []) {
+      if (child.type !== 'footnote_ref') continue;
+      const { id, subId } = child.meta as { id: number; subId: number };
+      ids.push(subId > 0 ? `fnref${id + 1}:${subId}` : `fnref${id + 1}`);
+    }
+  }
+  return ids;
+}
+
+/** What a reader can find by search: the words of headings, prose and code, one block a line. */
+function plainText(tokens: Token[]): string {
+  const lines: string[] = [];
+  for (const token of tokens) {
+    if (token.type === 'fence' || token.type === 'code_block') lines.push(token.content.trim());
+    else if (token.type === 'inline') {
+      const text = (token.children ?? [])
+        .filter((child) => child.type === 'text' || child.type === 'code_inline' || child.type === 'image')
+        .map((child) => (child.type === 'image' ? inlineText(child) : child.content))
+        .join('')
+        .trim();
+      if (text) lines.push(text);
+    }
+  }
+  // Control characters have no place in prose, and search marks its matches with two of them.
+  return lines.join('\n').replace(/[\u0000-\u0008\u000b-\u001f]/g, ' ');
 }
 
 export function escapeAttr(value: string): string {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BUNDLE_FORMAT, MANIFEST_FILE, mediaFile, pageFile, type Manifest } from '../server/content/bundle.ts';
+import { BUNDLE_FORMAT, MANIFEST_FILE, mediaFile, pageFile, textFile, type Manifest } from '../server/content/bundle.ts';
 import type { Catalog } from './load.ts';
 import { renderVariant } from './media.ts';
 
@@ -67,13 +67,21 @@ export async function writePrivateBundle(catalog: Catalog, clientDir: string, pr
     return { file, sha256: sha256(html) };
   });
   const pageOf = new Map(paid.map(({ lesson }, index) => [lesson, pages[index]!]));
-  const lessons: Manifest['lessons'] = all.map(({ course, lesson }) => ({
+  // Every lesson's text, free ones too: search finds previews for everyone.
+  const texts = await pool(all, MOVE_CONCURRENCY, async ({ course, lesson }) => {
+    const file = textFile(course.slug, lesson.slug);
+    await mkdir(dirname(join(privateDir, file)), { recursive: true });
+    await writeFile(join(privateDir, file), lesson.text);
+    return { file, sha256: sha256(lesson.text) };
+  });
+  const lessons: Manifest['lessons'] = all.map(({ course, lesson }, index) => ({
     course: course.slug,
     slug: lesson.slug,
     title: lesson.title,
     position: lesson.position,
     preview: lesson.preview,
     page: pageOf.get(lesson) ?? null,
+    text: texts[index]!,
   }));
 
   const jobs = catalog.published.flatMap((course) =>

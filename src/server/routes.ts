@@ -26,6 +26,7 @@ import { html } from './http/html.ts';
 import { htmlPage } from './http/responses.ts';
 import { handleCheckout } from './payments/checkout.ts';
 import { handleCheckoutSuccessPage } from './payments/checkout-success.ts';
+import { handleSearch } from './content/search.ts';
 import { handleWaitlist } from './payments/waitlist.ts';
 import { handleStripeWebhook } from './payments/webhook.ts';
 
@@ -65,6 +66,7 @@ export const ROUTES: readonly Route[] = [
   { path: '/api/checkout', methods: FORM, handler: handleCheckout, fields: ['course'] },
   { path: '/api/me', methods: PAGE, handler: handleMe, fields: [] },
   { path: '/api/progress', methods: FORM, handler: handleProgress, fields: ['course', 'lesson', 'done'] },
+  { path: '/api/search', methods: PAGE, handler: handleSearch, fields: ['q', 'course'] },
   { path: '/api/stripe/webhook', methods: FORM, handler: handleStripeWebhook, fields: [] },
   { path: '/api/waitlist', methods: FORM, handler: handleWaitlist, fields: ['course', 'email'] },
   { path: '/healthz', methods: PAGE, handler: handleHealth, fields: [] },

@@ -5,6 +5,7 @@
 //   manifest.json                 the Manifest below
 //   pages/<course>/<lesson>.html  the full page of a paid lesson, as Astro built it
 //   media/<course>/<name>         a file only paid lessons use, served at /courses/<course>/media/<name>
+//   text/<course>/<lesson>.txt    the plain text of every lesson, free or paid, for the search index
 //
 // Reading files is left to the caller (a Node script reads a folder; another runtime may fetch),
 // so this module runs anywhere.
@@ -52,6 +53,8 @@ export const manifestSchema = z.strictObject({
       preview: z.boolean(),
       /** The built page of a paid lesson; null for a free preview, which is a public static page. */
       page: z.strictObject({ file: bundlePath, sha256 }).nullable(),
+      /** The lesson as plain text for search; a bundle built before search existed has none. */
+      text: z.strictObject({ file: bundlePath, sha256 }).nullable().default(null),
     }),
   ),
   /** Files that only paid lessons use, per course. */
@@ -79,6 +82,8 @@ export type Bundle = {
   pages: Map<string, string>;
   /** Media bytes by bundle path. */
   media: Map<string, Uint8Array>;
+  /** Lesson text for the search index by bundle path (absent from bundles built before search). */
+  texts?: Map<string, string>;
 };
 
 /** A bundle that cannot be loaded as it is; nothing was changed. */
@@ -99,6 +104,10 @@ export function pageFile(course: string, lesson: string): string {
 /** The path of a private media file inside the bundle. */
 export function mediaFile(course: string, name: string): string {
   return `media/${course}/${name}`;
+}
+
+export function textFile(course: string, lesson: string): string {
+  return `text/${course}/${lesson}.txt`;
 }
 
 export function parseManifest(value: unknown): Manifest {
@@ -126,7 +135,13 @@ export async function readBundle(read: (path: string) => Promise<Uint8Array | nu
   const decoder = new TextDecoder();
   const pages = new Map<string, string>();
   const media = new Map<string, Uint8Array>();
+  const texts = new Map<string, string>();
   await Promise.all([
+    ...manifest.lessons.map(async (lesson) => {
+      if (!lesson.text) return;
+      const text = await read(lesson.text.file);
+      if (text) texts.set(lesson.text.file, decoder.decode(text));
+    }),
     ...manifest.lessons.map(async (lesson) => {
       if (!lesson.page) return;
       const page = await read(lesson.page.file);
@@ -137,5 +152,5 @@ export async function readBundle(read: (path: string) => Promise<Uint8Array | nu
       if (body) media.set(item.file, body);
     }),
   ]);
-  return { manifest: value, pages, media };
+  return { manifest: value, pages, media, texts };
 }

@@ -12,6 +12,7 @@ import { rowsAffected } from '../db/results.ts';
 import { contentSyncs, courses, lessons, privateMedia } from '../db/schema.ts';
 import { sha256Hex } from '../sha256.ts';
 import { BundleError, parseManifest, type Bundle, type Manifest, type ManifestCourse, type ManifestLesson, type ManifestMedia } from './bundle.ts';
+import { searchIndexWrites, type IndexedLesson, type SearchCounts } from './search.ts';
 
 export type SyncCounts = { added: number; changed: number; unpublished: number; unchanged: number };
 /** Media names are content hashes, so a media file is never changed in place: it is added or removed. */
@@ -20,11 +21,13 @@ export type SyncSummary = {
   courses: SyncCounts;
   lessons: SyncCounts;
   media: MediaCounts;
-  /** Rows the store reported as written (0 when nothing changed: no statement was sent). */
+  /** The search index: lessons (re)indexed, removed, unchanged. */
+  search: SearchCounts;
+  /** Rows of courses, lessons and media the store reported as written (0 when nothing changed: no statement was sent). */
   rowsWritten: number;
 };
 
-type CheckedLesson = ManifestLesson & { html: string | null; contentHash: string };
+type CheckedLesson = ManifestLesson & { html: string | null; contentHash: string; searchText: string | null };
 type CheckedMedia = ManifestMedia & { body: Uint8Array };
 
 /**
@@ -79,7 +82,14 @@ async function checkBundle(bundle: Bundle): Promise<{ manifest: Manifest; lesson
         else if ((await sha256Hex(page)) !== lesson.page.sha256) problems.push(`${name}: ${lesson.page.file} does not match its SHA-256 in the manifest`);
         else html = page;
       }
-      return { ...lesson, html, contentHash: await lessonHash(lesson) };
+      let searchText: string | null = null;
+      if (lesson.text) {
+        const text = bundle.texts?.get(lesson.text.file);
+        if (text === undefined) problems.push(`${name}: its text ${lesson.text.file} is missing`);
+        else if ((await sha256Hex(text)) !== lesson.text.sha256) problems.push(`${name}: ${lesson.text.file} does not match its SHA-256 in the manifest`);
+        else searchText = text;
+      }
+      return { ...lesson, html, contentHash: await lessonHash(lesson), searchText };
     }),
   );
   for (const course of manifest.courses) {
@@ -125,7 +135,7 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
     db.select({ course: privateMedia.courseSlug, name: privateMedia.name }).from(privateMedia),
   ]);
 
-  const summary: SyncSummary = { courses: counts(), lessons: counts(), media: { added: 0, removed: 0, unchanged: 0 }, rowsWritten: 0 };
+  const summary: SyncSummary = { courses: counts(), lessons: counts(), media: { added: 0, removed: 0, unchanged: 0 }, search: { indexed: 0, removed: 0, unchanged: 0 }, rowsWritten: 0 };
   const writes: BatchItem<'sqlite'>[] = [];
 
   const coursesNow = new Map(storedCourses.map((row) => [row.slug, row]));
@@ -228,14 +238,25 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
     writes.push(db.delete(privateMedia).where(and(eq(privateMedia.courseSlug, course), eq(privateMedia.name, name))));
   }
 
-  if (writes.length) {
+  // The search index changes in the same batch: a lesson leaves the results when it leaves the site.
+  const position = new Map(checked.manifest.courses.map((course) => [course.slug, course.position]));
+  const indexed: IndexedLesson[] = checked.lessons.flatMap((lesson) =>
+    lesson.searchText === null || !lesson.text
+      ? []
+      : [{ course: lesson.course, lesson: lesson.slug, title: lesson.title, coursePosition: position.get(lesson.course)!, position: lesson.position, preview: lesson.preview, text: lesson.searchText, hash: lesson.text.sha256 }],
+  );
+  const search = await searchIndexWrites(db, indexed);
+  summary.search = search.counts;
+
+  if (writes.length || search.writes.length) {
     // The record of this sync goes in the same batch: the dashboard's "last sync" is exactly the
     // content the store holds. Each statement above writes one row, so `written` is their count;
     // an unchanged sync sends nothing at all and records nothing.
     const { rowsWritten: _, ...counted } = summary;
     const record = db.insert(contentSyncs).values({ finishedAt: now, written: writes.length, summary: JSON.stringify(counted) });
-    const results = await db.batch([...writes, record] as unknown as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-    summary.rowsWritten = results.slice(0, -1).reduce((sum: number, result: unknown) => sum + rowsAffected(result), 0);
+    const index = search.writes.map((statement) => db.run(statement));
+    const results = await db.batch([...writes, ...index, record] as unknown as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+    summary.rowsWritten = results.slice(0, writes.length).reduce((sum: number, result: unknown) => sum + rowsAffected(result), 0);
   }
   return summary;
 }
@@ -248,6 +269,7 @@ export function formatSummary(summary: SyncSummary): string {
     line('courses', summary.courses),
     line('lessons', summary.lessons),
     `${'media'.padEnd(8)} ${m.added} added, ${m.removed} removed, ${m.unchanged} unchanged`,
+    `${'search'.padEnd(8)} ${summary.search.indexed} indexed, ${summary.search.removed} removed, ${summary.search.unchanged} unchanged`,
     `${summary.rowsWritten} row${summary.rowsWritten === 1 ? '' : 's'} written`,
   ].join('\n');
 }
