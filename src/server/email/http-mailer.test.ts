@@ -84,9 +84,11 @@ describe('configuration of the mail transport per runtime', () => {
     }
   };
 
-  it('Workers require an email API and refuse SMTP and files', () => {
-    expect(problems(production, 'workers')).toEqual([expect.stringMatching(/^EMAIL_PROVIDER, EMAIL_API_KEY: must be set/)]);
+  it('Workers require an email API or the send_email binding, and refuse SMTP and files', () => {
+    expect(problems(production, 'workers')).toEqual([expect.stringMatching(/^EMAIL_PROVIDER: must be set in production/)]);
     expect(problems({ ...production, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x' }, 'workers')).toEqual([]);
+    expect(problems({ ...production, EMAIL_PROVIDER: 'cloudflare' }, 'workers')).toEqual([]);
+    expect(problems({ ...production, EMAIL_PROVIDER: 'cloudflare', SMTP_URL: 'smtps://a:b@h:465' }, 'node')).toContainEqual(expect.stringMatching(/^EMAIL_PROVIDER: `cloudflare` \(the send_email binding\) only exists on Workers/));
     const wrong = problems({ ...production, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x', SMTP_URL: 'smtps://a:b@h:465', DATABASE_URL: 'file:x.db' }, 'workers');
     expect(wrong).toEqual([expect.stringMatching(/^SMTP_URL: Workers cannot/), expect.stringMatching(/^DATABASE_URL: Workers have no files/)]);
   });
