@@ -50,13 +50,14 @@ async function loadTools() {
     parseSnapshot: snapshot.parseSnapshot,
     parseConfig: config.parseConfig,
     formatMinor: money.formatMinor,
+    isCurrency: money.isCurrency,
   };
 }
 
 let t: Awaited<ReturnType<typeof loadTools>>;
 
 /** Errors whose message says all there is to say (no stack trace for the operator). */
-const EXPLAINED = new Set(['ConfigError', 'StoreNotMigratedError', 'SnapshotError', 'DjangoDumpError']);
+const EXPLAINED = new Set(['ConfigError', 'StoreNotMigratedError', 'SnapshotError', 'DjangoDumpError', 'DjangoContentError']);
 
 const USAGE = `Usage: npm run admin -- <command> [options]
 
@@ -85,6 +86,10 @@ Data
                 [--user-model <app.model>] [--course-model <app.model>] [--enrolment-model <app.model[.field]>]
                                               accounts and enrolments from Django's dumpdata;
                                               a dry run unless --apply
+  import-django-content <dump.json> --media-root <dir> --out <dir> [--currency <code>] [--force]
+                [--course-model <app.model>] [--document-model <app.model>]
+                                              a course folder per Django course, a lesson per document
+                                              (no store needed); --force replaces existing folders
 
 Passwords are never arguments: they are asked on the terminal (not echoed), or read from
 standard input with --password-stdin, or from the ADMIN_PASSWORD environment variable.
@@ -102,8 +107,11 @@ type Command = {
   requires?: Record<string, string>;
   /** Refuses, before the store is opened, what this command cannot do with these settings. */
   check?(config: Config): void;
-  run(parsed: Parsed, session: Session): Promise<void>;
-};
+} & (
+  | { run(parsed: Parsed, session: Session): Promise<void> }
+  /** A command that works on files alone: no settings read, no store opened. */
+  | { runWithoutStore(parsed: Parsed): Promise<void> }
+);
 
 type Session = { store: Store; config: Config; ctx: AdminContext; actor: AdminActor };
 
@@ -529,6 +537,47 @@ const COMMANDS: Record<string, Command> = {
       );
     },
   },
+  'import-django-content': {
+    args: ['dump'],
+    options: {
+      'media-root': { type: 'string' },
+      out: { type: 'string' },
+      currency: { type: 'string' },
+      force: { type: 'boolean' },
+      'course-model': { type: 'string' },
+      'document-model': { type: 'string' },
+    },
+    requires: { 'media-root': '--media-root is the Django site\'s MEDIA_ROOT, where the documents\' files are.', out: '--out is the courses folder to write into (e.g. courses).' },
+    async runWithoutStore(parsed) {
+      const currency = stringOption(parsed, 'currency');
+      if (currency !== undefined && !t.isCurrency(currency.trim().toUpperCase())) throw new UsageError('--currency is a three-letter ISO 4217 code such as USD, EUR or JPY.');
+      const [content, catalog] = await Promise.all([import('../src/catalog/django-content.ts'), import('../src/catalog/load.ts')]);
+      const out = resolve(stringOption(parsed, 'out')!);
+      const plan = await content.planDjangoContent(readJson(parsed.positionals[0]!), {
+        mediaRoot: stringOption(parsed, 'media-root')!,
+        currency: currency?.trim(),
+        courseModel: stringOption(parsed, 'course-model'),
+        documentModel: stringOption(parsed, 'document-model'),
+      });
+      const { siteWritten } = await content.writeDjangoContent(plan, out, { force: parsed.values.force === true, currency: currency?.trim() });
+      print(`Django models: courses ${plan.models.courses}, documents ${plan.models.documents ?? '(none)'}.`);
+      print(`Wrote ${plan.courses.length} course folder(s) to ${out}:`);
+      for (const course of plan.courses) {
+        print(`  ${course.slug}/ "${course.title}" (pk ${course.djangoPk}): ${course.lessons.length} lesson(s)`);
+        for (const lesson of course.lessons) print(`    ${lesson.file}  ${lesson.kind === 'download' ? `download of ${lesson.source}` : `from ${lesson.source}`}`);
+      }
+      if (siteWritten) print(`  site.yaml was missing: written with a placeholder name, description and author; edit them.`);
+      print('  Every lesson is paid, as on the Django site: mark free ones with "preview: true".');
+      for (const problem of plan.problems) print(`  TO FIX: ${problem}`);
+      try {
+        const checked = await catalog.loadCatalog(out);
+        print(`Check: ${checked.courses.length} course(s), ${checked.courses.reduce((n, c) => n + c.lessons.length, 0)} lesson(s): the catalogue accepts them (npm run check -- ${out}).`);
+      } catch (error) {
+        if (!(error instanceof catalog.CatalogError)) throw error;
+        throw new Failure(`Written, but the catalogue check found ${error.problems.length} problem(s) to fix:\n${catalog.formatProblems(error.problems)}\nFix them, then run npm run check -- ${out}`);
+      }
+    },
+  },
 };
 
 /** `--map "<name>=<course slug>"`, repeatable: the names the other platform gives courses, to this store's slugs. */
@@ -671,6 +720,10 @@ async function main(argv: string[]): Promise<number> {
     }
     for (const [option, message] of Object.entries(command.requires ?? {})) if (parsed.values[option] === undefined) throw new UsageError(message);
     t = await loadTools();
+    if ('runWithoutStore' in command) {
+      await command.runWithoutStore(parsed);
+      return 0;
+    }
     const config = readConfig();
     command.check?.(config);
     session = await openSession(config);
