@@ -170,7 +170,7 @@ export async function planCsvImport(db: Db, text: string, options: { courseMap?:
   const state = await readMigrationState(db, KEY_PREFIX);
   const matcher = courseMatcher(state.courses, options.courseMap);
   const courses = new Map<string, CsvPlan['courses'][number]>();
-  const known = state.courses.map((course) => course.slug).join(', ') || '(none: run the content sync first)';
+  const known = state.courses.map((course) => course.slug).sort().join(', ') || '(none: run the content sync first)';
   const byReference = new Map<string, PlannedCsvRow>();
   const planned = new Set<string>();
   const rows: PlannedCsvRow[] = [];
