@@ -173,7 +173,7 @@ function htmlLesson(source: string): { title: string | null; body: string } {
   return { title, body: body ? `<div class="imported-html">\n${body}\n</div>` : '' };
 }
 
-/** Relative references of a Markdown document (links and images), with their line. */
+/** The relative targets of a Markdown document's links and images (not URLs, anchors or site paths). */
 function relativeReferences(body: string): string[] {
   const targets: string[] = [];
   for (const match of body.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
