@@ -364,8 +364,9 @@ describe('import-csv', () => {
       for (const [course, lesson] of Object.entries(PAID_LESSONS)) {
         expect((await visitor.get(lesson)).status === 200, course).toBe(course === 'python-fundamentals' || course === 'python-for-finance');
       }
-      const me = (await (await visitor.get('/api/me')).json()) as { signedIn: boolean; email: string; hasPassword: boolean };
-      expect(me).toEqual({ signedIn: true, email: 'ada.lovelace@example.com', hasPassword: false });
+      const me = (await (await visitor.get('/api/me')).json()) as { signedIn: boolean; email: string; hasPassword: boolean; courses: { slug: string }[] };
+      expect(me).toMatchObject({ signedIn: true, email: 'ada.lovelace@example.com', hasPassword: false });
+      expect(me.courses.map((course) => course.slug).sort()).toEqual(['python-for-finance', 'python-fundamentals']);
     } finally {
       await server.stop();
       await sink.stop();
