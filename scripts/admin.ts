@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Store } from '../src/node/store.ts';
 import type { AdminActor, AdminContext } from '../src/server/admin/audit.ts';
+import type { CsvPlan } from '../src/server/admin/csv-import.ts';
 import type { DjangoPlan } from '../src/server/admin/django-import.ts';
 import type { Invalid } from '../src/server/admin/members.ts';
 import type { ImportCounts } from '../src/server/admin/snapshot.ts';
@@ -20,13 +21,14 @@ import { errorMessage } from '../src/server/http/form-messages.ts';
  * known to be right: help and usage errors answer at once.
  */
 async function loadTools() {
-  const [libsql, env, migrations, store, audit, csv, django, members, snapshot, config, money] = await Promise.all([
+  const [libsql, env, migrations, store, audit, csv, csvImport, django, members, snapshot, config, money] = await Promise.all([
     import('@libsql/client'),
     import('../src/node/env.ts'),
     import('../src/node/migrations.ts'),
     import('../src/node/store.ts'),
     import('../src/server/admin/audit.ts'),
     import('../src/server/admin/csv.ts'),
+    import('../src/server/admin/csv-import.ts'),
     import('../src/server/admin/django-import.ts'),
     import('../src/server/admin/members.ts'),
     import('../src/server/admin/snapshot.ts'),
@@ -41,6 +43,8 @@ async function loadTools() {
     storeFilePath: store.storeFilePath,
     listAudit: audit.listAudit,
     purchasesCsv: csv.purchasesCsv,
+    planCsvImport: csvImport.planCsvImport,
+    applyCsvImport: csvImport.applyCsvImport,
     planDjangoImport: django.planDjangoImport,
     applyDjangoImport: django.applyDjangoImport,
     emptyImportProblem: django.emptyImportProblem,
@@ -50,13 +54,14 @@ async function loadTools() {
     parseSnapshot: snapshot.parseSnapshot,
     parseConfig: config.parseConfig,
     formatMinor: money.formatMinor,
+    isCurrency: money.isCurrency,
   };
 }
 
 let t: Awaited<ReturnType<typeof loadTools>>;
 
 /** Errors whose message says all there is to say (no stack trace for the operator). */
-const EXPLAINED = new Set(['ConfigError', 'StoreNotMigratedError', 'SnapshotError', 'DjangoDumpError']);
+const EXPLAINED = new Set(['ConfigError', 'StoreNotMigratedError', 'SnapshotError', 'DjangoDumpError', 'DjangoContentError', 'CsvImportError']);
 
 const USAGE = `Usage: npm run admin -- <command> [options]
 
@@ -87,6 +92,14 @@ Data
                 [--user-model <app.model>] [--course-model <app.model>] [--enrolment-model <app.model[.field]>]
                                               accounts and enrolments from Django's dumpdata;
                                               a dry run unless --apply
+  import-django-content <dump.json> --media-root <dir> --out <dir> [--currency <code>] [--force]
+                [--course-model <app.model>] [--document-model <app.model>]
+                                              a course folder per Django course, a lesson per document
+                                              (no store needed); --force replaces existing folders
+  import-csv <file.csv> [--apply] [--verbose] [--map "<course name there>=<course>"]...
+                                              members and purchases exported from a hosted platform
+                                              (columns email, name, course, date, amount, currency,
+                                              reference); a dry run unless --apply
 
 Passwords are never arguments: they are asked on the terminal (not echoed), or read from
 standard input with --password-stdin, or from the ADMIN_PASSWORD environment variable.
@@ -104,8 +117,11 @@ type Command = {
   requires?: Record<string, string>;
   /** Refuses, before the store is opened, what this command cannot do with these settings. */
   check?(config: Config): void;
-  run(parsed: Parsed, session: Session): Promise<void>;
-};
+} & (
+  | { run(parsed: Parsed, session: Session): Promise<void> }
+  /** A command that works on files alone: no settings read, no store opened. */
+  | { runWithoutStore(parsed: Parsed): Promise<void> }
+);
 
 type Session = { store: Store; config: Config; ctx: AdminContext; actor: AdminActor };
 
@@ -543,7 +559,88 @@ const COMMANDS: Record<string, Command> = {
       );
     },
   },
+  'import-django-content': {
+    args: ['dump'],
+    options: {
+      'media-root': { type: 'string' },
+      out: { type: 'string' },
+      currency: { type: 'string' },
+      force: { type: 'boolean' },
+      'course-model': { type: 'string' },
+      'document-model': { type: 'string' },
+    },
+    requires: { 'media-root': '--media-root is the Django site\'s MEDIA_ROOT, where the documents\' files are.', out: '--out is the courses folder to write into (e.g. courses).' },
+    async runWithoutStore(parsed) {
+      const currency = stringOption(parsed, 'currency');
+      if (currency !== undefined && !t.isCurrency(currency.trim().toUpperCase())) throw new UsageError('--currency is a three-letter ISO 4217 code such as USD, EUR or JPY.');
+      const [content, catalog] = await Promise.all([import('../src/catalog/django-content.ts'), import('../src/catalog/load.ts')]);
+      const out = resolve(stringOption(parsed, 'out')!);
+      const plan = await content.planDjangoContent(readJson(parsed.positionals[0]!), {
+        mediaRoot: stringOption(parsed, 'media-root')!,
+        currency: currency?.trim(),
+        courseModel: stringOption(parsed, 'course-model'),
+        documentModel: stringOption(parsed, 'document-model'),
+      });
+      const { siteWritten } = await content.writeDjangoContent(plan, out, { force: parsed.values.force === true, currency: currency?.trim() });
+      print(`Django models: courses ${plan.models.courses}, documents ${plan.models.documents ?? '(none)'}.`);
+      print(`Wrote ${plan.courses.length} course folder(s) to ${out}:`);
+      for (const course of plan.courses) {
+        print(`  ${course.slug}/ "${course.title}" (pk ${course.djangoPk}): ${course.lessons.length} lesson(s)`);
+        for (const lesson of course.lessons) print(`    ${lesson.file}  ${lesson.kind === 'download' ? `download of ${lesson.source}` : `from ${lesson.source}`}`);
+      }
+      if (siteWritten) print(`  site.yaml was missing: written with a placeholder name, description and author; edit them.`);
+      print('  Every lesson is paid, as on the Django site: mark free ones with "preview: true".');
+      for (const problem of plan.problems) print(`  TO FIX: ${problem}`);
+      try {
+        const checked = await catalog.loadCatalog(out);
+        print(`Check: ${checked.courses.length} course(s), ${checked.courses.reduce((n, c) => n + c.lessons.length, 0)} lesson(s): the catalogue accepts them (npm run check -- ${out}).`);
+      } catch (error) {
+        if (!(error instanceof catalog.CatalogError)) throw error;
+        throw new Failure(`Written, but the catalogue check found ${error.problems.length} problem(s) to fix:\n${catalog.formatProblems(error.problems)}\nFix them, then run npm run check -- ${out}`);
+      }
+    },
+  },
+  'import-csv': {
+    args: ['file'],
+    options: { apply: { type: 'boolean' }, verbose: { type: 'boolean' }, map: { type: 'string', multiple: true } },
+    async run(parsed, { ctx, config, actor }) {
+      const file = resolve(parsed.positionals[0]!);
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new Failure(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+      }
+      const plan = await t.planCsvImport(ctx.db, text, { courseMap: courseMapOption(parsed) });
+      printCsvPlan(plan, parsed.values.verbose === true);
+      const refused = plan.rows.filter((row) => row.action === 'refused').length;
+      if (parsed.values.apply !== true) {
+        print('Dry run: nothing written. Run again with --apply to import' + (refused ? ' the rows that are not refused.' : '.'));
+        return;
+      }
+      const result = await t.applyCsvImport(ctx, plan, { actor, source: file, iterations: config.passwordIterations });
+      print(`Imported: ${result.usersCreated} account(s) created (without a password: they sign in by emailed link), ${result.granted} course(s) granted (reason "migration").`);
+      if (refused) throw new Failure(`${refused} row(s) refused (listed above): nothing was written for them. Fix them and run again; the rows imported now are skipped then.`);
+    },
+  },
 };
+
+function printCsvPlan(plan: CsvPlan, verbose: boolean): void {
+  const count = (action: string) => plan.rows.filter((row) => row.action === action).length;
+  print(`Columns: ${plan.columns.join(', ')} (separated by "${plan.delimiter}")${plan.ignoredColumns.length ? `; ignored: ${plan.ignoredColumns.join(', ')}` : ''}.`);
+  print(`Courses: ${plan.courses.filter((course) => course.match).length} of ${plan.courses.length} matched.`);
+  for (const course of plan.courses) {
+    print(`  "${course.name}" -> ${course.match ? `${course.match} (by ${course.matchedBy})` : `NO COURSE HERE${course.note ? ` (${course.note})` : ''}`}: ${course.rows} row(s)`);
+  }
+  for (const key of plan.unusedMapKeys) print(`  --map "${key}=..." matches no course of the file: check the spelling.`);
+  print(`Accounts: ${plan.accounts.filter((account) => account.action === 'create').length} to create (without a password), ${plan.accounts.filter((account) => account.action === 'exists').length} exist already (kept as they are).`);
+  print(`Rows: ${plan.rows.length}: ${count('grant')} to grant, ${count('owned')} already owned, ${count('imported-before')} imported before, ${count('duplicate')} duplicate(s), ${count('refused')} refused.`);
+  for (const row of plan.rows) {
+    if (row.action === 'refused') print(`  line ${row.line}: refused: ${row.problems.join('; ')}`);
+    else if (row.action === 'duplicate') print(`  line ${row.line}: duplicate (${row.problems.join('; ')})`);
+    else if (verbose) print(`  line ${row.line}: ${row.action} ${row.email} ${row.course}`);
+  }
+}
 
 /** `--map "<name>=<course slug>"`, repeatable: the names the other platform gives courses, to this store's slugs. */
 function courseMapOption(parsed: Parsed): Record<string, string> {
@@ -686,6 +783,10 @@ async function main(argv: string[]): Promise<number> {
     }
     for (const [option, message] of Object.entries(command.requires ?? {})) if (parsed.values[option] === undefined) throw new UsageError(message);
     t = await loadTools();
+    if ('runWithoutStore' in command) {
+      await command.runWithoutStore(parsed);
+      return 0;
+    }
     const config = readConfig();
     command.check?.(config);
     session = await openSession(config);

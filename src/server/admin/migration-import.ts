@@ -33,13 +33,18 @@ export async function readMigrationState(db: Db, keyPrefix: string) {
       sql`SELECT DISTINCT u.email AS email, p.course_slug AS course FROM purchases p JOIN users u ON u.id = p.user_id
         WHERE (SELECT l.action FROM access_ledger l WHERE l.purchase_id = p.id ORDER BY l.seq DESC LIMIT 1) IN ('grant', 'restore')`,
     ),
-    db.all<{ note: string }>(sql`SELECT DISTINCT note FROM access_ledger WHERE substr(note, 1, ${keyPrefix.length}) = ${keyPrefix}`),
+    db.all<{ note: string; email: string; course: string }>(
+      sql`SELECT DISTINCT l.note AS note, u.email AS email, l.course_slug AS course FROM access_ledger l JOIN users u ON u.id = l.user_id
+        WHERE substr(l.note, 1, ${keyPrefix.length}) = ${keyPrefix}`,
+    ),
   ]);
   return {
     accounts: new Map(accounts.map((row) => [row.email, row.password_hash])),
     courses,
     ownedPairs: new Set(owned.map((row) => `${row.email} ${row.course}`)),
     importedKeys: new Set(imported.map((row) => row.note)),
+    /** `<email> <course> <key>` of every grant imported before: a key is the import's only for that member and course. */
+    importedGrants: new Set(imported.map((row) => `${row.email} ${row.course} ${row.note}`)),
   };
 }
 
