@@ -50,7 +50,8 @@ export async function startService(
     if (child.exitCode === null) child.kill('SIGTERM');
     await ended;
   };
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  // Generous: on a busy two-core machine a cold Node start with its TypeScript takes many seconds.
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
