@@ -305,6 +305,8 @@ describe('actions', () => {
 
   test('the password email: a reset link that works for a member with a password, a set-password link for one without, limited per member', async () => {
     await signUp('forgetful@example.com');
+    // The sign-up's confirmation mail leaves after the response: let it arrive first.
+    await sink.waitFor('forgetful@example.com');
     const id = await userId('forgetful@example.com');
     const sent = sink.messages.length;
     const response = await admin.post(`/admin/members/${id}/password-email`, {});

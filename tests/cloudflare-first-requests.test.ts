@@ -13,7 +13,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { grantAccess } from '../src/server/access/ledger.ts';
 import { hashPassword } from '../src/server/auth/password-hasher.ts';
-import { TEST_SESSION_SECRET, TEST_SITE_URL } from './support/accounts-env.ts';
+import { SESSION_COOKIE, TEST_SESSION_SECRET, TEST_SITE_URL } from './support/accounts-env.ts';
 import { createVisitor } from './support/visitor.ts';
 import { prepareWorkerState, startWorkerSite, type WorkerSite } from './support/wrangler.ts';
 
@@ -85,7 +85,7 @@ async function send(kind: Kind, site: WorkerSite): Promise<void> {
     case 'sign-in': {
       const response = await within(visitor.post('/api/auth/login', { email: MEMBER, password: PASSWORD }));
       expect(response.status).toBe(303);
-      expect(visitor.cookie('session'), 'signed in').toBeTruthy();
+      expect(visitor.cookie(SESSION_COOKIE), 'signed in').toBeTruthy();
       // The member then reads the lesson they own.
       const lesson = await within(visitor.get(PAID_LESSON));
       expect(lesson.status).toBe(200);

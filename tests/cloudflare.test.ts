@@ -193,7 +193,7 @@ describe('limits under wrangler, as attacks', () => {
     const visitor = createVisitor(site.url);
     const response = await visitor.post('/api/auth/signup', { email: 'huge@example.com', password: PASSWORD, padding: 'x'.repeat(1024 * 1024) });
     expect(response.status).toBe(413);
-    expect(visitor.cookie('session')).toBeUndefined();
+    expect(visitor.cookie(SESSION_COOKIE)).toBeUndefined();
     expect(await query(sql`SELECT id FROM users WHERE email = 'huge@example.com'`)).toEqual([]);
   });
 
@@ -223,7 +223,7 @@ describe('limits under wrangler, as attacks', () => {
     const refused = await owner.post('/api/auth/login', { email, password: PASSWORD });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(owner.cookie('session')).toBeUndefined();
+    expect(owner.cookie(SESSION_COOKIE)).toBeUndefined();
   });
 });
 

@@ -144,9 +144,11 @@ async function storeDigest(): Promise<Record<string, string>> {
   const tables = (await site.store.client.execute(`SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'rate_limits' ORDER BY name`)).rows.map((row) => String(row.name));
   const digest: Record<string, string> = {};
   for (const table of tables) {
-    const rows = (await site.store.client.execute(`SELECT * FROM "${table}" ORDER BY rowid`)).rows;
+    // Sorted here, not by rowid: the search index's shadow tables have none (WITHOUT ROWID).
+    const rows = (await site.store.client.execute(`SELECT * FROM "${table}"`)).rows;
+    const lines = rows.map((row) => JSON.stringify(Object.values(row), (_, value) => (value instanceof ArrayBuffer ? Buffer.from(value).toString('hex') : value))).sort();
     const hash = createHash('sha256');
-    for (const row of rows) hash.update(JSON.stringify(Object.values(row), (_, value) => (value instanceof ArrayBuffer ? Buffer.from(value).toString('hex') : value)));
+    for (const line of lines) hash.update(line);
     digest[table] = `${rows.length}:${hash.digest('hex').slice(0, 16)}`;
   }
   return digest;

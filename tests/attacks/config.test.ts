@@ -6,7 +6,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { DEVELOPMENT_SESSION_SECRET } from '../../src/server/config.ts';
-import { accountsEnv } from '../support/accounts-env.ts';
+import { accountsEnv, SESSION_COOKIE } from '../support/accounts-env.ts';
 import { sitePath, startPaymentsSite, type PaymentsSite } from '../support/payments.ts';
 import { freePort, startServer } from '../support/server.ts';
 import { createTestStore, type TestStore } from '../support/store.ts';
@@ -128,7 +128,7 @@ describe('a payment in the other mode than the key', () => {
     expect(deliveries.map((delivery) => delivery.status)).toEqual([200]);
     const page = await buyer.get(sitePath(redirect));
     expect(page.status).toBe(404);
-    expect(buyer.cookie('session')).toBeUndefined();
+    expect(buyer.cookie(SESSION_COOKIE)).toBeUndefined();
     expect(await count()).toEqual(before);
     expect(site.server.logs()).toMatch(/"event":"purchase\.wrong-mode","course":"python-fundamentals","livemode":false,"keyLivemode":true/);
   });

@@ -39,7 +39,7 @@ export function accessibilityTests(suite: BrowserSuite) {
     // account (its success page asks to sign in).
     const asker = createVisitor(site.server.url);
     await asker.post('/api/auth/reset-request', { email: 'axe-member@example.com' });
-    resetLink = /http:\/\/127\.0\.0\.1:\d+\/reset\?\S+/.exec((await site.sink.waitFor('axe-member@example.com')).text)![0];
+    resetLink = /http:\/\/127\.0\.0\.1:\d+\/reset\?\S+/.exec((await site.sink.waitFor('axe-member@example.com', { subject: /^Reset your password/ })).text)![0];
     const guest = createVisitor(site.server.url);
     const checkout = await guest.post('/api/checkout', { course: 'python-for-finance' });
     signInSessionId = checkout.headers.get('location')!.split('/').pop()!;

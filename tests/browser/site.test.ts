@@ -169,7 +169,7 @@ describe('journeys', () => {
       await page.getByRole('button', { name: 'Send reset link' }).click();
       await page.getByText('If there is an account for that address, we have sent it a link').waitFor();
 
-      const mail = await site.sink.waitFor(email);
+      const mail = await site.sink.waitFor(email, { subject: /^Reset your password/ });
       await page.goto(linkTo(site, mail.text));
       await page.getByLabel('New password').fill('a new and better passphrase');
       await page.getByRole('button', { name: 'Set new password' }).click();

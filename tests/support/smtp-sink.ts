@@ -7,7 +7,8 @@ export type ReceivedMail = { to: string[]; from: string; subject: string; text: 
 export type SmtpSink = {
   url: string;
   messages: ReceivedMail[];
-  waitFor(to: string, options?: { timeoutMs?: number; after?: number }): Promise<ReceivedMail>;
+  /** The first mail to `to` after the `after`-th, whose subject matches `subject` when given. */
+  waitFor(to: string, options?: { timeoutMs?: number; after?: number; subject?: RegExp }): Promise<ReceivedMail>;
   stop(): Promise<void>;
 };
 
@@ -96,7 +97,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       const deadline = Date.now() + (options.timeoutMs ?? 10_000);
       const after = options.after ?? 0;
       for (;;) {
-        const found = messages.slice(after).find((message) => message.to.includes(to.toLowerCase()));
+        const found = messages.slice(after).find((message) => message.to.includes(to.toLowerCase()) && (!options.subject || options.subject.test(message.subject)));
         if (found) return found;
         if (Date.now() > deadline) throw new Error(`no mail to ${to} within the time limit (${messages.length} received)`);
         await new Promise<void>((resolve) => {
