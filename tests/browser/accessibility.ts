@@ -7,6 +7,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { BLOG_URL, describeViolations, memberStateShown, newJourney, runAxe, screenshotsDir, type AxeViolation } from '../support/browser.ts';
 import { makeAdmin } from '../../src/server/admin/members.ts';
+
+const ADMIN_PASSWORD = 'the operator chose this passphrase';
 import { createVisitor } from '../support/visitor.ts';
 import { COURSE_PATH, PAID_PATH, PREVIEW_PATH, type BrowserSuite, type Journey } from './suite.ts';
 
@@ -28,7 +30,11 @@ export function accessibilityTests(suite: BrowserSuite) {
       suite.member('axe-admin@example.com'),
     ]);
     // Made an admin the way `npm run admin -- create-admin` promotes an existing account.
-    await makeAdmin({ db: site.store.db, clock: { now: () => Date.now() } }, { email: 'axe-admin@example.com', iterations: 2000, actor: { userId: null, via: 'cli' } });
+    const made = await makeAdmin({ db: site.store.db, clock: { now: () => Date.now() } }, { email: 'axe-admin@example.com', password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } });
+    if (made.kind === 'invalid' || made.kind === 'password-required') throw new Error(`create-admin: ${made.kind}`);
+    // Making an admin ends the account's sessions: the admin signs in again with the operator's password.
+    const signedIn = await admin.post('/api/auth/login', { email: 'axe-admin@example.com', password: ADMIN_PASSWORD });
+    if (signedIn.headers.get('location') !== '/account') throw new Error(`admin sign-in: ${signedIn.status} ${signedIn.headers.get('location')}`);
     const blogPage = `<!doctype html><html lang="en"><title>Blog</title><form method="post" action="${suite.url('/api/auth/login')}"><button>Send a form from another site</button></form></html>`;
     journeys.set('anonymous', await newJourney(suite.browser, { blogPage }));
     journeys.set('owner', await suite.memberJourney(owner));

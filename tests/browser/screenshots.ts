@@ -10,6 +10,8 @@ import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { makeAdmin } from '../../src/server/admin/members.ts';
+
+const ADMIN_PASSWORD = 'the operator chose this passphrase';
 import { ROOT } from '../support/build.ts';
 import { memberStateShown, newJourney, screenshotsDir } from '../support/browser.ts';
 import { COURSE, COURSE_PATH, PAID_PATH, type BrowserSuite, type Journey } from './suite.ts';
@@ -46,7 +48,11 @@ export function screenshotTests(suite: BrowserSuite) {
     }
     const admin = await suite.member('shots-admin@example.com');
     // Made an admin the way `npm run admin -- create-admin` promotes an existing account.
-    await makeAdmin({ db: suite.site.store.db, clock: { now: () => Date.now() } }, { email: 'shots-admin@example.com', iterations: 2000, actor: { userId: null, via: 'cli' } });
+    const made = await makeAdmin({ db: suite.site.store.db, clock: { now: () => Date.now() } }, { email: 'shots-admin@example.com', password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } });
+    if (made.kind === 'invalid' || made.kind === 'password-required') throw new Error(`create-admin: ${made.kind}`);
+    // Making an admin ends the account's sessions: the admin signs in again with the operator's password.
+    const signedIn = await admin.post('/api/auth/login', { email: 'shots-admin@example.com', password: ADMIN_PASSWORD });
+    if (signedIn.headers.get('location') !== '/account') throw new Error(`admin sign-in: ${signedIn.status} ${signedIn.headers.get('location')}`);
     for (const viewport of Object.keys(VIEWPORTS) as Viewport[]) {
       journeys.set(`anonymous-${viewport}`, await newJourney(suite.browser, VIEWPORTS[viewport]));
       journeys.set(`owner-${viewport}`, await suite.memberJourney(owner, VIEWPORTS[viewport]));
