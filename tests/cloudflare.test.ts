@@ -387,10 +387,14 @@ describe('buying and reading on the serverless target', () => {
         // The edge may close the connection on the rest of the body after answering.
         (error: unknown) => ({ status: 0, text: String(error) }),
       );
+    // The answer is a 413, unless the edge closed the connection on the rest of the body first
+    // (the client then sees no answer); either way the body was refused, and the Worker lives on.
+    const refused = (answer: { status: number; text: string }) => answer.status === 413 || (answer.status === 0 && /fetch failed/.test(answer.text));
     const webhook = await post('/api/stripe/webhook', { 'Content-Type': 'application/json', 'Stripe-Signature': 't=1,v1=00' });
-    expect(webhook).toMatchObject({ status: 413, text: expect.stringContaining('Event too large') });
+    expect(refused(webhook), JSON.stringify(webhook)).toBe(true);
+    if (webhook.status === 413) expect(webhook.text).toContain('Event too large');
     const form = await post('/api/auth/login', { 'Content-Type': 'application/x-www-form-urlencoded', Origin: new URL(site.url).origin });
-    expect(form.status).toBe(413);
+    expect(refused(form), JSON.stringify(form)).toBe(true);
     expect((await fetch(`${site.url}/healthz`)).status).toBe(200);
   });
 });

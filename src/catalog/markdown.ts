@@ -175,7 +175,9 @@ export class MarkdownRenderer {
         },
       });
     }
-    const pre = this.#highlighter.codeToHtml(token.content.replace(/\n$/, ''), { lang: loaded, themes: THEMES, defaultColor: 'light', transformers });
+    // No time limit per line (0): Shiki's default (500 ms) stops tokenizing a line on a busy machine
+    // and colours the rest as one token, so the same course would build differently.
+    const pre = this.#highlighter.codeToHtml(token.content.replace(/\n$/, ''), { lang: loaded, themes: THEMES, defaultColor: 'light', transformers, tokenizeTimeLimit: 0 });
     if (!info.title && !info.marks.length) return `${pre}\n`;
     const caption = info.title ? `<figcaption>${escapeAttr(info.title)}</figcaption>` : '';
     const marks = info.marks.map((mark) => `<p class="code-mark ${mark}">${MARK_TEXT[mark]}</p>`).join('');
