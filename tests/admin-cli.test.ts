@@ -2,7 +2,7 @@
 // the real content sync): usage errors, admin accounts that sign in on the built server, grants
 // and revocations in the ledger and the audit log, the purchases CSV, a backup taken while a
 // writer writes, a snapshot round trip, and an import from a Django dump.
-import { spawn } from 'node:child_process';
+import { spawn } from './support/processes.ts';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createClient } from '@libsql/client';

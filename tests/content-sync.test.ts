@@ -1,7 +1,7 @@
 // The content sync: a build's private bundle into the store, writing only what changed, in one
 // atomic batch, unpublishing (never deleting) what left git, and refusing an inconsistent bundle.
 // Variants of the demo bundle are made by editing a copy on disk, not by rebuilding.
-import { spawn } from 'node:child_process';
+import { spawn } from './support/processes.ts';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,8 @@
 // The deployment as docs/deploy.md sets it up: the built server in production mode behind real
 // Caddy running deploy/Caddyfile (changed only through its environment), and scripts/deploy.sh
 // updating and rolling back releases in a temporary folder with a local git remote.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { spawn } from './support/processes.ts';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';

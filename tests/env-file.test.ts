@@ -2,7 +2,7 @@
 // (src/node/env.ts), under what the shell sets: `npm start` decides about the Stripe stand-in and
 // its port from it (and logs readable lines, development's default), and the admin CLI prints
 // the sign-in address of the server it configures.
-import { spawn } from 'node:child_process';
+import { spawn } from './support/processes.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';

@@ -3,7 +3,7 @@
 // folders that the catalogue check accepts and the real build publishes (its downloads only to
 // members), and a hosted platform's CSV export of members and purchases: dry run, apply, a second
 // run, refused rows, and an imported member signing in by emailed link on the built server.
-import { spawn } from 'node:child_process';
+import { spawn } from './support/processes.ts';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';

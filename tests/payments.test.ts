@@ -2,7 +2,7 @@
 // stand-in (hosted page, signed webhooks, refunds, disputes), a real store synced from the build,
 // the SMTP sink. Every test checks the access ledger and what the member can actually read.
 import Stripe from 'stripe';
-import { spawn } from 'node:child_process';
+import { spawn } from './support/processes.ts';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { revokeCourse } from '../src/server/admin/members.ts';

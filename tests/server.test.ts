@@ -1,5 +1,5 @@
 // The Node entry: it refuses to start on what would fail later, and stops gracefully.
-import { spawn } from 'node:child_process';
+import { spawn } from './support/processes.ts';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { accountsEnv } from './support/accounts-env.ts';

@@ -2,7 +2,7 @@
 // sign-up that answered "email taken"), each written as the attacker would try it, over HTTP
 // against the built server with the Stripe stand-in and the SMTP sink. Each asserts that the
 // attack fails and that the store did not change where it must not (docs/security.md).
-import { spawn } from 'node:child_process';
+import { spawn } from '../support/processes.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { linkIn } from '../support/accounts-env.ts';

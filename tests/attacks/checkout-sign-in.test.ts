@@ -4,7 +4,7 @@
 // holding the success URL, a replay after the window, and the "timestamps" attack (an old unpaid
 // checkout paid for an account that appeared since). Every attack must sign nobody in and leave
 // accounts, sessions, mailed tokens and checkout starts as they were. docs/security.md maps them.
-import { spawn } from 'node:child_process';
+import { spawn } from '../support/processes.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { SESSION_COOKIE, TEST_SITE_URL } from '../support/accounts-env.ts';

@@ -2,7 +2,7 @@
 // reached over HTTP, with several processes in front of it: a member's journey, a purchase storm
 // (nothing lost or doubled), and lesson reads measured against the same reads on a local file
 // store, in the same run (docs/scaling.md).
-import { fork } from 'node:child_process';
+import { fork } from '../support/processes.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { grantAccess } from '../../src/server/access/ledger.ts';

@@ -2,7 +2,7 @@
 // completion and refund event delivered 1 to 3 times, all of it in random order, and then a check
 // that the store and the stand-in agree on every payment.
 import { expect } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn } from '../support/processes.ts';
 import { join } from 'node:path';
 import { ROOT } from '../support/build.ts';
 import { paymentsEnv, type PaymentsSite } from '../support/payments.ts';

@@ -3,7 +3,7 @@
 // arrive at once and a purchase storm runs, across several processes. The figures are reported
 // (docs/scaling.md), not asserted; what is asserted is that every read succeeded, the sign-in limit
 // held across the processes, and the storm lost nothing.
-import { fork } from 'node:child_process';
+import { fork } from '../support/processes.ts';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';

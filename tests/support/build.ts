@@ -1,6 +1,6 @@
 // Builds the site for tests into a folder of its own, so that test runs, a developer's `dist/`
 // and parallel runs never overwrite each other.
-import { spawn } from 'node:child_process';
+import { spawn } from './processes.ts';
 import { mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 

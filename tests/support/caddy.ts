@@ -3,7 +3,7 @@
 // the client trusts explicitly), on free ports, with its admin endpoint off and its data in a
 // temporary folder. Requests go over HTTPS with node:https, from a chosen loopback address when a
 // test needs several clients.
-import { spawn } from 'node:child_process';
+import { spawn } from './processes.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';

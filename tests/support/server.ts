@@ -1,6 +1,6 @@
 // Starts the built server (`node src/node/server.ts` over a build) as a child process on a free
 // loopback port, the way production runs it, and stops it again.
-import { spawn } from 'node:child_process';
+import { spawn } from './processes.ts';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './build.ts';
