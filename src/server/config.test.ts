@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEVELOPMENT_SESSION_SECRET, isLoopbackUrl, parseConfig, type Env } from './config.ts';
+import { ConfigError, DEVELOPMENT_SESSION_SECRET, isLoopbackUrl, parseConfig, type Env, type Runtime } from './config.ts';
 
 const SECRET = 'Zq8vN3kLw1xR7tY5uP0oI9mB2nV6cX4zA';
 
@@ -71,5 +71,67 @@ describe('Stripe modes', () => {
     expect(parseConfig({ STRIPE_SECRET_KEY: 'rk_live_x' }).stripe?.livemode).toBe(true);
     expect(parseConfig({ STRIPE_SECRET_KEY: 'sk_test_x' }).stripe?.livemode).toBe(false);
     expect(problems({ STRIPE_SECRET_KEY: 'sk_x' })).toEqual([expect.stringMatching(/^STRIPE_SECRET_KEY: must be a Stripe secret key/)]);
+  });
+});
+
+describe('each refusal', () => {
+  const PRODUCTION: Env = {
+    NODE_ENV: 'production',
+    SITE_URL: 'https://courses.example.com',
+    SESSION_SECRET: SECRET,
+    MAIL_FROM: 'Courses <courses@example.com>',
+    SMTP_URL: 'smtps://u:p@smtp.example.com:465',
+    STRIPE_SECRET_KEY: 'sk_live_x',
+    STRIPE_WEBHOOK_SECRET: 'whsec_x',
+  };
+  const WORKERS = { ...PRODUCTION, SMTP_URL: undefined, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x' };
+
+  // [what, settings, runtime, the problems named: all of them, and only them]
+  const TABLE: [string, Env, Runtime, RegExp | RegExp[]][] = [
+    ['an unknown NODE_ENV', { NODE_ENV: 'staging' }, 'node', /^NODE_ENV: /],
+    ['a SITE_URL that is not http(s)', { SITE_URL: 'ftp://courses.example.com' }, 'node', /^SITE_URL: /],
+    ['a DATABASE_URL of no known kind', { DATABASE_URL: 'postgres://x' }, 'node', /^DATABASE_URL: must start with file:/],
+    ['a DATABASE_SYNC_URL that is a file', { DATABASE_SYNC_URL: 'file:x.db' }, 'node', /^DATABASE_SYNC_URL: must be a libsql/],
+    ['a COOKIE_DOMAIN with a scheme', { COOKIE_DOMAIN: 'https://example.com' }, 'node', /^COOKIE_DOMAIN: must be a bare domain/],
+    ['an SMTP_URL of another scheme', { SMTP_URL: 'http://smtp.example.com' }, 'node', /^SMTP_URL: must be an smtp/],
+    ['two AUTHOR_EMAIL addresses', { AUTHOR_EMAIL: 'a@example.com, b@example.com' }, 'node', /^AUTHOR_EMAIL: must be one email address/],
+    ['a PORT out of range', { PORT: '70000' }, 'node', /^PORT: /],
+    ['an unknown LOG_LEVEL', { LOG_LEVEL: 'verbose' }, 'node', /^LOG_LEVEL: /],
+    ['an unknown LOG_FORMAT', { LOG_FORMAT: 'xml' }, 'node', /^LOG_FORMAT: /],
+    ['too few PASSWORD_ITERATIONS', { PASSWORD_ITERATIONS: '10' }, 'node', /^PASSWORD_ITERATIONS: /],
+    ['a MAIL_OUTBOX that is not a yes or no', { MAIL_OUTBOX: 'maybe' }, 'node', /^MAIL_OUTBOX: /],
+    ['a STRIPE_SECRET_KEY that is a publishable key', { STRIPE_SECRET_KEY: 'pk_live_x' }, 'node', /^STRIPE_SECRET_KEY: must be a Stripe secret key/],
+    ['a STRIPE_WEBHOOK_SECRET without whsec_', { STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'x' }, 'node', /^STRIPE_WEBHOOK_SECRET: must be a webhook signing secret/],
+    ['a webhook secret without a key', { STRIPE_WEBHOOK_SECRET: 'whsec_x' }, 'node', /^STRIPE_SECRET_KEY: must be set when STRIPE_WEBHOOK_SECRET is/],
+    ['an unknown EMAIL_PROVIDER', { EMAIL_PROVIDER: 'mailchimp', EMAIL_API_KEY: 'x' }, 'node', /^EMAIL_PROVIDER: /],
+    ['an email provider without its key', { EMAIL_PROVIDER: 'resend' }, 'node', /^EMAIL_PROVIDER, EMAIL_API_KEY: set both or neither/],
+    ['the send_email binding on Node', { EMAIL_PROVIDER: 'cloudflare' }, 'node', /^EMAIL_PROVIDER: `cloudflare` .* only exists on Workers/],
+    ['SMTP on Workers', { ...WORKERS, SMTP_URL: 'smtps://u:p@smtp.example.com:465' }, 'workers', /^SMTP_URL: Workers cannot send SMTP/],
+    ['a file store on Workers', { ...WORKERS, DATABASE_URL: 'file:data/app.db' }, 'workers', /^DATABASE_URL: Workers have no files/],
+    ['a replica on Workers', { ...WORKERS, DATABASE_URL: 'libsql://db.example.com', DATABASE_AUTH_TOKEN: 't', DATABASE_SYNC_URL: 'libsql://db.example.com' }, 'workers', /^DATABASE_SYNC_URL: an embedded replica needs a filesystem/],
+    ['production without a session secret', { ...PRODUCTION, SESSION_SECRET: undefined }, 'node', /^SESSION_SECRET: must be set/],
+    ['a short session secret', { ...PRODUCTION, SESSION_SECRET: 'short' }, 'node', /^SESSION_SECRET: must be at least 32 bytes/],
+    ['a predictable session secret', { ...PRODUCTION, SESSION_SECRET: 'ab'.repeat(20) }, 'node', /^SESSION_SECRET: is too predictable/],
+    ['production over http', { ...PRODUCTION, SITE_URL: 'http://courses.example.com' }, 'node', /^SITE_URL: must be https in production/],
+    ['production with no way to send mail', { ...PRODUCTION, SMTP_URL: undefined }, 'node', /^SMTP_URL \(or EMAIL_PROVIDER and EMAIL_API_KEY\): must be set in production/],
+    ['production Workers with no way to send mail', { ...WORKERS, EMAIL_PROVIDER: undefined, EMAIL_API_KEY: undefined }, 'workers', /^EMAIL_PROVIDER: must be set in production/],
+    ['an email API over http in production', { ...PRODUCTION, SMTP_URL: undefined, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x', EMAIL_API_URL: 'http://mail.example.com' }, 'node', /^EMAIL_API_URL: must be https in production/],
+    ['the development outbox in production', { ...PRODUCTION, MAIL_OUTBOX: 'true' }, 'node', /^MAIL_OUTBOX: the development outbox cannot be used in production/],
+    ['production without MAIL_FROM', { ...PRODUCTION, MAIL_FROM: undefined }, 'node', /^MAIL_FROM: must be set in production/],
+    ['production without Stripe', { ...PRODUCTION, STRIPE_SECRET_KEY: undefined, STRIPE_WEBHOOK_SECRET: undefined }, 'node', [/^STRIPE_SECRET_KEY: must be set in production/, /^STRIPE_WEBHOOK_SECRET: must be set in production/]],
+    ['production without the webhook secret', { ...PRODUCTION, STRIPE_WEBHOOK_SECRET: undefined }, 'node', /^STRIPE_WEBHOOK_SECRET: must be set in production/],
+    ['production pointed at the Stripe stand-in', { ...PRODUCTION, STRIPE_API_BASE: 'http://127.0.0.1:12111' }, 'node', /^STRIPE_API_BASE: points the site at a development Stripe stand-in/],
+    ['production with a test-mode key', { ...PRODUCTION, STRIPE_SECRET_KEY: 'sk_test_x' }, 'node', /^STRIPE_SECRET_KEY: is a test-mode key/],
+    ['a remote libsql store without its token', { ...PRODUCTION, DATABASE_URL: 'libsql://db.example.com' }, 'node', /^DATABASE_AUTH_TOKEN: must be set for a remote libsql/],
+  ];
+
+  it.each(TABLE)('%s', (_, env, runtime, problem) => {
+    expect(problems(env, { runtime })).toEqual([problem].flat().map((one) => expect.stringMatching(one)));
+  });
+
+  it('the settings each refusal starts from are themselves accepted', () => {
+    expect(problems(PRODUCTION)).toEqual([]);
+    expect(problems(WORKERS, { runtime: 'workers' })).toEqual([]);
+    expect(problems({})).toEqual([]);
   });
 });
