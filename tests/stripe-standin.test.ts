@@ -454,7 +454,6 @@ describe('hosted checkout page and webhooks', () => {
     expect(received).toHaveLength(1);
     const [d] = standin.deliveries();
     expect(d).toMatchObject({ status: 500, ok: false, event_type: 'checkout.session.completed' });
-    expect(d!.ms).toBeGreaterThanOrEqual(0);
     expect((await stripe.events.retrieve(d!.event_id)).pending_webhooks).toBe(1);
   });
 
