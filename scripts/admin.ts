@@ -33,7 +33,7 @@ async function loadTools() {
     import('../src/server/admin/members.ts'),
     import('../src/server/admin/snapshot.ts'),
     import('../src/server/config.ts'),
-    import('../src/server/payments/money.ts'),
+    import('../src/server/money.ts'),
   ]);
   return {
     createClient: libsql.createClient,

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
-import { parsePrice } from '../server/payments/money.ts';
+import { parsePrice } from '../server/money.ts';
 import { MarkdownRenderer, pictureFiles, relativeToCwd, type FragmentLink, type LinkTarget, type Problem, type Rendered } from './markdown.ts';
 import { MediaRegistry, type Picture } from './media.ts';
 import {

@@ -1,7 +1,7 @@
 // The author's interface: every front-matter key a course, lesson, section or the site may use.
 // Unknown keys are errors, so a typo ("prive: 49") never silently does nothing.
 import { z } from 'zod';
-import { isCurrency } from '../server/payments/money.ts';
+import { isCurrency } from '../server/money.ts';
 
 export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 export const MAX_SLUG_LENGTH = 64;

@@ -3,7 +3,7 @@
 import type { APIRoute } from 'astro';
 import { getCatalog, lessonCount } from '../catalog/index.ts';
 import { escapeXml } from '../catalog/xml.ts';
-import { formatMinor } from '../server/payments/money.ts';
+import { formatMinor } from '../server/money.ts';
 
 export const GET: APIRoute = async ({ site }) => {
   const { site: settings, published } = await getCatalog();

@@ -10,7 +10,7 @@
 import { handleAccountPage } from './access/account-page.ts';
 import { handleProgress } from './access/progress.ts';
 import { handleAdmin } from './admin/routes.ts';
-import { handleMe } from './auth/me.ts';
+import { handleMe } from './access/me.ts';
 import { handleConfirmEmail, handleConfirmRequest } from './auth/confirm-email.ts';
 import { handleLoginPage, handlePasswordPage, handleResetPage, handleSignupPage, handleVerifyPage } from './auth/pages.ts';
 import { handlePasswordChange } from './auth/password-change.ts';

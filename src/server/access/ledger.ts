@@ -2,7 +2,7 @@
 // purchase gives access while its latest entry is `grant` or `restore`; a member may read a course
 // while one of their purchases of it gives access. Everything that asks "may this member read this
 // course?" uses the SQL below, so the gate, checkout and the account page agree.
-import { sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../context.ts';
 import { rowsAffected } from '../db/results.ts';
 import { purchases } from '../db/schema.ts';
@@ -156,6 +156,35 @@ export function transitionsTo(current: AccessState, target: Exclude<AccessState,
   return [target === 'suspended' ? 'suspend' : 'revoke'];
 }
 
+/** A purchase's values for insertPurchaseSql: each a value, or SQL over the `users` row `u` it is selected with. */
+export type PurchaseValues = { [Column in keyof typeof purchases.$inferInsert]?: SQL | string | number | boolean | null } & {
+  userId: SQL;
+  courseSlug: string;
+  source: 'stripe' | 'grant';
+  status: string;
+  createdAt: number;
+};
+
+/**
+ * The one way a purchase row is written (a payment, a grant, a restored snapshot):
+ * `INSERT INTO purchases (...) SELECT ... FROM users u WHERE <where>`, so that the account is
+ * looked up in the same statement. The columns are the schema's: a new one is written wherever a
+ * caller gives it, and takes its default elsewhere.
+ */
+export function insertPurchaseSql(values: PurchaseValues, where: SQL, onConflict: SQL = sql``): SQL {
+  const given = Object.entries(getTableColumns(purchases)).filter(([key]) => key in values || key === 'updatedAt');
+  const value = (key: string): SQL | string | number | null => {
+    const item = key === 'updatedAt' ? (values.updatedAt ?? values.createdAt) : values[key as keyof PurchaseValues];
+    return typeof item === 'boolean' ? (item ? 1 : 0) : (item ?? null);
+  };
+  return sql`INSERT INTO purchases (${sql.raw(given.map(([, column]) => column.name).join(', '))})
+    SELECT ${sql.join(
+      given.map(([key]) => sql`${value(key)}`),
+      sql`, `,
+    )}
+    FROM users u WHERE ${where}${onConflict}`;
+}
+
 /**
  * Gives a member a course by hand (a gift, support, a migration from another platform): a purchase
  * of source `grant`, then its ledger entry (a purchase without an entry gives nothing, so a crash
@@ -225,9 +254,19 @@ export function grantAccessSql(input: {
   requiresVerifiedEmail: boolean | SQL;
 }): GrantStatements {
   const { userId, courseSlug, now } = input;
-  const purchase = sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, requires_verified_email, livemode, created_at, updated_at)
-    SELECT u.id, ${courseSlug}, 'grant', NULL, NULL, 0, 'XXX', 0, 'granted', 0, ${typeof input.requiresVerifiedEmail === 'boolean' ? (input.requiresVerifiedEmail ? 1 : 0) : sql`coalesce(${input.requiresVerifiedEmail}, 1)`}, 0, ${now}, ${now}
-    FROM users u WHERE u.id = ${userId} AND NOT ${ownsSql(sql`u.id`, courseSlug)}${input.unless ? sql` AND NOT (${input.unless})` : sql``}`;
+  const purchase = insertPurchaseSql(
+    {
+      userId: sql`u.id`,
+      courseSlug,
+      source: 'grant',
+      amountMinor: 0,
+      currency: 'XXX',
+      status: 'granted',
+      requiresVerifiedEmail: typeof input.requiresVerifiedEmail === 'boolean' ? input.requiresVerifiedEmail : sql`coalesce(${input.requiresVerifiedEmail}, 1)`,
+      createdAt: now,
+    },
+    sql`u.id = ${userId} AND NOT ${ownsSql(sql`u.id`, courseSlug)}${input.unless ? sql` AND NOT (${input.unless})` : sql``}`,
+  );
   // Within the batch nobody else writes, so the newest grant purchase of this member and course
   // made at `now` is the one just inserted (AUTOINCREMENT ids only grow).
   const purchaseId = sql`(SELECT max(id) FROM purchases WHERE user_id = ${userId} AND course_slug = ${courseSlug} AND source = 'grant' AND created_at = ${now})`;

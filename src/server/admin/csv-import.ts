@@ -12,7 +12,7 @@
 // ledger note, so a second run changes nothing.
 import { emailSchema } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
-import { isCurrency, parsePrice } from '../payments/money.ts';
+import { isCurrency, parsePrice } from '../money.ts';
 import type { AdminActor, AdminContext } from './audit.ts';
 import { applyMigration, courseMatcher, readMigrationState, type CourseMatch, type MigrationResult } from './migration-import.ts';
 

@@ -1,7 +1,7 @@
 // Purchases as CSV for a spreadsheet or an accountant: RFC 4180 (comma-separated, CRLF, fields
 // with a comma, quote or line break quoted, quotes doubled), amounts in the currency's major unit
 // as plain decimals, times in UTC ISO 8601.
-import { minorUnitDigits } from '../payments/money.ts';
+import { minorUnitDigits } from '../money.ts';
 import type { PurchaseSummary, UserSummary } from './members.ts';
 
 /**

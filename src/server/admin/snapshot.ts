@@ -10,6 +10,7 @@
 import { asc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
+import { insertPurchaseSql } from '../access/ledger.ts';
 import { rowsAffected } from '../db/results.ts';
 import { normaliseEmail } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
@@ -314,11 +315,26 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
     report.purchases.added++;
     statements.push({
       kind: 'purchases',
-      sql: sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, requires_verified_email, livemode, created_at, updated_at)
-        SELECT u.id, ${purchase.courseSlug}, ${purchase.source}, ${purchase.checkoutSessionId}, ${purchase.paymentIntentId}, ${purchase.amountMinor}, ${purchase.currency},
-          ${purchase.amountRefundedMinor}, ${purchase.status}, ${purchase.createdUser ? 1 : 0}, ${purchase.requiresVerifiedEmail ? 1 : 0}, ${purchase.livemode ? 1 : 0}, ${purchase.createdAt}, ${purchase.updatedAt}
-        FROM users u WHERE u.email = ${purchase.user} AND ${purchaseIdSql(purchase)} IS NULL
-        ON CONFLICT DO NOTHING`,
+      sql: insertPurchaseSql(
+        {
+          userId: sql`u.id`,
+          courseSlug: purchase.courseSlug,
+          source: purchase.source,
+          checkoutSessionId: purchase.checkoutSessionId,
+          paymentIntentId: purchase.paymentIntentId,
+          amountMinor: purchase.amountMinor,
+          currency: purchase.currency,
+          amountRefundedMinor: purchase.amountRefundedMinor,
+          status: purchase.status,
+          createdUser: purchase.createdUser,
+          requiresVerifiedEmail: purchase.requiresVerifiedEmail,
+          livemode: purchase.livemode,
+          createdAt: purchase.createdAt,
+          updatedAt: purchase.updatedAt,
+        },
+        sql`u.email = ${purchase.user} AND ${purchaseIdSql(purchase)} IS NULL`,
+        sql` ON CONFLICT DO NOTHING`,
+      ),
     });
   }
   report.unknownCourses = [...unknownCourses].sort();

@@ -4,7 +4,7 @@
 import type { AppContext } from '../context.ts';
 import { html, raw, type HtmlValue, type SafeHtml } from '../http/html.ts';
 import { pageResponse } from '../http/page-shell.ts';
-import { formatMinor } from '../payments/money.ts';
+import { formatMinor } from '../money.ts';
 
 /**
  * On every /admin/ answer. Admin pages name members in their addresses and bodies: no cache may

@@ -1,6 +1,6 @@
 // The emails the site sends, each as plain text and as HTML with the same words.
 import { escapeHtml } from '../http/responses.ts';
-import { formatMinor } from '../payments/money.ts';
+import { formatMinor } from '../money.ts';
 import type { EmailMessage } from './mailer.ts';
 
 function layout(paragraphs: string[], action: { label: string; url: string }, siteName: string, after: string[]): string {

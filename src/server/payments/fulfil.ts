@@ -8,6 +8,7 @@ import { courses, purchases, users, type Purchase } from '../db/schema.ts';
 import {
   appendLedgerSql,
   getAccessState,
+  insertPurchaseSql,
   transitionsTo,
   type AccessAction,
   type AccessState,
@@ -120,7 +121,7 @@ export async function fulfillCheckout(
     ctx.log.error('purchase.bad-email', { session: checkoutRef(session.id), course: courseSlug, via: cause.via });
     return { kind: 'bad-email', courseSlug, session };
   }
-  const owner = member ? sql`id = ${member.id}` : sql`email = ${parsed!.data}`;
+  const owner = member ? sql`u.id = ${member.id}` : sql`u.email = ${parsed!.data}`;
   const paymentIntentId = stripeId(session.payment_intent);
   const purchaseId = sql`(SELECT id FROM purchases WHERE checkout_session_id = ${session.id})`;
 
@@ -135,11 +136,26 @@ export async function fulfillCheckout(
       : [ctx.db.run(sql`INSERT INTO users (email, session_version, created_by_checkout, created_at, updated_at) VALUES (${parsed!.data}, 1, ${session.id}, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`)]),
     // A guest's purchase is for the address typed at Stripe: it opens once that address is
     // verified, unless this purchase made the account (hasAccessSql).
-    ctx.db.run(sql`INSERT INTO purchases (user_id, course_slug, source, checkout_session_id, payment_intent_id, amount_minor, currency, amount_refunded_minor, status, created_user, requires_verified_email, livemode, created_at, updated_at)
-      SELECT id, ${courseSlug}, 'stripe', ${session.id}, ${paymentIntentId}, ${session.amount_total ?? 0}, ${(session.currency ?? '').toUpperCase()}, 0, 'paid',
-        created_by_checkout IS ${session.id}, ${member ? 0 : 1}, ${session.livemode ? 1 : 0}, ${now}, ${now}
-      FROM users WHERE ${owner}
-      ON CONFLICT(checkout_session_id) DO NOTHING`),
+    ctx.db.run(
+      insertPurchaseSql(
+        {
+          userId: sql`u.id`,
+          courseSlug,
+          source: 'stripe',
+          checkoutSessionId: session.id,
+          paymentIntentId,
+          amountMinor: session.amount_total ?? 0,
+          currency: (session.currency ?? '').toUpperCase(),
+          status: 'paid',
+          createdUser: sql`u.created_by_checkout IS ${session.id}`,
+          requiresVerifiedEmail: !member,
+          livemode: session.livemode,
+          createdAt: now,
+        },
+        owner,
+        sql` ON CONFLICT(checkout_session_id) DO NOTHING`,
+      ),
+    ),
     ctx.db.run(
       appendLedgerSql({
         purchaseId,

@@ -3,8 +3,8 @@
 // verified without the store, then the member and their courses are read together.
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
-import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from './session.ts';
-import { ownedCoursesSql, parseOwnedCourses } from '../access/progress.ts';
+import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
+import { ownedCoursesSql, parseOwnedCourses } from './progress.ts';
 
 export type MeAnswer =
   | { signedIn: false }
