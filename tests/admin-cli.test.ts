@@ -462,7 +462,7 @@ describe('export and import', () => {
     expect(imported.stdout).toContain('Courses not in this store yet (run the content sync): python-fundamentals, running-python-scripts');
 
     const reexported = await admin(['export', '-'], { url: fresh.url });
-    expect(reexported.code).toBe(0);
+    expect(reexported.code, reexported.stderr).toBe(0);
     const copy = JSON.parse(reexported.stdout);
     expect({ ...copy, exportedAt: null }).toEqual({ ...snapshot, exportedAt: null });
     // Same ids, so sessions signed with the same secret keep naming the same people.
