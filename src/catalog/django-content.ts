@@ -11,7 +11,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { findDjangoModels, djangoCourseTitle, type DjangoObject } from '../server/admin/django-import.ts';
-import { MAX_SLUG_LENGTH, SLUG } from './schema.ts';
+import { MAX_SLUG_LENGTH, AUTHORED_SLUG } from './schema.ts';
 
 /** A file to write in a course folder: its text, or a file of the media root to copy. */
 export type ContentFile = { path: string; text: string } | { path: string; copyFrom: string };
@@ -223,7 +223,7 @@ export async function planDjangoContent(
     const djangoPk = String(object.pk);
     const title = djangoCourseTitle(fields) ?? `Course ${djangoPk}`;
     const own = text(fields.slug);
-    const slug = unique(own && SLUG.test(own) && own.length <= MAX_SLUG_LENGTH ? own : slugFrom(title) || `course-${djangoPk}`, courseSlugs);
+    const slug = unique(own && AUTHORED_SLUG.test(own) && own.length <= MAX_SLUG_LENGTH ? own : slugFrom(title) || `course-${djangoPk}`, courseSlugs);
     const description = text(courseField(fields, ['course_description', 'description', 'summary', 'overview']));
     const price = courseField(fields, ['course_price', 'price', 'amount']);
     const data: Record<string, unknown> = { title, description: description ? shortDescription(description) : title };

@@ -16,7 +16,7 @@ import {
   sectionFrontMatter,
   saleEndsAt,
   siteSettings,
-  SLUG,
+  AUTHORED_SLUG,
   type SiteSettings,
 } from './schema.ts';
 
@@ -600,7 +600,7 @@ function validate<S extends z.ZodType>(schema: S, input: unknown, where: Where, 
 }
 
 function checkSlug(slug: string, file: string, what: string, problems: Problem[]): boolean {
-  if (SLUG.test(slug) && slug.length <= MAX_SLUG_LENGTH) return true;
+  if (AUTHORED_SLUG.test(slug) && slug.length <= MAX_SLUG_LENGTH) return true;
   problems.push({
     file,
     message: `${what} name "${slug}" must be lowercase letters, digits and single hyphens (at most ${MAX_SLUG_LENGTH} characters): it becomes the URL`,

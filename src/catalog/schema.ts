@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { isCurrency } from '../server/money.ts';
 
-export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** The strict rule for slugs an author writes (folder and file names); requests are filtered by the looser REQUEST_SLUG. */
+export const AUTHORED_SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 export const MAX_SLUG_LENGTH = 64;
 
 const text = (what: string, max: number) =>

@@ -1,17 +1,17 @@
 // GET /account: the member's courses with their progress, and the account's settings.
 import type { AppContext, Client } from '../context.ts';
-import { pageVisitor } from '../auth/pages.ts';
+import { requireMember } from '../auth/session.ts';
 import { formMessages } from '../http/form-messages.ts';
 import { html } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
-import { redirect } from '../http/responses.ts';
 import { getOwnedCourses } from './progress.ts';
 
 export async function handleAccountPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
   const refused = refusePageMethod(request);
   if (refused) return refused;
-  const { member, setCookies } = await pageVisitor(request, ctx);
-  if (!member) return redirect('/login?next=%2Faccount', setCookies);
+  const visitor = await requireMember(request, ctx, '/account');
+  if (visitor instanceof Response) return visitor;
+  const { member, setCookies } = visitor;
   const courses = await getOwnedCourses(ctx.db, member.id);
   const owned =
     courses.length > 0

@@ -22,10 +22,13 @@ import type { AppContext, Clock, Db, Handler } from '../context.ts';
 import type { Log } from '../log.ts';
 import { hasAccessSql } from './ledger.ts';
 import { joinParts, PageCache, preparePage, renderPage, type BodyParts, type PreparedPage } from './member-page.ts';
-import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
+import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
 
-/** Course and lesson slugs as the catalogue makes them, with room to spare; nothing else is looked up. */
-export const SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
+/**
+ * The loose filter for slugs in a request: what the catalogue makes (its strict rule is
+ * AUTHORED_SLUG in src/catalog/schema.ts), with room to spare; nothing else is looked up.
+ */
+export const REQUEST_SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
 /** Private media names are content hashes with a suffix (`1a84a8a3f2a81a82-1280.webp`). */
 export const MEDIA_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
 const MAX_MEDIA_NAME = 200;
@@ -49,9 +52,9 @@ export function parseGatePath(target: string): GatePath | null {
   if (!path.startsWith('/courses/') || path.length > 400) return null;
   const parts = path.slice('/courses/'.length).split('/');
   const [course = '', second = '', third] = parts;
-  if (!SLUG.test(course)) return null;
+  if (!REQUEST_SLUG.test(course)) return null;
   if (parts.length === 2 || (parts.length === 3 && third === '')) {
-    return SLUG.test(second) ? { kind: 'lesson', course, lesson: second } : null;
+    return REQUEST_SLUG.test(second) ? { kind: 'lesson', course, lesson: second } : null;
   }
   if (parts.length === 3 && second === 'media' && third !== undefined && third.length <= MAX_MEDIA_NAME && MEDIA_NAME.test(third)) {
     return { kind: 'media', course, name: third };
@@ -241,7 +244,7 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
       // Private media answer 404 to anyone who may not read them, signed in or not: a 403 or a
       // redirect would confirm that a name exists, and an image has no page to offer anything on.
       if (path.kind === 'media' || !(await index.has(path.course, path.lesson, ctx.db))) return notFound(head, cleared);
-      return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, cleared);
+      return redirect(signInPath(lessonPath(path.course, path.lesson)), cleared);
     }
     const session = { ...read, claims: read.claims };
     const { userId } = session.claims;
@@ -256,7 +259,7 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
       // A token the store no longer accepts (signed out, signed out everywhere, password changed,
       // past the session's end, account gone).
       if (!(await index.has(path.course, path.lesson, ctx.db))) return notFound(head, settled.setCookies);
-      return redirect(`/login?next=${encodeURIComponent(lessonPath(path.course, path.lesson))}`, settled.setCookies);
+      return redirect(signInPath(lessonPath(path.course, path.lesson)), settled.setCookies);
     }
     const renewed = settled.setCookies;
     if (row.hash === null) return notFound(head, renewed);

@@ -6,8 +6,8 @@ import type { AppContext, Db } from '../context.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { htmlPage, redirect } from '../http/responses.ts';
 import { hasAccessSql } from './ledger.ts';
-import { lessonPath, SLUG } from './lesson-gate.ts';
-import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
+import { lessonPath, REQUEST_SLUG } from './lesson-gate.ts';
+import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
 
 /** A course the member may read, with their progress in its published lessons. */
 export type OwnedCourse = {
@@ -65,8 +65,8 @@ export async function getOwnedCourses(db: Db, userId: number): Promise<OwnedCour
 }
 
 const progressForm = z.object({
-  course: z.string().regex(SLUG),
-  lesson: z.string().regex(SLUG),
+  course: z.string().regex(REQUEST_SLUG),
+  lesson: z.string().regex(REQUEST_SLUG),
   done: z.enum(['1', '0']),
 });
 
@@ -84,7 +84,7 @@ export async function handleProgress(request: Request, ctx: AppContext): Promise
   const back = lessonPath(course, lesson);
 
   const read = await readSession(request.headers.get('cookie'), ctx);
-  const signIn = (cookies: string[]) => redirect(`/login?next=${encodeURIComponent(back)}`, cookies);
+  const signIn = (cookies: string[]) => redirect(signInPath(back), cookies);
   if (!read.claims) return signIn(read.hadToken ? clearSessionCookies(request.url, ctx.config, read) : []);
   const { userId } = read.claims;
 

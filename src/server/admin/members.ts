@@ -6,7 +6,7 @@
 import { is, sql, SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendLedgerSql, grantAccessSql, latestActionSql, owns, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
-import { SLUG } from '../access/lesson-gate.ts';
+import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { rowsAffected } from '../db/results.ts';
 import { emailSchema, newPasswordSchema } from '../auth/credentials.ts';
 import { hashPassword } from '../auth/password-hasher.ts';
@@ -29,7 +29,7 @@ export const reasonSchema = z
   .max(200, { error: 'reason-too-long' })
   .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { error: 'reason-invalid' });
 
-export const courseSlugSchema = z.string().regex(SLUG, { error: 'course-invalid' });
+export const courseSlugSchema = z.string().regex(REQUEST_SLUG, { error: 'course-invalid' });
 
 /** Something in the input that cannot be used; `problem` is a short code for a form message. */
 export type Invalid = { kind: 'invalid'; field: 'email' | 'course' | 'reason' | 'password'; problem: string };

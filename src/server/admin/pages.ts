@@ -1,7 +1,7 @@
 // The admin pages (GET): the dashboard, members and one member, purchases, courses and one course,
 // and the audit log. Each reads through the admin core and renders into the site's layout.
 import { z } from 'zod';
-import { SLUG } from '../access/lesson-gate.ts';
+import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import type { AppContext } from '../context.ts';
 import { html, raw, type SafeHtml } from '../http/html.ts';
 import { countAudit, listAudit } from './audit.ts';
@@ -41,7 +41,7 @@ const pageNumber = optional(z.string().regex(/^[1-9]\d{0,5}$/).transform(Number)
 
 /** The filters of /admin/purchases and /admin/purchases.csv, from the query string. */
 export const purchaseQuery = z.object({
-  course: optional(z.string().regex(SLUG)),
+  course: optional(z.string().regex(REQUEST_SLUG)),
   status: optional(z.enum(PURCHASE_STATUSES)),
   from: optional(isoDay),
   to: optional(isoDay),

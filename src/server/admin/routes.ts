@@ -2,7 +2,7 @@
 // the Cloudflare Pages Function call this one handler. Only an admin learns that the pages exist:
 // anyone else, for any path and any method, gets the site's "page not found", after no more work
 // than reading their session. The role is read on every request, so a demotion applies at once.
-import { SLUG } from '../access/lesson-gate.ts';
+import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import type { AppContext, Client } from '../context.ts';
 import { getMember } from '../auth/session.ts';
 import { acceptFormPost } from '../http/form.ts';
@@ -78,7 +78,7 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
       return csvResponse(purchasesCsv(await listPurchases(ctx.db, purchaseFilter(query.data))), `purchases-${day(ctx.clock.now())}.csv`);
     }
     case 'courses':
-      return id === undefined ? coursesPage(ctx, url) : SLUG.test(id) ? coursePage(ctx, url, id) : null;
+      return id === undefined ? coursesPage(ctx, url) : REQUEST_SLUG.test(id) ? coursePage(ctx, url, id) : null;
     case 'audit':
       return id === undefined ? auditPage(ctx, url) : null;
     default:

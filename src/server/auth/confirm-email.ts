@@ -13,7 +13,7 @@ import { passwordSchema } from './credentials.ts';
 import { useMailedToken } from './email-verification.ts';
 import { verifyPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
-import { getMember, startSession } from './session.ts';
+import { requireMember, startSession } from './session.ts';
 import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, getTokenUser, issueToken } from './tokens.ts';
 
 const confirmForm = z.object({
@@ -75,8 +75,9 @@ export async function handleConfirmEmail(request: Request, ctx: AppContext, clie
 export async function handleConfirmRequest(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
-  const { member, setCookies: cookies } = await getMember(request, ctx);
-  if (!member) return redirect('/login?next=%2Faccount', cookies);
+  const visitor = await requireMember(request, ctx, '/account');
+  if (visitor instanceof Response) return visitor;
+  const { member, setCookies: cookies } = visitor;
   if (member.emailVerified) return redirect('/account', cookies);
   const now = ctx.clock.now();
   // It mails the member's own inbox: the limits of the reset form, which does the same.

@@ -8,15 +8,10 @@ import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
 import { redirect } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
 import { MIN_PASSWORD_LENGTH } from './credentials.ts';
-import { getMember, type Member } from './session.ts';
+import { getMember, requireMember, signInPath } from './session.ts';
 import { getTokenUser } from './tokens.ts';
 
 /** Who asks, and the session cookie to renew or clear on whatever the page answers. */
-export async function pageVisitor(request: Request, ctx: AppContext): Promise<{ member: Member | null; setCookies: string[] }> {
-  const { member, setCookies } = await getMember(request, ctx);
-  return { member, setCookies };
-}
-
 function nextOf(url: URL): string | null {
   const next = url.searchParams.get('next');
   return next === null ? null : safeNext(next);
@@ -26,7 +21,7 @@ export async function handleLoginPage(request: Request, ctx: AppContext, _client
   const refused = refusePageMethod(request);
   if (refused) return refused;
   const url = new URL(request.url);
-  const { member, setCookies } = await pageVisitor(request, ctx);
+  const { member, setCookies } = await getMember(request, ctx);
   const next = nextOf(url);
   const token = url.searchParams.get('token');
   // A sign-in link from an email lands here; the visitor confirms with a button (a POST), so that
@@ -74,13 +69,13 @@ export async function handleSignupPage(request: Request, ctx: AppContext, _clien
   const refused = refusePageMethod(request);
   if (refused) return refused;
   const url = new URL(request.url);
-  const { member, setCookies } = await pageVisitor(request, ctx);
+  const { member, setCookies } = await getMember(request, ctx);
   const next = nextOf(url);
   // Sign-up answers every address with this page and `check-email`: a new account arrives signed
   // in and goes on; anyone else reads the notice (sign-up.ts).
   const welcome = url.searchParams.get('notice') === 'check-email' ? '/account?notice=welcome' : '/account';
   if (member) return redirect(next ?? welcome, setCookies);
-  const loginHref = next ? `/login?next=${encodeURIComponent(next)}` : '/login';
+  const loginHref = next ? signInPath(next) : '/login';
   return pageResponse(ctx, {
     title: 'Create an account',
     description: 'Create an account to buy and read courses.',
@@ -105,7 +100,7 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
   const refused = refusePageMethod(request);
   if (refused) return refused;
   const url = new URL(request.url);
-  const { setCookies } = await pageVisitor(request, ctx);
+  const { setCookies } = await getMember(request, ctx);
   const token = url.searchParams.get('token');
   const tokenUser = token ? await getTokenUser(ctx.db, token, 'reset', ctx.clock.now()) : null;
   const body = tokenUser
@@ -147,7 +142,7 @@ export async function handleVerifyPage(request: Request, ctx: AppContext, _clien
   const refused = refusePageMethod(request);
   if (refused) return refused;
   const url = new URL(request.url);
-  const { setCookies } = await pageVisitor(request, ctx);
+  const { setCookies } = await getMember(request, ctx);
   const token = url.searchParams.get('token');
   const tokenUser = token ? await getTokenUser(ctx.db, token, 'verify', ctx.clock.now()) : null;
   const body = tokenUser
@@ -179,8 +174,9 @@ export async function handlePasswordPage(request: Request, ctx: AppContext, _cli
   const refused = refusePageMethod(request);
   if (refused) return refused;
   const url = new URL(request.url);
-  const { member, setCookies } = await pageVisitor(request, ctx);
-  if (!member) return redirect('/login?next=%2Faccount%2Fpassword', setCookies);
+  const visitor = await requireMember(request, ctx, '/account/password');
+  if (visitor instanceof Response) return visitor;
+  const { member, setCookies } = visitor;
   const title = member.hasPassword ? 'Change your password' : 'Choose a password';
   // The first password of an account whose address nobody has proven comes only through a mailed
   // link: being signed in (by the success page) is no proof of the address.

@@ -9,7 +9,7 @@ import { setPassword } from './accounts.ts';
 import { newPasswordSchema, passwordSchema } from './credentials.ts';
 import { hashPassword, verifyPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
-import { getMember, startSession } from './session.ts';
+import { requireMember, startSession } from './session.ts';
 
 const passwordChangeForm = z.object({ current_password: passwordSchema.optional(), password: newPasswordSchema });
 
@@ -22,8 +22,9 @@ const passwordChangeForm = z.object({ current_password: passwordSchema.optional(
 export async function handlePasswordChange(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
-  const { member, setCookies } = await getMember(request, ctx);
-  if (!member) return redirect('/login?next=%2Faccount%2Fpassword', setCookies);
+  const visitor = await requireMember(request, ctx, '/account/password');
+  if (visitor instanceof Response) return visitor;
+  const { member, setCookies } = visitor;
   const form = parseForm(passwordChangeForm, fields);
   if (!form.ok) return redirectWithError('/account/password', form.error);
 

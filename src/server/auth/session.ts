@@ -18,6 +18,7 @@ import type { AppContext } from '../context.ts';
 import type { Config } from '../config.ts';
 import { sessions, type User } from '../db/schema.ts';
 import { serializeCookie } from '../http/cookies.ts';
+import { redirect } from '../http/responses.ts';
 
 /** How long a token is good for without being renewed (it is renewed after a day of use). */
 export const SESSION_TOKEN_LIFETIME_S = 30 * 24 * 60 * 60;
@@ -297,6 +298,20 @@ export async function getMember(request: Request, ctx: AppContext): Promise<Sess
     sessionId,
     setCookies: settled.setCookies,
   };
+}
+
+/** Where a visitor signs in on their way to `next` (a path of this site), and comes back to it. */
+export function signInPath(next: string): string {
+  return `/login?${new URLSearchParams({ next })}`;
+}
+
+/**
+ * The signed-in member, for a page or form that only a member may use; anyone else is sent to sign
+ * in and brought back to `next` afterwards (their dead cookie cleared on the way).
+ */
+export async function requireMember(request: Request, ctx: AppContext, next: string): Promise<(SessionState & { member: Member }) | Response> {
+  const state = await getMember(request, ctx);
+  return state.member ? { ...state, member: state.member } : redirect(signInPath(next), state.setCookies);
 }
 
 /**

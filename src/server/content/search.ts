@@ -13,6 +13,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext, Client, Db } from '../context.ts';
 import { hasAccessSql } from '../access/ledger.ts';
+import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { getMember } from '../auth/session.ts';
 import { html, raw, type SafeHtml } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
@@ -129,8 +130,6 @@ function highlighted(snippet: string): SafeHtml {
   return raw(escaped.replaceAll(OPEN, '<mark>').replaceAll(CLOSE, '</mark>'));
 }
 
-const SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
-
 /** GET /api/search?q=words[&course=slug]: a page of results, for the search box of course and lesson pages. */
 export async function handleSearch(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
   const refused = refusePageMethod(request);
@@ -138,7 +137,7 @@ export async function handleSearch(request: Request, ctx: AppContext, _client: C
   const url = new URL(request.url);
   const query = (url.searchParams.get('q') ?? '').trim();
   const courseParam = url.searchParams.get('course');
-  const course = courseParam && SLUG.test(courseParam) ? courseParam : null;
+  const course = courseParam && REQUEST_SLUG.test(courseParam) ? courseParam : null;
   const badCourse = courseParam !== null && courseParam !== '' && course === null;
   if (query.length > MAX_QUERY || badCourse) {
     const error = badCourse ? 'There is no such course to search: use the search box of its page.' : `Write at most ${MAX_QUERY} characters.`;

@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { courses, users } from '../db/schema.ts';
 import { checkRateLimit } from '../auth/rate-limit.ts';
-import { getMember, startSession } from '../auth/session.ts';
+import { getMember, signInPath, startSession } from '../auth/session.ts';
 import { html } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
 import { redirect, tooManyRequests } from '../http/responses.ts';
@@ -124,7 +124,7 @@ export async function handleCheckoutSuccessPage(request: Request, ctx: AppContex
         ${outcome.signedInElsewhere
           ? html`<p>You are signed in with another account. Sign out, then sign in with that email address to read it.</p>`
           : html`<p>Sign in with that email address to start reading.</p>`}
-        <p><a class="button" href="${`/login?next=${encodeURIComponent(outcome.next)}`}">Sign in</a></p>
+        <p><a class="button" href="${signInPath(outcome.next)}">Sign in</a></p>
         <p class="hint">No password yet, or forgot it? <a href="/reset">Get a link by email</a>.</p>`
         : outcome.kind === 'not-found'
           ? html`<p>We could not find this purchase. If you paid, the course is in your account within a few minutes; check your email, or <a href="/login">sign in</a>.</p>`

@@ -10,12 +10,12 @@ import { getMember } from '../auth/session.ts';
 import { acceptFormPost } from '../http/form.ts';
 import { htmlPage, redirect, tooManyRequests } from '../http/responses.ts';
 import { sha256Hex } from '../sha256.ts';
-import { SLUG } from '../access/lesson-gate.ts';
+import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { rememberCheckoutBrowser } from './checkout-browser.ts';
 import { METADATA } from './fulfil.ts';
 import { checkoutRef, isStripeUnavailable, type Stripe } from './stripe.ts';
 
-const checkoutForm = z.object({ course: z.string().regex(SLUG) });
+const checkoutForm = z.object({ course: z.string().regex(REQUEST_SLUG) });
 
 /** A double click, or a retry within the hour, reuses the first session instead of making another. */
 const IDEMPOTENCY_WINDOW_MS = 60 * 60 * 1000;

@@ -13,7 +13,7 @@ import {
   type AccessAction,
   type AccessState,
 } from '../access/ledger.ts';
-import { SLUG } from '../access/lesson-gate.ts';
+import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { emailSchema } from '../auth/credentials.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
@@ -73,7 +73,7 @@ function requireStripe(ctx: AppContext): Stripe {
 export function courseOfSession(session: Stripe.Checkout.Session, siteId: string): string | null {
   const metadata = session.metadata ?? {};
   const course = metadata[METADATA.course];
-  if (session.mode !== 'payment' || metadata[METADATA.site] !== siteId || !course || !SLUG.test(course)) return null;
+  if (session.mode !== 'payment' || metadata[METADATA.site] !== siteId || !course || !REQUEST_SLUG.test(course)) return null;
   return course;
 }
 

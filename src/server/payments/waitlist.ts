@@ -5,7 +5,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { courses, courseWaitlist } from '../db/schema.ts';
-import { SLUG } from '../access/lesson-gate.ts';
+import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { emailSchema } from '../auth/credentials.ts';
 import { checkRateLimit } from '../auth/rate-limit.ts';
 import { acceptFormPost } from '../http/form.ts';
@@ -14,7 +14,7 @@ import { htmlPage, redirect, tooManyRequests } from '../http/responses.ts';
 /** The element of the course page that confirms a sign-up. */
 export const WAITLIST_JOINED = 'waitlist-joined';
 
-const waitlistForm = z.object({ course: z.string().regex(SLUG), email: emailSchema });
+const waitlistForm = z.object({ course: z.string().regex(REQUEST_SLUG), email: emailSchema });
 
 export async function handleWaitlist(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
