@@ -42,7 +42,9 @@ async function store(options: { sync?: boolean; migrate?: boolean } = {}): Promi
 beforeAll(async () => {
   main = await store({ sync: true });
 });
-afterAll(() => stores.forEach((s) => s.remove()));
+afterAll(() => {
+  for (const s of stores) s.remove();
+});
 
 type Run = { code: number | null; stdout: string; stderr: string };
 
@@ -308,7 +310,7 @@ describe('grant racing itself', () => {
       expect(results.filter((result) => result.kind === 'granted')).toHaveLength(1);
       expect(results.filter((result) => result.kind === 'already-owned')).toHaveLength(4);
     } finally {
-      connections.forEach((connection) => connection.close());
+      for (const connection of connections) connection.close();
     }
     const racer = (await userOf(main, 'racer@example.com'))!;
     expect(await rows(main, 'SELECT count(*) AS n FROM purchases WHERE user_id = ?', [racer.id])).toEqual([{ n: 1 }]);

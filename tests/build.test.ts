@@ -105,7 +105,9 @@ describe('the demo build', () => {
 
 describe('fixture builds', () => {
   const outDirs: string[] = [];
-  afterAll(() => outDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterAll(() => {
+    for (const dir of outDirs) rmSync(dir, { recursive: true, force: true });
+  });
   it('a course with mistakes fails the build, naming the files, lines and fixes', async () => {
     const build = await buildSite({ coursesDir: 'tests/fixtures/courses-broken' });
     outDirs.push(build.outDir);

@@ -16,7 +16,9 @@ import { createTestStore, type TestStore } from './support/store.ts';
 const dist = inject('dist');
 const original = join(dist, 'private');
 const cleanup: (() => void)[] = [];
-afterAll(() => cleanup.forEach((fn) => fn()));
+afterAll(() => {
+  for (const fn of cleanup) fn();
+});
 
 async function store(): Promise<TestStore> {
   const s = await createTestStore();

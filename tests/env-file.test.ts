@@ -10,7 +10,9 @@ import { ROOT } from './support/build.ts';
 import { freePort, startService } from './support/server.ts';
 
 const folders: string[] = [];
-afterAll(() => folders.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A working folder holding only a .env file with these lines. */
 function folderWithEnv(lines: string[]): string {

@@ -32,7 +32,7 @@ function examplesOf(path: string, lesson = 'why-python'): string[] {
 }
 
 /** Every page and endpoint, with the fields its forms or query read. */
-export const ENDPOINTS: { path: string; fields: string[] }[] = [
+const ENDPOINTS: { path: string; fields: string[] }[] = [
   ...ROUTES.flatMap((route) => examplesOf(route.path).map((path) => ({ path, fields: [...route.fields] }))),
   ...GATED_PATHS.flatMap((path) => examplesOf(path, 'control-flow').map((example) => ({ path: example, fields: [] }))),
   ...STATIC_PATHS.flatMap((path) => examplesOf(path).map((example) => ({ path: example, fields: [] }))),
@@ -249,7 +249,7 @@ function bodyShape(random: ReturnType<typeof generator>, origin: string): { path
     case 2: // oversized with a true Content-Length
       return { path: endpoint.path, shape: { name: 'length-oversized', head: { ...base, 'Content-Length': String(24 * big.length) }, parts: Array.from({ length: 24 }, () => big), pauseMs: 0, reset: false } };
     case 3: // slow: a few bytes at a time for about two seconds
-      return { path: endpoint.path, shape: { name: 'slow', head: { ...base, 'Content-Length': String(fields.length) }, parts: fields.match(/[^]{1,8}/g) ?? [''], pauseMs: Math.ceil(2000 / Math.max(1, Math.ceil(fields.length / 8))), reset: false } };
+      return { path: endpoint.path, shape: { name: 'slow', head: { ...base, 'Content-Length': String(fields.length) }, parts: fields.match(/[\s\S]{1,8}/g) ?? [''], pauseMs: Math.ceil(2000 / Math.max(1, Math.ceil(fields.length / 8))), reset: false } };
     case 4: // reset halfway through the body
       return { path: endpoint.path, shape: { name: 'reset', head: { ...base, ...(random.int(2) ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': '100000' }) }, parts: random.int(2) ? chunk(big) : [fields], pauseMs: 50, reset: true } };
     default: { // framing and headers that proxies and parsers disagree about

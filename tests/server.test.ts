@@ -27,7 +27,9 @@ function runEntry(env: Record<string, string>): Promise<{ code: number | null; o
 
 describe('the Node entry', () => {
   const stores: TestStore[] = [];
-  afterAll(() => stores.forEach((s) => s.remove()));
+  afterAll(() => {
+    for (const s of stores) s.remove();
+  });
 
   it('refuses to start on an unmigrated store, naming the command to run', async () => {
     const store = await createTestStore({ migrate: false });
