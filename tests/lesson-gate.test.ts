@@ -179,6 +179,24 @@ describe('a paid lesson', () => {
   });
 });
 
+describe('the author', () => {
+  test('an admin reads every paid lesson and its media without owning the course; once demoted, the offer', async () => {
+    const admin = await signUp();
+    await store.client.execute({ sql: "UPDATE users SET role = 'admin' WHERE id = ?", args: [admin.userId] });
+    const response = await admin.visitor.get(LESSON_PATH);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain(PAID_TEXT);
+    const { rows } = await store.client.execute({ sql: 'SELECT name FROM private_media WHERE course_slug = ? LIMIT 1', args: [COURSE] });
+    const media = `/courses/${COURSE}/media/${String(rows[0]!.name)}`;
+    expect((await admin.visitor.get(media)).status).toBe(200);
+
+    // The role is read with each request: a demotion applies at once.
+    await store.client.execute({ sql: "UPDATE users SET role = 'member' WHERE id = ?", args: [admin.userId] });
+    expectOffer(await admin.visitor.get(LESSON_PATH));
+    expect((await admin.visitor.get(media)).status).toBe(404);
+  });
+});
+
 describe('free lessons, unknown lessons and odd paths', () => {
   test('a free preview lesson is a static page for everyone', async () => {
     const anonymous = createVisitor(server.url);

@@ -59,6 +59,15 @@ export function hasAccessSql(userId: SQL | number, courseSlug: SQL | string): SQ
 }
 
 /**
+ * SQL: whether the member in the query's `users u` row may read the course's paid lessons: they
+ * have access, or they are an admin (the author reads everything they sell, through the same gate
+ * as buyers; the role is read with each request, so a demotion applies at once).
+ */
+export function mayReadSql(courseSlug: SQL | string): SQL {
+  return sql`(u.role = 'admin' OR ${hasAccessSql(sql`u.id`, courseSlug)})`;
+}
+
+/**
  * SQL: true when an active purchase of the course waits for the member to verify their address
  * (so that checkout sends them to verify it instead of charging them again).
  */

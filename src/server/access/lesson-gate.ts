@@ -6,7 +6,7 @@
 //   the session module, auth/session.ts, does both). An anonymous request never reaches the store: an in-memory index of the paid lessons tells a
 //   lesson that exists (redirect to sign in) from one that does not (404).
 // - A signed-in request makes exactly one query, which returns the member's session version and
-//   the end of the token's session row (`sessionColumnsSql`, checked by `settleSession`), whether the member may read the course (`hasAccessSql`, the one definition of access), the
+//   the end of the token's session row (`sessionColumnsSql`, checked by `settleSession`), whether the member may read the course (`mayReadSql`: access as `hasAccessSql` defines it, or the admin role), the
 //   page and its content hash, and the member's completed lessons in the course.
 // - The stored page is the same for every member; the member's state (completed lessons in the
 //   sidebar, the "Mark as complete" form, the account link) is put in at hooks the lesson view
@@ -20,7 +20,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext, Clock, Db, Handler } from '../context.ts';
 import type { Log } from '../log.ts';
-import { hasAccessSql } from './ledger.ts';
+import { mayReadSql } from './ledger.ts';
 import { joinParts, PageCache, preparePage, renderPage, type BodyParts, type PreparedPage } from './member-page.ts';
 import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
 
@@ -161,7 +161,7 @@ export type MediaRecord = SessionRecord & {
  */
 export function lessonQuery(userId: SQL | number, sessionId: SQL | string, course: SQL | string, lesson: SQL | string, knownHash: SQL | string): SQL {
   return sql`SELECT ${sessionColumnsSql(sessionId)}, u.email AS email,
-      ${hasAccessSql(sql`u.id`, course)} AS entitled,
+      ${mayReadSql(course)} AS entitled,
       l.content_hash AS hash, CASE WHEN l.content_hash = ${knownHash} THEN NULL ELSE l.html END AS html,
       (SELECT group_concat(p.lesson_slug, ' ') FROM lesson_progress p WHERE p.user_id = u.id AND p.course_slug = ${course}) AS done
     FROM users u
@@ -172,8 +172,8 @@ export function lessonQuery(userId: SQL | number, sessionId: SQL | string, cours
 /** SQL: the gate's one query for a private file; the body is only read for an entitled member. */
 export function mediaQuery(userId: SQL | number, sessionId: SQL | string, course: SQL | string, name: SQL | string): SQL {
   return sql`SELECT ${sessionColumnsSql(sessionId)},
-      CASE WHEN ${hasAccessSql(sql`u.id`, course)} THEN m.content_type END AS type,
-      CASE WHEN ${hasAccessSql(sql`u.id`, course)} THEN m.body END AS body
+      CASE WHEN ${mayReadSql(course)} THEN m.content_type END AS type,
+      CASE WHEN ${mayReadSql(course)} THEN m.body END AS body
     FROM users u
     LEFT JOIN private_media m ON m.course_slug = ${course} AND m.name = ${name}
     WHERE u.id = ${userId}`;

@@ -12,7 +12,7 @@
 // (docs/decisions/0010-search-index.md).
 import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext, Client, Db } from '../context.ts';
-import { hasAccessSql } from '../access/ledger.ts';
+import { mayReadSql } from '../access/ledger.ts';
 import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { getMember } from '../auth/session.ts';
 import { html, raw, type SafeHtml } from '../http/html.ts';
@@ -92,7 +92,7 @@ export async function searchLessons(db: Db, input: { terms: string[]; memberId: 
     input.memberId === null
       ? []
       : await db.all<{ slug: string; position: number }>(
-          sql`SELECT c.slug AS slug, c.position AS position FROM courses c WHERE c.published = 1 AND ${hasAccessSql(input.memberId, sql`c.slug`)}${input.course === null ? sql`` : sql` AND c.slug = ${input.course}`}`,
+          sql`SELECT c.slug AS slug, c.position AS position FROM courses c JOIN users u ON u.id = ${input.memberId} WHERE c.published = 1 AND ${mayReadSql(sql`c.slug`)}${input.course === null ? sql`` : sql` AND c.slug = ${input.course}`}`,
         );
   const parts: SQL[] = [];
   const part = (low: number, high: number, check: SQL) =>
