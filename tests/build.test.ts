@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../src/catalog/load.ts';
-import { buildSite, ROOT } from './support/build.ts';
+import { buildSite, FIXTURE_COURSES, ROOT } from './support/build.ts';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -19,7 +19,7 @@ describe('the demo build', () => {
   const client = join(inject('dist'), 'client');
   let catalog: Catalog;
   beforeAll(async () => {
-    catalog = await loadCatalog(join(ROOT, 'courses'));
+    catalog = await loadCatalog(FIXTURE_COURSES);
   });
 
   it('has a page for every published course and free preview, and none for paid lessons or drafts', () => {

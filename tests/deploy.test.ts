@@ -3,7 +3,7 @@
 // updating and rolling back releases in a temporary folder with a local git remote.
 import { execFileSync } from 'node:child_process';
 import { spawn } from './support/processes.ts';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { createClient } from '@libsql/client';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { grantAccess } from '../src/server/access/ledger.ts';
 import { DEVELOPMENT_SESSION_SECRET } from '../src/server/config.ts';
 import { accountsEnv } from './support/accounts-env.ts';
-import { ROOT } from './support/build.ts';
+import { FIXTURE_COURSES, ROOT } from './support/build.ts';
 import { caddyEtag, startCaddy, type RunningCaddy } from './support/caddy.ts';
 import { freePort, startServer, type RunningServer } from './support/server.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
@@ -436,6 +436,14 @@ describe('scripts/deploy.sh', () => {
     serverPort = await freePort();
     // The remote: this repository's committed state.
     git(dir, 'clone', '--quiet', '--bare', ROOT, 'remote.git');
+    // With the suite's own courses in place of the author's, whatever those hold.
+    const seed = join(dir, 'seed');
+    git(dir, 'clone', '--quiet', 'remote.git', seed);
+    rmSync(join(seed, 'courses'), { recursive: true, force: true });
+    cpSync(FIXTURE_COURSES, join(seed, 'courses'), { recursive: true });
+    git(seed, 'add', '--all', 'courses');
+    git(seed, 'commit', '--quiet', '--allow-empty', '-m', 'The test suite\'s courses');
+    git(seed, 'push', '--quiet', 'origin', 'HEAD');
     const env = {
       ...accountsEnv({ databaseUrl: storeUrl(), smtpUrl: 'smtp://127.0.0.1:9' }),
       HOST: '127.0.0.1',

@@ -7,36 +7,8 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../src/catalog/load.ts';
 import { parseManifest, type Manifest } from '../src/server/content/bundle.ts';
-import { buildSite, ROOT } from './support/build.ts';
-
-function files(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
-}
-
-function readManifest(dist: string): Manifest {
-  return parseManifest(JSON.parse(readFileSync(join(dist, 'private', 'manifest.json'), 'utf8')));
-}
-
-/** The bytes a paid-only file must not share with any public file: all of it, or 512 bytes from its middle. */
-function fingerprint(bytes: Buffer): Buffer {
-  if (bytes.length <= 512) return bytes;
-  const start = Math.floor(bytes.length / 2) - 256;
-  return bytes.subarray(start, start + 512);
-}
-
-/** Every public file that contains one of the needles, as "file: needle". */
-function findInPublic(client: string, needles: { text: string[]; bytes: { name: string; bytes: Buffer }[] }): string[] {
-  const found: string[] = [];
-  for (const file of files(client)) {
-    const bytes = readFileSync(file);
-    const lower = bytes.toString('latin1').toLowerCase();
-    for (const text of needles.text) if (lower.includes(text.toLowerCase())) found.push(`${relative(client, file)}: ${text}`);
-    for (const { name, bytes: needle } of needles.bytes) if (bytes.includes(needle)) found.push(`${relative(client, file)}: bytes of ${name}`);
-  }
-  return found;
-}
+import { buildSite, FIXTURE_COURSES, ROOT } from './support/build.ts';
+import { files, findInPublic, fingerprint, paidLeaks, paidOnlyText, readManifest } from './support/leaks.ts';
 
 /** The full layout of a lesson page: site header, the course's lesson list with this lesson current, the pager, the stylesheet. */
 function expectFullLayout(html: string, client: string, course: Catalog['courses'][number], lesson: Catalog['courses'][number]['lessons'][number]) {
@@ -59,7 +31,7 @@ describe('the demo build', () => {
   let catalog: Catalog;
   let manifest: Manifest;
   beforeAll(async () => {
-    catalog = await loadCatalog(join(ROOT, 'courses'));
+    catalog = await loadCatalog(FIXTURE_COURSES);
     manifest = readManifest(dist);
   });
 
@@ -118,28 +90,8 @@ describe('the demo build', () => {
   });
 
   it('leaves no paid lesson text, page, folder or paid-only media in the public output', () => {
-    // Text that only paid lessons hold: runs of text between tags, long enough to be specific,
-    // that no public page (course page, free lesson, descriptions, titles) also says.
-    const publicText = catalog.published
-      .flatMap((c) => [c.html, c.title, c.description, ...c.lessons.flatMap((l) => [l.title, ...(l.preview ? [l.html, l.description ?? ''] : [])])])
-      .join('\n');
-    const text = new Set<string>();
-    for (const course of catalog.published) {
-      for (const lesson of course.lessons.filter((l) => !l.preview)) {
-        for (const run of lesson.html.split(/<[^>]*>/)) {
-          const t = run.trim();
-          if (t.length >= 40 && !publicText.includes(t)) text.add(t);
-        }
-        if (lesson.description && !publicText.includes(lesson.description)) text.add(lesson.description);
-      }
-    }
-    expect(text.size).toBeGreaterThan(50);
-    const bytes = manifest.media.map((item) => ({ name: item.file, bytes: fingerprint(readFileSync(join(dist, 'private', item.file))) }));
-    expect(findInPublic(client, { text: [...text], bytes })).toEqual([]);
-    for (const course of catalog.published) {
-      for (const lesson of course.lessons) expect(existsSync(join(client, lesson.url)), lesson.url).toBe(lesson.preview);
-      for (const file of catalog.privateMedia.get(course.slug) ?? []) expect(existsSync(join(client, 'media', file)), file).toBe(false);
-    }
+    expect(paidOnlyText(catalog).size).toBeGreaterThan(50);
+    expect(paidLeaks(dist, catalog)).toEqual([]);
   });
 });
 

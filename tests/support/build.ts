@@ -5,6 +5,11 @@ import { mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
+/**
+ * The suite's own courses: a copy of the demo as it was when the tests were written. The author's
+ * `courses/` is theirs to change; only tests/author-courses.test.ts looks at it.
+ */
+export const FIXTURE_COURSES = join(ROOT, 'tests/fixtures/demo-courses');
 
 export type BuildResult = { outDir: string; code: number | null; output: string; ms: number };
 
@@ -17,7 +22,7 @@ export function buildSite(options: { coursesDir?: string; outDir?: string; env?:
       env: {
         ...process.env,
         ASTRO_TELEMETRY_DISABLED: '1',
-        COURSES_DIR: resolve(ROOT, options.coursesDir ?? 'courses'),
+        COURSES_DIR: resolve(ROOT, options.coursesDir ?? FIXTURE_COURSES),
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
