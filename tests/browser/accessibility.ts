@@ -87,7 +87,7 @@ export function accessibilityTests(suite: BrowserSuite) {
     { name: 'free lesson as its owner', who: 'owner', h1: 'Why Python, and your first script', open: goto(PREVIEW_PATH) },
     { name: 'course page as its owner', who: 'owner', h1: 'Python Fundamentals', open: goto(COURSE_PATH) },
     { name: 'account with a course', who: 'owner', h1: 'Your account', open: goto('/account') },
-    { name: 'account without courses', who: 'member', h1: 'Your account', open: goto('/account?notice=welcome') },
+    { name: 'account without courses', who: 'member', h1: 'Your account', open: goto('/account?notice=email-verified') },
     { name: 'account password', who: 'owner', h1: 'Change your password', open: goto('/account/password') },
     { name: 'admin dashboard', who: 'admin', h1: 'Dashboard', open: goto('/admin/') },
     { name: 'admin members search', who: 'admin', h1: 'Members', open: goto('/admin/members?q=axe') },
