@@ -2,10 +2,16 @@
 // (docs/decisions/0006): the form, then the link in the confirmation mail, which asks for the
 // password chosen and starts the session. One helper, so that every test walks the real journey
 // and a change to it is made once.
-import type { SmtpSink } from './smtp-sink.ts';
+import type { Page } from 'playwright-core';
 import type { Visitor } from './visitor.ts';
 
 export type SignUpFields = { email: string; password: string; next?: string };
+
+/** Where the mail is read: the SMTP sink (tests/support/smtp-sink.ts), or the stand-in of an email API. */
+export type Inbox = {
+  messages: { length: number };
+  waitFor(to: string, options: { after: number; subject: RegExp }): Promise<{ text: string }>;
+};
 
 /** The subject of the mail a new address receives (confirmEmailMessage). */
 export const CONFIRMATION_SUBJECT = /Confirm your email address/;
@@ -22,7 +28,7 @@ export function confirmationLinkIn(text: string): string {
  * afterwards the visitor holds a session. Returns the confirmation's answer (a 303 to `next`, or to
  * the account). Throws when any step answers otherwise, and when sign-up itself set a cookie.
  */
-export async function signUpAndConfirm(visitor: Visitor, sink: SmtpSink, fields: SignUpFields, options: { headers?: Record<string, string> } = {}): Promise<Response> {
+export async function signUpAndConfirm(visitor: Visitor, sink: Inbox, fields: SignUpFields, options: { headers?: Record<string, string> } = {}): Promise<Response> {
   const mark = sink.messages.length;
   const signup = await visitor.post('/api/auth/signup', { ...fields }, { headers: options.headers });
   await signup.arrayBuffer();
@@ -47,4 +53,21 @@ export async function signUpAndConfirm(visitor: Visitor, sink: SmtpSink, fields:
     throw new Error(`the confirmation answered ${confirmed.status} ${confirmed.headers.get('location')} without a session`);
   }
   return confirmed;
+}
+
+/**
+ * The same journey in a browser whose page shows the sign-up form: it fills and sends the form,
+ * reads "check your email", opens the mailed link in the same page and confirms with the
+ * password. The page then goes on to the form's `next` (or the account), signed in.
+ */
+export async function signUpInBrowser(page: Page, inbox: Inbox, fields: { email: string; password: string }): Promise<void> {
+  const mark = inbox.messages.length;
+  await page.getByLabel('Email').fill(fields.email);
+  await page.getByLabel('Password').fill(fields.password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Check your email' }).waitFor();
+  const mail = await inbox.waitFor(fields.email, { after: mark, subject: CONFIRMATION_SUBJECT });
+  await page.goto(new URL(confirmationLinkIn(mail.text), page.url()).href);
+  await page.getByLabel('Password').fill(fields.password);
+  await page.getByRole('button', { name: 'Confirm and sign in' }).click();
 }
