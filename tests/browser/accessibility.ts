@@ -65,6 +65,7 @@ export function accessibilityTests(suite: BrowserSuite) {
     { name: 'free preview lesson', who: 'anonymous', h1: 'Why Python, and your first script', open: goto(PREVIEW_PATH) },
     { name: 'sign-up', who: 'anonymous', h1: 'Create an account', open: goto('/signup') },
     { name: 'sign-up with an error', who: 'anonymous', h1: 'Create an account', open: goto('/signup?error=password-too-short') },
+    { name: 'sign-up sent: check your email', who: 'anonymous', h1: 'Check your email', open: goto('/signup?notice=check-email') },
     { name: 'sign-in', who: 'anonymous', h1: 'Sign in', open: goto('/login') },
     { name: 'sign-in with an error and the link form open', who: 'anonymous', h1: 'Sign in', open: goto('/login?error=invalid-credentials&mode=link') },
     { name: 'reset request', who: 'anonymous', h1: 'Reset your password', open: goto('/reset?notice=reset-sent') },
