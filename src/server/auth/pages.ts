@@ -88,7 +88,7 @@ export async function handleSignupPage(request: Request, ctx: AppContext, _clien
       main: html`<section class="wrap auth">
     <h1>Check your email</h1>
     ${formMessages(url)}
-    <p>No email after a few minutes? Look in your spam folder, or <a href="/signup${next ? `?next=${encodeURIComponent(next)}` : ''}">try again</a>. Already have an account? <a href="${loginHref}">Sign in</a>.</p>
+    <p>No email after a few minutes? Look in your spam folder, or <a href="${loginHref}">sign in</a> with your password and ask for a new link from your account page.</p>
   </section>`,
     });
   }
