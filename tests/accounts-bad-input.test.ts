@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { accountsEnv, SESSION_COOKIE, TEST_SESSION_SECRET } from './support/accounts-env.ts';
 import { startServer, type RunningServer } from './support/server.ts';
+import { signUpAndConfirm } from './support/sign-up.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { createTestStore, type TestStore } from './support/store.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
@@ -15,6 +16,8 @@ let sink: SmtpSink;
 let store: TestStore;
 let member: Visitor;
 let memberId: number;
+/** The member's session version: confirming the address (its first proof) moved it on from 1. */
+let memberVersion: number;
 const EMAIL = 'member@example.com';
 const PASSWORD = 'the members own passphrase';
 
@@ -22,8 +25,10 @@ beforeAll(async () => {
   [sink, store] = await Promise.all([startSmtpSink(), createTestStore()]);
   server = await startServer({ dist: inject('dist'), env: accountsEnv({ databaseUrl: store.url, smtpUrl: sink.url }) });
   member = createVisitor(server.url);
-  await member.post('/api/auth/signup', { email: EMAIL, password: PASSWORD });
-  memberId = Number((await store.client.execute('SELECT id FROM users')).rows[0]?.id);
+  await signUpAndConfirm(member, sink, { email: EMAIL, password: PASSWORD });
+  const [row] = (await store.client.execute('SELECT id, session_version FROM users')).rows;
+  memberId = Number(row?.id);
+  memberVersion = Number(row?.session_version);
 });
 afterAll(async () => {
   if (process.env.SHOW_SERVER_LOGS) console.log(server?.logs());
@@ -201,7 +206,7 @@ describe('next after signing in', () => {
 describe('session cookies', () => {
   const secret = new TextEncoder().encode(TEST_SESSION_SECRET);
   const now = () => Math.floor(Date.now() / 1000);
-  const claims = () => ({ sv: 1 });
+  const claims = () => ({ sv: memberVersion });
 
   async function asAnonymousWithCleared(token: string) {
     for (const path of ['/api/me', '/account']) {
@@ -221,7 +226,7 @@ describe('session cookies', () => {
   test('tampered payload', async () => {
     const token = member.cookie(SESSION_COOKIE)!;
     const [header, , signature] = token.split('.');
-    const payload = Buffer.from(JSON.stringify({ sv: 1, sub: String(memberId + 1), iat: now(), exp: now() + 3600 })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sv: memberVersion, sub: String(memberId + 1), iat: now(), exp: now() + 3600 })).toString('base64url');
     await asAnonymousWithCleared(`${header}.${payload}.${signature}`);
   });
 
@@ -231,7 +236,7 @@ describe('session cookies', () => {
 
   test('RS256 signed with the secret as its key (algorithm confusion), and a real RS256 key', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).toString('base64url');
-    const payload = Buffer.from(JSON.stringify({ sv: 1, sub: String(memberId), iat: now(), exp: now() + 3600 })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sv: memberVersion, sub: String(memberId), iat: now(), exp: now() + 3600 })).toString('base64url');
     const { createHmac } = await import('node:crypto');
     const signature = createHmac('sha256', TEST_SESSION_SECRET).update(`${header}.${payload}`).digest('base64url');
     await asAnonymousWithCleared(`${header}.${payload}.${signature}`);

@@ -5,6 +5,7 @@ import { accountsEnv, linkIn, SESSION_COOKIE, TEST_SESSION_SECRET } from './supp
 import { startServer, type RunningServer } from './support/server.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { createTestStore, type TestStore } from './support/store.ts';
+import { CONFIRMATION_SUBJECT, confirmationLinkIn, signUpAndConfirm } from './support/sign-up.ts';
 import { createVisitor } from './support/visitor.ts';
 
 let server: RunningServer;
@@ -27,11 +28,16 @@ async function me(visitor: ReturnType<typeof createVisitor>) {
   return (await response.json()) as { signedIn: boolean; email?: string };
 }
 
-/** Signs up and waits for the confirmation mail, which leaves after the response, so that later mails are told apart. */
-async function signUp(visitor: ReturnType<typeof createVisitor>, fields: { email: string; password: string }) {
+/** Signs up and confirms the address from the mail, which signs the visitor in. */
+async function signUp(visitor: ReturnType<typeof createVisitor>, fields: { email: string; password: string; next?: string }) {
+  return signUpAndConfirm(visitor, sink, fields);
+}
+
+/** Signs up and leaves the confirmation mail unopened (it leaves after the response: waited for, so that later mails are told apart). */
+async function signUpUnconfirmed(fields: { email: string; password: string }) {
   const sent = sink.messages.length;
-  const response = await visitor.post('/api/auth/signup', fields);
-  expect((await sink.waitFor(fields.email, { after: sent })).subject).toContain('Confirm your email address');
+  const response = await createVisitor(server.url).post('/api/auth/signup', fields);
+  await sink.waitFor(fields.email, { after: sent, subject: CONFIRMATION_SUBJECT });
   return response;
 }
 
@@ -49,23 +55,41 @@ describe('a new visitor', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('action="/api/auth/signup"');
 
+    const sent = sink.messages.length;
     const signup = await visitor.post('/api/auth/signup', { email: '  Ada@Example.COM ', password: 'analytical engine 1843' });
     expect(signup.status).toBe(303);
-    // The same answer as for a registered address; the signup page sends the new member on.
+    // The same answer as for a registered address: nobody is signed in yet, the page says what to do.
     expect(signup.headers.get('location')).toBe('/signup?notice=check-email');
-    const onward = await visitor.get(signup.headers.get('location')!);
-    expect(onward.headers.get('location')).toBe('/account?notice=welcome');
-    const setCookie = signup.headers.getSetCookie()[0]!;
-    expect(setCookie).toMatch(/^__Host-session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/);
+    expect(signup.headers.getSetCookie()).toEqual([]);
+    const waiting = await visitor.get(signup.headers.get('location')!);
+    expect(waiting.status).toBe(200);
+    expect(await waiting.text()).toContain('We have sent an email with a link to that address.');
+    expect(await me(visitor)).toEqual({ signedIn: false });
     const user = await userRow('ada@example.com');
     expect(user?.password_hash).toMatch(/^pbkdf2_sha256_chain\$2000\$1\$/);
+    expect(user?.email_verified_at).toBeNull();
+
+    // The mailed link asks for the password, then confirms the address and signs in.
+    const mail = await sink.waitFor('ada@example.com', { after: sent, subject: CONFIRMATION_SUBJECT });
+    const link = confirmationLinkIn(mail.text);
+    expect(link).toMatch(/^\/verify\?token=[\w-]{43}$/);
+    const form = await visitor.get(link);
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('action="/api/auth/verify"');
+    const token = new URL(link, 'https://x').searchParams.get('token')!;
+    const confirmed = await visitor.post('/api/auth/verify', { token, password: 'analytical engine 1843' });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('location')).toBe('/account?notice=email-verified');
+    const setCookie = confirmed.headers.getSetCookie()[0]!;
+    expect(setCookie).toMatch(/^__Host-session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/);
+    expect((await userRow('ada@example.com'))?.email_verified_at).not.toBeNull();
     expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com', hasPassword: true });
 
-    const account = await visitor.get(onward.headers.get('location')!);
+    const account = await visitor.get(confirmed.headers.get('location')!);
     expect(account.status).toBe(200);
     const html = await account.text();
     expect(html).toContain('ada@example.com');
-    expect(html).toContain('Welcome! Your account is ready.');
+    expect(html).toContain('Your email address is confirmed and you are signed in.');
     expect(html).toContain('href="/"');
 
     const logout = await visitor.post('/api/auth/logout', {});
@@ -83,11 +107,40 @@ describe('a new visitor', () => {
     expect(await me(visitor)).toEqual({ signedIn: true, email: 'ada@example.com', hasPassword: true });
   });
 
+  test('signs up from a course page and is back on it, signed in, after the mailed link', async () => {
+    const visitor = createVisitor(server.url);
+    const course = '/courses/tiny-course/?from=signup';
+    const signupPage = await visitor.get(`/signup?next=${encodeURIComponent(course)}`);
+    expect(await signupPage.text()).toContain(`<input type="hidden" name="next" value="/courses/tiny-course/?from=signup" />`);
+    const confirmed = await signUp(visitor, { email: 'john@example.com', password: 'first draft of a report', next: course });
+    expect(confirmed.headers.get('location')).toBe(course);
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'john@example.com', hasPassword: true });
+  });
+
+  test('a wrong password on the confirmation page keeps where the member was going', async () => {
+    const visitor = createVisitor(server.url);
+    const sent = sink.messages.length;
+    await visitor.post('/api/auth/signup', { email: 'kurt@example.com', password: 'incompleteness 1931', next: '/courses/tiny-course/' });
+    const link = confirmationLinkIn((await sink.waitFor('kurt@example.com', { after: sent, subject: CONFIRMATION_SUBJECT })).text);
+    expect(link).toMatch(/&next=%2Fcourses%2Ftiny-course%2F$/);
+    const token = new URL(link, 'https://x').searchParams.get('token')!;
+    const wrong = await visitor.post('/api/auth/verify', { token, password: 'not the password', next: '/courses/tiny-course/' });
+    expect(wrong.headers.get('location')).toBe(`/verify?error=verify-password-wrong&token=${token}&next=%2Fcourses%2Ftiny-course%2F`);
+    expect(wrong.headers.getSetCookie()).toEqual([]);
+    expect(await me(visitor)).toEqual({ signedIn: false });
+    const again = await visitor.get(wrong.headers.get('location')!);
+    expect(await again.text()).toContain('<input type="hidden" name="next" value="/courses/tiny-course/" />');
+    // A `next` that leads off the site is not followed.
+    const offsite = await visitor.post('/api/auth/verify', { token, password: 'incompleteness 1931', next: '//evil.example/' });
+    expect(offsite.headers.get('location')).toBe('/account');
+    expect(await me(visitor)).toEqual({ signedIn: true, email: 'kurt@example.com', hasPassword: true });
+  });
+
   test('changes the password: this device stays signed in, the others are signed out', async () => {
     const laptop = createVisitor(server.url);
     const phone = createVisitor(server.url);
     const fields = { email: 'grace@example.com', password: 'compiler pioneer 1952' };
-    await laptop.post('/api/auth/signup', fields);
+    await signUp(laptop, fields);
     await phone.post('/api/auth/login', fields);
     expect((await me(phone)).signedIn).toBe(true);
     const before = await userRow('grace@example.com');
@@ -116,7 +169,7 @@ describe('a new visitor', () => {
     const one = createVisitor(server.url);
     const two = createVisitor(server.url);
     const fields = { email: 'edsger@example.com', password: 'goto considered harmful' };
-    await one.post('/api/auth/signup', fields);
+    await signUp(one, fields);
     await two.post('/api/auth/login', fields);
     const version = (await userRow('edsger@example.com'))?.session_version;
 
@@ -192,7 +245,7 @@ describe('a new visitor', () => {
   });
 
   test('signs in with an emailed link, after confirming on the page', async () => {
-    await signUp(createVisitor(server.url), { email: 'katherine@example.com', password: 'orbital mechanics 1962' });
+    await signUpUnconfirmed({ email: 'katherine@example.com', password: 'orbital mechanics 1962' });
     const visitor = createVisitor(server.url);
     const sent = sink.messages.length;
     const request = await visitor.post('/api/auth/link-request', { email: 'katherine@example.com', next: '/courses/tiny-course/' });

@@ -8,6 +8,7 @@ import { appendLedger } from '../src/server/access/ledger.ts';
 import { grantCourse, makeAdmin } from '../src/server/admin/members.ts';
 import { accountsEnv, linkIn } from './support/accounts-env.ts';
 import { startServer, type RunningServer } from './support/server.ts';
+import { signUpAndConfirm } from './support/sign-up.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
@@ -38,10 +39,18 @@ async function written(): Promise<string> {
   return JSON.stringify(dump);
 }
 
+/** A member who signed up and confirmed the address from the mail: signed in and verified. */
 async function signUp(email: string): Promise<Visitor> {
   const visitor = createVisitor(server.url);
-  const response = await visitor.post('/api/auth/signup', { email, password: MEMBER_PASSWORD });
-  expect(response.status).toBe(303);
+  await signUpAndConfirm(visitor, sink, { email, password: MEMBER_PASSWORD });
+  return visitor;
+}
+
+/** A member who signed up, left the confirmation mail unopened and signed in with the password. */
+async function signUpUnconfirmed(email: string): Promise<Visitor> {
+  const visitor = createVisitor(server.url);
+  expect((await visitor.post('/api/auth/signup', { email, password: MEMBER_PASSWORD })).headers.getSetCookie()).toEqual([]);
+  expect((await visitor.post('/api/auth/login', { email, password: MEMBER_PASSWORD })).headers.get('location')).toBe('/account');
   return visitor;
 }
 
@@ -233,7 +242,7 @@ describe('actions', () => {
   });
 
   test('grant and revoke: ledger and audit rows as the command line writes them, and the member reads the lesson, then cannot', async () => {
-    const member = await signUp('gifted@example.com');
+    const member = await signUpUnconfirmed('gifted@example.com');
     const id = await userId('gifted@example.com');
     expect(await canRead(member)).toBe(false);
 
@@ -305,8 +314,6 @@ describe('actions', () => {
 
   test('the password email: a reset link that works for a member with a password, a set-password link for one without, limited per member', async () => {
     await signUp('forgetful@example.com');
-    // The sign-up's confirmation mail leaves after the response: let it arrive first.
-    await sink.waitFor('forgetful@example.com');
     const id = await userId('forgetful@example.com');
     const sent = sink.messages.length;
     const response = await admin.post(`/admin/members/${id}/password-email`, {});

@@ -6,7 +6,6 @@
 // an attack. What the first requests after start do is tests/cloudflare-first-requests.test.ts.
 import { spawnSync } from 'node:child_process';
 import { pbkdf2Sync } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -17,6 +16,8 @@ import { parseManifest } from '../src/server/content/bundle.ts';
 import { SESSION_COOKIE, TEST_SESSION_SECRET, TEST_SITE_URL } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { sitePath, STRIPE_KEY, WEBHOOK_SECRET } from './support/payments.ts';
+import { signUpAndConfirm } from './support/sign-up.ts';
+import { startEmailApiSink, type EmailApiSink } from './support/email-api-sink.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
 import { securityHeaders } from '../src/server/http/security-headers.ts';
 import { startWorkerSite, type WorkerSite } from './support/wrangler.ts';
@@ -27,40 +28,19 @@ const PASSWORD = 'correct horse battery staple';
 const DJANGO_EMAIL = 'from-django@example.com';
 const DJANGO_ITERATIONS = 150_000;
 
-type Mail = { authorization: string | undefined; body: { from: string; to: string[]; subject: string; text: string; html: string } };
-
 let site: WorkerSite;
 let standin: StripeStandin;
 let stripe: Stripe;
-let sink: Server;
-const mails: Mail[] = [];
+let emailApi: EmailApiSink;
 const dist = () => inject('dist');
 
-/** A Resend-shaped email API that keeps what it receives. */
-async function startEmailSink(): Promise<string> {
-  sink = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk) => (raw += chunk));
-    req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/emails' || req.headers['content-type'] !== 'application/json') {
-        res.writeHead(404).end();
-        return;
-      }
-      mails.push({ authorization: req.headers.authorization, body: JSON.parse(raw) });
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"id":"sink"}');
-    });
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const address = sink.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-}
-
 beforeAll(async () => {
-  const [emailApi, started] = await Promise.all([
-    startEmailSink(),
+  const [sink, started] = await Promise.all([
+    startEmailApiSink(),
     startStripeStandin({ port: 0, webhookUrls: [], webhookSecret: WEBHOOK_SECRET, log: () => {} }),
   ]);
   standin = started;
+  emailApi = sink;
   site = await startWorkerSite(
     dist(),
     {
@@ -70,7 +50,7 @@ beforeAll(async () => {
       MAIL_FROM: 'Courses <courses@courses.test>',
       EMAIL_PROVIDER: 'resend',
       EMAIL_API_KEY: 're_test_cloudflare',
-      EMAIL_API_URL: emailApi,
+      EMAIL_API_URL: emailApi.url,
       STRIPE_SECRET_KEY: STRIPE_KEY,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       STRIPE_API_BASE: standin.url,
@@ -101,7 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await site?.stop();
   await standin?.close();
-  await new Promise<void>((resolve) => (sink ? sink.close(() => resolve()) : resolve()));
+  await emailApi?.stop();
 });
 
 async function control(path: string, body: unknown): Promise<any> {
@@ -245,8 +225,8 @@ describe('accounts on the serverless target', () => {
 
   test('sign up and sign in at the production hashing cost, within the per-call limit', async () => {
     const newcomer = createVisitor(site.url);
-    const signup = await newcomer.post('/api/auth/signup', { email: 'reader@example.com', password: PASSWORD });
-    expect(signup.status).toBe(303);
+    // Sign-up signs nobody in; the mailed link does, after the password (hashed again to check it).
+    await signUpAndConfirm(newcomer, emailApi, { email: 'reader@example.com', password: PASSWORD });
     expect(newcomer.cookie(SESSION_COOKIE)).toBeTruthy();
     const [user] = await query<{ password_hash: string }>(sql`SELECT password_hash FROM users WHERE email = 'reader@example.com'`);
     expect(user!.password_hash).toMatch(/^pbkdf2_sha256_chain\$100000\$6\$/);
@@ -271,13 +251,11 @@ describe('accounts on the serverless target', () => {
   test('mail goes out through the HTTP email API', async () => {
     const visitor = createVisitor(site.url);
     expect((await visitor.post('/api/auth/link-request', { email: 'reader@example.com' })).status).toBe(303);
-    const deadline = Date.now() + 10_000;
-    while (!mails.some((mail) => mail.body.to[0] === 'reader@example.com') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    const mail = mails.find((item) => item.body.to[0] === 'reader@example.com');
-    expect(mail, 'no email reached the API').toBeDefined();
-    expect(mail!.authorization).toBe('Bearer re_test_cloudflare');
-    expect(mail!.body.from).toBe('Courses <courses@courses.test>');
-    expect(mail!.body.text).toContain(`${TEST_SITE_URL}/`);
+    await emailApi.waitFor('reader@example.com', { subject: /sign-in link/ });
+    const mail = emailApi.messages.find((item) => item.body.to[0] === 'reader@example.com' && /sign-in link/.test(item.body.subject))!;
+    expect(mail.authorization).toBe('Bearer re_test_cloudflare');
+    expect(mail.body.from).toBe('Courses <courses@courses.test>');
+    expect(mail.body.text).toContain(`${TEST_SITE_URL}/`);
   });
 });
 
@@ -287,7 +265,7 @@ describe('buying and reading on the serverless target', () => {
 
   test('a member without the course is offered it', async () => {
     buyer = createVisitor(site.url);
-    expect((await buyer.post('/api/auth/signup', { email: 'buyer@example.com', password: PASSWORD })).status).toBe(303);
+    await signUpAndConfirm(buyer, emailApi, { email: 'buyer@example.com', password: PASSWORD });
     const lesson = await status(buyer, PAID_LESSON);
     expect(lesson.status).toBe(303);
     expect(lesson.location).toBe(`/courses/${COURSE}/#not-owned`);
@@ -349,9 +327,8 @@ describe('buying and reading on the serverless target', () => {
     expect(success.status).toBe(303);
     expect(success.headers.get('location')).toMatch(new RegExp(`^/courses/${COURSE}/[a-z0-9-]+/\\?welcome=1$`));
     expect((await status(guest, PAID_LESSON)).status).toBe(200);
-    const deadline = Date.now() + 10_000;
-    while (!mails.some((mail) => mail.body.to[0] === email) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    const sent = mails.filter((mail) => mail.body.to[0] === email);
+    await emailApi.waitFor(email);
+    const sent = emailApi.messages.filter((mail) => mail.body.to[0] === email);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.body.text).toMatch(new RegExp(`${TEST_SITE_URL}/reset\\?token=[\\w-]{43}&welcome=1`));
     // Another browser with the success URL is not signed in.

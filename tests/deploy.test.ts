@@ -15,6 +15,8 @@ import { accountsEnv } from './support/accounts-env.ts';
 import { FIXTURE_COURSES, ROOT } from './support/build.ts';
 import { caddyEtag, startCaddy, type RunningCaddy } from './support/caddy.ts';
 import { freePort, startServer, type RunningServer } from './support/server.ts';
+import { CONFIRMATION_SUBJECT, confirmationLinkIn } from './support/sign-up.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
 import { requireTool } from './support/tools.ts';
 
@@ -54,16 +56,19 @@ describe('behind Caddy', () => {
   let store: TestStore;
   let server: RunningServer;
   let caddy: RunningCaddy;
+  let sink: SmtpSink;
 
   beforeAll(async () => {
     dist = inject('dist');
-    store = await createTestStore();
+    [store, sink] = await Promise.all([createTestStore(), startSmtpSink()]);
     await syncStore(dist, store.url);
-    ({ server, caddy } = await startSite(dist, store));
+    // Members confirm their address from the mail, through Caddy like everything else.
+    ({ server, caddy } = await startSite(dist, store, { SMTP_URL: sink.url }));
   });
   afterAll(async () => {
     await caddy?.stop();
     await server?.stop();
+    await sink?.stop();
     store?.remove();
   });
 
@@ -74,6 +79,25 @@ describe('behind Caddy', () => {
       localAddress: options.localAddress,
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: options.origin ?? caddy.origin, ...options.headers },
     });
+
+  /**
+   * A member's sign-up through Caddy: the form (which sets no cookie), then the mailed link's page
+   * and its form, which signs in. The journey of tests/support/sign-up.ts over Caddy's TLS.
+   */
+  async function signUpThroughCaddy(email: string): Promise<{ session: string; cookie: string }> {
+    const mark = sink.messages.length;
+    const signup = await post('/api/auth/signup', { email, password: PASSWORD });
+    expect(signup.status).toBe(303);
+    expect(signup.headers.location).toBe('/signup?notice=check-email');
+    expect(signup.headers['set-cookie']).toBeUndefined();
+    const link = confirmationLinkIn((await sink.waitFor(email, { after: mark, subject: CONFIRMATION_SUBJECT })).text);
+    expect((await caddy.request(link)).status).toBe(200);
+    const token = new URL(link, caddy.origin).searchParams.get('token')!;
+    const confirmed = await post('/api/auth/verify', { token, password: PASSWORD });
+    expect(confirmed.status).toBe(303);
+    const cookie = (confirmed.headers['set-cookie'] ?? []).find((header) => header.startsWith('__Host-session='))!;
+    return { cookie, session: cookie.split(';')[0]!.slice('__Host-session='.length) };
+  }
 
   test('Caddy serves the built pages and files itself, hashed ones cached for a year', async () => {
     const client = join(dist, 'client');
@@ -185,10 +209,8 @@ describe('behind Caddy', () => {
     expect((await caddy.request('/healthz')).status).toBe(200);
   });
 
-  test('a sign-up through Caddy gets a __Host- cookie (Secure, Path=/, no Domain); a cross-site post is refused', async () => {
-    const response = await post('/api/auth/signup', { email: 'through-caddy@example.com', password: PASSWORD });
-    expect(response.status).toBe(303);
-    const cookie = (response.headers['set-cookie'] ?? []).find((header) => header.startsWith('__Host-session='));
+  test('a sign-up confirmed through Caddy gets a __Host- cookie (Secure, Path=/, no Domain); a cross-site post is refused', async () => {
+    const { cookie } = await signUpThroughCaddy('through-caddy@example.com');
     expect(cookie).toMatch(/; Secure(;|$)/);
     expect(cookie).toMatch(/; Path=\/;/);
     expect(cookie).not.toMatch(/Domain=/i);
@@ -217,9 +239,7 @@ describe('behind Caddy', () => {
   test('the pages satisfy the Content-Security-Policy in Chromium', async () => {
     // A member who owns the course, to see a paid lesson too.
     const email = 'csp-member@example.com';
-    const signup = await post('/api/auth/signup', { email, password: PASSWORD });
-    expect(signup.status).toBe(303);
-    const session = (signup.headers['set-cookie'] ?? []).find((header) => header.startsWith('__Host-session='))!.split(';')[0]!.slice('__Host-session='.length);
+    const { session } = await signUpThroughCaddy(email);
     const { rows } = await store.client.execute({ sql: 'SELECT id FROM users WHERE email = ?', args: [email] });
     await grantAccess(store.db, { userId: Number(rows[0]!.id), courseSlug: 'python-fundamentals', reason: 'test', now: Date.now() });
 

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { grantAccess } from '../src/server/access/ledger.ts';
 import { accountsEnv } from './support/accounts-env.ts';
 import { startServer, type RunningServer } from './support/server.ts';
+import { signUpAndConfirm } from './support/sign-up.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
 
@@ -17,17 +19,19 @@ const PAID_PATH = `/courses/${COURSE}/${PAID}/`;
 
 let server: RunningServer;
 let store: TestStore;
+let sink: SmtpSink;
 let publishedLessons: number;
 
 beforeAll(async () => {
-  store = await createTestStore();
+  [store, sink] = await Promise.all([createTestStore(), startSmtpSink()]);
   await syncStore(inject('dist'), store.url);
-  server = await startServer({ dist: inject('dist'), env: accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }) });
+  server = await startServer({ dist: inject('dist'), env: accountsEnv({ databaseUrl: store.url, smtpUrl: sink.url }) });
   const { rows } = await store.client.execute({ sql: 'SELECT count(*) AS n FROM lessons WHERE course_slug = ? AND published = 1', args: [COURSE] });
   publishedLessons = Number(rows[0]!.n);
 });
 afterAll(async () => {
   await server?.stop();
+  await sink?.stop();
   store?.remove();
 });
 
@@ -35,7 +39,7 @@ let members = 0;
 async function signUp(): Promise<{ visitor: Visitor; userId: number; email: string }> {
   const visitor = createVisitor(server.url);
   const email = `learner${++members}@example.com`;
-  expect((await visitor.post('/api/auth/signup', { email, password: 'a long enough passphrase' })).status).toBe(303);
+  await signUpAndConfirm(visitor, sink, { email, password: 'a long enough passphrase' });
   const { rows } = await store.client.execute({ sql: 'SELECT id FROM users WHERE email = ?', args: [email] });
   return { visitor, userId: Number(rows[0]!.id), email };
 }

@@ -9,6 +9,8 @@ import { searchRowid } from '../src/server/content/search.ts';
 import { accountsEnv } from './support/accounts-env.ts';
 import { buildSite } from './support/build.ts';
 import { startServer, type RunningServer } from './support/server.ts';
+import { signUpAndConfirm } from './support/sign-up.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 import { createTestStore, syncStore, type TestStore } from './support/store.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
 
@@ -22,6 +24,7 @@ const NOWHERE_WORD = 'xylophonic';
 
 let server: RunningServer;
 let store: TestStore;
+let sink: SmtpSink;
 let outDir: string;
 let indexed: number;
 
@@ -29,12 +32,13 @@ beforeAll(async () => {
   const build = await buildSite({ coursesDir: 'tests/fixtures/courses-book' });
   outDir = build.outDir;
   if (build.code !== 0) throw new Error(build.output);
-  store = await createTestStore();
+  [store, sink] = await Promise.all([createTestStore(), startSmtpSink()]);
   indexed = (await syncStore(outDir, store.url)).search.indexed;
-  server = await startServer({ dist: outDir, env: accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }) });
+  server = await startServer({ dist: outDir, env: accountsEnv({ databaseUrl: store.url, smtpUrl: sink.url }) });
 }, 240_000);
 afterAll(async () => {
   await server?.stop();
+  await sink?.stop();
   store?.remove();
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
@@ -43,7 +47,7 @@ let members = 0;
 async function signUp(): Promise<{ visitor: Visitor; userId: number }> {
   const visitor = createVisitor(server.url);
   const email = `reader${++members}@example.com`;
-  expect((await visitor.post('/api/auth/signup', { email, password: 'a long enough passphrase' })).status).toBe(303);
+  await signUpAndConfirm(visitor, sink, { email, password: 'a long enough passphrase' });
   const { rows } = await store.client.execute({ sql: 'SELECT id FROM users WHERE email = ?', args: [email] });
   return { visitor, userId: Number(rows[0]!.id) };
 }

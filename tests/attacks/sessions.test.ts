@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { grantAccess } from '../../src/server/access/ledger.ts';
 import { accountsEnv, SESSION_COOKIE, TEST_SESSION_SECRET } from '../support/accounts-env.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { signUpAndConfirm } from '../support/sign-up.ts';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 import { createTestStore, syncStore, type TestStore } from '../support/store.ts';
 import { createVisitor, type Visitor } from '../support/visitor.ts';
 
@@ -16,14 +18,16 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 let server: RunningServer;
 let store: TestStore;
+let sink: SmtpSink;
 
 beforeAll(async () => {
-  store = await createTestStore();
+  [store, sink] = await Promise.all([createTestStore(), startSmtpSink()]);
   await syncStore(inject('dist'), store.url);
-  server = await startServer({ dist: inject('dist'), env: accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }) });
+  server = await startServer({ dist: inject('dist'), env: accountsEnv({ databaseUrl: store.url, smtpUrl: sink.url }) });
 });
 afterAll(async () => {
   await server?.stop();
+  await sink?.stop();
   store?.remove();
 });
 
@@ -33,14 +37,16 @@ async function rows<T>(sql: string, args: (string | number)[] = []): Promise<T[]
 
 let members = 0;
 /** A member who owns the course, signed in on a browser of their own. */
-async function entitledMember(): Promise<{ visitor: Visitor; userId: number; email: string }> {
+async function entitledMember(): Promise<{ visitor: Visitor; userId: number; email: string; sessionVersion: number }> {
   const visitor = createVisitor(server.url);
   const email = `sessions${++members}@example.com`;
-  expect((await visitor.post('/api/auth/signup', { email, password: 'a long enough passphrase' })).status).toBe(303);
+  await signUpAndConfirm(visitor, sink, { email, password: 'a long enough passphrase' });
   const [user] = await rows<{ id: number }>('SELECT id FROM users WHERE email = ?', [email]);
   await grantAccess(store.db, { userId: Number(user!.id), courseSlug: COURSE, reason: 'test', now: Date.now() });
   expect((await visitor.get(LESSON_PATH)).status).toBe(200);
-  return { visitor, userId: Number(user!.id), email };
+  // Confirming the address was its first proof, which ended every earlier session: the version moved on.
+  const sessionVersion = decodeJwt(visitor.cookie(SESSION_COOKIE)!).sv as number;
+  return { visitor, userId: Number(user!.id), email, sessionVersion };
 }
 
 /** What a token gets on each kind of path: the gate, /api/me, a page that needs a member. */
@@ -120,7 +126,7 @@ describe('the absolute lifetime of a session', () => {
     const now = Date.now();
     await store.client.execute({ sql: 'UPDATE sessions SET created_at = ?, expires_at = ? WHERE id = ?', args: [now - 91 * DAY_MS, now - DAY_MS, sid] });
     const nowS = Math.floor(now / 1000);
-    const token = await sign({ sv: 1, sid }, nowS - 3600, nowS + 29 * 24 * 3600, member.userId);
+    const token = await sign({ sv: member.sessionVersion, sid }, nowS - 3600, nowS + 29 * 24 * 3600, member.userId);
     const before = await store.snapshot();
     expect(await whatTheTokenGets(`${SESSION_COOKIE}=${token}`)).toEqual(ANONYMOUS);
     expect(await store.snapshot()).toBe(before);
@@ -133,7 +139,7 @@ describe('the absolute lifetime of a session', () => {
     const endsAt = now + 3600 * 1000;
     await store.client.execute({ sql: 'UPDATE sessions SET expires_at = ? WHERE id = ?', args: [endsAt, sid] });
     const nowS = Math.floor(now / 1000);
-    const dayOld = await sign({ sv: 1, sid }, nowS - 2 * 24 * 3600, nowS + 28 * 24 * 3600, member.userId);
+    const dayOld = await sign({ sv: member.sessionVersion, sid }, nowS - 2 * 24 * 3600, nowS + 28 * 24 * 3600, member.userId);
     const response = await fetch(new URL('/api/me', server.url), { headers: { cookie: `${SESSION_COOKIE}=${dayOld}` } });
     expect(((await response.json()) as { signedIn: boolean }).signedIn).toBe(true);
     const renewed = response.headers.getSetCookie().find((header) => header.startsWith(`${SESSION_COOKIE}=`))!;
@@ -141,7 +147,7 @@ describe('the absolute lifetime of a session', () => {
     expect(maxAge).toBeLessThanOrEqual(3600);
     expect(maxAge).toBeGreaterThan(3500);
     const token = renewed.split(';')[0]!.slice(`${SESSION_COOKIE}=`.length);
-    expect(decodeJwt(token)).toMatchObject({ sid, sv: 1 });
+    expect(decodeJwt(token)).toMatchObject({ sid, sv: member.sessionVersion });
     expect(decodeJwt(token).exp! * 1000).toBeLessThanOrEqual(endsAt);
   });
 });
@@ -149,14 +155,14 @@ describe('the absolute lifetime of a session', () => {
 describe('the cookie', () => {
   test('is __Host-session: Secure, Path=/, no Domain, HttpOnly', async () => {
     const visitor = createVisitor(server.url);
-    const response = await visitor.post('/api/auth/signup', { email: 'host-prefix@example.com', password: 'a long enough passphrase' });
+    const response = await signUpAndConfirm(visitor, sink, { email: 'host-prefix@example.com', password: 'a long enough passphrase' });
     expect(response.headers.getSetCookie()).toEqual([expect.stringMatching(/^__Host-session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/)]);
   });
 });
 
 describe('the upgrade from the earlier release', () => {
   /** A token as the earlier release signed it: no `sid`, checked by session version alone. */
-  async function legacyToken(userId: number, sessionVersion = 1): Promise<string> {
+  async function legacyToken(userId: number, sessionVersion: number): Promise<string> {
     const nowS = Math.floor(Date.now() / 1000);
     return sign({ sv: sessionVersion }, nowS - 3600, nowS + 29 * 24 * 3600, userId);
   }
@@ -164,7 +170,7 @@ describe('the upgrade from the earlier release', () => {
   test('the old `session` cookie is accepted once and replaced by a session with a row', async () => {
     const member = await entitledMember();
     const browser = createVisitor(server.url);
-    browser.cookies.set('session', await legacyToken(member.userId));
+    browser.cookies.set('session', await legacyToken(member.userId, member.sessionVersion));
     const rowsBefore = await rows('SELECT id FROM sessions WHERE user_id = ?', [member.userId]);
 
     const lesson = await browser.get(LESSON_PATH);
@@ -195,7 +201,7 @@ describe('the upgrade from the earlier release', () => {
   test('an old token of an older session version is refused and changes nothing', async () => {
     const member = await entitledMember();
     await member.visitor.post('/api/auth/logout-all', {});
-    const stale = await legacyToken(member.userId, 1);
+    const stale = await legacyToken(member.userId, member.sessionVersion);
     const before = await store.snapshot();
     const response = await fetch(new URL('/api/me', server.url), { headers: { cookie: `session=${stale}` } });
     expect(await response.json()).toEqual({ signedIn: false });
@@ -208,7 +214,7 @@ describe('the upgrade from the earlier release', () => {
     // The attacker's own (validly signed) token names the victim's session row: the row must be the member's.
     const victimSid = decodeJwt(victim.visitor.cookie(SESSION_COOKIE)!).sid as string;
     const nowS = Math.floor(Date.now() / 1000);
-    const crossed = await sign({ sv: 1, sid: victimSid }, nowS, nowS + 3600, attacker.userId);
+    const crossed = await sign({ sv: attacker.sessionVersion, sid: victimSid }, nowS, nowS + 3600, attacker.userId);
     // (Only the site can sign a token; this one stands for a bug that mixed a sid and a subject.)
     const before = await store.snapshot();
     expect(await whatTheTokenGets(`${SESSION_COOKIE}=${crossed}`)).toEqual(ANONYMOUS);

@@ -1,7 +1,7 @@
 // A reader's journey in Chromium against the serverless target: `wrangler dev` of the Worker with
-// static assets (tests/support/wrangler.ts) and the Stripe stand-in. Sign up, buy on the stand-in's
-// hosted page, read the paid lesson; the author refunds on Stripe, the webhook reaches the Worker,
-// and the lesson is gone. SITE_URL is wrangler's own address, so Stripe's redirect leads back to it.
+// static assets (tests/support/wrangler.ts), the Stripe stand-in and an email API stand-in. Sign up
+// through the mailed link, buy on the stand-in's hosted page, read the paid lesson; the author
+// refunds on Stripe, the webhook reaches the Worker, and the lesson is gone. SITE_URL is wrangler's own address, so Stripe's redirect leads back to it.
 import Stripe from 'stripe';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
@@ -9,17 +9,24 @@ import { startStripeStandin, type StripeStandin } from '../../scripts/stripe-sta
 import { launchBrowser, newJourney } from '../support/browser.ts';
 import { STRIPE_KEY, WEBHOOK_SECRET } from '../support/payments.ts';
 import { freePort } from '../support/server.ts';
+import { startEmailApiSink, type EmailApiSink } from '../support/email-api-sink.ts';
+import { signUpInBrowser } from '../support/sign-up.ts';
 import { startWorkerSite, type WorkerSite } from '../support/wrangler.ts';
 import { COURSE_PATH, PAID_PATH, PAID_TEXT, PASSWORD } from './suite.ts';
 
 let site: WorkerSite;
 let standin: StripeStandin;
 let browser: Browser;
+let emailApi: EmailApiSink;
 
 beforeAll(async () => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  [standin, browser] = await Promise.all([startStripeStandin({ port: 0, webhookUrls: [`${url}/api/stripe/webhook`], webhookSecret: WEBHOOK_SECRET, log: () => {} }), launchBrowser()]);
+  [standin, browser, emailApi] = await Promise.all([
+    startStripeStandin({ port: 0, webhookUrls: [`${url}/api/stripe/webhook`], webhookSecret: WEBHOOK_SECRET, log: () => {} }),
+    launchBrowser(),
+    startEmailApiSink(),
+  ]);
   site = await startWorkerSite(
     inject('dist'),
     {
@@ -30,6 +37,11 @@ beforeAll(async () => {
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       STRIPE_API_BASE: standin.url,
       PASSWORD_ITERATIONS: '100000',
+      // The confirmation mail of the sign-up, which the browser opens.
+      MAIL_FROM: 'Courses <courses@courses.test>',
+      EMAIL_PROVIDER: 'resend',
+      EMAIL_API_KEY: 're_test_browser',
+      EMAIL_API_URL: emailApi.url,
     },
     { port },
   );
@@ -39,6 +51,7 @@ afterAll(async () => {
   await browser?.close();
   await site?.stop();
   await standin?.close();
+  await emailApi?.stop();
 });
 
 test('sign up, buy on the stand-in, read the paid lesson; after a refund on Stripe the lesson is gone', { timeout: 120_000 }, async () => {
@@ -46,9 +59,7 @@ test('sign up, buy on the stand-in, read the paid lesson; after a refund on Stri
   const email = 'workers-reader@example.com';
   try {
     await page.goto(`${site.url}/signup`);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create account' }).click();
+    await signUpInBrowser(page, emailApi, { email, password: PASSWORD });
     await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
 
     // Not owned yet: the paid lesson sends the member to the course's offer.

@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { join } from 'node:path';
 import { BLOG_URL, focusState, memberStateShown, newJourney, screenshotsDir } from '../support/browser.ts';
 import type { PaymentsSite } from '../support/payments.ts';
+import { signUpInBrowser } from '../support/sign-up.ts';
 import { accessibilityTests } from './accessibility.ts';
 import { screenshotTests } from './screenshots.ts';
 import { COURSE, COURSE_PATH, createSuite, PAID_PATH, PAID_TEXT, PAID_TITLE, PASSWORD, PREVIEW_PATH, type Journey } from './suite.ts';
@@ -81,9 +82,8 @@ describe('journeys', () => {
       await page.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('next') === PREVIEW_PATH);
       await page.getByRole('link', { name: 'Create an account' }).click();
       await page.waitForURL((url) => url.pathname === '/signup' && url.searchParams.get('next') === PREVIEW_PATH);
-      await page.getByLabel('Email').fill(email);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Create account' }).click();
+      // The mailed link confirms the address, signs in and leads back to the lesson.
+      await signUpInBrowser(page, site.sink, { email, password: PASSWORD });
       await page.waitForURL(suite.url(PREVIEW_PATH));
       await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
 
@@ -216,9 +216,7 @@ describe('journeys', () => {
       await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Account' }).click();
       await page.waitForURL((url) => url.pathname === '/login');
       await page.getByRole('link', { name: 'Create an account' }).click();
-      await page.getByLabel('Email').fill(email);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Create account' }).click();
+      await signUpInBrowser(page, site.sink, { email, password: PASSWORD });
       await page.waitForURL((url) => url.pathname === '/account');
       await page.getByText(`Signed in as ${email}`).waitFor();
 

@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { startStripeStandin, type StripeStandin } from '../../scripts/stripe-standin.ts';
 import { accountsEnv, SESSION_COOKIE } from './accounts-env.ts';
 import { freePort, startServer, type RunningServer } from './server.ts';
+import { signUpAndConfirm } from './sign-up.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 import { createTestStore, syncStore, type TestStore } from './store.ts';
 import { createVisitor, type Visitor } from './visitor.ts';
@@ -88,11 +89,11 @@ export async function startPaymentsSite(dist: string, options: PaymentsSiteOptio
   };
 }
 
-/** Signs a visitor up (the real endpoint) and returns it signed in. */
+/** Signs a visitor up and confirms the address from the mail (the real endpoints); returns it signed in. */
 export async function signedUpVisitor(site: PaymentsSite, email: string): Promise<Visitor> {
   const visitor = createVisitor(site.server.url);
-  const response = await visitor.post('/api/auth/signup', { email, password: 'correct horse battery staple' });
-  if (response.status !== 303 || !visitor.cookie(sessionCookieOf(site))) throw new Error(`sign-up failed: ${response.status}`);
+  await signUpAndConfirm(visitor, site.sink, { email, password: 'correct horse battery staple' });
+  if (!visitor.cookie(sessionCookieOf(site))) throw new Error(`no session cookie after confirming ${email}`);
   return visitor;
 }
 

@@ -2,12 +2,15 @@
 // the password typed with it proves that the person confirming is the one who chose the account's
 // password, so that password may stay (email-verification.ts). Someone who gets the mail for an
 // account they did not create cannot type it, and is sent to choose their own password instead.
+// Sign-up signs nobody in (it must answer a registered address exactly as a new one), so this is
+// where a new member's first session starts, and where they go on to the page they signed up from.
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { confirmEmailMessage, setPasswordMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
+import { safeNext } from '../http/safe-next.ts';
 import { SET_PASSWORD_LINK_MS } from '../payments/fulfil.ts';
 import { passwordSchema } from './credentials.ts';
 import { useMailedToken } from './email-verification.ts';
@@ -23,9 +26,16 @@ const confirmForm = z.object({
 
 /**
  * Mails the account the link that verifies its address: the confirmation (which asks for the
- * password) when it has a password, else a set-password link (a guest buyer's account).
+ * password) when it has a password, else a set-password link (a guest buyer's account). `next`, a
+ * path already passed through safeNext, is where the confirmation sends the member afterwards.
  */
-export async function sendConfirmation(ctx: AppContext, client: Pick<Client, 'waitUntil'>, user: { id: number; email: string; hasPassword: boolean }, now: number): Promise<void> {
+export async function sendConfirmation(
+  ctx: AppContext,
+  client: Pick<Client, 'waitUntil'>,
+  user: { id: number; email: string; hasPassword: boolean },
+  now: number,
+  next?: string,
+): Promise<void> {
   const site = ctx.config.siteUrl;
   if (!user.hasPassword) {
     const token = await issueToken(ctx.db, user.id, 'reset', now, SET_PASSWORD_LINK_MS);
@@ -36,7 +46,7 @@ export async function sendConfirmation(ctx: AppContext, client: Pick<Client, 'wa
   const token = await issueToken(ctx.db, user.id, 'verify', now);
   const message = confirmEmailMessage({
     to: user.email,
-    url: new URL(`/verify?token=${token}`, site).href,
+    url: new URL(`/verify?${new URLSearchParams({ token, ...(next ? { next } : {}) })}`, site).href,
     resetUrl: new URL('/reset', site).href,
     siteName: site.host,
     days: TOKEN_LIFETIME_MS.verify / 86_400_000,
@@ -44,31 +54,35 @@ export async function sendConfirmation(ctx: AppContext, client: Pick<Client, 'wa
   sendAfterResponse(ctx, client, message, { userId: user.id, purpose: 'confirm-email' });
 }
 
-/** POST /api/auth/verify: confirms the address with the mailed token and the account's password. */
+/**
+ * POST /api/auth/verify: confirms the address with the mailed token and the account's password,
+ * signs the member in and sends them on to `next` (else their account).
+ */
 export async function handleConfirmEmail(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx.config);
   if (fields instanceof Response) return fields;
+  const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(confirmForm, fields);
   if (!form.ok) {
     const token = typeof fields.token === 'string' && TOKEN_PATTERN.test(fields.token) ? fields.token : undefined;
-    return redirectWithError('/verify', token ? form.error : 'token-invalid', { token });
+    return redirectWithError('/verify', token ? form.error : 'token-invalid', { token, next });
   }
   const { token, password } = form.data;
   const now = ctx.clock.now();
   const owner = await getTokenUser(ctx.db, token, 'verify', now);
-  if (!owner) return redirectWithError('/verify', 'token-invalid');
+  if (!owner) return redirectWithError('/verify', 'token-invalid', { next });
 
   // Guessing the password here is guessing a sign-in password: the same limits.
   const wait = await checkRateLimit(ctx.db, 'login', { ip: client.address, email: owner.email }, now);
   if (wait) return tooManyRequests(wait);
   if (owner.passwordHash !== null && !(password && (await verifyPassword(password, owner.passwordHash)))) {
     ctx.log.info('email-confirm.wrong-password', { userId: owner.id });
-    return redirectWithError('/verify', 'verify-password-wrong', { token });
+    return redirectWithError('/verify', 'verify-password-wrong', { token, next });
   }
   const user = await useMailedToken(ctx.db, { token, purpose: 'verify', now, provenPasswordHash: owner.passwordHash ?? undefined });
-  if (!user) return redirectWithError('/verify', 'token-invalid');
+  if (!user) return redirectWithError('/verify', 'token-invalid', { next });
   ctx.log.info('email-confirm.done', { userId: user.id });
-  return redirect('/account?notice=email-verified', [await startSession(user, request, ctx)]);
+  return redirect(next ?? '/account?notice=email-verified', [await startSession(user, request, ctx)]);
 }
 
 /** POST /api/auth/verify-request: a signed-in member asks for a new link to verify their address. */

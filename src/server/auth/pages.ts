@@ -71,11 +71,22 @@ export async function handleSignupPage(request: Request, ctx: AppContext, _clien
   const url = new URL(request.url);
   const { member, setCookies } = await getMember(request, ctx);
   const next = nextOf(url);
-  // Sign-up answers every address with this page and `check-email`: a new account arrives signed
-  // in and goes on; anyone else reads the notice (sign-up.ts).
-  const welcome = url.searchParams.get('notice') === 'check-email' ? '/account?notice=welcome' : '/account';
-  if (member) return redirect(next ?? welcome, setCookies);
+  if (member) return redirect(next ?? '/account', setCookies);
   const loginHref = next ? signInPath(next) : '/login';
+  // Sign-up answers every address with `check-email` (sign-up.ts): the page then says only that,
+  // without the form, so that nobody thinks the account is ready or signs up twice.
+  if (url.searchParams.get('notice') === 'check-email') {
+    return pageResponse(ctx, {
+      title: 'Check your email',
+      description: 'Confirm your email address to finish creating your account.',
+      setCookies,
+      main: html`<section class="wrap auth">
+    <h1>Check your email</h1>
+    ${formMessages(url)}
+    <p>No email after a few minutes? Look in your spam folder, or <a href="${loginHref}">sign in</a> with your password and ask for a new link from your account page.</p>
+  </section>`,
+    });
+  }
   return pageResponse(ctx, {
     title: 'Create an account',
     description: 'Create an account to buy and read courses.',
@@ -143,19 +154,21 @@ export async function handleVerifyPage(request: Request, ctx: AppContext, _clien
   if (refused) return refused;
   const url = new URL(request.url);
   const { setCookies } = await getMember(request, ctx);
+  const next = nextOf(url);
   const token = url.searchParams.get('token');
   const tokenUser = token ? await getTokenUser(ctx.db, token, 'verify', ctx.clock.now()) : null;
+  const loginHref = next ? signInPath(next) : '/login';
   const body = tokenUser
     ? html`<form class="form" method="post" action="/api/auth/verify">
-        <input type="hidden" name="token" value="${token}" />
+        <input type="hidden" name="token" value="${token}" />${next && html`<input type="hidden" name="next" value="${next}" />`}
         <p>Confirm that <strong>${tokenUser.email}</strong> is your address${tokenUser.passwordHash !== null && html`: enter the password you chose when you created the account`}.</p>
         ${tokenUser.passwordHash !== null && html`<label for="password">Password</label>
         <input id="password" type="password" name="password" autocomplete="current-password" required />`}
-        <button class="button" type="submit">Confirm my address</button>
+        <button class="button" type="submit">Confirm and sign in</button>
       </form>
       <p>Did not create this account, or forgot its password? <a href="/reset">Choose a new password</a>: the account becomes yours, and whoever created it is signed out.</p>`
     : html`<p class="form-error" role="alert">This link has expired or has been used already. Sign in and ask for a new one from your account page.</p>
-        <p><a href="/login">Sign in</a></p>`;
+        <p><a href="${loginHref}">Sign in</a></p>`;
   return pageResponse(ctx, {
     title: 'Confirm your email address',
     description: 'Confirm the email address of your account.',

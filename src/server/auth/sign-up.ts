@@ -1,7 +1,7 @@
 // POST /api/auth/signup. It answers the same whether or not the address already has an account,
-// so that the form cannot be used to find out who is a member: a new address gets its account
-// (signed in at once, unverified) and a confirmation link; an address that has one is left as it
-// is and its owner is told by email.
+// so that the form cannot be used to find out who is a member: the same redirect, and no session
+// cookie in either case. A new address gets its account (unverified) and a confirmation link that
+// signs it in; an address that has one is left as it is and its owner is told by email.
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
@@ -14,7 +14,6 @@ import { sendConfirmation } from './confirm-email.ts';
 import { emailSchema, newPasswordSchema } from './credentials.ts';
 import { hashPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
-import { startSession } from './session.ts';
 
 const signUpForm = z.object({ email: emailSchema, password: newPasswordSchema });
 
@@ -33,8 +32,8 @@ export async function handleSignUp(request: Request, ctx: AppContext, client: Cl
   // Hashed either way, so that the time taken does not tell the two cases apart.
   const passwordHash = await hashPassword(password, { iterations: ctx.config.passwordIterations });
   const user = await createUser(ctx.db, email, passwordHash, now);
-  // The same place for both: the signup page sends a signed-in member on to `next` (or their
-  // account), and shows anyone else "check your email".
+  // The same answer for both: the sign-up page says "check your email", and the mailed link goes on
+  // to `next` (0006).
   const location = `/signup?${new URLSearchParams({ notice: 'check-email', ...(next ? { next } : {}) })}`;
   if (!user) {
     const owner = await getUserByEmail(ctx.db, email);
@@ -51,6 +50,6 @@ export async function handleSignUp(request: Request, ctx: AppContext, client: Cl
     return redirect(location);
   }
   ctx.log.info('account.created', { userId: user.id });
-  await sendConfirmation(ctx, client, { id: user.id, email: user.email, hasPassword: true }, now);
-  return redirect(location, [await startSession(user, request, ctx)]);
+  await sendConfirmation(ctx, client, { id: user.id, email: user.email, hasPassword: true }, now, next);
+  return redirect(location);
 }

@@ -63,7 +63,7 @@ export function confirmEmailMessage(options: { to: string; url: string; resetUrl
     `Confirm your email address for ${options.siteName}`,
     [
       `Someone (hopefully you) created an account at ${options.siteName} with this email address.`,
-      `If it was you, confirm the address with the link below: you will be asked for the password you chose. It works once, for ${options.days} days. Courses bought for this address without signing in, or given to it, open once it is confirmed.`,
+      `If it was you, confirm the address with the link below to finish: you will be asked for the password you chose, then signed in. It works once, for ${options.days} days. Courses bought for this address without signing in, or given to it, open once it is confirmed.`,
     ],
     { label: 'Confirm my email address', url: options.url },
     options.siteName,

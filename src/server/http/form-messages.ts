@@ -24,9 +24,8 @@ const NOTICES: Record<string, string> = {
   'signed-out-everywhere': 'You are signed out on every device.',
   'password-changed': 'Your password has been changed. Other devices have been signed out.',
   'password-reset': 'Your new password is set and you are signed in.',
-  'welcome': 'Welcome! Your account is ready. We have sent you an email to confirm your address.',
-  'check-email': 'Check your email: we have sent a message to that address. Follow it to go on.',
-  'email-verified': 'Your email address is confirmed.',
+  'check-email': 'We have sent an email with a link to that address. Open the link to confirm your address and finish: you will be signed in and taken back to where you were.',
+  'email-verified': 'Your email address is confirmed and you are signed in.',
   'verify-sent': 'We have sent you an email with a link. Follow it to confirm your address.',
   'confirm-to-read': 'A course bought for your address waits for you: confirm your email address to read it.',
 };
