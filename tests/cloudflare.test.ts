@@ -218,7 +218,7 @@ describe('limits under wrangler, as attacks', () => {
     };
     const eventHead = `{"id":"evt_chunked_huge","object":"event","type":"checkout.session.completed","data":{"object":{"id":"cs_chunked_huge","object":"checkout.session"}},"padding":"`;
     const event = `${eventHead}${'a'.repeat(48 * 64 * 1024)}"}`;
-    const attacks = [
+    const attacks: { path: string; headers: Record<string, string>; body: () => ReadableStream<Uint8Array>; answer: string }[] = [
       {
         path: '/api/stripe/webhook',
         headers: { 'Content-Type': 'application/json', 'Stripe-Signature': Stripe.webhooks.generateTestHeaderString({ payload: event, secret: WEBHOOK_SECRET }) },
