@@ -50,6 +50,15 @@ function copyIfChanged(from: string, to: string): void {
   writeFileSync(to, bytes);
 }
 
+/** What follows `astro build` into `dist`: the Cloudflare output and the route table's paths in wrangler.jsonc. */
+export function finishCloudflareBuild(dist: string, stripeApiBase?: string): void {
+  prepareCloudflareOutput(dist, undefined, undefined, stripeApiBase);
+  const config = readFileSync(WRANGLER_CONFIG, 'utf8');
+  const updated = withWorkerFirstPaths(config);
+  if (updated !== config) writeFileSync(WRANGLER_CONFIG, updated);
+  console.log(`Cloudflare output: ${join(dist, 'client')} (with _headers); the Worker runs first for ${workerFirstPaths().length} paths (wrangler.jsonc)`);
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({ options: { dist: { type: 'string' }, 'no-build': { type: 'boolean' } } });
   const dist = resolve(values.dist ?? readNodeEnv().DIST_DIR ?? 'dist');
@@ -60,9 +69,5 @@ if (import.meta.main) {
     });
     if (build.status !== 0) process.exit(build.status ?? 1);
   }
-  prepareCloudflareOutput(dist, undefined, undefined, process.env.STRIPE_API_BASE || undefined);
-  const config = readFileSync(WRANGLER_CONFIG, 'utf8');
-  const updated = withWorkerFirstPaths(config);
-  if (updated !== config) writeFileSync(WRANGLER_CONFIG, updated);
-  console.log(`Cloudflare output: ${join(dist, 'client')} (with _headers); the Worker runs first for ${workerFirstPaths().length} paths (wrangler.jsonc)`);
+  finishCloudflareBuild(dist, process.env.STRIPE_API_BASE || undefined);
 }

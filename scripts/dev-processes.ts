@@ -20,11 +20,16 @@ export function createSupervisor(env: NodeJS.ProcessEnv) {
   process.on('SIGINT', () => stop());
   process.on('SIGTERM', () => stop());
 
-  /** One step; rejects when it fails. */
+  /** One step; rejects when it fails. Stopping everything stops it too. */
   function run(args: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, args, { stdio: 'inherit', env });
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}`))));
+      children.add(child);
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        if (code === 0) resolve();
+        else reject(new Error(`${args.join(' ')} exited with ${signal ?? code}`));
+      });
     });
   }
 
@@ -56,9 +61,12 @@ export function createSupervisor(env: NodeJS.ProcessEnv) {
       ['ignore', 'pipe', 'inherit'],
     );
     standin.stdout!.pipe(process.stdout);
-    await new Promise<void>((resolve) => standin.stdout!.once('data', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      standin.stdout!.once('data', () => resolve());
+      standin.once('exit', () => reject(new Error('the Stripe stand-in stopped before it listened')));
+    });
     return { url, settings: { STRIPE_SECRET_KEY: 'sk_test_local_standin', STRIPE_API_BASE: url, STRIPE_WEBHOOK_SECRET: webhookSecret } };
   }
 
-  return { run, serve, startStripeStandin };
+  return { run, serve, startStripeStandin, stop };
 }
