@@ -48,7 +48,7 @@ try {
     await assertMigrated(store.client);
     const summary = await syncContent(store.db, bundle, Date.now());
     const ms = Math.round(performance.now() - started);
-    console.log(`Content sync from ${dir} into ${config.databaseUrl.replace(/\?.*$/, '')} (${ms} ms):\n${formatSummary(summary)}`);
+    console.log(`Content sync from ${dir} into ${(config.databaseSyncUrl ?? config.databaseUrl).replace(/\?.*$/, '')} (${ms} ms):\n${formatSummary(summary)}`);
   } finally {
     store.close();
   }

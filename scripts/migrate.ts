@@ -30,7 +30,7 @@ if (args.d1 !== undefined) {
   try {
     await migrateStore(store.client);
     const { rows } = await store.client.execute('SELECT count(*) AS applied FROM __drizzle_migrations');
-    console.log(`Store ${config.databaseUrl.replace(/\?.*$/, '')}: ${rows[0]?.applied} migration(s) applied, up to date.`);
+    console.log(`Store ${(config.databaseSyncUrl ?? config.databaseUrl).replace(/\?.*$/, '')}: ${rows[0]?.applied} migration(s) applied, up to date.`);
   } finally {
     store.close();
   }

@@ -10,7 +10,7 @@ import { parsePageShell } from '../server/http/page-shell.ts';
 import { readNodeEnv } from './env.ts';
 import { createOutboxMailer, createSmtpMailer } from './mailers.ts';
 import { assertMigrated } from './migrations.ts';
-import { isStoreUnreachable, openStore, replicaUrlFor } from './store.ts';
+import { isStoreUnreachable, openStore, openToolStore, replicaUrlFor } from './store.ts';
 
 // The Node entry and the Astro bundle each have their own copy of this module; the entry's
 // context is handed over through a global symbol so the process has one store connection.
@@ -30,12 +30,18 @@ export type NodeAppContext = {
   close(): void;
 };
 
-export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeAppContext> {
+/**
+ * `tool`: for a command-line tool (reconcile), which works on the primary itself when the site
+ * runs on replicas, never on a server's replica file (src/node/store.ts, openToolStore).
+ */
+export async function createNodeAppContext(env = readNodeEnv(), options: { tool?: boolean } = {}): Promise<NodeAppContext> {
   const basics = createAppBasics(env, 'node');
   const { config } = basics;
   // With several workers, each keeps a replica file of its own (src/node/cluster.ts numbers them).
-  const storeUrl = config.databaseSyncUrl ? replicaUrlFor(config.databaseUrl, env.WORKER_SLOT) : config.databaseUrl;
-  const store = await openStore(storeUrl, config.databaseAuthToken, config.databaseSyncUrl, { syncIntervalMs: config.databaseSyncIntervalMs, log: basics.log });
+  const storeUrl = !config.databaseSyncUrl ? config.databaseUrl : options.tool ? config.databaseSyncUrl : replicaUrlFor(config.databaseUrl, env.WORKER_SLOT);
+  const store = options.tool
+    ? await openToolStore(config)
+    : await openStore(storeUrl, config.databaseAuthToken, config.databaseSyncUrl, { syncIntervalMs: config.databaseSyncIntervalMs, log: basics.log });
   try {
     await assertMigrated(store.client);
   } catch (error) {
