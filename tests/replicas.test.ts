@@ -183,6 +183,15 @@ describe('several app servers on replicas of one primary', () => {
     console.log(`revocations took ${took.map((ms) => Math.round(ms)).join(', ')} ms (sync interval ${SYNC_INTERVAL_S} s)`);
   });
 
+  test("an admin's revoke with the command-line tool (on the primary) holds on every server within the sync interval", async () => {
+    const { member } = await buyer('revoked@example.com', [servers[0]!, servers[1]!, servers[2]!]);
+    for (const server of servers) expect(await lesson(member.on(server))).toBe(200);
+    const revoke = await tool('scripts/admin.ts', ['revoke', 'revoked@example.com', COURSE, '--reason', 'chargeback by phone'], replicaEnv('tools'));
+    expect(revoke.code, revoke.output).toBe(0);
+    expect(existsSync(join(dir, 'tools.db'))).toBe(false);
+    await Promise.all(servers.map((server) => within(REVOCATION_BOUND_MS, async () => (await lesson(member.on(server))) !== 200)));
+  });
+
   test('behind the balancer, every buyer reads their lesson on the next request', async () => {
     caddy = await startCaddy({ siteRoot: join(inject('dist'), 'client'), upstream: servers.map((server) => `127.0.0.1:${server.port}`).join(' ') });
     for (let i = 0; i < 3; i += 1) {
@@ -199,9 +208,30 @@ describe('several app servers on replicas of one primary', () => {
 describe('the primary down', () => {
   test('reads go on, writes answer 503, and everything recovers without a restart', async () => {
     const { member } = await buyer('steady@example.com', servers);
+    const refunded = await buyer('refunded-in-outage@example.com', servers);
     for (const server of servers) expect(await lesson(member.on(server))).toBe(200);
+    // A buyer whose checkout started before the outage and who pays during it.
+    const payer = browser();
+    expect((await payer.on(servers[0]!).post('/api/auth/signup', { email: 'paid-in-outage@example.com', password: PASSWORD })).status).toBe(303);
+    const checkout = await payer.on(servers[1]!).post('/api/checkout', { course: COURSE });
+    expect(checkout.status).toBe(303);
+    await standin.idle();
+    const seen = standin.deliveries().length;
     await sqld.kill();
     try {
+      // A refund made at Stripe while the store is out of reach: its webhooks are refused (non-2xx),
+      // so Stripe keeps them for a retry.
+      await control('/_standin/refund', { payment_intent: refunded.intent });
+      await standin.idle();
+      const refused = standin.deliveries().slice(seen);
+      const { redirect } = await control(`/_standin/checkout/${checkout.headers.get('location')!.split('/').pop()}/pay`);
+      const success = await payer.on(servers[2]!).get(sitePath(redirect));
+      expect(success.status).toBe(503);
+      expect(await success.text()).toContain('Nothing you sent was lost');
+      await standin.idle();
+      // (Event types the site does not act on are acknowledged without a write.)
+      expect(refused.filter((delivery) => delivery.status === 503).map((delivery) => delivery.event_type)).toContain('charge.refunded');
+      for (const delivery of refused) expect([200, 503], delivery.event_type).toContain(delivery.status);
       for (const server of servers) expect(await lesson(member.on(server))).toBe(200);
       const signIn = await createVisitor(servers[1]!.url).post('/api/auth/login', { email: 'steady@example.com', password: PASSWORD });
       expect(signIn.status).toBe(503);
@@ -216,6 +246,13 @@ describe('the primary down', () => {
       await sqld.restart();
     }
     await within(15_000, async () => (await createVisitor(servers[1]!.url).post('/api/auth/login', { email: 'steady@example.com', password: PASSWORD })).status === 303);
+    // Stripe's retry after the primary is back: the refund is recorded and holds everywhere.
+    for (const eventId of new Set(standin.deliveries().slice(seen).filter((delivery) => delivery.status === 503).map((delivery) => delivery.event_id))) {
+      const { statuses } = await control(`/_standin/events/${eventId}/deliver`);
+      expect(statuses).toEqual([200]);
+    }
+    await Promise.all(servers.map((server) => within(REVOCATION_BOUND_MS, async () => (await lesson(refunded.member.on(server))) !== 200)));
+    for (const server of servers) expect(await lesson(payer.on(server)), 'the buyer who paid during the outage').toBe(200);
     const late = browser();
     expect((await late.on(servers[2]!).post('/api/auth/signup', { email: 'during-outage@example.com', password: PASSWORD })).status).toBe(303);
     for (const server of servers) await within(REVOCATION_BOUND_MS, async () => (await (await fetch(`${server.url}/healthz`)).json()).replica.primary === undefined);

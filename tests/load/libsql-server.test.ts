@@ -88,7 +88,9 @@ test('on embedded replicas, a process killed mid-storm: nothing is lost or doubl
   const report = await runPurchaseStorm(onReplicas, {
     purchases: LOAD.purchases,
     label: 'replicas',
-    midway: async () => process.kill(before[0]!, 'SIGKILL'),
+    midway: async () => {
+      process.kill(before[0]!, 'SIGKILL');
+    },
   });
   console.log(
     `Embedded replicas, ${LOAD.workers} processes (one killed midway): ${report.purchases} purchases (${report.paid} paid, ${report.fullRefunds} refunded, ${report.partialRefunds} partly), ` +
