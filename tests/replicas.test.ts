@@ -147,7 +147,7 @@ describe('several app servers on replicas of one primary', () => {
     }
   });
 
-  test('a member who signs up on one server is signed in on the others at once', async () => {
+  test('a member who signs up, or changes their password, on one server is signed in on the others at once', async () => {
     const member = browser();
     expect((await member.on(servers[0]!).post('/api/auth/signup', { email: 'roaming@example.com', password: PASSWORD })).status).toBe(303);
     for (const server of servers.slice(1)) {
@@ -155,6 +155,15 @@ describe('several app servers on replicas of one primary', () => {
       expect(me).toMatchObject({ signedIn: true, email: 'roaming@example.com' });
     }
     expect(member.cookies.get(SESSION_COOKIE)).toBeTruthy();
+    // A new password signs out every other session and gives this browser a new one, of the
+    // account's next version: the other servers, whose copies still have the old version, keep it.
+    const before = member.cookies.get(SESSION_COOKIE);
+    const change = await member.on(servers[1]!).post('/api/auth/password', { current_password: PASSWORD, password: 'a different horse battery' });
+    expect(change.status).toBe(303);
+    expect(member.cookies.get(SESSION_COOKIE)).not.toBe(before);
+    for (const server of [servers[2]!, servers[0]!]) {
+      expect(await (await member.on(server).get('/api/me')).json()).toMatchObject({ signedIn: true, email: 'roaming@example.com' });
+    }
   });
 
   test('a buyer reads the lesson on every server at the next request', async () => {
