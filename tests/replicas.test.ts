@@ -4,7 +4,7 @@
 // own write (sign-up, purchase) is read on whichever server answers next; a revocation (refund,
 // sign-out everywhere, admin revoke) holds on every server within the sync interval; with the
 // primary down reads go on, writes answer 503, and all recovers without a restart; a replica that
-// is lost is rebuilt. See docs/decisions/0011-replica-read-your-writes.md.
+// is lost is rebuilt. See docs/decisions/0016-replica-read-your-writes.md.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

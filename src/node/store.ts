@@ -4,7 +4,7 @@
 // Embedded replica (a local file kept in sync with a remote libSQL primary, reads served locally,
 // writes sent to the primary): DATABASE_URL=file:... plus DATABASE_SYNC_URL=libsql://... and
 // DATABASE_AUTH_TOKEN. The replica syncs every DATABASE_SYNC_INTERVAL seconds and whenever a "no"
-// must be confirmed (docs/decisions/0011-replica-read-your-writes.md); one file per process.
+// must be confirmed (docs/decisions/0016-replica-read-your-writes.md); one file per process.
 import './libsql-quiet.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

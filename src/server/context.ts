@@ -22,7 +22,7 @@ export type Clock = { now(): number };
 /**
  * A store that is an embedded replica of a libSQL primary (Node with DATABASE_SYNC_URL): reads are
  * served from a local copy that syncs on an interval, writes go to the primary. See
- * docs/decisions/0011-replica-read-your-writes.md.
+ * docs/decisions/0016-replica-read-your-writes.md.
  */
 export type Replica = {
   /**

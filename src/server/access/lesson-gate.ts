@@ -253,7 +253,7 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     const held = pages.get(key);
     let row = await readsOf(ctx).lesson(userId, sessionId, path.course, path.lesson, held?.hash ?? '');
     // On a replica, a "no" may only mean the copy is behind (a purchase or sign-in through another
-    // server): asked again after a sync. An entitled read never waits (docs/decisions/0011).
+    // server): asked again after a sync. An entitled read never waits (docs/decisions/0016).
     if (ctx.replica && (mayBeUnseen(session.claims, row) || (row && row.hash !== null && !row.entitled)) && (await caughtUp(ctx))) {
       row = await readsOf(ctx).lesson(userId, sessionId, path.course, path.lesson, held?.hash ?? '');
     }

@@ -227,7 +227,7 @@ export type SettledSession = { valid: boolean; setCookies: string[] };
 
 /**
  * Whether the query's answer may only mean that a replica has not yet seen a write made through
- * another server (docs/decisions/0011): no such member (just signed up), no such session row (just
+ * another server (docs/decisions/0016): no such member (just signed up), no such session row (just
  * signed in), or an account version older than the token's (a password just changed). A version
  * newer than the token's, or a row past its end, is a real "no".
  */

@@ -1,4 +1,4 @@
-// The two rules of a store that may be a replica of another (docs/decisions/0011): a "no" read
+// The two rules of a store that may be a replica of another (docs/decisions/0016): a "no" read
 // from the local copy (an unknown session, a lesson not owned) is asked again after the copy has
 // caught up with the primary, and a store whose primary cannot be reached answers 503 "try again",
 // never 500, so that nobody is signed out or refused for a copy that is merely behind.

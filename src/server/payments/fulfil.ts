@@ -116,7 +116,7 @@ export async function fulfillCheckout(
   const findMember = () => ctx.db.select({ id: users.id }).from(users).where(eq(users.id, memberId)).get();
   let member = Number.isSafeInteger(memberId) && memberId > 0 ? await findMember() : undefined;
   // On a replica, a member who signed up through another server a moment ago may not be here yet:
-  // mistaken for a guest, their purchase would wait for an email verification (docs/decisions/0011).
+  // mistaken for a guest, their purchase would wait for an email verification (docs/decisions/0016).
   if (!member && Number.isSafeInteger(memberId) && memberId > 0 && (await caughtUp(ctx))) member = await findMember();
   // A member's purchase goes to the member. A guest's goes to the address Stripe collected, which
   // must pass the same check as every address typed on the site; anything else records nothing.
