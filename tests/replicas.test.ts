@@ -282,3 +282,11 @@ describe('a lost replica', () => {
     expect(files.sort()).toEqual(['c.worker-1.db', 'c.worker-2.db']);
   });
 });
+
+test("no server failed a request or a read of its replica file through the gate's prepared statements", () => {
+  for (const server of servers) {
+    expect(server.logs()).not.toContain('"event":"request.failed"');
+    expect(server.logs()).not.toContain('"event":"lesson-gate.prepared-read-failed"');
+    expect(server.logs()).not.toContain('"event":"lesson-gate.failed"');
+  }
+});
