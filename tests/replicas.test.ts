@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { startStripeStandin, type StripeStandin } from '../scripts/stripe-standin.ts';
-import { SESSION_COOKIE } from './support/accounts-env.ts';
+import { linkIn, SESSION_COOKIE } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { startCaddy, type RunningCaddy } from './support/caddy.ts';
 import { paymentsEnv, sitePath, STRIPE_KEY, WEBHOOK_SECRET } from './support/payments.ts';
@@ -164,6 +164,18 @@ describe('several app servers on replicas of one primary', () => {
     for (const server of [servers[2]!, servers[0]!]) {
       expect(await (await member.on(server).get('/api/me')).json()).toMatchObject({ signedIn: true, email: 'roaming@example.com' });
     }
+  });
+
+  test('an emailed sign-in link asked for on one server opens on another at once', async () => {
+    const member = browser();
+    expect((await member.on(servers[0]!).post('/api/auth/signup', { email: 'linked@example.com', password: PASSWORD })).status).toBe(303);
+    await sink.waitFor('linked@example.com');
+    const sent = sink.messages.length;
+    const stranger = browser();
+    expect((await stranger.on(servers[0]!).post('/api/auth/link-request', { email: 'linked@example.com' })).status).toBe(303);
+    const link = linkIn((await sink.waitFor('linked@example.com', { after: sent })).text);
+    const page = await stranger.on(servers[2]!).get(link);
+    expect(await page.text()).toContain('Sign in as <strong>linked@example.com</strong>');
   });
 
   test('a buyer reads the lesson on every server at the next request', async () => {
