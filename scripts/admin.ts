@@ -39,7 +39,7 @@ async function loadTools() {
     createClient: libsql.createClient,
     readNodeEnv: env.readNodeEnv,
     assertMigrated: migrations.assertMigrated,
-    openStore: store.openStore,
+    openToolStore: store.openToolStore,
     storeFilePath: store.storeFilePath,
     listAudit: audit.listAudit,
     purchasesCsv: csv.purchasesCsv,
@@ -446,9 +446,9 @@ const COMMANDS: Record<string, Command> = {
   backup: {
     args: ['file'],
     check(config) {
-      if (!t.storeFilePath(config.databaseUrl)) {
+      if (!t.storeFilePath(config.databaseUrl) || config.databaseSyncUrl) {
         throw new Failure(
-          'backup copies a store file; DATABASE_URL is a libSQL server. Use its own backups (Turso: point-in-time restore; sqld: its snapshots), or `npm run admin -- export <file>` for a snapshot of accounts and purchases.',
+          'backup copies a store file; the store is a libSQL server (DATABASE_URL, or the primary of DATABASE_SYNC_URL). Use its own backups (Turso: point-in-time restore; sqld: its snapshots), or `npm run admin -- export <file>` for a snapshot of accounts and purchases.',
         );
       }
     },
@@ -471,7 +471,6 @@ const COMMANDS: Record<string, Command> = {
       }
       const bytes = statSync(target).size;
       print(`Backed up ${source} to ${target}: ${formatBytes(bytes)} in ${Math.round(performance.now() - started)} ms, checked.`);
-      if (config.databaseSyncUrl) print('  Note: this is the local replica, as up to date as its last sync with the primary.');
       print('  Restore: stop the site, put the copy in place of the store file (remove its -wal and -shm files), start the site.');
     },
   },
@@ -739,9 +738,10 @@ function readConfig(): Config {
 }
 
 async function openSession(config: Config): Promise<Session> {
-  const path = t.storeFilePath(config.databaseUrl);
+  // With a replica, the tool works on the primary itself (openToolStore): what it reads is current.
+  const path = config.databaseSyncUrl ? null : t.storeFilePath(config.databaseUrl);
   if (path && !existsSync(path)) throw new Failure(`There is no store at ${path} (DATABASE_URL). Create it with \`npm run db:migrate\`.`);
-  const store = await t.openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
+  const store = await t.openToolStore(config);
   try {
     await t.assertMigrated(store.client);
   } catch (error) {

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { readBundleFolder } from '../src/catalog/bundle-folder.ts';
 import { assertMigrated, StoreNotMigratedError } from '../src/node/migrations.ts';
 import { readNodeEnv } from '../src/node/env.ts';
-import { openStore } from '../src/node/store.ts';
+import { openToolStore } from '../src/node/store.ts';
 import { ConfigError, parseConfig } from '../src/server/config.ts';
 import { BundleError } from '../src/server/content/bundle.ts';
 import { LATEST_MIGRATION } from '../src/server/db/migrations.ts';
@@ -43,12 +43,12 @@ try {
   const started = performance.now();
   // The whole bundle is read and parsed before the store is opened: a broken build changes nothing.
   const bundle = await readBundleFolder(dir);
-  const store = await openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
+  const store = await openToolStore(config);
   try {
     await assertMigrated(store.client);
     const summary = await syncContent(store.db, bundle, Date.now());
     const ms = Math.round(performance.now() - started);
-    console.log(`Content sync from ${dir} into ${config.databaseUrl.replace(/\?.*$/, '')} (${ms} ms):\n${formatSummary(summary)}`);
+    console.log(`Content sync from ${dir} into ${(config.databaseSyncUrl ?? config.databaseUrl).replace(/\?.*$/, '')} (${ms} ms):\n${formatSummary(summary)}`);
   } finally {
     store.close();
   }

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { parseConfig, ConfigError } from '../src/server/config.ts';
 import { readNodeEnv } from '../src/node/env.ts';
 import { migrateStore } from '../src/node/migrations.ts';
-import { openStore } from '../src/node/store.ts';
+import { openToolStore } from '../src/node/store.ts';
 
 const { values: args } = parseArgs({ options: { d1: { type: 'string' }, 'persist-to': { type: 'string' } } });
 
@@ -26,11 +26,11 @@ if (args.d1 !== undefined) {
   }
 } else try {
   const config = parseConfig(readNodeEnv());
-  const store = await openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
+  const store = await openToolStore(config);
   try {
     await migrateStore(store.client);
     const { rows } = await store.client.execute('SELECT count(*) AS applied FROM __drizzle_migrations');
-    console.log(`Store ${config.databaseUrl.replace(/\?.*$/, '')}: ${rows[0]?.applied} migration(s) applied, up to date.`);
+    console.log(`Store ${(config.databaseSyncUrl ?? config.databaseUrl).replace(/\?.*$/, '')}: ${rows[0]?.applied} migration(s) applied, up to date.`);
   } finally {
     store.close();
   }

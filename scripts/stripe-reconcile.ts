@@ -14,7 +14,7 @@ if (Number.isNaN(since)) {
   process.exit(2);
 }
 
-const context = await createNodeAppContext();
+const context = await createNodeAppContext(undefined, { tool: true });
 const pending: Promise<unknown>[] = [];
 try {
   const report = await reconcile(context.app, { waitUntil: (task) => void pending.push(task) }, since);

@@ -10,7 +10,7 @@ import { parsePageShell } from '../server/http/page-shell.ts';
 import { readNodeEnv } from './env.ts';
 import { createOutboxMailer, createSmtpMailer } from './mailers.ts';
 import { assertMigrated } from './migrations.ts';
-import { openStore } from './store.ts';
+import { isStoreUnreachable, openStore, openToolStore, replicaUrlFor } from './store.ts';
 
 // The Node entry and the Astro bundle each have their own copy of this module; the entry's
 // context is handed over through a global symbol so the process has one store connection.
@@ -23,12 +23,25 @@ export function shareAppContext(app: AppContext): void {
   (globalThis as Shared)[SHARED] = app;
 }
 
-export type NodeAppContext = { app: AppContext; close(): void };
+export type NodeAppContext = {
+  app: AppContext;
+  /** The store this process opened: DATABASE_URL, or this worker's own replica file. */
+  storeUrl: string;
+  close(): void;
+};
 
-export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeAppContext> {
+/**
+ * `tool`: for a command-line tool (reconcile), which works on the primary itself when the site
+ * runs on replicas, never on a server's replica file (src/node/store.ts, openToolStore).
+ */
+export async function createNodeAppContext(env = readNodeEnv(), options: { tool?: boolean } = {}): Promise<NodeAppContext> {
   const basics = createAppBasics(env, 'node');
   const { config } = basics;
-  const store = await openStore(config.databaseUrl, config.databaseAuthToken, config.databaseSyncUrl);
+  // With several workers, each keeps a replica file of its own (src/node/cluster.ts numbers them).
+  const storeUrl = !config.databaseSyncUrl ? config.databaseUrl : options.tool ? config.databaseSyncUrl : replicaUrlFor(config.databaseUrl, env.WORKER_SLOT);
+  const store = options.tool
+    ? await openToolStore(config)
+    : await openStore(storeUrl, config.databaseAuthToken, config.databaseSyncUrl, { syncIntervalMs: config.databaseSyncIntervalMs, log: basics.log });
   try {
     await assertMigrated(store.client);
   } catch (error) {
@@ -39,9 +52,12 @@ export async function createNodeAppContext(env = readNodeEnv()): Promise<NodeApp
     db: store.db,
     mailers: { smtp: () => createSmtpMailer(config.smtpUrl!, config.mailFrom), outbox: () => createOutboxMailer(config.mailFrom) },
     pageShell: loadOnce(async () => parsePageShell(await readFile(resolve(env.DIST_DIR ?? 'dist', 'private/shell.html'), 'utf8'))),
+    ...(store.replica ? { replica: store.replica } : {}),
+    isStoreUnreachable,
   });
-  announceAppContext(basics, config.databaseUrl.replace(/\?.*$/, ''));
-  return { app, close: () => store.close() };
+  announceAppContext(basics, storeUrl.replace(/\?.*$/, ''));
+  if (store.replica) basics.log.info('replica.ready', { primary: config.databaseSyncUrl!.replace(/\?.*$/, ''), ...store.replica.status() });
+  return { app, storeUrl, close: () => store.close() };
 }
 
 /** Loads something once; a failure is not kept, so the next request tries again. */

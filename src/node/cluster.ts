@@ -34,8 +34,12 @@ export function runPrimary(workers: number, log: Log, graceMs: number): void {
   let stopping = false;
   let restartDelay = 100;
 
-  const fork = () => {
-    const worker = cluster.fork();
+  // Each worker holds a slot from 1 to N for its life, and a restarted one takes the dead one's:
+  // a worker's embedded replica file is named after its slot (src/node/store.ts, replicaUrlFor).
+  const slots = new Map<number, number>();
+  const fork = (slot: number) => {
+    const worker = cluster.fork({ WORKER_SLOT: String(slot) });
+    slots.set(worker.id, slot);
     startedAt.set(worker.id, Date.now());
     log.info('cluster.worker-started', { worker: worker.id, pid: worker.process.pid });
     worker.on('listening', () => {
@@ -47,7 +51,9 @@ export function runPrimary(workers: number, log: Log, graceMs: number): void {
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
     const everListened = listening.delete(worker.id);
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
+    const slot = slots.get(worker.id) ?? 1;
     startedAt.delete(worker.id);
+    slots.delete(worker.id);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit();
       return;
@@ -60,7 +66,7 @@ export function runPrimary(workers: number, log: Log, graceMs: number): void {
     }
     // A worker that keeps dying at once should not spin the machine; a rare crash restarts at once.
     restartDelay = lived < QUICK_CRASH_MS ? Math.min(restartDelay * 2, MAX_RESTART_DELAY_MS) : 100;
-    setTimeout(() => stopping || fork(), restartDelay);
+    setTimeout(() => stopping || fork(slot), restartDelay);
   });
 
   const stop = (reason: string, code = 0) => {
@@ -80,5 +86,5 @@ export function runPrimary(workers: number, log: Log, graceMs: number): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  for (let i = 0; i < workers; i += 1) fork();
+  for (let slot = 1; slot <= workers; slot += 1) fork(slot);
 }

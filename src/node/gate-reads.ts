@@ -52,7 +52,7 @@ export function sqliteGateReads(database: DatabaseSync, fallback: GateReads, log
   };
 }
 
-/** Opens the store file a second time for the gate's reads. */
-export function openSqliteGateReads(path: string, fallback: GateReads, log: Log): SqliteGateReads {
-  return sqliteGateReads(new DatabaseSync(path), fallback, log);
+/** Opens the store file a second time for the gate's reads (read-only: an embedded replica's). */
+export function openSqliteGateReads(path: string, fallback: GateReads, log: Log, options: { readOnly?: boolean } = {}): SqliteGateReads {
+  return sqliteGateReads(new DatabaseSync(path, { readOnly: options.readOnly ?? false }), fallback, log);
 }

@@ -41,17 +41,20 @@ export function staticCoursePaths(clientDir: string): Set<string> {
   return paths;
 }
 
-export function createLessonRoute(app: AppContext, clientDir: string): LessonRoute {
+/** `storeUrl`: the store this process opened (a worker's own replica file with WEB_CONCURRENCY). */
+export function createLessonRoute(app: AppContext, clientDir: string, storeUrl = app.config.databaseUrl): LessonRoute {
   const statics = staticCoursePaths(clientDir);
   const notFoundFile = join(clientDir, '404.html');
   const notFoundHtml = existsSync(notFoundFile)
     ? readFileSync(notFoundFile, 'utf8')
     : '<!doctype html><title>Page not found</title><h1>Page not found</h1>';
   const index = createLessonIndex(app.clock, app.log);
-  // A local file (not an embedded replica, which libSQL itself keeps in sync) gets the prepared
-  // statements; a libSQL server is read through its client.
-  const file = app.config.databaseSyncUrl ? null : storeFilePath(app.config.databaseUrl);
-  const prepared = file ? openSqliteGateReads(file, storeReads(app.db), app.log) : null;
+  // A local file gets the prepared statements, an embedded replica too: its file is SQLite in WAL
+  // mode, which libSQL's syncs write like any writer, so a second, read-only connection sees each
+  // sync as it commits (opened read-only, it never checkpoints behind libSQL's back). A libSQL
+  // server is read through its client.
+  const file = storeFilePath(storeUrl);
+  const prepared = file ? openSqliteGateReads(file, storeReads(app.db), app.log, { readOnly: Boolean(app.replica) }) : null;
   const gate = createLessonGate({ index, notFoundHtml, ...(prepared ? { reads: prepared } : {}) });
   const trusted = new Set(app.config.trustProxy);
 

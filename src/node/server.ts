@@ -56,7 +56,7 @@ process.env.ASTRO_NODE_AUTOSTART = 'disabled';
 const dist = resolve(process.env.DIST_DIR ?? 'dist');
 const { handler } = (await import(pathToFileURL(resolve(dist, 'server/entry.mjs')).href)) as { handler: AstroHandler };
 
-const lessons = createLessonRoute(context.app, resolve(dist, 'client'));
+const lessons = createLessonRoute(context.app, resolve(dist, 'client'), context.storeUrl);
 await lessons.index.refresh(context.app.db);
 context.app.log.info('lesson-gate.ready', { paidLessons: lessons.index.size(), reads: lessons.reads });
 

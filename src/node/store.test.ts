@@ -1,11 +1,12 @@
-// The store file as several processes share it: every connection the client opens must wait for
-// another process's write lock.
+// The store as several processes share it: every connection the client opens must wait for
+// another process's write lock; on replicas each process has a file of its own, and an unreachable
+// primary is told apart from other failures (a 503, not a 500).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { openStore, type Store } from './store.ts';
+import { isStoreUnreachable, openStore, replicaUrlFor, type Store } from './store.ts';
 
 let dir: string;
 let store: Store;
@@ -50,4 +51,18 @@ test("a write waits for another process's lock instead of failing with SQLITE_BU
   expect(performance.now() - started).toBeGreaterThan(100);
   await released;
   expect((await store.client.execute('SELECT count(*) AS n FROM parents')).rows[0]!.n).toBe(3);
+});
+
+test('each worker of a server on replicas gets a replica file of its own', () => {
+  expect(replicaUrlFor('file:/srv/courses/replica.db', '2')).toBe('file:/srv/courses/replica.worker-2.db');
+  expect(replicaUrlFor('file:/srv/courses.d/replica', '1')).toBe('file:/srv/courses.d/replica.worker-1');
+  // One process: its file as configured.
+  expect(replicaUrlFor('file:/srv/courses/replica.db', undefined)).toBe('file:/srv/courses/replica.db');
+});
+
+test("the driver's errors for a primary out of reach are told apart from other failures", () => {
+  // As the libSQL client reports a write sent to a primary that is down, and a sync that gets no answer.
+  expect(isStoreUnreachable(new Error('WriteDelegation(status: Unavailable, message: "error trying to connect: tcp connect error: Connection refused (os error 111)"'))).toBe(true);
+  expect(isStoreUnreachable(new Error('Replication(PrimaryHandshakeTimeout)'))).toBe(true);
+  expect(isStoreUnreachable(new Error('SQLITE_CONSTRAINT: UNIQUE constraint failed: users.email'))).toBe(false);
 });

@@ -28,6 +28,8 @@ export type RuntimeParts = {
   /** The runtime's own transports; the HTTP email API is the core's and needs none. */
   mailers: Partial<Record<Exclude<MailTransport, 'email-api'>, () => Mailer>>;
   pageShell(): Promise<PageShell>;
+  replica?: AppContext['replica'];
+  isStoreUnreachable?: AppContext['isStoreUnreachable'];
 };
 
 export function createAppContext(basics: AppBasics, parts: RuntimeParts): AppContext {
@@ -41,7 +43,15 @@ export function createAppContext(basics: AppBasics, parts: RuntimeParts): AppCon
     mailer = make();
   }
   const stripe = config.stripe ? createStripeClient(config.stripe) : null;
-  return { ...basics, db: parts.db, mailer, stripe, pageShell: parts.pageShell };
+  return {
+    ...basics,
+    db: parts.db,
+    mailer,
+    stripe,
+    pageShell: parts.pageShell,
+    ...(parts.replica ? { replica: parts.replica } : {}),
+    ...(parts.isStoreUnreachable ? { isStoreUnreachable: parts.isStoreUnreachable } : {}),
+  };
 }
 
 /** Said once when a process or isolate starts: what it runs with, and what is weaker than production. */

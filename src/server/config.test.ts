@@ -135,3 +135,24 @@ describe('each refusal', () => {
     expect(problems({})).toEqual([]);
   });
 });
+
+describe('an embedded replica', () => {
+  it('syncs every second unless told otherwise', () => {
+    const replica = { DATABASE_URL: 'file:data/app.db', DATABASE_SYNC_URL: 'libsql://courses.example.turso.io' };
+    expect(parseConfig(replica).databaseSyncIntervalMs).toBe(1000);
+    expect(parseConfig({ ...replica, DATABASE_SYNC_INTERVAL: '0.25' }).databaseSyncIntervalMs).toBe(250);
+    expect(problems({ ...replica, DATABASE_SYNC_INTERVAL: '0' })).toEqual(['DATABASE_SYNC_INTERVAL: must be at least 0.05 (seconds)']);
+  });
+
+  it('is a local file: a sync URL beside a remote store is a mistake, said', () => {
+    expect(problems({ DATABASE_URL: 'libsql://a.example.turso.io', DATABASE_SYNC_URL: 'libsql://b.example.turso.io' })).toEqual([
+      'DATABASE_SYNC_URL: only with a file: DATABASE_URL, the local replica (for the primary alone, put its address in DATABASE_URL)',
+    ]);
+  });
+
+  it("needs the primary's token in production", () => {
+    const production = { NODE_ENV: 'production', SITE_URL: 'https://courses.example.com', SESSION_SECRET: SECRET, DATABASE_URL: 'file:data/app.db', DATABASE_SYNC_URL: 'libsql://courses.example.turso.io' };
+    expect(problems(production)).toContain('DATABASE_AUTH_TOKEN: must be set for a remote libsql:// store');
+    expect(problems({ ...production, DATABASE_AUTH_TOKEN: 'token' })).not.toContain('DATABASE_AUTH_TOKEN: must be set for a remote libsql:// store');
+  });
+});

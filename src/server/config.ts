@@ -41,6 +41,8 @@ const envSchema = z.object({
   DATABASE_AUTH_TOKEN: optional(z.string()),
   /** A libSQL primary that a local `file:` store replicates (an embedded replica). */
   DATABASE_SYNC_URL: optional(z.string().regex(/^(libsql:|https?:|wss?:)/, 'must be a libsql:// or http(s):// URL')),
+  /** With DATABASE_SYNC_URL: seconds between the replica's own syncs (a "no" syncs at once too). */
+  DATABASE_SYNC_INTERVAL: z.coerce.number().min(0.05, 'must be at least 0.05 (seconds)').max(3600, 'must be at most 3600 (seconds)').default(1),
   /** Unset: the development secret, but only for a SITE_URL on this machine (see isLoopbackUrl). */
   SESSION_SECRET: optional(z.string()),
   /** Only when the site is served on several subdomains that must share the session. */
@@ -87,6 +89,8 @@ export type Config = {
   databaseUrl: string;
   databaseAuthToken: string | undefined;
   databaseSyncUrl: string | undefined;
+  /** How often an embedded replica syncs on its own. */
+  databaseSyncIntervalMs: number;
   sessionSecret: string;
   cookieDomain: string | undefined;
   smtpUrl: string | undefined;
@@ -177,6 +181,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     databaseUrl: values.DATABASE_URL,
     databaseAuthToken: values.DATABASE_AUTH_TOKEN,
     databaseSyncUrl: values.DATABASE_SYNC_URL,
+    databaseSyncIntervalMs: Math.round(values.DATABASE_SYNC_INTERVAL * 1000),
     sessionSecret: values.SESSION_SECRET ?? (signsSessions && isLoopbackUrl(siteUrl) ? DEVELOPMENT_SESSION_SECRET : ''),
     cookieDomain: values.COOKIE_DOMAIN,
     smtpUrl: values.SMTP_URL,
@@ -210,6 +215,9 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   if (config.sendEmailBinding) {
     if (runtime !== 'workers') problems.push('EMAIL_PROVIDER: `cloudflare` (the send_email binding) only exists on Workers');
   } else if (Boolean(values.EMAIL_PROVIDER) !== Boolean(values.EMAIL_API_KEY)) problems.push('EMAIL_PROVIDER, EMAIL_API_KEY: set both or neither');
+  if (values.DATABASE_SYNC_URL && runtime !== 'workers' && !values.DATABASE_URL.startsWith('file:')) {
+    problems.push('DATABASE_SYNC_URL: only with a file: DATABASE_URL, the local replica (for the primary alone, put its address in DATABASE_URL)');
+  }
   if (runtime === 'workers') {
     if (values.SMTP_URL) problems.push('SMTP_URL: Workers cannot send SMTP; set EMAIL_PROVIDER and EMAIL_API_KEY instead');
     if (values.DATABASE_URL?.startsWith('file:') && env.DATABASE_URL) problems.push('DATABASE_URL: Workers have no files; use the D1 binding DB or a libsql:// / https:// store');
@@ -244,7 +252,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     if (config.stripe && !config.stripe.livemode && !values.STRIPE_ALLOW_TEST_MODE) {
       problems.push('STRIPE_SECRET_KEY: is a test-mode key (sk_test_/rk_test_), which takes no real money; use the live key, or set STRIPE_ALLOW_TEST_MODE=true on a staging site');
     }
-    if (config.databaseUrl.startsWith('libsql:') && !config.databaseAuthToken && !/^libsql:\/\/(localhost|127\.0\.0\.1)/.test(config.databaseUrl)) {
+    const remote = config.databaseSyncUrl ?? config.databaseUrl;
+    if (remote.startsWith('libsql:') && !config.databaseAuthToken && !/^libsql:\/\/(localhost|127\.0\.0\.1)/.test(remote)) {
       problems.push('DATABASE_AUTH_TOKEN: must be set for a remote libsql:// store');
     }
   }

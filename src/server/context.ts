@@ -19,6 +19,33 @@ export type Db = BaseSQLiteDatabase<'async', unknown, typeof schema> & {
 
 export type Clock = { now(): number };
 
+/**
+ * A store that is an embedded replica of a libSQL primary (Node with DATABASE_SYNC_URL): reads are
+ * served from a local copy that syncs on an interval, writes go to the primary. See
+ * docs/decisions/0016-replica-read-your-writes.md.
+ */
+export type Replica = {
+  /**
+   * Brings the copy up to the primary before a "no" is given (an unknown session, a lesson not
+   * owned): false when the primary cannot be reached. Concurrent callers share one sync that
+   * started after they asked.
+   */
+  catchUp(): Promise<boolean>;
+  status(): ReplicaStatus;
+};
+
+export type ReplicaStatus = {
+  /** How often the copy syncs on its own. */
+  syncIntervalMs: number;
+  /** When the last sync succeeded (null: never since start). */
+  lastSyncAt: number | null;
+  /** The primary's frame the copy has reached, and the frames copied since start. */
+  frameNo: number | null;
+  framesSynced: number;
+  /** Why the last sync failed, while it keeps failing. */
+  error: string | null;
+};
+
 export type AppContext = {
   db: Db;
   config: Config;
@@ -29,6 +56,13 @@ export type AppContext = {
   log: Log;
   /** The site's layout for pages rendered at request time, from the build's private bundle. */
   pageShell(): Promise<PageShell>;
+  /** Set when the store is an embedded replica (Node with DATABASE_SYNC_URL). */
+  replica?: Replica;
+  /**
+   * Whether an error means that the store (or its primary) cannot be reached right now: the answer
+   * is then 503 "try again", not 500. Set by the adapter that knows its store's errors.
+   */
+  isStoreUnreachable?: (error: unknown) => boolean;
 };
 
 /** What an adapter knows about the connection a request came from. */

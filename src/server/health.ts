@@ -1,5 +1,7 @@
 // GET /healthz, for the deploy script, the service manager and uptime monitors: 200 when the store
-// answers and has every migration this build knows, 503 otherwise. Says nothing else.
+// answers and has every migration this build knows, 503 otherwise. On an embedded replica it also
+// says how far behind the copy may be (time since its last sync with the primary, its frame, the
+// sync error while the primary is out of reach): reads still work then, so the status stays 200.
 import { sql } from 'drizzle-orm';
 import type { AppContext } from './context.ts';
 import { LATEST_MIGRATION } from './db/migrations.ts';
@@ -18,5 +20,16 @@ export async function handleHealth(_request: Request, ctx: AppContext): Promise<
     return answer(503, { ok: false, store: 'unreachable' });
   }
   if (applied < LATEST_MIGRATION.when) return answer(503, { ok: false, store: 'migrations pending' });
-  return answer(200, { ok: true });
+  if (!ctx.replica) return answer(200, { ok: true });
+  const status = ctx.replica.status();
+  return answer(200, {
+    ok: true,
+    replica: {
+      sinceSyncMs: status.lastSyncAt === null ? null : Math.max(0, ctx.clock.now() - status.lastSyncAt),
+      syncIntervalMs: status.syncIntervalMs,
+      frameNo: status.frameNo,
+      framesSynced: status.framesSynced,
+      ...(status.error ? { primary: 'unreachable' } : {}),
+    },
+  });
 }

@@ -29,6 +29,7 @@ import { handleCheckoutSuccessPage } from './payments/checkout-success.ts';
 import { handleSearch } from './content/search.ts';
 import { handleWaitlist } from './payments/waitlist.ts';
 import { handleStripeWebhook } from './payments/webhook.ts';
+import { isStoreUnreachable } from './db/replica.ts';
 
 const PAGE = ['GET', 'HEAD'] as const;
 const FORM = ['POST'] as const;
@@ -118,10 +119,20 @@ export async function answerRoute(route: Route, request: Request, ctx: AppContex
   }
 }
 
-/** The 500 page in the site's layout, with the reference that finds the error in the log. */
+/**
+ * The 500 page in the site's layout, with the reference that finds the error in the log; or, when
+ * the store (a replica's primary) cannot be reached, the 503 page: nothing was saved, try again.
+ */
 export async function serverErrorPage(ctx: AppContext, request: Request, requestId: string, error: unknown): Promise<Response> {
-  ctx.log.error('request.failed', { id: requestId, method: request.method, path: new URL(request.url).pathname.slice(0, 512), error: error instanceof Error ? error.message : String(error) });
+  const unreachable = isStoreUnreachable(error, ctx);
+  ctx.log.error(unreachable ? 'request.store-unreachable' : 'request.failed', {
+    id: requestId,
+    method: request.method,
+    path: new URL(request.url).pathname.slice(0, 512),
+    error: (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 500),
+  });
   const headers = { 'X-Request-Id': requestId, 'Cache-Control': 'no-store' };
+  if (unreachable) return storeUnreachablePage(ctx, headers);
   try {
     return await pageResponse(ctx, {
       status: 500,
@@ -139,6 +150,28 @@ export async function serverErrorPage(ctx: AppContext, request: Request, request
   } catch {
     // The layout itself could not be read: the plain page still carries the reference.
     return htmlPage(500, 'Something went wrong', `The page could not be shown. If it happens again, quote this reference: ${requestId}.`, headers);
+  }
+}
+
+/** 503 with Retry-After: the store cannot take the change now; nothing was lost, the visitor tries again. */
+async function storeUnreachablePage(ctx: AppContext, headers: Record<string, string>): Promise<Response> {
+  const title = 'Temporarily unavailable';
+  const message = 'The site cannot save anything right now because its database is out of reach. Nothing you sent was lost or charged twice; please try again in a minute.';
+  const withRetry = { ...headers, 'Retry-After': '30' };
+  try {
+    return await pageResponse(ctx, {
+      status: 503,
+      title,
+      description: message,
+      headers: withRetry,
+      main: html`<section class="wrap auth">
+        <h1>${title}</h1>
+        <p>${message}</p>
+        <p><a class="button" href="/">Back to the courses</a></p>
+      </section>`,
+    });
+  } catch {
+    return htmlPage(503, title, message, withRetry);
   }
 }
 

@@ -1,8 +1,10 @@
 // Past one machine: the same site with its store on a libSQL server (sqld, what Turso runs),
-// reached over HTTP, with several processes in front of it: a member's journey, a purchase storm
-// (nothing lost or doubled), and lesson reads measured against the same reads on a local file
-// store, in the same run (docs/scaling.md).
+// reached over HTTP, or on embedded replicas of one (one replica file per process), with several
+// processes in front of it: purchase storms (nothing lost or doubled; on replicas with a process
+// killed midway), and lesson reads measured against the same reads on a local file store, in the
+// same run (docs/scaling.md).
 import { fork } from '../support/processes.ts';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { grantAccess } from '../../src/server/access/ledger.ts';
@@ -10,29 +12,37 @@ import { SESSION_COOKIE } from '../support/accounts-env.ts';
 import { ROOT } from '../support/build.ts';
 import { signedUpVisitor, startPaymentsSite, type PaymentsSite } from '../support/payments.ts';
 import { startSqld, type Sqld } from '../support/sqld.ts';
-import { checkLedgerAgainstStandin, runPurchaseStorm, runReconcile, waitForLog } from './purchase-storm.ts';
+import { checkLedgerAgainstStandin, runPurchaseStorm, runReconcile, waitForLog, workerPids } from './purchase-storm.ts';
 import { LOAD } from './settings.ts';
 
 const LESSON = '/courses/python-fundamentals/control-flow/';
 const READ_SECONDS = 5;
 
 let sqld: Sqld;
+let primary: Sqld;
 let onServer: PaymentsSite;
 let onFile: PaymentsSite;
+let onReplicas: PaymentsSite;
+let replicaDir: string;
 
 const siteEnv = { WEB_CONCURRENCY: String(LOAD.workers), TRUST_PROXY: '127.0.0.1', LOG_LEVEL: 'info' };
 
 beforeAll(async () => {
-  sqld = await startSqld();
+  [sqld, primary] = await Promise.all([startSqld(), startSqld()]);
+  replicaDir = mkdtempSync(join(ROOT, '.test-dist', 'replica-files-'));
+  const replicaEnv = { ...siteEnv, DATABASE_URL: `file:${join(replicaDir, 'app.db')}`, DATABASE_SYNC_URL: primary.url };
+  // Two sites at a time: nine processes starting at once on two busy cores overrun the start timeout.
   [onServer, onFile] = await Promise.all([
     startPaymentsSite(inject('dist'), { databaseUrl: sqld.url, env: siteEnv }),
     startPaymentsSite(inject('dist'), { env: siteEnv }),
   ]);
-  await Promise.all([waitForLog(onServer.server.logs, /"event":"cluster\.ready"/), waitForLog(onFile.server.logs, /"event":"cluster\.ready"/)]);
+  onReplicas = await startPaymentsSite(inject('dist'), { databaseUrl: primary.url, env: replicaEnv });
+  await Promise.all([onServer, onFile, onReplicas].map((site) => waitForLog(site.server.logs, /"event":"cluster\.ready"/)));
 });
 afterAll(async () => {
-  await Promise.all([onServer?.stop(), onFile?.stop()]);
-  await sqld?.stop();
+  await Promise.all([onServer?.stop(), onFile?.stop(), onReplicas?.stop()]);
+  await Promise.all([sqld?.stop(), primary?.stop()]);
+  if (replicaDir) rmSync(replicaDir, { recursive: true, force: true });
 });
 
 type LoadResult = { requests: number; rps: number; p50: number; p99: number; max: number; statuses: Record<string, number>; errors: number };
@@ -73,14 +83,39 @@ test('on a libSQL server: a storm of purchases loses and doubles nothing, reconc
   expect(check.partiallyRefunded).toBe(report.partialRefunds);
 });
 
-test('lesson reads on a libSQL server beside the same reads on a local file store', async () => {
+test('on embedded replicas, a process killed mid-storm: nothing is lost or doubled, reconcile agrees', async () => {
+  const before = await workerPids(onReplicas.server.pid);
+  const report = await runPurchaseStorm(onReplicas, {
+    purchases: LOAD.purchases,
+    label: 'replicas',
+    midway: async () => {
+      process.kill(before[0]!, 'SIGKILL');
+    },
+  });
+  console.log(
+    `Embedded replicas, ${LOAD.workers} processes (one killed midway): ${report.purchases} purchases (${report.paid} paid, ${report.fullRefunds} refunded, ${report.partialRefunds} partly), ` +
+      `${report.deliveries} webhook deliveries in ${(report.ms / 1000).toFixed(1)} s; answers ${JSON.stringify(report.statuses)}`,
+  );
+  // Only requests that were on the killed process may have gone unanswered; nothing answered 5xx.
+  expect(report.problems.filter((problem) => !/no answer/.test(problem))).toEqual([]);
+  await waitForLog(onReplicas.server.logs, /"event":"cluster\.ready"/, 2);
+  await runReconcile(onReplicas);
+  const check = await checkLedgerAgainstStandin(onReplicas);
+  expect(check.purchases).toBe(check.paidSessions);
+  // One replica file per process, the restarted one reusing its slot's.
+  expect(readdirSync(replicaDir).filter((name) => /^app\.worker-\d+\.db$/.test(name))).toHaveLength(LOAD.workers);
+});
+
+test('lesson reads on a libSQL server and on embedded replicas beside the same reads on a local file store', async () => {
   const file = await readLesson(onFile, 'reader-file@example.com');
   const server = await readLesson(onServer, 'reader-sqld@example.com');
+  const replica = await readLesson(onReplicas, 'reader-replica@example.com');
   const row = (name: string, result: LoadResult) => `| ${name} | ${Math.round(result.rps)} | ${result.p50} | ${result.p99} | ${result.max} | ${JSON.stringify(result.statuses)} |`;
   console.log(`Lesson reads, ${LOAD.workers} processes, 16 connections, ${READ_SECONDS} s each:\n| store | requests/s | p50 (ms) | p99 (ms) | max (ms) | answers |\n|---|---|---|---|---|---|`);
   console.log(row('SQLite file (baseline)', file));
   console.log(row('libSQL server over HTTP (loopback)', server));
-  for (const result of [file, server]) {
+  console.log(row('embedded replicas of it (one file per process)', replica));
+  for (const result of [file, server, replica]) {
     expect(result.errors).toBe(0);
     expect(Object.keys(result.statuses)).toEqual(['200']);
   }

@@ -8,8 +8,8 @@ export type Visitor = {
   cookie(name: string): string | undefined;
 };
 
-export function createVisitor(base: string): Visitor {
-  const cookies = new Map<string, string>();
+/** `cookies`: another visitor's, for the same browser on another server (several app servers). */
+export function createVisitor(base: string, cookies = new Map<string, string>()): Visitor {
   const remember = (response: Response) => {
     for (const header of response.headers.getSetCookie()) {
       const [pair = ''] = header.split(';');

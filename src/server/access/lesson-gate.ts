@@ -22,7 +22,8 @@ import type { AppContext, Clock, Db, Handler } from '../context.ts';
 import type { Log } from '../log.ts';
 import { mayReadSql } from './ledger.ts';
 import { joinParts, PageCache, preparePage, renderPage, type BodyParts, type PreparedPage } from './member-page.ts';
-import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
+import { clearSessionCookies, mayBeUnseen, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
+import { caughtUp } from '../db/replica.ts';
 
 /**
  * The loose filter for slugs in a request: what the catalogue makes (its strict rule is
@@ -253,7 +254,12 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
 
     const key = `${path.course}/${path.lesson}`;
     const held = pages.get(key);
-    const row = await readsOf(ctx).lesson(userId, sessionId, path.course, path.lesson, held?.hash ?? '');
+    let row = await readsOf(ctx).lesson(userId, sessionId, path.course, path.lesson, held?.hash ?? '');
+    // On a replica, a "no" may only mean the copy is behind (a purchase or sign-in through another
+    // server): asked again after a sync. An entitled read never waits (docs/decisions/0016).
+    if (ctx.replica && (mayBeUnseen(session.claims, row) || (row && row.hash !== null && !row.entitled)) && (await caughtUp(ctx))) {
+      row = await readsOf(ctx).lesson(userId, sessionId, path.course, path.lesson, held?.hash ?? '');
+    }
     const settled = await settleSession(session, row, request.url(), ctx);
     if (!settled.valid || !row) {
       // A token the store no longer accepts (signed out, signed out everywhere, password changed,
@@ -307,7 +313,10 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     request: GateRequest,
     ctx: AppContext,
   ): Promise<GateAnswer> {
-    const row = await readsOf(ctx).media(userId, sessionId, path.course, path.name);
+    let row = await readsOf(ctx).media(userId, sessionId, path.course, path.name);
+    if (ctx.replica && (mayBeUnseen(session.claims, row) || row?.type === null) && (await caughtUp(ctx))) {
+      row = await readsOf(ctx).media(userId, sessionId, path.course, path.name);
+    }
     const settled = await settleSession(session, row, request.url(), ctx);
     if (!settled.valid || !row) return notFound(head, settled.setCookies);
     if (row.type === null || row.body === null) return notFound(head, settled.setCookies);

@@ -3,7 +3,7 @@
 // verified without the store, then the member and their courses are read together.
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
-import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
+import { clearSessionCookies, readCurrent, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
 import { ownedCoursesSql, parseOwnedCourses } from './progress.ts';
 
 export type MeAnswer =
@@ -22,9 +22,13 @@ export async function handleMe(request: Request, ctx: AppContext): Promise<Respo
     return answer({ signedIn: false });
   }
   // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
-  const [row] = await ctx.db.all<SessionRecord & { email: string; hasPassword: number; courses: string | null }>(
-    sql`SELECT ${sessionColumnsSql(read.claims.sessionId ?? '')}, u.email AS email, u.password_hash IS NOT NULL AS hasPassword, ${ownedCoursesSql(sql`u.id`)} AS courses FROM users u WHERE u.id = ${read.claims.userId}`,
-  );
+  const query = async () =>
+    (
+      await ctx.db.all<SessionRecord & { email: string; hasPassword: number; courses: string | null }>(
+        sql`SELECT ${sessionColumnsSql(read.claims!.sessionId ?? '')}, u.email AS email, u.password_hash IS NOT NULL AS hasPassword, ${ownedCoursesSql(sql`u.id`)} AS courses FROM users u WHERE u.id = ${read.claims!.userId}`,
+      )
+    )[0];
+  const row = await readCurrent(read.claims, query, ctx);
   const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
   for (const cookie of settled.setCookies) headers.append('Set-Cookie', cookie);
   if (!settled.valid || !row) return answer({ signedIn: false });

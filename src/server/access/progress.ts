@@ -7,7 +7,7 @@ import { acceptFormPost, parseForm } from '../http/form.ts';
 import { htmlPage, redirect } from '../http/responses.ts';
 import { hasAccessSql } from './ledger.ts';
 import { lessonPath, REQUEST_SLUG } from './lesson-gate.ts';
-import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
+import { clearSessionCookies, readCurrent, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
 
 /** A course the member may read, with their progress in its published lessons. */
 export type OwnedCourse = {
@@ -89,10 +89,15 @@ export async function handleProgress(request: Request, ctx: AppContext): Promise
   const { userId } = read.claims;
 
   // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
-  const [row] = await ctx.db.all<SessionRecord & { entitled: number; lesson: string | null }>(sql`SELECT ${sessionColumnsSql(read.claims.sessionId ?? '')},
-      ${hasAccessSql(sql`u.id`, course)} AS entitled,
-      (SELECT l.slug FROM lessons l WHERE l.course_slug = ${course} AND l.slug = ${lesson} AND l.published = 1) AS lesson
-    FROM users u WHERE u.id = ${userId}`);
+  const sessionId = read.claims.sessionId ?? '';
+  const query = async () =>
+    (
+      await ctx.db.all<SessionRecord & { entitled: number; lesson: string | null }>(sql`SELECT ${sessionColumnsSql(sessionId)},
+          ${hasAccessSql(sql`u.id`, course)} AS entitled,
+          (SELECT l.slug FROM lessons l WHERE l.course_slug = ${course} AND l.slug = ${lesson} AND l.published = 1) AS lesson
+        FROM users u WHERE u.id = ${userId}`)
+    )[0];
+  const row = await readCurrent(read.claims, query, ctx, (found) => !found.entitled);
   const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
   if (!settled.valid || !row) return signIn(settled.setCookies);
   if (row.lesson === null) return htmlPage(404, 'No such lesson', 'This lesson does not exist, or is no longer published.');

@@ -69,7 +69,7 @@ export async function handleConfirmEmail(request: Request, ctx: AppContext, clie
   }
   const { token, password } = form.data;
   const now = ctx.clock.now();
-  const owner = await getTokenUser(ctx.db, token, 'verify', now);
+  const owner = await getTokenUser(ctx, token, 'verify', now);
   if (!owner) return redirectWithError('/verify', 'token-invalid', { next });
 
   // Guessing the password here is guessing a sign-in password: the same limits.

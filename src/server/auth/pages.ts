@@ -26,7 +26,7 @@ export async function handleLoginPage(request: Request, ctx: AppContext, _client
   const token = url.searchParams.get('token');
   // A sign-in link from an email lands here; the visitor confirms with a button (a POST), so that
   // mail scanners following the link do not use it up.
-  const linkUser = token ? await getTokenUser(ctx.db, token, 'link', ctx.clock.now()) : null;
+  const linkUser = token ? await getTokenUser(ctx, token, 'link', ctx.clock.now()) : null;
   if (member && !token) return redirect(next ?? '/account', setCookies);
   const nextField = next && html`<input type="hidden" name="next" value="${next}" />`;
   const signupHref = next ? `/signup?next=${encodeURIComponent(next)}` : '/signup';
@@ -113,7 +113,7 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
   const url = new URL(request.url);
   const { setCookies } = await getMember(request, ctx);
   const token = url.searchParams.get('token');
-  const tokenUser = token ? await getTokenUser(ctx.db, token, 'reset', ctx.clock.now()) : null;
+  const tokenUser = token ? await getTokenUser(ctx, token, 'reset', ctx.clock.now()) : null;
   const body = tokenUser
     ? html`<form class="form" method="post" action="/api/auth/reset">
         <input type="hidden" name="token" value="${token}" />
@@ -156,7 +156,7 @@ export async function handleVerifyPage(request: Request, ctx: AppContext, _clien
   const { setCookies } = await getMember(request, ctx);
   const next = nextOf(url);
   const token = url.searchParams.get('token');
-  const tokenUser = token ? await getTokenUser(ctx.db, token, 'verify', ctx.clock.now()) : null;
+  const tokenUser = token ? await getTokenUser(ctx, token, 'verify', ctx.clock.now()) : null;
   const loginHref = next ? signInPath(next) : '/login';
   const body = tokenUser
     ? html`<form class="form" method="post" action="/api/auth/verify">

@@ -16,6 +16,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { SignJWT, jwtVerify } from 'jose';
 import type { AppContext } from '../context.ts';
 import type { Config } from '../config.ts';
+import { caughtUp } from '../db/replica.ts';
 import { sessions, type User } from '../db/schema.ts';
 import { serializeCookie } from '../http/cookies.ts';
 import { redirect } from '../http/responses.ts';
@@ -226,6 +227,32 @@ export type SessionRecord = { sv: number | bigint; sx: number | bigint | null };
 export type SettledSession = { valid: boolean; setCookies: string[] };
 
 /**
+ * Whether the query's answer may only mean that a replica has not yet seen a write made through
+ * another server (docs/decisions/0016): no such member (just signed up), no such session row (just
+ * signed in), or an account version older than the token's (a password just changed). A version
+ * newer than the token's, or a row past its end, is a real "no".
+ */
+export function mayBeUnseen(claims: SessionClaims, record: SessionRecord | undefined): boolean {
+  return !record || Number(record.sv) < claims.sessionVersion || (claims.sessionId !== null && record.sx === null);
+}
+
+/**
+ * The request's one query, asked again after the replica caught up when its answer would turn the
+ * member away and may only be behind: the session looks unknown, or `refused(row)` (a course not
+ * owned). On a store that is its own primary the first answer stands.
+ */
+export async function readCurrent<R extends SessionRecord>(
+  claims: SessionClaims,
+  query: () => Promise<R | undefined>,
+  ctx: AppContext,
+  refused?: (row: R) => boolean,
+): Promise<R | undefined> {
+  const row = await query();
+  if (!ctx.replica || !(mayBeUnseen(claims, row) || (row && refused?.(row)))) return row;
+  return (await caughtUp(ctx)) ? query() : row;
+}
+
+/**
  * The rule, applied to the one query's answer for verified `read.claims`: the token must carry
  * the account's current session version, and its row must exist and not be past its end. A dead
  * session is cleared; a live one is renewed after a day (never past the row's end), or, for a
@@ -287,10 +314,15 @@ export async function getMember(request: Request, ctx: AppContext): Promise<Sess
   if (!read.claims) return { member: null, sessionId: null, setCookies: read.hadToken ? clearSessionCookies(request.url, ctx.config, read) : [] };
   const { userId, sessionId } = read.claims;
   // `all`, not `get`: drizzle's raw `get` throws instead of answering nothing for a deleted member.
-  const [row] = await ctx.db.all<SessionRecord & { email: string; hasPassword: number; emailVerified: number; role: User['role'] }>(
-    sql`SELECT u.email AS email, u.password_hash IS NOT NULL AS hasPassword, u.email_verified_at IS NOT NULL AS emailVerified, u.role AS role, ${sessionColumnsSql(sessionId ?? '')}
-      FROM users u WHERE u.id = ${userId}`,
-  );
+  type Row = SessionRecord & { email: string; hasPassword: number; emailVerified: number; role: User['role'] };
+  const query = async () =>
+    (
+      await ctx.db.all<Row>(
+        sql`SELECT u.email AS email, u.password_hash IS NOT NULL AS hasPassword, u.email_verified_at IS NOT NULL AS emailVerified, u.role AS role, ${sessionColumnsSql(sessionId ?? '')}
+          FROM users u WHERE u.id = ${userId}`,
+      )
+    )[0];
+  const row = await readCurrent(read.claims, query, ctx);
   const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
   if (!settled.valid || !row) return { member: null, sessionId: null, setCookies: settled.setCookies };
   return {

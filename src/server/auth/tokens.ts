@@ -2,7 +2,8 @@
 // confirmation sent at sign-up). The email carries 32 random bytes; the store keeps only their
 // SHA-256, so a copy of the store cannot be used to sign in. Using one is email-verification.ts.
 import { and, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../context.ts';
+import type { AppContext, Db } from '../context.ts';
+import { caughtUp } from '../db/replica.ts';
 import { authTokens, users, type User } from '../db/schema.ts';
 import { sha256Hex } from '../sha256.ts';
 
@@ -75,15 +76,17 @@ function usableSql(tokenHash: string, purpose: TokenPurpose, now: number): SQL {
   return and(eq(authTokens.tokenHash, tokenHash), eq(authTokens.purpose, purpose), isNull(authTokens.usedAt), gt(authTokens.expiresAt, now))!;
 }
 
-/** The account a still-usable token belongs to, without using it up (to show the right form). */
-export async function getTokenUser(db: Db, token: string, purpose: TokenPurpose, now: number): Promise<User | null> {
+/**
+ * The account a still-usable token belongs to, without using it up (to show the right form). On a
+ * replica, a token not found is looked for again after a sync: it may have been issued through
+ * another server a moment ago (docs/decisions/0016).
+ */
+export async function getTokenUser(ctx: Pick<AppContext, 'db' | 'replica'>, token: string, purpose: TokenPurpose, now: number): Promise<User | null> {
   if (!TOKEN_PATTERN.test(token)) return null;
-  const [row] = await db
-    .select({ user: users })
-    .from(authTokens)
-    .innerJoin(users, eq(users.id, authTokens.userId))
-    .where(usableSql(await sha256Hex(token), purpose, now))
-    .limit(1);
+  const tokenHash = await sha256Hex(token);
+  const find = async () =>
+    (await ctx.db.select({ user: users }).from(authTokens).innerJoin(users, eq(users.id, authTokens.userId)).where(usableSql(tokenHash, purpose, now)).limit(1))[0];
+  const row = (await find()) ?? ((await caughtUp(ctx)) ? await find() : undefined);
   return row?.user ?? null;
 }
 

@@ -19,6 +19,7 @@ import { issueToken } from '../auth/tokens.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { purchaseMessage, saleNotificationMessage, type ChargedAmount } from '../email/messages.ts';
 import { checkoutRef, isStripeMissing, stripeId, type Stripe } from './stripe.ts';
+import { caughtUp } from '../db/replica.ts';
 
 /** What a Checkout Session's metadata holds, so that the site recognises its own sessions. */
 export const METADATA = { site: 'course_store_site', course: 'course', user: 'user_id' } as const;
@@ -113,7 +114,11 @@ export async function fulfillCheckout(
 
   const now = ctx.clock.now();
   const memberId = Number(session.metadata?.[METADATA.user]);
-  const member = Number.isSafeInteger(memberId) && memberId > 0 ? await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, memberId)).get() : undefined;
+  const findMember = () => ctx.db.select({ id: users.id }).from(users).where(eq(users.id, memberId)).get();
+  let member = Number.isSafeInteger(memberId) && memberId > 0 ? await findMember() : undefined;
+  // On a replica, a member who signed up through another server a moment ago may not be here yet:
+  // mistaken for a guest, their purchase would wait for an email verification (docs/decisions/0016).
+  if (!member && Number.isSafeInteger(memberId) && memberId > 0 && (await caughtUp(ctx))) member = await findMember();
   // A member's purchase goes to the member. A guest's goes to the address Stripe collected, which
   // must pass the same check as every address typed on the site; anything else records nothing.
   const parsed = member ? null : emailSchema.safeParse(session.customer_details?.email ?? session.customer_email ?? '');

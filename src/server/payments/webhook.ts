@@ -7,6 +7,7 @@ import { stripeEvents } from '../db/schema.ts';
 import { BodyError, readBodyLimited } from '../http/body.ts';
 import { fulfillCheckout, PAYMENT_CHANGE_EVENTS, syncPayment, type Cause } from './fulfil.ts';
 import { checkoutRef, isStripeMissing, stripeId, webhookCryptoProvider, type Stripe } from './stripe.ts';
+import { isStoreUnreachable } from '../db/replica.ts';
 
 /** Stripe's events are far smaller; anything bigger is not from Stripe. */
 const MAX_EVENT_BYTES = 512 * 1024;
@@ -66,7 +67,7 @@ export async function handleStripeWebhook(request: Request, ctx: AppContext, cli
     }
     // Stripe retries a 5xx with backoff for three days; reconcile catches anything past that.
     ctx.log.error('webhook.failed', { eventId: event.id, type: event.type, error: error instanceof Error ? error.message : String(error) });
-    return json(500, { error: 'Could not process the event now; it will be retried.' });
+    return json(isStoreUnreachable(error, ctx) ? 503 : 500, { error: 'Could not process the event now; it will be retried.' });
   }
   await ctx.db.insert(stripeEvents).values({ id: event.id, type: event.type, processedAt: ctx.clock.now() }).onConflictDoNothing();
   return json(200, { received: true });
