@@ -29,6 +29,7 @@ import { handleCheckoutSuccessPage } from './payments/checkout-success.ts';
 import { handleSearch } from './content/search.ts';
 import { handleWaitlist } from './payments/waitlist.ts';
 import { handleStripeWebhook } from './payments/webhook.ts';
+import { messagesFor, messagesOf } from './i18n/index.ts';
 
 const PAGE = ['GET', 'HEAD'] as const;
 const FORM = ['POST'] as const;
@@ -107,7 +108,8 @@ export function routeOf(pathname: string): Route | undefined {
  */
 export async function answerRoute(route: Route, request: Request, ctx: AppContext, client: Client, requestId: string): Promise<Response> {
   if (route.methods !== 'any' && !route.methods.includes(request.method)) {
-    return htmlPage(405, 'Method not allowed', route.methods.includes('POST') ? 'Send this form from its page.' : 'This address is a page; open it in a browser.', {
+    const t = await messagesOf(ctx);
+    return htmlPage(t, 405, t.page.methodNotAllowed, route.methods.includes('POST') ? t.page.sendFromPage : t.page.isAPage, {
       Allow: route.methods.join(', '),
     });
   }
@@ -123,22 +125,24 @@ export async function serverErrorPage(ctx: AppContext, request: Request, request
   ctx.log.error('request.failed', { id: requestId, method: request.method, path: new URL(request.url).pathname.slice(0, 512), error: error instanceof Error ? error.message : String(error) });
   const headers = { 'X-Request-Id': requestId, 'Cache-Control': 'no-store' };
   try {
+    const t = await messagesOf(ctx);
     return await pageResponse(ctx, {
       status: 500,
-      title: 'Something went wrong',
-      description: 'An error on our side.',
+      title: t.page.serverError,
+      description: t.page.serverErrorDescription,
       headers,
       main: html`<section class="wrap auth">
-        <h1>Something went wrong</h1>
-        <p>The page could not be shown because of an error on our side. Nothing you did caused it.</p>
-        <p>Please try again in a minute. If it keeps happening, write to us and mention this reference:</p>
+        <h1>${t.page.serverError}</h1>
+        <p>${t.page.ourError}</p>
+        <p>${t.page.quoteReference}</p>
         <p><code>${requestId}</code></p>
-        <p><a class="button" href="/">Back to the courses</a></p>
+        <p><a class="button" href="/">${t.page.backHome}</a></p>
       </section>`,
     });
   } catch {
-    // The layout itself could not be read: the plain page still carries the reference.
-    return htmlPage(500, 'Something went wrong', `The page could not be shown. If it happens again, quote this reference: ${requestId}.`, headers);
+    // The layout itself could not be read, nor its language: the plain page still carries the reference.
+    const t = messagesFor('en-US');
+    return htmlPage(t, 500, t.page.serverError, t.page.serverErrorMessage(requestId), headers);
   }
 }
 

@@ -15,6 +15,7 @@ import { courseSlugSchema, grantCourse, issuePasswordLink, revokeCourse, signOut
 import { GRANT_REASONS, REVOKE_REASONS } from './pages.ts';
 import { getMemberDetail } from './reports.ts';
 import { badRequest } from './views.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const note = z
   .string()
@@ -104,8 +105,9 @@ export async function memberAction(
   if (issued.kind === 'unknown-user') return null;
   const siteName = ctx.config.siteUrl.host;
   const message = issued.hasPassword
-    ? passwordResetMessage({ to: issued.email, url: new URL(`/reset?token=${issued.token}`, ctx.config.siteUrl).href, siteName, minutes: issued.lifetimeMs / 60_000 })
+    ? passwordResetMessage({ t: await messagesOf(ctx), to: issued.email, url: new URL(`/reset?token=${issued.token}`, ctx.config.siteUrl).href, siteName, minutes: issued.lifetimeMs / 60_000 })
     : setPasswordMessage({
+        t: await messagesOf(ctx),
         to: issued.email,
         url: new URL(`/reset?token=${issued.token}&welcome=1`, ctx.config.siteUrl).href,
         siteName,

@@ -12,6 +12,7 @@ import { membersCsv, purchasesCsv } from './csv.ts';
 import { listPurchases, listUsers } from './members.ts';
 import { auditPage, coursePage, coursesPage, dashboardPage, memberPage, memberQuery, membersPage, purchaseFilter, purchaseQuery, purchasesPage, queryFields } from './pages.ts';
 import { ADMIN_HEADERS, badRequest, day, notFound } from './views.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const MEMBER_ID = /^[1-9]\d{0,15}$/;
 const ACTIONS = new Set<MemberAction>(['grant', 'revoke', 'password-email', 'sign-out']);
@@ -50,13 +51,13 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
 
   if (section === 'members' && id && action) {
     if (!MEMBER_ID.test(id) || !ACTIONS.has(action as MemberAction)) return null;
-    const fields = await acceptFormPost(request, ctx.config);
+    const fields = await acceptFormPost(request, ctx);
     if (fields instanceof Response) return fields;
     return memberAction(ctx, client, { action: action as MemberAction, userId: Number(id), fields, admin, url });
   }
   if (action !== undefined) return null;
 
-  const refused = refusePageMethod(request);
+  const refused = refusePageMethod(request, await messagesOf(ctx));
   if (refused) return refused;
   switch (section) {
     case undefined:

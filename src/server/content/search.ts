@@ -16,6 +16,7 @@ import { hasAccessSql } from '../access/ledger.ts';
 import { getMember } from '../auth/session.ts';
 import { html, raw, type SafeHtml } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 /** Lessons of a course and courses of the catalogue, each fewer than this. */
 const BLOCK = 2 ** 20;
@@ -133,7 +134,7 @@ const SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
 
 /** GET /api/search?q=words[&course=slug]: a page of results, for the search box of course and lesson pages. */
 export async function handleSearch(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const refused = refusePageMethod(request, await messagesOf(ctx));
   if (refused) return refused;
   const url = new URL(request.url);
   const query = (url.searchParams.get('q') ?? '').trim();
