@@ -46,8 +46,9 @@ export const purchaseQuery = z.object({
   from: optional(isoDay),
   to: optional(isoDay),
   page: pageNumber,
+  excel: optional(z.literal('fr')),
 });
-export const memberQuery = z.object({ q: optional(z.string().trim().max(254)), page: pageNumber });
+export const memberQuery = z.object({ q: optional(z.string().trim().max(254)), page: pageNumber, excel: optional(z.literal('fr')) });
 const pageQuery = z.object({ page: pageNumber });
 
 /** The query's parameters as an object: a repeated parameter is an array, which the schemas refuse. */
@@ -223,7 +224,8 @@ export async function membersPage(ctx: AppContext, url: URL): Promise<Response> 
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const page = Math.min(query.data.page ?? 1, pages);
   const users = await listUsers(ctx.db, { search, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
-  const csvHref = search ? `/admin/members.csv?${new URLSearchParams({ q: search })}` : '/admin/members.csv';
+  const csvHref = `/admin/members.csv?${new URLSearchParams(search ? { q: search } : {})}`;
+  const excelHref = `/admin/members.csv?${new URLSearchParams({ ...(search ? { q: search } : {}), excel: 'fr' })}`;
   return adminPage(ctx, {
     title: 'Members',
     section: 'members',
@@ -232,7 +234,7 @@ export async function membersPage(ctx: AppContext, url: URL): Promise<Response> 
       <div class="admin-field"><label for="q">Email contains</label><input id="q" name="q" type="search" value="${search ?? ''}" maxlength="254" /></div>
       <button class="button" type="submit">Search</button>
     </form>
-    <p>${total} account${total === 1 ? '' : 's'}${search && html` matching “${search}”`}. <a href="${csvHref}" download>Download as CSV</a></p>
+    <p>${total} account${total === 1 ? '' : 's'}${search && html` matching “${search}”`}. <a href="${csvHref.replace(/\?$/, '')}" download>Download as CSV</a> (<a href="${excelHref}" download>for a French Excel</a>)</p>
     ${table(
       'members',
       'Accounts, oldest first',
@@ -374,7 +376,7 @@ export async function purchasesPage(ctx: AppContext, url: URL): Promise<Response
       <div class="admin-field"><label for="to">To</label><input id="to" name="to" type="date" value="${query.data.to ?? ''}" /></div>
       <button class="button" type="submit">Filter</button>
     </form>
-    <p>${total} purchase${total === 1 ? '' : 's'}. <a href="/admin/purchases.csv${filters.size ? `?${filters}` : ''}" download>Download as CSV</a> (the same filters, every page)</p>
+    <p>${total} purchase${total === 1 ? '' : 's'}. <a href="/admin/purchases.csv${filters.size ? `?${filters}` : ''}" download>Download as CSV</a> (the same filters, every page; <a href="/admin/purchases.csv?${String(new URLSearchParams([...filters, ['excel', 'fr']]))}" download>for a French Excel</a>)</p>
     ${table('purchase-list', 'Purchases and grants, newest first (dates in UTC)', PURCHASE_HEAD, purchaseRows(rows), 'No purchase matches.')}
     ${pager(url, page, pages)}`,
   });

@@ -68,7 +68,7 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
       if (id !== undefined) return null;
       const query = memberQuery.safeParse(queryFields(url));
       if (!query.success) return badRequest(ctx, url, 'members', 'That search is not valid.', '/admin/members');
-      return csvResponse(membersCsv(await listUsers(ctx.db, { search: query.data.q || undefined })), `members-${day(ctx.clock.now())}.csv`);
+      return csvResponse(membersCsv(await listUsers(ctx.db, { search: query.data.q || undefined }), query.data.excel ? 'excel-fr' : 'rfc4180'), `members-${day(ctx.clock.now())}.csv`);
     }
     case 'purchases':
       return id === undefined ? purchasesPage(ctx, url) : null;
@@ -76,7 +76,7 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
       if (id !== undefined) return null;
       const query = purchaseQuery.safeParse(queryFields(url));
       if (!query.success) return badRequest(ctx, url, 'purchases', 'Those filters are not valid: a course, a status, and dates as YYYY-MM-DD.', '/admin/purchases');
-      return csvResponse(purchasesCsv(await listPurchases(ctx.db, purchaseFilter(query.data))), `purchases-${day(ctx.clock.now())}.csv`);
+      return csvResponse(purchasesCsv(await listPurchases(ctx.db, purchaseFilter(query.data)), query.data.excel ? 'excel-fr' : 'rfc4180'), `purchases-${day(ctx.clock.now())}.csv`);
     }
     case 'courses':
       return id === undefined ? coursesPage(ctx, url) : SLUG.test(id) ? coursePage(ctx, url, id) : null;

@@ -29,6 +29,16 @@ export function firstLessonUrl(course: { slug: string; firstLessonSlug: string |
   return course.firstLessonSlug ? `/courses/${course.slug}/${course.firstLessonSlug}/` : courseUrl(course.slug);
 }
 
+/** Stripe Checkout's own languages (its `locale` parameter); others fall back to the language, then to Stripe's choice. */
+const STRIPE_LOCALES = new Set(['bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW']);
+
+/** Checkout opens in the site's language: fr-FR is "fr", fr-CA stays "fr-CA". */
+export function checkoutLocale(locale: string): Stripe.Checkout.SessionCreateParams.Locale {
+  const language = locale.split('-')[0]!.toLowerCase();
+  const chosen = STRIPE_LOCALES.has(locale) ? locale : STRIPE_LOCALES.has(language) ? language : 'auto';
+  return chosen as Stripe.Checkout.SessionCreateParams.Locale;
+}
+
 export async function handleCheckout(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
@@ -78,6 +88,7 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
     payment_intent_data: { metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug } },
     success_url: new URL('/checkout/success?session_id={CHECKOUT_SESSION_ID}', site).href.replace(/%7B/g, '{').replace(/%7D/g, '}'),
     cancel_url: new URL(courseUrl(course.slug), site).href,
+    locale: checkoutLocale(t.locale),
   };
   // A member's retries map to one session; a guest cannot be recognised, so each visit is its own.
   const window = Math.floor(ctx.clock.now() / IDEMPOTENCY_WINDOW_MS);
