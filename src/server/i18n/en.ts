@@ -50,6 +50,7 @@ export const en = {
     comingSoon: 'Coming soon',
     lessons: (count: number) => `${count} ${s(count, 'lesson', 'lessons')}`,
     duration: (hours: number, minutes: number) => (hours === 0 ? `${minutes} min` : minutes ? `${hours} h ${minutes} min` : `${hours} h`),
+    levels: { beginner: 'Beginner', intermediate: 'Intermediate', advanced: 'Advanced' },
     syllabus: 'Syllabus',
     free: 'Free',
     searchCourse: 'Search this course',

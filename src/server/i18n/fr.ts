@@ -55,6 +55,7 @@ export const fr: Messages = {
     comingSoon: 'Bientôt disponible',
     lessons: (count: number) => `${count} ${plural(count, 'leçon', 'leçons')}`,
     duration: (hours: number, minutes: number) => [hours && `${hours} h`, (minutes || !hours) && `${minutes} min`].filter(Boolean).join(' '),
+    levels: { beginner: 'Débutant', intermediate: 'Intermédiaire', advanced: 'Avancé' },
     syllabus: 'Programme',
     free: 'Gratuit',
     searchCourse: 'Rechercher dans ce cours',
