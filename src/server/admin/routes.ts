@@ -67,7 +67,7 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
     case 'members.csv': {
       if (id !== undefined) return null;
       const query = memberQuery.safeParse(queryFields(url));
-      if (!query.success) return badRequest(ctx, url, 'members', 'That search is not valid.', '/admin/members');
+      if (!query.success) return badRequest(ctx, url, 'members', (t) => t.admin.badSearch, '/admin/members');
       return csvResponse(membersCsv(await listUsers(ctx.db, { search: query.data.q || undefined }), query.data.excel ? 'excel-fr' : 'rfc4180'), `members-${day(ctx.clock.now())}.csv`);
     }
     case 'purchases':
@@ -75,7 +75,7 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
     case 'purchases.csv': {
       if (id !== undefined) return null;
       const query = purchaseQuery.safeParse(queryFields(url));
-      if (!query.success) return badRequest(ctx, url, 'purchases', 'Those filters are not valid: a course, a status, and dates as YYYY-MM-DD.', '/admin/purchases');
+      if (!query.success) return badRequest(ctx, url, 'purchases', (t) => t.admin.badFilters, '/admin/purchases');
       return csvResponse(purchasesCsv(await listPurchases(ctx.db, purchaseFilter(query.data)), query.data.excel ? 'excel-fr' : 'rfc4180'), `purchases-${day(ctx.clock.now())}.csv`);
     }
     case 'courses':
