@@ -23,6 +23,7 @@ import type { Log } from '../log.ts';
 import { hasAccessSql } from './ledger.ts';
 import { joinParts, PageCache, preparePage, renderPage, type BodyParts, type PreparedPage } from './member-page.ts';
 import { clearSessionCookies, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 /** Course and lesson slugs as the catalogue makes them, with room to spare; nothing else is looked up. */
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,79}$/;
@@ -231,7 +232,7 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     const path = parseGatePath(request.target);
     const head = request.method === 'HEAD';
     if (request.method !== 'GET' && !head) {
-      return { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: 'Method not allowed\n' };
+      return { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: `${(await messagesOf(ctx)).page.methodNotAllowed}\n` };
     }
     if (!path) return notFound(head, []);
 

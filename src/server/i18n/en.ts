@@ -28,6 +28,7 @@ export const en = {
     serverErrorMessage: (reference: string) => `The page could not be shown. If it happens again, quote this reference: ${reference}.`,
     unavailable: 'Temporarily unavailable',
     storeUnavailable: 'The site cannot reach its store right now. Please try again in a minute.',
+    lessonUnavailable: 'The lesson cannot be loaded right now. Please try again in a minute.',
     notConfigured: 'The site is not configured correctly. Please try again later.',
     notFound: 'Page not found',
     notFoundMessage: 'There is nothing at this address. It may have moved, or the link may be mistyped.',

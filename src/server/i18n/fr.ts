@@ -33,6 +33,7 @@ export const fr: Messages = {
     serverErrorMessage: (reference: string) => `La page n’a pas pu être affichée. Si cela se reproduit, indiquez cette référence : ${reference}.`,
     unavailable: 'Momentanément indisponible',
     storeUnavailable: 'Le site ne parvient pas à joindre sa base de données pour le moment. Réessayez dans une minute.',
+    lessonUnavailable: 'La leçon ne peut pas être chargée pour le moment. Réessayez dans une minute.',
     notConfigured: 'Le site n’est pas configuré correctement. Réessayez plus tard.',
     notFound: 'Page introuvable',
     notFoundMessage: 'Il n’y a rien à cette adresse. La page a peut-être été déplacée, ou le lien contient une faute de frappe.',
