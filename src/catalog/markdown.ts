@@ -14,6 +14,7 @@ import { MARK_TEXT, parseFenceInfo, type FenceInfo } from './code-fence.ts';
 import { courseSyntax, type ImageOptions } from './markdown-syntax.ts';
 import { MediaRegistry, type Download, type Picture } from './media.ts';
 import { idsIn, rewriteTags, type Attributes } from './raw-html.ts';
+import { messagesFor } from '../server/i18n/index.ts';
 
 /** A mistake in a course file. A warning does not stop a build, unless the author asks (`--strict`). */
 export type Problem = { file: string; line?: number; message: string; warning?: boolean };
@@ -136,7 +137,8 @@ export class MarkdownRenderer {
     const rules = this.#md.renderer.rules;
     rules.image = (tokens: Token[], i: number, options: unknown, env?: unknown) => this.#renderImage(tokens[i]!, env as Env);
     rules.fence = (tokens: Token[], i: number) => this.#renderFence(tokens[i]!);
-    rules.table_open = () => '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>\n';
+    rules.table_open = (_tokens: Token[], _i: number, _options: unknown, env?: unknown) =>
+      `<div class="table-scroll" tabindex="0" role="region" aria-label="${escapeAttr(messagesFor((env as Env).ctx.locale).lesson.table)}"><table>\n`;
     rules.table_close = () => '</table></div>\n';
   }
 

@@ -26,6 +26,12 @@ describe('Markdown typography by locale', () => {
     expect(html).not.toMatch(/"a"\u202f:|ok\u202f\?/);
   });
 
+  it('names a table's scrolling region in the site's language', async () => {
+    const table = '| a |\n|---|\n| 1 |\n';
+    expect(await render(table, 'fr-FR')).toContain('aria-label="Tableau"');
+    expect(await render(table, 'en-US')).toContain('aria-label="Table"');
+  });
+
   it('English: curly quotes, spacing as written', async () => {
     const html = await render(body, 'en-US');
     expect(html).toContain('Il dit “bonjour” : vraiment ? Oui ; enfin!');

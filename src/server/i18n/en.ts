@@ -83,6 +83,7 @@ export const en = {
     position: (position: number, total: number) => `Lesson ${position} of ${total}`,
     minRead: (minutes: number) => `${minutes} min read`,
     onThisPage: 'On this page',
+    table: 'Table',
     markComplete: 'Mark as complete',
     completedUndo: 'Completed ✓ (undo)',
     about: 'About this course',

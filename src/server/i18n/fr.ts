@@ -88,6 +88,7 @@ export const fr: Messages = {
     position: (position: number, total: number) => `Leçon ${position} sur ${total}`,
     minRead: (minutes: number) => `${minutes} min de lecture`,
     onThisPage: 'Sur cette page',
+    table: 'Tableau',
     markComplete: 'Marquer comme terminée',
     completedUndo: 'Terminée ✓ (annuler)',
     about: 'À propos de ce cours',
