@@ -26,7 +26,7 @@ describe('Markdown typography by locale', () => {
     expect(html).not.toMatch(/"a"\u202f:|ok\u202f\?/);
   });
 
-  it('names a table's scrolling region in the site's language', async () => {
+  it('names a table’s scrolling region in the site’s language', async () => {
     const table = '| a |\n|---|\n| 1 |\n';
     expect(await render(table, 'fr-FR')).toContain('aria-label="Tableau"');
     expect(await render(table, 'en-US')).toContain('aria-label="Table"');
