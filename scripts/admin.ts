@@ -15,6 +15,10 @@ import { textTable } from '../src/server/admin/text-table.ts';
 import { normaliseEmail } from '../src/server/auth/credentials.ts';
 import type { Config } from '../src/server/config.ts';
 import { errorMessage } from '../src/server/http/form-messages.ts';
+import { messagesFor } from '../src/server/i18n/index.ts';
+
+/** Operator messages stay English, whatever the site's language. */
+const CLI_TEXTS = messagesFor('en-US');
 
 /**
  * The store driver, drizzle, zod and the admin functions, loaded only once the arguments are
@@ -139,7 +143,7 @@ function stringOption(parsed: Parsed, name: string): string | undefined {
 
 /** A problem with the input, as a sentence. Email and course problems are usage errors. */
 function failInvalid(result: Invalid): never {
-  if (result.field === 'password') throw new Failure(errorMessage(result.problem) ?? `The password is not acceptable (${result.problem}).`);
+  if (result.field === 'password') throw new Failure(errorMessage(CLI_TEXTS, result.problem) ?? `The password is not acceptable (${result.problem}).`);
   if (result.field === 'reason') throw new UsageError(result.problem === 'reason-too-long' ? '--reason is too long (200 characters at most).' : '--reason must be a short text such as gift, support or migration.');
   if (result.field === 'course') throw new UsageError('A course is its slug: lower-case letters, digits and dashes (e.g. python-fundamentals).');
   throw new UsageError('That is not a valid email address.');
@@ -213,7 +217,7 @@ async function promptNewPassword(): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const password = await promptHidden('New password: ');
     const problem = t.passwordProblem(password);
-    const mistake = problem ? (errorMessage(problem) ?? problem) : (await promptHidden('Repeat it: ')) !== password ? 'The two passwords differ.' : null;
+    const mistake = problem ? (errorMessage(CLI_TEXTS, problem) ?? problem) : (await promptHidden('Repeat it: ')) !== password ? 'The two passwords differ.' : null;
     if (!mistake) return password;
     if (attempt === PASSWORD_ATTEMPTS) throw new Failure(`${mistake} Nothing changed.`);
     process.stderr.write(`${mistake} Try again.\n`);
@@ -233,7 +237,7 @@ async function readNewPassword(parsed: Parsed): Promise<string> {
     throw new UsageError('No password: give it on standard input with --password-stdin, or in ADMIN_PASSWORD, or run this in a terminal.');
   }
   const problem = t.passwordProblem(password);
-  if (problem) throw new Failure(errorMessage(problem) ?? problem);
+  if (problem) throw new Failure(errorMessage(CLI_TEXTS, problem) ?? problem);
   return password;
 }
 

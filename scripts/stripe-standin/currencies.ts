@@ -27,11 +27,11 @@ function minorExponent(currency: string): number {
 }
 
 /** Formats an amount in minor units (Stripe's convention) for display. */
-export function formatAmount(amount: number, currency: string): string {
+export function formatAmount(amount: number, currency: string, locale = 'en-US'): string {
   const exp = minorExponent(currency);
   const major = amount / 10 ** exp;
   try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase(), maximumFractionDigits: exp }).format(major);
+    return new Intl.NumberFormat(locale, { style: 'currency', currency: currency.toUpperCase(), maximumFractionDigits: exp }).format(major);
   } catch {
     return `${major.toFixed(exp)} ${currency.toUpperCase()}`;
   }

@@ -5,7 +5,7 @@
 // what the rules in refunds-and-disputes.ts allow.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { emailFor, getSession, pay } from './checkout.ts';
-import { formatAmount } from './currencies.ts';
+import { formatAmount, formatAmount as formatMoney } from './currencies.ts';
 import { readBody, redirect, sendHtml } from './http.ts';
 import { ApiError, isEmail } from './params.ts';
 import { appliedCode, applyCode, isApplied } from './promotions.ts';
@@ -44,9 +44,20 @@ code{font-size:.85em;word-break:break-all}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 `;
 
-function layout(title: string, body: string, wide = false): string {
+/**
+ * The buyer's checkout page in the session's `locale`, as Stripe's follows it: English, and
+ * French for sites written in French (the rest of the stand-in's pages are for developers).
+ */
+const WORDS = {
+  en: { lang: 'en', locale: 'en-US', summary: 'Order summary', subtotal: 'Subtotal', promo: 'Promotion code', total: 'Total due', heading: 'Complete your purchase', email: 'Email', fixed: 'Set by the seller for this purchase.', receipt: 'Your receipt and access details are sent here.', test: 'Test checkout: no card is charged.', complete: 'Complete order', pay: (amount: string) => `Pay ${amount}`, delayed: 'Pay with a delayed method', cancel: 'Cancel', apply: 'Apply', testMode: 'Test mode' },
+  fr: { lang: 'fr', locale: 'fr-FR', summary: 'Récapitulatif de la commande', subtotal: 'Sous-total', promo: 'Code promotionnel', total: 'Total à payer', heading: 'Finalisez votre achat', email: 'E-mail', fixed: 'Fixé par le vendeur pour cet achat.', receipt: 'Votre reçu et vos accès sont envoyés à cette adresse.', test: 'Paiement de test : aucune carte n’est débitée.', complete: 'Valider la commande', pay: (amount: string) => `Payer ${amount}`, delayed: 'Payer avec un moyen différé', cancel: 'Annuler', apply: 'Appliquer', testMode: 'Mode test' },
+};
+type Words = (typeof WORDS)['en'];
+const wordsOf = (s: CheckoutSession): Words => (String(s.locale ?? '').split('-')[0] === 'fr' ? WORDS.fr : WORDS.en);
+
+function layout(title: string, body: string, wide = false, lang = 'en'): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="${esc(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title><style>${CSS}</style></head>
 <body><main${wide ? ' class="wide"' : ''}>
 ${body}
@@ -54,6 +65,8 @@ ${body}
 }
 
 function summary(sd: Standin, s: CheckoutSession, items: LineItem[]): string {
+  const w = wordsOf(s);
+  const formatAmount = (amount: number, currency: string) => formatMoney(amount, currency, w.locale);
   const rows = items.map((li) => {
     const description = sd.state.products[li.price.product]?.description;
     return `<li><div>${esc(li.description)}${li.quantity > 1 ? ` <span class="muted">× ${li.quantity}</span>` : ''}${
@@ -62,14 +75,14 @@ function summary(sd: Standin, s: CheckoutSession, items: LineItem[]): string {
   const applied = appliedCode(sd, s);
   const discount = (s.total_details as { amount_discount?: number } | undefined)?.amount_discount ?? 0;
   const discountRow = applied && discount > 0
-    ? `<p class="total"><span>Subtotal</span> <span>${esc(formatAmount(s.amount_subtotal, s.currency))}</span></p>
-<p class="total" id="discount"><span>Promotion code <code>${esc(applied.code)}</code></span> <span>−${esc(formatAmount(discount, s.currency))}</span></p>`
+    ? `<p class="total"><span>${w.subtotal}</span> <span>${esc(formatAmount(s.amount_subtotal, s.currency))}</span></p>
+<p class="total" id="discount"><span>${w.promo} <code>${esc(applied.code)}</code></span> <span>−${esc(formatAmount(discount, s.currency))}</span></p>`
     : '';
-  return `<h2 id="summary">Order summary</h2>
+  return `<h2 id="summary">${w.summary}</h2>
 <ul class="items" aria-labelledby="summary">
 ${rows}
 </ul>
-${discountRow}<p class="total"><span>Total due</span> <strong>${esc(formatAmount(s.amount_total, s.currency))}</strong></p>`;
+${discountRow}<p class="total"><span>${w.total}</span> <strong>${esc(formatAmount(s.amount_total, s.currency))}</strong></p>`;
 }
 
 function checkoutPage(sd: Standin, s: CheckoutSession, opts: { error?: string; email?: string; code?: string; codeError?: string } = {}): string {
@@ -90,32 +103,33 @@ ${back}`);
   const fixedEmail = emailFor(sd, s);
   const emailValue = fixedEmail ?? opts.email ?? '';
   const describedBy = ['email-help', opts.error ? 'email-error' : ''].filter(Boolean).join(' ');
-  const pay = formatAmount(s.amount_total, s.currency);
+  const w = wordsOf(s);
+  const pay = formatMoney(s.amount_total, s.currency, w.locale);
   // Like Stripe's page: the code field exists only when the session allows promotion codes.
   const codeField = s.allow_promotion_codes === true
-    ? `<label for="promotion_code">Promotion code</label>
+    ? `<label for="promotion_code">${w.promo}</label>
   <div class="actions" style="margin-top:0">
     <input id="promotion_code" name="promotion_code" autocomplete="off" autocapitalize="characters" value="${esc(opts.code ?? appliedCode(sd, s)?.code ?? '')}" style="width:auto;flex:1"${opts.codeError ? ' aria-invalid="true" aria-describedby="code-error"' : ''}>
-    <button type="submit" name="action" value="apply" formnovalidate>Apply</button>
+    <button type="submit" name="action" value="apply" formnovalidate>${w.apply}</button>
   </div>
   ${opts.codeError ? `<p id="code-error" class="error" role="alert">${esc(opts.codeError)}</p>` : ''}`
     : '';
-  return layout(`Pay ${pay} · ${title}`, `<p><span class="badge">Test mode</span></p>
-<h1>Complete your purchase</h1>
+  return layout(`${w.pay(pay)} · ${title}`, `<p><span class="badge">${w.testMode}</span></p>
+<h1>${w.heading}</h1>
 ${summary(sd, s, items)}
 <form method="post" action="/c/pay/${esc(s.id)}">
-  <label for="email">Email</label>
+  <label for="email">${w.email}</label>
   <input id="email" name="email" type="email" autocomplete="email" required value="${esc(emailValue)}"${fixedEmail ? ' readonly' : ''} aria-describedby="${describedBy}"${opts.error ? ' aria-invalid="true"' : ''}>
-  <p id="email-help" class="muted">${fixedEmail ? 'Set by the seller for this purchase.' : 'Your receipt and access details are sent here.'}</p>
+  <p id="email-help" class="muted">${fixedEmail ? w.fixed : w.receipt}</p>
   ${opts.error ? `<p id="email-error" class="error" role="alert">${esc(opts.error)}</p>` : ''}
   ${codeField}
-  <p class="muted">Test checkout: no card is charged.</p>
+  <p class="muted">${w.test}</p>
   <div class="actions">
-    <button class="primary" type="submit" name="action" value="pay">${s.amount_total === 0 ? 'Complete order' : `Pay ${esc(pay)}`}</button>
-    <button type="submit" name="action" value="pay_delayed">Pay with a delayed method</button>
-    ${s.cancel_url ? '<button type="submit" name="action" value="cancel" formnovalidate>Cancel</button>' : ''}
+    <button class="primary" type="submit" name="action" value="pay">${s.amount_total === 0 ? w.complete : esc(w.pay(pay))}</button>
+    <button type="submit" name="action" value="pay_delayed">${w.delayed}</button>
+    ${s.cancel_url ? `<button type="submit" name="action" value="cancel" formnovalidate>${w.cancel}</button>` : ''}
   </div>
-</form>`);
+</form>`, false, w.lang);
 }
 
 export function indexPage(sd: Standin, query: URLSearchParams): string {

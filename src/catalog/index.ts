@@ -3,6 +3,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCatalog, type Catalog, type Course } from './load.ts';
+import type { Texts } from '../server/i18n/index.ts';
 
 export * from './load.ts';
 export { renderVariant, type Picture } from './media.ts';
@@ -61,13 +62,11 @@ export function sectionNumbers(course: Course): Map<Course['sections'][number], 
   return numbers;
 }
 
-export function formatDuration(minutes: number): string {
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  return rest ? `${hours} h ${rest} min` : `${hours} h`;
+/** "1 h 30 min", in the site's language. */
+export function formatDuration(t: Texts, minutes: number): string {
+  return t.site.duration(Math.floor(minutes / 60), minutes % 60);
 }
 
-export function lessonCount(count: number): string {
-  return `${count} lesson${count === 1 ? '' : 's'}`;
+export function lessonCount(t: Texts, count: number): string {
+  return t.site.lessons(count);
 }

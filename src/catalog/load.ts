@@ -188,7 +188,7 @@ export async function loadCatalog(dir: string, { strict = false } = {}): Promise
   const markdown = await renderer;
   const media = new MediaRegistry();
   const fragments: FragmentLink[] = [];
-  const courses = await Promise.all(raws.map((raw) => renderCourse(raw, markdown, media, targets, fragments, problems)));
+  const courses = await Promise.all(raws.map((raw) => renderCourse(raw, markdown, media, targets, fragments, problems, site?.locale ?? 'en-US')));
   checkFragments(fragments, targets, problems);
 
   if (problems.some((p) => !p.warning || strict) || !site) throw new CatalogError(sortProblems(problems));
@@ -403,6 +403,7 @@ async function renderCourse(
   targets: Map<string, LinkTarget>,
   fragments: FragmentLink[],
   problems: Problem[],
+  locale: string,
 ): Promise<Course> {
   const url = `/courses/${raw.slug}/`;
   const context = (source: string, file: string, lineOffset: number) => ({
@@ -414,6 +415,7 @@ async function renderCourse(
     problems,
     fragments,
     course: raw.slug,
+    locale,
   });
   const rendered = async (source: string, file: string, body: string, lineOffset: number) => {
     const result = await markdown.render(body, context(source, file, lineOffset));

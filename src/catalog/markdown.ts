@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { slug as githubSlug } from 'github-slugger';
-import markdownIt, { type MarkdownIt, type Token } from 'markdown-it';
+import markdownIt, { type MarkdownIt, type StateCore, type Token } from 'markdown-it';
 import anchor from 'markdown-it-anchor';
 import footnote from 'markdown-it-footnote';
 import { bundledLanguages, createHighlighter, createJavaScriptRegexEngine, type BundledLanguage, type Highlighter, type ShikiTransformer } from 'shiki';
@@ -14,6 +14,7 @@ import { MARK_TEXT, parseFenceInfo, type FenceInfo } from './code-fence.ts';
 import { courseSyntax, type ImageOptions } from './markdown-syntax.ts';
 import { MediaRegistry, type Download, type Picture } from './media.ts';
 import { idsIn, rewriteTags, type Attributes } from './raw-html.ts';
+import { messagesFor } from '../server/i18n/index.ts';
 
 /** A mistake in a course file. A warning does not stop a build, unless the author asks (`--strict`). */
 export type Problem = { file: string; line?: number; message: string; warning?: boolean };
@@ -45,6 +46,8 @@ export type RenderContext = {
   displayFile: string;
   /** The course the document belongs to: links into an unpublished course are allowed only from inside it. */
   course: string;
+  /** The site's locale: its language's quotes and spacing (see `typography`). */
+  locale: string;
 };
 
 export type Heading = { level: number; text: string; id: string; /** In the file. */ line?: number };
@@ -65,6 +68,8 @@ type Resolved = { picture: Picture; dark?: Picture };
 
 type Env = {
   ctx: RenderContext;
+  /** Read by the French spacing rule. */
+  french?: boolean;
   pictures: Map<string, Resolved>;
   downloads: Map<string, Download>;
   media: Set<string>;
@@ -88,6 +93,31 @@ export function slugify(text: string): string {
   return githubSlug(text);
 }
 
+/**
+ * The typographer's conventions of the site's language. French: « » quotes with a narrow no-break
+ * space (U+202F) inside, and the same space before : ; ! ? (and none of it in code, which is
+ * its own token and never touched).
+ */
+const NNBSP = '\u202f';
+function typographyOf(locale: string): { quotes: string[]; french: boolean } {
+  if (/^fr\b/i.test(locale)) return { quotes: [`«${NNBSP}`, `${NNBSP}»`, '“', '”'], french: true };
+  return { quotes: ['“', '”', '‘', '’'], french: false };
+}
+
+/** A core rule after the smart quotes: a space (or none) before : ; ! ? becomes U+202F, in text only. */
+function frenchSpacing(state: StateCore): void {
+  if (!(state.env as Env).french) return;
+  for (const block of state.tokens) {
+    if (block.type !== 'inline' || !block.children) continue;
+    for (const token of block.children) {
+      if (token.type !== 'text') continue;
+      // Only after a word, a closing quote or bracket, and before a space or the end: "http://",
+      // "12:30" and "?q=1" stay as they are.
+      token.content = token.content.replace(/([\p{L}\p{N}»)\]])[ \u00a0]?([:;!?])(?=[\s»)\]]|$)/gu, `$1${NNBSP}$2`);
+    }
+  }
+}
+
 export class MarkdownRenderer {
   readonly #md: MarkdownIt;
   readonly #highlighter: Highlighter;
@@ -96,6 +126,7 @@ export class MarkdownRenderer {
     this.#highlighter = highlighter;
     this.#md = markdownIt({ html: true, linkify: true, typographer: true });
     this.#md.use(footnote);
+    this.#md.core.ruler.after('smartquotes', 'french-spacing', frenchSpacing);
     this.#md.use(courseSyntax);
     // markdown-it-anchor's types describe markdown-it 14; the plugin works unchanged on 15.
     this.#md.use(anchor as unknown as (md: MarkdownIt, options: object) => void, {
@@ -106,7 +137,8 @@ export class MarkdownRenderer {
     const rules = this.#md.renderer.rules;
     rules.image = (tokens: Token[], i: number, options: unknown, env?: unknown) => this.#renderImage(tokens[i]!, env as Env);
     rules.fence = (tokens: Token[], i: number) => this.#renderFence(tokens[i]!);
-    rules.table_open = () => '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>\n';
+    rules.table_open = (_tokens: Token[], _i: number, _options: unknown, env?: unknown) =>
+      `<div class="table-scroll" tabindex="0" role="region" aria-label="${escapeAttr(messagesFor((env as Env).ctx.locale).lesson.table)}"><table>\n`;
     rules.table_close = () => '</table></div>\n';
   }
 
@@ -118,6 +150,10 @@ export class MarkdownRenderer {
 
   async render(body: string, ctx: RenderContext): Promise<Rendered> {
     const env: Env = { ctx, pictures: new Map(), downloads: new Map(), media: new Set(), ids: new Set() };
+    // Parsing is synchronous, so the options set here are the ones this document is parsed with.
+    const typography = typographyOf(ctx.locale);
+    this.#md.set({ quotes: typography.quotes });
+    env.french = typography.french;
     const tokens = this.#md.parse(body, env);
     await this.#prepare(tokens, env);
     const html = this.#md.renderer.render(tokens, this.#md.options, env);

@@ -14,6 +14,7 @@ import { createLessonGate, createLessonIndex, type LessonGate } from '../server/
 import type { Client } from '../server/context.ts';
 import { parsePageShell, type PageShell } from '../server/http/page-shell.ts';
 import { htmlPage } from '../server/http/responses.ts';
+import { localeOfShell, messagesFor } from '../server/i18n/index.ts';
 import { withSecurityHeaders } from '../server/http/security-headers.ts';
 import { answerRoute, routeOf, serverErrorPage } from '../server/routes.ts';
 import { checkBindings, createLogMailer, createSendEmailMailer, describeWorkersStore, openWorkersStore, settingsOf, type SendEmailBinding, type WorkerEnv } from './app-context.ts';
@@ -29,6 +30,8 @@ type Isolate = { basics: AppBasics; shell: PageShell; gate: LessonGate };
 
 export function createWorker(built: BuiltPages): { fetch(request: Request, env: WorkerEnv, context: ExecutionContext): Promise<Response> } {
   const pbkdf2LimitEnforced = enforceWorkersPbkdf2Limit();
+  // The site's language, for the answers given before or without the core (bad settings, static files).
+  const texts = messagesFor(localeOfShell(parsePageShell(built.shellHtml)));
   let isolate: Isolate | undefined;
 
   /** Built at the first request (the settings are bindings, unknown before); no I/O. */
@@ -55,7 +58,7 @@ export function createWorker(built: BuiltPages): { fetch(request: Request, env: 
       current = isolateFor(env);
     } catch (error) {
       console.error(error instanceof Error ? error.message : String(error));
-      return htmlPage(503, 'Temporarily unavailable', 'The site is not configured correctly. Please try again later.', { 'Cache-Control': 'no-store' });
+      return htmlPage(texts, 503, texts.page.unavailable, texts.page.notConfigured, { 'Cache-Control': 'no-store' });
     }
     const { basics, shell, gate } = current;
     const ctx = createAppContext(basics, {
@@ -88,7 +91,7 @@ export function createWorker(built: BuiltPages): { fetch(request: Request, env: 
     const head = request.method === 'HEAD';
     if (request.method !== 'GET' && !head) {
       const file = await env.ASSETS.fetch(new Request(request.url, { method: 'HEAD' }));
-      if (file.status === 200) return htmlPage(405, 'Method not allowed', 'This address is a page; open it in a browser.', { Allow: 'GET, HEAD' });
+      if (file.status === 200) return htmlPage(texts, 405, texts.page.methodNotAllowed, texts.page.isAPage, { Allow: 'GET, HEAD' });
     }
     return new Response(head ? null : built.notFoundHtml, { status: 404, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' } });
   }

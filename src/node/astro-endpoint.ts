@@ -4,10 +4,12 @@
 // and turns an exception into the 500 page exactly as the Worker does.
 import type { APIRoute } from 'astro';
 import { building as built } from 'virtual:course-build';
+import site from 'virtual:site-settings';
 import type { AppContext } from '../server/context.ts';
 import { parsePageShell } from '../server/http/page-shell.ts';
 import { clientAddressOf } from '../server/http/client-address.ts';
 import { htmlPage } from '../server/http/responses.ts';
+import { messagesFor } from '../server/i18n/index.ts';
 import { answerRoute, ROUTES } from '../server/routes.ts';
 import { getAppContext } from './app-context.ts';
 import { REQUEST_ID_HEADER } from './request-log.ts';
@@ -27,7 +29,8 @@ export function astroRoute(path: string): APIRoute {
     try {
       ctx = await getAppContext();
     } catch {
-      return htmlPage(503, 'Temporarily unavailable', 'The site cannot reach its store right now. Please try again in a minute.');
+      const t = messagesFor(site.locale);
+      return htmlPage(t, 503, t.page.unavailable, t.page.storeUnavailable);
     }
     // Astro gives the socket's peer (no allowedDomains is configured, so it reads no header).
     const address = clientAddressOf(clientAddress, request.headers.get('x-forwarded-for'), ctx.config.trustProxy);

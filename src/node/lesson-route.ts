@@ -9,6 +9,7 @@ import type { AppContext } from '../server/context.ts';
 import { createLessonGate, createLessonIndex, storeReads, type GateRequest, type RefreshingLessonIndex } from '../server/access/lesson-gate.ts';
 import { openSqliteGateReads } from './gate-reads.ts';
 import { storeFilePath } from './store.ts';
+import { messagesFor, messagesOf } from '../server/i18n/index.ts';
 
 export type LessonRoute = {
   /** True for a request the gate answers: anything under /courses/ that is not a built file. */
@@ -104,8 +105,13 @@ export function createLessonRoute(app: AppContext, clientDir: string, storeUrl =
         (error: unknown) => {
           app.log.error('lesson-gate.failed', { url: req.url, error: error instanceof Error ? error.message : String(error) });
           if (res.headersSent) return void res.destroy();
-          res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Retry-After': '30' });
-          res.end('The lesson cannot be loaded right now. Please try again in a minute.\n');
+          // In the site's language when its layout can be read; the store may be what failed, not the layout.
+          void messagesOf(app)
+            .catch(() => messagesFor('en-US'))
+            .then((t) => {
+              res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Retry-After': '30' });
+              res.end(`${t.page.lessonUnavailable}\n`);
+            });
         },
       );
     },

@@ -3,13 +3,14 @@
 import type { APIRoute } from 'astro';
 import { getCatalog, lessonCount } from '../catalog/index.ts';
 import { escapeXml } from '../catalog/xml.ts';
+import { messagesFor } from '../server/i18n/index.ts';
 import { formatMinor } from '../server/money.ts';
 
 export const GET: APIRoute = async ({ site }) => {
   const { site: settings, published } = await getCatalog();
   const items = published.map((course) => {
     const url = new URL(course.url, site).href;
-    const summary = `${course.description} (${lessonCount(course.lessons.length)}, ${formatMinor(course.priceMinor, course.currency, settings.locale)})`;
+    const summary = `${course.description} (${lessonCount(messagesFor(settings.locale), course.lessons.length)}, ${formatMinor(course.priceMinor, course.currency, settings.locale)})`;
     return [
       '    <item>',
       `      <title>${escapeXml(course.title)}</title>`,

@@ -30,6 +30,7 @@ import { handleSearch } from './content/search.ts';
 import { handleWaitlist } from './payments/waitlist.ts';
 import { handleStripeWebhook } from './payments/webhook.ts';
 import { isStoreUnreachable } from './db/replica.ts';
+import { messagesFor, messagesOf } from './i18n/index.ts';
 
 const PAGE = ['GET', 'HEAD'] as const;
 const FORM = ['POST'] as const;
@@ -108,7 +109,8 @@ export function routeOf(pathname: string): Route | undefined {
  */
 export async function answerRoute(route: Route, request: Request, ctx: AppContext, client: Client, requestId: string): Promise<Response> {
   if (route.methods !== 'any' && !route.methods.includes(request.method)) {
-    return htmlPage(405, 'Method not allowed', route.methods.includes('POST') ? 'Send this form from its page.' : 'This address is a page; open it in a browser.', {
+    const t = await messagesOf(ctx);
+    return htmlPage(t, 405, t.page.methodNotAllowed, route.methods.includes('POST') ? t.page.sendFromPage : t.page.isAPage, {
       Allow: route.methods.join(', '),
     });
   }
@@ -134,31 +136,33 @@ export async function serverErrorPage(ctx: AppContext, request: Request, request
   const headers = { 'X-Request-Id': requestId, 'Cache-Control': 'no-store' };
   if (unreachable) return storeUnreachablePage(ctx, headers);
   try {
+    const t = await messagesOf(ctx);
     return await pageResponse(ctx, {
       status: 500,
-      title: 'Something went wrong',
-      description: 'An error on our side.',
+      title: t.page.serverError,
+      description: t.page.serverErrorDescription,
       headers,
       main: html`<section class="wrap auth">
-        <h1>Something went wrong</h1>
-        <p>The page could not be shown because of an error on our side. Nothing you did caused it.</p>
-        <p>Please try again in a minute. If it keeps happening, write to us and mention this reference:</p>
+        <h1>${t.page.serverError}</h1>
+        <p>${t.page.ourError}</p>
+        <p>${t.page.quoteReference}</p>
         <p><code>${requestId}</code></p>
-        <p><a class="button" href="/">Back to the courses</a></p>
+        <p><a class="button" href="/">${t.page.backHome}</a></p>
       </section>`,
     });
   } catch {
-    // The layout itself could not be read: the plain page still carries the reference.
-    return htmlPage(500, 'Something went wrong', `The page could not be shown. If it happens again, quote this reference: ${requestId}.`, headers);
+    // The layout itself could not be read, nor its language: the plain page still carries the reference.
+    const t = messagesFor('en-US');
+    return htmlPage(t, 500, t.page.serverError, t.page.serverErrorMessage(requestId), headers);
   }
 }
 
 /** 503 with Retry-After: the store cannot take the change now; nothing was lost, the visitor tries again. */
 async function storeUnreachablePage(ctx: AppContext, headers: Record<string, string>): Promise<Response> {
-  const title = 'Temporarily unavailable';
-  const message = 'The site cannot save anything right now because its database is out of reach. Nothing you sent was lost or charged twice; please try again in a minute.';
   const withRetry = { ...headers, 'Retry-After': '30' };
   try {
+    const t = await messagesOf(ctx);
+    const [title, message] = [t.page.unavailable, t.page.storeUnreachable];
     return await pageResponse(ctx, {
       status: 503,
       title,
@@ -167,11 +171,12 @@ async function storeUnreachablePage(ctx: AppContext, headers: Record<string, str
       main: html`<section class="wrap auth">
         <h1>${title}</h1>
         <p>${message}</p>
-        <p><a class="button" href="/">Back to the courses</a></p>
+        <p><a class="button" href="/">${t.page.backHome}</a></p>
       </section>`,
     });
   } catch {
-    return htmlPage(503, title, message, withRetry);
+    const t = messagesFor('en-US');
+    return htmlPage(t, 503, t.page.unavailable, t.page.storeUnreachable, withRetry);
   }
 }
 

@@ -4,10 +4,12 @@ import { requireMember } from '../auth/session.ts';
 import { formMessages } from '../http/form-messages.ts';
 import { html } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
+import { messagesOf } from '../i18n/index.ts';
 import { getOwnedCourses } from './progress.ts';
 
 export async function handleAccountPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const visitor = await requireMember(request, ctx, '/account');
   if (visitor instanceof Response) return visitor;
@@ -19,44 +21,44 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
           (course) => html`
           <li>
             <h3><a href="/courses/${course.slug}/">${course.title}</a></h3>
-            <progress value="${course.completed}" max="${course.total || 1}" aria-label="Progress in ${course.title}"></progress>
-            <span>${course.completed} of ${course.total} lessons</span>
+            <progress value="${course.completed}" max="${course.total || 1}" aria-label="${t.account.progressIn(course.title)}"></progress>
+            <span>${t.account.lessonsDone(course.completed, course.total)}</span>
             <a class="button" href="${course.continueUrl}">${
-              course.total > 0 && course.completed === course.total ? 'Start again' : course.completed > 0 ? 'Continue where you left off' : 'Start the course'
+              course.total > 0 && course.completed === course.total ? t.account.startAgain : course.completed > 0 ? t.account.continue : t.account.start
             }</a>
           </li>`,
         )}
       </ul>`
       : html`<div class="empty-state" data-owned-courses>
-        <p>You do not own any courses yet.</p>
-        <p><a class="button" href="/">Browse the courses</a></p>
+        <p>${t.account.noCourses}</p>
+        <p><a class="button" href="/">${t.account.browse}</a></p>
       </div>`;
   return pageResponse(ctx, {
-    title: 'Your account',
-    description: 'Your courses and account settings.',
+    title: t.account.title,
+    description: t.account.description,
     setCookies,
     main: html`<section class="wrap auth account">
-    <h1>Your account</h1>
-    ${formMessages(new URL(request.url))}
-    <p>Signed in as <strong>${member.email}</strong>.</p>
-    ${!member.hasPassword && html`<p class="notice" data-set-password>Your account has no password yet. <a href="/account/password">Choose a password</a> so you can sign in on any device.</p>`}
+    <h1>${t.account.title}</h1>
+    ${formMessages(t, new URL(request.url))}
+    <p>${t.account.signedInAs(member.email)}</p>
+    ${!member.hasPassword && html`<p class="notice" data-set-password>${t.account.setPassword}</p>`}
     ${!member.emailVerified && html`<form class="notice" data-verify-email method="post" action="/api/auth/verify-request">
-      Your email address is not confirmed yet. Courses bought for it without signing in, or given to it, open once it is.
-      <button class="link-button" type="submit">Email me a link to confirm it</button>
+      ${t.account.notConfirmed}
+      <button class="link-button" type="submit">${t.account.confirmLink}</button>
     </form>`}
 
-    <h2>Your courses</h2>
+    <h2>${t.account.yourCourses}</h2>
     ${owned}
 
-    <h2>Settings</h2>
+    <h2>${t.account.settings}</h2>
     <ul class="account-actions">
-      ${member.role === 'admin' && html`<li><a href="/admin/">Admin: sales, members and courses</a></li>`}
-      <li><a href="/account/password">${member.hasPassword ? 'Change your password' : 'Choose a password'}</a></li>
+      ${member.role === 'admin' && html`<li><a href="/admin/">${t.account.admin}</a></li>`}
+      <li><a href="/account/password">${member.hasPassword ? t.auth.changePasswordTitle : t.auth.choosePasswordTitle}</a></li>
       <li>
-        <form method="post" action="/api/auth/logout"><button class="link-button" type="submit">Sign out</button></form>
+        <form method="post" action="/api/auth/logout"><button class="link-button" type="submit">${t.account.signOut}</button></form>
       </li>
       <li>
-        <form method="post" action="/api/auth/logout-all"><button class="link-button" type="submit">Sign out on every device</button></form>
+        <form method="post" action="/api/auth/logout-all"><button class="link-button" type="submit">${t.account.signOutEverywhere}</button></form>
       </li>
     </ul>
   </section>`,

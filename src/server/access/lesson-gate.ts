@@ -24,6 +24,7 @@ import { mayReadSql } from './ledger.ts';
 import { joinParts, PageCache, preparePage, renderPage, type BodyParts, type PreparedPage } from './member-page.ts';
 import { clearSessionCookies, mayBeUnseen, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
 import { caughtUp } from '../db/replica.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 /**
  * The loose filter for slugs in a request: what the catalogue makes (its strict rule is
@@ -235,7 +236,7 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     const path = parseGatePath(request.target);
     const head = request.method === 'HEAD';
     if (request.method !== 'GET' && !head) {
-      return { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: 'Method not allowed\n' };
+      return { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: `${(await messagesOf(ctx)).page.methodNotAllowed}\n` };
     }
     if (!path) return notFound(head, []);
 

@@ -3,8 +3,10 @@
 //
 // - ` data-lesson="<slug>"` on each sidebar link: ` data-done` follows it for a completed lesson;
 // - PROGRESS_MARKER, an HTML comment: replaced by the "Mark as complete" (or undo) form;
-// - `data-account-link>Account</a>` in the header: the member's email, so that the page's script
-//   need not ask /api/me who is signed in.
+// - the `data-account-link` link in the header (its text in the site's language): the member's
+//   email, so that the page's script need not ask /api/me who is signed in.
+//
+// The progress form speaks the page's language, read from its `<html lang>`.
 //
 // A page is cut at those hooks once, when the gate first serves that version of it
 // (`preparePage`): the long stretches become UTF-8 bytes, the sidebar (whose links change with the
@@ -15,10 +17,12 @@
 // each young-generation GC slow, and those pauses are the tail latency.) A page without hooks is
 // served as it is.
 import { escapeHtml } from '../http/responses.ts';
+import { messagesFor, type Texts } from '../i18n/index.ts';
 
 /** Where the lesson view leaves room for the progress form of paid lessons. */
 export const PROGRESS_MARKER = '<!--lesson-progress-->';
-const HOOKS = / data-lesson="([a-z0-9-]+)"|<!--lesson-progress-->|data-account-link>Account<\/a>/g;
+const HOOKS = / data-lesson="([a-z0-9-]+)"|<!--lesson-progress-->|data-account-link[^>]*>[^<]*<\/a>/g;
+const LANG = /<html[^>]*\slang="([A-Za-z0-9-]+)"/;
 
 /** The sidebar: `pieces[i]` ends with lesson `slugs[i]`'s attribute, where ` data-done` may follow. */
 type Sidebar = { kind: 'sidebar'; pieces: string[]; slugs: string[]; bytes: number };
@@ -28,6 +32,8 @@ export type PreparedPage = {
   /** The stored content hash of the page this was cut from. */
   hash: string;
   items: Item[];
+  /** The texts of the page's language, for the progress form. */
+  texts: Texts;
   /** The progress form in both states with their UTF-8 lengths, made at the first render. */
   forms?: { course: string; lesson: string; open: [string, number]; done: [string, number] };
   /** UTF-8 length of the page without what members add. */
@@ -88,7 +94,7 @@ export function preparePage(hash: string, html: string): PreparedPage {
   text(html.length);
   let bytes = 0;
   for (const item of items) bytes += item instanceof Uint8Array ? item.byteLength : item.kind === 'sidebar' ? item.bytes : 0;
-  return { hash, items, bytes };
+  return { hash, items, bytes, texts: messagesFor(LANG.exec(html.slice(0, 2048))?.[1] ?? 'en-US') };
 }
 
 /** The page for one member: the prepared bytes, with the member's state between them. */
@@ -109,7 +115,7 @@ export function renderPage(page: PreparedPage, state: MemberState): BodyParts {
       }
       parts.push(html);
     } else if (item.kind === 'progress') {
-      if (page.forms?.course !== state.course || page.forms.lesson !== state.lesson) page.forms = formsFor(state.course, state.lesson);
+      if (page.forms?.course !== state.course || page.forms.lesson !== state.lesson) page.forms = formsFor(page.texts, state.course, state.lesson);
       const [form, length] = state.done.has(state.lesson) ? page.forms.done : page.forms.open;
       parts.push(form);
       bytes += length;
@@ -153,19 +159,19 @@ function utf8Length(text: string): number {
   return bytes;
 }
 
-function formsFor(course: string, lesson: string): NonNullable<PreparedPage['forms']> {
-  const open = progressForm(course, lesson, false);
-  const done = progressForm(course, lesson, true);
+function formsFor(t: Texts, course: string, lesson: string): NonNullable<PreparedPage['forms']> {
+  const open = progressForm(t, course, lesson, false);
+  const done = progressForm(t, course, lesson, true);
   return { course, lesson, open: [open, utf8Length(open)], done: [done, utf8Length(done)] };
 }
 
 /** The progress form: one button that marks the lesson complete, or undoes it. */
-export function progressForm(course: string, lesson: string, done: boolean): string {
+export function progressForm(t: Texts, course: string, lesson: string, done: boolean): string {
   return (
     `<form class="lesson-progress${done ? ' is-done' : ''}" id="progress" method="post" action="/api/progress">` +
     `<input type="hidden" name="course" value="${escapeHtml(course)}"><input type="hidden" name="lesson" value="${escapeHtml(lesson)}">` +
     `<input type="hidden" name="done" value="${done ? '0' : '1'}">` +
-    `<button class="button${done ? ' secondary' : ''}" type="submit">${done ? 'Completed ✓ (undo)' : 'Mark as complete'}</button></form>`
+    `<button class="button${done ? ' secondary' : ''}" type="submit">${escapeHtml(done ? t.lesson.completedUndo : t.lesson.markComplete)}</button></form>`
   );
 }
 

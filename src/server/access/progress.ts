@@ -3,6 +3,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Db } from '../context.ts';
+import { messagesOf } from '../i18n/index.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { htmlPage, redirect } from '../http/responses.ts';
 import { hasAccessSql } from './ledger.ts';
@@ -76,10 +77,11 @@ const progressForm = z.object({
  * lesson of it; anything else changes nothing (sign in, 403, 404).
  */
 export async function handleProgress(request: Request, ctx: AppContext): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
+  const t = await messagesOf(ctx);
   const form = parseForm(progressForm, fields);
-  if (!form.ok) return htmlPage(400, 'Form not understood', 'This form is not one of ours. Open the lesson and use its button.');
+  if (!form.ok) return htmlPage(t, 400, t.page.formNotUnderstood, t.progress.notOurs);
   const { course, lesson, done } = form.data;
   const back = lessonPath(course, lesson);
 
@@ -100,8 +102,8 @@ export async function handleProgress(request: Request, ctx: AppContext): Promise
   const row = await readCurrent(read.claims, query, ctx, (found) => !found.entitled);
   const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
   if (!settled.valid || !row) return signIn(settled.setCookies);
-  if (row.lesson === null) return htmlPage(404, 'No such lesson', 'This lesson does not exist, or is no longer published.');
-  if (!row.entitled) return htmlPage(403, 'Not your course', 'Only members who own this course can track their progress in it.');
+  if (row.lesson === null) return htmlPage(t, 404, t.progress.noLessonTitle, t.progress.noLesson);
+  if (!row.entitled) return htmlPage(t, 403, t.progress.notYoursTitle, t.progress.notYours);
 
   if (done === '1') {
     await ctx.db.run(sql`INSERT INTO lesson_progress (user_id, course_slug, lesson_slug, completed_at)

@@ -15,6 +15,7 @@ import { courseSlugSchema, grantCourse, issuePasswordLink, revokeCourse, signOut
 import { GRANT_REASONS, REVOKE_REASONS } from './pages.ts';
 import { getMemberDetail } from './reports.ts';
 import { badRequest } from './views.ts';
+import { messagesOf, type Texts } from '../i18n/index.ts';
 
 const note = z
   .string()
@@ -34,16 +35,9 @@ function reasonForm<const R extends readonly [string, ...string[]]>(reasons: R) 
 const grantForm = reasonForm(GRANT_REASONS);
 const revokeForm = reasonForm(REVOKE_REASONS);
 
-const PROBLEMS: Record<string, string> = {
-  'course-invalid': 'Choose a course from the list.',
-  'reason-invalid': 'Choose a reason from the list.',
-  'note-missing': 'Say why in the note when the reason is “other”.',
-  'note-too-long': 'The note is too long (200 characters at most).',
-  'note-invalid': 'The note cannot contain line breaks or control characters.',
-};
-
-function problem(code: string): string {
-  return PROBLEMS[code] ?? 'Something in the form is missing or not valid.';
+function problem(t: Texts, code: string): string {
+  const problems: Record<string, string> = t.admin.problems;
+  return problems[code] ?? t.admin.formProblem;
 }
 
 export type MemberAction = 'grant' | 'revoke' | 'password-email' | 'sign-out';
@@ -59,11 +53,11 @@ export async function memberAction(
   const actor: AdminActor = { userId: input.admin.id, via: 'web' };
   const page = `/admin/members/${member.id}`;
   const back = (notice: string) => redirect(`${page}?notice=${notice}`);
-  const refuse = (message: string) => badRequest(ctx, input.url, 'members', message, page);
+  const refuse = (message: (t: Texts) => string) => badRequest(ctx, input.url, 'members', message, page);
 
   if (input.action === 'grant' || input.action === 'revoke') {
     const form = parseForm(input.action === 'grant' ? grantForm : revokeForm, input.fields);
-    if (!form.ok) return refuse(problem(form.error));
+    if (!form.ok) return refuse((t) => problem(t, form.error));
     const { course, reason, note } = form.data;
     const request = { email: member.email, course, reason, note, actor };
     const result = input.action === 'grant' ? await grantCourse(ctx, request) : await revokeCourse(ctx, request);
@@ -76,9 +70,9 @@ export async function memberAction(
       case 'not-owned':
         return back(result.kind);
       case 'unknown-course':
-        return refuse('The store has no such course. Choose one from the list.');
+        return refuse((t) => t.admin.noSuchCourse);
       case 'invalid':
-        return refuse(problem(result.problem));
+        return refuse((t) => problem(t, result.problem));
       case 'unknown-user':
         return null;
     }
@@ -104,8 +98,9 @@ export async function memberAction(
   if (issued.kind === 'unknown-user') return null;
   const siteName = ctx.config.siteUrl.host;
   const message = issued.hasPassword
-    ? passwordResetMessage({ to: issued.email, url: new URL(`/reset?token=${issued.token}`, ctx.config.siteUrl).href, siteName, minutes: issued.lifetimeMs / 60_000 })
+    ? passwordResetMessage({ t: await messagesOf(ctx), to: issued.email, url: new URL(`/reset?token=${issued.token}`, ctx.config.siteUrl).href, siteName, minutes: issued.lifetimeMs / 60_000 })
     : setPasswordMessage({
+        t: await messagesOf(ctx),
         to: issued.email,
         url: new URL(`/reset?token=${issued.token}&welcome=1`, ctx.config.siteUrl).href,
         siteName,

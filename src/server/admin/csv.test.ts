@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, minorToDecimal } from './csv.ts';
+import { csvField, minorToDecimal, purchasesCsv } from './csv.ts';
 import { textTable } from './text-table.ts';
 
 describe('csvField', () => {
@@ -37,5 +37,21 @@ describe('textTable', () => {
     expect(textTable(['>id', 'email'], [[1, 'a@example.com'], [12, 'b@x.io']])).toBe(
       ['id  email', '--  -------------', ' 1  a@example.com', '12  b@x.io'].join('\n'),
     );
+  });
+});
+
+describe('the excel-fr dialect', () => {
+  it('starts with a UTF-8 byte order mark, separates with ; and writes amounts with a decimal comma', () => {
+    const row = {
+      id: 1, createdAt: Date.UTC(2026, 0, 2), userId: 3, email: 'zoé@example.com', courseSlug: 'python', courseTitle: 'Python; the basics',
+      source: 'stripe', status: 'paid', access: 'active', accessReason: 'purchase', amountMinor: 4900, amountRefundedMinor: 0,
+      currency: 'EUR', checkoutSessionId: 'cs_1', paymentIntentId: 'pi_1', livemode: false,
+    } as Parameters<typeof purchasesCsv>[0][number];
+    const french = purchasesCsv([row], 'excel-fr');
+    expect(french.startsWith('\ufeffpurchase_id;created_at;email;')).toBe(true);
+    expect(french).toContain(';zoé@example.com;python;"Python; the basics";stripe;paid;active;49,00;0,00;EUR;');
+    const plain = purchasesCsv([row]);
+    expect(plain.startsWith('purchase_id,created_at,')).toBe(true);
+    expect(plain).toContain(',"Python; the basics",stripe,paid,active,49.00,0.00,EUR,');
   });
 });

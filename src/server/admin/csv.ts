@@ -1,6 +1,8 @@
 // Purchases as CSV for a spreadsheet or an accountant: RFC 4180 (comma-separated, CRLF, fields
 // with a comma, quote or line break quoted, quotes doubled), amounts in the currency's major unit
-// as plain decimals, times in UTC ISO 8601.
+// as plain decimals, times in UTC ISO 8601. The `excel-fr` dialect is what a French Excel opens
+// by double-click: a UTF-8 byte order mark (else it reads Windows-1252), `;` between fields and a
+// decimal comma (else every amount is text).
 import { minorUnitDigits } from '../money.ts';
 import type { PurchaseSummary, UserSummary } from './members.ts';
 
@@ -12,11 +14,24 @@ export function csvField(value: string | number | boolean | null | undefined, op
   if (value === null || value === undefined) return '';
   let text = String(value);
   if (options.text && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  // Quoted also for a `;`, so that a field stays one field in either dialect.
+  return /[",;\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function csvRow(fields: string[]): string {
-  return `${fields.join(',')}\r\n`;
+export type CsvDialect = 'rfc4180' | 'excel-fr';
+
+const DIALECTS: Record<CsvDialect, { separator: string; bom: string; decimal: string }> = {
+  rfc4180: { separator: ',', bom: '', decimal: '.' },
+  'excel-fr': { separator: ';', bom: '\ufeff', decimal: ',' },
+};
+
+export function csvRow(fields: string[], dialect: CsvDialect = 'rfc4180'): string {
+  return `${fields.join(DIALECTS[dialect].separator)}\r\n`;
+}
+
+/** An amount in the dialect's decimal notation: digits, a sign and the decimal mark never need quotes there. */
+function amountField(minor: number, currency: string, dialect: CsvDialect): string {
+  return minorToDecimal(minor, currency).replace('.', DIALECTS[dialect].decimal);
 }
 
 /** 4900 USD → "49.00", 4900 JPY → "4900", 1234 KWD → "1.234"; exact, without floating point. */
@@ -46,8 +61,8 @@ export const PURCHASE_CSV_COLUMNS = [
   'livemode',
 ] as const;
 
-export function purchasesCsv(rows: PurchaseSummary[]): string {
-  let out = csvRow([...PURCHASE_CSV_COLUMNS]);
+export function purchasesCsv(rows: PurchaseSummary[], dialect: CsvDialect = 'rfc4180'): string {
+  let out = DIALECTS[dialect].bom + csvRow([...PURCHASE_CSV_COLUMNS], dialect);
   for (const row of rows) {
     // A grant moved no money: its amount and currency stay empty rather than "0.00 XXX".
     const paid = row.source === 'stripe';
@@ -60,21 +75,21 @@ export function purchasesCsv(rows: PurchaseSummary[]): string {
       csvField(row.source),
       csvField(row.status),
       csvField(row.access),
-      csvField(paid ? minorToDecimal(row.amountMinor, row.currency) : null),
-      csvField(paid ? minorToDecimal(row.amountRefundedMinor, row.currency) : null),
+      paid ? amountField(row.amountMinor, row.currency, dialect) : '',
+      paid ? amountField(row.amountRefundedMinor, row.currency, dialect) : '',
       csvField(paid ? row.currency : null),
       csvField(row.checkoutSessionId),
       csvField(row.paymentIntentId),
       csvField(row.livemode),
-    ]);
+    ], dialect);
   }
   return out;
 }
 
 export const MEMBER_CSV_COLUMNS = ['user_id', 'created_at', 'email', 'role', 'has_password', 'email_verified', 'active_courses', 'purchases'] as const;
 
-export function membersCsv(rows: UserSummary[]): string {
-  let out = csvRow([...MEMBER_CSV_COLUMNS]);
+export function membersCsv(rows: UserSummary[], dialect: CsvDialect = 'rfc4180'): string {
+  let out = DIALECTS[dialect].bom + csvRow([...MEMBER_CSV_COLUMNS], dialect);
   for (const row of rows) {
     out += csvRow([
       csvField(row.id),
@@ -85,7 +100,7 @@ export function membersCsv(rows: UserSummary[]): string {
       csvField(row.emailVerified),
       csvField(row.activeCourses),
       csvField(row.purchases),
-    ]);
+    ], dialect);
   }
   return out;
 }

@@ -20,6 +20,9 @@ import {
   type CourseOverview,
 } from './reports.ts';
 import { adminPage, badRequest, day, money, pager, table, when } from './views.ts';
+import { TOKEN_LIFETIME_MS } from '../auth/tokens.ts';
+import { messagesOf, type Texts } from '../i18n/index.ts';
+import { SET_PASSWORD_LINK_MS } from '../payments/fulfil.ts';
 
 export const PAGE_SIZE = 50;
 
@@ -46,8 +49,9 @@ export const purchaseQuery = z.object({
   from: optional(isoDay),
   to: optional(isoDay),
   page: pageNumber,
+  excel: optional(z.literal('fr')),
 });
-export const memberQuery = z.object({ q: optional(z.string().trim().max(254)), page: pageNumber });
+export const memberQuery = z.object({ q: optional(z.string().trim().max(254)), page: pageNumber, excel: optional(z.literal('fr')) });
 const pageQuery = z.object({ page: pageNumber });
 
 /** The query's parameters as an object: a repeated parameter is an array, which the schemas refuse. */
@@ -86,31 +90,34 @@ export function stripePaymentUrl(paymentIntentId: string, livemode: boolean): st
   return `https://dashboard.stripe.com${livemode ? '' : '/test'}/payments/${encodeURIComponent(paymentIntentId)}`;
 }
 
-function amountCell(row: PurchaseSummary): SafeHtml {
-  if (row.source === 'grant') return html`<td>granted</td>`;
-  return html`<td class="num">${money(row.amountMinor, row.currency)}${row.amountRefundedMinor > 0 && html`<br /><small>refunded ${money(row.amountRefundedMinor, row.currency)}</small>`}</td>`;
+function amountCell(t: Texts, row: PurchaseSummary): SafeHtml {
+  if (row.source === 'grant') return html`<td>${t.admin.granted}</td>`;
+  return html`<td class="num">${money(t, row.amountMinor, row.currency)}${row.amountRefundedMinor > 0 && html`<br /><small>${t.admin.refunded(money(t, row.amountRefundedMinor, row.currency))}</small>`}</td>`;
 }
 
-function purchaseRows(rows: PurchaseSummary[], options: { member?: boolean } = {}): SafeHtml[] {
+function purchaseRows(t: Texts, rows: PurchaseSummary[], options: { member?: boolean } = {}): SafeHtml[] {
   return rows.map(
     (row) => html`<tr>
       <td>${row.id}</td>
       <td>${when(row.createdAt)}</td>
       ${options.member === false ? '' : html`<td>${memberCell(row.userId, row.email)}</td>`}
       <td>${courseCell(row.courseSlug, row.courseTitle)}</td>
-      ${amountCell(row)}
+      ${amountCell(t, row)}
       <td>${row.status}</td>
       <td>${row.access}${row.accessReason && html`<br /><small>${row.accessReason}</small>`}</td>
       <td class="ids">${
         row.source === 'stripe'
-          ? html`${row.paymentIntentId && html`<a href="${stripePaymentUrl(row.paymentIntentId, row.livemode)}" rel="noreferrer">${row.paymentIntentId}</a><br />`}<small>${row.checkoutSessionId}</small>${!row.livemode && html` <small>(test)</small>`}`
+          ? html`${row.paymentIntentId && html`<a href="${stripePaymentUrl(row.paymentIntentId, row.livemode)}" rel="noreferrer">${row.paymentIntentId}</a><br />`}<small>${row.checkoutSessionId}</small>${!row.livemode && html` <small>${t.admin.test}</small>`}`
           : ''
       }</td>
     </tr>`,
   );
 }
 
-const PURCHASE_HEAD = ['#', 'Date', 'Member', 'Course', 'Amount', 'Status', 'Access', 'Stripe'];
+function purchaseHead(t: Texts, options: { member?: boolean } = {}): string[] {
+  const head = t.admin.purchaseHead;
+  return [head.id, head.date, ...(options.member === false ? [] : [head.member]), head.course, head.amount, head.status, head.access, head.stripe];
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -126,43 +133,44 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
     listPurchases(ctx.db, { status: 'disputed', newestFirst: true }),
   ]);
   const net = (charged: number, refunded: number) => charged - refunded;
+  const t = await messagesOf(ctx);
   return adminPage(ctx, {
-    title: 'Dashboard',
+    title: t.admin.sections.dashboard,
     section: 'dashboard',
     url,
     main: html`
   <section aria-labelledby="totals-heading">
-    <h2 id="totals-heading">Sales</h2>
-    <p class="admin-counts"><span><strong>${counts.accounts}</strong> accounts</span> <span><strong>${counts.withAccess}</strong> with a course</span> <span><strong>${counts.admins}</strong> admins</span></p>
+    <h2 id="totals-heading">${t.admin.sales}</h2>
+    <p class="admin-counts">${t.admin.counts(counts.accounts, counts.withAccess, counts.admins)}</p>
     ${table(
       'totals',
-      'All-time sales per currency (refunds taken off; open disputes are held by Stripe)',
-      ['Currency', 'Purchases', 'Charged', 'Refunded', 'Revenue', 'Open disputes', 'Disputes lost'],
+      t.admin.totalsCaption,
+      t.admin.totalsHead,
       totals.map(
-        (row) => html`<tr><th scope="row">${row.currency}</th><td class="num">${row.purchases}</td><td class="num">${money(row.chargedMinor, row.currency)}</td><td class="num">${money(row.refundedMinor, row.currency)}</td><td class="num" data-revenue="${row.currency}">${money(net(row.chargedMinor, row.refundedMinor), row.currency)}</td><td class="num">${row.openDisputes}${row.openDisputes > 0 && html` (${money(row.openDisputedMinor, row.currency)})`}</td><td class="num">${row.disputesLost}</td></tr>`,
+        (row) => html`<tr><th scope="row">${row.currency}</th><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-revenue="${row.currency}">${money(t, net(row.chargedMinor, row.refundedMinor), row.currency)}</td><td class="num">${row.openDisputes}${row.openDisputes > 0 && html` (${money(t, row.openDisputedMinor, row.currency)})`}</td><td class="num">${row.disputesLost}</td></tr>`,
       ),
-      'No sales yet.',
+      t.admin.noSales,
     )}
     ${table(
       'months',
-      'Revenue per course and month (UTC; a refund counts in the month of its purchase)',
-      ['Month', 'Course', 'Currency', 'Purchases', 'Charged', 'Refunded', 'Revenue'],
+      t.admin.monthsCaption,
+      t.admin.monthsHead,
       months.map(
-        (row) => html`<tr><td>${row.month}</td><td>${courseCell(row.courseSlug, row.courseTitle)}</td><td>${row.currency}</td><td class="num">${row.purchases}</td><td class="num">${money(row.chargedMinor, row.currency)}</td><td class="num">${money(row.refundedMinor, row.currency)}</td><td class="num" data-month-revenue="${row.month} ${row.courseSlug} ${row.currency}">${money(net(row.chargedMinor, row.refundedMinor), row.currency)}</td></tr>`,
+        (row) => html`<tr><td>${row.month}</td><td>${courseCell(row.courseSlug, row.courseTitle)}</td><td>${row.currency}</td><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-month-revenue="${row.month} ${row.courseSlug} ${row.currency}">${money(t, net(row.chargedMinor, row.refundedMinor), row.currency)}</td></tr>`,
       ),
-      'No sales yet.',
+      t.admin.noSales,
     )}
   </section>
   <section aria-labelledby="recent-heading">
-    <h2 id="recent-heading">Recent activity</h2>
-    ${table('recent', html`Latest purchases and grants (<a href="/admin/purchases">all</a>)`, PURCHASE_HEAD, purchaseRows(recent), 'No purchases yet.')}
-    ${table('refunds', 'Refunded purchases (fully or in part), newest purchase first', PURCHASE_HEAD, purchaseRows(refunds), 'No refunds.')}
-    ${table('disputes', 'Open disputes', PURCHASE_HEAD, purchaseRows(disputes), 'No open disputes.')}
+    <h2 id="recent-heading">${t.admin.recent}</h2>
+    ${table('recent', t.admin.latest, purchaseHead(t), purchaseRows(t, recent), t.admin.noPurchasesYet)}
+    ${table('refunds', t.admin.refundsCaption, purchaseHead(t), purchaseRows(t, refunds), t.admin.noRefunds)}
+    ${table('disputes', t.admin.disputesCaption, purchaseHead(t), purchaseRows(t, disputes), t.admin.noDisputes)}
   </section>
   <section aria-labelledby="content-heading">
-    <h2 id="content-heading">Content</h2>
-    ${syncSummary(sync)}
-    ${coursesTable(courses)}
+    <h2 id="content-heading">${t.admin.content}</h2>
+    ${syncSummary(t, sync)}
+    ${coursesTable(t, courses)}
   </section>`,
   });
 }
@@ -178,38 +186,37 @@ async function listRefunds(ctx: AppContext): Promise<PurchaseSummary[]> {
     .slice(0, 10);
 }
 
-function syncSummary(sync: Awaited<ReturnType<typeof latestContentSync>>): SafeHtml {
-  if (!sync) return html`<p>No content sync has changed the store yet. Run <code>npm run content:sync</code> after a build.</p>`;
+function syncSummary(t: Texts, sync: Awaited<ReturnType<typeof latestContentSync>>): SafeHtml {
+  if (!sync) return html`<p>${t.admin.noSync}</p>`;
   const counts = (key: string) => {
     const value = sync.summary?.[key] as Record<string, number> | undefined;
-    return value ? Object.entries(value).map(([name, n]) => `${n} ${name}`).join(', ') : 'not recorded';
+    return value ? Object.entries(value).map(([name, n]) => `${n} ${name}`).join(', ') : t.admin.notRecorded;
   };
-  return html`<p>Last content change: <strong>${when(sync.finishedAt)}</strong>, ${sync.written} rows written (courses: ${counts('courses')}; lessons: ${counts('lessons')}).
-    A sync of an unchanged build writes nothing and is not listed.</p>`;
+  return html`<p>${t.admin.lastSync(when(sync.finishedAt), sync.written, counts('courses'), counts('lessons'))}</p>`;
 }
 
-function completion(course: CourseOverview): string {
-  return course.withAccess === 0 ? '–' : `${Math.round((course.completed / course.withAccess) * 100)}% (${course.completed} of ${course.withAccess})`;
+function completion(t: Texts, course: CourseOverview): string {
+  return course.withAccess === 0 ? '–' : t.admin.completion(Math.round((course.completed / course.withAccess) * 100), course.completed, course.withAccess);
 }
 
-function coursesTable(courses: CourseOverview[]): SafeHtml {
+function coursesTable(t: Texts, courses: CourseOverview[]): SafeHtml {
   return table(
     'courses',
-    'Courses in the store (what the last content sync wrote from git)',
-    ['Course', 'State', 'Price', 'Lessons', 'Buyers', 'With access', 'Completed', 'Waitlist'],
+    t.admin.coursesCaption,
+    t.admin.coursesHead,
     courses.map(
       (course) => html`<tr>
         <th scope="row">${courseCell(course.slug, course.title)}<br /><small>${course.slug}</small></th>
-        <td>${course.published ? (course.comingSoon ? 'coming soon' : 'published') : 'unpublished'}${course.saleEndsAt !== null && html`<br /><small>sale ends ${when(course.saleEndsAt)}</small>`}</td>
-        <td class="num">${money(course.priceMinor, course.currency)}</td>
-        <td class="num">${course.lessonsPublished} published${course.lessonsUnpublished > 0 && html`<br /><small>${course.lessonsUnpublished} unpublished</small>`}</td>
+        <td>${course.published ? (course.comingSoon ? t.admin.comingSoon : t.admin.published) : t.admin.unpublished}${course.saleEndsAt !== null && html`<br /><small>${t.admin.saleEnds(when(course.saleEndsAt))}</small>`}</td>
+        <td class="num">${money(t, course.priceMinor, course.currency)}</td>
+        <td class="num">${t.admin.lessonsPublished(course.lessonsPublished)}${course.lessonsUnpublished > 0 && html`<br /><small>${t.admin.lessonsUnpublished(course.lessonsUnpublished)}</small>`}</td>
         <td class="num">${course.buyers}</td>
         <td class="num">${course.withAccess}</td>
-        <td class="num">${completion(course)}</td>
+        <td class="num">${completion(t, course)}</td>
         <td class="num">${course.waitlist}</td>
       </tr>`,
     ),
-    'The store has no courses: run the content sync after a build.',
+    t.admin.noCourses,
   );
 }
 
@@ -217,32 +224,34 @@ function coursesTable(courses: CourseOverview[]): SafeHtml {
 
 export async function membersPage(ctx: AppContext, url: URL): Promise<Response> {
   const query = memberQuery.safeParse(queryFields(url));
-  if (!query.success) return badRequest(ctx, url, 'members', 'That search is not valid.', '/admin/members');
+  if (!query.success) return badRequest(ctx, url, 'members', (t) => t.admin.badSearch, '/admin/members');
   const search = query.data.q || undefined;
   const total = await countUsers(ctx.db, { search });
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const page = Math.min(query.data.page ?? 1, pages);
   const users = await listUsers(ctx.db, { search, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
-  const csvHref = search ? `/admin/members.csv?${new URLSearchParams({ q: search })}` : '/admin/members.csv';
+  const csvHref = `/admin/members.csv?${new URLSearchParams(search ? { q: search } : {})}`;
+  const excelHref = `/admin/members.csv?${new URLSearchParams({ ...(search ? { q: search } : {}), excel: 'fr' })}`;
+  const t = await messagesOf(ctx);
   return adminPage(ctx, {
-    title: 'Members',
+    title: t.admin.sections.members,
     section: 'members',
     url,
     main: html`<form class="admin-filters" method="get" action="/admin/members" role="search">
-      <div class="admin-field"><label for="q">Email contains</label><input id="q" name="q" type="search" value="${search ?? ''}" maxlength="254" /></div>
-      <button class="button" type="submit">Search</button>
+      <div class="admin-field"><label for="q">${t.admin.emailContains}</label><input id="q" name="q" type="search" value="${search ?? ''}" maxlength="254" /></div>
+      <button class="button" type="submit">${t.admin.search}</button>
     </form>
-    <p>${total} account${total === 1 ? '' : 's'}${search && html` matching “${search}”`}. <a href="${csvHref}" download>Download as CSV</a></p>
+    <p>${t.admin.accounts(total, search)} <a href="${csvHref.replace(/\?$/, '')}" download>${t.admin.downloadCsv}</a> (<a href="${excelHref}" download>${t.admin.forExcel}</a>)</p>
     ${table(
       'members',
-      'Accounts, oldest first',
-      ['#', 'Email', 'Role', 'Password', 'Courses now', 'Purchases', 'Created'],
+      t.admin.membersCaption,
+      t.admin.membersHead,
       users.map(
-        (user) => html`<tr><td>${user.id}</td><th scope="row">${memberCell(user.id, user.email)}</th><td>${user.role}</td><td>${user.hasPassword ? 'yes' : 'no'}</td><td class="num">${user.activeCourses}</td><td class="num">${user.purchases}</td><td>${day(user.createdAt)}</td></tr>`,
+        (user) => html`<tr><td>${user.id}</td><th scope="row">${memberCell(user.id, user.email)}</th><td>${user.role}</td><td>${user.hasPassword ? t.admin.yes : t.admin.no}</td><td class="num">${user.activeCourses}</td><td class="num">${user.purchases}</td><td>${day(user.createdAt)}</td></tr>`,
       ),
-      'No account matches.',
+      t.admin.noAccount,
     )}
-    ${pager(url, page, pages)}`,
+    ${pager(t, url, page, pages)}`,
   });
 }
 
@@ -257,96 +266,97 @@ export async function memberPage(ctx: AppContext, url: URL, userId: number): Pro
     listCourses(ctx.db),
   ]);
   const base = `/admin/members/${userId}`;
+  const t = await messagesOf(ctx);
   const readable = progress.filter((course) => course.hasAccess);
   const courseOptions = (list: { slug: string; title: string; published?: boolean }[]) =>
-    list.map((course) => html`<option value="${course.slug}">${course.title}${course.published === false && ' (unpublished)'}</option>`);
+    list.map((course) => html`<option value="${course.slug}">${course.title}${course.published === false && t.admin.unpublishedSuffix}</option>`);
   const reasonOptions = (reasons: readonly string[]) => reasons.map((reason) => html`<option value="${reason}">${reason}</option>`);
   return adminPage(ctx, {
     title: member.email,
     section: 'members',
     url,
     main: html`<dl class="admin-facts">
-      <dt>Account</dt><dd>#${member.id}, ${member.role}, created ${when(member.createdAt)}</dd>
-      <dt>Password</dt><dd>${member.hasPassword ? 'set' : 'none yet (created by a purchase or a grant)'}</dd>
-      <dt>Email verified</dt><dd>${member.emailVerifiedAt === null ? 'no' : when(member.emailVerifiedAt)}</dd>
+      <dt>${t.admin.account}</dt><dd>${t.admin.accountFacts(member.id, member.role, when(member.createdAt))}</dd>
+      <dt>${t.admin.password}</dt><dd>${member.hasPassword ? t.admin.passwordSet : t.admin.passwordNone}</dd>
+      <dt>${t.admin.emailVerified}</dt><dd>${member.emailVerifiedAt === null ? t.admin.no : when(member.emailVerifiedAt)}</dd>
     </dl>
 
-    <h2>Progress</h2>
+    <h2>${t.admin.progress}</h2>
     ${table(
       'progress',
-      'Courses and lessons completed (published lessons)',
-      ['Course', 'Access', 'Completed'],
+      t.admin.progressCaption,
+      t.admin.progressHead,
       progress.map(
-        (course) => html`<tr><th scope="row">${courseCell(course.courseSlug, course.title)}</th><td>${course.hasAccess ? 'can read' : 'no access'}</td><td class="num">${course.completed} of ${course.total}</td></tr>`,
+        (course) => html`<tr><th scope="row">${courseCell(course.courseSlug, course.title)}</th><td>${course.hasAccess ? t.admin.canRead : t.admin.noAccess}</td><td class="num">${t.admin.ofTotal(course.completed, course.total)}</td></tr>`,
       ),
-      'No purchases and no progress.',
+      t.admin.noProgress,
     )}
 
-    <h2>Purchases</h2>
-    ${table('purchases', 'Purchases and grants, newest first', PURCHASE_HEAD.filter((label) => label !== 'Member'), purchaseRows(purchases, { member: false }), 'No purchases.')}
+    <h2>${t.admin.purchases}</h2>
+    ${table('purchases', t.admin.memberPurchasesCaption, purchaseHead(t, { member: false }), purchaseRows(t, purchases, { member: false }), t.admin.noPurchases)}
 
-    <h2>Access ledger</h2>
+    <h2>${t.admin.ledger}</h2>
     ${table(
       'ledger',
-      'Every change to what this member may read, oldest first',
-      ['Date', 'Course', 'Purchase', 'Action', 'Reason', 'By', 'Note'],
+      t.admin.ledgerCaption,
+      t.admin.ledgerHead,
       ledger.map(
         (entry) => html`<tr><td>${when(entry.createdAt)}</td><td>${entry.courseSlug}</td><td>#${entry.purchaseId}</td><td>${entry.action}</td><td>${entry.reason}${entry.stripeObjectId && html`<br /><small>${entry.stripeObjectId}</small>`}</td><td>${entry.actorEmail ?? (entry.stripeObjectId ? 'Stripe' : '')}</td><td>${entry.note}</td></tr>`,
       ),
-      'No ledger entries.',
+      t.admin.noLedger,
     )}
 
-    <h2>Actions</h2>
+    <h2>${t.admin.actions}</h2>
     <div class="admin-actions">
       <form class="form" method="post" action="${base}/grant">
-        <h3>Give a course</h3>
-        <label for="grant-course">Course</label>
+        <h3>${t.admin.give}</h3>
+        <label for="grant-course">${t.admin.course}</label>
         <select id="grant-course" name="course" required>${courseOptions(courses)}</select>
-        <label for="grant-reason">Reason</label>
+        <label for="grant-reason">${t.admin.reason}</label>
         <select id="grant-reason" name="reason" required>${reasonOptions(GRANT_REASONS)}</select>
-        <label for="grant-note">Note <small>(required for “other”)</small></label>
+        <label for="grant-note">${t.admin.note} <small>${t.admin.noteRequired}</small></label>
         <input id="grant-note" name="note" maxlength="200" />
-        <button class="button" type="submit">Grant</button>
+        <button class="button" type="submit">${t.admin.grant}</button>
       </form>
       <form class="form" method="post" action="${base}/revoke">
-        <h3>Take a course away</h3>
+        <h3>${t.admin.takeAway}</h3>
         ${readable.length === 0
-          ? html`<p>The member cannot read any course.</p>`
-          : html`<label for="revoke-course">Course</label>
+          ? html`<p>${t.admin.cannotRead}</p>`
+          : html`<label for="revoke-course">${t.admin.course}</label>
         <select id="revoke-course" name="course" required>${courseOptions(readable.map((course) => ({ slug: course.courseSlug, title: course.title ?? course.courseSlug })))}</select>
-        <label for="revoke-reason">Reason</label>
+        <label for="revoke-reason">${t.admin.reason}</label>
         <select id="revoke-reason" name="reason" required>${reasonOptions(REVOKE_REASONS)}</select>
-        <label for="revoke-note">Note <small>(required for “other”)</small></label>
+        <label for="revoke-note">${t.admin.note} <small>${t.admin.noteRequired}</small></label>
         <input id="revoke-note" name="note" maxlength="200" />
-        <p class="hint">This does not refund a payment: refund it in Stripe’s dashboard.</p>
-        <button class="button secondary" type="submit">Revoke</button>`}
+        <p class="hint">${t.admin.noRefund}</p>
+        <button class="button secondary" type="submit">${t.admin.revoke}</button>`}
       </form>
       <form class="form" method="post" action="${base}/password-email">
-        <h3>Password email</h3>
-        <p>${member.hasPassword ? 'Email the member a link to choose a new password (valid 60 minutes).' : 'Email the member a link to set their password (valid 7 days).'}</p>
-        <button class="button secondary" type="submit">Send the email</button>
+        <h3>${t.admin.passwordEmail}</h3>
+        <p>${member.hasPassword ? t.admin.resetLink(TOKEN_LIFETIME_MS.reset / 60_000) : t.admin.setLink(SET_PASSWORD_LINK_MS / 86_400_000)}</p>
+        <button class="button secondary" type="submit">${t.admin.sendEmail}</button>
       </form>
       <form class="form" method="post" action="${base}/sign-out">
-        <h3>Sessions</h3>
-        <p>End every session of this member, on every device.</p>
-        <button class="button secondary" type="submit">Sign out everywhere</button>
+        <h3>${t.admin.sessions}</h3>
+        <p>${t.admin.endSessions}</p>
+        <button class="button secondary" type="submit">${t.admin.signOutEverywhere}</button>
       </form>
     </div>
 
-    <h2>Audit</h2>
-    ${auditTable('member-audit', 'Admin actions about this member, newest first (the last 20)', audit)}`,
+    <h2>${t.admin.audit}</h2>
+    ${auditTable(t, 'member-audit', t.admin.memberAuditCaption, audit)}`,
   });
 }
 
-function auditTable(id: string, caption: string, rows: Awaited<ReturnType<typeof listAudit>>): SafeHtml {
+function auditTable(t: Texts, id: string, caption: string, rows: Awaited<ReturnType<typeof listAudit>>): SafeHtml {
   return table(
     id,
     caption,
-    ['Date', 'By', 'Action', 'Member', 'Course', 'Reason', 'Detail'],
+    t.admin.auditHead,
     rows.map(
-      (row) => html`<tr><td>${when(row.createdAt)}</td><td>${row.actorEmail ?? 'operator'} <small>(${row.via})</small></td><td>${row.action}</td><td>${row.subjectEmail}</td><td>${row.courseSlug}</td><td>${row.reason}</td><td><small>${row.detail}</small></td></tr>`,
+      (row) => html`<tr><td>${when(row.createdAt)}</td><td>${row.actorEmail ?? t.admin.operator} <small>(${row.via})</small></td><td>${row.action}</td><td>${row.subjectEmail}</td><td>${row.courseSlug}</td><td>${row.reason}</td><td><small>${row.detail}</small></td></tr>`,
     ),
-    'Nothing yet.',
+    t.admin.nothingYet,
   );
 }
 
@@ -354,7 +364,7 @@ function auditTable(id: string, caption: string, rows: Awaited<ReturnType<typeof
 
 export async function purchasesPage(ctx: AppContext, url: URL): Promise<Response> {
   const query = purchaseQuery.safeParse(queryFields(url));
-  if (!query.success) return badRequest(ctx, url, 'purchases', 'Those filters are not valid: a course, a status, and dates as YYYY-MM-DD.', '/admin/purchases');
+  if (!query.success) return badRequest(ctx, url, 'purchases', (t) => t.admin.badFilters, '/admin/purchases');
   const filter = purchaseFilter(query.data);
   const [total, courses] = await Promise.all([countPurchases(ctx.db, filter), listCourses(ctx.db)]);
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
@@ -363,20 +373,21 @@ export async function purchasesPage(ctx: AppContext, url: URL): Promise<Response
   const filters = new URLSearchParams();
   for (const name of ['course', 'status', 'from', 'to'] as const) if (query.data[name]) filters.set(name, query.data[name]!);
   const selected = (on: boolean) => (on ? raw(' selected') : '');
+  const t = await messagesOf(ctx);
   return adminPage(ctx, {
-    title: 'Purchases',
+    title: t.admin.sections.purchases,
     section: 'purchases',
     url,
     main: html`<form class="admin-filters" method="get" action="/admin/purchases">
-      <div class="admin-field"><label for="course">Course</label><select id="course" name="course"><option value="">any</option>${courses.map((course) => html`<option value="${course.slug}"${selected(course.slug === query.data.course)}>${course.title}</option>`)}</select></div>
-      <div class="admin-field"><label for="status">Status</label><select id="status" name="status"><option value="">any</option>${PURCHASE_STATUSES.map((status) => html`<option${selected(status === query.data.status)}>${status}</option>`)}</select></div>
-      <div class="admin-field"><label for="from">From</label><input id="from" name="from" type="date" value="${query.data.from ?? ''}" /></div>
-      <div class="admin-field"><label for="to">To</label><input id="to" name="to" type="date" value="${query.data.to ?? ''}" /></div>
-      <button class="button" type="submit">Filter</button>
+      <div class="admin-field"><label for="course">${t.admin.course}</label><select id="course" name="course"><option value="">${t.admin.any}</option>${courses.map((course) => html`<option value="${course.slug}"${selected(course.slug === query.data.course)}>${course.title}</option>`)}</select></div>
+      <div class="admin-field"><label for="status">${t.admin.status}</label><select id="status" name="status"><option value="">${t.admin.any}</option>${PURCHASE_STATUSES.map((status) => html`<option${selected(status === query.data.status)}>${status}</option>`)}</select></div>
+      <div class="admin-field"><label for="from">${t.admin.from}</label><input id="from" name="from" type="date" value="${query.data.from ?? ''}" /></div>
+      <div class="admin-field"><label for="to">${t.admin.to}</label><input id="to" name="to" type="date" value="${query.data.to ?? ''}" /></div>
+      <button class="button" type="submit">${t.admin.filter}</button>
     </form>
-    <p>${total} purchase${total === 1 ? '' : 's'}. <a href="/admin/purchases.csv${filters.size ? `?${filters}` : ''}" download>Download as CSV</a> (the same filters, every page)</p>
-    ${table('purchase-list', 'Purchases and grants, newest first (dates in UTC)', PURCHASE_HEAD, purchaseRows(rows), 'No purchase matches.')}
-    ${pager(url, page, pages)}`,
+    <p>${t.admin.purchasesCount(total)} <a href="/admin/purchases.csv${filters.size ? `?${filters}` : ''}" download>${t.admin.downloadCsv}</a> (${t.admin.sameFilters}; <a href="/admin/purchases.csv?${String(new URLSearchParams([...filters, ['excel', 'fr']]))}" download>${t.admin.forExcel}</a>)</p>
+    ${table('purchase-list', t.admin.purchasesCaption, purchaseHead(t), purchaseRows(t, rows), t.admin.noPurchaseMatches)}
+    ${pager(t, url, page, pages)}`,
   });
 }
 
@@ -384,15 +395,14 @@ export async function purchasesPage(ctx: AppContext, url: URL): Promise<Response
 
 export async function coursesPage(ctx: AppContext, url: URL): Promise<Response> {
   const [courses, sync] = await Promise.all([courseOverview(ctx.db), latestContentSync(ctx.db)]);
+  const t = await messagesOf(ctx);
   return adminPage(ctx, {
-    title: 'Courses',
+    title: t.admin.sections.courses,
     section: 'courses',
     url,
-    main: html`<p>The store holds every course the content sync ever wrote from git: a course removed from git or
-      unpublished there is kept as <em>unpublished</em> (nobody can buy it; its members keep their progress).
-      The store follows git when the content sync runs after each build you deploy.</p>
-    ${syncSummary(sync)}
-    ${coursesTable(courses)}`,
+    main: html`<p>${t.admin.coursesIntro}</p>
+    ${syncSummary(t, sync)}
+    ${coursesTable(t, courses)}`,
   });
 }
 
@@ -400,32 +410,33 @@ export async function coursePage(ctx: AppContext, url: URL, slug: string): Promi
   const [course] = await courseOverview(ctx.db, slug);
   if (!course) return null;
   const [lessons, waitlist] = await Promise.all([courseLessons(ctx.db, slug), courseWaitlist(ctx.db, slug)]);
+  const t = await messagesOf(ctx);
   return adminPage(ctx, {
     title: course.title,
     section: 'courses',
     url,
     main: html`<dl class="admin-facts">
-      <dt>Address</dt><dd>${course.published ? html`<a href="/courses/${course.slug}/">/courses/${course.slug}/</a>` : html`/courses/${course.slug}/ (unpublished)`}</dd>
-      <dt>Price</dt><dd>${money(course.priceMinor, course.currency)}${course.comingSoon && ', coming soon (not on sale)'}${course.saleEndsAt !== null && html`, sale ends ${when(course.saleEndsAt)}`}</dd>
-      <dt>Buyers</dt><dd>${course.buyers} (${course.withAccess} can read it now; <a href="/admin/purchases?course=${course.slug}">purchases</a>)</dd>
-      <dt>Completed</dt><dd>${completion(course)}</dd>
-      <dt>Synced</dt><dd>${when(course.updatedAt)}</dd>
+      <dt>${t.admin.address}</dt><dd>${course.published ? html`<a href="/courses/${course.slug}/">/courses/${course.slug}/</a>` : html`/courses/${course.slug}/${t.admin.unpublishedSuffix}`}</dd>
+      <dt>${t.admin.price}</dt><dd>${money(t, course.priceMinor, course.currency)}${course.comingSoon && t.admin.notOnSale}${course.saleEndsAt !== null && html`, ${t.admin.saleEnds(when(course.saleEndsAt))}`}</dd>
+      <dt>${t.admin.buyers}</dt><dd>${t.admin.buyersFacts(course.buyers, course.withAccess, `/admin/purchases?course=${course.slug}`)}</dd>
+      <dt>${t.admin.completed}</dt><dd>${completion(t, course)}</dd>
+      <dt>${t.admin.synced}</dt><dd>${when(course.updatedAt)}</dd>
     </dl>
     ${table(
       'lessons',
-      'Lessons in the store',
-      ['#', 'Lesson', 'State', 'Completed by', 'Synced'],
+      t.admin.lessonsCaption,
+      t.admin.lessonsHead,
       lessons.map(
-        (lesson) => html`<tr><td>${lesson.position}</td><th scope="row">${lesson.title}<br /><small>${lesson.slug}</small></th><td>${lesson.published ? (lesson.preview ? 'published, free preview' : 'published') : 'unpublished'}</td><td class="num">${lesson.completions}</td><td>${when(lesson.updatedAt)}</td></tr>`,
+        (lesson) => html`<tr><td>${lesson.position}</td><th scope="row">${lesson.title}<br /><small>${lesson.slug}</small></th><td>${lesson.published ? (lesson.preview ? t.admin.publishedPreview : t.admin.published) : t.admin.unpublished}</td><td class="num">${lesson.completions}</td><td>${when(lesson.updatedAt)}</td></tr>`,
       ),
-      'No lessons.',
+      t.admin.noLessons,
     )}
     ${table(
       'waitlist',
-      `Waitlist (${waitlist.length})`,
-      ['Email', 'Since'],
+      t.admin.waitlistCaption(waitlist.length),
+      t.admin.waitlistHead,
       waitlist.map((entry) => html`<tr><td>${entry.email}</td><td>${when(entry.createdAt)}</td></tr>`),
-      'Nobody is on the waitlist of this course.',
+      t.admin.noWaitlist,
     )}`,
   });
 }
@@ -434,17 +445,18 @@ export async function coursePage(ctx: AppContext, url: URL, slug: string): Promi
 
 export async function auditPage(ctx: AppContext, url: URL): Promise<Response> {
   const query = pageQuery.safeParse(queryFields(url));
-  if (!query.success) return badRequest(ctx, url, 'audit', 'That page number is not valid.', '/admin/audit');
+  if (!query.success) return badRequest(ctx, url, 'audit', (t) => t.admin.badPage, '/admin/audit');
   const total = await countAudit(ctx.db);
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const page = Math.min(query.data.page ?? 1, pages);
   const rows = await listAudit(ctx.db, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
+  const t = await messagesOf(ctx);
   return adminPage(ctx, {
-    title: 'Audit log',
+    title: t.admin.sections.audit,
     section: 'audit',
     url,
-    main: html`<p>Every change made by hand, on these pages (<em>web</em>) or with <code>npm run admin</code> (<em>cli</em>), newest first.</p>
-    ${auditTable('audit', `Admin actions (${total})`, rows)}
-    ${pager(url, page, pages)}`,
+    main: html`<p>${t.admin.auditIntro}</p>
+    ${auditTable(t, 'audit', t.admin.auditCaption(total), rows)}
+    ${pager(t, url, page, pages)}`,
   });
 }

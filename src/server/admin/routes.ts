@@ -12,6 +12,7 @@ import { membersCsv, purchasesCsv } from './csv.ts';
 import { listPurchases, listUsers } from './members.ts';
 import { auditPage, coursePage, coursesPage, dashboardPage, memberPage, memberQuery, membersPage, purchaseFilter, purchaseQuery, purchasesPage, queryFields } from './pages.ts';
 import { ADMIN_HEADERS, badRequest, day, notFound } from './views.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const MEMBER_ID = /^[1-9]\d{0,15}$/;
 const ACTIONS = new Set<MemberAction>(['grant', 'revoke', 'password-email', 'sign-out']);
@@ -50,13 +51,13 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
 
   if (section === 'members' && id && action) {
     if (!MEMBER_ID.test(id) || !ACTIONS.has(action as MemberAction)) return null;
-    const fields = await acceptFormPost(request, ctx.config);
+    const fields = await acceptFormPost(request, ctx);
     if (fields instanceof Response) return fields;
     return memberAction(ctx, client, { action: action as MemberAction, userId: Number(id), fields, admin, url });
   }
   if (action !== undefined) return null;
 
-  const refused = refusePageMethod(request);
+  const refused = refusePageMethod(request, await messagesOf(ctx));
   if (refused) return refused;
   switch (section) {
     case undefined:
@@ -66,16 +67,16 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
     case 'members.csv': {
       if (id !== undefined) return null;
       const query = memberQuery.safeParse(queryFields(url));
-      if (!query.success) return badRequest(ctx, url, 'members', 'That search is not valid.', '/admin/members');
-      return csvResponse(membersCsv(await listUsers(ctx.db, { search: query.data.q || undefined })), `members-${day(ctx.clock.now())}.csv`);
+      if (!query.success) return badRequest(ctx, url, 'members', (t) => t.admin.badSearch, '/admin/members');
+      return csvResponse(membersCsv(await listUsers(ctx.db, { search: query.data.q || undefined }), query.data.excel ? 'excel-fr' : 'rfc4180'), `members-${day(ctx.clock.now())}.csv`);
     }
     case 'purchases':
       return id === undefined ? purchasesPage(ctx, url) : null;
     case 'purchases.csv': {
       if (id !== undefined) return null;
       const query = purchaseQuery.safeParse(queryFields(url));
-      if (!query.success) return badRequest(ctx, url, 'purchases', 'Those filters are not valid: a course, a status, and dates as YYYY-MM-DD.', '/admin/purchases');
-      return csvResponse(purchasesCsv(await listPurchases(ctx.db, purchaseFilter(query.data))), `purchases-${day(ctx.clock.now())}.csv`);
+      if (!query.success) return badRequest(ctx, url, 'purchases', (t) => t.admin.badFilters, '/admin/purchases');
+      return csvResponse(purchasesCsv(await listPurchases(ctx.db, purchaseFilter(query.data)), query.data.excel ? 'excel-fr' : 'rfc4180'), `purchases-${day(ctx.clock.now())}.csv`);
     }
     case 'courses':
       return id === undefined ? coursesPage(ctx, url) : REQUEST_SLUG.test(id) ? coursePage(ctx, url, id) : null;

@@ -4,7 +4,7 @@
 import type { AppContext } from '../context.ts';
 import { html, raw, type HtmlValue, type SafeHtml } from '../http/html.ts';
 import { pageResponse } from '../http/page-shell.ts';
-import { formatMinor } from '../money.ts';
+import { formatMoney, messagesOf, type Texts } from '../i18n/index.ts';
 
 /**
  * On every /admin/ answer. Admin pages name members in their addresses and bodies: no cache may
@@ -19,11 +19,9 @@ export const ADMIN_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "frame-ancestors 'none'",
 };
 
-/** The admin pages' locale: the numbers are for the author, like the emails (fixed en-US). */
-const LOCALE = 'en-US';
-
-export function money(minor: number, currency: string): string {
-  return formatMinor(minor, currency, LOCALE);
+/** An amount in the site's locale, like every page and email. */
+export function money(t: Texts, minor: number, currency: string): string {
+  return formatMoney(t, minor, currency);
 }
 
 /** "2026-11-21 14:05 UTC": admin pages show UTC, the same as the CSV exports and the month grouping. */
@@ -37,34 +35,23 @@ export function day(ms: number): string {
 }
 
 const SECTIONS = [
-  { href: '/admin/', label: 'Dashboard', key: 'dashboard' },
-  { href: '/admin/members', label: 'Members', key: 'members' },
-  { href: '/admin/purchases', label: 'Purchases', key: 'purchases' },
-  { href: '/admin/courses', label: 'Courses', key: 'courses' },
-  { href: '/admin/audit', label: 'Audit log', key: 'audit' },
+  { href: '/admin/', key: 'dashboard' },
+  { href: '/admin/members', key: 'members' },
+  { href: '/admin/purchases', key: 'purchases' },
+  { href: '/admin/courses', key: 'courses' },
+  { href: '/admin/audit', key: 'audit' },
 ] as const;
 
 export type Section = (typeof SECTIONS)[number]['key'];
 
-const NOTICES: Record<string, string> = {
-  granted: 'Course granted. The member can read it now.',
-  'already-owned': 'The member can already read this course: nothing was written.',
-  revoked: 'Course taken away. The member cannot read it any more.',
-  'not-owned': 'The member cannot read this course: there was nothing to take away.',
-  'password-email-sent': 'The email with a link to set a password is on its way.',
-  'signed-out': 'The member is signed out on every device.',
-};
-
-const ERRORS: Record<string, string> = {
-  'rate-limited': 'Too many emails to this member today. Try again tomorrow, or give them the link another way.',
-};
-
 /** The notice or error an action redirected with; unknown codes show nothing (no query text is echoed). */
-export function adminMessages(url: URL): SafeHtml {
+export function adminMessages(t: Texts, url: URL): SafeHtml {
   const notice = url.searchParams.get('notice');
   const error = url.searchParams.get('error');
-  return html`${notice !== null && Object.hasOwn(NOTICES, notice) && html`<p class="notice" role="status">${NOTICES[notice]!}</p>`}${
-    error !== null && Object.hasOwn(ERRORS, error) && html`<p class="form-error" role="alert">${ERRORS[error]!}</p>`
+  const notices: Record<string, string> = t.admin.notices;
+  const errors: Record<string, string> = t.admin.errors;
+  return html`${notice !== null && Object.hasOwn(notices, notice) && html`<p class="notice" role="status">${notices[notice]!}</p>`}${
+    error !== null && Object.hasOwn(errors, error) && html`<p class="form-error" role="alert">${errors[error]!}</p>`
   }`;
 }
 
@@ -81,7 +68,7 @@ export function table(id: string, caption: HtmlValue, head: readonly string[], r
 }
 
 /** Links to the previous and next pages of a list, keeping its filters. */
-export function pager(url: URL, page: number, pages: number): SafeHtml {
+export function pager(t: Texts, url: URL, page: number, pages: number): SafeHtml {
   if (pages <= 1) return html``;
   const link = (to: number) => {
     const query = new URLSearchParams(url.search);
@@ -90,52 +77,53 @@ export function pager(url: URL, page: number, pages: number): SafeHtml {
     query.set('page', String(to));
     return `${url.pathname}?${query}`;
   };
-  return html`<nav class="admin-pager" aria-label="Pages">
-    ${page > 1 ? html`<a href="${link(page - 1)}" rel="prev">Previous</a>` : ''}
-    <span>Page ${page} of ${pages}</span>
-    ${page < pages ? html`<a href="${link(page + 1)}" rel="next">Next</a>` : ''}
+  return html`<nav class="admin-pager" aria-label="${t.admin.pages}">
+    ${page > 1 ? html`<a href="${link(page - 1)}" rel="prev">${t.admin.previous}</a>` : ''}
+    <span>${t.admin.pageOf(page, pages)}</span>
+    ${page < pages ? html`<a href="${link(page + 1)}" rel="next">${t.admin.next}</a>` : ''}
   </nav>`;
 }
 
 export type AdminPage = { title: string; section: Section; main: SafeHtml; status?: number; url: URL };
 
-export function adminPage(ctx: AppContext, page: AdminPage): Promise<Response> {
+export async function adminPage(ctx: AppContext, page: AdminPage): Promise<Response> {
+  const t = await messagesOf(ctx);
   return pageResponse(ctx, {
-    title: `${page.title} · Admin`,
-    description: 'Admin',
+    title: `${page.title} · ${t.admin.suffix}`,
+    description: t.admin.suffix,
     status: page.status,
     headers: ADMIN_HEADERS,
     main: html`<div class="wrap admin">
-  <nav class="admin-nav" aria-label="Admin">
-    <ul>${SECTIONS.map((section) => html`<li><a href="${section.href}"${section.key === page.section ? raw(' aria-current="page"') : ''}>${section.label}</a></li>`)}</ul>
+  <nav class="admin-nav" aria-label="${t.admin.nav}">
+    <ul>${SECTIONS.map((section) => html`<li><a href="${section.href}"${section.key === page.section ? raw(' aria-current="page"') : ''}>${t.admin.sections[section.key]}</a></li>`)}</ul>
   </nav>
   <h1>${page.title}</h1>
-  ${adminMessages(page.url)}
+  ${adminMessages(t, page.url)}
   ${page.main}
 </div>`,
   });
 }
 
 /** A bad request to an admin page or action: what was wrong, and the way back. Nothing was changed. */
-export function badRequest(ctx: AppContext, url: URL, section: Section, message: string, back: string): Promise<Response> {
+export async function badRequest(ctx: AppContext, url: URL, section: Section, message: (t: Texts) => string, back: string): Promise<Response> {
+  const t = await messagesOf(ctx);
   return adminPage(ctx, {
-    title: 'Not done',
+    title: t.admin.notDone,
     section,
     status: 400,
     url: new URL(url.pathname, url),
-    main: html`<p class="form-error" role="alert">${message}</p><p>Nothing was changed. <a href="${back}">Go back</a>.</p>`,
+    main: html`<p class="form-error" role="alert">${message(t)}</p><p>${t.admin.nothingChanged(back)}</p>`,
   });
 }
 
 /** The page an unknown address gets (src/pages/404.astro, as Astro builds it), for everyone who is not an admin. */
-export function notFound(ctx: AppContext): Promise<Response> {
+export async function notFound(ctx: AppContext): Promise<Response> {
+  const t = await messagesOf(ctx);
   return pageResponse(ctx, {
-    title: 'Page not found',
-    description: 'This page does not exist.',
+    title: t.site.notFoundTitle,
+    description: t.site.notFoundDescription,
     status: 404,
     headers: ADMIN_HEADERS,
-    main: raw(
-      '<div class="wrap prose"><h1>Page not found</h1><p>There is nothing at this address. It may have moved, or the link may be mistyped.</p><p><a class="button" href="/">See all courses</a></p></div>',
-    ),
+    main: html`<div class="wrap prose"><h1>${t.site.notFoundTitle}</h1><p>${t.site.notFoundMessage}</p><p><a class="button" href="/">${t.site.seeAllCourses}</a></p></div>`,
   });
 }

@@ -18,6 +18,7 @@ import { verifyPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { requireMember, startSession } from './session.ts';
 import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, getTokenUser, issueToken } from './tokens.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const confirmForm = z.object({
   token: z.string({ error: 'token-invalid' }).regex(TOKEN_PATTERN, { error: 'token-invalid' }),
@@ -40,11 +41,12 @@ export async function sendConfirmation(
   if (!user.hasPassword) {
     const token = await issueToken(ctx.db, user.id, 'reset', now, SET_PASSWORD_LINK_MS);
     const url = new URL(`/reset?token=${token}&welcome=1`, site).href;
-    sendAfterResponse(ctx, client, setPasswordMessage({ to: user.email, url, siteName: site.host, days: SET_PASSWORD_LINK_MS / 86_400_000 }), { userId: user.id, purpose: 'set-password' });
+    sendAfterResponse(ctx, client, setPasswordMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: site.host, days: SET_PASSWORD_LINK_MS / 86_400_000 }), { userId: user.id, purpose: 'set-password' });
     return;
   }
   const token = await issueToken(ctx.db, user.id, 'verify', now);
   const message = confirmEmailMessage({
+    t: await messagesOf(ctx),
     to: user.email,
     url: new URL(`/verify?${new URLSearchParams({ token, ...(next ? { next } : {}) })}`, site).href,
     resetUrl: new URL('/reset', site).href,
@@ -59,7 +61,7 @@ export async function sendConfirmation(
  * signs the member in and sends them on to `next` (else their account).
  */
 export async function handleConfirmEmail(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(confirmForm, fields);
@@ -74,7 +76,7 @@ export async function handleConfirmEmail(request: Request, ctx: AppContext, clie
 
   // Guessing the password here is guessing a sign-in password: the same limits.
   const wait = await checkRateLimit(ctx.db, 'login', { ip: client.address, email: owner.email }, now);
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
   if (owner.passwordHash !== null && !(password && (await verifyPassword(password, owner.passwordHash)))) {
     ctx.log.info('email-confirm.wrong-password', { userId: owner.id });
     return redirectWithError('/verify', 'verify-password-wrong', { token, next });
@@ -87,7 +89,7 @@ export async function handleConfirmEmail(request: Request, ctx: AppContext, clie
 
 /** POST /api/auth/verify-request: a signed-in member asks for a new link to verify their address. */
 export async function handleConfirmRequest(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const visitor = await requireMember(request, ctx, '/account');
   if (visitor instanceof Response) return visitor;
@@ -96,7 +98,7 @@ export async function handleConfirmRequest(request: Request, ctx: AppContext, cl
   const now = ctx.clock.now();
   // It mails the member's own inbox: the limits of the reset form, which does the same.
   const wait = await checkRateLimit(ctx.db, 'reset', { ip: client.address, email: member.email }, now);
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
   await sendConfirmation(ctx, client, member, now);
   return redirect('/account?notice=verify-sent', cookies);
 }

@@ -7,6 +7,7 @@ import { html } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
 import { redirect } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
+import { messagesOf } from '../i18n/index.ts';
 import { MIN_PASSWORD_LENGTH } from './credentials.ts';
 import { getMember, requireMember, signInPath } from './session.ts';
 import { getTokenUser } from './tokens.ts';
@@ -18,7 +19,8 @@ function nextOf(url: URL): string | null {
 }
 
 export async function handleLoginPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const url = new URL(request.url);
   const { member, setCookies } = await getMember(request, ctx);
@@ -33,40 +35,41 @@ export async function handleLoginPage(request: Request, ctx: AppContext, _client
   const form = linkUser
     ? html`<form class="form" method="post" action="/api/auth/link">
         <input type="hidden" name="token" value="${token}" />${nextField}
-        <p>Sign in as <strong>${linkUser.email}</strong>?</p>
-        <button class="button" type="submit">Sign in</button>
+        <p>${t.auth.signInAs(linkUser.email)}</p>
+        <button class="button" type="submit">${t.auth.signIn}</button>
       </form>`
     : html`<form class="form" method="post" action="/api/auth/login">${nextField}
-          <label for="email">Email</label>
+          <label for="email">${t.auth.email}</label>
           <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
-          <label for="password">Password</label>
+          <label for="password">${t.auth.password}</label>
           <input id="password" type="password" name="password" autocomplete="current-password" required />
-          <button class="button" type="submit">Sign in</button>
+          <button class="button" type="submit">${t.auth.signIn}</button>
         </form>
-        <p><a href="/reset">Forgot your password?</a> · New here? <a href="${signupHref}">Create an account</a>.</p>
+        <p>${t.auth.forgotNewHere(signupHref)}</p>
         <details class="link-sign-in"${url.searchParams.get('mode') === 'link' ? html` open` : ''}>
-          <summary>Email me a sign-in link instead</summary>
+          <summary>${t.auth.linkInstead}</summary>
           <form class="form" method="post" action="/api/auth/link-request">${nextField}
-            <label for="link-email">Email</label>
+            <label for="link-email">${t.auth.email}</label>
             <input id="link-email" type="email" name="email" autocomplete="email" required maxlength="254" />
-            <button class="button secondary" type="submit">Send me a link</button>
+            <button class="button secondary" type="submit">${t.auth.sendLink}</button>
           </form>
         </details>`;
   return pageResponse(ctx, {
-    title: 'Sign in',
-    description: 'Sign in to read your courses.',
+    title: t.auth.signInTitle,
+    description: t.auth.signInDescription,
     setCookies,
     main: html`<section class="wrap auth">
-    <h1>Sign in</h1>
-    ${formMessages(url)}
-    ${token && !linkUser && html`<p class="form-error" role="alert">This sign-in link has expired or has been used already. Ask for a new one below.</p>`}
+    <h1>${t.auth.signInTitle}</h1>
+    ${formMessages(t, url)}
+    ${token && !linkUser && html`<p class="form-error" role="alert">${t.auth.linkExpired}</p>`}
     ${form}
   </section>`,
   });
 }
 
 export async function handleSignupPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const url = new URL(request.url);
   const { member, setCookies } = await getMember(request, ctx);
@@ -77,38 +80,39 @@ export async function handleSignupPage(request: Request, ctx: AppContext, _clien
   // without the form, so that nobody thinks the account is ready or signs up twice.
   if (url.searchParams.get('notice') === 'check-email') {
     return pageResponse(ctx, {
-      title: 'Check your email',
-      description: 'Confirm your email address to finish creating your account.',
+      title: t.auth.checkEmailTitle,
+      description: t.auth.checkEmailDescription,
       setCookies,
       main: html`<section class="wrap auth">
-    <h1>Check your email</h1>
-    ${formMessages(url)}
-    <p>No email after a few minutes? Look in your spam folder, or <a href="${loginHref}">sign in</a> with your password and ask for a new link from your account page.</p>
+    <h1>${t.auth.checkEmailTitle}</h1>
+    ${formMessages(t, url)}
+    <p>${t.auth.checkEmailHelp(loginHref)}</p>
   </section>`,
     });
   }
   return pageResponse(ctx, {
-    title: 'Create an account',
-    description: 'Create an account to buy and read courses.',
+    title: t.auth.signUpTitle,
+    description: t.auth.signUpDescription,
     setCookies,
     main: html`<section class="wrap auth">
-    <h1>Create an account</h1>
-    ${formMessages(url)}
+    <h1>${t.auth.signUpTitle}</h1>
+    ${formMessages(t, url)}
     <form class="form" method="post" action="/api/auth/signup">${next && html`<input type="hidden" name="next" value="${next}" />`}
-      <label for="email">Email</label>
+      <label for="email">${t.auth.email}</label>
       <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
-      <label for="password">Password</label>
+      <label for="password">${t.auth.password}</label>
       <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
-      <p class="hint" id="password-hint">At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words make a good one.</p>
-      <button class="button" type="submit">Create account</button>
+      <p class="hint" id="password-hint">${t.auth.passwordHint(MIN_PASSWORD_LENGTH)}</p>
+      <button class="button" type="submit">${t.auth.createAccount}</button>
     </form>
-    <p>Already have an account? <a href="${loginHref}">Sign in</a>.</p>
+    <p>${t.auth.haveAccount(loginHref)}</p>
   </section>`,
   });
 }
 
 export async function handleResetPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const url = new URL(request.url);
   const { setCookies } = await getMember(request, ctx);
@@ -117,23 +121,23 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
   const body = tokenUser
     ? html`<form class="form" method="post" action="/api/auth/reset">
         <input type="hidden" name="token" value="${token}" />
-        <p>Choose a new password for <strong>${tokenUser.email}</strong>.</p>
-        <label for="password">New password</label>
+        <p>${t.auth.chooseNewFor(tokenUser.email)}</p>
+        <label for="password">${t.auth.newPassword}</label>
         <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
-        <p class="hint" id="password-hint">At least ${MIN_PASSWORD_LENGTH} characters.</p>
-        <button class="button" type="submit">Set new password</button>
+        <p class="hint" id="password-hint">${t.auth.atLeast(MIN_PASSWORD_LENGTH)}</p>
+        <button class="button" type="submit">${t.auth.setNewPassword}</button>
       </form>`
-    : html`${token && html`<p class="form-error" role="alert">This link has expired or has been used already. Ask for a new one below.</p>`}
+    : html`${token && html`<p class="form-error" role="alert">${t.auth.linkInvalid}</p>`}
         <form class="form" method="post" action="/api/auth/reset-request">
-          <p>Enter the email of your account and we will send you a link to choose a new password.</p>
-          <label for="email">Email</label>
+          <p>${t.auth.resetExplain}</p>
+          <label for="email">${t.auth.email}</label>
           <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
-          <button class="button" type="submit">Send reset link</button>
+          <button class="button" type="submit">${t.auth.sendResetLink}</button>
         </form>
-        <p><a href="/login">Back to sign in</a></p>`;
+        <p><a href="/login">${t.auth.backToSignIn}</a></p>`;
   return pageResponse(ctx, {
-    title: 'Reset your password',
-    description: 'Choose a new password for your account.',
+    title: t.auth.resetTitle,
+    description: t.auth.resetDescription,
     setCookies,
     // Keep the reset link out of the Referer of anything this page loads from or links to
     // elsewhere: other sites get no Referer at all. Not `no-referrer`: under it browsers send
@@ -141,8 +145,8 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
     // so no one could reset a password or choose one from the emailed link.
     headers: { 'Referrer-Policy': 'same-origin' },
     main: html`<section class="wrap auth">
-    <h1>Reset your password</h1>
-    ${formMessages(url)}
+    <h1>${t.auth.resetTitle}</h1>
+    ${formMessages(t, url)}
     ${body}
   </section>`,
   });
@@ -150,7 +154,8 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
 
 /** GET /verify?token=: the page of the confirmation link mailed at sign-up (confirm-email.ts). */
 export async function handleVerifyPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const url = new URL(request.url);
   const { setCookies } = await getMember(request, ctx);
@@ -161,71 +166,72 @@ export async function handleVerifyPage(request: Request, ctx: AppContext, _clien
   const body = tokenUser
     ? html`<form class="form" method="post" action="/api/auth/verify">
         <input type="hidden" name="token" value="${token}" />${next && html`<input type="hidden" name="next" value="${next}" />`}
-        <p>Confirm that <strong>${tokenUser.email}</strong> is your address${tokenUser.passwordHash !== null && html`: enter the password you chose when you created the account`}.</p>
-        ${tokenUser.passwordHash !== null && html`<label for="password">Password</label>
+        <p>${t.auth.confirmThat(tokenUser.email, tokenUser.passwordHash !== null)}</p>
+        ${tokenUser.passwordHash !== null && html`<label for="password">${t.auth.password}</label>
         <input id="password" type="password" name="password" autocomplete="current-password" required />`}
-        <button class="button" type="submit">Confirm and sign in</button>
+        <button class="button" type="submit">${t.auth.confirmAddress}</button>
       </form>
-      <p>Did not create this account, or forgot its password? <a href="/reset">Choose a new password</a>: the account becomes yours, and whoever created it is signed out.</p>`
-    : html`<p class="form-error" role="alert">This link has expired or has been used already. Sign in and ask for a new one from your account page.</p>
-        <p><a href="${loginHref}">Sign in</a></p>`;
+      <p>${t.auth.notYours}</p>`
+    : html`<p class="form-error" role="alert">${t.auth.verifyExpired}</p>
+        <p><a href="${loginHref}">${t.auth.signIn}</a></p>`;
   return pageResponse(ctx, {
-    title: 'Confirm your email address',
-    description: 'Confirm the email address of your account.',
+    title: t.auth.verifyTitle,
+    description: t.auth.verifyDescription,
     setCookies,
     // As on the reset page: the token stays out of any other site's Referer.
     headers: { 'Referrer-Policy': 'same-origin' },
     main: html`<section class="wrap auth">
-    <h1>Confirm your email address</h1>
-    ${formMessages(url)}
+    <h1>${t.auth.verifyTitle}</h1>
+    ${formMessages(t, url)}
     ${body}
   </section>`,
   });
 }
 
 export async function handlePasswordPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const url = new URL(request.url);
   const visitor = await requireMember(request, ctx, '/account/password');
   if (visitor instanceof Response) return visitor;
   const { member, setCookies } = visitor;
-  const title = member.hasPassword ? 'Change your password' : 'Choose a password';
+  const title = member.hasPassword ? t.auth.changePasswordTitle : t.auth.choosePasswordTitle;
   // The first password of an account whose address nobody has proven comes only through a mailed
   // link: being signed in (by the success page) is no proof of the address.
   if (!member.hasPassword && !member.emailVerified) {
     return pageResponse(ctx, {
       title,
-      description: 'The password of your account.',
+      description: t.auth.passwordDescription,
       setCookies,
       main: html`<section class="wrap auth">
     <h1>${title}</h1>
-    ${formMessages(url)}
-    <p>Your account was created when you bought a course. To choose a password, use the link in the email we sent you after your purchase, or get a new link:</p>
+    ${formMessages(t, url)}
+    <p>${t.auth.createdByPurchase}</p>
     <form class="form" method="post" action="/api/auth/verify-request">
-      <button class="button" type="submit">Email me a link to choose a password</button>
+      <button class="button" type="submit">${t.auth.emailMeSetLink}</button>
     </form>
-    <p><a href="/account">Back to your account</a></p>
+    <p><a href="/account">${t.auth.backToAccount}</a></p>
   </section>`,
     });
   }
   return pageResponse(ctx, {
     title,
-    description: 'The password of your account.',
+    description: t.auth.passwordDescription,
     setCookies,
     main: html`<section class="wrap auth">
     <h1>${title}</h1>
-    ${formMessages(url)}
-    ${!member.hasPassword && html`<p>Your account has no password yet. Choose one to sign in on any device.</p>`}
+    ${formMessages(t, url)}
+    ${!member.hasPassword && html`<p>${t.auth.noPasswordYet}</p>`}
     <form class="form" method="post" action="/api/auth/password">
-      ${member.hasPassword && html`<label for="current-password">Current password</label>
+      ${member.hasPassword && html`<label for="current-password">${t.auth.currentPassword}</label>
       <input id="current-password" type="password" name="current_password" autocomplete="current-password" required />`}
-      <label for="password">New password</label>
+      <label for="password">${t.auth.newPassword}</label>
       <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
-      <p class="hint" id="password-hint">At least ${MIN_PASSWORD_LENGTH} characters. Your other devices will be signed out.</p>
-      <button class="button" type="submit">${member.hasPassword ? 'Change password' : 'Set password'}</button>
+      <p class="hint" id="password-hint">${t.auth.otherDevicesHint(MIN_PASSWORD_LENGTH)}</p>
+      <button class="button" type="submit">${member.hasPassword ? t.auth.changePassword : t.auth.setPassword}</button>
     </form>
-    <p><a href="/account">Back to your account</a>${member.hasPassword && html` · <a href="/reset">Forgot your current password?</a>`}</p>
+    <p><a href="/account">${t.auth.backToAccount}</a>${member.hasPassword && html` · <a href="/reset">${t.auth.forgotCurrent}</a>`}</p>
   </section>`,
   });
 }

@@ -10,6 +10,7 @@ import { newPasswordSchema, passwordSchema } from './credentials.ts';
 import { hashPassword, verifyPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { requireMember, startSession } from './session.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const passwordChangeForm = z.object({ current_password: passwordSchema.optional(), password: newPasswordSchema });
 
@@ -20,7 +21,7 @@ const passwordChangeForm = z.object({ current_password: passwordSchema.optional(
  * proof of the address. Every session and mailed token ends; this browser gets a new session.
  */
 export async function handlePasswordChange(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const visitor = await requireMember(request, ctx, '/account/password');
   if (visitor instanceof Response) return visitor;
@@ -29,7 +30,7 @@ export async function handlePasswordChange(request: Request, ctx: AppContext, cl
   if (!form.ok) return redirectWithError('/account/password', form.error);
 
   const wait = await checkRateLimit(ctx.db, 'password', { ip: client.address, email: member.email }, ctx.clock.now());
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
 
   const stored = await ctx.db.select({ passwordHash: users.passwordHash, emailVerifiedAt: users.emailVerifiedAt }).from(users).where(eq(users.id, member.id)).get();
   if (!stored) return redirect('/login');

@@ -11,6 +11,7 @@ import { hashPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { startSession } from './session.ts';
 import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken } from './tokens.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const resetRequestForm = z.object({ email: emailSchema });
 const resetForm = z.object({
@@ -23,7 +24,7 @@ const resetForm = z.object({
  * same either way, so the form cannot be used to find out who has an account.
  */
 export async function handleResetRequest(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const form = parseForm(resetRequestForm, fields);
   if (!form.ok) return redirectWithError('/reset', form.error);
@@ -31,7 +32,7 @@ export async function handleResetRequest(request: Request, ctx: AppContext, clie
 
   const now = ctx.clock.now();
   const wait = await checkRateLimit(ctx.db, 'reset', { ip: client.address, email }, now);
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
 
   const user = await getUserByEmail(ctx.db, email);
   if (user && !(await isMailCapped(ctx, user.email, { userId: user.id, purpose: 'reset' }))) {
@@ -40,7 +41,7 @@ export async function handleResetRequest(request: Request, ctx: AppContext, clie
     sendAfterResponse(
       ctx,
       client,
-      passwordResetMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.reset / 60_000 }),
+      passwordResetMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.reset / 60_000 }),
       { userId: user.id, purpose: 'reset' },
     );
   }
@@ -52,7 +53,7 @@ export async function handleResetRequest(request: Request, ctx: AppContext, clie
  * set-password link), which also proves the address; signs in.
  */
 export async function handleReset(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const form = parseForm(resetForm, fields);
   if (!form.ok) {
@@ -63,7 +64,7 @@ export async function handleReset(request: Request, ctx: AppContext, client: Cli
   const { token, password } = form.data;
 
   const wait = await checkRateLimit(ctx.db, 'reset', { ip: client.address }, ctx.clock.now());
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
 
   const passwordHash = await hashPassword(password, { iterations: ctx.config.passwordIterations });
   // The password changes if and only if this request is the one that uses the token up; every

@@ -11,13 +11,14 @@ import { useMailedToken } from './email-verification.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { startSession } from './session.ts';
 import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken } from './tokens.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const linkRequestForm = z.object({ email: emailSchema });
 const linkForm = z.object({ token: z.string({ error: 'token-invalid' }).regex(TOKEN_PATTERN, { error: 'token-invalid' }) });
 
 /** POST /api/auth/link-request: emails a one-time sign-in link; the same answer for any email. */
 export async function handleLinkRequest(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(linkRequestForm, fields);
@@ -26,7 +27,7 @@ export async function handleLinkRequest(request: Request, ctx: AppContext, clien
 
   const now = ctx.clock.now();
   const wait = await checkRateLimit(ctx.db, 'link', { ip: client.address, email }, now);
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
 
   const user = await getUserByEmail(ctx.db, email);
   if (user && !(await isMailCapped(ctx, user.email, { userId: user.id, purpose: 'link' }))) {
@@ -38,7 +39,7 @@ export async function handleLinkRequest(request: Request, ctx: AppContext, clien
     sendAfterResponse(
       ctx,
       client,
-      signInLinkMessage({ to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.link / 60_000 }),
+      signInLinkMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.link / 60_000 }),
       { userId: user.id, purpose: 'link' },
     );
   }
@@ -50,7 +51,7 @@ export async function handleLinkRequest(request: Request, ctx: AppContext, clien
  * every other session and the password set before it end (email-verification.ts).
  */
 export async function handleLink(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(linkForm, fields);
@@ -58,7 +59,7 @@ export async function handleLink(request: Request, ctx: AppContext, client: Clie
 
   const now = ctx.clock.now();
   const wait = await checkRateLimit(ctx.db, 'link', { ip: client.address }, now);
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
 
   const user = await useMailedToken(ctx.db, { token: form.data.token, purpose: 'link', now });
   if (!user) return redirectWithError('/login', 'token-invalid', { next, mode: 'link' });

@@ -8,12 +8,13 @@ import { emailSchema, passwordSchema } from './credentials.ts';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { startSession } from './session.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const signInForm = z.object({ email: emailSchema, password: passwordSchema });
 
 /** POST /api/auth/login: signs in with email and password. */
 export async function handleSignIn(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(signInForm, fields);
@@ -21,7 +22,7 @@ export async function handleSignIn(request: Request, ctx: AppContext, client: Cl
   const { email, password } = form.data;
 
   const wait = await checkRateLimit(ctx.db, 'login', { ip: client.address }, ctx.clock.now());
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
   // Guesses at one account slow down; its owner is pointed to the mailed link, which no guess blocks.
   if (await checkRateLimit(ctx.db, 'login', { email }, ctx.clock.now())) return redirectWithError('/login', 'password-attempts', { next, mode: 'link' });
 

@@ -8,14 +8,14 @@ import { clearSessionCookies, endSession, getMember } from './session.ts';
 
 /** POST /api/auth/logout: ends the session of this browser. */
 export async function handleSignOut(request: Request, ctx: AppContext): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   return redirect('/login?notice=signed-out', await endSession(request, ctx));
 }
 
 /** POST /api/auth/logout-all: ends every session of the account, this one included. */
 export async function handleSignOutEverywhere(request: Request, ctx: AppContext): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const { member } = await getMember(request, ctx);
   if (member) {

@@ -14,11 +14,12 @@ import { sendConfirmation } from './confirm-email.ts';
 import { emailSchema, newPasswordSchema } from './credentials.ts';
 import { hashPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 const signUpForm = z.object({ email: emailSchema, password: newPasswordSchema });
 
 export async function handleSignUp(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(signUpForm, fields);
@@ -27,7 +28,7 @@ export async function handleSignUp(request: Request, ctx: AppContext, client: Cl
 
   const now = ctx.clock.now();
   const wait = await checkRateLimit(ctx.db, 'signup', { ip: client.address, email }, now);
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(await messagesOf(ctx), wait);
 
   // Hashed either way, so that the time taken does not tell the two cases apart.
   const passwordHash = await hashPassword(password, { iterations: ctx.config.passwordIterations });
@@ -42,7 +43,7 @@ export async function handleSignUp(request: Request, ctx: AppContext, client: Cl
       sendAfterResponse(
         ctx,
         client,
-        signUpAttemptMessage({ to: owner.email, loginUrl: new URL('/login?mode=link', site).href, resetUrl: new URL('/reset', site).href, siteName: site.host }),
+        signUpAttemptMessage({ t: await messagesOf(ctx), to: owner.email, loginUrl: new URL('/login?mode=link', site).href, resetUrl: new URL('/reset', site).href, siteName: site.host }),
         { userId: owner.id, purpose: 'sign-up-attempt' },
       );
       ctx.log.info('sign-up.existing-address', { userId: owner.id });

@@ -17,6 +17,7 @@ import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { getMember } from '../auth/session.ts';
 import { html, raw, type SafeHtml } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
+import { messagesOf, type Texts } from '../i18n/index.ts';
 
 /** Lessons of a course and courses of the catalogue, each fewer than this. */
 const BLOCK = 2 ** 20;
@@ -132,7 +133,8 @@ function highlighted(snippet: string): SafeHtml {
 
 /** GET /api/search?q=words[&course=slug]: a page of results, for the search box of course and lesson pages. */
 export async function handleSearch(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const url = new URL(request.url);
   const query = (url.searchParams.get('q') ?? '').trim();
@@ -140,38 +142,38 @@ export async function handleSearch(request: Request, ctx: AppContext, _client: C
   const course = courseParam && REQUEST_SLUG.test(courseParam) ? courseParam : null;
   const badCourse = courseParam !== null && courseParam !== '' && course === null;
   if (query.length > MAX_QUERY || badCourse) {
-    const error = badCourse ? 'There is no such course to search: use the search box of its page.' : `Write at most ${MAX_QUERY} characters.`;
-    return pageResponse(ctx, { status: 400, title: 'Search', description: 'Search the lessons.', main: searchMain('', null, null, error) });
+    const error = badCourse ? t.search.noCourse : t.search.tooLong(MAX_QUERY);
+    return pageResponse(ctx, { status: 400, title: t.search.title, description: t.search.badDescription, main: searchMain(t, '', null, null, error) });
   }
   const { member, setCookies } = await getMember(request, ctx);
   const terms = searchTerms(query);
   const results = await searchLessons(ctx.db, { terms, memberId: member?.id ?? null, course });
   return pageResponse(ctx, {
-    title: query ? `Search: ${query}` : 'Search',
-    description: 'Search the lessons you can read.',
+    title: query ? t.search.titleFor(query) : t.search.title,
+    description: t.search.description,
     setCookies,
     headers: { 'X-Robots-Tag': 'noindex' },
-    main: searchMain(query, course, terms.length ? results : null, null),
+    main: searchMain(t, query, course, terms.length ? results : null, null),
   });
 }
 
-function searchMain(query: string, course: string | null, results: SearchResult[] | null, error: string | null): SafeHtml {
+function searchMain(t: Texts, query: string, course: string | null, results: SearchResult[] | null, error: string | null): SafeHtml {
   return html`<section class="wrap search-page">
-    <h1>Search</h1>
+    <h1>${t.search.title}</h1>
     <form class="search-form" method="get" action="/api/search" role="search">
-      <label for="search-q">Search ${course ? 'this course' : 'the lessons'}</label>
+      <label for="search-q">${t.search.label(course !== null)}</label>
       <input id="search-q" name="q" type="search" value="${query}" maxlength="200" required />
       ${course && html`<input type="hidden" name="course" value="${course}" />`}
-      <button class="button" type="submit">Search</button>
+      <button class="button" type="submit">${t.search.button}</button>
     </form>
     ${error && html`<p class="form-error" role="alert">${error}</p>`}
-    ${course && html`<p><a href="/courses/${course}/">Back to the course</a>${query ? html` · <a href="/api/search?q=${encodeURIComponent(query)}">Search every course</a>` : ''}</p>`}
+    ${course && html`<p><a href="/courses/${course}/">${t.search.backToCourse}</a>${query ? html` · <a href="/api/search?q=${encodeURIComponent(query)}">${t.search.everyCourse}</a>` : ''}</p>`}
     ${
       results === null
         ? ''
         : results.length === 0
-          ? html`<p role="status">No lesson you can read matches “${query}”. Free lessons are searched for everyone; paid lessons once you own the course.</p>`
-          : html`<p role="status">${results.length === RESULTS ? `The first ${RESULTS} lessons` : `${results.length} lesson${results.length === 1 ? '' : 's'}`} matching “${query}”:</p>
+          ? html`<p role="status">${t.search.none(query)}</p>`
+          : html`<p role="status">${t.search.found(results.length, results.length === RESULTS, query)}</p>
     <ol class="search-results">${results.map(
       (result) => html`
       <li><a href="/courses/${result.course}/${result.lesson}/">${result.title}</a> <span class="muted">${result.courseTitle}</span>

@@ -3,7 +3,10 @@
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { BodyError, readBodyLimited } from './body.ts';
+import { en } from '../i18n/en.ts';
+import { messagesOf, type Messages } from '../i18n/index.ts';
 import { isSameOrigin } from './origin.ts';
+import type { PageShell } from './page-shell.ts';
 import { crossSiteForbidden, htmlPage } from './responses.ts';
 
 /** Our forms hold an email, two passwords and a path: a few hundred bytes. */
@@ -13,8 +16,11 @@ const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
 export class FormError extends Error {
   readonly status: 413 | 415 | 400;
-  constructor(status: 413 | 415 | 400, message: string) {
-    super(message);
+  /** The message in the site's language; `message` is the English one, for logs. */
+  readonly say: (t: Messages) => string;
+  constructor(status: 413 | 415 | 400, say: (t: Messages) => string) {
+    super(say(en));
+    this.say = say;
     this.name = 'FormError';
     this.status = status;
   }
@@ -26,19 +32,19 @@ export class FormError extends Error {
  */
 export async function readForm(request: Request, limit = MAX_FORM_BYTES): Promise<Record<string, unknown>> {
   const type = (request.headers.get('content-type') ?? '').toLowerCase();
-  if (!FORM_TYPES.some((formType) => type.startsWith(formType))) throw new FormError(415, 'Send the form as a browser does.');
+  if (!FORM_TYPES.some((formType) => type.startsWith(formType))) throw new FormError(415, (t) => t.page.formType);
   let body: Uint8Array;
   try {
     body = await readBodyLimited(request, limit);
   } catch (error) {
-    if (error instanceof BodyError) throw new FormError(error.status, error.status === 413 ? `The form is larger than ${limit} bytes.` : 'The form did not arrive whole.');
+    if (error instanceof BodyError) throw new FormError(error.status, (t) => (error.status === 413 ? t.page.formLarger(limit) : t.page.formIncomplete));
     throw error;
   }
   let form: FormData;
   try {
     form = await new Response(body as BodyInit, { headers: { 'content-type': type } }).formData();
   } catch {
-    throw new FormError(400, 'The form could not be read.');
+    throw new FormError(400, (t) => t.page.formUnreadable);
   }
   const fields: Record<string, unknown> = {};
   for (const [name, value] of form) {
@@ -64,16 +70,18 @@ export function parseForm<S extends z.ZodType>(schema: S, fields: Record<string,
  * The start of every form endpoint: refuse other sites' posts, then read the fields. Returns the
  * fields, or the response to give when there is nothing to parse.
  */
-export async function acceptFormPost(request: Request, config: Config): Promise<Record<string, unknown> | Response> {
-  if (request.method !== 'POST') return htmlPage(405, 'Method not allowed', 'Send this form from its page.', { Allow: 'POST' });
+export async function acceptFormPost(request: Request, ctx: { config: Config; pageShell(): Promise<PageShell> }): Promise<Record<string, unknown> | Response> {
+  const { config } = ctx;
+  const t = await messagesOf(ctx);
+  if (request.method !== 'POST') return htmlPage(t, 405, t.page.methodNotAllowed, t.page.sendFromPage, { Allow: 'POST' });
   // A refusal leaves the body unread; `Connection: close` stops a client from reusing a socket
   // the server is about to drop.
-  if (!isSameOrigin(request, config)) return withConnectionClose(crossSiteForbidden());
+  if (!isSameOrigin(request, config)) return withConnectionClose(crossSiteForbidden(t));
   try {
     return await readForm(request);
   } catch (error) {
     if (error instanceof FormError) {
-      return withConnectionClose(htmlPage(error.status, error.status === 413 ? 'Form too large' : 'Form not understood', error.message));
+      return withConnectionClose(htmlPage(t, error.status, error.status === 413 ? t.page.formTooLarge : t.page.formNotUnderstood, error.say(t)));
     }
     throw error;
   }

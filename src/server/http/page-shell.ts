@@ -3,6 +3,7 @@
 // on Node and on Cloudflare (docs/decisions/0004-page-shell.md). The build renders the layout once,
 // with markers where a page puts its title, description and content, into the private bundle as
 // `shell.html`; the adapters hand it to the core, which cuts it at the markers once.
+import type { Texts } from '../i18n/index.ts';
 import type { SafeHtml } from './html.ts';
 import { escapeHtml } from './html.ts';
 import { htmlPage } from './responses.ts';
@@ -49,9 +50,9 @@ export function renderPage(shell: PageShell, page: Page): Response {
 }
 
 /** Pages are read, never posted to: anything but GET and HEAD is refused before any work. */
-export function refusePageMethod(request: Request): Response | null {
+export function refusePageMethod(request: Request, t: Texts): Response | null {
   if (request.method === 'GET' || request.method === 'HEAD') return null;
-  return htmlPage(405, 'Method not allowed', 'This address is a page; open it in a browser.', { Allow: 'GET, HEAD' });
+  return htmlPage(t, 405, t.page.methodNotAllowed, t.page.isAPage, { Allow: 'GET, HEAD' });
 }
 
 /** Renders `page` into the site's layout as the context holds it. */

@@ -1,6 +1,7 @@
 // The answers our form endpoints give a browser. Success and ordinary failures are 303 redirects
 // (the form works without JavaScript and a reload never re-posts); only problems the form cannot
 // show are answered in place, with a short page and the right status.
+import type { Texts } from '../i18n/index.ts';
 import { escapeHtml } from './html.ts';
 
 export { escapeHtml };
@@ -19,18 +20,19 @@ export function redirectWithError(form: string, code: string, params: Record<str
 }
 
 
-export function htmlPage(status: number, title: string, message: string, headers: Record<string, string> = {}): Response {
-  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head><body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5;"><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p><a href="/">Home</a></p></main></body></html>`;
+/** A short page outside the site's layout, in the site's language: for answers given before or without it. */
+export function htmlPage(t: Texts, status: number, title: string, message: string, headers: Record<string, string> = {}): Response {
+  const body = `<!doctype html><html lang="${escapeHtml(t.locale)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head><body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5;"><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p><a href="/">${escapeHtml(t.page.home)}</a></p></main></body></html>`;
   return new Response(body, { status, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers } });
 }
 
-export function tooManyRequests(retryAfterSeconds: number): Response {
+export function tooManyRequests(t: Texts, retryAfterSeconds: number): Response {
   const minutes = Math.ceil(retryAfterSeconds / 60);
-  return htmlPage(429, 'Too many attempts', `Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`, {
+  return htmlPage(t, 429, t.page.tooManyAttempts, t.page.waitMinutes(minutes), {
     'Retry-After': String(retryAfterSeconds),
   });
 }
 
-export function crossSiteForbidden(): Response {
-  return htmlPage(403, 'Form refused', 'This form was sent from another site. Open the page on this site and send it again.');
+export function crossSiteForbidden(t: Texts): Response {
+  return htmlPage(t, 403, t.page.formRefused, t.page.crossSite);
 }

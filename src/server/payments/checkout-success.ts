@@ -11,6 +11,7 @@ import { getMember, signInPath, startSession } from '../auth/session.ts';
 import { html } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
 import { redirect, tooManyRequests } from '../http/responses.ts';
+import { messagesOf } from '../i18n/index.ts';
 import { courseUrl, firstLessonUrl } from './checkout.ts';
 import { claimCheckoutBrowser } from './checkout-browser.ts';
 import { fulfillCheckout } from './fulfil.ts';
@@ -55,7 +56,7 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
   if (result.kind === 'not-ours') return { kind: 'not-found', setCookies };
   if (result.kind === 'bad-email') return { kind: 'bad-email', setCookies };
   const course = await ctx.db.select().from(courses).where(eq(courses.slug, result.kind === 'fulfilled' ? result.purchase.courseSlug : result.courseSlug)).get();
-  const title = course?.title ?? 'your course';
+  const title = course?.title ?? (await messagesOf(ctx)).checkout.yourCourse;
   const back = courseUrl(course?.slug ?? '');
   if (result.kind === 'processing') return { kind: 'processing', courseTitle: title, courseUrl: back, setCookies };
   if (result.kind === 'not-paid') return { kind: 'redirect', location: course ? back : '/', setCookies };
@@ -92,21 +93,14 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
   };
 }
 
-const TITLES: Record<Exclude<CheckoutSuccess['kind'], 'redirect'>, string> = {
-  processing: 'Payment processing',
-  'sign-in': 'Thank you for your purchase',
-  'not-found': 'Purchase not found',
-  'bad-email': 'We need your email address',
-  unavailable: 'Confirming your payment',
-};
-
 /** The success page: sends the buyer on, or says in words what the outcome needs. */
 export async function handleCheckoutSuccessPage(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const refused = refusePageMethod(request);
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   // Each visit reads Stripe: a client trying session ids runs into this long before Stripe's own limits.
   const wait = await checkRateLimit(ctx.db, 'checkout-success', { ip: client.address }, ctx.clock.now());
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(t, wait);
   const outcome = await checkoutSuccess(request, ctx, client);
   if (outcome.kind === 'redirect') return redirect(outcome.location, outcome.setCookies);
   const url = new URL(request.url);
@@ -114,27 +108,27 @@ export async function handleCheckoutSuccessPage(request: Request, ctx: AppContex
   // Browsers honour a Refresh header like the meta tag: the page checks again until the bank answers.
   if (outcome.kind === 'processing') headers.Refresh = '15';
   if (outcome.kind === 'unavailable') headers['Retry-After'] = '30';
-  const title = TITLES[outcome.kind];
+  const title = t.checkout.titles[outcome.kind];
   const body =
     outcome.kind === 'processing'
-      ? html`<p role="status">Your payment for <strong>${outcome.courseTitle}</strong> is being processed by your bank. This page checks again every few seconds; you can also close it: we will email you, and the course will be in your account as soon as the payment is confirmed.</p>
-        <p><a href="${outcome.courseUrl}">Back to the course</a></p>`
+      ? html`<p role="status">${t.checkout.processing(outcome.courseTitle)}</p>
+        <p><a href="${outcome.courseUrl}">${t.checkout.backToCourse}</a></p>`
       : outcome.kind === 'sign-in'
-        ? html`<p><strong>${outcome.courseTitle}</strong> is now in the account of <strong>${outcome.maskedEmail}</strong>.</p>
+        ? html`<p>${t.checkout.inAccountOf(outcome.courseTitle, outcome.maskedEmail)}</p>
         ${outcome.signedInElsewhere
-          ? html`<p>You are signed in with another account. Sign out, then sign in with that email address to read it.</p>`
-          : html`<p>Sign in with that email address to start reading.</p>`}
-        <p><a class="button" href="${signInPath(outcome.next)}">Sign in</a></p>
-        <p class="hint">No password yet, or forgot it? <a href="/reset">Get a link by email</a>.</p>`
+          ? html`<p>${t.checkout.signedInElsewhere}</p>`
+          : html`<p>${t.checkout.signInToRead}</p>`}
+        <p><a class="button" href="${signInPath(outcome.next)}">${t.checkout.signIn}</a></p>
+        <p class="hint">${t.checkout.noPassword}</p>`
         : outcome.kind === 'not-found'
-          ? html`<p>We could not find this purchase. If you paid, the course is in your account within a few minutes; check your email, or <a href="/login">sign in</a>.</p>`
+          ? html`<p>${t.checkout.notFound}</p>`
           : outcome.kind === 'bad-email'
-          ? html`<p>Your payment went through, but the email address given at checkout is not one we can use for an account, so the course is not in any account yet. Nothing is lost: reply to your receipt from the payment service, or contact us, with the address you want, and we will add the course to it.</p>`
-          : html`<p role="status">Your payment went through, but we could not confirm it with the payment service just now. Nothing is lost: the course will be in your account within a few minutes.</p>
-        <p><a class="button" href="${url.pathname + url.search}">Try again</a></p>`;
+          ? html`<p>${t.checkout.badEmail}</p>`
+          : html`<p role="status">${t.checkout.unavailable}</p>
+        <p><a class="button" href="${url.pathname + url.search}">${t.checkout.tryAgain}</a></p>`;
   return pageResponse(ctx, {
     title,
-    description: 'Your purchase.',
+    description: t.checkout.description,
     status: outcome.kind === 'not-found' ? 404 : outcome.kind === 'unavailable' ? 503 : 200,
     setCookies: outcome.setCookies,
     headers,

@@ -14,6 +14,7 @@ import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { rememberCheckoutBrowser } from './checkout-browser.ts';
 import { METADATA } from './fulfil.ts';
 import { checkoutRef, isStripeUnavailable, type Stripe } from './stripe.ts';
+import { formatMoment, messagesOf } from '../i18n/index.ts';
 
 const checkoutForm = z.object({ course: z.string().regex(REQUEST_SLUG) });
 
@@ -28,21 +29,32 @@ export function firstLessonUrl(course: { slug: string; firstLessonSlug: string |
   return course.firstLessonSlug ? `/courses/${course.slug}/${course.firstLessonSlug}/` : courseUrl(course.slug);
 }
 
+/** Stripe Checkout's own languages (its `locale` parameter); others fall back to the language, then to Stripe's choice. */
+const STRIPE_LOCALES = new Set(['bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW']);
+
+/** Checkout opens in the site's language: fr-FR is "fr", fr-CA stays "fr-CA". */
+export function checkoutLocale(locale: string): Stripe.Checkout.SessionCreateParams.Locale {
+  const language = locale.split('-')[0]!.toLowerCase();
+  const chosen = STRIPE_LOCALES.has(locale) ? locale : STRIPE_LOCALES.has(language) ? language : 'auto';
+  return chosen as Stripe.Checkout.SessionCreateParams.Locale;
+}
+
 export async function handleCheckout(request: Request, ctx: AppContext, client: Client): Promise<Response> {
-  const fields = await acceptFormPost(request, ctx.config);
+  const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
+  const t = await messagesOf(ctx);
   // Each checkout costs a Stripe API call and makes a session there.
   const wait = await checkRateLimit(ctx.db, 'checkout', { ip: client.address }, ctx.clock.now());
-  if (wait) return tooManyRequests(wait);
+  if (wait) return tooManyRequests(t, wait);
   const form = checkoutForm.safeParse(fields);
-  if (!form.success) return htmlPage(400, 'Course not understood', 'The form did not name a course. Open the course page and press its buy button again.');
+  if (!form.success) return htmlPage(t, 400, t.checkout.courseNotUnderstood, t.checkout.noCourseNamed);
 
   const course = await ctx.db
     .select()
     .from(courses)
     .where(and(eq(courses.slug, form.data.course), eq(courses.published, true)))
     .get();
-  if (!course) return htmlPage(404, 'Course not found', 'This course does not exist or is not for sale any more.');
+  if (!course) return htmlPage(t, 404, t.checkout.courseNotFound, t.checkout.notForSale);
 
   const { member, setCookies: cookies } = await getMember(request, ctx);
   // An owner reads on, whatever the course's sale window says now.
@@ -51,13 +63,13 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
   if (member && (await awaitsVerification(ctx.db, member.id, course.slug))) return redirect('/account?notice=confirm-to-read', cookies);
   // The course page is static: it may still show a buy button the store no longer honours.
   if (course.comingSoon) {
-    return htmlPage(409, 'This course is not on sale yet', 'This course is coming soon and cannot be bought yet. Nothing was charged. Leave your email on its page to hear when it opens.');
+    return htmlPage(t, 409, t.checkout.notYetTitle, t.checkout.notYet);
   }
   if (course.saleEndsAt !== null && ctx.clock.now() >= course.saleEndsAt) {
-    return htmlPage(410, 'This course is no longer on sale', `The sale of this course ended on ${new Date(course.saleEndsAt - 1).toUTCString()}. Nothing was charged.`);
+    return htmlPage(t, 410, t.checkout.endedTitle, t.checkout.ended(formatMoment(t, course.saleEndsAt - 1)));
   }
   if (!ctx.stripe || !ctx.config.stripe) {
-    return htmlPage(503, 'Payments are not set up', 'This site cannot take payments yet. Nothing was charged. Please try again later.');
+    return htmlPage(t, 503, t.checkout.paymentsOffTitle, t.checkout.paymentsOff);
   }
 
   const site = ctx.config.siteUrl;
@@ -76,6 +88,7 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
     payment_intent_data: { metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug } },
     success_url: new URL('/checkout/success?session_id={CHECKOUT_SESSION_ID}', site).href.replace(/%7B/g, '{').replace(/%7D/g, '}'),
     cancel_url: new URL(courseUrl(course.slug), site).href,
+    locale: checkoutLocale(t.locale),
   };
   // A member's retries map to one session; a guest cannot be recognised, so each visit is its own.
   const window = Math.floor(ctx.clock.now() / IDEMPOTENCY_WINDOW_MS);
@@ -89,11 +102,11 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
   } catch (error) {
     ctx.log.error('checkout.failed', { course: course.slug, error: String(error) });
     if (isStripeUnavailable(error)) {
-      return htmlPage(503, 'Payment service unavailable', 'We could not reach the payment service. Nothing was charged. Please try again in a minute.', { 'Retry-After': '60' });
+      return htmlPage(t, 503, t.checkout.stripeDownTitle, t.checkout.stripeDown, { 'Retry-After': '60' });
     }
-    return htmlPage(502, 'Checkout could not start', 'The payment service refused to start this checkout. Nothing was charged. Please try again later.');
+    return htmlPage(t, 502, t.checkout.refusedTitle, t.checkout.refused);
   }
-  if (!session.url) return htmlPage(502, 'Checkout could not start', 'The payment service did not give a checkout page. Nothing was charged.');
+  if (!session.url) return htmlPage(t, 502, t.checkout.refusedTitle, t.checkout.noPage);
   ctx.log.info('checkout.started', { course: course.slug, session: checkoutRef(session.id), member: member?.id ?? null });
   // Only a guest can be signed in by the success page, so only a guest's browser is remembered.
   if (!member) cookies.push(await rememberCheckoutBrowser(request, session.id, ctx));

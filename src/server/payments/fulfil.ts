@@ -20,6 +20,7 @@ import { sendAfterResponse } from '../email/mailer.ts';
 import { purchaseMessage, saleNotificationMessage, type ChargedAmount } from '../email/messages.ts';
 import { checkoutRef, isStripeMissing, stripeId, type Stripe } from './stripe.ts';
 import { caughtUp } from '../db/replica.ts';
+import { messagesOf } from '../i18n/index.ts';
 
 /** What a Checkout Session's metadata holds, so that the site recognises its own sessions. */
 export const METADATA = { site: 'course_store_site', course: 'course', user: 'user_id' } as const;
@@ -221,7 +222,7 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
     sendAfterResponse(
       ctx,
       client,
-      purchaseMessage({ to: user.email, siteName, courseTitle, startUrl: new URL(startPath, site).href, loginUrl: new URL('/login', site).href, charge, setPassword }),
+      purchaseMessage({ t: await messagesOf(ctx), to: user.email, siteName, courseTitle, startUrl: new URL(startPath, site).href, loginUrl: new URL('/login', site).href, charge, setPassword }),
       { userId: purchase.userId, purpose: setPassword ? 'purchase+set-password' : 'purchase', cause: 'payment' },
     );
     if (!ctx.config.authorEmail) return;
@@ -229,6 +230,7 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
       ctx,
       client,
       saleNotificationMessage({
+        t: await messagesOf(ctx),
         to: ctx.config.authorEmail,
         siteName,
         buyerEmail: user.email,
