@@ -64,7 +64,10 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
     let result: Json;
     let notice: string;
     if ((m = /^\/_standin\/checkout\/([^/]+)\/pay$/.exec(path))) {
-      const { session, redirect: to, events } = pay(sd, decodeSegment(m[1]!), { email: optStr(b.email), delayed: flag(b.delayed, false), promotionCode: optStr(b.promotion_code) });
+      const { session, redirect: to, events } = pay(sd, decodeSegment(m[1]!), {
+        email: optStr(b.email), delayed: flag(b.delayed, false), promotionCode: optStr(b.promotion_code),
+        country: optStr(b.country)?.toUpperCase(), postalCode: optStr(b.postal_code), taxId: optStr(b.tax_id), consent: flag(b.consent, false),
+      });
       await finish(events);
       result = { session, redirect: to };
       notice = `Paid ${session.id}.`;

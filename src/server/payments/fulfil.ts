@@ -18,6 +18,7 @@ import { emailSchema } from '../auth/credentials.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { purchaseMessage, saleNotificationMessage, type ChargedAmount } from '../email/messages.ts';
+import { sessionTaxOf } from './checkout-tax.ts';
 import { checkoutRef, isStripeMissing, stripeId, type Stripe } from './stripe.ts';
 
 /** What a Checkout Session's metadata holds, so that the site recognises its own sessions. */
@@ -123,6 +124,8 @@ export async function fulfillCheckout(
   }
   const owner = member ? sql`u.id = ${member.id}` : sql`u.email = ${parsed!.data}`;
   const paymentIntentId = stripeId(session.payment_intent);
+  const tax = sessionTaxOf(session);
+  const invoice = tax.invoiceId ? await invoiceAddresses(stripe, tax.invoiceId) : { url: null, pdf: null };
   const purchaseId = sql`(SELECT id FROM purchases WHERE checkout_session_id = ${session.id})`;
 
   // One atomic batch: the account (for a guest), the purchase, its grant. The unique Checkout
@@ -150,6 +153,14 @@ export async function fulfillCheckout(
           createdUser: sql`u.created_by_checkout IS ${session.id}`,
           requiresVerifiedEmail: !member,
           livemode: session.livemode,
+          subtotalMinor: tax.subtotalMinor,
+          taxMinor: tax.taxMinor,
+          taxCountry: tax.taxCountry,
+          buyerTaxIds: tax.taxIds,
+          invoiceId: tax.invoiceId,
+          invoiceUrl: invoice.url,
+          invoicePdfUrl: invoice.pdf,
+          consentGiven: tax.consentGiven,
           createdAt: now,
         },
         owner,
@@ -184,6 +195,20 @@ export async function fulfillCheckout(
     if (paymentIntentId) await syncPayment(ctx, client, paymentIntentId, cause);
   }
   return { kind: 'fulfilled', created, purchase, session };
+}
+
+/**
+ * The invoice's hosted page and PDF. Stripe finalizes a Checkout invoice with the payment, so the
+ * addresses exist by now; if Stripe cannot say right now, the purchase is recorded without them
+ * rather than not at all (the buyer's email from Stripe carries them too).
+ */
+async function invoiceAddresses(stripe: Stripe, invoiceId: string): Promise<{ url: string | null; pdf: string | null }> {
+  try {
+    const invoice = await stripe.invoices.retrieve(invoiceId);
+    return { url: invoice.hosted_invoice_url ?? null, pdf: invoice.invoice_pdf ?? null };
+  } catch {
+    return { url: null, pdf: null };
+  }
 }
 
 async function delayedPaymentFailed(stripe: Stripe, session: Stripe.Checkout.Session): Promise<boolean> {
