@@ -51,6 +51,7 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
     <h2>Settings</h2>
     <ul class="account-actions">
       ${member.role === 'admin' && html`<li><a href="/admin/">Admin: sales, members and courses</a></li>`}
+      <li><a href="/account/purchases">Your purchases, invoices and receipts</a></li>
       <li><a href="/account/password">${member.hasPassword ? 'Change your password' : 'Choose a password'}</a></li>
       <li>
         <form method="post" action="/api/auth/logout"><button class="link-button" type="submit">Sign out</button></form>

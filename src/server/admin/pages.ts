@@ -16,6 +16,8 @@ import {
   memberLedger,
   memberProgress,
   revenueByMonth,
+  revenueNetOfTax,
+  taxByCountry,
   totalsByCurrency,
   type CourseOverview,
 } from './reports.ts';
@@ -115,9 +117,10 @@ const PURCHASE_HEAD = ['#', 'Date', 'Member', 'Course', 'Amount', 'Status', 'Acc
 // ---------------------------------------------------------------------------------------------
 
 export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response> {
-  const [months, totals, counts, sync, courses, recent, refunds, disputes] = await Promise.all([
+  const [months, totals, countries, counts, sync, courses, recent, refunds, disputes] = await Promise.all([
     revenueByMonth(ctx.db),
     totalsByCurrency(ctx.db),
+    taxByCountry(ctx.db),
     memberCounts(ctx.db),
     latestContentSync(ctx.db),
     courseOverview(ctx.db),
@@ -125,7 +128,6 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
     listRefunds(ctx),
     listPurchases(ctx.db, { status: 'disputed', newestFirst: true }),
   ]);
-  const net = (charged: number, refunded: number) => charged - refunded;
   return adminPage(ctx, {
     title: 'Dashboard',
     section: 'dashboard',
@@ -136,19 +138,28 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
     <p class="admin-counts"><span><strong>${counts.accounts}</strong> accounts</span> <span><strong>${counts.withAccess}</strong> with a course</span> <span><strong>${counts.admins}</strong> admins</span></p>
     ${table(
       'totals',
-      'All-time sales per currency (refunds taken off; open disputes are held by Stripe)',
-      ['Currency', 'Purchases', 'Charged', 'Refunded', 'Revenue', 'Open disputes', 'Disputes lost'],
+      'All-time sales per currency (revenue: refunds and the tax collected taken off; open disputes are held by Stripe)',
+      ['Currency', 'Purchases', 'Charged', 'Refunded', 'Tax collected', 'Revenue', 'Open disputes', 'Disputes lost'],
       totals.map(
-        (row) => html`<tr><th scope="row">${row.currency}</th><td class="num">${row.purchases}</td><td class="num">${money(row.chargedMinor, row.currency)}</td><td class="num">${money(row.refundedMinor, row.currency)}</td><td class="num" data-revenue="${row.currency}">${money(net(row.chargedMinor, row.refundedMinor), row.currency)}</td><td class="num">${row.openDisputes}${row.openDisputes > 0 && html` (${money(row.openDisputedMinor, row.currency)})`}</td><td class="num">${row.disputesLost}</td></tr>`,
+        (row) => html`<tr><th scope="row">${row.currency}</th><td class="num">${row.purchases}</td><td class="num">${money(row.chargedMinor, row.currency)}</td><td class="num">${money(row.refundedMinor, row.currency)}</td><td class="num" data-tax="${row.currency}">${money(row.taxMinor, row.currency)}</td><td class="num" data-revenue="${row.currency}">${money(revenueNetOfTax(row), row.currency)}</td><td class="num">${row.openDisputes}${row.openDisputes > 0 && html` (${money(row.openDisputedMinor, row.currency)})`}</td><td class="num">${row.disputesLost}</td></tr>`,
       ),
       'No sales yet.',
     )}
     ${table(
       'months',
       'Revenue per course and month (UTC; a refund counts in the month of its purchase)',
-      ['Month', 'Course', 'Currency', 'Purchases', 'Charged', 'Refunded', 'Revenue'],
+      ['Month', 'Course', 'Currency', 'Purchases', 'Charged', 'Refunded', 'Tax', 'Revenue'],
       months.map(
-        (row) => html`<tr><td>${row.month}</td><td>${courseCell(row.courseSlug, row.courseTitle)}</td><td>${row.currency}</td><td class="num">${row.purchases}</td><td class="num">${money(row.chargedMinor, row.currency)}</td><td class="num">${money(row.refundedMinor, row.currency)}</td><td class="num" data-month-revenue="${row.month} ${row.courseSlug} ${row.currency}">${money(net(row.chargedMinor, row.refundedMinor), row.currency)}</td></tr>`,
+        (row) => html`<tr><td>${row.month}</td><td>${courseCell(row.courseSlug, row.courseTitle)}</td><td>${row.currency}</td><td class="num">${row.purchases}</td><td class="num">${money(row.chargedMinor, row.currency)}</td><td class="num">${money(row.refundedMinor, row.currency)}</td><td class="num">${money(row.taxMinor, row.currency)}</td><td class="num" data-month-revenue="${row.month} ${row.courseSlug} ${row.currency}">${money(revenueNetOfTax(row), row.currency)}</td></tr>`,
+      ),
+      'No sales yet.',
+    )}
+    ${table(
+      'tax-countries',
+      'Tax collected per currency and country (the billing country Stripe Tax used; refunded tax taken off)',
+      ['Currency', 'Country', 'Purchases', 'Charged', 'Refunded', 'Tax collected', 'Revenue'],
+      countries.map(
+        (row) => html`<tr><td>${row.currency}</td><td>${row.country ?? 'none recorded'}</td><td class="num">${row.purchases}</td><td class="num">${money(row.chargedMinor, row.currency)}</td><td class="num">${money(row.refundedMinor, row.currency)}</td><td class="num" data-country-tax="${row.currency} ${row.country ?? '-'}">${money(row.taxMinor, row.currency)}</td><td class="num" data-country-revenue="${row.currency} ${row.country ?? '-'}">${money(revenueNetOfTax(row), row.currency)}</td></tr>`,
       ),
       'No sales yet.',
     )}
