@@ -372,7 +372,9 @@ describe('what the admin reads', () => {
     expect(cell(`data-month-revenue="2026-09 ${COURSE} USD"`)).toBe('$49');
     expect(cell('data-month-revenue="2026-10 running-python-scripts USD"')).toBe('$29');
     expect(cell('data-month-revenue="2026-10 running-python-scripts JPY"')).toBe('¥4,900');
-    expect(body).toMatch(/<th scope="row">EUR<\/th>(?:<td[^>]*>[^<]*<\/td>){4}<td class="num">1 \(€79\)<\/td>/);
+    // Sold without tax: nothing collected, revenue is what was charged less refunds.
+    expect(cell('data-tax="USD"')).toBe('$0');
+    expect(body).toMatch(/<th scope="row">EUR<\/th>(?:<td[^>]*>[^<]*<\/td>){5}<td class="num">1 \(€79\)<\/td>/);
     // Refunds and open disputes list the purchases.
     expect(body.slice(body.indexOf('id="refunds"'))).toContain('usd2@example.com');
     expect(body.slice(body.indexOf('id="disputes"'))).toContain('eur1@example.com');
