@@ -88,7 +88,7 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
         amount = parseMajorAmount(String(b.amount_major), charge.currency) ?? undefined;
         if (amount === undefined) throw invalid('amount', `"${String(b.amount_major)}" is not an amount in ${charge.currency.toUpperCase()}.`);
       }
-      const { refund: made, charge, events } = refund(sd, { ...refs, amount, reason: optStr(b.reason), requiresAction: flag(b.requires_action, false) }, NO_REQUEST);
+      const { refund: made, charge, events } = refund(sd, { ...refs, amount, reason: optStr(b.reason), requiresAction: flag(b.requires_action, false), pending: flag(b.pending, false) }, NO_REQUEST);
       await finish(events);
       result = { refund: made, charge };
       notice = `Refunded ${formatAmount(made.amount, made.currency as string)} of ${charge.id}.`;
