@@ -514,6 +514,10 @@ describe('tax, tax IDs, consent and invoices', () => {
     const pdf = await fetch(invoice.invoice_pdf!);
     expect(pdf.headers.get('content-type')).toBe('application/pdf');
     expect(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+    // The overview page shows the tax and links the invoice, for someone running the demo.
+    const overview = plain(await (await fetch(`${standin.url}/`)).text());
+    expect(overview).toContain('Tax €7.82 (DE)');
+    expect(overview).toContain(`<a href="/i/${invoice.id}">Invoice ${invoice.number}</a>`);
   });
 
   it('adds the tax on top of an exclusive price, and none for a country without one', async () => {

@@ -173,6 +173,11 @@ export function indexPage(sd: Standin, query: URLSearchParams): string {
     const ctx = `for ${s.id}`;
     const actions: string[] = [];
     const notes: string[] = [];
+    const tax = (s.total_details as { amount_tax?: number } | undefined)?.amount_tax ?? 0;
+    const country = (s.customer_details?.address as { country?: string } | null | undefined)?.country;
+    if (tax > 0) notes.push(`Tax ${esc(formatAmount(tax, s.currency))}${country ? ` (${esc(country)})` : ''}`);
+    const invoice = typeof s.invoice === 'string' ? st.invoices[s.invoice] : undefined;
+    if (invoice) notes.push(`<a href="/i/${esc(invoice.id)}">Invoice ${esc(invoice.number)}</a>`);
     if (s.status === 'open' && s.url) actions.push(`<a class="button" href="/c/pay/${esc(s.id)}">Open checkout page<span class="vh"> ${esc(ctx)}</span></a>`);
     if (pi?.status === 'processing') {
       actions.push(form(`/_standin/checkout/${s.id}/async`, { outcome: 'succeeded' }, 'Settle payment', ctx));
