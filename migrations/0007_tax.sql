@@ -6,4 +6,5 @@ ALTER TABLE `purchases` ADD `buyer_tax_ids` text;--> statement-breakpoint
 ALTER TABLE `purchases` ADD `invoice_id` text;--> statement-breakpoint
 ALTER TABLE `purchases` ADD `invoice_url` text;--> statement-breakpoint
 ALTER TABLE `purchases` ADD `invoice_pdf_url` text;--> statement-breakpoint
+ALTER TABLE `purchases` ADD `credit_notes` text;--> statement-breakpoint
 ALTER TABLE `purchases` ADD `consent_given` integer DEFAULT false NOT NULL;

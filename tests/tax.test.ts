@@ -1,8 +1,8 @@
 // Selling across borders, end to end on the built server of a fixture site (tests/fixtures/
 // courses-tax: Stripe Tax on with prices including tax, tax IDs, invoices and the EU consent), with
 // the real `stripe` SDK against the stand-in, a real store and the SMTP sink: what Checkout is
-// asked for, a German buyer who sees VAT, must consent, enters a VAT ID and finds the invoice on
-// /account/purchases, and the admin's revenue net of that tax.
+// asked for, a German buyer who sees VAT, must consent, enters a VAT ID and finds the invoice (and, after a
+// refund, its credit note) on /account/purchases, and the admin's revenue net of that tax.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeAdmin } from '../src/server/admin/members.ts';
 import { buildSite } from './support/build.ts';
@@ -155,6 +155,13 @@ describe('a buyer from Germany', () => {
     await site.standin.idle();
     const page = await text(await visitor.get('/account/purchases'));
     expect(cell(page, 'data-refunded')).toBe('€24.50 partly refunded');
+    // The refund of an invoiced payment comes with a credit note, linked beside the invoice.
+    const [note] = (await site.stripe.creditNotes.list({ invoice: (await query<{ invoice_id: string }>('SELECT invoice_id FROM purchases WHERE id = ?', [purchaseId]))[0]!.invoice_id })).data;
+    expect(note).toMatchObject({ total: 2450, status: 'issued' });
+    const link = new RegExp(`<a href="([^"]+)" data-credit-note>Credit note ${note!.number}</a>`).exec(page);
+    expect(link?.[1]).toBe(note!.pdf);
+    const pdf = await fetch(note!.pdf!);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
     // Half refunded: half the tax (391) is kept; revenue is 4900 - 2450 - 391.
     const dashboard = await text(await admin.get('/admin/'));
     expect(cell(dashboard, 'data-tax="EUR"')).toBe('€3.91');

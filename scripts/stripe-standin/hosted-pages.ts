@@ -12,7 +12,7 @@ import { readBody, redirect, sendHtml } from './http.ts';
 import { ApiError, isEmail } from './params.ts';
 import { appliedCode, applyCode, isApplied } from './promotions.ts';
 import { disputeOf, disputeRefusal, isClosed, isInquiry, refundRefusal } from './refunds-and-disputes.ts';
-import { applyTax, asks, checkTaxId, COUNTRIES, invoicePage, invoicePdf, taxLabel, type BuyerTaxInput, type Invoice } from './tax-and-invoices.ts';
+import { applyTax, asks, checkTaxId, COUNTRIES, creditNotePdf, invoicePage, invoicePdf, taxLabel, type BuyerTaxInput, type CreditNote, type Invoice } from './tax-and-invoices.ts';
 import { newestFirst, type CheckoutSession, type LineItem, type Standin } from './state.ts';
 import { dispatch } from './webhooks.ts';
 
@@ -233,10 +233,11 @@ ${events}
 /** An invoice's hosted page (`hosted_invoice_url`) or its PDF (`invoice_pdf`). */
 export function serveInvoice(sd: Standin, res: ServerResponse, id: string, pdf: boolean): void {
   const invoice = sd.state.invoices[id] as Invoice | undefined;
-  if (!invoice) return sendHtml(res, 404, notFoundPage());
-  if (!pdf) return sendHtml(res, 200, invoicePage(invoice));
-  const body = invoicePdf(invoice);
-  res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': String(body.length), 'Content-Disposition': `inline; filename="${invoice.number}.pdf"` });
+  const note = sd.state.creditNotes[id] as CreditNote | undefined;
+  if (!invoice && !(note && pdf)) return sendHtml(res, 404, notFoundPage());
+  if (!pdf) return sendHtml(res, 200, invoicePage(invoice!));
+  const body = invoice ? invoicePdf(invoice) : creditNotePdf(note!);
+  res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': String(body.length), 'Content-Disposition': `inline; filename="${(invoice ?? note)!.number}.pdf"` });
   res.end(body);
 }
 

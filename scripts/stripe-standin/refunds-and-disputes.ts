@@ -6,6 +6,7 @@ import { formatAmount } from './currencies.ts';
 import { ApiError, invalid, noSuch, type Metadata } from './params.ts';
 import { NO_REQUEST, now, randomId, save, track, type Charge, type Dispute, type Refund, type RequestContext, type Standin, type StripeEvent } from './state.ts';
 import { emit } from './webhooks.ts';
+import { creditNoteForRefund } from './tax-and-invoices.ts';
 
 const CLOSED = ['won', 'lost', 'warning_closed'];
 
@@ -81,7 +82,8 @@ export function refund(sd: Standin, input: { charge?: string; payment_intent?: s
   const previous = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
   charge.amount_refunded += amount;
   charge.refunded = charge.amount_refunded >= charge.amount;
-  const events = [emit(sd, 'charge.refunded', charge, ctx, previous), emit(sd, 'refund.created', created, ctx)];
+  const note = creditNoteForRefund(sd, charge.payment_intent, created);
+  const events = [emit(sd, 'charge.refunded', charge, ctx, previous), emit(sd, 'refund.created', created, ctx), ...(note ? [emit(sd, 'credit_note.created', note, ctx)] : [])];
   save(sd);
   return { refund: created, charge, events };
 }

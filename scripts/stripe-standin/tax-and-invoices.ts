@@ -193,6 +193,41 @@ export function createInvoice(sd: Standin, s: CheckoutSession, customer: string 
   return invoice;
 }
 
+export interface CreditNote extends Json {
+  id: string;
+  object: 'credit_note';
+  invoice: string;
+  number: string;
+  total: number;
+  currency: string;
+  pdf: string;
+}
+
+/**
+ * A refund of an invoiced payment comes with a credit note for that invoice, as the Dashboard
+ * issues one when the author refunds an invoice's payment there.
+ */
+export function creditNoteForRefund(sd: Standin, paymentIntent: string, refund: { id: string; amount: number }): CreditNote | null {
+  const session = Object.values(sd.state.sessions).find((s) => s.payment_intent === paymentIntent);
+  const invoice = typeof session?.invoice === 'string' ? (sd.state.invoices[session.invoice] as Invoice | undefined) : undefined;
+  if (!invoice) return null;
+  const id = randomId('cn_1', 24);
+  const count = Object.values(sd.state.creditNotes).filter((c) => c.invoice === invoice.id).length + 1;
+  const note: CreditNote = {
+    id, object: 'credit_note', amount: refund.amount, created: now(sd), currency: invoice.currency, customer: invoice.customer ?? null,
+    invoice: invoice.id, livemode: false, memo: null, metadata: {}, number: `${invoice.number}-CN-${String(count).padStart(2, '0')}`,
+    pdf: `${sd.baseUrl}/i/${id}/pdf`, reason: 'order_change', refunds: [{ amount_refunded: refund.amount, refund: refund.id }],
+    status: 'issued', subtotal: refund.amount, total: refund.amount, type: 'post_payment',
+  };
+  track(sd, sd.state.creditNotes, note);
+  return note;
+}
+
+/** A credit note's PDF: the same one-page document as an invoice's. */
+export function creditNotePdf(note: CreditNote): Buffer {
+  return pdfOf([`Credit note ${note.number}`, `For invoice ${note.invoice}`, `Credited: ${formatAmount(note.total, note.currency)}`]);
+}
+
 function esc(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -221,7 +256,11 @@ export function invoicePage(invoice: Invoice): string {
 
 /** A one-page PDF with the invoice's lines: enough for a browser and a test to open it. */
 export function invoicePdf(invoice: Invoice): Buffer {
-  const text = invoiceLines(invoice).map((l, i) => `BT /F1 12 Tf 56 ${780 - i * 18} Td (${l.replace(/[()\\]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, '?')}) Tj ET`).join('\n');
+  return pdfOf(invoiceLines(invoice));
+}
+
+function pdfOf(lines: string[]): Buffer {
+  const text = lines.map((l, i) => `BT /F1 12 Tf 56 ${780 - i * 18} Td (${l.replace(/[()\\]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, '?')}) Tj ET`).join('\n');
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',

@@ -72,13 +72,14 @@ const purchaseSchema = z.object({
   invoiceId: z.string().nullable().default(null),
   invoiceUrl: z.string().nullable().default(null),
   invoicePdfUrl: z.string().nullable().default(null),
+  creditNotes: z.string().nullable().default(null),
   consentGiven: z.boolean().default(false),
   createdAt: time,
   updatedAt: time,
 });
 
 /** The tax fields of a purchase, the same in a snapshot and in the store. */
-const TAX_FIELDS = ['subtotalMinor', 'taxMinor', 'taxCountry', 'buyerTaxIds', 'invoiceId', 'invoiceUrl', 'invoicePdfUrl', 'consentGiven'] as const;
+const TAX_FIELDS = ['subtotalMinor', 'taxMinor', 'taxCountry', 'buyerTaxIds', 'invoiceId', 'invoiceUrl', 'invoicePdfUrl', 'creditNotes', 'consentGiven'] as const;
 type TaxFields = Pick<z.infer<typeof purchaseSchema>, (typeof TAX_FIELDS)[number]>;
 const taxFieldsOf = (purchase: TaxFields): TaxFields => Object.fromEntries(TAX_FIELDS.map((field) => [field, purchase[field]])) as TaxFields;
 

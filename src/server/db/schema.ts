@@ -209,6 +209,8 @@ export const purchases = sqliteTable(
     invoiceId: text('invoice_id'),
     invoiceUrl: text('invoice_url'),
     invoicePdfUrl: text('invoice_pdf_url'),
+    /** The invoice's credit notes (refunds on paper), as JSON [{ id, number, amountMinor, pdf }]. */
+    creditNotes: text('credit_notes'),
     /** The buyer asked for immediate access and acknowledged losing the withdrawal right (EU). */
     consentGiven: integer('consent_given', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),

@@ -24,6 +24,7 @@ export const PURCHASE_TEXTS = {
   invoicePdf: 'PDF',
   receipt: 'Receipt',
   noInvoice: 'Sent by email',
+  creditNote: (number: string) => `Credit note ${number}`,
   status: {
     paid: '',
     partially_refunded: 'partly refunded',
@@ -68,9 +69,24 @@ async function paidPurchasesOf(ctx: AppContext, userId: number): Promise<Row[]> 
   return rows.map(({ purchase, title }) => ({ ...purchase, title }));
 }
 
+const creditNoteSchema = z.array(z.object({ number: z.string(), pdf: z.string().url() }));
+
+/** The credit notes the store keeps for a purchase (payments/fulfil.ts), or none if unreadable. */
+function creditNotesOf(row: Row): { number: string; pdf: string }[] {
+  if (!row.creditNotes) return [];
+  try {
+    const parsed = creditNoteSchema.safeParse(JSON.parse(row.creditNotes));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}
+
 function paperLink(row: Row): SafeHtml {
   if (row.invoiceUrl) {
-    return html`<a href="${row.invoiceUrl}" data-invoice>${PURCHASE_TEXTS.invoice}</a>${row.invoicePdfUrl ? html` · <a href="${row.invoicePdfUrl}">${PURCHASE_TEXTS.invoicePdf}</a>` : ''}`;
+    return html`<a href="${row.invoiceUrl}" data-invoice>${PURCHASE_TEXTS.invoice}</a>${row.invoicePdfUrl ? html` · <a href="${row.invoicePdfUrl}">${PURCHASE_TEXTS.invoicePdf}</a>` : ''}${creditNotesOf(row).map(
+      (note) => html`<br /><a href="${note.pdf}" data-credit-note>${PURCHASE_TEXTS.creditNote(note.number)}</a>`,
+    )}`;
   }
   // An invoice Stripe made but whose address it could not give when the purchase was recorded.
   if (row.invoiceId) return html`${PURCHASE_TEXTS.noInvoice}`;

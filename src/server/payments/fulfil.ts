@@ -413,5 +413,30 @@ export async function syncPayment(ctx: AppContext, client: Pick<Client, 'waitUnt
     if (!wrote) break;
     rows = await ctx.db.select().from(purchases).where(eq(purchases.paymentIntentId, paymentIntentId)).all();
   }
+  await syncCreditNotes(ctx, stripe, rows);
   return changes;
+}
+
+/**
+ * The credit notes of an invoiced purchase (a refund on paper, which Stripe issues with a refund
+ * of an invoice's payment), kept with the purchase for its buyer's /account/purchases. Read again
+ * with every change of the payment; a failure to read them changes nothing and is retried then.
+ */
+async function syncCreditNotes(ctx: AppContext, stripe: Stripe, rows: Purchase[]): Promise<void> {
+  for (const purchase of rows) {
+    if (!purchase.invoiceId) continue;
+    let notes: Stripe.CreditNote[];
+    try {
+      notes = (await stripe.creditNotes.list({ invoice: purchase.invoiceId, limit: 100 })).data;
+    } catch (error) {
+      ctx.log.warn('purchase.credit-notes-unread', { purchaseId: purchase.id, error: String(error) });
+      continue;
+    }
+    const kept = notes
+      .filter((note) => note.status !== 'void')
+      .sort((a, b) => a.created - b.created)
+      .map((note) => ({ id: note.id, number: note.number, amountMinor: note.total, pdf: note.pdf }));
+    const json = kept.length ? JSON.stringify(kept) : null;
+    if (json !== purchase.creditNotes) await ctx.db.update(purchases).set({ creditNotes: json, updatedAt: ctx.clock.now() }).where(eq(purchases.id, purchase.id));
+  }
 }
