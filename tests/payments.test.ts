@@ -381,21 +381,6 @@ describe('money that comes back: failed and cancelled refunds, disputes won on a
     expect(await canRead(visitor)).toBe(false);
   });
 
-  test('a refund that stays pending and then fails: revoked while pending, restored when it fails, and /account/purchases shows each step', async () => {
-    const { visitor, intent } = await paidMember('refund-pending@example.com');
-    const { refund } = await site.control('/_standin/refund', { payment_intent: intent, pending: true });
-    expect(refund.status).toBe('pending');
-    expect(await ledger('refund-pending@example.com')).toEqual(['grant:purchase', 'revoke:refund']);
-    expect(await canRead(visitor)).toBe(false);
-    const refunded = (await (await visitor.get('/account/purchases')).text()).replaceAll('\u00a0', ' ');
-    expect(refunded).toMatch(/data-refunded>\$49 <span class="muted">refunded</);
-    await site.control(`/_standin/refund/${refund.id}/fail`, { failure_reason: 'declined' });
-    expect((await site.stripe.refunds.retrieve(refund.id)).status).toBe('failed');
-    expect(await ledger('refund-pending@example.com')).toEqual(['grant:purchase', 'revoke:refund', 'restore:refund_failed']);
-    expect(await canRead(visitor)).toBe(true);
-    expect(await (await visitor.get('/account/purchases')).text()).toMatch(/data-refunded>—</);
-  });
-
   test('a refund cancelled while it waited for the customer restores access', async () => {
     const { visitor, intent } = await paidMember('refund-cancelled@example.com');
     const { refund } = await site.control('/_standin/refund', { payment_intent: intent, requires_action: true });

@@ -197,3 +197,30 @@ describe('a buyer from Germany', () => {
     expect(page).toContain('Requested, with the loss of the withdrawal right acknowledged');
   });
 });
+
+describe('a refund that stays pending and then fails', () => {
+  test('revokes access while pending and restores it when it fails; /account/purchases shows each step', async () => {
+    const email = 'pending-refund@example.com';
+    const visitor = await signedUpVisitor(site, email);
+    const sessionId = (await startCheckout(visitor, 'vat-course')).split('/').pop()!;
+    const { redirect } = await site.control(`/_standin/checkout/${sessionId}/pay`, { country: 'FR', consent: true });
+    expect((await visitor.get(sitePath(redirect))).status).toBe(303);
+    const lesson = '/courses/vat-course/paid-part/';
+    expect((await visitor.get(lesson)).status).toBe(200);
+    const [purchase] = await query<{ id: number; payment_intent_id: string }>('SELECT p.id, p.payment_intent_id FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ?', [email]);
+    const ledger = async () => (await query<{ e: string }>("SELECT action || ':' || reason AS e FROM access_ledger WHERE purchase_id = ? ORDER BY seq", [purchase!.id])).map((row) => row.e);
+
+    const { refund } = await site.control('/_standin/refund', { payment_intent: purchase!.payment_intent_id, pending: true });
+    expect(refund.status).toBe('pending');
+    expect(await ledger()).toEqual(['grant:purchase', 'revoke:refund']);
+    expect((await visitor.get(lesson)).status).not.toBe(200);
+    const row = (page: string) => new RegExp(`<tr data-purchase="${purchase!.id}">[\\s\\S]*?</tr>`).exec(page)![0];
+    expect(cell(row(await text(await visitor.get('/account/purchases'))), 'data-refunded')).toBe('€49 refunded');
+
+    await site.control(`/_standin/refund/${refund.id}/fail`, { failure_reason: 'declined' });
+    expect((await site.stripe.refunds.retrieve(refund.id)).status).toBe('failed');
+    expect(await ledger()).toEqual(['grant:purchase', 'revoke:refund', 'restore:refund_failed']);
+    expect((await visitor.get(lesson)).status).toBe(200);
+    expect(cell(row(await text(await visitor.get('/account/purchases'))), 'data-refunded')).toBe('—');
+  });
+});
