@@ -69,7 +69,7 @@ async function paidPurchasesOf(ctx: AppContext, userId: number): Promise<Row[]> 
   return rows.map(({ purchase, title }) => ({ ...purchase, title }));
 }
 
-const creditNoteSchema = z.array(z.object({ number: z.string(), pdf: z.string().url() }));
+const creditNoteSchema = z.array(z.object({ number: z.string(), pdf: z.url() }));
 
 /** The credit notes the store keeps for a purchase (payments/fulfil.ts), or none if unreadable. */
 function creditNotesOf(row: Row): { number: string; pdf: string }[] {
