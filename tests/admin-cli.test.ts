@@ -345,8 +345,9 @@ describe('lists', () => {
     expect(csv.stdout).toContain('"Python Fundamentals, ""2nd"" edition"');
     expect(csv.stdout.endsWith('\r\n')).toBe(true);
     const [header, ...records] = parseCsv(csv.stdout);
-    expect(header).toEqual(['purchase_id', 'created_at', 'email', 'course', 'course_title', 'source', 'status', 'access', 'amount', 'amount_refunded', 'currency', 'checkout_session_id', 'payment_intent_id', 'livemode']);
-    const byId = (id: string) => Object.fromEntries(header!.map((name, i) => [name, records.find((record) => record[11] === id)![i]]));
+    expect(header).toEqual(['purchase_id', 'created_at', 'email', 'course', 'course_title', 'source', 'status', 'access', 'amount', 'amount_refunded', 'currency', 'tax', 'net_of_tax', 'tax_country', 'buyer_tax_ids', 'invoice_id', 'checkout_session_id', 'payment_intent_id', 'livemode']);
+    const session = header!.indexOf('checkout_session_id');
+    const byId = (id: string) => Object.fromEntries(header!.map((name, i) => [name, records.find((record) => record[session] === id)![i]]));
     expect(byId('cs_test_ada_1')).toMatchObject({
       email: 'ada@example.com',
       course_title: 'Python Fundamentals, "2nd" edition',
@@ -356,6 +357,9 @@ describe('lists', () => {
       amount: '49.00',
       amount_refunded: '0.00',
       currency: 'USD',
+      tax: '0.00',
+      net_of_tax: '49.00',
+      tax_country: '',
       payment_intent_id: 'pi_test_ada_1',
       livemode: 'false',
     });

@@ -379,7 +379,9 @@ describe('what the admin reads', () => {
     expect(cell(`data-month-revenue="2026-09 ${COURSE} USD"`)).toBe('$49');
     expect(cell('data-month-revenue="2026-10 running-python-scripts USD"')).toBe('$29');
     expect(cell('data-month-revenue="2026-10 running-python-scripts JPY"')).toBe('¥4,900');
-    expect(body).toMatch(/<th scope="row">EUR<\/th>(?:<td[^>]*>[^<]*<\/td>){4}<td class="num">1 \(€79\)<\/td>/);
+    // Sold without tax: nothing collected, revenue is what was charged less refunds.
+    expect(cell('data-tax="USD"')).toBe('$0');
+    expect(body).toMatch(/<th scope="row">EUR<\/th>(?:<td[^>]*>[^<]*<\/td>){5}<td class="num">1 \(€79\)<\/td>/);
     // Refunds and open disputes list the purchases.
     expect(body.slice(body.indexOf('id="refunds"'))).toContain('usd2@example.com');
     expect(body.slice(body.indexOf('id="disputes"'))).toContain('eur1@example.com');
@@ -415,12 +417,12 @@ describe('what the admin reads', () => {
     expect(response.headers.get('cache-control')).toBe('private, no-store');
     const csv = await response.text();
     const lines = csv.split('\r\n');
-    expect(lines[0]).toBe('purchase_id,created_at,email,course,course_title,source,status,access,amount,amount_refunded,currency,checkout_session_id,payment_intent_id,livemode');
+    expect(lines[0]).toBe('purchase_id,created_at,email,course,course_title,source,status,access,amount,amount_refunded,currency,tax,net_of_tax,tax_country,buyer_tax_ids,invoice_id,checkout_session_id,payment_intent_id,livemode');
     expect(lines.at(-1)).toBe('');
     const body = lines.slice(1, -1);
     expect(body.every((line) => line.includes(',python-for-finance,'))).toBe(true);
     const guarded = body.find((line) => line.includes('cmd@example.com'))!;
-    expect(guarded).toMatch(/^\d+,2026-09-14T10:00:00\.000Z,'=cmd@example\.com,python-for-finance,"Finance, ""for real""",stripe,paid,active,79\.00,0\.00,EUR,cs_test_\w+,pi_test_\w+,false$/);
+    expect(guarded).toMatch(/^\d+,2026-09-14T10:00:00\.000Z,'=cmd@example\.com,python-for-finance,"Finance, ""for real""",stripe,paid,active,79\.00,0\.00,EUR,0\.00,79\.00,,,,cs_test_\w+,pi_test_\w+,false$/);
     const disputed = body.find((line) => line.includes('eur1@example.com'))!;
     expect(disputed).toContain(',stripe,disputed,suspended,79.00,0.00,EUR,');
 

@@ -40,7 +40,7 @@ async function ledger(email: string, course = COURSE): Promise<string[]> {
 }
 
 async function purchasesOf(email: string) {
-  return query<{ id: number; course_slug: string; amount_minor: number; currency: string; status: string; amount_refunded_minor: number; created_user: number; payment_intent_id: string; checkout_session_id: string }>(
+  return query<{ id: number; course_slug: string; amount_minor: number; currency: string; status: string; amount_refunded_minor: number; created_user: number; payment_intent_id: string; checkout_session_id: string; tax_minor: number; subtotal_minor: number | null; invoice_id: string | null; consent_given: number }>(
     'SELECT p.* FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ? ORDER BY p.id',
     [email],
   );
@@ -141,6 +141,23 @@ describe('a signed-in member buys a course', () => {
     const again = await visitor.get(`/checkout/success?session_id=${sessionId}`);
     expect(again.headers.get('location')).toBe(FIRST_LESSON);
     expect(await purchasesOf('buyer@example.com')).toHaveLength(1);
+  });
+
+  test('without tax settings the session asks for no tax, and /account/purchases links to a printable receipt from the store', async () => {
+    const session = await site.stripe.checkout.sessions.retrieve(sessionId);
+    expect(session).toMatchObject({ automatic_tax: { enabled: false }, invoice_creation: null, consent_collection: null, invoice: null });
+    const [purchase] = await purchasesOf('buyer@example.com');
+    expect(purchase).toMatchObject({ tax_minor: 0, subtotal_minor: 4900, invoice_id: null, consent_given: 0 });
+    const page = (await (await visitor.get('/account/purchases')).text()).replaceAll('\u00a0', ' ');
+    expect(page).toContain('$49');
+    const receiptUrl = /<a href="([^"]+)" data-receipt>Receipt<\/a>/.exec(page)![1]!.replaceAll('&amp;', '&');
+    expect(receiptUrl).toBe(`/account/receipt?purchase=${purchase!.id}`);
+    const receipt = await visitor.get(receiptUrl);
+    expect(receipt.status).toBe(200);
+    const text = (await receipt.text()).replaceAll('\u00a0', ' ');
+    expect(text).toContain('buyer@example.com');
+    expect(text).toMatch(/Total paid<\/th><td>\$49</);
+    expect(text).not.toContain('Tax country');
   });
 });
 

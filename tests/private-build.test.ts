@@ -48,6 +48,7 @@ describe('the demo build', () => {
         comingSoon: course.comingSoon,
         saleEndsAt: course.saleEndsAt,
         promotionCodes: course.promotionCodes,
+        tax: course.tax,
       })),
     );
     expect(manifest.lessons.map((l) => [l.course, l.slug, l.title, l.position, l.preview, l.page?.file ?? null])).toEqual(

@@ -216,6 +216,14 @@ describe('creating checkout sessions', () => {
       [{ success_url: 'not a url' }, 'success_url', 'url_invalid'],
       [{ customer_email: 'nope' }, 'customer_email', 'email_invalid'],
       [{ colour: 'blue' }, 'colour', 'parameter_unknown'],
+      // Not a parameter at the pinned API version (the SDK's SessionCreateParams has no such key).
+      [{ payment_method_types: ['card'] }, 'payment_method_types', 'parameter_unknown'],
+      // The pinned SDK's UiMode is elements | embedded_page | form | hosted_page.
+      [{ ui_mode: 'hosted' }, 'ui_mode', 'parameter_invalid'],
+      [{ billing_address_collection: 'always' }, 'billing_address_collection', 'parameter_invalid'],
+      [{ consent_collection: { terms_of_service: 'yes' } }, 'consent_collection[terms_of_service]', 'parameter_invalid'],
+      [{ automatic_tax: { enabled: true, rate: 19 } }, 'automatic_tax[rate]', 'parameter_unknown'],
+      [{ line_items: item({ tax_behavior: 'included' }) }, 'line_items[0][price_data][tax_behavior]', 'parameter_invalid'],
       [{ expires_at: Math.floor(clockMs / 1000) + 60 }, 'expires_at', undefined],
       [{ line_items: item({ unit_amount: 10 }) }, 'line_items', 'amount_too_small'],
     ];
@@ -475,6 +483,66 @@ describe('hosted checkout page and webhooks', () => {
     expect((await stripe.checkout.sessions.retrieve(later.id)).status).toBe('expired');
     const types = (await stripe.events.list({ type: 'checkout.session.expired' })).data.map((e) => (e.data.object as any).id);
     expect(types).toEqual([later.id, s.id]);
+  });
+});
+
+describe('tax, tax IDs, consent and invoices', () => {
+  const taxed = (behavior: 'inclusive' | 'exclusive', extra: Record<string, unknown> = {}) => createSession({
+    line_items: [{ price_data: { currency: 'eur', unit_amount: 4900, tax_behavior: behavior, product_data: { name: 'Git internals', tax_code: 'txcd_10103000' } }, quantity: 1 }],
+    automatic_tax: { enabled: true }, billing_address_collection: 'required', tax_id_collection: { enabled: true },
+    invoice_creation: { enabled: true, invoice_data: { metadata: { course: 'git-internals' } } },
+    consent_collection: { terms_of_service: 'required' },
+    custom_text: { terms_of_service_acceptance: { message: 'I ask for immediate access. See the [terms](https://courses.test/terms/).' } },
+    ...extra,
+  });
+
+  it('carves the VAT out of an inclusive price, by the billing country, and records the tax ID, consent and invoice as Stripe does', async () => {
+    const s = await taxed('inclusive');
+    expect(s).toMatchObject({ ui_mode: 'hosted_page', automatic_tax: { enabled: true, status: 'requires_location_inputs' }, tax_id_collection: { enabled: true }, consent_collection: { terms_of_service: 'required' } });
+    const paid = (await control(`/_standin/checkout/${s.id}/pay`, { email: 'b2b@example.com', country: 'DE', tax_id: 'DE123456789', consent: true })).session;
+    // 4900 inclusive of 19%: 4900 * 19 / 119 = 782.35
+    expect(paid).toMatchObject({
+      amount_subtotal: 4900, amount_total: 4900, total_details: { amount_tax: 782 },
+      automatic_tax: { status: 'complete' },
+      customer_details: { address: { country: 'DE' }, tax_ids: [{ type: 'eu_vat', value: 'DE123456789' }] },
+      consent: { terms_of_service: 'accepted' },
+    });
+    const invoice = await stripe.invoices.retrieve(paid.invoice);
+    expect(invoice).toMatchObject({ id: expect.stringMatching(/^in_/), status: 'paid', total: 4900, customer_tax_ids: [{ type: 'eu_vat', value: 'DE123456789' }] });
+    const page = await fetch(invoice.hosted_invoice_url!);
+    expect(await page.text()).toContain('DE123456789');
+    const pdf = await fetch(invoice.invoice_pdf!);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+    // The overview page shows the tax and links the invoice, for someone running the demo.
+    const overview = plain(await (await fetch(`${standin.url}/`)).text());
+    expect(overview).toContain('Tax €7.82 (DE)');
+    expect(overview).toContain(`<a href="/i/${invoice.id}">Invoice ${invoice.number}</a>`);
+  });
+
+  it('adds the tax on top of an exclusive price, and none for a country without one', async () => {
+    const ca = (await control(`/_standin/checkout/${(await taxed('exclusive')).id}/pay`, { email: 'ca@example.com', country: 'CA', consent: true })).session;
+    expect(ca).toMatchObject({ amount_subtotal: 4900, amount_total: 5145, total_details: { amount_tax: 245 } });
+    const us = (await control(`/_standin/checkout/${(await taxed('exclusive')).id}/pay`, { email: 'us@example.com', country: 'US', consent: true })).session;
+    expect(us).toMatchObject({ amount_total: 4900, total_details: { amount_tax: 0 } });
+  });
+
+  it('will not take the payment without the consent, the billing country or with a malformed VAT number', async () => {
+    const s = await taxed('inclusive');
+    await expect(control(`/_standin/checkout/${s.id}/pay`, { email: 'x@example.com', country: 'DE' })).rejects.toThrow(/terms_of_service_not_accepted/);
+    await expect(control(`/_standin/checkout/${s.id}/pay`, { email: 'x@example.com', consent: true })).rejects.toThrow(/billing_address_required/);
+    await expect(control(`/_standin/checkout/${s.id}/pay`, { email: 'x@example.com', country: 'DE', consent: true, tax_id: 'FR12' })).rejects.toThrow(/tax_id_invalid/);
+    // The hosted page says so too, and shows the VAT once the country is chosen.
+    const form = (extra: Record<string, string>) => new URLSearchParams({ email: 'x@example.com', country: 'DE', ...extra });
+    const shown = await fetch(s.url!, { method: 'POST', body: form({ action: 'address' }) });
+    expect(plain(await shown.text())).toMatch(/VAT \(DE 19%\)[\s\S]*€7\.82/);
+    const refused = await fetch(s.url!, { method: 'POST', body: form({ action: 'pay' }), redirect: 'manual' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('Tick the box to accept the terms');
+    expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe('open');
+    const ok = await fetch(s.url!, { method: 'POST', body: form({ action: 'pay', consent: 'accepted' }), redirect: 'manual' });
+    expect(ok.status).toBe(303);
+    expect((await stripe.checkout.sessions.retrieve(s.id)).consent?.terms_of_service).toBe('accepted');
   });
 });
 

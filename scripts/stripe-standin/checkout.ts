@@ -4,7 +4,8 @@
 // expiry outside its window) and is paid, settled or expired as Stripe does it.
 import { randomBytes } from 'node:crypto';
 import { CURRENCIES, formatAmount, isThreeDecimal, minimumTotal } from './currencies.ts';
-import { allowOnly, ApiError, arr, bool, checkEmail, email, int, invalid, isObj, metadata, missing, noSuch, obj, str, sub, url, type Metadata, type Param, type ParamObject } from './params.ts';
+import { allowOnly, ApiError, arr, bool, checkEmail, email, int, invalid, isObj, metadata, missing, noSuch, obj, oneOf, str, sub, url, type Metadata, type Param, type ParamObject } from './params.ts';
+import { applyTax, asks, buyerDetails, createInvoice, taxParams, type BuyerTaxInput } from './tax-and-invoices.ts';
 import { appliedCode, applyCode, checkRedeemable, redeem } from './promotions.ts';
 import {
   clone, NO_REQUEST, now, randomId, save, track,
@@ -12,18 +13,37 @@ import {
 } from './state.ts';
 import { dispatchInBackground, emit } from './webhooks.ts';
 
+/**
+ * The parameters of POST /v1/checkout/sessions this stand-in reads, all of them in the pinned
+ * SDK's SessionCreateParams (node_modules/stripe/.../Checkout/Sessions.d.ts). Anything else is
+ * refused with parameter_unknown, as Stripe refuses it: `payment_method_types`, for one, is not a
+ * parameter at the pinned API version (Stripe picks the methods; `allowed_payment_method_types`
+ * filters them).
+ */
+export const SESSION_CREATE_PARAMS = [
+  'mode', 'line_items', 'success_url', 'cancel_url', 'client_reference_id', 'customer_email', 'customer',
+  'customer_creation', 'metadata', 'allow_promotion_codes', 'payment_intent_data', 'expires_at', 'expand',
+  'locale', 'submit_type', 'billing_address_collection', 'ui_mode',
+  'automatic_tax', 'custom_text', 'consent_collection', 'invoice_creation', 'tax_id_collection',
+  // accepted and ignored: they change only what Stripe's own page collects
+  'phone_number_collection',
+] as const;
+
+/** Enum values as the pinned SDK's types list them. */
+const UI_MODES = ['elements', 'embedded_page', 'form', 'hosted_page'] as const;
+const MODES = ['payment', 'setup', 'subscription'] as const;
+const SUBMIT_TYPES = ['auto', 'book', 'donate', 'pay', 'subscribe'] as const;
+const LOCALES = ['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hi-IN', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] as const;
+const TAX_BEHAVIORS = ['exclusive', 'inclusive', 'unspecified'] as const;
+
 export function createSession(sd: Standin, p: ParamObject): CheckoutSession {
-  allowOnly(p, [
-    'mode', 'line_items', 'success_url', 'cancel_url', 'client_reference_id', 'customer_email', 'customer',
-    'customer_creation', 'metadata', 'allow_promotion_codes', 'payment_intent_data', 'expires_at', 'expand',
-    'locale', 'submit_type', 'payment_method_types', 'billing_address_collection', 'ui_mode',
-    // accepted and ignored: they change only what Stripe's own page collects
-    'automatic_tax', 'phone_number_collection', 'custom_text', 'consent_collection', 'invoice_creation', 'tax_id_collection',
-  ]);
-  const mode = str(p, 'mode', '', true)!;
+  allowOnly(p, SESSION_CREATE_PARAMS);
+  const mode = oneOf(p, 'mode', MODES);
+  if (!mode) throw missing('mode');
   if (mode !== 'payment') throw invalid('mode', `Invalid mode: '${mode}'. This stand-in supports only mode=payment.`);
-  const uiMode = str(p, 'ui_mode');
-  if (uiMode !== undefined && uiMode !== 'hosted') throw invalid('ui_mode', `Invalid ui_mode: '${uiMode}'. This stand-in supports only hosted.`);
+  const uiMode = oneOf(p, 'ui_mode', UI_MODES);
+  if (uiMode !== undefined && uiMode !== 'hosted_page') throw invalid('ui_mode', `ui_mode '${uiMode}' needs Stripe.js on the site's own page; this stand-in serves only hosted_page.`);
+  const tax = taxParams(p);
   const rawItems = arr(p, 'line_items');
   if (!rawItems || rawItems.length === 0) throw new ApiError(400, 'line_items is required in payment mode.', { code: 'parameter_missing', param: 'line_items' });
   const successUrl = url(p, 'success_url');
@@ -36,7 +56,7 @@ export function createSession(sd: Standin, p: ParamObject): CheckoutSession {
   if (customer && customerEmail) throw invalid('customer_email', 'You may only specify one of these parameters: customer, customer_email.');
   if (customer && !sd.state.customers[customer]) throw noSuch('customer', customer, 'customer', 400);
   const customerCreation = str(p, 'customer_creation') ?? null;
-  if (customerCreation && !['always', 'if_required'].includes(customerCreation)) throw invalid('customer_creation', `Invalid customer_creation: ${customerCreation}`);
+  if (customerCreation) oneOf(p, 'customer_creation', ['always', 'if_required']);
   const meta = metadata(p, 'metadata');
   const allowPromo = bool(p, 'allow_promotion_codes') ?? null;
 
@@ -63,27 +83,27 @@ export function createSession(sd: Standin, p: ParamObject): CheckoutSession {
   const min = minimumTotal(currency);
   if (total < min) throw new ApiError(400, `The Checkout Session's total amount due must add up to at least ${formatAmount(min, currency)} ${currency}`, { code: 'amount_too_small', param: 'line_items' });
 
-  const pmTypes = (arr(p, 'payment_method_types') ?? ['card']).map(String);
+  const locale = oneOf(p, 'locale', LOCALES) ?? null;
+  const submitType = oneOf(p, 'submit_type', SUBMIT_TYPES) ?? null;
   const session: CheckoutSession = {
     id, object: 'checkout.session',
     adaptive_pricing: null, after_expiration: null,
     allow_promotion_codes: allowPromo,
     amount_subtotal: total, amount_total: total,
-    automatic_tax: { enabled: false, liability: null, status: null },
-    billing_address_collection: str(p, 'billing_address_collection') ?? null,
+    ...tax,
     cancel_url: cancelUrl, client_reference_id: clientRef, client_secret: null,
-    consent: null, consent_collection: null, created, currency,
-    custom_fields: [], custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
+    consent: null, created, currency,
+    custom_fields: [],
     customer, customer_creation: customerCreation ?? (customer ? null : 'if_required'),
     customer_details: null, customer_email: customerEmail, discounts: [],
-    expires_at: expiresAt, invoice: null, invoice_creation: null, livemode: false,
-    locale: str(p, 'locale') ?? null, metadata: meta, mode: 'payment',
+    expires_at: expiresAt, invoice: null, livemode: false,
+    locale, metadata: meta, mode: 'payment',
     payment_intent: null, payment_link: null, payment_method_collection: 'if_required',
-    payment_method_options: {}, payment_method_types: pmTypes, payment_status: 'unpaid',
+    payment_method_options: {}, payment_method_types: ['card'], payment_status: 'unpaid',
     phone_number_collection: { enabled: false }, recovered_from: null, saved_payment_method_options: null,
     setup_intent: null, shipping_address_collection: null, shipping_cost: null, shipping_options: [],
-    status: 'open', submit_type: str(p, 'submit_type') ?? null, subscription: null, success_url: successUrl,
-    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 }, ui_mode: 'hosted',
+    status: 'open', submit_type: submitType, subscription: null, success_url: successUrl,
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 }, ui_mode: 'hosted_page',
     url: `${sd.baseUrl}/c/pay/${id}`,
   };
   track(sd, sd.state.sessions, session);
@@ -136,7 +156,7 @@ function lineItem(sd: Standin, raw: Param, prefix: string, created: number): Lin
     price: {
       id: randomId('price_'), object: 'price', active: false, billing_scheme: 'per_unit', created, currency,
       custom_unit_amount: null, livemode: false, lookup_key: null, metadata: {}, nickname: null, product: product.id,
-      recurring: null, tax_behavior: str(pd, 'tax_behavior', pdPrefix) ?? 'unspecified', tiers_mode: null,
+      recurring: null, tax_behavior: oneOf(pd, 'tax_behavior', TAX_BEHAVIORS, pdPrefix) ?? 'unspecified', tiers_mode: null,
       transform_quantity: null, type: 'one_time', unit_amount: unitAmount, unit_amount_decimal: String(unitAmount),
     },
   };
@@ -193,11 +213,17 @@ export function emailFor(sd: Standin, s: CheckoutSession): string | null {
 }
 
 /** What the Pay buttons do. Returns the events so the caller decides when they are delivered. */
-export function pay(sd: Standin, id: string, input: { email?: string; delayed?: boolean; promotionCode?: string }): { session: CheckoutSession; redirect: string; events: StripeEvent[] } {
+export function pay(sd: Standin, id: string, input: { email?: string; delayed?: boolean; promotionCode?: string } & BuyerTaxInput): { session: CheckoutSession; redirect: string; events: StripeEvent[] } {
   const s = requireSession(sd, id);
   if (s.status !== 'open') throw new ApiError(400, `This Checkout Session is ${s.status} and can no longer be paid.`, { code: 'checkout_session_not_open' });
   const buyer = checkEmail(emailFor(sd, s) ?? (input.email?.trim() || 'test@example.com'), 'email');
+  // What Stripe's page will not submit without: the address Stripe Tax needs, the consent.
+  const wants = asks(s);
+  if (wants.address && !input.country) throw new ApiError(400, 'Enter your billing country.', { code: 'billing_address_required', param: 'country' });
+  if (wants.consent && !input.consent) throw new ApiError(400, 'Accept the terms to continue.', { code: 'terms_of_service_not_accepted', param: 'consent' });
+  const details = buyerDetails(s, input);
   if (input.promotionCode) applyCode(sd, s, input.promotionCode);
+  applyTax(sd, s, input.country);
   // The code may have run out since it was applied (another buyer took its last redemption).
   const applied = appliedCode(sd, s);
   if (applied) checkRedeemable(sd, applied, s);
@@ -206,7 +232,7 @@ export function pay(sd: Standin, id: string, input: { email?: string; delayed?: 
   if (!customer && s.customer_creation === 'always') customer = createCustomer(sd, { email: buyer }).id;
   if (applied) redeem(sd, applied);
   // As in Stripe: nothing to charge, so no PaymentIntent; the session completes at once.
-  if (s.amount_total === 0) return complete(sd, s, 'no_payment_required', customer, buyer);
+  if (s.amount_total === 0) return complete(sd, s, 'no_payment_required', customer, buyer, details);
   const delayed = input.delayed === true;
   const extra = sd.state.intentData[id] ?? { metadata: {}, description: null, receipt_email: null, statement_descriptor: null, statement_descriptor_suffix: null };
   const piId = randomId('pi_3');
@@ -241,17 +267,21 @@ export function pay(sd: Standin, id: string, input: { email?: string; delayed?: 
   track(sd, sd.state.paymentIntents, pi);
   track(sd, sd.state.charges, charge);
   s.payment_intent = piId;
-  return complete(sd, s, delayed ? 'unpaid' : 'paid', customer, buyer);
+  charge.billing_details = { address: details.address, email: buyer, name: null, phone: null };
+  return complete(sd, s, delayed ? 'unpaid' : 'paid', customer, buyer, details);
 }
 
 /** A paid and a free checkout complete the session the same way, here. */
-function complete(sd: Standin, s: CheckoutSession, paymentStatus: CheckoutSession['payment_status'], customer: CheckoutSession['customer'], buyer: string) {
+function complete(sd: Standin, s: CheckoutSession, paymentStatus: CheckoutSession['payment_status'], customer: CheckoutSession['customer'], buyer: string, details: ReturnType<typeof buyerDetails>) {
   s.status = 'complete';
   s.payment_status = paymentStatus;
   s.customer = customer;
   s.url = null;
   // customer_email stays as given (null if none), as in Stripe: the buyer's address is in customer_details.
-  s.customer_details = { address: null, email: buyer, name: null, phone: null, tax_exempt: 'none', tax_ids: [] };
+  s.customer_details = { address: details.address, business_name: null, email: buyer, individual_name: null, name: null, phone: null, tax_exempt: 'none', tax_ids: details.tax_ids };
+  s.consent = details.consent;
+  // Checkout finalizes the invoice with the payment (a delayed one too: it is paid when it settles).
+  if ((s.invoice_creation as { enabled?: boolean } | null)?.enabled) s.invoice = createInvoice(sd, s, customer).id;
   const event = emit(sd, 'checkout.session.completed', s, NO_REQUEST);
   save(sd);
   return { session: s, redirect: (s.success_url ?? '').replaceAll('{CHECKOUT_SESSION_ID}', s.id), events: [event] };

@@ -64,7 +64,10 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
     let result: Json;
     let notice: string;
     if ((m = /^\/_standin\/checkout\/([^/]+)\/pay$/.exec(path))) {
-      const { session, redirect: to, events } = pay(sd, decodeSegment(m[1]!), { email: optStr(b.email), delayed: flag(b.delayed, false), promotionCode: optStr(b.promotion_code) });
+      const { session, redirect: to, events } = pay(sd, decodeSegment(m[1]!), {
+        email: optStr(b.email), delayed: flag(b.delayed, false), promotionCode: optStr(b.promotion_code),
+        country: optStr(b.country)?.toUpperCase(), postalCode: optStr(b.postal_code), taxId: optStr(b.tax_id), consent: flag(b.consent, false),
+      });
       await finish(events);
       result = { session, redirect: to };
       notice = `Paid ${session.id}.`;
@@ -85,7 +88,7 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
         amount = parseMajorAmount(String(b.amount_major), charge.currency) ?? undefined;
         if (amount === undefined) throw invalid('amount', `"${String(b.amount_major)}" is not an amount in ${charge.currency.toUpperCase()}.`);
       }
-      const { refund: made, charge, events } = refund(sd, { ...refs, amount, reason: optStr(b.reason), requiresAction: flag(b.requires_action, false) }, NO_REQUEST);
+      const { refund: made, charge, events } = refund(sd, { ...refs, amount, reason: optStr(b.reason), requiresAction: flag(b.requires_action, false), pending: flag(b.pending, false) }, NO_REQUEST);
       await finish(events);
       result = { refund: made, charge };
       notice = `Refunded ${formatAmount(made.amount, made.currency as string)} of ${charge.id}.`;

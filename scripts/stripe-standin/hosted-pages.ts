@@ -1,5 +1,7 @@
 // The pages a person sees: the hosted checkout page a buyer is sent to (`session.url`), which
-// pays, applies a promotion code or cancels with plain HTML forms and no JavaScript, and the
+// pays, applies a promotion code or cancels with plain HTML forms and no JavaScript, and asks for
+// the billing country (its tax shown once known), a tax ID and the consent when the session
+// wants them; an invoice's hosted page and PDF (`/i/<id>`, `/i/<id>/pdf`); and the
 // overview page at `/` where someone running the demo sees sessions and events and refunds,
 // disputes or resends with a button. The buttons post to the control API; the page offers only
 // what the rules in refunds-and-disputes.ts allow.
@@ -10,6 +12,7 @@ import { readBody, redirect, sendHtml } from './http.ts';
 import { ApiError, isEmail } from './params.ts';
 import { appliedCode, applyCode, isApplied } from './promotions.ts';
 import { disputeOf, disputeRefusal, isClosed, isInquiry, refundRefusal } from './refunds-and-disputes.ts';
+import { applyTax, asks, checkTaxId, COUNTRIES, creditNotePdf, invoicePage, invoicePdf, taxLabel, type BuyerTaxInput, type CreditNote, type Invoice } from './tax-and-invoices.ts';
 import { newestFirst, type CheckoutSession, type LineItem, type Standin } from './state.ts';
 import { dispatch } from './webhooks.ts';
 
@@ -64,7 +67,7 @@ ${body}
 </main></body></html>`;
 }
 
-function summary(sd: Standin, s: CheckoutSession, items: LineItem[]): string {
+function summary(sd: Standin, s: CheckoutSession, items: LineItem[], country?: string): string {
   const w = wordsOf(s);
   const formatAmount = (amount: number, currency: string) => formatMoney(amount, currency, w.locale);
   const rows = items.map((li) => {
@@ -78,14 +81,52 @@ function summary(sd: Standin, s: CheckoutSession, items: LineItem[]): string {
     ? `<p class="total"><span>${w.subtotal}</span> <span>${esc(formatAmount(s.amount_subtotal, s.currency))}</span></p>
 <p class="total" id="discount"><span>${w.promo} <code>${esc(applied.code)}</code></span> <span>−${esc(formatAmount(discount, s.currency))}</span></p>`
     : '';
+  const label = taxLabel(s, country);
+  const inclusive = items[0]?.price.tax_behavior === 'inclusive';
+  const taxRow = label
+    ? `<p class="total" id="tax"><span>${esc(label)}${inclusive ? ' <span class="muted">included</span>' : ''}</span> <span>${esc(formatAmount((s.total_details as { amount_tax: number }).amount_tax, s.currency))}</span></p>`
+    : (s.automatic_tax as { enabled?: boolean }).enabled ? '<p class="muted" id="tax">Tax is calculated from your billing country.</p>' : '';
   return `<h2 id="summary">${w.summary}</h2>
 <ul class="items" aria-labelledby="summary">
 ${rows}
 </ul>
-${discountRow}<p class="total"><span>${w.total}</span> <strong>${esc(formatAmount(s.amount_total, s.currency))}</strong></p>`;
+${discountRow}${taxRow}<p class="total"><span>${w.total}</span> <strong>${esc(formatAmount(s.amount_total, s.currency))}</strong></p>`;
 }
 
-function checkoutPage(sd: Standin, s: CheckoutSession, opts: { error?: string; email?: string; code?: string; codeError?: string } = {}): string {
+type PageInput = { error?: string; email?: string; code?: string; codeError?: string; taxError?: string; consentError?: string; buyer?: BuyerTaxInput };
+
+/** The fields Stripe's page adds for tax and consent, when the session asks for them. */
+function taxFields(s: CheckoutSession, opts: PageInput): string {
+  const wants = asks(s);
+  const buyer = opts.buyer ?? {};
+  const parts: string[] = [];
+  if (wants.address) {
+    const options = Object.entries(COUNTRIES).sort((a, b) => a[1].localeCompare(b[1]))
+      .map(([code, name]) => `<option value="${code}"${buyer.country === code ? ' selected' : ''}>${esc(name)}</option>`).join('');
+    parts.push(`<label for="country">Billing country</label>
+  <div class="actions" style="margin-top:0">
+    <select id="country" name="country" required autocomplete="country" style="font:inherit;padding:.5rem;flex:1"><option value="">Choose…</option>${options}</select>
+    <button type="submit" name="action" value="address" formnovalidate>Update total</button>
+  </div>
+  <label for="postal_code">Postal code</label>
+  <input id="postal_code" name="postal_code" autocomplete="postal-code" value="${esc(buyer.postalCode ?? '')}">`);
+  }
+  if (wants.taxId) {
+    parts.push(`<label for="tax_id">VAT or tax ID <span class="muted">(optional, for a business purchase)</span></label>
+  <input id="tax_id" name="tax_id" autocomplete="off" value="${esc(buyer.taxId ?? '')}"${opts.taxError ? ' aria-invalid="true" aria-describedby="tax-error"' : ''}>
+  ${opts.taxError ? `<p id="tax-error" class="error" role="alert">${esc(opts.taxError)}</p>` : ''}`);
+  }
+  if (wants.consent) {
+    const message = (s.custom_text as { terms_of_service_acceptance: { message: string } | null }).terms_of_service_acceptance?.message ?? 'I agree to the terms of service.';
+    // Stripe renders the custom text's Markdown links; so does this page, and nothing else of it.
+    const html = esc(message).replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, (_m, text: string, href: string) => `<a href="${href}">${text}</a>`);
+    parts.push(`<p><label style="font-weight:400"><input type="checkbox" id="consent" name="consent" value="accepted" required style="width:auto"${buyer.consent ? ' checked' : ''}${opts.consentError ? ' aria-invalid="true" aria-describedby="consent-error"' : ''}> ${html}</label></p>
+  ${opts.consentError ? `<p id="consent-error" class="error" role="alert">${esc(opts.consentError)}</p>` : ''}`);
+  }
+  return parts.join('\n  ');
+}
+
+function checkoutPage(sd: Standin, s: CheckoutSession, opts: PageInput = {}): string {
   const items = sd.state.lineItems[s.id] ?? [];
   const title = items[0]?.description ?? 'Checkout';
   if (s.status !== 'open') {
@@ -116,13 +157,14 @@ ${back}`);
     : '';
   return layout(`${w.pay(pay)} · ${title}`, `<p><span class="badge">${w.testMode}</span></p>
 <h1>${w.heading}</h1>
-${summary(sd, s, items)}
+${summary(sd, s, items, opts.buyer?.country)}
 <form method="post" action="/c/pay/${esc(s.id)}">
   <label for="email">${w.email}</label>
   <input id="email" name="email" type="email" autocomplete="email" required value="${esc(emailValue)}"${fixedEmail ? ' readonly' : ''} aria-describedby="${describedBy}"${opts.error ? ' aria-invalid="true"' : ''}>
   <p id="email-help" class="muted">${fixedEmail ? w.fixed : w.receipt}</p>
   ${opts.error ? `<p id="email-error" class="error" role="alert">${esc(opts.error)}</p>` : ''}
   ${codeField}
+  ${taxFields(s, opts)}
   <p class="muted">${w.test}</p>
   <div class="actions">
     <button class="primary" type="submit" name="action" value="pay">${s.amount_total === 0 ? w.complete : esc(w.pay(pay))}</button>
@@ -145,6 +187,11 @@ export function indexPage(sd: Standin, query: URLSearchParams): string {
     const ctx = `for ${s.id}`;
     const actions: string[] = [];
     const notes: string[] = [];
+    const tax = (s.total_details as { amount_tax?: number } | undefined)?.amount_tax ?? 0;
+    const country = (s.customer_details?.address as { country?: string } | null | undefined)?.country;
+    if (tax > 0) notes.push(`Tax ${esc(formatAmount(tax, s.currency))}${country ? ` (${esc(country)})` : ''}`);
+    const invoice = typeof s.invoice === 'string' ? st.invoices[s.invoice] : undefined;
+    if (invoice) notes.push(`<a href="/i/${esc(invoice.id)}">Invoice ${esc(invoice.number)}</a>`);
     if (s.status === 'open' && s.url) actions.push(`<a class="button" href="/c/pay/${esc(s.id)}">Open checkout page<span class="vh"> ${esc(ctx)}</span></a>`);
     if (pi?.status === 'processing') {
       actions.push(form(`/_standin/checkout/${s.id}/async`, { outcome: 'succeeded' }, 'Settle payment', ctx));
@@ -197,6 +244,17 @@ ${events}
 </tbody></table>` : '<p>No events yet.</p>'}`, true);
 }
 
+/** An invoice's hosted page (`hosted_invoice_url`) or its PDF (`invoice_pdf`). */
+export function serveInvoice(sd: Standin, res: ServerResponse, id: string, pdf: boolean): void {
+  const invoice = sd.state.invoices[id] as Invoice | undefined;
+  const note = sd.state.creditNotes[id] as CreditNote | undefined;
+  if (!invoice && !(note && pdf)) return sendHtml(res, 404, notFoundPage());
+  if (!pdf) return sendHtml(res, 200, invoicePage(invoice!));
+  const body = invoice ? invoicePdf(invoice) : creditNotePdf(note!);
+  res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': String(body.length), 'Content-Disposition': `inline; filename="${(invoice ?? note)!.number}.pdf"` });
+  res.end(body);
+}
+
 export const notFoundPage = (): string => layout('Not found', '<h1>Not found</h1><p><a href="/">Go to the stand-in overview</a></p>');
 
 /** The hosted checkout page: shown on GET, and what its buttons do on POST. */
@@ -213,6 +271,14 @@ export async function handleCheckoutPage(sd: Standin, req: IncomingMessage, res:
   if (s.status !== 'open') return sendHtml(res, 409, checkoutPage(sd, s));
   const typed = (form.get('email') ?? '').trim();
   const code = (form.get('promotion_code') ?? '').trim();
+  const country = (form.get('country') ?? '').trim().toUpperCase();
+  const buyer: BuyerTaxInput = {
+    country: country in COUNTRIES ? country : undefined,
+    postalCode: (form.get('postal_code') ?? '').trim() || undefined,
+    taxId: (form.get('tax_id') ?? '').trim() || undefined,
+    consent: form.get('consent') === 'accepted',
+  };
+  const again = (status: number, extra: PageInput = {}) => sendHtml(res, status, checkoutPage(sd, s, { email: typed, buyer, ...extra }));
   // A code typed but not applied yet is applied by Pay too, so the page works with one press.
   if (code && s.allow_promotion_codes === true && (action === 'apply' || !isApplied(sd, s, code))) {
     try {
@@ -224,11 +290,25 @@ export async function handleCheckoutPage(sd: Standin, req: IncomingMessage, res:
     if (action === 'apply') return sendHtml(res, 200, checkoutPage(sd, s, { email: typed }));
   }
   if (action === 'apply') return sendHtml(res, 400, checkoutPage(sd, s, { email: typed, codeError: 'Enter a promotion code.' }));
+  // The country shows its tax before the buyer pays, as Stripe's page updates its total.
+  applyTax(sd, s, buyer.country);
+  if (action === 'address') return again(buyer.country ? 200 : 400, buyer.country ? {} : { error: 'Choose your billing country.' });
   if (action !== 'pay' && action !== 'pay_delayed') return sendHtml(res, 400, checkoutPage(sd, s, { error: 'Choose Pay or Cancel.' }));
   if (!emailFor(sd, s) && !isEmail(typed)) {
-    return sendHtml(res, 400, checkoutPage(sd, s, { email: typed, error: typed ? 'Enter a valid email address, like name@example.com.' : 'Enter your email address.' }));
+    return again(400, { error: typed ? 'Enter a valid email address, like name@example.com.' : 'Enter your email address.' });
   }
-  const { redirect: to, events } = pay(sd, s.id, { email: typed, delayed: action === 'pay_delayed' });
+  const wants = asks(s);
+  if (wants.address && !buyer.country) return again(400, { error: 'Choose your billing country.' });
+  if (wants.taxId && buyer.taxId && buyer.country) {
+    try {
+      checkTaxId(buyer.country, buyer.taxId);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      return again(400, { taxError: err.message });
+    }
+  }
+  if (wants.consent && !buyer.consent) return again(400, { consentError: 'Tick the box to accept the terms before paying.' });
+  const { redirect: to, events } = pay(sd, s.id, { email: typed, delayed: action === 'pay_delayed', ...buyer });
   // Awaited so that a browser reaching the success page implies the webhook was attempted.
   await dispatch(sd, events);
   redirect(res, to);

@@ -90,6 +90,20 @@ export function str(p: ParamObject, key: string, prefix = '', required = false):
   return v;
 }
 
+/**
+ * An enum parameter: a value the pinned API version does not list is refused with
+ * `parameter_invalid`, as Stripe refuses it (the lists follow the stripe package's types).
+ */
+export function oneOf<T extends string>(p: ParamObject, key: string, values: readonly T[], prefix = ''): T | undefined {
+  const raw = str(p, key, prefix);
+  if (raw === undefined) return undefined;
+  if (!(values as readonly string[]).includes(raw)) {
+    const param = sub(prefix, key);
+    throw new ApiError(400, `Invalid ${param}: must be one of ${values.join(', ')}`, { code: 'parameter_invalid', param });
+  }
+  return raw as T;
+}
+
 export function int(p: ParamObject, key: string, prefix = '', min?: 0 | 1): number | undefined {
   const raw = str(p, key, prefix);
   if (raw === undefined) return undefined;

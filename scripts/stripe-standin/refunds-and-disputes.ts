@@ -6,6 +6,7 @@ import { formatAmount } from './currencies.ts';
 import { ApiError, invalid, noSuch, type Metadata } from './params.ts';
 import { NO_REQUEST, now, randomId, save, track, type Charge, type Dispute, type Refund, type RequestContext, type Standin, type StripeEvent } from './state.ts';
 import { emit } from './webhooks.ts';
+import { creditNoteForRefund } from './tax-and-invoices.ts';
 
 const CLOSED = ['won', 'lost', 'warning_closed'];
 
@@ -58,7 +59,7 @@ function refunding(sd: Standin, charge: Charge): number {
   return Object.values(sd.state.refunds).filter((r) => r.charge === charge.id && r.status !== 'failed' && r.status !== 'canceled').reduce((sum, r) => sum + r.amount, 0);
 }
 
-export function refund(sd: Standin, input: { charge?: string; payment_intent?: string; amount?: number; reason?: string; metadata?: Metadata; requiresAction?: boolean }, ctx: RequestContext): { refund: Refund; charge: Charge; events: StripeEvent[] } {
+export function refund(sd: Standin, input: { charge?: string; payment_intent?: string; amount?: number; reason?: string; metadata?: Metadata; requiresAction?: boolean; pending?: boolean }, ctx: RequestContext): { refund: Refund; charge: Charge; events: StripeEvent[] } {
   const charge = chargeFrom(sd, input);
   const refused = refundRefusal(sd, charge);
   if (refused) throw refused;
@@ -76,12 +77,13 @@ export function refund(sd: Standin, input: { charge?: string; payment_intent?: s
     id: randomId('re_3'), object: 'refund', amount, balance_transaction: randomId('txn_3'), charge: charge.id, created: t,
     currency: charge.currency, destination_details: { type: 'card', card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' } },
     metadata: input.metadata ?? {}, payment_intent: charge.payment_intent, reason: input.reason ?? null, receipt_number: null,
-    source_transfer_reversal: null, status: input.requiresAction ? 'requires_action' : 'succeeded', transfer_reversal: null, failure_reason: null,
+    source_transfer_reversal: null, status: input.requiresAction ? 'requires_action' : input.pending ? 'pending' : 'succeeded', transfer_reversal: null, failure_reason: null,
   } satisfies Refund);
   const previous = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
   charge.amount_refunded += amount;
   charge.refunded = charge.amount_refunded >= charge.amount;
-  const events = [emit(sd, 'charge.refunded', charge, ctx, previous), emit(sd, 'refund.created', created, ctx)];
+  const note = creditNoteForRefund(sd, charge.payment_intent, created);
+  const events = [emit(sd, 'charge.refunded', charge, ctx, previous), emit(sd, 'refund.created', created, ctx), ...(note ? [emit(sd, 'credit_note.created', note, ctx)] : [])];
   save(sd);
   return { refund: created, charge, events };
 }

@@ -145,6 +145,15 @@ const ROUTES: [string, RegExp, ApiHandler][] = [
   ['GET', /^\/v1\/disputes\/([^/]+)$/, retrieve('dispute', 'dispute', (sd) => sd.state.disputes)],
   ['GET', /^\/v1\/disputes$/, listByPayment('/v1/disputes', 'dispute', (sd) => sd.state.disputes)],
   ['GET', /^\/v1\/customers\/([^/]+)$/, retrieve('customer', 'id', (sd) => sd.state.customers)],
+  ['GET', /^\/v1\/invoices\/([^/]+)$/, retrieve('invoice', 'invoice', (sd) => sd.state.invoices)],
+  ['GET', /^\/v1\/credit_notes\/([^/]+)$/, retrieve('credit_note', 'id', (sd) => sd.state.creditNotes)],
+  ['GET', /^\/v1\/credit_notes$/, (sd, p) => {
+    allowOnly(p, [...PAGE, 'invoice', 'customer']);
+    const invoice = str(p, 'invoice');
+    const customer = str(p, 'customer');
+    return list(sd, newestFirst(sd, sd.state.creditNotes), p, '/v1/credit_notes', 'credit_note', (note) =>
+      (!invoice || note.invoice === invoice) && (!customer || note.customer === customer));
+  }],
   ['POST', /^\/v1\/coupons$/, (sd, p) => expand(sd, createCoupon(sd, p), expandList(p))],
   ['GET', /^\/v1\/coupons\/([^/]+)$/, retrieve('coupon', 'id', (sd) => sd.state.coupons)],
   ['POST', /^\/v1\/promotion_codes$/, (sd, p) => expand(sd, createPromotionCode(sd, p), expandList(p))],

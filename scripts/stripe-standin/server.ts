@@ -1,11 +1,11 @@
 // Starts the stand-in in-process: one HTTP server whose three doors are the `/v1` API the SDK
-// calls, the hosted pages a browser sees and the `/_standin/` control API tests drive, and the
+// calls, the hosted pages a browser sees (checkout, invoices) and the `/_standin/` control API tests drive, and the
 // handle a test holds to look at deliveries and events and to stop it.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expireDue } from './checkout.ts';
 import { handleControl, resetStandin } from './control.ts';
-import { handleCheckoutPage, indexPage, notFoundPage } from './hosted-pages.ts';
+import { handleCheckoutPage, indexPage, notFoundPage, serveInvoice } from './hosted-pages.ts';
 import { decodeSegment, INTERNAL_ERROR, sendHtml, sendJson } from './http.ts';
 import { seedPromotionCodes } from './promotions.ts';
 import { handleApi } from './rest.ts';
@@ -35,9 +35,11 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
     let u: URL;
     try { u = new URL(req.url ?? '/', 'http://standin.invalid'); } catch { res.writeHead(400).end(); return; }
     const page = /^\/c\/pay\/([^/]+)$/.exec(u.pathname);
+    const invoice = /^\/i\/([^/]+?)(\/pdf)?$/.exec(u.pathname);
     const work = u.pathname.startsWith('/v1/') ? handleApi(sd, req, res, u)
       : u.pathname.startsWith('/_standin/') ? handleControl(sd, req, res, u)
       : page ? handleCheckoutPage(sd, req, res, decodeSegment(page[1]!))
+      : invoice ? Promise.resolve(serveInvoice(sd, res, decodeSegment(invoice[1]!), Boolean(invoice[2])))
       : Promise.resolve(u.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')
         ? sendHtml(res, 200, indexPage(sd, u.searchParams))
         : sendHtml(res, 404, notFoundPage()));

@@ -179,13 +179,15 @@ interface State {
   coupons: Record<string, Coupon>;
   promotionCodes: Record<string, PromotionCode>;
   events: Record<string, StripeEvent>;
+  invoices: Record<string, Json & { id: string }>;
+  creditNotes: Record<string, Json & { id: string }>;
   acked: Record<string, string[]>; // event id -> webhook urls that answered 2xx
 }
 
 function emptyState(): State {
   return {
     version: 1, seq: 0, order: {}, sessions: {}, lineItems: {}, intentData: {}, products: {}, customers: {},
-    paymentIntents: {}, charges: {}, refunds: {}, disputes: {}, coupons: {}, promotionCodes: {}, events: {}, acked: {},
+    paymentIntents: {}, charges: {}, refunds: {}, disputes: {}, coupons: {}, promotionCodes: {}, events: {}, invoices: {}, creditNotes: {}, acked: {},
   };
 }
 
@@ -314,7 +316,7 @@ export function lookup(sd: Standin, id: string): Json | undefined {
   const s = sd.state;
   const tables: Record<string, Record<string, Json>> = {
     cs_: s.sessions, pi_: s.paymentIntents, ch_: s.charges, re_: s.refunds, dp_: s.disputes,
-    cus_: s.customers, prod_: s.products, evt_: s.events, promo_: s.promotionCodes,
+    cus_: s.customers, prod_: s.products, evt_: s.events, promo_: s.promotionCodes, in_: s.invoices, cn_: s.creditNotes,
   };
   for (const [prefix, table] of Object.entries(tables)) if (id.startsWith(prefix)) return table[id];
   return undefined;

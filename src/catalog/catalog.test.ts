@@ -136,7 +136,7 @@ describe('mistakes', () => {
       'bad-course/02-links.md:14: warning: unknown code language "pythn" (shown as plain text): use a language name such as python, bash or text',
       'bad-course/04-no-front-matter.md:1: the file must start with front matter between two --- lines (title and the other settings)',
       'bad-course/course.md:4: price must be written in quotes, exactly as buyers should see it, e.g. price: "49.001"',
-      'bad-course/course.md:6: unknown key "prive": the keys are title, description, price, currency, cover, published, order, level, tags, coming_soon, sale_ends, promotion_codes',
+      'bad-course/course.md:6: unknown key "prive": the keys are title, description, price, currency, cover, published, order, level, tags, coming_soon, sale_ends, promotion_codes, tax_code',
       'bad-course/course.md:7: cover: ./missing-cover.png not found beside course.md',
       'bad-course/notes.md: lesson files are named <NN>-<slug>.md, e.g. 01-introduction.md',
       `dup-course/01-setup.md: number 1 is also used by ${BROKEN}/dup-course/01-part: the numbers set the order, so each must be different`,
@@ -223,5 +223,40 @@ describe('mistakes', () => {
       [undefined, 'author is required'],
       [2, 'locale must be a BCP 47 language tag such as en-US'],
     ]);
+  });
+
+  it('refuses tax settings Stripe would refuse, and the consent without a terms page', async () => {
+    const dir = tree({ 'a/course.md': course('tax_code: txcd_1\n'), 'a/01-one.md': lesson('') });
+    writeFileSync(join(dir, 'site.yaml'), 'name: Site\ndescription: D.\nauthor: A\ntax:\n  automatic_tax: yes please\n  tax_code: general\nwithdrawal_consent: true\n');
+    expect((await problemsOf(dir)).map((p) => p.message)).toEqual([
+      'tax_code must be a Stripe product tax code such as txcd_10103000 (txcd_ and eight digits)',
+      'tax.automatic_tax must be true or false',
+      'tax.tax_code must be a Stripe product tax code such as txcd_10103000 (txcd_ and eight digits)',
+    ]);
+    writeFileSync(join(dir, 'site.yaml'), 'name: Site\ndescription: D.\nauthor: A\nwithdrawal_consent: true\n');
+    writeFileSync(join(dir, 'a/course.md'), course(''));
+    expect((await problemsOf(dir)).map((p) => p.message)).toEqual(['terms_url: withdrawal_consent needs terms_url, the page the consent text links to']);
+  });
+});
+
+describe('tax settings', () => {
+  it("give every course the site's tax, invoice and consent settings, with its own tax code when it has one", async () => {
+    const dir = tree({
+      'a/course.md': course(''),
+      'a/01-one.md': lesson(''),
+      'b/course.md': course('tax_code: txcd_10103001\n'),
+      'b/01-one.md': lesson(''),
+    });
+    writeFileSync(join(dir, 'site.yaml'), 'name: Site\ndescription: D.\nauthor: A\nlocale: fr-FR\ntax:\n  automatic_tax: true\n  prices_include_tax: false\n  invoices: true\nterms_url: /cgv/\nwithdrawal_consent: true\n');
+    const catalog = await loadCatalog(dir);
+    expect(catalog.courses.map((c) => c.tax)).toEqual([
+      { automaticTax: true, taxBehavior: 'exclusive', taxCode: 'txcd_10103000', taxIdCollection: false, billingAddress: 'required', invoices: true, consent: { termsUrl: '/cgv/', language: 'fr-FR' } },
+      { automaticTax: true, taxBehavior: 'exclusive', taxCode: 'txcd_10103001', taxIdCollection: false, billingAddress: 'required', invoices: true, consent: { termsUrl: '/cgv/', language: 'fr-FR' } },
+    ]);
+  });
+
+  it('are none without a tax: block or the consent', async () => {
+    const catalog = await loadCatalog(tree({ 'a/course.md': course(''), 'a/01-one.md': lesson('') }));
+    expect(catalog.courses[0]!.tax).toBeNull();
   });
 });

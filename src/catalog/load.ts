@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { parsePrice } from '../server/money.ts';
+import { DEFAULT_TAX_CODE, type CheckoutTax } from '../server/payments/checkout-tax.ts';
 import { MarkdownRenderer, pictureFiles, relativeToCwd, type FragmentLink, type LinkTarget, type Problem, type Rendered } from './markdown.ts';
 import { MediaRegistry, type Picture } from './media.ts';
 import {
@@ -63,6 +64,8 @@ export type Course = {
   saleEndsAt: number | null;
   /** Checkout accepts promotion codes: the course's own setting, else the site's. */
   promotionCodes: boolean;
+  /** The tax, invoice and consent settings it sells with (site.yaml, its own tax_code), or null. */
+  tax: CheckoutTax | null;
   url: string;
   file: string;
   html: string;
@@ -144,6 +147,7 @@ type RawCourse = Parsed<z.infer<typeof courseFrontMatter>> & {
   currency: string;
   priceMinor: number;
   promotionCodes: boolean;
+  tax: CheckoutTax | null;
   sections: RawSection[];
   /** Every lesson file parsed: only then can "no lessons" be told apart from "broken lessons". */
   complete: boolean;
@@ -165,7 +169,7 @@ export async function loadCatalog(dir: string, { strict = false } = {}): Promise
   const raws: RawCourse[] = [];
   for (const entry of await sortedEntries(root)) {
     if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name.startsWith('_')) continue;
-    const defaults = { currency: site?.currency ?? 'USD', promotionCodes: site?.promotion_codes ?? false };
+    const defaults = { currency: site?.currency ?? 'USD', promotionCodes: site?.promotion_codes ?? false, tax: siteCheckoutTax(site) };
     const course = await readCourse(join(root, entry.name), entry.name, defaults, problems);
     if (course) raws.push(course);
   }
@@ -269,10 +273,25 @@ async function loadSite(root: string, problems: Problem[]): Promise<SiteSettings
   return validate(siteSettings, doc.toJS() ?? {}, { file, doc, lines, lineOffset: 0 }, problems);
 }
 
+/** The site's tax and consent settings as every course sells with them; null when it has none. */
+function siteCheckoutTax(site: SiteSettings | null): CheckoutTax | null {
+  if (!site || (!site.tax && !site.withdrawal_consent)) return null;
+  const tax = site.tax;
+  return {
+    automaticTax: tax?.automatic_tax ?? false,
+    taxBehavior: (tax?.prices_include_tax ?? true) ? 'inclusive' : 'exclusive',
+    taxCode: tax?.tax_code ?? DEFAULT_TAX_CODE,
+    taxIdCollection: tax?.tax_id_collection ?? false,
+    billingAddress: tax?.billing_address_collection ?? 'required',
+    invoices: tax?.invoices ?? false,
+    consent: site.withdrawal_consent && site.terms_url ? { termsUrl: site.terms_url, language: site.locale } : null,
+  };
+}
+
 async function readCourse(
   dir: string,
   slug: string,
-  defaults: { currency: string; promotionCodes: boolean },
+  defaults: { currency: string; promotionCodes: boolean; tax: CheckoutTax | null },
   problems: Problem[],
 ): Promise<RawCourse | null> {
   const courseFile = join(dir, 'course.md');
@@ -286,6 +305,7 @@ async function readCourse(
   const { sections, complete } = await readLessons(dir, slug, problems);
   const currency = course.data.currency ?? defaults.currency;
   const promotionCodes = course.data.promotion_codes ?? defaults.promotionCodes;
+  const tax = defaults.tax && { ...defaults.tax, taxCode: course.data.tax_code ?? defaults.tax.taxCode };
   let priceMinor = 0;
   const price = parsePrice(course.data.price, currency);
   if ('message' in price) problems.push({ file, line: course.lines.get('price'), message: `price: ${price.message}` });
@@ -294,7 +314,7 @@ async function readCourse(
     problems.push({ file, line: course.lines.get('cover'), message: `cover: ${course.data.cover} not found beside course.md` });
     course.data.cover = undefined;
   }
-  return { ...course, slug, source: courseFile, file, currency, priceMinor, promotionCodes, sections, complete };
+  return { ...course, slug, source: courseFile, file, currency, priceMinor, promotionCodes, tax, sections, complete };
 }
 
 /** Lessons at the top of a course folder and in numbered section folders, in NN order. */
@@ -489,6 +509,7 @@ async function renderCourse(
     comingSoon: raw.data.coming_soon,
     saleEndsAt: raw.data.sale_ends ? saleEndsAt(raw.data.sale_ends) : null,
     promotionCodes: raw.promotionCodes,
+    tax: raw.tax,
     url,
     file: raw.file,
     html: sales.html,

@@ -49,6 +49,7 @@ export async function writePrivateBundle(catalog: Catalog, clientDir: string, pr
     comingSoon: course.comingSoon,
     saleEndsAt: course.saleEndsAt,
     promotionCodes: course.promotionCodes,
+    tax: course.tax,
   }));
 
   const all = catalog.published.flatMap((course) => course.lessons.map((lesson) => ({ course, lesson })));

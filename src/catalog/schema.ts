@@ -2,6 +2,7 @@
 // Unknown keys are errors, so a typo ("prive: 49") never silently does nothing.
 import { z } from 'zod';
 import { isCurrency } from '../server/money.ts';
+import { DEFAULT_TAX_CODE, TAX_CODE } from '../server/payments/checkout-tax.ts';
 
 /** The strict rule for slugs an author writes (folder and file names); requests are filtered by the looser REQUEST_SLUG. */
 export const AUTHORED_SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -54,6 +55,30 @@ const saleEnds = z
   .transform((value) => (value instanceof Date ? value.toISOString() : value.trim()))
   .refine((value) => saleEndsAt(value) !== null, SALE_ENDS_HELP);
 
+function taxCode(what: string) {
+  return z
+    .string({ error: `${what} must be a Stripe product tax code such as ${DEFAULT_TAX_CODE}` })
+    .regex(TAX_CODE, `${what} must be a Stripe product tax code such as ${DEFAULT_TAX_CODE} (txcd_ and eight digits)`);
+}
+
+/** Selling across borders with Stripe Tax, tax IDs and invoices (docs/authoring.md, docs/payments.md). */
+const taxSettings = z.strictObject({
+  /** Stripe Tax computes VAT, GST or sales tax from the buyer's billing address. */
+  automatic_tax: flag('tax.automatic_tax').default(false),
+  /** The course prices include tax (as EU consumers expect), or tax is added on top. */
+  prices_include_tax: flag('tax.prices_include_tax').default(true),
+  /** Business buyers may enter a VAT or other tax ID, which their invoice carries. */
+  tax_id_collection: flag('tax.tax_id_collection').default(false),
+  /** Stripe Tax needs the buyer's address: `required` asks for all of it, `auto` only what the tax needs. */
+  billing_address_collection: z
+    .enum(['required', 'auto'], { error: 'tax.billing_address_collection must be required or auto' })
+    .default('required'),
+  /** Stripe makes a numbered invoice with a PDF for each purchase, and emails it to the buyer. */
+  invoices: flag('tax.invoices').default(false),
+  /** The product tax code of every course; a course's `tax_code` overrides it. */
+  tax_code: taxCode('tax.tax_code').default(DEFAULT_TAX_CODE),
+});
+
 export const courseFrontMatter = z.strictObject({
   title: text('title', 120),
   description: text('description', 300).refine((d) => !/\n\s*\n/.test(d), 'description must be one paragraph'),
@@ -77,6 +102,8 @@ export const courseFrontMatter = z.strictObject({
   sale_ends: saleEnds.optional(),
   /** Overrides the site's `promotion_codes` for this course. */
   promotion_codes: flag('promotion_codes').optional(),
+  /** Overrides the site's `tax.tax_code` (Stripe's product tax code) for this course. */
+  tax_code: taxCode('tax_code').optional(),
 });
 
 export const lessonFrontMatter = z.strictObject({
@@ -125,7 +152,18 @@ export const siteSettings = z.strictObject({
     .optional(),
   /** Checkout accepts Stripe promotion codes, unless a course says otherwise. */
   promotion_codes: flag('promotion_codes').default(false),
-});
+  tax: taxSettings.optional(),
+  /** The terms of sale: an absolute URL or a path on this site such as /terms/. */
+  terms_url: z
+    .string({ error: 'terms_url must be a URL or a path such as /terms/' })
+    .refine((value) => value.startsWith('/') || /^https?:\/\//.test(value), 'terms_url must be an absolute URL or a path on this site such as /terms/')
+    .optional(),
+  /**
+   * EU consumer law: checkout requires the buyer to ask for immediate access and acknowledge the
+   * loss of the 14-day withdrawal right, with a link to `terms_url`.
+   */
+  withdrawal_consent: flag('withdrawal_consent').default(false),
+}).refine((site) => !site.withdrawal_consent || site.terms_url, { message: 'withdrawal_consent needs terms_url, the page the consent text links to', path: ['terms_url'] });
 
 export type CourseFrontMatter = z.infer<typeof courseFrontMatter>;
 export type LessonFrontMatter = z.infer<typeof lessonFrontMatter>;

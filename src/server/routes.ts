@@ -25,6 +25,7 @@ import { pageResponse } from './http/page-shell.ts';
 import { html } from './http/html.ts';
 import { htmlPage } from './http/responses.ts';
 import { handleCheckout } from './payments/checkout.ts';
+import { handlePurchasesPage, handleReceiptPage } from './payments/account-purchases.ts';
 import { handleCheckoutSuccessPage } from './payments/checkout-success.ts';
 import { handleSearch } from './content/search.ts';
 import { handleWaitlist } from './payments/waitlist.ts';
@@ -53,6 +54,8 @@ export const ROUTES: readonly Route[] = [
   { path: '/verify', methods: PAGE, handler: handleVerifyPage, fields: ['token', 'error', 'next'] },
   { path: '/account', methods: PAGE, handler: handleAccountPage, fields: [] },
   { path: '/account/password', methods: PAGE, handler: handlePasswordPage, fields: [] },
+  { path: '/account/purchases', methods: PAGE, handler: handlePurchasesPage, fields: [] },
+  { path: '/account/receipt', methods: PAGE, handler: handleReceiptPage, fields: ['purchase'] },
   { path: '/checkout/success', methods: PAGE, handler: handleCheckoutSuccessPage, fields: ['session_id'] },
   { path: '/api/auth/signup', methods: FORM, handler: handleSignUp, fields: ['email', 'password', 'next'] },
   { path: '/api/auth/login', methods: FORM, handler: handleSignIn, fields: ['email', 'password', 'next'] },

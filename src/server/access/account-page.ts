@@ -53,6 +53,7 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
     <h2>${t.account.settings}</h2>
     <ul class="account-actions">
       ${member.role === 'admin' && html`<li><a href="/admin/">${t.account.admin}</a></li>`}
+      <li><a href="/account/purchases">${t.account.purchasesLink}</a></li>
       <li><a href="/account/password">${member.hasPassword ? t.auth.changePasswordTitle : t.auth.choosePasswordTitle}</a></li>
       <li>
         <form method="post" action="/api/auth/logout"><button class="link-button" type="submit">${t.account.signOut}</button></form>

@@ -463,6 +463,11 @@ export type PurchaseSummary = {
   amountMinor: number;
   amountRefundedMinor: number;
   currency: string;
+  /** Tax in the amount, its country, the buyer's tax IDs and Stripe's invoice (see the purchases table). */
+  taxMinor: number;
+  taxCountry: string | null;
+  buyerTaxIds: string | null;
+  invoiceId: string | null;
   checkoutSessionId: string | null;
   paymentIntentId: string | null;
   livemode: boolean;
@@ -514,11 +519,16 @@ export async function listPurchases(db: Db, options: PurchaseFilter & { limit?: 
     amount_minor: number;
     amount_refunded_minor: number;
     currency: string;
+    tax_minor: number;
+    tax_country: string | null;
+    buyer_tax_ids: string | null;
+    invoice_id: string | null;
     checkout_session_id: string | null;
     payment_intent_id: string | null;
     livemode: number;
   }>(sql`SELECT p.id, p.created_at, p.user_id, u.email, p.course_slug, c.title, p.source, p.status,
-      l.action, l.reason, p.amount_minor, p.amount_refunded_minor, p.currency, p.checkout_session_id, p.payment_intent_id, p.livemode
+      l.action, l.reason, p.amount_minor, p.amount_refunded_minor, p.currency, p.tax_minor, p.tax_country, p.buyer_tax_ids, p.invoice_id,
+      p.checkout_session_id, p.payment_intent_id, p.livemode
     FROM purchases p
     JOIN users u ON u.id = p.user_id
     LEFT JOIN courses c ON c.slug = p.course_slug
@@ -539,6 +549,10 @@ export async function listPurchases(db: Db, options: PurchaseFilter & { limit?: 
     amountMinor: Number(row.amount_minor),
     amountRefundedMinor: Number(row.amount_refunded_minor),
     currency: row.currency,
+    taxMinor: Number(row.tax_minor),
+    taxCountry: row.tax_country,
+    buyerTaxIds: row.buyer_tax_ids,
+    invoiceId: row.invoice_id,
     checkoutSessionId: row.checkout_session_id,
     paymentIntentId: row.payment_intent_id,
     livemode: Boolean(row.livemode),

@@ -16,6 +16,8 @@ import {
   memberLedger,
   memberProgress,
   revenueByMonth,
+  revenueNetOfTax,
+  taxByCountry,
   totalsByCurrency,
   type CourseOverview,
 } from './reports.ts';
@@ -122,9 +124,10 @@ function purchaseHead(t: Texts, options: { member?: boolean } = {}): string[] {
 // ---------------------------------------------------------------------------------------------
 
 export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response> {
-  const [months, totals, counts, sync, courses, recent, refunds, disputes] = await Promise.all([
+  const [months, totals, countries, counts, sync, courses, recent, refunds, disputes] = await Promise.all([
     revenueByMonth(ctx.db),
     totalsByCurrency(ctx.db),
+    taxByCountry(ctx.db),
     memberCounts(ctx.db),
     latestContentSync(ctx.db),
     courseOverview(ctx.db),
@@ -132,7 +135,6 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
     listRefunds(ctx),
     listPurchases(ctx.db, { status: 'disputed', newestFirst: true }),
   ]);
-  const net = (charged: number, refunded: number) => charged - refunded;
   const t = await messagesOf(ctx);
   return adminPage(ctx, {
     title: t.admin.sections.dashboard,
@@ -147,7 +149,7 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
       t.admin.totalsCaption,
       t.admin.totalsHead,
       totals.map(
-        (row) => html`<tr><th scope="row">${row.currency}</th><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-revenue="${row.currency}">${money(t, net(row.chargedMinor, row.refundedMinor), row.currency)}</td><td class="num">${row.openDisputes}${row.openDisputes > 0 && html` (${money(t, row.openDisputedMinor, row.currency)})`}</td><td class="num">${row.disputesLost}</td></tr>`,
+        (row) => html`<tr><th scope="row">${row.currency}</th><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-tax="${row.currency}">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-revenue="${row.currency}">${money(t, revenueNetOfTax(row), row.currency)}</td><td class="num">${row.openDisputes}${row.openDisputes > 0 && html` (${money(t, row.openDisputedMinor, row.currency)})`}</td><td class="num">${row.disputesLost}</td></tr>`,
       ),
       t.admin.noSales,
     )}
@@ -156,7 +158,16 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
       t.admin.monthsCaption,
       t.admin.monthsHead,
       months.map(
-        (row) => html`<tr><td>${row.month}</td><td>${courseCell(row.courseSlug, row.courseTitle)}</td><td>${row.currency}</td><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-month-revenue="${row.month} ${row.courseSlug} ${row.currency}">${money(t, net(row.chargedMinor, row.refundedMinor), row.currency)}</td></tr>`,
+        (row) => html`<tr><td>${row.month}</td><td>${courseCell(row.courseSlug, row.courseTitle)}</td><td>${row.currency}</td><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-month-revenue="${row.month} ${row.courseSlug} ${row.currency}">${money(t, revenueNetOfTax(row), row.currency)}</td></tr>`,
+      ),
+      t.admin.noSales,
+    )}
+    ${table(
+      'tax-countries',
+      t.admin.countriesCaption,
+      t.admin.countriesHead,
+      countries.map(
+        (row) => html`<tr><td>${row.currency}</td><td>${row.country ?? t.admin.noCountry}</td><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-country-tax="${row.currency} ${row.country ?? '-'}">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-country-revenue="${row.currency} ${row.country ?? '-'}">${money(t, revenueNetOfTax(row), row.currency)}</td></tr>`,
       ),
       t.admin.noSales,
     )}

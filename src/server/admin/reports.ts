@@ -2,9 +2,16 @@
 // courses against the last content sync, and one member's purchases, ledger and progress. Read
 // only, free of Node and Astro (the pages run on both targets). Money is kept per currency: an
 // amount is never added to one in another currency.
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { hasAccessSql, type AccessAction } from '../access/ledger.ts';
 import type { Db } from '../context.ts';
+
+/**
+ * The tax a purchase still holds: a refund gives back its share of the tax (Stripe reverses the
+ * tax of a refunded amount in proportion), so the tax kept is the tax times the part not refunded.
+ * One rule, used by every report: revenue is what was charged, less refunds, less this.
+ */
+const TAX_KEPT: SQL = sql`(CASE WHEN p.amount_minor > 0 THEN round(p.tax_minor * (p.amount_minor - p.amount_refunded_minor) * 1.0 / p.amount_minor) ELSE 0 END)`;
 
 /** A month of one course's sales in one currency. Refunds count in the month of the purchase. */
 export type RevenueRow = {
@@ -15,13 +22,15 @@ export type RevenueRow = {
   purchases: number;
   chargedMinor: number;
   refundedMinor: number;
+  /** Tax collected and kept (not refunded), which the author owes to the tax offices. */
+  taxMinor: number;
 };
 
 /** Paid purchases (source `stripe`) grouped by month (UTC), course and currency, newest month first. */
 export async function revenueByMonth(db: Db): Promise<RevenueRow[]> {
-  const rows = await db.all<{ month: string; course_slug: string; title: string | null; currency: string; purchases: number; charged: number; refunded: number }>(
+  const rows = await db.all<{ month: string; course_slug: string; title: string | null; currency: string; purchases: number; charged: number; refunded: number; tax: number }>(
     sql`SELECT strftime('%Y-%m', p.created_at / 1000, 'unixepoch') AS month, p.course_slug, c.title, p.currency,
-        count(*) AS purchases, sum(p.amount_minor) AS charged, sum(p.amount_refunded_minor) AS refunded
+        count(*) AS purchases, sum(p.amount_minor) AS charged, sum(p.amount_refunded_minor) AS refunded, sum(${TAX_KEPT}) AS tax
       FROM purchases p LEFT JOIN courses c ON c.slug = p.course_slug
       WHERE p.source = 'stripe'
       GROUP BY month, p.course_slug, p.currency
@@ -35,7 +44,13 @@ export async function revenueByMonth(db: Db): Promise<RevenueRow[]> {
     purchases: Number(row.purchases),
     chargedMinor: Number(row.charged),
     refundedMinor: Number(row.refunded),
+    taxMinor: Number(row.tax),
   }));
+}
+
+/** What the author keeps of sales: charged, less refunds, less the tax collected. */
+export function revenueNetOfTax(row: { chargedMinor: number; refundedMinor: number; taxMinor: number }): number {
+  return row.chargedMinor - row.refundedMinor - row.taxMinor;
 }
 
 export type CurrencyTotal = {
@@ -43,6 +58,7 @@ export type CurrencyTotal = {
   purchases: number;
   chargedMinor: number;
   refundedMinor: number;
+  taxMinor: number;
   /** Purchases whose payment is disputed now (Stripe holds the money until it decides). */
   openDisputes: number;
   openDisputedMinor: number;
@@ -51,8 +67,8 @@ export type CurrencyTotal = {
 
 /** All-time totals of paid purchases per currency. */
 export async function totalsByCurrency(db: Db): Promise<CurrencyTotal[]> {
-  const rows = await db.all<{ currency: string; purchases: number; charged: number; refunded: number; open: number; open_amount: number; lost: number }>(
-    sql`SELECT p.currency, count(*) AS purchases, sum(p.amount_minor) AS charged, sum(p.amount_refunded_minor) AS refunded,
+  const rows = await db.all<{ currency: string; purchases: number; charged: number; refunded: number; tax: number; open: number; open_amount: number; lost: number }>(
+    sql`SELECT p.currency, count(*) AS purchases, sum(p.amount_minor) AS charged, sum(p.amount_refunded_minor) AS refunded, sum(${TAX_KEPT}) AS tax,
         sum(p.status = 'disputed') AS open, sum(CASE WHEN p.status = 'disputed' THEN p.amount_minor ELSE 0 END) AS open_amount,
         sum(p.status = 'dispute_lost') AS lost
       FROM purchases p WHERE p.source = 'stripe' GROUP BY p.currency ORDER BY p.currency`,
@@ -62,9 +78,31 @@ export async function totalsByCurrency(db: Db): Promise<CurrencyTotal[]> {
     purchases: Number(row.purchases),
     chargedMinor: Number(row.charged),
     refundedMinor: Number(row.refunded),
+    taxMinor: Number(row.tax),
     openDisputes: Number(row.open),
     openDisputedMinor: Number(row.open_amount),
     disputesLost: Number(row.lost),
+  }));
+}
+
+/** Sales per currency and the country their tax was computed for (none: sold without tax). */
+export type TaxCountryRow = { currency: string; country: string | null; purchases: number; chargedMinor: number; refundedMinor: number; taxMinor: number };
+
+/** All-time paid purchases per currency and tax country: what a tax return asks for. */
+export async function taxByCountry(db: Db): Promise<TaxCountryRow[]> {
+  const rows = await db.all<{ currency: string; country: string | null; purchases: number; charged: number; refunded: number; tax: number }>(
+    sql`SELECT p.currency, p.tax_country AS country, count(*) AS purchases, sum(p.amount_minor) AS charged,
+        sum(p.amount_refunded_minor) AS refunded, sum(${TAX_KEPT}) AS tax
+      FROM purchases p WHERE p.source = 'stripe'
+      GROUP BY p.currency, p.tax_country ORDER BY p.currency, p.tax_country IS NULL, p.tax_country`,
+  );
+  return rows.map((row) => ({
+    currency: row.currency,
+    country: row.country,
+    purchases: Number(row.purchases),
+    chargedMinor: Number(row.charged),
+    refundedMinor: Number(row.refunded),
+    taxMinor: Number(row.tax),
   }));
 }
 

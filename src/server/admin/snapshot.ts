@@ -64,9 +64,24 @@ const purchaseSchema = z.object({
   /** Opens once the address is verified (0005); older snapshots' purchases counted without. */
   requiresVerifiedEmail: z.boolean().default(false),
   livemode: z.boolean().default(false),
+  /** Tax, invoice and consent (0007); older snapshots' purchases were sold without tax. */
+  subtotalMinor: z.number().int().nullable().default(null),
+  taxMinor: z.number().int().default(0),
+  taxCountry: z.string().nullable().default(null),
+  buyerTaxIds: z.string().nullable().default(null),
+  invoiceId: z.string().nullable().default(null),
+  invoiceUrl: z.string().nullable().default(null),
+  invoicePdfUrl: z.string().nullable().default(null),
+  creditNotes: z.string().nullable().default(null),
+  consentGiven: z.boolean().default(false),
   createdAt: time,
   updatedAt: time,
 });
+
+/** The tax fields of a purchase, the same in a snapshot and in the store. */
+const TAX_FIELDS = ['subtotalMinor', 'taxMinor', 'taxCountry', 'buyerTaxIds', 'invoiceId', 'invoiceUrl', 'invoicePdfUrl', 'creditNotes', 'consentGiven'] as const;
+type TaxFields = Pick<z.infer<typeof purchaseSchema>, (typeof TAX_FIELDS)[number]>;
+const taxFieldsOf = (purchase: TaxFields): TaxFields => Object.fromEntries(TAX_FIELDS.map((field) => [field, purchase[field]])) as TaxFields;
 
 const ledgerSchema = z.object({
   purchase: z.number().int().positive(),
@@ -153,6 +168,7 @@ export async function exportSnapshot(db: Db, now: number): Promise<Snapshot> {
       createdUser: purchase.createdUser,
       requiresVerifiedEmail: purchase.requiresVerifiedEmail,
       livemode: purchase.livemode,
+      ...taxFieldsOf(purchase),
       createdAt: purchase.createdAt,
       updatedAt: purchase.updatedAt,
     })),
@@ -329,6 +345,7 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
           createdUser: purchase.createdUser,
           requiresVerifiedEmail: purchase.requiresVerifiedEmail,
           livemode: purchase.livemode,
+          ...taxFieldsOf(purchase),
           createdAt: purchase.createdAt,
           updatedAt: purchase.updatedAt,
         },

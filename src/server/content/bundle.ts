@@ -10,6 +10,7 @@
 // Reading files is left to the caller (a Node script reads a folder; another runtime may fetch),
 // so this module runs anywhere.
 import { z } from 'zod';
+import { checkoutTaxSchema } from '../payments/checkout-tax.ts';
 
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_FILE = 'manifest.json';
@@ -40,6 +41,8 @@ export const manifestSchema = z.strictObject({
       /** End of the sale window in ms since the epoch (exclusive), or null. */
       saleEndsAt: z.number().int().nonnegative().nullable().default(null),
       promotionCodes: z.boolean().default(false),
+      /** Tax, invoice and consent settings (site.yaml `tax:`); null: none. */
+      tax: checkoutTaxSchema.nullable().default(null),
     }),
   ),
   /** Every lesson of the published courses (drafts excluded), in course order. */

@@ -38,6 +38,7 @@ type CheckedMedia = ManifestMedia & { body: Uint8Array };
 function courseHash(course: ManifestCourse): Promise<string> {
   const fields: unknown[] = [course.title, course.priceMinor, course.currency, course.firstLessonSlug, course.position];
   if (course.comingSoon || course.saleEndsAt !== null || course.promotionCodes) fields.push(course.comingSoon, course.saleEndsAt, course.promotionCodes);
+  if (course.tax) fields.push(course.tax);
   return sha256Hex(JSON.stringify(fields));
 }
 
@@ -158,6 +159,7 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
       comingSoon: course.comingSoon,
       saleEndsAt: course.saleEndsAt,
       promotionCodes: course.promotionCodes,
+      checkoutTax: course.tax ? JSON.stringify(course.tax) : null,
       contentHash,
       updatedAt: now,
     };

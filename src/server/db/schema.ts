@@ -118,6 +118,8 @@ export const courses = sqliteTable('courses', {
   saleEndsAt: integer('sale_ends_at'),
   /** Checkout accepts Stripe promotion codes (the course's front matter, else the site setting). */
   promotionCodes: integer('promotion_codes', { mode: 'boolean' }).notNull().default(false),
+  /** The tax, invoice and consent settings it sells with, as JSON (payments/checkout-tax.ts); null: none. */
+  checkoutTax: text('checkout_tax'),
   /** SHA-256 of the synced fields: an unchanged course costs no write. */
   contentHash: text('content_hash').notNull(),
   updatedAt: integer('updated_at').notNull(),
@@ -192,6 +194,25 @@ export const purchases = sqliteTable(
      */
     requiresVerifiedEmail: integer('requires_verified_email', { mode: 'boolean' }).notNull().default(false),
     livemode: integer('livemode', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * The money as Stripe Tax split it (minor units, in `currency`): before tax, and the tax;
+     * `amountMinor` is the total paid. A purchase made without tax has a tax of 0 and a
+     * subtotal equal to its total (also what the migration gives older purchases).
+     */
+    subtotalMinor: integer('subtotal_minor'),
+    taxMinor: integer('tax_minor').notNull().default(0),
+    /** The billing country the tax was computed for (ISO 3166-1 alpha-2), when Stripe collected one. */
+    taxCountry: text('tax_country'),
+    /** The buyer's tax IDs as Stripe collected them, `type:value`, comma-separated. */
+    buyerTaxIds: text('buyer_tax_ids'),
+    /** Stripe's invoice (`in_...`) and its hosted page and PDF, when invoices are on. */
+    invoiceId: text('invoice_id'),
+    invoiceUrl: text('invoice_url'),
+    invoicePdfUrl: text('invoice_pdf_url'),
+    /** The invoice's credit notes (refunds on paper), as JSON [{ id, number, amountMinor, pdf }]. */
+    creditNotes: text('credit_notes'),
+    /** The buyer asked for immediate access and acknowledged losing the withdrawal right (EU). */
+    consentGiven: integer('consent_given', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

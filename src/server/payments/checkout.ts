@@ -12,6 +12,7 @@ import { htmlPage, redirect, tooManyRequests } from '../http/responses.ts';
 import { sha256Hex } from '../sha256.ts';
 import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { rememberCheckoutBrowser } from './checkout-browser.ts';
+import { parseCheckoutTax, taxSessionParams } from './checkout-tax.ts';
 import { METADATA } from './fulfil.ts';
 import { checkoutRef, isStripeUnavailable, type Stripe } from './stripe.ts';
 import { formatMoment, messagesOf } from '../i18n/index.ts';
@@ -73,19 +74,28 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
   }
 
   const site = ctx.config.siteUrl;
+  const metadata = { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug };
+  // Stripe Tax, tax IDs, invoices and the EU consent, as site.yaml asks (docs/payments.md).
+  const tax = taxSessionParams(parseCheckoutTax(course.checkoutTax), site, metadata);
   const params: Stripe.Checkout.SessionCreateParams = {
     mode: 'payment',
     line_items: [
       {
         quantity: 1,
-        price_data: { currency: course.currency.toLowerCase(), unit_amount: course.priceMinor, product_data: { name: course.title } },
+        price_data: {
+          currency: course.currency.toLowerCase(),
+          unit_amount: course.priceMinor,
+          product_data: { name: course.title, ...(tax.taxCode ? { tax_code: tax.taxCode } : {}) },
+          ...(tax.taxBehavior ? { tax_behavior: tax.taxBehavior } : {}),
+        },
       },
     ],
+    ...tax.session,
     ...(course.promotionCodes ? { allow_promotion_codes: true } : {}),
     client_reference_id: member ? String(member.id) : undefined,
     customer_email: member?.email,
     metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug, ...(member ? { [METADATA.user]: String(member.id) } : {}) },
-    payment_intent_data: { metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug } },
+    payment_intent_data: { metadata },
     success_url: new URL('/checkout/success?session_id={CHECKOUT_SESSION_ID}', site).href.replace(/%7B/g, '{').replace(/%7D/g, '}'),
     cancel_url: new URL(courseUrl(course.slug), site).href,
     locale: checkoutLocale(t.locale),

@@ -18,6 +18,7 @@ import { emailSchema } from '../auth/credentials.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { purchaseMessage, saleNotificationMessage, type ChargedAmount } from '../email/messages.ts';
+import { sessionTaxOf } from './checkout-tax.ts';
 import { checkoutRef, isStripeMissing, stripeId, type Stripe } from './stripe.ts';
 import { caughtUp } from '../db/replica.ts';
 import { messagesOf } from '../i18n/index.ts';
@@ -129,6 +130,8 @@ export async function fulfillCheckout(
   }
   const owner = member ? sql`u.id = ${member.id}` : sql`u.email = ${parsed!.data}`;
   const paymentIntentId = stripeId(session.payment_intent);
+  const tax = sessionTaxOf(session);
+  const invoice = tax.invoiceId ? await invoiceAddresses(stripe, tax.invoiceId) : { url: null, pdf: null };
   const purchaseId = sql`(SELECT id FROM purchases WHERE checkout_session_id = ${session.id})`;
 
   // One atomic batch: the account (for a guest), the purchase, its grant. The unique Checkout
@@ -156,6 +159,14 @@ export async function fulfillCheckout(
           createdUser: sql`u.created_by_checkout IS ${session.id}`,
           requiresVerifiedEmail: !member,
           livemode: session.livemode,
+          subtotalMinor: tax.subtotalMinor,
+          taxMinor: tax.taxMinor,
+          taxCountry: tax.taxCountry,
+          buyerTaxIds: tax.taxIds,
+          invoiceId: tax.invoiceId,
+          invoiceUrl: invoice.url,
+          invoicePdfUrl: invoice.pdf,
+          consentGiven: tax.consentGiven,
           createdAt: now,
         },
         owner,
@@ -190,6 +201,20 @@ export async function fulfillCheckout(
     if (paymentIntentId) await syncPayment(ctx, client, paymentIntentId, cause);
   }
   return { kind: 'fulfilled', created, purchase, session };
+}
+
+/**
+ * The invoice's hosted page and PDF. Stripe finalizes a Checkout invoice with the payment, so the
+ * addresses exist by now; if Stripe cannot say right now, the purchase is recorded without them
+ * rather than not at all (the buyer's email from Stripe carries them too).
+ */
+async function invoiceAddresses(stripe: Stripe, invoiceId: string): Promise<{ url: string | null; pdf: string | null }> {
+  try {
+    const invoice = await stripe.invoices.retrieve(invoiceId);
+    return { url: invoice.hosted_invoice_url ?? null, pdf: invoice.invoice_pdf ?? null };
+  } catch {
+    return { url: null, pdf: null };
+  }
 }
 
 async function delayedPaymentFailed(stripe: Stripe, session: Stripe.Checkout.Session): Promise<boolean> {
@@ -395,5 +420,30 @@ export async function syncPayment(ctx: AppContext, client: Pick<Client, 'waitUnt
     if (!wrote) break;
     rows = await ctx.db.select().from(purchases).where(eq(purchases.paymentIntentId, paymentIntentId)).all();
   }
+  await syncCreditNotes(ctx, stripe, rows);
   return changes;
+}
+
+/**
+ * The credit notes of an invoiced purchase (a refund on paper, which Stripe issues with a refund
+ * of an invoice's payment), kept with the purchase for its buyer's /account/purchases. Read again
+ * with every change of the payment; a failure to read them changes nothing and is retried then.
+ */
+async function syncCreditNotes(ctx: AppContext, stripe: Stripe, rows: Purchase[]): Promise<void> {
+  for (const purchase of rows) {
+    if (!purchase.invoiceId) continue;
+    let notes: Stripe.CreditNote[];
+    try {
+      notes = (await stripe.creditNotes.list({ invoice: purchase.invoiceId, limit: 100 })).data;
+    } catch (error) {
+      ctx.log.warn('purchase.credit-notes-unread', { purchaseId: purchase.id, error: String(error) });
+      continue;
+    }
+    const kept = notes
+      .filter((note) => note.status !== 'void')
+      .sort((a, b) => a.created - b.created)
+      .map((note) => ({ id: note.id, number: note.number, amountMinor: note.total, pdf: note.pdf }));
+    const json = kept.length ? JSON.stringify(kept) : null;
+    if (json !== purchase.creditNotes) await ctx.db.update(purchases).set({ creditNotes: json, updatedAt: ctx.clock.now() }).where(eq(purchases.id, purchase.id));
+  }
 }
