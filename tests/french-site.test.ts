@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SafeHtml } from '../src/server/http/html.ts';
 import { en } from '../src/server/i18n/en.ts';
 import { linkIn } from './support/accounts-env.ts';
-import { buildSite, ROOT } from './support/build.ts';
+import { buildSite, FIXTURE_COURSES, ROOT } from './support/build.ts';
 import { signedUpVisitor, sitePath, startPaymentsSite, type PaymentsSite } from './support/payments.ts';
 import { createVisitor } from './support/visitor.ts';
 
@@ -64,7 +64,7 @@ const sentences = englishSentences();
 
 beforeAll(async () => {
   coursesDir = mkdtempSync(join(ROOT, '.test-dist', 'courses-fr-'));
-  cpSync(join(ROOT, 'courses'), coursesDir, { recursive: true });
+  cpSync(FIXTURE_COURSES, coursesDir, { recursive: true });
   const settings = join(coursesDir, 'site.yaml');
   writeFileSync(settings, readFileSync(settings, 'utf8').replace(/^locale: .*$/m, 'locale: fr-FR').replace(/^currency: .*$/m, 'currency: EUR'));
   const build = await buildSite({ coursesDir });

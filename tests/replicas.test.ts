@@ -5,7 +5,6 @@
 // sign-out everywhere, admin revoke) holds on every server within the sync interval; with the
 // primary down reads go on, writes answer 503, and all recovers without a restart; a replica that
 // is lost is rebuilt. See docs/decisions/0016-replica-read-your-writes.md.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Stripe from 'stripe';
@@ -17,6 +16,8 @@ import { startCaddy, type RunningCaddy } from './support/caddy.ts';
 import { paymentsEnv, sitePath, STRIPE_KEY, WEBHOOK_SECRET } from './support/payments.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
+import { spawn } from './support/processes.ts';
+import { signUpAndConfirm } from './support/sign-up.ts';
 import { startSqld, type Sqld } from './support/sqld.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
 
@@ -83,8 +84,7 @@ async function lesson(visitor: Visitor): Promise<number | string> {
 /** Signs up on `first`, buys the course (checkout on `second`, the success page on `third`). */
 async function buyer(email: string, [first, second, third]: RunningServer[]) {
   const member = browser();
-  const signup = await member.on(first!).post('/api/auth/signup', { email, password: PASSWORD });
-  expect(signup.status).toBe(303);
+  await signUpAndConfirm(member.on(first!), sink, { email, password: PASSWORD });
   const checkout = await member.on(second!).post('/api/checkout', { course: COURSE });
   expect(checkout.status).toBe(303);
   const sessionId = checkout.headers.get('location')!.split('/').pop()!;
@@ -149,7 +149,7 @@ describe('several app servers on replicas of one primary', () => {
 
   test('a member who signs up, or changes their password, on one server is signed in on the others at once', async () => {
     const member = browser();
-    expect((await member.on(servers[0]!).post('/api/auth/signup', { email: 'roaming@example.com', password: PASSWORD })).status).toBe(303);
+    await signUpAndConfirm(member.on(servers[0]!), sink, { email: 'roaming@example.com', password: PASSWORD });
     for (const server of servers.slice(1)) {
       const me = await (await member.on(server).get('/api/me')).json();
       expect(me).toMatchObject({ signedIn: true, email: 'roaming@example.com' });
@@ -233,7 +233,7 @@ describe('the primary down', () => {
     for (const server of servers) expect(await lesson(member.on(server))).toBe(200);
     // A buyer whose checkout started before the outage and who pays during it.
     const payer = browser();
-    expect((await payer.on(servers[0]!).post('/api/auth/signup', { email: 'paid-in-outage@example.com', password: PASSWORD })).status).toBe(303);
+    await signUpAndConfirm(payer.on(servers[0]!), sink, { email: 'paid-in-outage@example.com', password: PASSWORD });
     const checkout = await payer.on(servers[1]!).post('/api/checkout', { course: COURSE });
     expect(checkout.status).toBe(303);
     await standin.idle();

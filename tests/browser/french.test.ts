@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { describeViolations, newJourney, runAxe } from '../support/browser.ts';
-import { buildSite, ROOT } from '../support/build.ts';
+import { buildSite, FIXTURE_COURSES, ROOT } from '../support/build.ts';
+import { SIGN_UP_WORDS, signUpInBrowser } from '../support/sign-up.ts';
 import { COURSE_PATH, createSuite, PAID_PATH, PAID_TEXT, PASSWORD, PREVIEW_PATH } from './suite.ts';
 
 const suite = createSuite();
@@ -16,7 +17,7 @@ let dist: string;
 
 beforeAll(async () => {
   coursesDir = mkdtempSync(join(ROOT, '.test-dist', 'courses-fr-browser-'));
-  cpSync(join(ROOT, 'courses'), coursesDir, { recursive: true });
+  cpSync(FIXTURE_COURSES, coursesDir, { recursive: true });
   const settings = join(coursesDir, 'site.yaml');
   writeFileSync(settings, readFileSync(settings, 'utf8').replace(/^locale: .*$/m, 'locale: fr-FR'));
   const build = await buildSite({ coursesDir });
@@ -58,9 +59,7 @@ test('a French reader signs up, buys, reads and resets their password, in French
     await page.getByRole('link', { name: 'Créez un compte' }).click();
     await page.waitForURL((url) => url.pathname === '/signup');
     await axe(page, 'création de compte');
-    await page.getByLabel('Adresse e-mail').fill(email);
-    await page.getByLabel('Mot de passe').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Créer le compte' }).click();
+    await signUpInBrowser(page, site.sink, { email, password: PASSWORD }, SIGN_UP_WORDS.fr);
     await page.waitForURL(suite.url(PREVIEW_PATH));
     await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
 

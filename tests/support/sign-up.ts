@@ -13,8 +13,8 @@ export type Inbox = {
   waitFor(to: string, options: { after: number; subject: RegExp }): Promise<{ text: string }>;
 };
 
-/** The subject of the mail a new address receives (confirmEmailMessage). */
-export const CONFIRMATION_SUBJECT = /Confirm your email address/;
+/** The subject of the mail a new address receives (confirmEmailMessage), in English or French. */
+export const CONFIRMATION_SUBJECT = /Confirm your email address|Confirmez votre adresse e-mail/;
 
 /** The path and query of the confirmation link in a mail's text, whatever the site's host. */
 export function confirmationLinkIn(text: string): string {
@@ -60,14 +60,20 @@ export async function signUpAndConfirm(visitor: Visitor, sink: Inbox, fields: Si
  * reads "check your email", opens the mailed link in the same page and confirms with the
  * password. The page then goes on to the form's `next` (or the account), signed in.
  */
-export async function signUpInBrowser(page: Page, inbox: Inbox, fields: { email: string; password: string }): Promise<void> {
+/** The words of the forms signUpInBrowser fills, in the site's language. */
+export const SIGN_UP_WORDS = {
+  en: { email: 'Email', password: 'Password', create: 'Create account', checkEmail: 'Check your email', confirm: 'Confirm and sign in' },
+  fr: { email: 'Adresse e-mail', password: 'Mot de passe', create: 'Créer le compte', checkEmail: 'Consultez votre messagerie', confirm: 'Confirmer et se connecter' },
+};
+
+export async function signUpInBrowser(page: Page, inbox: Inbox, fields: { email: string; password: string }, words = SIGN_UP_WORDS.en): Promise<void> {
   const mark = inbox.messages.length;
-  await page.getByLabel('Email').fill(fields.email);
-  await page.getByLabel('Password').fill(fields.password);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Check your email' }).waitFor();
+  await page.getByLabel(words.email).fill(fields.email);
+  await page.getByLabel(words.password).fill(fields.password);
+  await page.getByRole('button', { name: words.create }).click();
+  await page.getByRole('heading', { level: 1, name: words.checkEmail }).waitFor();
   const mail = await inbox.waitFor(fields.email, { after: mark, subject: CONFIRMATION_SUBJECT });
   await page.goto(new URL(confirmationLinkIn(mail.text), page.url()).href);
-  await page.getByLabel('Password').fill(fields.password);
-  await page.getByRole('button', { name: 'Confirm and sign in' }).click();
+  await page.getByLabel(words.password).fill(fields.password);
+  await page.getByRole('button', { name: words.confirm }).click();
 }
