@@ -5,56 +5,12 @@ import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
 import { requireMember } from '../auth/session.ts';
-import { messagesOf } from '../i18n/index.ts';
+import { formatDay, formatMoney, messagesOf, type Texts } from '../i18n/index.ts';
 import { courses, purchases, type Purchase } from '../db/schema.ts';
 import { html, type SafeHtml } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
-import { formatMinor } from '../money.ts';
 
-/** The locale of the amounts: fixed like the emails' (the currency is the buyer's). */
-const LOCALE = 'en-US';
-
-/** Every text these pages show, in one place for the message catalogue. */
-export const PURCHASE_TEXTS = {
-  title: 'Your purchases',
-  description: 'What you bought, with its tax, refunds and invoices.',
-  none: 'You have not bought anything yet.',
-  head: ['Date', 'Course', 'Paid', 'Of which tax', 'Refunded', 'Invoice or receipt'],
-  invoice: 'Invoice',
-  invoicePdf: 'PDF',
-  receipt: 'Receipt',
-  noInvoice: 'Sent by email',
-  creditNote: (number: string) => `Credit note ${number}`,
-  status: {
-    paid: '',
-    partially_refunded: 'partly refunded',
-    refunded: 'refunded',
-    disputed: 'disputed',
-    dispute_won: '',
-    dispute_lost: 'charged back',
-  } as Record<string, string>,
-  receiptTitle: (course: string) => `Receipt: ${course}`,
-  receiptIntro: 'Keep this page, or print it, as the record of your purchase.',
-  print: 'Print or save as PDF from your browser.',
-  back: 'Back to your purchases',
-  receiptRows: {
-    number: 'Receipt number',
-    date: 'Date',
-    course: 'Course',
-    billedTo: 'Billed to',
-    subtotal: 'Price before tax',
-    tax: 'Tax',
-    taxCountry: 'Tax country',
-    taxIds: 'Your tax ID',
-    total: 'Total paid',
-    refunded: 'Refunded',
-    consent: 'Immediate access',
-    consentGiven: 'Requested, with the loss of the withdrawal right acknowledged',
-  },
-} as const;
-
-const money = (minor: number, currency: string) => formatMinor(minor, currency, LOCALE);
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const money = (t: Texts, minor: number, currency: string) => formatMoney(t, minor, currency);
 
 type Row = Purchase & { title: string | null };
 
@@ -82,25 +38,27 @@ function creditNotesOf(row: Row): { number: string; pdf: string }[] {
   }
 }
 
-function paperLink(row: Row): SafeHtml {
+function paperLink(t: Texts, row: Row): SafeHtml {
+  const T = t.purchases;
   if (row.invoiceUrl) {
-    return html`<a href="${row.invoiceUrl}" data-invoice>${PURCHASE_TEXTS.invoice}</a>${row.invoicePdfUrl ? html` · <a href="${row.invoicePdfUrl}">${PURCHASE_TEXTS.invoicePdf}</a>` : ''}${creditNotesOf(row).map(
-      (note) => html`<br /><a href="${note.pdf}" data-credit-note>${PURCHASE_TEXTS.creditNote(note.number)}</a>`,
+    return html`<a href="${row.invoiceUrl}" data-invoice>${T.invoice}</a>${row.invoicePdfUrl ? html` · <a href="${row.invoicePdfUrl}">${T.invoicePdf}</a>` : ''}${creditNotesOf(row).map(
+      (note) => html`<br /><a href="${note.pdf}" data-credit-note>${T.creditNote(note.number)}</a>`,
     )}`;
   }
   // An invoice Stripe made but whose address it could not give when the purchase was recorded.
-  if (row.invoiceId) return html`${PURCHASE_TEXTS.noInvoice}`;
-  return html`<a href="/account/receipt?purchase=${row.id}" data-receipt>${PURCHASE_TEXTS.receipt}</a>`;
+  if (row.invoiceId) return html`${T.noInvoice}`;
+  return html`<a href="/account/receipt?purchase=${row.id}" data-receipt>${T.receipt}</a>`;
 }
 
 export async function handlePurchasesPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request, await messagesOf(ctx));
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const visitor = await requireMember(request, ctx, '/account/purchases');
   if (visitor instanceof Response) return visitor;
   const { member, setCookies } = visitor;
   const rows = await paidPurchasesOf(ctx, member.id);
-  const T = PURCHASE_TEXTS;
+  const T = t.purchases;
   const list =
     rows.length === 0
       ? html`<p data-purchases>${T.none}</p>`
@@ -108,12 +66,12 @@ export async function handlePurchasesPage(request: Request, ctx: AppContext, _cl
       <thead><tr>${T.head.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
       <tbody>${rows.map(
         (row) => html`<tr data-purchase="${row.id}">
-          <td>${day(row.createdAt)}</td>
+          <td>${formatDay(t, row.createdAt)}</td>
           <td><a href="/courses/${row.courseSlug}/">${row.title ?? row.courseSlug}</a></td>
-          <td data-amount>${money(row.amountMinor, row.currency)}</td>
-          <td data-tax>${row.taxMinor > 0 ? html`${money(row.taxMinor, row.currency)}${row.taxCountry ? ` (${row.taxCountry})` : ''}` : '—'}</td>
-          <td data-refunded>${row.amountRefundedMinor > 0 ? money(row.amountRefundedMinor, row.currency) : '—'}${T.status[row.status] ? html` <span class="muted">${T.status[row.status]}</span>` : ''}</td>
-          <td>${paperLink(row)}</td>
+          <td data-amount>${money(t, row.amountMinor, row.currency)}</td>
+          <td data-tax>${row.taxMinor > 0 ? html`${money(t, row.taxMinor, row.currency)}${row.taxCountry ? ` (${row.taxCountry})` : ''}` : '—'}</td>
+          <td data-refunded>${row.amountRefundedMinor > 0 ? money(t, row.amountRefundedMinor, row.currency) : '—'}${T.status[row.status] ? html` <span class="muted">${T.status[row.status]}</span>` : ''}</td>
+          <td>${paperLink(t, row)}</td>
         </tr>`,
       )}</tbody>
     </table>`;
@@ -124,7 +82,7 @@ export async function handlePurchasesPage(request: Request, ctx: AppContext, _cl
     main: html`<section class="wrap account">
     <h1>${T.title}</h1>
     ${list}
-    <p><a href="/account">Your account</a></p>
+    <p><a href="/account">${t.account.title}</a></p>
   </section>`,
   });
 }
@@ -132,7 +90,8 @@ export async function handlePurchasesPage(request: Request, ctx: AppContext, _cl
 const receiptQuery = z.object({ purchase: z.coerce.number().int().positive() });
 
 export async function handleReceiptPage(request: Request, ctx: AppContext, _client: Client): Promise<Response> {
-  const refused = refusePageMethod(request, await messagesOf(ctx));
+  const t = await messagesOf(ctx);
+  const refused = refusePageMethod(request, t);
   if (refused) return refused;
   const url = new URL(request.url);
   const visitor = await requireMember(request, ctx, url.pathname + url.search);
@@ -141,9 +100,9 @@ export async function handleReceiptPage(request: Request, ctx: AppContext, _clie
   const query = receiptQuery.safeParse({ purchase: url.searchParams.get('purchase') ?? undefined });
   // Another member's purchase is answered exactly like one that does not exist.
   const row = query.success ? (await paidPurchasesOf(ctx, member.id)).find((purchase) => purchase.id === query.data.purchase) : undefined;
-  const T = PURCHASE_TEXTS;
+  const T = t.purchases;
   if (!row) {
-    return pageResponse(ctx, { status: 404, title: 'Receipt not found', description: 'No such purchase.', setCookies, main: html`<section class="wrap account"><h1>Receipt not found</h1><p>There is no purchase of yours with this number. <a href="/account/purchases">${T.back}</a></p></section>` });
+    return pageResponse(ctx, { status: 404, title: T.notFoundTitle, description: T.notFoundDescription, setCookies, main: html`<section class="wrap account"><h1>${T.notFoundTitle}</h1><p>${T.notFound} <a href="/account/purchases">${T.back}</a></p></section>` });
   }
   const R = T.receiptRows;
   const subtotal = row.amountMinor - row.taxMinor;
@@ -158,15 +117,15 @@ export async function handleReceiptPage(request: Request, ctx: AppContext, _clie
     <p>${T.receiptIntro}</p>
     <table>
       ${line(R.number, `${ctx.config.siteUrl.host}-${row.id}`)}
-      ${line(R.date, day(row.createdAt))}
+      ${line(R.date, formatDay(t, row.createdAt))}
       ${line(R.course, title)}
       ${line(R.billedTo, member.email)}
-      ${row.taxMinor > 0 ? line(R.subtotal, money(subtotal, row.currency)) : ''}
-      ${row.taxMinor > 0 ? line(R.tax, money(row.taxMinor, row.currency)) : ''}
+      ${row.taxMinor > 0 ? line(R.subtotal, money(t, subtotal, row.currency)) : ''}
+      ${row.taxMinor > 0 ? line(R.tax, money(t, row.taxMinor, row.currency)) : ''}
       ${row.taxCountry ? line(R.taxCountry, row.taxCountry) : ''}
       ${row.buyerTaxIds ? line(R.taxIds, row.buyerTaxIds.split(',').map((id) => id.slice(id.indexOf(':') + 1)).join(', ')) : ''}
-      ${line(R.total, money(row.amountMinor, row.currency))}
-      ${row.amountRefundedMinor > 0 ? line(R.refunded, money(row.amountRefundedMinor, row.currency)) : ''}
+      ${line(R.total, money(t, row.amountMinor, row.currency))}
+      ${row.amountRefundedMinor > 0 ? line(R.refunded, money(t, row.amountRefundedMinor, row.currency)) : ''}
       ${row.consentGiven ? line(R.consent, R.consentGiven) : ''}
     </table>
     <p class="muted">${T.print}</p>

@@ -24,7 +24,7 @@ describe('taxSessionParams', () => {
       tax_id_collection: { enabled: true },
       invoice_creation: { enabled: true, invoice_data: { metadata: { course: 'c' } } },
       consent_collection: { terms_of_service: 'required' },
-      custom_text: { terms_of_service_acceptance: { message: expect.stringMatching(/^Je demande l'accès immédiat[\s\S]*\[conditions de vente\]\(https:\/\/courses\.example\.fr\/cgv\/\)\.$/) } },
+      custom_text: { terms_of_service_acceptance: { message: expect.stringMatching(/^Je demande l’accès immédiat[\s\S]*\[conditions de vente\]\(https:\/\/courses\.example\.fr\/cgv\/\)\.$/) } },
     });
     expect([taxBehavior, taxCode]).toEqual(['inclusive', 'txcd_10103000']);
   });

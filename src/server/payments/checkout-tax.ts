@@ -4,6 +4,7 @@
 // computes no tax: Stripe Tax does, from the buyer's billing address, and Stripe makes the invoice.
 import { z } from 'zod';
 import type { Stripe } from './stripe.ts';
+import { messagesFor } from '../i18n/index.ts';
 
 /** Stripe's product tax code for e-learning ("Digital Products - Online courses / e-learning"). */
 export const DEFAULT_TAX_CODE = 'txcd_10103000';
@@ -26,25 +27,6 @@ export const checkoutTaxSchema = z.strictObject({
 });
 
 export type CheckoutTax = z.infer<typeof checkoutTaxSchema>;
-
-/**
- * Every text a buyer reads about tax and consent, by language (the site's `locale`, its language
- * part). Stripe shows the consent text beside the checkbox; `[text](url)` is a link there.
- */
-export const TAX_TEXTS = {
-  en: {
-    consent: (termsUrl: string) =>
-      `I ask for immediate access to the course and acknowledge that I thereby lose my 14-day right of withdrawal. See the [terms of sale](${termsUrl}).`,
-  },
-  fr: {
-    consent: (termsUrl: string) =>
-      `Je demande l'accès immédiat au cours et reconnais perdre ainsi mon droit de rétractation de 14 jours. Voir les [conditions de vente](${termsUrl}).`,
-  },
-} as const;
-
-export function taxTexts(language: string): (typeof TAX_TEXTS)['en'] {
-  return TAX_TEXTS[language.slice(0, 2).toLowerCase() as keyof typeof TAX_TEXTS] ?? TAX_TEXTS.en;
-}
 
 /** The store's JSON column read back; anything unreadable counts as "no settings". */
 export function parseCheckoutTax(json: string | null): CheckoutTax | null {
@@ -80,7 +62,7 @@ export function taxSessionParams(
   if (tax.consent) {
     const termsUrl = new URL(tax.consent.termsUrl, siteUrl).href;
     session.consent_collection = { terms_of_service: 'required' };
-    session.custom_text = { terms_of_service_acceptance: { message: taxTexts(tax.consent.language).consent(termsUrl) } };
+    session.custom_text = { terms_of_service_acceptance: { message: messagesFor(tax.consent.language).checkout.withdrawalConsent(termsUrl) } };
   }
   return { session, taxCode: tax.taxCode, ...(tax.automaticTax ? { taxBehavior: tax.taxBehavior } : {}) };
 }
