@@ -142,7 +142,8 @@ describe('search', () => {
     // The index is read only in the ranges the reader may read (src/server/content/search.ts), so
     // the two searches do the same work. To make a difference measurable if they did not, the
     // course's paid range gets 20,000 more entries with the paid word (a long paid course).
-    // Interleaved, many times; compared by their medians, with room for a busy machine: a search
+    // Interleaved, many times; compared by their medians, with room for a busy machine (a
+    // difference of up to 3 ms, or of the whole time of the search that finds nothing): a search
     // that filtered after matching would read the padding, several times the work of the search.
     await store.client.execute({
       sql: `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
@@ -163,7 +164,7 @@ describe('search', () => {
     }
     const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
     const [paid, nowhere] = [median(times.paid), median(times.nowhere)];
-    expect(Math.abs(paid - nowhere), `medians: paid ${paid.toFixed(2)} ms, nowhere ${nowhere.toFixed(2)} ms`).toBeLessThan(Math.max(2, nowhere * 0.5));
+    expect(Math.abs(paid - nowhere), `medians: paid ${paid.toFixed(2)} ms, nowhere ${nowhere.toFixed(2)} ms`).toBeLessThan(Math.max(3, nowhere));
   });
 });
 
