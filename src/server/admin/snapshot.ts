@@ -78,10 +78,15 @@ const purchaseSchema = z.object({
   updatedAt: time,
 });
 
-/** The tax fields of a purchase, the same in a snapshot and in the store. */
-const TAX_FIELDS = ['subtotalMinor', 'taxMinor', 'taxCountry', 'buyerTaxIds', 'invoiceId', 'invoiceUrl', 'invoicePdfUrl', 'creditNotes', 'consentGiven'] as const;
-type TaxFields = Pick<z.infer<typeof purchaseSchema>, (typeof TAX_FIELDS)[number]>;
-const taxFieldsOf = (purchase: TaxFields): TaxFields => Object.fromEntries(TAX_FIELDS.map((field) => [field, purchase[field]])) as TaxFields;
+/**
+ * A purchase's own fields, named the same in a snapshot and in the store: all of the snapshot's
+ * but its id in the exporting store and its buyer's address. Export and import both pick them
+ * here, so a new purchase column is one line of the schema above.
+ */
+type PurchaseFields = Omit<z.infer<typeof purchaseSchema>, 'id' | 'user'>;
+const PURCHASE_FIELDS = Object.keys(purchaseSchema.shape).filter((key) => key !== 'id' && key !== 'user') as (keyof PurchaseFields)[];
+const purchaseFieldsOf = (purchase: PurchaseFields): PurchaseFields =>
+  Object.fromEntries(PURCHASE_FIELDS.map((field) => [field, purchase[field]])) as PurchaseFields;
 
 const ledgerSchema = z.object({
   purchase: z.number().int().positive(),
@@ -157,20 +162,7 @@ export async function exportSnapshot(db: Db, now: number): Promise<Snapshot> {
     purchases: purchaseRows.map(({ purchase, user }) => ({
       id: purchase.id,
       user,
-      courseSlug: purchase.courseSlug,
-      source: purchase.source,
-      checkoutSessionId: purchase.checkoutSessionId,
-      paymentIntentId: purchase.paymentIntentId,
-      amountMinor: purchase.amountMinor,
-      currency: purchase.currency,
-      amountRefundedMinor: purchase.amountRefundedMinor,
-      status: purchase.status,
-      createdUser: purchase.createdUser,
-      requiresVerifiedEmail: purchase.requiresVerifiedEmail,
-      livemode: purchase.livemode,
-      ...taxFieldsOf(purchase),
-      createdAt: purchase.createdAt,
-      updatedAt: purchase.updatedAt,
+      ...purchaseFieldsOf(purchase),
     })),
     ledger: ledgerRows.map(({ entry, actor }) => ({
       purchase: entry.purchaseId,
@@ -332,23 +324,7 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
     statements.push({
       kind: 'purchases',
       sql: insertPurchaseSql(
-        {
-          userId: sql`u.id`,
-          courseSlug: purchase.courseSlug,
-          source: purchase.source,
-          checkoutSessionId: purchase.checkoutSessionId,
-          paymentIntentId: purchase.paymentIntentId,
-          amountMinor: purchase.amountMinor,
-          currency: purchase.currency,
-          amountRefundedMinor: purchase.amountRefundedMinor,
-          status: purchase.status,
-          createdUser: purchase.createdUser,
-          requiresVerifiedEmail: purchase.requiresVerifiedEmail,
-          livemode: purchase.livemode,
-          ...taxFieldsOf(purchase),
-          createdAt: purchase.createdAt,
-          updatedAt: purchase.updatedAt,
-        },
+        { ...purchaseFieldsOf(purchase), userId: sql`u.id` },
         sql`u.email = ${purchase.user} AND ${purchaseIdSql(purchase)} IS NULL`,
         sql` ON CONFLICT DO NOTHING`,
       ),
