@@ -194,15 +194,19 @@ describe('behind Caddy', () => {
     expect(response.headers['cache-control']).toMatch(/no-store/);
   });
 
-  test('Caddy refuses a body over 1 MB itself, declared or chunked, to any path', async () => {
+  test('a body over 1 MB is refused to any path: by Caddy itself when declared, by the first limit reached when chunked', async () => {
     const big = 'a'.repeat(2 * 1024 * 1024);
     for (const [path, chunked] of [['/api/stripe/webhook', false], ['/api/stripe/webhook', true], ['/api/auth/login', true]] as const) {
       // Each with the content type its endpoint reads, so that Node would read the body too.
       const type = path === '/api/auth/login' ? 'application/x-www-form-urlencoded' : 'application/json';
       const response = await caddy.request(path, { method: 'POST', body: big, chunked, headers: { 'content-type': type, origin: caddy.origin } });
-      // Caddy's own answer: Node's 413s are a JSON error (webhook) or an HTML page (forms).
       expect(response.status, `${path} chunked=${chunked}`).toBe(413);
-      expect(response.text()).toBe('Request body too large');
+      // A declared length is refused by Caddy before a byte reaches Node. A chunked body is streamed on
+      // until Caddy has counted 1 MB, so Node's own smaller limit may answer first: either refusal will do.
+      const caddys = 'Request body too large';
+      const nodes = path === '/api/stripe/webhook' ? /^\{"error":"Event too large\."\}$/ : /<html[\s\S]*Form too large/;
+      if (chunked && response.text() !== caddys) expect(response.text()).toMatch(nodes);
+      else expect(response.text()).toBe(caddys);
     }
     // Below the cap, Node still decides (its own smaller limit for the webhook).
     const event = await caddy.request('/api/stripe/webhook', { method: 'POST', body: 'a'.repeat(600_000), chunked: true, headers: { 'content-type': 'application/json' } });
