@@ -80,7 +80,7 @@ async function paidPurchase(input: {
   at: number;
   status?: string;
   refunded?: number;
-  then?: 'revoke' | 'suspend';
+  access?: 'revoke' | 'suspend';
   reason?: string;
 }): Promise<number> {
   const user = await userId(input.email);
@@ -92,7 +92,7 @@ async function paidPurchase(input: {
   });
   const purchaseId = Number(result.rows[0]!.id);
   await appendLedger(store.db, { purchaseId, userId: user, courseSlug: input.course, action: 'grant', reason: 'purchase', stripeObjectId: `cs_test_${n}`, now: input.at });
-  if (input.then) await appendLedger(store.db, { purchaseId, userId: user, courseSlug: input.course, action: input.then, reason: input.reason ?? 'refund', now: input.at + 1000 });
+  if (input.access) await appendLedger(store.db, { purchaseId, userId: user, courseSlug: input.course, action: input.access, reason: input.reason ?? 'refund', now: input.at + 1000 });
   return purchaseId;
 }
 
@@ -365,9 +365,9 @@ describe('what the admin reads', () => {
   test('the dashboard: revenue per course, month and currency, refunds taken off, disputes and members', async () => {
     for (const email of ['usd1@example.com', 'usd2@example.com', 'eur1@example.com', 'jpy1@example.com']) await signUp(email);
     await paidPurchase({ email: 'usd1@example.com', course: COURSE, amount: 4900, currency: 'USD', at: MONTH_A });
-    await paidPurchase({ email: 'usd2@example.com', course: COURSE, amount: 4900, currency: 'USD', at: MONTH_A + 60_000, status: 'refunded', refunded: 4900, then: 'revoke' });
+    await paidPurchase({ email: 'usd2@example.com', course: COURSE, amount: 4900, currency: 'USD', at: MONTH_A + 60_000, status: 'refunded', refunded: 4900, access: 'revoke' });
     await paidPurchase({ email: 'usd1@example.com', course: 'running-python-scripts', amount: 3900, currency: 'USD', at: MONTH_B, status: 'partially_refunded', refunded: 1000 });
-    await paidPurchase({ email: 'eur1@example.com', course: 'python-for-finance', amount: 7900, currency: 'EUR', at: MONTH_B, status: 'disputed', then: 'suspend', reason: 'dispute_created' });
+    await paidPurchase({ email: 'eur1@example.com', course: 'python-for-finance', amount: 7900, currency: 'EUR', at: MONTH_B, status: 'disputed', access: 'suspend', reason: 'dispute_created' });
     await paidPurchase({ email: 'jpy1@example.com', course: 'running-python-scripts', amount: 4900, currency: 'JPY', at: MONTH_B });
 
     const body = await (await admin.get('/admin/')).text();

@@ -248,8 +248,14 @@ ${events}
 export function serveInvoice(sd: Standin, res: ServerResponse, id: string, pdf: boolean): void {
   const invoice = sd.state.invoices[id] as Invoice | undefined;
   const note = sd.state.creditNotes[id] as CreditNote | undefined;
-  if (!invoice && !(note && pdf)) return sendHtml(res, 404, notFoundPage());
-  if (!pdf) return sendHtml(res, 200, invoicePage(invoice!));
+  if (!invoice && !(note && pdf)) {
+    sendHtml(res, 404, notFoundPage());
+    return;
+  }
+  if (!pdf) {
+    sendHtml(res, 200, invoicePage(invoice!));
+    return;
+  }
   const body = invoice ? invoicePdf(invoice) : creditNotePdf(note!);
   res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': String(body.length), 'Content-Disposition': `inline; filename="${(invoice ?? note)!.number}.pdf"` });
   res.end(body);
