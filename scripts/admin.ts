@@ -144,7 +144,12 @@ function stringOption(parsed: Parsed, name: string): string | undefined {
 /** A problem with the input, as a sentence. Email and course problems are usage errors. */
 function failInvalid(result: Invalid): never {
   if (result.field === 'password') throw new Failure(errorMessage(CLI_TEXTS, result.problem) ?? `The password is not acceptable (${result.problem}).`);
-  if (result.field === 'reason') throw new UsageError(result.problem === 'reason-too-long' ? '--reason is too long (200 characters at most).' : '--reason must be a short text such as gift, support or migration.');
+  if (result.field === 'reason')
+    throw new UsageError(
+      result.problem === 'reason-too-long'
+        ? '--reason is too long (200 characters at most).'
+        : '--reason must be a short text such as gift, support or migration.',
+    );
   if (result.field === 'course') throw new UsageError('A course is its slug: lower-case letters, digits and dashes (e.g. python-fundamentals).');
   throw new UsageError('That is not a valid email address.');
 }
@@ -217,7 +222,11 @@ async function promptNewPassword(): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const password = await promptHidden('New password: ');
     const problem = t.passwordProblem(password);
-    const mistake = problem ? (errorMessage(CLI_TEXTS, problem) ?? problem) : (await promptHidden('Repeat it: ')) !== password ? 'The two passwords differ.' : null;
+    const mistake = problem
+      ? (errorMessage(CLI_TEXTS, problem) ?? problem)
+      : (await promptHidden('Repeat it: ')) !== password
+        ? 'The two passwords differ.'
+        : null;
     if (!mistake) return password;
     if (attempt === PASSWORD_ATTEMPTS) throw new Failure(`${mistake} Nothing changed.`);
     process.stderr.write(`${mistake} Try again.\n`);
@@ -282,7 +291,11 @@ const COMMANDS: Record<string, Command> = {
       const result = await t.removeAdmin(ctx, { email, actor });
       if (result.kind === 'invalid') failInvalid(result);
       if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
-      print(result.kind === 'demoted' ? `${normaliseEmail(email)} is a member again, no longer an admin.` : `${normaliseEmail(email)} is not an admin: nothing changed.`);
+      print(
+        result.kind === 'demoted'
+          ? `${normaliseEmail(email)} is a member again, no longer an admin.`
+          : `${normaliseEmail(email)} is not an admin: nothing changed.`,
+      );
     },
   },
 
@@ -298,7 +311,9 @@ const COMMANDS: Record<string, Command> = {
       const result = await t.setMemberPassword(ctx, { email, password, iterations: config.passwordIterations, actor });
       if (result.kind === 'invalid') failInvalid(result);
       if (result.kind === 'unknown-user') throw new Failure(`No account has the email ${result.email}.`);
-      print(`Set the password of ${normaliseEmail(email)} (id ${result.userId}); it is signed out on every device, its emailed links no longer work, and its address counts as verified.`);
+      print(
+        `Set the password of ${normaliseEmail(email)} (id ${result.userId}); it is signed out on every device, its emailed links no longer work, and its address counts as verified.`,
+      );
     },
   },
 
@@ -316,7 +331,16 @@ const COMMANDS: Record<string, Command> = {
       print(
         textTable(
           ['>id', 'email', 'role', 'password', 'verified', '>courses', '>purchases', 'created'],
-          rows.map((row) => [row.id, row.email, row.role, row.hasPassword ? 'yes' : 'no', row.emailVerified ? 'yes' : 'no', row.activeCourses, row.purchases, day(row.createdAt)]),
+          rows.map((row) => [
+            row.id,
+            row.email,
+            row.role,
+            row.hasPassword ? 'yes' : 'no',
+            row.emailVerified ? 'yes' : 'no',
+            row.activeCourses,
+            row.purchases,
+            day(row.createdAt),
+          ]),
         ),
       );
       print(`${rows.length} account(s). courses: courses they may read now.`);
@@ -347,7 +371,9 @@ const COMMANDS: Record<string, Command> = {
             print(`Created the account ${normaliseEmail(email)} (id ${result.userId}), without a password.`);
             print(`  They sign in with "Forgot your password?" or a sign-in link: ${new URL('/login', config.siteUrl).href}`);
           }
-          print(`Granted ${result.course.slug} ("${result.course.title}") to ${normaliseEmail(email)}: purchase ${result.purchaseId}, reason "${reason.trim()}".`);
+          print(
+            `Granted ${result.course.slug} ("${result.course.title}") to ${normaliseEmail(email)}: purchase ${result.purchaseId}, reason "${reason.trim()}".`,
+          );
           if (!result.course.published) print('  Note: this course is unpublished, so its lessons are not served until it is published again.');
           return;
       }
@@ -376,7 +402,9 @@ const COMMANDS: Record<string, Command> = {
         case 'revoked':
           print(`Revoked ${course} for ${normaliseEmail(email)}, reason "${reason.trim()}":`);
           for (const purchase of result.purchases) {
-            print(`  purchase ${purchase.purchaseId} (${purchase.source === 'stripe' ? `Stripe ${purchase.checkoutSessionId}` : 'grant'}, was ${purchase.previous})`);
+            print(
+              `  purchase ${purchase.purchaseId} (${purchase.source === 'stripe' ? `Stripe ${purchase.checkoutSessionId}` : 'grant'}, was ${purchase.previous})`,
+            );
           }
           if (result.purchases.some((purchase) => purchase.source === 'stripe')) {
             print('  The payment is not refunded: refund it in the Stripe Dashboard if you mean to.');
@@ -441,7 +469,14 @@ const COMMANDS: Record<string, Command> = {
       print(
         textTable(
           ['time', 'by', 'action', 'member', 'course', 'reason'],
-          rows.map((row) => [new Date(row.createdAt).toISOString().replace('T', ' ').slice(0, 19), row.actorEmail ?? row.via, row.action, row.subjectEmail ?? '', row.courseSlug ?? '', row.reason ?? '']),
+          rows.map((row) => [
+            new Date(row.createdAt).toISOString().replace('T', ' ').slice(0, 19),
+            row.actorEmail ?? row.via,
+            row.action,
+            row.subjectEmail ?? '',
+            row.courseSlug ?? '',
+            row.reason ?? '',
+          ]),
         ),
       );
     },
@@ -514,7 +549,9 @@ const COMMANDS: Record<string, Command> = {
       const report = await t.importSnapshot(ctx, snapshot, { actor, dryRun });
       print(`${dryRun ? 'Dry run of the import of' : 'Imported'} the snapshot of ${snapshot.exportedAt} (schema ${snapshot.schema}):`);
       const line = (name: string, counts: ImportCounts) =>
-        print(`  ${name.padEnd(10)} ${counts.added} ${dryRun ? 'to add' : 'added'}, ${counts.unchanged} already here${counts.kept ? `, ${counts.kept} differ here (the store's kept)` : ''}`);
+        print(
+          `  ${name.padEnd(10)} ${counts.added} ${dryRun ? 'to add' : 'added'}, ${counts.unchanged} already here${counts.kept ? `, ${counts.kept} differ here (the store's kept)` : ''}`,
+        );
       line('accounts', report.users);
       line('purchases', report.purchases);
       line('ledger', report.ledger);
@@ -572,10 +609,14 @@ const COMMANDS: Record<string, Command> = {
       'course-model': { type: 'string' },
       'document-model': { type: 'string' },
     },
-    requires: { 'media-root': '--media-root is the Django site\'s MEDIA_ROOT, where the documents\' files are.', out: '--out is the courses folder to write into (e.g. courses).' },
+    requires: {
+      'media-root': "--media-root is the Django site's MEDIA_ROOT, where the documents' files are.",
+      out: '--out is the courses folder to write into (e.g. courses).',
+    },
     async runWithoutStore(parsed) {
       const currency = stringOption(parsed, 'currency');
-      if (currency !== undefined && !t.isCurrency(currency.trim().toUpperCase())) throw new UsageError('--currency is a three-letter ISO 4217 code such as USD, EUR or JPY.');
+      if (currency !== undefined && !t.isCurrency(currency.trim().toUpperCase()))
+        throw new UsageError('--currency is a three-letter ISO 4217 code such as USD, EUR or JPY.');
       const [content, catalog] = await Promise.all([import('../src/catalog/django-content.ts'), import('../src/catalog/load.ts')]);
       const out = resolve(stringOption(parsed, 'out')!);
       const plan = await content.planDjangoContent(readJson(parsed.positionals[0]!), {
@@ -589,17 +630,22 @@ const COMMANDS: Record<string, Command> = {
       print(`Wrote ${plan.courses.length} course folder(s) to ${out}:`);
       for (const course of plan.courses) {
         print(`  ${course.slug}/ "${course.title}" (pk ${course.djangoPk}): ${course.lessons.length} lesson(s)`);
-        for (const lesson of course.lessons) print(`    ${lesson.file}  ${lesson.kind === 'download' ? `download of ${lesson.source}` : `from ${lesson.source}`}`);
+        for (const lesson of course.lessons)
+          print(`    ${lesson.file}  ${lesson.kind === 'download' ? `download of ${lesson.source}` : `from ${lesson.source}`}`);
       }
       if (siteWritten) print(`  site.yaml was missing: written with a placeholder name, description and author; edit them.`);
       print('  Every lesson is paid, as on the Django site: mark free ones with "preview: true".');
       for (const problem of plan.problems) print(`  TO FIX: ${problem}`);
       try {
         const checked = await catalog.loadCatalog(out);
-        print(`Check: ${checked.courses.length} course(s), ${checked.courses.reduce((n, c) => n + c.lessons.length, 0)} lesson(s): the catalogue accepts them (npm run check -- ${out}).`);
+        print(
+          `Check: ${checked.courses.length} course(s), ${checked.courses.reduce((n, c) => n + c.lessons.length, 0)} lesson(s): the catalogue accepts them (npm run check -- ${out}).`,
+        );
       } catch (error) {
         if (!(error instanceof catalog.CatalogError)) throw error;
-        throw new Failure(`Written, but the catalogue check found ${error.problems.length} problem(s) to fix:\n${catalog.formatProblems(error.problems)}\nFix them, then run npm run check -- ${out}`);
+        throw new Failure(
+          `Written, but the catalogue check found ${error.problems.length} problem(s) to fix:\n${catalog.formatProblems(error.problems)}\nFix them, then run npm run check -- ${out}`,
+        );
       }
     },
   },
@@ -622,22 +668,35 @@ const COMMANDS: Record<string, Command> = {
         return;
       }
       const result = await t.applyCsvImport(ctx, plan, { actor, source: file, iterations: config.passwordIterations });
-      print(`Imported: ${result.usersCreated} account(s) created (without a password: they sign in by emailed link), ${result.granted} course(s) granted (reason "migration").`);
-      if (refused) throw new Failure(`${refused} row(s) refused (listed above): nothing was written for them. Fix them and run again; the rows imported now are skipped then.`);
+      print(
+        `Imported: ${result.usersCreated} account(s) created (without a password: they sign in by emailed link), ${result.granted} course(s) granted (reason "migration").`,
+      );
+      if (refused)
+        throw new Failure(
+          `${refused} row(s) refused (listed above): nothing was written for them. Fix them and run again; the rows imported now are skipped then.`,
+        );
     },
   },
 };
 
 function printCsvPlan(plan: CsvPlan, verbose: boolean): void {
   const count = (action: string) => plan.rows.filter((row) => row.action === action).length;
-  print(`Columns: ${plan.columns.join(', ')} (separated by "${plan.delimiter}")${plan.ignoredColumns.length ? `; ignored: ${plan.ignoredColumns.join(', ')}` : ''}.`);
+  print(
+    `Columns: ${plan.columns.join(', ')} (separated by "${plan.delimiter}")${plan.ignoredColumns.length ? `; ignored: ${plan.ignoredColumns.join(', ')}` : ''}.`,
+  );
   print(`Courses: ${plan.courses.filter((course) => course.match).length} of ${plan.courses.length} matched.`);
   for (const course of plan.courses) {
-    print(`  "${course.name}" -> ${course.match ? `${course.match} (by ${course.matchedBy})` : `NO COURSE HERE${course.note ? ` (${course.note})` : ''}`}: ${course.rows} row(s)`);
+    print(
+      `  "${course.name}" -> ${course.match ? `${course.match} (by ${course.matchedBy})` : `NO COURSE HERE${course.note ? ` (${course.note})` : ''}`}: ${course.rows} row(s)`,
+    );
   }
   for (const key of plan.unusedMapKeys) print(`  --map "${key}=..." matches no course of the file: check the spelling.`);
-  print(`Accounts: ${plan.accounts.filter((account) => account.action === 'create').length} to create (without a password), ${plan.accounts.filter((account) => account.action === 'exists').length} exist already (kept as they are).`);
-  print(`Rows: ${plan.rows.length}: ${count('grant')} to grant, ${count('owned')} already owned, ${count('imported-before')} imported before, ${count('duplicate')} duplicate(s), ${count('refused')} refused.`);
+  print(
+    `Accounts: ${plan.accounts.filter((account) => account.action === 'create').length} to create (without a password), ${plan.accounts.filter((account) => account.action === 'exists').length} exist already (kept as they are).`,
+  );
+  print(
+    `Rows: ${plan.rows.length}: ${count('grant')} to grant, ${count('owned')} already owned, ${count('imported-before')} imported before, ${count('duplicate')} duplicate(s), ${count('refused')} refused.`,
+  );
   for (const row of plan.rows) {
     if (row.action === 'refused') print(`  line ${row.line}: refused: ${row.problems.join('; ')}`);
     else if (row.action === 'duplicate') print(`  line ${row.line}: duplicate (${row.problems.join('; ')})`);
@@ -658,14 +717,19 @@ function courseMapOption(parsed: Parsed): Record<string, string> {
 
 function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
   const count = <T>(items: T[], test: (item: T) => boolean) => items.filter(test).length;
-  print(`Django models: users ${plan.models.users}, courses ${plan.models.courses ?? '(none)'}, enrolments ${plan.models.enrolments.join(' and ') || '(none)'}.`);
+  print(
+    `Django models: users ${plan.models.users}, courses ${plan.models.courses ?? '(none)'}, enrolments ${plan.models.enrolments.join(' and ') || '(none)'}.`,
+  );
 
   print(`Courses: ${count(plan.courses, (c) => c.match !== null)} of ${plan.courses.length} matched.`);
   for (const course of plan.courses) {
     const name = `"${course.title ?? course.slug}" (pk ${course.djangoPk}${course.slug ? `, slug ${course.slug}` : ''})`;
     const enrolled = `${course.enrolments} enrolment(s)`;
     if (course.match) print(`  ${name} -> ${course.match} (by ${course.matchedBy}): ${enrolled}, ${course.toGrant} to grant now`);
-    else print(`  ${name} -> NO COURSE HERE${course.note ? ` (${course.note})` : ''}: ${enrolled}, none imported (use --map "${course.title ?? course.slug}=<course>")`);
+    else
+      print(
+        `  ${name} -> NO COURSE HERE${course.note ? ` (${course.note})` : ''}: ${enrolled}, none imported (use --map "${course.title ?? course.slug}=<course>")`,
+      );
   }
   for (const key of plan.unusedMapKeys) print(`  --map "${key}=..." matches no Django course (by title or slug): check the spelling.`);
 
@@ -676,17 +740,23 @@ function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
   const created = users.filter((u) => u.action === 'create');
   print(
     `  of those created: ${count(created, (u) => u.password === 'kept')} keep their Django password, ${count(created, (u) => u.password !== 'kept')} choose one with "Forgot your password?"` +
-      (count(created, (u) => u.password === 'unsupported') ? ` (${count(created, (u) => u.password === 'unsupported')} had a hash type this site cannot check)` : ''),
+      (count(created, (u) => u.password === 'unsupported')
+        ? ` (${count(created, (u) => u.password === 'unsupported')} had a hash type this site cannot check)`
+        : ''),
   );
   if (plan.rewrap.length) print(`  ${plan.rewrap.length} account(s) from an earlier import still hold a bare Django hash: it is wrapped in this site's.`);
   const noEmail = users.filter((u) => u.action === 'skip' && !u.email);
   for (const user of users) {
-    if (user.action === 'skip' && user.email) print(`  skip ${user.email}: ${user.note}${user.enrolments ? `; ${user.enrolments} enrolment(s) not imported` : ''}`);
+    if (user.action === 'skip' && user.email)
+      print(`  skip ${user.email}: ${user.note}${user.enrolments ? `; ${user.enrolments} enrolment(s) not imported` : ''}`);
     else if (verbose && user.action !== 'skip') print(`  ${user.action} ${user.email}${user.action === 'create' ? ` (password: ${user.password})` : ''}`);
   }
   if (noEmail.length) {
     print(`  Without a valid email (they cannot sign in here; give them an account by hand with grant --create):`);
-    for (const user of noEmail) print(`    ${user.username ?? '(no username)'} (pk ${user.djangoPk}): ${user.note}${user.enrolments ? `; ${user.enrolments} enrolment(s) not imported` : ''}`);
+    for (const user of noEmail)
+      print(
+        `    ${user.username ?? '(no username)'} (pk ${user.djangoPk}): ${user.note}${user.enrolments ? `; ${user.enrolments} enrolment(s) not imported` : ''}`,
+      );
   }
   const superusers = users.filter((u) => u.superuser && u.action !== 'skip');
   if (superusers.length) print(`  Django superusers are imported as members; make admins with create-admin: ${superusers.map((u) => u.email).join(', ')}`);
@@ -783,7 +853,9 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError((error as Error).message);
     }
     if (parsed.positionals.length !== command.args.length) {
-      throw new UsageError(`${name} takes ${command.args.length ? command.args.map((arg) => `<${arg}>`).join(' ') : 'no arguments'}${parsed.positionals.length ? `, not "${parsed.positionals.join(' ')}"` : ''}.`);
+      throw new UsageError(
+        `${name} takes ${command.args.length ? command.args.map((arg) => `<${arg}>`).join(' ') : 'no arguments'}${parsed.positionals.length ? `, not "${parsed.positionals.join(' ')}"` : ''}.`,
+      );
     }
     for (const [option, message] of Object.entries(command.requires ?? {})) if (parsed.values[option] === undefined) throw new UsageError(message);
     t = await loadTools();

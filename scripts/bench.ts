@@ -86,7 +86,10 @@ async function runBaseline(mode: string) {
   const verify = async (token: string): Promise<JWTPayload | null> => {
     const known = mode === 'prepared' ? remembered.get(token) : undefined;
     if (known && (known.exp ?? 0) * 1000 > Date.now()) return known;
-    const payload = await jwtVerify(token, key, { algorithms: ['HS256'] }).then((result) => result.payload, () => null);
+    const payload = await jwtVerify(token, key, { algorithms: ['HS256'] }).then(
+      (result) => result.payload,
+      () => null,
+    );
     if (payload && mode === 'prepared') remembered.set(token, payload);
     return payload;
   };
@@ -208,7 +211,17 @@ async function prepare(): Promise<{ cookie: string; pageBytes: { min: number; ma
   if (!values.reuse || !existsSync(join(DIST, 'private/manifest.json'))) {
     rmSync(WORK, { recursive: true, force: true });
     console.log(`Generating ${COURSES} courses x ${LESSONS} lessons and building them…`);
-    await run(process.execPath, ['scripts/generate-corpus.ts', '--courses', String(COURSES), '--lessons', String(LESSONS), '--lesson-kb', '0.5', '--out', CORPUS]);
+    await run(process.execPath, [
+      'scripts/generate-corpus.ts',
+      '--courses',
+      String(COURSES),
+      '--lessons',
+      String(LESSONS),
+      '--lesson-kb',
+      '0.5',
+      '--out',
+      CORPUS,
+    ]);
     const started = performance.now();
     await run(process.execPath, ['node_modules/astro/bin/astro.mjs', 'build', '--outDir', DIST], { COURSES_DIR: CORPUS });
     console.log(`  built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -241,12 +254,16 @@ async function prepare(): Promise<{ cookie: string; pageBytes: { min: number; ma
       }
     }
     const sizes = (await store.client.execute('SELECT min(length(html)) AS min, max(length(html)) AS max FROM lessons WHERE html IS NOT NULL')).rows[0]!;
-    const measured = (await store.client.execute({ sql: 'SELECT length(html) AS n FROM lessons WHERE course_slug = ? AND slug = ?', args: [COURSE, LESSON] })).rows[0]!;
+    const measured = (await store.client.execute({ sql: 'SELECT length(html) AS n FROM lessons WHERE course_slug = ? AND slug = ?', args: [COURSE, LESSON] }))
+      .rows[0]!;
     const config = parseConfig({ SESSION_SECRET, SITE_URL: 'https://courses.bench' });
     // A session row, as sign-in makes one: the gate's query checks it on every request.
     const sessionId = `bench-session-${now}`;
     const endsAtMs = now + 24 * 60 * 60 * 1000;
-    await store.client.execute({ sql: 'INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)', args: [sessionId, userId, now, endsAtMs] });
+    await store.client.execute({
+      sql: 'INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+      args: [sessionId, userId, now, endsAtMs],
+    });
     const token = await createSessionToken({ userId, sessionVersion: 1, sessionId, endsAtMs }, config, now);
     return { cookie: `${sessionCookieName(config)}=${token}`, pageBytes: { min: Number(sizes.min), max: Number(sizes.max), measured: Number(measured.n) } };
   } finally {
@@ -336,7 +353,11 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|');
   for (const row of rows) {
     const errors = row.errors ? `, ${row.errors} errors` : '';
-    console.log(`| ${row.name} | ${fixed(row.rps)} | ${row.p50} | ${row.p99} | ${fixed(row.rss)} | ${fixed((row.rps / base) * 100)}% | ${Object.entries(row.codes).map(([code, count]) => `${code}×${count}`).join(' ')}${errors} |`);
+    console.log(
+      `| ${row.name} | ${fixed(row.rps)} | ${row.p50} | ${row.p99} | ${fixed(row.rss)} | ${fixed((row.rps / base) * 100)}% | ${Object.entries(row.codes)
+        .map(([code, count]) => `${code}×${count}`)
+        .join(' ')}${errors} |`,
+    );
   }
 }
 

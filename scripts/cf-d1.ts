@@ -34,7 +34,14 @@ export async function openD1(target: D1Target, configPath = WRANGLER_CONFIG): Pr
   if (!binding) throw new Error(`${configPath} has no D1 binding named DB`);
   const dir = mkdtempSync(join(tmpdir(), 'cf-d1-'));
   const path = join(dir, 'wrangler.json');
-  writeFileSync(path, JSON.stringify({ name: config.name, compatibility_date: config.compatibility_date, d1_databases: [{ ...binding, ...(target.remote ? { remote: true } : {}) }] }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: config.name,
+      compatibility_date: config.compatibility_date,
+      d1_databases: [{ ...binding, ...(target.remote ? { remote: true } : {}) }],
+    }),
+  );
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   const proxy = await getPlatformProxy<{ DB: D1Binding }>({
     configPath: path,

@@ -62,7 +62,20 @@ try {
 // The settings the Worker gets locally: wrangler.jsonc's production vars are overridden for
 // development; anything set in the shell (or .dev.vars) is passed on.
 const vars: Record<string, string> = { NODE_ENV: env.NODE_ENV ?? 'development', SITE_URL: env.SITE_URL!, EMAIL_PROVIDER: env.EMAIL_PROVIDER ?? '' };
-for (const name of ['SESSION_SECRET', 'EMAIL_API_KEY', 'EMAIL_API_URL', 'MAIL_FROM', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE', 'PASSWORD_ITERATIONS', 'LOG_LEVEL', 'LOG_FORMAT', 'DATABASE_URL', 'DATABASE_AUTH_TOKEN']) {
+for (const name of [
+  'SESSION_SECRET',
+  'EMAIL_API_KEY',
+  'EMAIL_API_URL',
+  'MAIL_FROM',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'STRIPE_API_BASE',
+  'PASSWORD_ITERATIONS',
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+  'DATABASE_URL',
+  'DATABASE_AUTH_TOKEN',
+]) {
   if (env[name] !== undefined) vars[name] = env[name]!;
 }
 let standinUrl: string | undefined;

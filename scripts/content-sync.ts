@@ -30,7 +30,8 @@ try {
     const d1 = await openD1(values.d1 === 'remote' ? { remote: true } : { remote: false, persistTo: values['persist-to'] });
     try {
       const [row] = await d1.db.all<{ latest: number | null }>(sql`SELECT max(created_at) AS latest FROM __drizzle_migrations`).catch(() => [undefined]);
-      if (Number(row?.latest ?? 0) < LATEST_MIGRATION.when) throw new StoreNotMigratedError(`D1 has migrations pending: npm run db:migrate -- --d1 ${values.d1}`);
+      if (Number(row?.latest ?? 0) < LATEST_MIGRATION.when)
+        throw new StoreNotMigratedError(`D1 has migrations pending: npm run db:migrate -- --d1 ${values.d1}`);
       const summary = await syncContent(d1.db, bundle, Date.now());
       console.log(`Content sync from ${dir} into ${d1.describe} (${Math.round(performance.now() - started)} ms):\n${formatSummary(summary)}`);
     } finally {

@@ -57,7 +57,17 @@ export function createSupervisor(env: NodeJS.ProcessEnv) {
     const url = `http://127.0.0.1:${port}`;
     const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
     const standin = serve(
-      [`${ROOT}/scripts/stripe-standin.ts`, '--port', port, '--webhook-url', webhookUrl, '--webhook-secret', webhookSecret, '--state', 'data/stripe-standin.json'],
+      [
+        `${ROOT}/scripts/stripe-standin.ts`,
+        '--port',
+        port,
+        '--webhook-url',
+        webhookUrl,
+        '--webhook-secret',
+        webhookSecret,
+        '--state',
+        'data/stripe-standin.json',
+      ],
       ['ignore', 'pipe', 'inherit'],
     );
     standin.stdout!.pipe(process.stdout);

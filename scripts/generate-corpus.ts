@@ -27,7 +27,7 @@ const WORDS = (
 const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY'];
 
 let seed = 1;
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]!;
 const sentence = () => {
   const words = Array.from({ length: 8 + Math.floor(random() * 12) }, () => pick(WORDS));

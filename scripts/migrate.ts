@@ -24,17 +24,18 @@ if (args.d1 !== undefined) {
   } finally {
     await d1.close();
   }
-} else try {
-  const config = parseConfig(readNodeEnv());
-  const store = await openToolStore(config);
+} else
   try {
-    await migrateStore(store.client);
-    const { rows } = await store.client.execute('SELECT count(*) AS applied FROM __drizzle_migrations');
-    console.log(`Store ${(config.databaseSyncUrl ?? config.databaseUrl).replace(/\?.*$/, '')}: ${rows[0]?.applied} migration(s) applied, up to date.`);
-  } finally {
-    store.close();
+    const config = parseConfig(readNodeEnv());
+    const store = await openToolStore(config);
+    try {
+      await migrateStore(store.client);
+      const { rows } = await store.client.execute('SELECT count(*) AS applied FROM __drizzle_migrations');
+      console.log(`Store ${(config.databaseSyncUrl ?? config.databaseUrl).replace(/\?.*$/, '')}: ${rows[0]?.applied} migration(s) applied, up to date.`);
+    } finally {
+      store.close();
+    }
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exitCode = 1;
   }
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exitCode = 1;
-}

@@ -21,7 +21,9 @@ try {
   console.log(`Checked ${report.sessionsSeen} paid Checkout Session(s) of this site since ${new Date(since).toISOString().slice(0, 10)}.`);
   for (const item of report.fulfilled) console.log(`  recorded purchase ${item.purchaseId}: ${item.course} (${item.session})`);
   for (const change of report.changed) {
-    console.log(`  purchase ${change.purchaseId} (${change.courseSlug}): ${change.status}${change.actions.length ? `, access ${change.actions.join(' then ')}` : ''}`);
+    console.log(
+      `  purchase ${change.purchaseId} (${change.courseSlug}): ${change.status}${change.actions.length ? `, access ${change.actions.join(' then ')}` : ''}`,
+    );
   }
   for (const session of report.processing) console.log(`  still processing: ${session}`);
   if (report.fulfilled.length === 0 && report.changed.length === 0) console.log('Nothing to change: the store agrees with Stripe.');

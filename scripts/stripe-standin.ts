@@ -27,9 +27,15 @@ async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' },
-      'webhook-url': { type: 'string', multiple: true }, 'webhook-secret': { type: 'string' },
-      state: { type: 'string' }, 'api-version': { type: 'string' }, 'no-demo-codes': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'public-url': { type: 'string' },
+      'webhook-url': { type: 'string', multiple: true },
+      'webhook-secret': { type: 'string' },
+      state: { type: 'string' },
+      'api-version': { type: 'string' },
+      'no-demo-codes': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -43,7 +49,12 @@ env: STANDIN_PORT STANDIN_HOST STANDIN_PUBLIC_URL STANDIN_WEBHOOK_URL (comma-sep
   const portText = values.port ?? env.STANDIN_PORT ?? String(DEFAULT_PORT);
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${portText}`);
-  const webhookUrls = values['webhook-url'] ?? (env.STANDIN_WEBHOOK_URL ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const webhookUrls =
+    values['webhook-url'] ??
+    (env.STANDIN_WEBHOOK_URL ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const standin = await startStripeStandin({
     port,
     host: values.host ?? env.STANDIN_HOST ?? '127.0.0.1',
@@ -57,7 +68,13 @@ env: STANDIN_PORT STANDIN_HOST STANDIN_PUBLIC_URL STANDIN_WEBHOOK_URL (comma-sep
   });
   process.stdout.write(`stripe stand-in listening on ${standin.url}\n`);
   const stop = () => {
-    standin.close().then(() => process.exit(0), (err: unknown) => { process.stderr.write(`${String(err)}\n`); process.exit(1); });
+    standin.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`${String(err)}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -17,12 +17,18 @@ function files(dir: string): string[] {
 /** What a file imports: packages as written, our own files as paths from the root. */
 function imports(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\s)(?:import|export)\s[^'"`;]*?from\s+['"]([^'"]+)['"]|(?:^|\s)import\s*\(?\s*['"]([^'"]+)['"]/gm)].map((match) => match[1] ?? match[2]!);
+  const specifiers = [...text.matchAll(/(?:^|\s)(?:import|export)\s[^'"`;]*?from\s+['"]([^'"]+)['"]|(?:^|\s)import\s*\(?\s*['"]([^'"]+)['"]/gm)].map(
+    (match) => match[1] ?? match[2]!,
+  );
   return specifiers.map((specifier) => (specifier.startsWith('.') ? relative(ROOT, resolve(ROOT, file, '..', specifier)) : specifier));
 }
 
 function breaches(dirs: string[], forbidden: (specifier: string, file: string) => boolean): string[] {
-  return dirs.flatMap(files).flatMap((file) => imports(file).filter((specifier) => forbidden(specifier, file)).map((specifier) => `${file} imports ${specifier}`));
+  return dirs.flatMap(files).flatMap((file) =>
+    imports(file)
+      .filter((specifier) => forbidden(specifier, file))
+      .map((specifier) => `${file} imports ${specifier}`),
+  );
 }
 
 const DRIVERS = /^(@libsql\/client|drizzle-orm|node:sqlite)(\/|$)/;

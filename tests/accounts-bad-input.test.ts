@@ -53,7 +53,12 @@ describe('form fields', () => {
     ['signup with a short password', '/api/auth/signup', { email: 'new@example.com', password: 'short' }, '/signup?error=password-too-short'],
     ['signup with a common password', '/api/auth/signup', { email: 'new@example.com', password: 'Password123' }, '/signup?error=password-common'],
     ['signup with a huge password', '/api/auth/signup', { email: 'new@example.com', password: 'x'.repeat(1001) }, '/signup?error=password-too-long'],
-    ['signup with a repeated field', '/api/auth/signup', { email: ['a@example.com', 'b@example.com'], password: 'long enough password' }, '/signup?error=email-invalid'],
+    [
+      'signup with a repeated field',
+      '/api/auth/signup',
+      { email: ['a@example.com', 'b@example.com'], password: 'long enough password' },
+      '/signup?error=email-invalid',
+    ],
     // Answered like a new address (tests/attacks/accounts.test.ts), and the account is untouched.
     ['signup for an existing email', '/api/auth/signup', { email: ' MEMBER@example.com', password: 'another long password' }, '/signup?notice=check-email'],
     ['login without fields', '/api/auth/login', {}, '/login?error=email-invalid'],
@@ -133,7 +138,9 @@ describe('request shapes', () => {
   });
 
   test('GET on a form endpoint does nothing', async () => {
-    const response = await unchanged(() => fetch(`${server.url}/api/auth/logout-all`, { headers: { cookie: `${SESSION_COOKIE}=${member.cookie(SESSION_COOKIE)}` } }));
+    const response = await unchanged(() =>
+      fetch(`${server.url}/api/auth/logout-all`, { headers: { cookie: `${SESSION_COOKIE}=${member.cookie(SESSION_COOKIE)}` } }),
+    );
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect((await member.get('/api/me').then((r) => r.json())).signedIn).toBe(true);
   });
@@ -142,7 +149,9 @@ describe('request shapes', () => {
 describe('cross-site posts', () => {
   for (const origin of ['https://evil.example', 'null', `${'http://127.0.0.1'}:1`]) {
     test(`a form from ${origin} is refused`, async () => {
-      const response = await unchanged(() => createVisitor(server.url).post('/api/auth/signup', { email: 'csrf@example.com', password: 'long enough password' }, { origin }));
+      const response = await unchanged(() =>
+        createVisitor(server.url).post('/api/auth/signup', { email: 'csrf@example.com', password: 'long enough password' }, { origin }),
+      );
       expect(response.status).toBe(403);
     });
   }
@@ -218,7 +227,12 @@ describe('session cookies', () => {
   }
 
   test('a valid token is accepted (the cases below differ from it in one way each)', async () => {
-    const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(secret);
+    const token = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(String(memberId))
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(secret);
     const response = await fetch(`${server.url}/api/me`, { headers: { cookie: `${SESSION_COOKIE}=${token}` } });
     expect(await response.json()).toEqual({ signedIn: true, email: EMAIL, hasPassword: true });
   });
@@ -241,27 +255,42 @@ describe('session cookies', () => {
     const signature = createHmac('sha256', TEST_SESSION_SECRET).update(`${header}.${payload}`).digest('base64url');
     await asAnonymousWithCleared(`${header}.${payload}.${signature}`);
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    await asAnonymousWithCleared(await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(privateKey));
+    await asAnonymousWithCleared(
+      await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(privateKey),
+    );
   });
 
   test('signed with another secret', async () => {
     const other = new TextEncoder().encode('another-secret-that-is-long-enough-1234567');
-    await asAnonymousWithCleared(await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(other));
+    await asAnonymousWithCleared(
+      await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(other),
+    );
   });
 
   test('expired', async () => {
     await asAnonymousWithCleared(
-      await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt(now() - 7200).setExpirationTime(now() - 60).sign(secret),
+      await new SignJWT(claims())
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(String(memberId))
+        .setIssuedAt(now() - 7200)
+        .setExpirationTime(now() - 60)
+        .sign(secret),
     );
   });
 
   test('revoked (an older session version)', async () => {
-    await asAnonymousWithCleared(await new SignJWT({ sv: 0 }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(secret));
+    await asAnonymousWithCleared(
+      await new SignJWT({ sv: 0 }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(secret),
+    );
   });
 
   test('missing claims, an unknown member, and garbage', async () => {
-    await asAnonymousWithCleared(await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(secret));
-    await asAnonymousWithCleared(await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setSubject('999999').setIssuedAt().setExpirationTime('1h').sign(secret));
+    await asAnonymousWithCleared(
+      await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(String(memberId)).setIssuedAt().setExpirationTime('1h').sign(secret),
+    );
+    await asAnonymousWithCleared(
+      await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setSubject('999999').setIssuedAt().setExpirationTime('1h').sign(secret),
+    );
     await asAnonymousWithCleared('not-a-jwt');
   });
 });
@@ -274,7 +303,9 @@ describe('rate limits', () => {
       const response = await visitor.post('/api/auth/login', { email: 'target@example.com', password: `guess number ${attempt}` });
       expect(response.status).toBe(303);
     }
-    const limited = await unchanged(() => createVisitor(server.url).post('/api/auth/login', { email: 'Target@example.com', password: 'the targets passphrase' }));
+    const limited = await unchanged(() =>
+      createVisitor(server.url).post('/api/auth/login', { email: 'Target@example.com', password: 'the targets passphrase' }),
+    );
     expect(limited.status).toBe(303);
     expect(limited.headers.get('location')).toBe('/login?error=password-attempts&mode=link');
     expect(limited.headers.getSetCookie()).toEqual([]);

@@ -271,7 +271,10 @@ describe('a new visitor', () => {
     await signUp(visitor, { email: 'known@example.com', password: 'i have an account here' });
     const sent = sink.messages.length;
     const before = await store.snapshot();
-    for (const [path, notice] of [['/api/auth/reset-request', '/reset?notice=reset-sent'], ['/api/auth/link-request', '/login?notice=link-sent']] as const) {
+    for (const [path, notice] of [
+      ['/api/auth/reset-request', '/reset?notice=reset-sent'],
+      ['/api/auth/link-request', '/login?notice=link-sent'],
+    ] as const) {
       const unknown = await visitor.post(path, { email: 'nobody@example.com' });
       expect(unknown.status).toBe(303);
       expect(unknown.headers.get('location')).toBe(notice);
@@ -302,7 +305,9 @@ describe('a new visitor', () => {
     expect(row?.password_hash).toMatch(/^pbkdf2_sha256_chain\$/);
     expect(row?.session_version).toBe(1);
     expect((await me(visitor)).signedIn).toBe(true);
-    expect((await createVisitor(server.url).post('/api/auth/login', { email: 'migrated@example.com', password: 'swordfish-and-chips' })).headers.get('location')).toBe('/account');
+    expect(
+      (await createVisitor(server.url).post('/api/auth/login', { email: 'migrated@example.com', password: 'swordfish-and-chips' })).headers.get('location'),
+    ).toBe('/account');
 
     const issuedAt = Math.floor(Date.now() / 1000) - 2 * 24 * 3600;
     const oldToken = await new SignJWT({ sv: 1 })

@@ -78,14 +78,17 @@ async function rows<T = Record<string, unknown>>(s: TestStore, sql: string, args
 }
 
 async function userOf(s: TestStore, email: string) {
-  const [row] = await rows<{ id: number; role: string; password_hash: string | null; session_version: number }>(s, 'SELECT * FROM users WHERE email = ?', [email]);
+  const [row] = await rows<{ id: number; role: string; password_hash: string | null; session_version: number }>(s, 'SELECT * FROM users WHERE email = ?', [
+    email,
+  ]);
   return row;
 }
 
 /** Every row of the tables people's data lives in, to compare before and after. */
 async function peopleTables(s: TestStore): Promise<string> {
   const dump: Record<string, unknown[]> = {};
-  for (const table of ['users', 'purchases', 'access_ledger', 'audit_log', 'lesson_progress', 'course_waitlist']) dump[table] = await rows(s, `SELECT * FROM ${table} ORDER BY 1`);
+  for (const table of ['users', 'purchases', 'access_ledger', 'audit_log', 'lesson_progress', 'course_waitlist'])
+    dump[table] = await rows(s, `SELECT * FROM ${table} ORDER BY 1`);
   return JSON.stringify(dump);
 }
 
@@ -190,7 +193,9 @@ describe('accounts', () => {
     expect(grace.role).toBe('admin');
     expect(await verifyPassword('the operators passphrase', grace.password_hash!)).toBe(true);
     expect(grace.session_version).toBe(before.session_version + 1);
-    expect((await rows<{ email_verified_at: number | null }>(main, 'SELECT email_verified_at FROM users WHERE id = ?', [grace.id]))[0]!.email_verified_at).not.toBeNull();
+    expect(
+      (await rows<{ email_verified_at: number | null }>(main, 'SELECT email_verified_at FROM users WHERE id = ?', [grace.id]))[0]!.email_verified_at,
+    ).not.toBeNull();
 
     const scripted = await admin(['create-admin', 'ops@example.com'], { env: { ADMIN_PASSWORD: 'from the environment 42' } });
     expect(scripted.code, scripted.stderr).toBe(0);
@@ -212,7 +217,9 @@ describe('accounts', () => {
     const after = (await userOf(main, 'grace@example.com'))!;
     expect(await verifyPassword('hopper compiler 1952', after.password_hash!)).toBe(true);
     expect(after.session_version).toBe(before.session_version + 1);
-    expect(await rows(main, "SELECT via, reason FROM audit_log WHERE action = 'set-password' AND subject_user_id = ?", [after.id])).toEqual([{ via: 'cli', reason: null }]);
+    expect(await rows(main, "SELECT via, reason FROM audit_log WHERE action = 'set-password' AND subject_user_id = ?", [after.id])).toEqual([
+      { via: 'cli', reason: null },
+    ]);
     expect(set.stdout).toContain('its address counts as verified');
   });
 });
@@ -266,7 +273,11 @@ describe('grant and revoke', () => {
       [ada.id, COURSE, now, now],
     );
     const [paid] = await rows<{ id: number }>(main, "SELECT id FROM purchases WHERE checkout_session_id = 'cs_test_ada_1'");
-    await rows(main, "INSERT INTO access_ledger (purchase_id, user_id, course_slug, seq, action, reason, created_at) VALUES (?, ?, ?, 1, 'grant', 'purchase', ?)", [paid!.id, ada.id, COURSE, now]);
+    await rows(
+      main,
+      "INSERT INTO access_ledger (purchase_id, user_id, course_slug, seq, action, reason, created_at) VALUES (?, ?, ?, 1, 'grant', 'purchase', ?)",
+      [paid!.id, ada.id, COURSE, now],
+    );
 
     const noReason = await admin(['revoke', 'ada@example.com', COURSE]);
     expect(noReason.code).toBe(2);
@@ -275,10 +286,20 @@ describe('grant and revoke', () => {
     expect(revoked.stdout).toContain('cs_test_ada_1');
     expect(revoked.stdout).toContain('not refunded');
     expect(await hasAccess(main.db, ada.id, COURSE)).toBe(false);
-    const entries = await rows(main, "SELECT purchase_id, seq, reason, actor_user_id FROM access_ledger WHERE user_id = ? AND action = 'revoke' ORDER BY purchase_id", [ada.id]);
+    const entries = await rows(
+      main,
+      "SELECT purchase_id, seq, reason, actor_user_id FROM access_ledger WHERE user_id = ? AND action = 'revoke' ORDER BY purchase_id",
+      [ada.id],
+    );
     expect(entries).toHaveLength(2);
     for (const entry of entries) expect(entry).toMatchObject({ seq: 2, reason: 'chargeback by phone', actor_user_id: null });
-    expect(await rows(main, "SELECT count(*) AS n FROM audit_log WHERE action = 'revoke' AND via = 'cli' AND subject_user_id = ? AND reason = 'chargeback by phone'", [ada.id])).toEqual([{ n: 2 }]);
+    expect(
+      await rows(
+        main,
+        "SELECT count(*) AS n FROM audit_log WHERE action = 'revoke' AND via = 'cli' AND subject_user_id = ? AND reason = 'chargeback by phone'",
+        [ada.id],
+      ),
+    ).toEqual([{ n: 2 }]);
 
     const before = await peopleTables(main);
     const again = await admin(['revoke', 'ada@example.com', COURSE, '--reason', 'chargeback by phone']);
@@ -304,7 +325,10 @@ describe('grant racing itself', () => {
     try {
       const results = await Promise.all(
         connections.map((connection) =>
-          grantCourse({ db: connection.db, clock: { now: () => Date.now() } }, { email: 'racer@example.com', course: 'running-python-scripts', reason: 'race', actor: { userId: null, via: 'cli' }, create: true }),
+          grantCourse(
+            { db: connection.db, clock: { now: () => Date.now() } },
+            { email: 'racer@example.com', course: 'running-python-scripts', reason: 'race', actor: { userId: null, via: 'cli' }, create: true },
+          ),
         ),
       );
       expect(results.filter((result) => result.kind === 'granted')).toHaveLength(1);
@@ -331,7 +355,7 @@ describe('lists', () => {
   });
 
   it('purchases --csv is RFC 4180 with Stripe ids, amounts in major units, status and access', async () => {
-    await rows(main, "UPDATE courses SET title = 'Python Fundamentals, \"2nd\" edition' WHERE slug = ?", [COURSE]);
+    await rows(main, 'UPDATE courses SET title = \'Python Fundamentals, "2nd" edition\' WHERE slug = ?', [COURSE]);
     const grace = (await userOf(main, 'grace@example.com'))!;
     const now = Date.now();
     await rows(
@@ -345,7 +369,27 @@ describe('lists', () => {
     expect(csv.stdout).toContain('"Python Fundamentals, ""2nd"" edition"');
     expect(csv.stdout.endsWith('\r\n')).toBe(true);
     const [header, ...records] = parseCsv(csv.stdout);
-    expect(header).toEqual(['purchase_id', 'created_at', 'email', 'course', 'course_title', 'source', 'status', 'access', 'amount', 'amount_refunded', 'currency', 'tax', 'net_of_tax', 'tax_country', 'buyer_tax_ids', 'invoice_id', 'checkout_session_id', 'payment_intent_id', 'livemode']);
+    expect(header).toEqual([
+      'purchase_id',
+      'created_at',
+      'email',
+      'course',
+      'course_title',
+      'source',
+      'status',
+      'access',
+      'amount',
+      'amount_refunded',
+      'currency',
+      'tax',
+      'net_of_tax',
+      'tax_country',
+      'buyer_tax_ids',
+      'invoice_id',
+      'checkout_session_id',
+      'payment_intent_id',
+      'livemode',
+    ]);
     const session = header!.indexOf('checkout_session_id');
     const byId = (id: string) => Object.fromEntries(header!.map((name, i) => [name, records.find((record) => record[session] === id)![i]]));
     expect(byId('cs_test_ada_1')).toMatchObject({
@@ -363,7 +407,14 @@ describe('lists', () => {
       payment_intent_id: 'pi_test_ada_1',
       livemode: 'false',
     });
-    expect(byId('cs_test_grace_jpy')).toMatchObject({ amount: '4900', amount_refunded: '1000', currency: 'JPY', status: 'partially_refunded', access: 'none', livemode: 'true' });
+    expect(byId('cs_test_grace_jpy')).toMatchObject({
+      amount: '4900',
+      amount_refunded: '1000',
+      currency: 'JPY',
+      status: 'partially_refunded',
+      access: 'none',
+      livemode: 'true',
+    });
     const grants = records.filter((record) => record[5] === 'grant' && record[2] === 'ada@example.com');
     expect(grants.map((record) => [record[2], record[7], record[8], record[10]])).toEqual([
       ['ada@example.com', 'revoked', '', ''],
@@ -439,7 +490,7 @@ describe('backup', () => {
 
     const remote = await admin(['backup', join(ROOT, '.test-dist', 'never.db')], { url: 'libsql://store.example.invalid' });
     expect(remote.code).toBe(1);
-    expect(remote.stderr).toContain("Use its own backups");
+    expect(remote.stderr).toContain('Use its own backups');
   });
 });
 
@@ -447,7 +498,12 @@ describe('export and import', () => {
   it('round-trips people into a fresh store; a second import adds nothing', async () => {
     // Something of every kind: progress too.
     const ada = (await userOf(main, 'ada@example.com'))!;
-    await rows(main, 'INSERT INTO lesson_progress (user_id, course_slug, lesson_slug, completed_at) VALUES (?, ?, ?, ?)', [ada.id, COURSE, 'comprehensions', Date.now()]);
+    await rows(main, 'INSERT INTO lesson_progress (user_id, course_slug, lesson_slug, completed_at) VALUES (?, ?, ?, ?)', [
+      ada.id,
+      COURSE,
+      'comprehensions',
+      Date.now(),
+    ]);
     await rows(main, 'INSERT INTO course_waitlist (course_slug, email, created_at) VALUES (?, ?, ?)', ['next-course', 'waiting@example.com', Date.now()]);
     const file = join(main.url.slice('file:'.length), '..', 'snapshot.json');
     const exported = await admin(['export', file]);
@@ -484,7 +540,16 @@ describe('export and import', () => {
 
   it('refuses a snapshot of a newer schema or format, and anything else, writing nothing', async () => {
     const fresh = await store();
-    const base = { format: 'course-store-snapshot', version: 1, schema: LATEST_MIGRATION.tag, exportedAt: new Date().toISOString(), users: [{ id: 1, email: 'x@example.com', passwordHash: null, createdAt: 1, updatedAt: 1 }], purchases: [], ledger: [], progress: [] };
+    const base = {
+      format: 'course-store-snapshot',
+      version: 1,
+      schema: LATEST_MIGRATION.tag,
+      exportedAt: new Date().toISOString(),
+      users: [{ id: 1, email: 'x@example.com', passwordHash: null, createdAt: 1, updatedAt: 1 }],
+      purchases: [],
+      ledger: [],
+      progress: [],
+    };
     const file = join(fresh.url.slice('file:'.length), '..', 'snapshot.json');
     writeFileSync(file, JSON.stringify({ ...base, schema: '0007_loyalty_points' }));
     const newer = await admin(['import', file], { url: fresh.url });
@@ -532,7 +597,9 @@ describe('import-django', () => {
     const djangoAda = dump.find((item) => item.model === 'auth.user' && item.pk === 2)!;
     const ada = (await userOf(s, 'ada.lovelace@example.com'))!;
     // Wrapped in this site's hash, keyed by Django's: the old password still verifies.
-    expect(ada.password_hash).toMatch(/^pbkdf2_sha256_django_chain\$260000\$a8Jd2KqP0sLm4NvB7xTe1W|^pbkdf2_sha256_django_chain\$260000\$Xq3VbT9kLm2Rw8YpZc4NhE\$/);
+    expect(ada.password_hash).toMatch(
+      /^pbkdf2_sha256_django_chain\$260000\$a8Jd2KqP0sLm4NvB7xTe1W|^pbkdf2_sha256_django_chain\$260000\$Xq3VbT9kLm2Rw8YpZc4NhE\$/,
+    );
     expect(ada.password_hash).not.toContain(String(djangoAda.fields.password).split('$')[3]);
     expect(await verifyPassword(DJANGO_PASSWORD, ada.password_hash!)).toBe(true);
     expect((await userOf(s, 'bob@example.org'))!.password_hash).toBeNull();
@@ -540,7 +607,7 @@ describe('import-django', () => {
     expect((await userOf(s, 'owner@oldsite.example'))!.role).toBe('member');
     expect(await userOf(s, 'dave@example.net')).toBeUndefined();
     expect(await hasAccess(s.db, ada.id, 'python-for-finance')).toBe(true);
-    expect(await rows(s, "SELECT course_slug, reason, note FROM access_ledger WHERE user_id = ? ORDER BY course_slug", [ada.id])).toEqual([
+    expect(await rows(s, 'SELECT course_slug, reason, note FROM access_ledger WHERE user_id = ? ORDER BY course_slug', [ada.id])).toEqual([
       { course_slug: 'python-for-finance', reason: 'migration', note: 'django courses.enrollment#102' },
       { course_slug: 'python-fundamentals', reason: 'migration', note: 'django courses.enrollment#101' },
     ]);
@@ -558,7 +625,9 @@ describe('import-django', () => {
   it('refuses what is not a Django dump', async () => {
     await expect(planDjangoImport(main.db, { users: [] })).rejects.toThrow('JSON list');
     await expect(planDjangoImport(main.db, [{ model: 'courses.course', pk: 1, fields: {} }])).rejects.toThrow('no user model');
-    await expect(planDjangoImport(main.db, [{ model: 'auth.user', pk: 1, fields: {} }], { enrolmentModel: 'shop.order' })).rejects.toThrow('no enrolment model shop.order');
+    await expect(planDjangoImport(main.db, [{ model: 'auth.user', pk: 1, fields: {} }], { enrolmentModel: 'shop.order' })).rejects.toThrow(
+      'no enrolment model shop.order',
+    );
   });
 });
 
@@ -567,7 +636,12 @@ const MEMBERS_DUMP = join(ROOT, 'tests/fixtures/django-members/dump.json');
 /** As in tests/fixtures/django-members/members/management/commands/seed_fixture.py. */
 const MEMBERS = [
   { email: 'owner@oldsite.example', typed: 'Owner@OldSite.Example', password: 'owner of the old site', courses: ['python-fundamentals'] },
-  { email: 'ada.lovelace@example.com', typed: 'ADA.Lovelace@example.com', password: 'analytical engine 1843', courses: ['python-fundamentals', 'python-for-finance'] },
+  {
+    email: 'ada.lovelace@example.com',
+    typed: 'ADA.Lovelace@example.com',
+    password: 'analytical engine 1843',
+    courses: ['python-fundamentals', 'python-for-finance'],
+  },
   { email: 'grace@example.org', typed: 'grace@example.org', password: 'a moth in relay 70', courses: ['running-python-scripts'] },
   { email: 'linus@example.net', typed: 'Linus@Example.net', password: 'just for fun 1991', courses: [] },
 ];
@@ -584,7 +658,10 @@ describe('import-django from a members site whose profiles hold the enrolled cou
   it('the dry run lists every course with its match and enrolments, users without email by username, and map keys that match nothing', async () => {
     const s = await store({ sync: true });
     const before = await peopleTables(s);
-    const dry = await admin(['import-django', MEMBERS_DUMP, '--map', 'Python for finance=python-for-finance', '--map', 'Runing Python in Production=running-python-scripts'], { url: s.url });
+    const dry = await admin(
+      ['import-django', MEMBERS_DUMP, '--map', 'Python for finance=python-for-finance', '--map', 'Runing Python in Production=running-python-scripts'],
+      { url: s.url },
+    );
     expect(dry.code, dry.stderr).toBe(0);
     expect(await peopleTables(s)).toBe(before);
     expect(dry.stdout).toContain('users auth.user, courses members.course, enrolments members.profile.enrolled_courses.');
@@ -627,16 +704,17 @@ describe('import-django from a members site whose profiles hold the enrolled cou
     const applied = await admin(['import-django', MEMBERS_DUMP, '--apply', ...TITLE_MAP], { url: s.url });
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('Imported: 4 account(s) created, 4 course(s) granted');
-    expect((await rows<{ email: string }>(s, 'SELECT email FROM users ORDER BY email')).map((row) => row.email)).toEqual(MEMBERS.map((member) => member.email).sort());
+    expect((await rows<{ email: string }>(s, 'SELECT email FROM users ORDER BY email')).map((row) => row.email)).toEqual(
+      MEMBERS.map((member) => member.email).sort(),
+    );
     for (const member of MEMBERS) {
       const user = (await userOf(s, member.email))!;
       expect(user.role).toBe('member');
       expect(user.password_hash).toMatch(/^pbkdf2_sha256_django_chain\$260000\$/);
     }
-    expect(await rows(s, "SELECT note FROM access_ledger WHERE user_id = (SELECT id FROM users WHERE email = 'ada.lovelace@example.com') ORDER BY note")).toEqual([
-      { note: 'django members.profile.enrolled_courses#2/1' },
-      { note: 'django members.profile.enrolled_courses#2/2' },
-    ]);
+    expect(
+      await rows(s, "SELECT note FROM access_ledger WHERE user_id = (SELECT id FROM users WHERE email = 'ada.lovelace@example.com') ORDER BY note"),
+    ).toEqual([{ note: 'django members.profile.enrolled_courses#2/1' }, { note: 'django members.profile.enrolled_courses#2/2' }]);
     expect(await rows(s, "SELECT count(*) AS n FROM audit_log WHERE action = 'import-django'")).toEqual([{ n: 1 }]);
 
     const settled = await peopleTables(s);
@@ -668,7 +746,10 @@ describe('import-django from a members site whose profiles hold the enrolled cou
     const s = await store({ sync: true });
     const dump = JSON.parse(readFileSync(MEMBERS_DUMP, 'utf8')) as { model: string; fields: Record<string, unknown> }[];
     const bare = String(dump.find((item) => item.model === 'auth.user' && item.fields.username === 'ada')!.fields.password);
-    await s.client.execute({ sql: "INSERT INTO users (email, password_hash, session_version, role, created_at, updated_at) VALUES ('ada.lovelace@example.com', ?, 1, 'member', 0, 0)", args: [bare] });
+    await s.client.execute({
+      sql: "INSERT INTO users (email, password_hash, session_version, role, created_at, updated_at) VALUES ('ada.lovelace@example.com', ?, 1, 'member', 0, 0)",
+      args: [bare],
+    });
     const applied = await admin(['import-django', MEMBERS_DUMP, '--apply', ...TITLE_MAP], { url: s.url });
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('1 account(s) from an earlier import still hold a bare Django hash');
@@ -735,7 +816,13 @@ function adminAtTerminal(args: string[], url: string, answers: string[]): Promis
 describe('the admin CLI at a terminal', () => {
   it('asks again for a password that is too short or not repeated the same, and gives up after three tries', async () => {
     const s = await store();
-    const created = await adminAtTerminal(['create-admin', 'typist@example.com'], s.url, ['short', 'a long enough password', 'another long password', ADMIN_PASSWORD, ADMIN_PASSWORD]);
+    const created = await adminAtTerminal(['create-admin', 'typist@example.com'], s.url, [
+      'short',
+      'a long enough password',
+      'another long password',
+      ADMIN_PASSWORD,
+      ADMIN_PASSWORD,
+    ]);
     expect(created.stdout).toContain('Choose a password of at least 10 characters. Try again.');
     expect(created.stdout).toContain('The two passwords differ. Try again.');
     expect(created.stdout).not.toContain(ADMIN_PASSWORD);

@@ -35,7 +35,8 @@ async function rows<T = Record<string, unknown>>(sql: string, args: (string | nu
 /** Every row an admin action may write, to prove that a refused one wrote nothing. */
 async function written(): Promise<string> {
   const dump: Record<string, unknown[]> = {};
-  for (const table of ['users', 'purchases', 'access_ledger', 'audit_log', 'auth_tokens']) dump[table] = (await store.client.execute(`SELECT * FROM ${table} ORDER BY 1`)).rows;
+  for (const table of ['users', 'purchases', 'access_ledger', 'audit_log', 'auth_tokens'])
+    dump[table] = (await store.client.execute(`SELECT * FROM ${table} ORDER BY 1`)).rows;
   return JSON.stringify(dump);
 }
 
@@ -91,8 +92,24 @@ async function paidPurchase(input: {
     args: [user, input.course, `cs_test_${n}`, `pi_test_${n}`, input.amount, input.currency, input.refunded ?? 0, input.status ?? 'paid', input.at, input.at],
   });
   const purchaseId = Number(result.rows[0]!.id);
-  await appendLedger(store.db, { purchaseId, userId: user, courseSlug: input.course, action: 'grant', reason: 'purchase', stripeObjectId: `cs_test_${n}`, now: input.at });
-  if (input.access) await appendLedger(store.db, { purchaseId, userId: user, courseSlug: input.course, action: input.access, reason: input.reason ?? 'refund', now: input.at + 1000 });
+  await appendLedger(store.db, {
+    purchaseId,
+    userId: user,
+    courseSlug: input.course,
+    action: 'grant',
+    reason: 'purchase',
+    stripeObjectId: `cs_test_${n}`,
+    now: input.at,
+  });
+  if (input.access)
+    await appendLedger(store.db, {
+      purchaseId,
+      userId: user,
+      courseSlug: input.course,
+      action: input.access,
+      reason: input.reason ?? 'refund',
+      now: input.at + 1000,
+    });
   return purchaseId;
 }
 
@@ -101,7 +118,10 @@ beforeAll(async () => {
   [sink, store] = await Promise.all([startSmtpSink(), createTestStore()]);
   await syncStore(dist, store.url);
   // The admin is made the way `npm run admin -- create-admin` makes one.
-  const made = await makeAdmin({ db: store.db, clock }, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } });
+  const made = await makeAdmin(
+    { db: store.db, clock },
+    { email: ADMIN_EMAIL, password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } },
+  );
   expect(made.kind).toBe('created');
   adminId = await userId(ADMIN_EMAIL);
   server = await startServer({ dist, env: accountsEnv({ databaseUrl: store.url, smtpUrl: sink.url }) });
@@ -168,7 +188,14 @@ describe('who may see the admin', () => {
       const body = await response.text();
       if (!path.endsWith('.csv')) expect(body).toContain('<nav class="admin-nav" aria-label="Admin">');
     }
-    for (const path of ['/admin/nothing', '/admin/members/999999', '/admin/members/abc', '/admin/courses/no-such-course', '/admin/members/1/unknown-action', '/admin/audit/1']) {
+    for (const path of [
+      '/admin/nothing',
+      '/admin/members/999999',
+      '/admin/members/abc',
+      '/admin/courses/no-such-course',
+      '/admin/members/1/unknown-action',
+      '/admin/audit/1',
+    ]) {
       expect((await admin.get(path)).status, path).toBe(404);
     }
     // The account page links an admin (only) to the admin.
@@ -230,13 +257,23 @@ describe('actions', () => {
     const revoke = await admin.post(`/admin/members/${id}/revoke`, { course: COURSE, reason: 'gift' });
     expect(revoke.status).toBe(400);
     // Not a form a browser sends.
-    const json = await admin.post(`/admin/members/${id}/grant`, JSON.stringify({ course: COURSE, reason: 'gift' }), { headers: { 'content-type': 'application/json' } });
+    const json = await admin.post(`/admin/members/${id}/grant`, JSON.stringify({ course: COURSE, reason: 'gift' }), {
+      headers: { 'content-type': 'application/json' },
+    });
     expect(json.status).toBe(415);
     expect((await admin.post('/admin/members/999999/grant', { course: COURSE, reason: 'gift' })).status).toBe(404);
     expect(await written()).toBe(before);
     expect(await canRead(member)).toBe(false);
 
-    for (const path of ['/admin/purchases?status=lost', '/admin/purchases?from=2026-02-30', '/admin/purchases?course=..%2F', '/admin/purchases.csv?to=yesterday', '/admin/members?page=0', '/admin/audit?page=-1', '/admin/purchases?status=paid&status=refunded']) {
+    for (const path of [
+      '/admin/purchases?status=lost',
+      '/admin/purchases?from=2026-02-30',
+      '/admin/purchases?course=..%2F',
+      '/admin/purchases.csv?to=yesterday',
+      '/admin/members?page=0',
+      '/admin/audit?page=-1',
+      '/admin/purchases?status=paid&status=refunded',
+    ]) {
       expect((await admin.get(path)).status, path).toBe(400);
     }
   });
@@ -265,7 +302,10 @@ describe('actions', () => {
     expect(purchase).toMatchObject({ source: 'grant', status: 'granted', amount_minor: 0 });
     const ledger = await rows('SELECT purchase_id, seq, action, reason, actor_user_id, note FROM access_ledger WHERE user_id = ? ORDER BY id', [id]);
     expect(ledger).toEqual([{ purchase_id: purchase!.id, seq: 1, action: 'grant', reason: 'gift', actor_user_id: adminId, note: 'conference prize' }]);
-    const audit = await rows<{ detail: string }>('SELECT actor_user_id, via, action, subject_user_id, course_slug, reason, detail FROM audit_log WHERE subject_user_id = ? ORDER BY id', [id]);
+    const audit = await rows<{ detail: string }>(
+      'SELECT actor_user_id, via, action, subject_user_id, course_slug, reason, detail FROM audit_log WHERE subject_user_id = ? ORDER BY id',
+      [id],
+    );
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor_user_id: adminId, via: 'web', action: 'grant', subject_user_id: id, course_slug: COURSE, reason: 'gift' });
     expect(JSON.parse(audit[0]!.detail)).toEqual({ purchaseId: purchase!.id, note: 'conference prize' });
@@ -332,14 +372,19 @@ describe('actions', () => {
     expect(JSON.parse(audit!.detail).hasPassword).toBe(true);
 
     // A member whose account a purchase or a grant created has no password: a 7-day set-password link.
-    await grantCourse({ db: store.db, clock }, { email: 'guest@example.com', course: COURSE, reason: 'gift', create: true, actor: { userId: null, via: 'cli' } });
+    await grantCourse(
+      { db: store.db, clock },
+      { email: 'guest@example.com', course: COURSE, reason: 'gift', create: true, actor: { userId: null, via: 'cli' } },
+    );
     const guest = await userId('guest@example.com');
     const guestSent = sink.messages.length;
     await admin.post(`/admin/members/${guest}/password-email`, {});
     const guestMail = await sink.waitFor('guest@example.com', { after: guestSent });
     expect(guestMail.subject).toContain('set a password');
     expect(guestMail.text).toContain('for 7 days');
-    const [token] = await rows<{ expires_at: number; created_at: number; purpose: string }>('SELECT * FROM auth_tokens WHERE user_id = ? ORDER BY id DESC', [guest]);
+    const [token] = await rows<{ expires_at: number; created_at: number; purpose: string }>('SELECT * FROM auth_tokens WHERE user_id = ? ORDER BY id DESC', [
+      guest,
+    ]);
     expect(token!.purpose).toBe('reset');
     expect(Number(token!.expires_at) - Number(token!.created_at)).toBe(7 * 86_400_000);
 
@@ -365,9 +410,35 @@ describe('what the admin reads', () => {
   test('the dashboard: revenue per course, month and currency, refunds taken off, disputes and members', async () => {
     for (const email of ['usd1@example.com', 'usd2@example.com', 'eur1@example.com', 'jpy1@example.com']) await signUp(email);
     await paidPurchase({ email: 'usd1@example.com', course: COURSE, amount: 4900, currency: 'USD', at: MONTH_A });
-    await paidPurchase({ email: 'usd2@example.com', course: COURSE, amount: 4900, currency: 'USD', at: MONTH_A + 60_000, status: 'refunded', refunded: 4900, access: 'revoke' });
-    await paidPurchase({ email: 'usd1@example.com', course: 'running-python-scripts', amount: 3900, currency: 'USD', at: MONTH_B, status: 'partially_refunded', refunded: 1000 });
-    await paidPurchase({ email: 'eur1@example.com', course: 'python-for-finance', amount: 7900, currency: 'EUR', at: MONTH_B, status: 'disputed', access: 'suspend', reason: 'dispute_created' });
+    await paidPurchase({
+      email: 'usd2@example.com',
+      course: COURSE,
+      amount: 4900,
+      currency: 'USD',
+      at: MONTH_A + 60_000,
+      status: 'refunded',
+      refunded: 4900,
+      access: 'revoke',
+    });
+    await paidPurchase({
+      email: 'usd1@example.com',
+      course: 'running-python-scripts',
+      amount: 3900,
+      currency: 'USD',
+      at: MONTH_B,
+      status: 'partially_refunded',
+      refunded: 1000,
+    });
+    await paidPurchase({
+      email: 'eur1@example.com',
+      course: 'python-for-finance',
+      amount: 7900,
+      currency: 'EUR',
+      at: MONTH_B,
+      status: 'disputed',
+      access: 'suspend',
+      reason: 'dispute_created',
+    });
     await paidPurchase({ email: 'jpy1@example.com', course: 'running-python-scripts', amount: 4900, currency: 'JPY', at: MONTH_B });
 
     const body = await (await admin.get('/admin/')).text();
@@ -406,7 +477,10 @@ describe('what the admin reads', () => {
   });
 
   test('the CSV exports: header, rows, RFC 4180 quoting and the formula guard, with the page’s filters', async () => {
-    await store.client.execute({ sql: 'INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (?, 1, ?, ?, ?)', args: ['=cmd@example.com', 'member', MONTH_A, MONTH_A] });
+    await store.client.execute({
+      sql: 'INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (?, 1, ?, ?, ?)',
+      args: ['=cmd@example.com', 'member', MONTH_A, MONTH_A],
+    });
     await store.client.execute({ sql: 'UPDATE courses SET title = ? WHERE slug = ?', args: ['Finance, "for real"', 'python-for-finance'] });
     await paidPurchase({ email: '=cmd@example.com', course: 'python-for-finance', amount: 7900, currency: 'EUR', at: MONTH_A });
 
@@ -417,12 +491,16 @@ describe('what the admin reads', () => {
     expect(response.headers.get('cache-control')).toBe('private, no-store');
     const csv = await response.text();
     const lines = csv.split('\r\n');
-    expect(lines[0]).toBe('purchase_id,created_at,email,course,course_title,source,status,access,amount,amount_refunded,currency,tax,net_of_tax,tax_country,buyer_tax_ids,invoice_id,checkout_session_id,payment_intent_id,livemode');
+    expect(lines[0]).toBe(
+      'purchase_id,created_at,email,course,course_title,source,status,access,amount,amount_refunded,currency,tax,net_of_tax,tax_country,buyer_tax_ids,invoice_id,checkout_session_id,payment_intent_id,livemode',
+    );
     expect(lines.at(-1)).toBe('');
     const body = lines.slice(1, -1);
     expect(body.every((line) => line.includes(',python-for-finance,'))).toBe(true);
     const guarded = body.find((line) => line.includes('cmd@example.com'))!;
-    expect(guarded).toMatch(/^\d+,2026-09-14T10:00:00\.000Z,'=cmd@example\.com,python-for-finance,"Finance, ""for real""",stripe,paid,active,79\.00,0\.00,EUR,0\.00,79\.00,,,,cs_test_\w+,pi_test_\w+,false$/);
+    expect(guarded).toMatch(
+      /^\d+,2026-09-14T10:00:00\.000Z,'=cmd@example\.com,python-for-finance,"Finance, ""for real""",stripe,paid,active,79\.00,0\.00,EUR,0\.00,79\.00,,,,cs_test_\w+,pi_test_\w+,false$/,
+    );
     const disputed = body.find((line) => line.includes('eur1@example.com'))!;
     expect(disputed).toContain(',stripe,disputed,suspended,79.00,0.00,EUR,');
 
@@ -443,7 +521,10 @@ describe('what the admin reads', () => {
     // A search is text, not a pattern.
     expect(await (await admin.get('/admin/members?q=%25')).text()).toContain('0 accounts');
 
-    await store.client.execute({ sql: 'INSERT INTO course_waitlist (course_slug, email, created_at) VALUES (?, ?, ?)', args: [COURSE, 'waiting@example.com', MONTH_B] });
+    await store.client.execute({
+      sql: 'INSERT INTO course_waitlist (course_slug, email, created_at) VALUES (?, ?, ?)',
+      args: [COURSE, 'waiting@example.com', MONTH_B],
+    });
     const courses = await (await admin.get('/admin/courses')).text();
     const row = courses.slice(courses.indexOf('<small>python-fundamentals</small>'));
     expect(row.slice(0, row.indexOf('</tr>'))).toMatch(/<td class="num">1<\/td>\s*$/);
@@ -453,7 +534,10 @@ describe('what the admin reads', () => {
     expect(course).toContain('free preview');
 
     // Escaping: an email with markup is text on every page.
-    await store.client.execute({ sql: 'INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (?, 1, ?, ?, ?)', args: ['"><script>x</script>@example.com', 'member', MONTH_A, MONTH_A] });
+    await store.client.execute({
+      sql: 'INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (?, 1, ?, ?, ?)',
+      args: ['"><script>x</script>@example.com', 'member', MONTH_A, MONTH_A],
+    });
     const list = await (await admin.get('/admin/members?q=script')).text();
     expect(list).not.toContain('<script>x</script>');
     expect(list).toContain('&#34;&#62;&#60;script&#62;x&#60;/script&#62;@example.com');

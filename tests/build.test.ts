@@ -30,14 +30,14 @@ describe('the demo build', () => {
         expect(existsSync(join(client, lesson.url)), lesson.url).toBe(course.published && lesson.preview);
       }
     }
-    const html = files(client).filter((f) => f.endsWith('.html')).map((f) => relative(client, f)).sort();
+    const html = files(client)
+      .filter((f) => f.endsWith('.html'))
+      .map((f) => relative(client, f))
+      .sort();
     const expected = [
       '404.html',
       'index.html',
-      ...catalog.published.flatMap((c) => [
-        `${c.url.slice(1)}index.html`,
-        ...c.lessons.filter((l) => l.preview).map((l) => `${l.url.slice(1)}index.html`),
-      ]),
+      ...catalog.published.flatMap((c) => [`${c.url.slice(1)}index.html`, ...c.lessons.filter((l) => l.preview).map((l) => `${l.url.slice(1)}index.html`)]),
     ].sort();
     expect(html).toEqual(expected);
   });
@@ -93,9 +93,7 @@ describe('the demo build', () => {
   it('publishes a sitemap, robots.txt and a feed of public pages only', () => {
     const sitemap = readFileSync(join(client, 'sitemap.xml'), 'utf8');
     const locs = [...sitemap.matchAll(/<loc>([^<]+)<\/loc>/g)].map((m) => new URL(m[1]!).pathname);
-    expect(locs.sort()).toEqual(
-      ['/', ...catalog.published.flatMap((c) => [c.url, ...c.lessons.filter((l) => l.preview).map((l) => l.url)])].sort(),
-    );
+    expect(locs.sort()).toEqual(['/', ...catalog.published.flatMap((c) => [c.url, ...c.lessons.filter((l) => l.preview).map((l) => l.url)])].sort());
     expect(readFileSync(join(client, 'robots.txt'), 'utf8')).toContain('Sitemap: http://localhost:4321/sitemap.xml');
     const rss = readFileSync(join(client, 'rss.xml'), 'utf8');
     for (const course of catalog.published) expect(rss).toContain(`<link>http://localhost:4321${course.url}</link>`);
@@ -122,7 +120,9 @@ describe('fixture builds', () => {
     outDirs.push(build.outDir);
     expect(build.code, build.output).toBe(0);
     expect(build.output).toContain('3 warnings in the courses');
-    expect(build.output).toContain('tests/fixtures/courses-book/rust-book/01-getting-started/01-installation.md:13: warning: image img-missing-alt.svg has no alt text');
+    expect(build.output).toContain(
+      'tests/fixtures/courses-book/rust-book/01-getting-started/01-installation.md:13: warning: image img-missing-alt.svg has no alt text',
+    );
     const client = join(build.outDir, 'client');
     const pages = new Map<string, string>([
       ['/courses/rust-book/', page(client, '/courses/rust-book/')],
@@ -149,11 +149,17 @@ describe('fixture builds', () => {
     // Contents: numbered sections, the current one open; a breadcrumb and a "Contents" link that need no script.
     const ownership = pages.get('/courses/rust-book/what-is-ownership/')!;
     expect(ownership).toContain('<link rel="stylesheet" href="/courses/rust-book/course.css">');
-    expect(ownership).toMatch(/<nav class="breadcrumb" aria-label="Breadcrumb"><ol><li><a href="\/courses\/rust-book\/">The Rust Book, imported<\/a><\/li><li>2\. Ownership<\/li><li aria-current="page">What Is Ownership\?<\/li><\/ol><a class="contents-link" href="#contents">Contents<\/a><\/nav>/);
+    expect(ownership).toMatch(
+      /<nav class="breadcrumb" aria-label="Breadcrumb"><ol><li><a href="\/courses\/rust-book\/">The Rust Book, imported<\/a><\/li><li>2\. Ownership<\/li><li aria-current="page">What Is Ownership\?<\/li><\/ol><a class="contents-link" href="#contents">Contents<\/a><\/nav>/,
+    );
     expect(ownership).toMatch(/<details class="nav-section"><summary>1\. Getting started<\/summary>/);
-    expect(ownership).toMatch(/<details class="nav-section" open><summary>2\. Ownership<\/summary><ol><li><a href="\/courses\/rust-book\/what-is-ownership\/" aria-current="page"/);
+    expect(ownership).toMatch(
+      /<details class="nav-section" open><summary>2\. Ownership<\/summary><ol><li><a href="\/courses\/rust-book\/what-is-ownership\/" aria-current="page"/,
+    );
     // A long lesson lists its headings; a short one does not.
-    expect(ownership).toMatch(/<summary id="on-this-page">On this page<\/summary><ol><li><a href="#the-stack-and-the-heap">The Stack and the Heap<\/a><\/li><li><a href="#ownership-rules">Ownership Rules<\/a><\/li><li class="toc-sub"><a href="#the-rules-in-short">/);
+    expect(ownership).toMatch(
+      /<summary id="on-this-page">On this page<\/summary><ol><li><a href="#the-stack-and-the-heap">The Stack and the Heap<\/a><\/li><li><a href="#ownership-rules">Ownership Rules<\/a><\/li><li class="toc-sub"><a href="#the-rules-in-short">/,
+    );
     expect(pages.get('/courses/rust-book/hello-world/')).not.toContain('on-this-page');
   });
 

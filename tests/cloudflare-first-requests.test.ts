@@ -48,7 +48,7 @@ async function send(kind: Kind, site: WorkerSite): Promise<void> {
   const signal = AbortSignal.timeout(ANSWER_WITHIN_MS);
   const visitor = createVisitor(site.url);
   const started = Date.now();
-  const within = async <T,>(request: Promise<T>): Promise<T> => {
+  const within = async <T>(request: Promise<T>): Promise<T> => {
     try {
       return await request;
     } catch (error) {
@@ -77,9 +77,21 @@ async function send(kind: Kind, site: WorkerSite): Promise<void> {
       // An event the site does not act on: the signature is checked and the event acknowledged,
       // without a call to Stripe (which is unreachable here; an event it must read would get a 5xx
       // so that Stripe retries it).
-      const payload = JSON.stringify({ id: `evt_first_${crypto.randomUUID().slice(0, 8)}`, object: 'event', type: 'customer.created', data: { object: { id: 'cus_none', object: 'customer' } } });
+      const payload = JSON.stringify({
+        id: `evt_first_${crypto.randomUUID().slice(0, 8)}`,
+        object: 'event',
+        type: 'customer.created',
+        data: { object: { id: 'cus_none', object: 'customer' } },
+      });
       const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
-      const response = await within(fetch(`${site.url}/api/stripe/webhook`, { method: 'POST', body: payload, headers: { 'Content-Type': 'application/json', 'Stripe-Signature': signature }, signal }));
+      const response = await within(
+        fetch(`${site.url}/api/stripe/webhook`, {
+          method: 'POST',
+          body: payload,
+          headers: { 'Content-Type': 'application/json', 'Stripe-Signature': signature },
+          signal,
+        }),
+      );
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ received: true, handled: false });
       return;
@@ -170,7 +182,10 @@ describe('the first requests after start, in every order and at once', () => {
     const deadline = Date.now() + 15_000;
     let logged: RegExpExecArray | null = null;
     while (!logged && Date.now() < deadline) {
-      logged = /send_email binding called with MessageBuilder:\s*\nFrom: "Courses" <courses@courses\.test>\nTo: (\S+)\nSubject: ([^\n]+)\n[\s\S]*?Text: (\S+\.txt)/.exec(site.logs());
+      logged =
+        /send_email binding called with MessageBuilder:\s*\nFrom: "Courses" <courses@courses\.test>\nTo: (\S+)\nSubject: ([^\n]+)\n[\s\S]*?Text: (\S+\.txt)/.exec(
+          site.logs(),
+        );
       if (!logged) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(logged, `no message in wrangler's log:\n${site.logs().slice(-3000)}`).not.toBeNull();

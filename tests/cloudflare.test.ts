@@ -148,9 +148,9 @@ describe('the static site as Workers static assets', () => {
       ['a stylesheet (a file)', await visitor.get(stylesheet)],
       ['the sign-in page (the Worker)', await visitor.get('/login')],
       ['/api/me (the Worker)', await visitor.get('/api/me')],
-      ['a paid lesson for an anonymous visitor (the gate\'s redirect)', await visitor.get(PAID_LESSON)],
-      ['an unknown path (the Worker\'s 404)', await visitor.get('/no-such-page')],
-      ['an unknown lesson (the gate\'s 404)', await visitor.get(`/courses/${COURSE}/no-such-lesson/`)],
+      ["a paid lesson for an anonymous visitor (the gate's redirect)", await visitor.get(PAID_LESSON)],
+      ["an unknown path (the Worker's 404)", await visitor.get('/no-such-page')],
+      ["an unknown lesson (the gate's 404)", await visitor.get(`/courses/${COURSE}/no-such-lesson/`)],
       ['a cross-site post (a refusal)', await visitor.post('/api/auth/login', { email: 'a@example.com', password: 'x' }, { origin: 'https://evil.example' })],
       ['a wrong method', await fetch(`${site.url}/api/checkout`)],
     ];
@@ -201,7 +201,10 @@ describe('limits under wrangler, as attacks', () => {
     const attacks: { path: string; headers: Record<string, string>; body: () => ReadableStream<Uint8Array>; answer: string }[] = [
       {
         path: '/api/stripe/webhook',
-        headers: { 'Content-Type': 'application/json', 'Stripe-Signature': Stripe.webhooks.generateTestHeaderString({ payload: event, secret: WEBHOOK_SECRET }) },
+        headers: {
+          'Content-Type': 'application/json',
+          'Stripe-Signature': Stripe.webhooks.generateTestHeaderString({ payload: event, secret: WEBHOOK_SECRET }),
+        },
         body: () => chunked(eventHead, '"}'),
         answer: 'Event too large',
       },
@@ -234,7 +237,7 @@ describe('limits under wrangler, as attacks', () => {
     expect((await fetch(`${site.url}/healthz`)).status).toBe(200);
   });
 
-  test('guessing one member\'s password is slowed after 10 tries: even the right password is then sent to the emailed link', async () => {
+  test("guessing one member's password is slowed after 10 tries: even the right password is then sent to the emailed link", async () => {
     const email = 'guessed@example.com';
     expect((await createVisitor(site.url).post('/api/auth/signup', { email, password: PASSWORD })).status).toBe(303);
     const answers: (string | null)[] = [];
@@ -334,7 +337,9 @@ describe('buying and reading on the serverless target', () => {
     const lesson = await status(buyer, PAID_LESSON);
     expect(lesson.status).toBe(200);
     expect(lesson.body).toContain('buyer@example.com');
-    const purchases = await query<{ status: string }>(sql`SELECT p.status FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = 'buyer@example.com'`);
+    const purchases = await query<{ status: string }>(
+      sql`SELECT p.status FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = 'buyer@example.com'`,
+    );
     expect(purchases).toEqual([{ status: 'paid' }]);
   });
 
@@ -342,7 +347,7 @@ describe('buying and reading on the serverless target', () => {
     const path = `/api/search?q=${encodeURIComponent('comparisons can be chained')}&course=${COURSE}`;
     const owner = await (await buyer.get(path)).text();
     expect(owner).toContain(`<a href="${PAID_LESSON}">`);
-    expect(owner).toContain("<mark>chained</mark>");
+    expect(owner).toContain('<mark>chained</mark>');
     const visitor = await (await fetch(`${site.url}${path}`)).text();
     expect(visitor).toContain('No lesson you can read matches');
     expect(visitor).not.toContain(PAID_LESSON);
@@ -394,7 +399,7 @@ describe('buying and reading on the serverless target', () => {
 });
 
 describe('what a deploy uploads', () => {
-  test('no paid lesson text or paid-only image is in the static output or the Worker\'s bundle', () => {
+  test("no paid lesson text or paid-only image is in the static output or the Worker's bundle", () => {
     const manifest = parseManifest(JSON.parse(readFileSync(join(dist(), 'private', 'manifest.json'), 'utf8')));
     // Sentences of the paid pages' own text (not the layout): every paragraph long enough to be unique.
     const secrets = new Set<string>();
@@ -410,16 +415,23 @@ describe('what a deploy uploads', () => {
 
     const out = mkdtempSync(join(ROOT, '.test-dist', 'cf-worker-'));
     try {
-      const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--config', site.configPath, '--outdir', out], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', WRANGLER_SEND_METRICS: 'false', CI: '1' },
-        encoding: 'utf8',
-      });
+      const build = spawnSync(
+        process.execPath,
+        [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--config', site.configPath, '--outdir', out],
+        {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', WRANGLER_SEND_METRICS: 'false', CI: '1' },
+          encoding: 'utf8',
+        },
+      );
       expect(build.status, build.stderr).toBe(0);
       const files = [...readdirSync(site.clientDir, { recursive: true, withFileTypes: true }), ...readdirSync(out, { recursive: true, withFileTypes: true })]
         .filter((entry) => entry.isFile())
         .map((entry) => join(entry.parentPath, entry.name));
-      expect(files.some((file) => file.startsWith(out) && file.endsWith('.js')), 'the bundle was written').toBe(true);
+      expect(
+        files.some((file) => file.startsWith(out) && file.endsWith('.js')),
+        'the bundle was written',
+      ).toBe(true);
       for (const file of files) {
         const bytes = readFileSync(file);
         const text = bytes.toString('utf8');

@@ -165,7 +165,7 @@ describe('the content sync', () => {
     expect(updated[0]!.html).toContain('<p>A corrected paragraph.</p>');
   });
 
-  it('unpublishes a lesson removed from git, keeping its page and members\' progress, and publishes it again when it is back', async () => {
+  it("unpublishes a lesson removed from git, keeping its page and members' progress, and publishes it again when it is back", async () => {
     const s = await store();
     await syncContent(s.db, await readBundleFolder(original), 1_000);
     const user = await createUser(s, 'reader@example.com');
@@ -183,7 +183,9 @@ describe('the content sync', () => {
     const row = (await s.client.execute({ sql: 'SELECT published, html FROM lessons WHERE course_slug = ? AND slug = ?', args: [course, lesson] })).rows[0]!;
     expect(row.published).toBe(0);
     expect(row.html).toBeTruthy();
-    expect((await s.client.execute('SELECT * FROM lesson_progress')).rows.map((r) => [r.user_id, r.course_slug, r.lesson_slug])).toEqual([[user, course, lesson]]);
+    expect((await s.client.execute('SELECT * FROM lesson_progress')).rows.map((r) => [r.user_id, r.course_slug, r.lesson_slug])).toEqual([
+      [user, course, lesson],
+    ]);
     // Unpublished again is no change.
     expect((await syncContent(s.db, await readBundleFolder(bundle), 2_500)).rowsWritten).toBe(0);
 
@@ -209,9 +211,12 @@ describe('the content sync', () => {
     expect(unpublished.lessons.unpublished).toBe(own.length);
     expect(unpublished.media.removed).toBe(ownMedia.length);
     expect(unpublished.rowsWritten).toBe(1 + own.length + ownMedia.length);
-    const published = (slug: string) => s.client.execute({ sql: 'SELECT published FROM courses WHERE slug = ?', args: [slug] }).then((r) => r.rows[0]!.published);
+    const published = (slug: string) =>
+      s.client.execute({ sql: 'SELECT published FROM courses WHERE slug = ?', args: [slug] }).then((r) => r.rows[0]!.published);
     expect(await published(course)).toBe(0);
-    expect(Number((await s.client.execute({ sql: 'SELECT count(*) AS n FROM lessons WHERE course_slug = ? AND published = 1', args: [course] })).rows[0]!.n)).toBe(0);
+    expect(
+      Number((await s.client.execute({ sql: 'SELECT count(*) AS n FROM lessons WHERE course_slug = ? AND published = 1', args: [course] })).rows[0]!.n),
+    ).toBe(0);
     expect(Number((await s.client.execute({ sql: 'SELECT count(*) AS n FROM lessons WHERE course_slug = ?', args: [course] })).rows[0]!.n)).toBe(own.length);
 
     // Removed from git altogether: the store keeps it, unpublished; back in git it is published again.
@@ -258,13 +263,25 @@ describe('the content sync', () => {
     const paidEntry = () => manifest.lessons.find((l) => l.course === course && l.slug === lesson)!;
     const cases: [string, (dir: string) => void, string][] = [
       ['a missing page', (dir) => unlinkSync(join(dir, paidEntry().page!.file)), `lesson "${course}/${lesson}": its page ${paidEntry().page!.file} is missing`],
-      ['a page that does not match its hash', (dir) => writeFileSync(join(dir, paidEntry().page!.file), '<p>tampered</p>'), `lesson "${course}/${lesson}": ${paidEntry().page!.file} does not match its SHA-256`],
-      ['a lesson of an unknown course', (dir) => editManifest(dir, (m) => m.lessons.push({ ...m.lessons[0]!, course: 'no-such-course' })), 'belongs to the course "no-such-course", which the manifest does not list'],
+      [
+        'a page that does not match its hash',
+        (dir) => writeFileSync(join(dir, paidEntry().page!.file), '<p>tampered</p>'),
+        `lesson "${course}/${lesson}": ${paidEntry().page!.file} does not match its SHA-256`,
+      ],
+      [
+        'a lesson of an unknown course',
+        (dir) => editManifest(dir, (m) => m.lessons.push({ ...m.lessons[0]!, course: 'no-such-course' })),
+        'belongs to the course "no-such-course", which the manifest does not list',
+      ],
       ['a duplicate lesson', (dir) => editManifest(dir, (m) => m.lessons.push(m.lessons[0]!)), `is listed twice`],
       ['a duplicate course', (dir) => editManifest(dir, (m) => m.courses.push(m.courses[0]!)), `course "${manifest.courses[0]!.slug}" is listed twice`],
       ['a missing media file', (dir) => unlinkSync(join(dir, manifest.media[0]!.file)), `its file ${manifest.media[0]!.file} is missing`],
       ['a negative price', (dir) => editManifest(dir, (m) => (m.courses[0]!.priceMinor = -1)), 'manifest.json: courses.0.priceMinor'],
-      ['a path outside the bundle', (dir) => editManifest(dir, (m) => (paidLesson(m).page!.file = '../../etc/passwd')), 'must be a relative path inside the bundle'],
+      [
+        'a path outside the bundle',
+        (dir) => editManifest(dir, (m) => (paidLesson(m).page!.file = '../../etc/passwd')),
+        'must be a relative path inside the bundle',
+      ],
       ['an unreadable manifest', (dir) => writeFileSync(join(dir, 'manifest.json'), '{"format": 1, "courses": ['), 'manifest.json is not valid JSON'],
       ['no manifest', (dir) => unlinkSync(join(dir, 'manifest.json')), 'manifest.json is missing'],
     ];
@@ -274,7 +291,9 @@ describe('the content sync', () => {
     for (const [what, breakIt, message] of cases) {
       const dir = copyBundle();
       breakIt(dir);
-      const error = await readBundleFolder(dir).then((bundle) => syncContent(s.db, bundle, 2_000)).catch((e: unknown) => e);
+      const error = await readBundleFolder(dir)
+        .then((bundle) => syncContent(s.db, bundle, 2_000))
+        .catch((e: unknown) => e);
       expect(error, what).toBeInstanceOf(BundleError);
       expect((error as BundleError).message, what).toContain(message);
       expect(await contentSnapshot(s), what).toBe(snapshot);

@@ -196,7 +196,11 @@ describe('behind Caddy', () => {
 
   test('a body over 1 MB is refused to any path: by Caddy itself when declared, by the first limit reached when chunked', async () => {
     const big = 'a'.repeat(2 * 1024 * 1024);
-    for (const [path, chunked] of [['/api/stripe/webhook', false], ['/api/stripe/webhook', true], ['/api/auth/login', true]] as const) {
+    for (const [path, chunked] of [
+      ['/api/stripe/webhook', false],
+      ['/api/stripe/webhook', true],
+      ['/api/auth/login', true],
+    ] as const) {
       // Each with the content type its endpoint reads, so that Node would read the body too.
       const type = path === '/api/auth/login' ? 'application/x-www-form-urlencoded' : 'application/json';
       const response = await caddy.request(path, { method: 'POST', body: big, chunked, headers: { 'content-type': type, origin: caddy.origin } });
@@ -209,7 +213,12 @@ describe('behind Caddy', () => {
       else expect(response.text()).toBe(caddys);
     }
     // Below the cap, Node still decides (its own smaller limit for the webhook).
-    const event = await caddy.request('/api/stripe/webhook', { method: 'POST', body: 'a'.repeat(600_000), chunked: true, headers: { 'content-type': 'application/json' } });
+    const event = await caddy.request('/api/stripe/webhook', {
+      method: 'POST',
+      body: 'a'.repeat(600_000),
+      chunked: true,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(event.status).toBe(413);
     expect(event.text()).toMatch(/Event too large/);
     expect((await caddy.request('/healthz')).status).toBe(200);
@@ -258,7 +267,10 @@ describe('behind Caddy', () => {
         const context = await browser.newContext({ ignoreHTTPSErrors: true });
         if (cookie) await context.addCookies([{ name: '__Host-session', value: cookie, url: caddy.origin, secure: true, httpOnly: true }]);
         // Anything off the machine is refused, so that no page waits for the internet.
-        await context.route((url) => url.hostname !== 'localhost', (route) => route.abort('blockedbyclient'));
+        await context.route(
+          (url) => url.hostname !== 'localhost',
+          (route) => route.abort('blockedbyclient'),
+        );
         await context.addInitScript(() => {
           const seen: string[] = [];
           (window as unknown as { cspViolations: string[] }).cspViolations = seen;
@@ -272,11 +284,23 @@ describe('behind Caddy', () => {
         return { context, page, console, violations: () => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations) };
       };
 
-      const pages: Array<[string, string?]> = [['/'], [COURSE_PAGE], [PREVIEW_PAGE], ['/login'], ['/signup'], ['/no-such-page/'], ['/account/', session], [PAID_LESSON, session]];
+      const pages: Array<[string, string?]> = [
+        ['/'],
+        [COURSE_PAGE],
+        [PREVIEW_PAGE],
+        ['/login'],
+        ['/signup'],
+        ['/no-such-page/'],
+        ['/account/', session],
+        [PAID_LESSON, session],
+      ];
       for (const [path, cookie] of pages) {
         const { context, page, console, violations } = await visit(path, cookie);
         expect(await violations(), path).toEqual([]);
-        expect(console.filter((line) => /Content.Security.Policy/i.test(line)), path).toEqual([]);
+        expect(
+          console.filter((line) => /Content.Security.Policy/i.test(line)),
+          path,
+        ).toEqual([]);
         if (path === PAID_LESSON) expect(await page.title()).toContain('Comprehensions');
         await context.close();
       }
@@ -389,7 +413,10 @@ describe('production refuses to start', () => {
           /DATABASE_AUTH_TOKEN: must be set for a remote libsql/,
         ],
       ],
-      [without('SESSION_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'), [/SESSION_SECRET: must be set in production/, /STRIPE_SECRET_KEY: must be set in production/]],
+      [
+        without('SESSION_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'),
+        [/SESSION_SECRET: must be set in production/, /STRIPE_SECRET_KEY: must be set in production/],
+      ],
       [{ ...base, SESSION_SECRET: 'too-short' }, [/SESSION_SECRET: must be at least 32 bytes/]],
       [{ ...base, SESSION_SECRET: 'ab'.repeat(20) }, [/SESSION_SECRET: is too predictable/]],
       [{ ...base, DATABASE_URL: empty.url }, [/The store is not migrated/]],
@@ -468,7 +495,7 @@ describe('scripts/deploy.sh', () => {
     rmSync(join(seed, 'courses'), { recursive: true, force: true });
     cpSync(FIXTURE_COURSES, join(seed, 'courses'), { recursive: true });
     git(seed, 'add', '--all', 'courses');
-    git(seed, 'commit', '--quiet', '--allow-empty', '-m', 'The test suite\'s courses');
+    git(seed, 'commit', '--quiet', '--allow-empty', '-m', "The test suite's courses");
     git(seed, 'push', '--quiet', 'origin', 'HEAD');
     const env = {
       ...accountsEnv({ databaseUrl: storeUrl(), smtpUrl: 'smtp://127.0.0.1:9' }),
@@ -478,7 +505,12 @@ describe('scripts/deploy.sh', () => {
     };
     // Quoted, as .env.example asks: the file is read by deploy.sh (as a .env file) and sourced by
     // the restart script below (as systemd would read it).
-    writeFileSync(join(dir, 'env'), Object.entries(env).map(([key, value]) => `${key}="${value}"\n`).join(''));
+    writeFileSync(
+      join(dir, 'env'),
+      Object.entries(env)
+        .map(([key, value]) => `${key}="${value}"\n`)
+        .join(''),
+    );
     // What `systemctl restart courses` does: stop the running server (SIGTERM, wait), start the
     // release `current` points at, with the settings file.
     writeFileSync(

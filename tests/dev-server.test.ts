@@ -83,7 +83,12 @@ function heading(html: string): string | undefined {
 }
 
 function unescapeHtml(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 describe('npm run dev', () => {
@@ -119,7 +124,9 @@ describe('npm run dev', () => {
     expect(image.headers.get('content-type')).toBe('image/jpeg');
 
     edit('site.yaml', 'name: Practical Python Courses', 'name: Renamed School');
-    await reloadUntil('/courses/tiny-course/welcome/', ({ html }) => expect(html).toContain('<title>Welcome, edited · Tiny Course, edited · Renamed School</title>'));
+    await reloadUntil('/courses/tiny-course/welcome/', ({ html }) =>
+      expect(html).toContain('<title>Welcome, edited · Tiny Course, edited · Renamed School</title>'),
+    );
     await reloadUntil('/', ({ html }) => expect(html).toContain('<title>Renamed School</title>'));
     // A page the core renders at request time, in the same layout.
     await reloadUntil('/signup', ({ status, html }) => {

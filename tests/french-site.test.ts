@@ -66,7 +66,12 @@ beforeAll(async () => {
   coursesDir = mkdtempSync(join(ROOT, '.test-dist', 'courses-fr-'));
   cpSync(FIXTURE_COURSES, coursesDir, { recursive: true });
   const settings = join(coursesDir, 'site.yaml');
-  writeFileSync(settings, readFileSync(settings, 'utf8').replace(/^locale: .*$/m, 'locale: fr-FR').replace(/^currency: .*$/m, 'currency: EUR'));
+  writeFileSync(
+    settings,
+    readFileSync(settings, 'utf8')
+      .replace(/^locale: .*$/m, 'locale: fr-FR')
+      .replace(/^currency: .*$/m, 'currency: EUR'),
+  );
   const build = await buildSite({ coursesDir });
   if (build.code !== 0) throw new Error(build.output);
   dist = build.outDir;
@@ -105,7 +110,16 @@ describe('a site whose site.yaml says locale: fr-FR', () => {
   test('the pages the server renders, its error pages and its emails are French', async () => {
     const visitor = createVisitor(site.server.url);
     const pages: string[] = [];
-    for (const path of ['/login', '/signup', '/reset', '/reset?token=expired', '/verify?token=expired', '/login?error=invalid-credentials', '/reset?notice=reset-sent', '/no-such-page/']) {
+    for (const path of [
+      '/login',
+      '/signup',
+      '/reset',
+      '/reset?token=expired',
+      '/verify?token=expired',
+      '/login?error=invalid-credentials',
+      '/reset?notice=reset-sent',
+      '/no-such-page/',
+    ]) {
       const response = await visitor.get(path);
       pages.push(`${path}\n${visibleText(await response.text())}`);
     }
@@ -145,7 +159,16 @@ describe('a site whose site.yaml says locale: fr-FR', () => {
     // The author's admin, in French too.
     await site.store.client.execute({ sql: "UPDATE users SET role = 'admin' WHERE email = ?", args: [email] });
     const { rows } = await site.store.client.execute({ sql: 'SELECT id FROM users WHERE email = ?', args: [email] });
-    for (const path of ['/admin/', '/admin/members', `/admin/members/${rows[0]!.id}`, '/admin/purchases', '/admin/courses', '/admin/courses/python-fundamentals', '/admin/audit', '/admin/purchases?from=nonsense']) {
+    for (const path of [
+      '/admin/',
+      '/admin/members',
+      `/admin/members/${rows[0]!.id}`,
+      '/admin/purchases',
+      '/admin/courses',
+      '/admin/courses/python-fundamentals',
+      '/admin/audit',
+      '/admin/purchases?from=nonsense',
+    ]) {
       const response = await member.get(path);
       const text = await response.text();
       expect(text, path).toContain('<html lang="fr-FR"');

@@ -19,8 +19,17 @@ const COURSE = 'python-fundamentals';
 /** Addresses under each prefix route. */
 const PREFIX_EXAMPLES: Record<string, string[]> = {
   '/admin/*': [
-    '/admin/', '/admin/members', '/admin/members.csv', '/admin/purchases', '/admin/purchases.csv', '/admin/courses', '/admin/audit',
-    '/admin/members/1/grant', '/admin/members/1/revoke', '/admin/members/1/password-email', '/admin/members/1/sign-out',
+    '/admin/',
+    '/admin/members',
+    '/admin/members.csv',
+    '/admin/purchases',
+    '/admin/purchases.csv',
+    '/admin/courses',
+    '/admin/audit',
+    '/admin/members/1/grant',
+    '/admin/members/1/revoke',
+    '/admin/members/1/password-email',
+    '/admin/members/1/sign-out',
   ],
 };
 
@@ -63,20 +72,71 @@ function generator(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (n: number) => Math.floor(next() * n);
-  const pick = <T,>(list: readonly T[]): T => list[int(list.length)]!;
+  const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
   return { next, int, pick };
 }
 
 const HOSTILE_STRINGS = [
-  '', ' ', '\u0000', '%00', '%ZZ', '%', '%E0%A4%A', '\uFFFF', '\uD800', '😀'.repeat(50), '../../../../etc/passwd', '..%2f..%2f', '<script>alert(1)</script>',
-  "' OR 1=1 --", '"; DROP TABLE users; --', '${jndi:ldap://x}', '{{7*7}}', 'a'.repeat(5000), 'x'.repeat(200_000), '-1', '0', '1e308', 'NaN', 'null', 'undefined',
-  'true', '[]', '{}', '__proto__', 'constructor', 'https://evil.example/', '//evil.example', 'javascript:alert(1)', '\r\nSet-Cookie: x=1', 'not-an-email', '@', 'a@', '@b',
-  'cs_test_nope', 'evt_nope', 'ey.ey.ey', 'python-fundamentals', 'PYTHON-FUNDAMENTALS', 'python-fundamentals/../x', '1', '2', 'done',
+  '',
+  ' ',
+  '\u0000',
+  '%00',
+  '%ZZ',
+  '%',
+  '%E0%A4%A',
+  '\uFFFF',
+  '\uD800',
+  '😀'.repeat(50),
+  '../../../../etc/passwd',
+  '..%2f..%2f',
+  '<script>alert(1)</script>',
+  "' OR 1=1 --",
+  '"; DROP TABLE users; --',
+  '${jndi:ldap://x}',
+  '{{7*7}}',
+  'a'.repeat(5000),
+  'x'.repeat(200_000),
+  '-1',
+  '0',
+  '1e308',
+  'NaN',
+  'null',
+  'undefined',
+  'true',
+  '[]',
+  '{}',
+  '__proto__',
+  'constructor',
+  'https://evil.example/',
+  '//evil.example',
+  'javascript:alert(1)',
+  '\r\nSet-Cookie: x=1',
+  'not-an-email',
+  '@',
+  'a@',
+  '@b',
+  'cs_test_nope',
+  'evt_nope',
+  'ey.ey.ey',
+  'python-fundamentals',
+  'PYTHON-FUNDAMENTALS',
+  'python-fundamentals/../x',
+  '1',
+  '2',
+  'done',
 ];
 const METHODS = ['GET', 'POST', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'FOO'];
 const CONTENT_TYPES = [
-  'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-16', 'multipart/form-data', 'multipart/form-data; boundary=x',
-  'application/json', 'text/plain', 'application/octet-stream', '', 'x/y; ;;; =', 'multipart/form-data; boundary=' + 'b'.repeat(300),
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded; charset=utf-16',
+  'multipart/form-data',
+  'multipart/form-data; boundary=x',
+  'application/json',
+  'text/plain',
+  'application/octet-stream',
+  '',
+  'x/y; ;;; =',
+  'multipart/form-data; boundary=' + 'b'.repeat(300),
 ];
 
 function fuzzRequest(random: ReturnType<typeof generator>, origin: string) {
@@ -104,7 +164,8 @@ function fuzzRequest(random: ReturnType<typeof generator>, origin: string) {
   }
   if (random.int(3) === 0) headers['content-type'] = random.pick(CONTENT_TYPES);
   if (random.int(5) === 0) headers['x-forwarded-for'] = random.pick(['1.2.3.4', 'garbage', '::1, 10.0.0.1', 'x'.repeat(500)]);
-  if (endpoint.path.includes('webhook') && random.int(2) === 0) headers['stripe-signature'] = random.pick(['t=1,v1=abc', 't=abc', '', 'v1=' + 'f'.repeat(64), `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`]);
+  if (endpoint.path.includes('webhook') && random.int(2) === 0)
+    headers['stripe-signature'] = random.pick(['t=1,v1=abc', 't=abc', '', 'v1=' + 'f'.repeat(64), `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`]);
   if (random.int(6) === 0) headers['accept-language'] = random.pick(['*', 'xx-XX;q=2', ';;;', 'en'.repeat(500)]);
   if (random.int(6) === 0) headers['if-none-match'] = random.pick(['*', '"x"', 'W/"', 'x'.repeat(1000)]);
   if (random.int(8) === 0) headers.range = random.pick(['bytes=0-1', 'bytes=-1', 'bytes=9999999999-', 'bytes=x', 'bytes=0-0,1-1,2-2']);
@@ -142,12 +203,16 @@ function fuzzRequest(random: ReturnType<typeof generator>, origin: string) {
 
 /** Every table's rows, hashed; blobs by their bytes. */
 async function storeDigest(): Promise<Record<string, string>> {
-  const tables = (await site.store.client.execute(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('rate_limits', 'checkout_starts') ORDER BY name`)).rows.map((row) => String(row.name));
+  const tables = (
+    await site.store.client.execute(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('rate_limits', 'checkout_starts') ORDER BY name`)
+  ).rows.map((row) => String(row.name));
   const digest: Record<string, string> = {};
   for (const table of tables) {
     // Sorted here, not by rowid: the search index's shadow tables have none (WITHOUT ROWID).
     const rows = (await site.store.client.execute(`SELECT * FROM "${table}"`)).rows;
-    const lines = rows.map((row) => JSON.stringify(Object.values(row), (_, value) => (value instanceof ArrayBuffer ? Buffer.from(value).toString('hex') : value))).sort();
+    const lines = rows
+      .map((row) => JSON.stringify(Object.values(row), (_, value) => (value instanceof ArrayBuffer ? Buffer.from(value).toString('hex') : value)))
+      .sort();
     const hash = createHash('sha256');
     for (const line of lines) hash.update(line);
     digest[table] = `${rows.length}:${hash.digest('hex').slice(0, 16)}`;
@@ -187,7 +252,9 @@ function rawExchange(port: number, bytes: string): Promise<string> {
   });
 }
 
-test(`${REQUESTS} hostile requests to ${ENDPOINTS.length} endpoints and ${RAW_REQUESTS.length} raw ones: no 5xx, no crash, no change to the store`, { timeout: 120_000 }, async () => {
+test(`${REQUESTS} hostile requests to ${ENDPOINTS.length} endpoints and ${RAW_REQUESTS.length} raw ones: no 5xx, no crash, no change to the store`, {
+  timeout: 120_000,
+}, async () => {
   const before = await storeDigest();
   const random = generator(SEED);
   const origin = new URL(site.siteUrl).origin;
@@ -204,7 +271,10 @@ test(`${REQUESTS} hostile requests to ${ENDPOINTS.length} endpoints and ${RAW_RE
         const response = await fetch(url, { method: request.method, headers: request.headers, body: request.body as BodyInit | undefined, redirect: 'manual' });
         await response.arrayBuffer().catch(() => {});
         status = response.status;
-        if (status >= 500) serverErrors.push(`${request.method} ${request.path.slice(0, 120)}?${request.raw.slice(0, 80)} -> ${status} (request ${response.headers.get('x-request-id')})`);
+        if (status >= 500)
+          serverErrors.push(
+            `${request.method} ${request.path.slice(0, 120)}?${request.raw.slice(0, 80)} -> ${status} (request ${response.headers.get('x-request-id')})`,
+          );
       } catch (error) {
         // The client itself refused to send it (a header value fetch does not allow), or the
         // server closed the connection on a body over its limit: no answer is not a 5xx.
@@ -243,16 +313,62 @@ function bodyShape(random: ReturnType<typeof generator>, origin: string): { path
   const big = Buffer.alloc(64 * 1024, 'b');
   switch (random.int(6)) {
     case 0: // chunked, in pieces of any size, ending properly or not at all
-      return { path: endpoint.path, shape: { name: 'chunked', head: { ...base, 'Transfer-Encoding': 'chunked' }, parts: [...[...fields].flatMap((_, i, all) => (i % 7 === 0 ? chunk(all.slice(i, i + 7).join('')) : [])), ...(random.int(2) ? ['0\r\n\r\n'] : [])], pauseMs: 0, reset: false } };
+      return {
+        path: endpoint.path,
+        shape: {
+          name: 'chunked',
+          head: { ...base, 'Transfer-Encoding': 'chunked' },
+          parts: [...[...fields].flatMap((_, i, all) => (i % 7 === 0 ? chunk(all.slice(i, i + 7).join('')) : [])), ...(random.int(2) ? ['0\r\n\r\n'] : [])],
+          pauseMs: 0,
+          reset: false,
+        },
+      };
     case 1: // oversized chunked: past every limit, with no length to refuse up front
-      return { path: endpoint.path, shape: { name: 'chunked-oversized', head: { ...base, 'Transfer-Encoding': 'chunked' }, parts: [...Array.from({ length: 24 }, () => chunk(big)).flat(), '0\r\n\r\n'], pauseMs: 0, reset: false } };
+      return {
+        path: endpoint.path,
+        shape: {
+          name: 'chunked-oversized',
+          head: { ...base, 'Transfer-Encoding': 'chunked' },
+          parts: [...Array.from({ length: 24 }, () => chunk(big)).flat(), '0\r\n\r\n'],
+          pauseMs: 0,
+          reset: false,
+        },
+      };
     case 2: // oversized with a true Content-Length
-      return { path: endpoint.path, shape: { name: 'length-oversized', head: { ...base, 'Content-Length': String(24 * big.length) }, parts: Array.from({ length: 24 }, () => big), pauseMs: 0, reset: false } };
+      return {
+        path: endpoint.path,
+        shape: {
+          name: 'length-oversized',
+          head: { ...base, 'Content-Length': String(24 * big.length) },
+          parts: Array.from({ length: 24 }, () => big),
+          pauseMs: 0,
+          reset: false,
+        },
+      };
     case 3: // slow: a few bytes at a time for about two seconds
-      return { path: endpoint.path, shape: { name: 'slow', head: { ...base, 'Content-Length': String(fields.length) }, parts: fields.match(/[\s\S]{1,8}/g) ?? [''], pauseMs: Math.ceil(2000 / Math.max(1, Math.ceil(fields.length / 8))), reset: false } };
+      return {
+        path: endpoint.path,
+        shape: {
+          name: 'slow',
+          head: { ...base, 'Content-Length': String(fields.length) },
+          parts: fields.match(/[\s\S]{1,8}/g) ?? [''],
+          pauseMs: Math.ceil(2000 / Math.max(1, Math.ceil(fields.length / 8))),
+          reset: false,
+        },
+      };
     case 4: // reset halfway through the body
-      return { path: endpoint.path, shape: { name: 'reset', head: { ...base, ...(random.int(2) ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': '100000' }) }, parts: random.int(2) ? chunk(big) : [fields], pauseMs: 50, reset: true } };
-    default: { // framing and headers that proxies and parsers disagree about
+      return {
+        path: endpoint.path,
+        shape: {
+          name: 'reset',
+          head: { ...base, ...(random.int(2) ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': '100000' }) },
+          parts: random.int(2) ? chunk(big) : [fields],
+          pauseMs: 50,
+          reset: true,
+        },
+      };
+    default: {
+      // framing and headers that proxies and parsers disagree about
       const odd = random.pick<Record<string, string>>([
         { 'Transfer-Encoding': 'chunked', 'Content-Length': String(fields.length) },
         { 'Transfer-Encoding': 'gzip, chunked' },
@@ -289,10 +405,18 @@ function play(port: number, path: string, shape: Shape): Promise<string> {
     socket.on('error', () => {});
     socket.on('close', finish);
     socket.once('connect', async () => {
-      socket.write(`POST ${path} HTTP/1.1\r\n${Object.entries(shape.head).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`);
+      socket.write(
+        `POST ${path} HTTP/1.1\r\n${Object.entries(shape.head)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('')}\r\n`,
+      );
       for (const part of shape.parts) {
         if (done || socket.destroyed) return;
-        if (!socket.write(part)) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
+        if (!socket.write(part))
+          await new Promise((resolve) => {
+            socket.once('drain', resolve);
+            socket.once('close', resolve);
+          });
         if (shape.pauseMs) await new Promise((resolve) => setTimeout(resolve, shape.pauseMs));
       }
       if (shape.reset && !done) {
@@ -304,7 +428,9 @@ function play(port: number, path: string, shape: Shape): Promise<string> {
   });
 }
 
-test('bodies shaped to hurt (chunked, slow, oversized, reset halfway, odd framing headers) to every form and API endpoint: no 5xx, the process never ends, the store unchanged', { timeout: 180_000 }, async () => {
+test('bodies shaped to hurt (chunked, slow, oversized, reset halfway, odd framing headers) to every form and API endpoint: no 5xx, the process never ends, the store unchanged', {
+  timeout: 180_000,
+}, async () => {
   const before = await storeDigest();
   const random = generator(SEED + 1);
   const origin = new URL(site.siteUrl).origin;

@@ -63,7 +63,14 @@ async function entitledMember(): Promise<{ visitor: Visitor; userId: number; pur
 }
 
 async function ledger(member: { userId: number; purchaseId: number }, action: 'suspend' | 'revoke' | 'restore') {
-  const written = await appendLedger(store.db, { purchaseId: member.purchaseId, userId: member.userId, courseSlug: COURSE, action, reason: 'test', now: Date.now() });
+  const written = await appendLedger(store.db, {
+    purchaseId: member.purchaseId,
+    userId: member.userId,
+    courseSlug: COURSE,
+    action,
+    reason: 'test',
+    now: Date.now(),
+  });
   expect(written).toBe(true);
 }
 
@@ -266,7 +273,10 @@ describe('free lessons, unknown lessons and odd paths', () => {
 
 describe('private media of paid lessons', () => {
   test('only an entitled member gets them, asked again at every view; everyone else gets a 404', async () => {
-    const { rows } = await store.client.execute({ sql: "SELECT name, content_type FROM private_media WHERE course_slug = ? AND name LIKE '%.webp' LIMIT 1", args: [COURSE] });
+    const { rows } = await store.client.execute({
+      sql: "SELECT name, content_type FROM private_media WHERE course_slug = ? AND name LIKE '%.webp' LIMIT 1",
+      args: [COURSE],
+    });
     const { name, content_type: contentType } = rows[0] as unknown as { name: string; content_type: string };
     const path = `/courses/${COURSE}/media/${name}`;
     const expected = readFileSync(join(inject('dist'), 'private/media', COURSE, name));
@@ -361,11 +371,14 @@ describe('the gate in process', () => {
     expect(await count(`/courses/${COURSE}/media/${rows[0]!.name}`, ownerCookie)).toEqual({ status: 200, statements: 1 });
     expect(await count(`/courses/${COURSE}/media/${rows[0]!.name}`)).toEqual({ status: 404, statements: 0 });
 
-    const first = await gate.handle(new Request(new URL(LESSON_PATH, 'https://courses.test'), { headers: { cookie: ownerCookie } }), ctx, { address: '', waitUntil: () => {} });
+    const first = await gate.handle(new Request(new URL(LESSON_PATH, 'https://courses.test'), { headers: { cookie: ownerCookie } }), ctx, {
+      address: '',
+      waitUntil: () => {},
+    });
     expect(await count(LESSON_PATH, ownerCookie, { 'if-none-match': first.headers.get('etag')! })).toEqual({ status: 304, statements: 1 });
   });
 
-  test("on Node, the prepared reads: one statement, and the page only leaves the store when the gate does not hold that version", async () => {
+  test('on Node, the prepared reads: one statement, and the page only leaves the store when the gate does not hold that version', async () => {
     // Every execution of a prepared statement is counted; the fallback must not be used.
     const database = new DatabaseSync(store.url.slice('file:'.length));
     let executions = 0;
@@ -410,10 +423,14 @@ describe('the gate in process', () => {
     const nodeGate = createLessonGate({ index, notFoundHtml: 'not found', reads: recording });
     const owner = await entitledMember();
     const request = () =>
-      nodeGate.handle(new Request(new URL(LESSON_PATH, 'https://courses.test'), { headers: { cookie: `${SESSION_COOKIE}=${owner.visitor.cookie(SESSION_COOKIE)}` } }), ctx, {
-        address: '',
-        waitUntil: () => {},
-      });
+      nodeGate.handle(
+        new Request(new URL(LESSON_PATH, 'https://courses.test'), { headers: { cookie: `${SESSION_COOKIE}=${owner.visitor.cookie(SESSION_COOKIE)}` } }),
+        ctx,
+        {
+          address: '',
+          waitUntil: () => {},
+        },
+      );
     try {
       executions = 0;
       const first = await request();
@@ -424,7 +441,13 @@ describe('the gate in process', () => {
       expect(pages).toEqual(['sent', 'held']);
       expect(await second.text()).toBe(await first.text());
       const { rows } = await store.client.execute({ sql: 'SELECT name FROM private_media WHERE course_slug = ? LIMIT 1', args: [COURSE] });
-      const media = await nodeGate.handle(new Request(new URL(`/courses/${COURSE}/media/${rows[0]!.name}`, 'https://courses.test'), { headers: { cookie: `${SESSION_COOKIE}=${owner.visitor.cookie(SESSION_COOKIE)}` } }), ctx, { address: '', waitUntil: () => {} });
+      const media = await nodeGate.handle(
+        new Request(new URL(`/courses/${COURSE}/media/${rows[0]!.name}`, 'https://courses.test'), {
+          headers: { cookie: `${SESSION_COOKIE}=${owner.visitor.cookie(SESSION_COOKIE)}` },
+        }),
+        ctx,
+        { address: '', waitUntil: () => {} },
+      );
       expect(media.status).toBe(200);
       expect(executions).toBe(3);
     } finally {

@@ -111,9 +111,24 @@ describe('import-django-content', () => {
       lessons: course.lessons.map((lesson) => `${lesson.slug}: ${lesson.title}${lesson.preview ? ' (free)' : ''}`),
     }));
     expect(summary).toEqual([
-      { slug: 'python-for-finance', title: 'Python for Finance', price: '7900 EUR', lessons: ['setting-up-pandas: Setting up pandas', 'price-data: Price data'] },
-      { slug: 'python-fundamentals', title: 'Python Fundamentals', price: '4900 EUR', lessons: ['welcome-to-python-fundamentals: Welcome to Python Fundamentals', 'cheat-sheet: Cheat sheet'] },
-      { slug: 'running-python-in-production', title: 'Running Python in Production', price: '3900 EUR', lessons: ['deploying-with-systemd: Deploying with systemd'] },
+      {
+        slug: 'python-for-finance',
+        title: 'Python for Finance',
+        price: '7900 EUR',
+        lessons: ['setting-up-pandas: Setting up pandas', 'price-data: Price data'],
+      },
+      {
+        slug: 'python-fundamentals',
+        title: 'Python Fundamentals',
+        price: '4900 EUR',
+        lessons: ['welcome-to-python-fundamentals: Welcome to Python Fundamentals', 'cheat-sheet: Cheat sheet'],
+      },
+      {
+        slug: 'running-python-in-production',
+        title: 'Running Python in Production',
+        price: '3900 EUR',
+        lessons: ['deploying-with-systemd: Deploying with systemd'],
+      },
     ]);
     const fundamentals = catalog.courses.find((course) => course.slug === 'python-fundamentals')!;
     expect(fundamentals.description).toBe('Learn Python from the very beginning: variables, loops, functions and files.');
@@ -156,7 +171,9 @@ describe('import-django-content', () => {
     const before = tree(courses);
     const again = await admin(args, NO_STORE);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain(`Nothing written: ${join(courses, 'python-fundamentals')}, ${join(courses, 'python-for-finance')}, ${join(courses, 'running-python-in-production')} exist already`);
+    expect(again.stderr).toContain(
+      `Nothing written: ${join(courses, 'python-fundamentals')}, ${join(courses, 'python-for-finance')}, ${join(courses, 'running-python-in-production')} exist already`,
+    );
     expect(again.stderr).toContain('--force');
     expect(tree(courses)).toEqual(before);
     const forced = await admin([...args, '--force'], NO_STORE);
@@ -246,14 +263,32 @@ describe('import-csv', () => {
       { email: 'ada.lovelace@example.com', password_hash: null, role: 'member', created_at: Date.UTC(2021, 2, 4) },
       { email: 'grace@example.org', password_hash: null, role: 'member', created_at: Date.UTC(2022, 0, 8, 12) },
     ]);
-    expect(await rows(s, 'SELECT u.email, l.course_slug, l.action, l.reason, l.note FROM access_ledger l JOIN users u ON u.id = l.user_id ORDER BY l.seq')).toEqual([
+    expect(
+      await rows(s, 'SELECT u.email, l.course_slug, l.action, l.reason, l.note FROM access_ledger l JOIN users u ON u.id = l.user_id ORDER BY l.seq'),
+    ).toEqual([
       { email: 'ada.lovelace@example.com', course_slug: 'python-fundamentals', action: 'grant', reason: 'migration', note: 'csv TCH-1001' },
       { email: 'ada.lovelace@example.com', course_slug: 'python-for-finance', action: 'grant', reason: 'migration', note: 'csv TCH-1002' },
       { email: 'grace@example.org', course_slug: 'running-python-scripts', action: 'grant', reason: 'migration', note: 'csv TCH-1003' },
     ]);
-    const audit = await rows<{ action: string; course_slug: string | null; detail: string }>(s, 'SELECT action, course_slug, detail FROM audit_log ORDER BY id');
-    expect(audit.map((row) => `${row.action} ${row.course_slug ?? ''}`)).toEqual(['grant python-fundamentals', 'grant python-for-finance', 'grant running-python-scripts', 'import-csv ']);
-    expect(JSON.parse(audit[0]!.detail)).toMatchObject({ import: 'csv TCH-1001', line: 2, name: 'Lovelace; Ada "the first"', date: '2021-03-04T00:00:00.000Z', amount: '49.00', currency: 'USD', reference: 'TCH-1001' });
+    const audit = await rows<{ action: string; course_slug: string | null; detail: string }>(
+      s,
+      'SELECT action, course_slug, detail FROM audit_log ORDER BY id',
+    );
+    expect(audit.map((row) => `${row.action} ${row.course_slug ?? ''}`)).toEqual([
+      'grant python-fundamentals',
+      'grant python-for-finance',
+      'grant running-python-scripts',
+      'import-csv ',
+    ]);
+    expect(JSON.parse(audit[0]!.detail)).toMatchObject({
+      import: 'csv TCH-1001',
+      line: 2,
+      name: 'Lovelace; Ada "the first"',
+      date: '2021-03-04T00:00:00.000Z',
+      amount: '49.00',
+      currency: 'USD',
+      reference: 'TCH-1001',
+    });
     expect(JSON.parse(audit[1]!.detail)).toMatchObject({ date: '2021-03-05T09:11:12.000Z', amount: '79', currency: 'EUR' });
     expect(JSON.parse(audit[3]!.detail)).toMatchObject({ source: file, rows: 4, accounts: 2, grants: 3, refused: 0 });
 
@@ -339,9 +374,9 @@ describe('import-csv', () => {
     ];
     for (const [text, message] of cases) await expect(planCsvImport(s.db, text), text).rejects.toThrow(message);
     const allRefused = await planCsvImport(s.db, 'email,course\nada@example.com,nope\n');
-    await expect(applyCsvImport({ db: s.db, clock: { now: () => Date.now() } }, allRefused, { actor: { userId: null, via: 'cli' }, iterations: 2000 })).rejects.toThrow(
-      'Nothing written: every row (1) was refused.',
-    );
+    await expect(
+      applyCsvImport({ db: s.db, clock: { now: () => Date.now() } }, allRefused, { actor: { userId: null, via: 'cli' }, iterations: 2000 }),
+    ).rejects.toThrow('Nothing written: every row (1) was refused.');
     expect(await peopleTables(s)).toBe(before);
   }, 180_000);
 

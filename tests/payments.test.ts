@@ -40,10 +40,21 @@ async function ledger(email: string, course = COURSE): Promise<string[]> {
 }
 
 async function purchasesOf(email: string) {
-  return query<{ id: number; course_slug: string; amount_minor: number; currency: string; status: string; amount_refunded_minor: number; created_user: number; payment_intent_id: string; checkout_session_id: string; tax_minor: number; subtotal_minor: number | null; invoice_id: string | null; consent_given: number }>(
-    'SELECT p.* FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ? ORDER BY p.id',
-    [email],
-  );
+  return query<{
+    id: number;
+    course_slug: string;
+    amount_minor: number;
+    currency: string;
+    status: string;
+    amount_refunded_minor: number;
+    created_user: number;
+    payment_intent_id: string;
+    checkout_session_id: string;
+    tax_minor: number;
+    subtotal_minor: number | null;
+    invoice_id: string | null;
+    consent_given: number;
+  }>('SELECT p.* FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ? ORDER BY p.id', [email]);
 }
 
 /** What the member gets for a paid lesson: 200 (reads it) or where they are sent. */
@@ -126,7 +137,9 @@ describe('a signed-in member buys a course', () => {
     expect(purchase!.payment_intent_id).toMatch(/^pi_/);
     expect(await canRead(visitor)).toBe(true);
     // The webhook arrived before the success page (the stand-in delivers first); both ran once.
-    const [grant] = await query<{ stripe_event_id: string | null; stripe_object_id: string }>('SELECT * FROM access_ledger WHERE purchase_id = ?', [purchase!.id]);
+    const [grant] = await query<{ stripe_event_id: string | null; stripe_object_id: string }>('SELECT * FROM access_ledger WHERE purchase_id = ?', [
+      purchase!.id,
+    ]);
     expect(grant!.stripe_object_id).toBe(sessionId);
     expect(grant!.stripe_event_id).toMatch(/^evt_/);
   });
@@ -168,7 +181,9 @@ describe('a guest buys without an account', () => {
     // The browser that started the checkout holds a random secret; the store only its hash.
     const secret = guest.cookie('__Host-checkout')!;
     expect(secret).toMatch(/^[\w-]{43}$/);
-    const [start] = await query<{ browser_secret_hash: string; used_at: number | null }>('SELECT * FROM checkout_starts WHERE checkout_session_id = ?', [sessionId]);
+    const [start] = await query<{ browser_secret_hash: string; used_at: number | null }>('SELECT * FROM checkout_starts WHERE checkout_session_id = ?', [
+      sessionId,
+    ]);
     expect(start).toMatchObject({ browser_secret_hash: createHash('sha256').update(secret).digest('hex'), used_at: null });
     const success = await pay(sessionId, { email: 'Guest.Buyer@Example.com' });
     expect(success).not.toContain(secret);
@@ -270,7 +285,10 @@ describe('webhooks and the success page in every order', () => {
     await pay(sessionId, { deliver: false });
     const [event] = await eventsOf('checkout.session.completed', sessionId);
     // The success page races the deliveries too.
-    const [statuses, ...pages] = await Promise.all([deliver(event!.id, 20, true), ...Array.from({ length: 5 }, () => visitor.get(`/checkout/success?session_id=${sessionId}`))]);
+    const [statuses, ...pages] = await Promise.all([
+      deliver(event!.id, 20, true),
+      ...Array.from({ length: 5 }, () => visitor.get(`/checkout/success?session_id=${sessionId}`)),
+    ]);
     expect(statuses).toEqual(Array(20).fill(200));
     expect(pages.map((page) => page.headers.get('location'))).toEqual(Array(5).fill(FIRST_LESSON));
     expect(await ledger('storm@example.com')).toEqual(['grant:purchase']);
@@ -372,7 +390,10 @@ describe('money that comes back: failed and cancelled refunds, disputes won on a
     expect((await purchasesOf('refund-failed@example.com'))[0]).toMatchObject({ status: 'paid', amount_refunded_minor: 0 });
     expect(await canRead(visitor)).toBe(true);
     // The three events of the failure (charge.refund.updated, refund.updated, refund.failed) restored it once.
-    const [row] = await query<{ object: string }>("SELECT stripe_object_id AS object FROM access_ledger WHERE action = 'restore' AND reason = 'refund_failed' AND user_id = (SELECT id FROM users WHERE email = ?)", ['refund-failed@example.com']);
+    const [row] = await query<{ object: string }>(
+      "SELECT stripe_object_id AS object FROM access_ledger WHERE action = 'restore' AND reason = 'refund_failed' AND user_id = (SELECT id FROM users WHERE email = ?)",
+      ['refund-failed@example.com'],
+    );
     expect(row!.object).toBe(refund.id);
 
     // Refunded again for good: revoked again.
@@ -414,7 +435,10 @@ describe('money that comes back: failed and cancelled refunds, disputes won on a
 
   test('an admin’s revoke stays: a refund that fails afterwards gives nothing back', async () => {
     const { visitor, intent } = await paidMember('revoked-by-admin@example.com');
-    const revoked = await revokeCourse({ db: site.store.db, clock: { now: () => Date.now() } }, { email: 'revoked-by-admin@example.com', course: COURSE, reason: 'abuse', actor: { userId: null, via: 'cli' } });
+    const revoked = await revokeCourse(
+      { db: site.store.db, clock: { now: () => Date.now() } },
+      { email: 'revoked-by-admin@example.com', course: COURSE, reason: 'abuse', actor: { userId: null, via: 'cli' } },
+    );
     expect(revoked.kind).toBe('revoked');
     const { refund } = await site.control('/_standin/refund', { payment_intent: intent });
     await site.control(`/_standin/refund/${refund.id}/fail`, {});
@@ -476,7 +500,11 @@ describe('what is refused', () => {
     }
     // A valid signature over a different body (tampered after signing) is refused too.
     const signed = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: WEBHOOK_SECRET });
-    const tampered = await fetch(url, { method: 'POST', body: body.replace('"paid"', '"paid" '), headers: { 'content-type': 'application/json', 'stripe-signature': signed } });
+    const tampered = await fetch(url, {
+      method: 'POST',
+      body: body.replace('"paid"', '"paid" '),
+      headers: { 'content-type': 'application/json', 'stripe-signature': signed },
+    });
     expect(tampered.status).toBe(400);
     expect(await query('SELECT count(*) AS n FROM purchases')).toEqual(before);
     expect(await ledger('forger@example.com')).toEqual([]);
@@ -485,11 +513,17 @@ describe('what is refused', () => {
   test('a dispute about a charge Stripe does not know is acknowledged and logged, not retried for days', async () => {
     const before = await query('SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM access_ledger) AS l');
     const payload = JSON.stringify({
-      id: 'evt_unknown_charge_1', object: 'event', type: 'charge.dispute.created',
+      id: 'evt_unknown_charge_1',
+      object: 'event',
+      type: 'charge.dispute.created',
       data: { object: { id: 'dp_unknown_1', object: 'dispute', charge: 'ch_nobody_knows', payment_intent: null, status: 'needs_response' } },
     });
     const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
-    const response = await fetch(`${site.server.url}/api/stripe/webhook`, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } });
+    const response = await fetch(`${site.server.url}/api/stripe/webhook`, {
+      method: 'POST',
+      body: payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+    });
     expect(response.status).toBe(200);
     expect(site.server.logs()).toMatch(/"event":"webhook\.unknown-object","eventId":"evt_unknown_charge_1"/);
     expect(await query('SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM access_ledger) AS l')).toEqual(before);
@@ -498,7 +532,11 @@ describe('what is refused', () => {
   test('an event type the site does not handle is acknowledged', async () => {
     const payload = JSON.stringify({ id: 'evt_unhandled_1', object: 'event', type: 'customer.created', data: { object: { id: 'cus_1', object: 'customer' } } });
     const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
-    const response = await fetch(`${site.server.url}/api/stripe/webhook`, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } });
+    const response = await fetch(`${site.server.url}/api/stripe/webhook`, {
+      method: 'POST',
+      body: payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+    });
     expect(response.status).toBe(200);
   });
 
@@ -517,7 +555,9 @@ describe('what is refused', () => {
   });
 
   test('unknown, unpublished and malformed courses are refused before Stripe is called', async () => {
-    await query("INSERT INTO courses (slug, title, price_minor, currency, published, position, content_hash, updated_at) VALUES ('retired-course', 'Retired', 1000, 'USD', 0, 99, 'x', 0)");
+    await query(
+      "INSERT INTO courses (slug, title, price_minor, currency, published, position, content_hash, updated_at) VALUES ('retired-course', 'Retired', 1000, 'USD', 0, 99, 'x', 0)",
+    );
     const visitor = createVisitor(site.server.url);
     const sessionsBefore = (await site.stripe.checkout.sessions.list({ limit: 100 })).data.length;
     expect((await visitor.post('/api/checkout', { course: 'no-such-course' })).status).toBe(404);
@@ -551,9 +591,18 @@ describe('when Stripe is unreachable', () => {
       expect(await response.text()).toContain('Nothing was charged');
 
       // A validly signed event whose session cannot be read from Stripe right now.
-      const payload = JSON.stringify({ id: 'evt_unreachable_1', object: 'event', type: 'checkout.session.completed', data: { object: { id: 'cs_test_unreachable', object: 'checkout.session' } } });
+      const payload = JSON.stringify({
+        id: 'evt_unreachable_1',
+        object: 'event',
+        type: 'checkout.session.completed',
+        data: { object: { id: 'cs_test_unreachable', object: 'checkout.session' } },
+      });
       const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
-      const webhook = await fetch(`${server.url}/api/stripe/webhook`, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } });
+      const webhook = await fetch(`${server.url}/api/stripe/webhook`, {
+        method: 'POST',
+        body: payload,
+        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+      });
       expect(webhook.status).toBe(500);
       // The log line keeps its own name beside the event's id.
       expect(server.logs()).toMatch(/"event":"webhook\.failed","eventId":"evt_unreachable_1","type":"checkout\.session\.completed"/);

@@ -35,7 +35,7 @@ describe('the demo build', () => {
     manifest = readManifest(dist);
   });
 
-  it('lists every course and every lesson of the published courses in the manifest, with the store\'s fields', () => {
+  it("lists every course and every lesson of the published courses in the manifest, with the store's fields", () => {
     expect(manifest.courses).toEqual(
       catalog.courses.map((course, index) => ({
         slug: course.slug,
@@ -115,13 +115,21 @@ describe('a course whose paid lessons carry markers', () => {
   it('has no marker, paid page, paid lesson folder or paid-only media bytes anywhere under dist/client', () => {
     const paidOnly = manifest.media.map((item) => ({ name: item.file, bytes: fingerprint(readFileSync(join(dist, 'private', item.file))) }));
     // The paid-only sources too, byte for byte (the SVG, the CSV and the text file are published as they are).
-    for (const source of ['04-advanced/img/paid-only.png', '04-advanced/img/paid-diagram.svg', '04-advanced/files/paid-notes.txt', '01-basics/img/secret.png']) {
+    for (const source of [
+      '04-advanced/img/paid-only.png',
+      '04-advanced/img/paid-diagram.svg',
+      '04-advanced/files/paid-notes.txt',
+      '01-basics/img/secret.png',
+    ]) {
       paidOnly.push({ name: source, bytes: fingerprint(readFileSync(join(ROOT, COURSES, 'tiny-course', source))) });
     }
     expect(paidOnly.length).toBe(7 + 4);
     const found = findInPublic(client, { text: ['PAID-MARKER', 'DRAFT-MARKER', 'HIDDEN-MARKER', '/courses/tiny-course/media/'], bytes: paidOnly });
     expect(found).toEqual([]);
-    const html = files(client).filter((f) => f.endsWith('.html')).map((f) => relative(client, f)).sort();
+    const html = files(client)
+      .filter((f) => f.endsWith('.html'))
+      .map((f) => relative(client, f))
+      .sort();
     expect(html).toEqual(['404.html', 'courses/tiny-course/index.html', 'courses/tiny-course/welcome/index.html', 'index.html']);
     for (const slug of ['setup', 'wrap-up', 'deep-dive']) expect(existsSync(join(client, 'courses/tiny-course', slug))).toBe(false);
   });
@@ -161,7 +169,9 @@ describe('a course whose paid lessons carry markers', () => {
     const flow = /srcset="(\/media\/[0-9a-f]{16}-640\.webp) 640w/.exec(page('deep-dive'))![1]!;
     expect(existsSync(join(client, flow))).toBe(true);
     // Drafts and unpublished courses are built nowhere.
-    const everything = files(join(dist, 'private')).map((f) => readFileSync(f, 'latin1')).join('\n');
+    const everything = files(join(dist, 'private'))
+      .map((f) => readFileSync(f, 'latin1'))
+      .join('\n');
     expect(everything).not.toContain('DRAFT-MARKER');
     expect(everything).not.toContain('HIDDEN-MARKER');
     expect(manifest.courses.map((c) => [c.slug, c.published])).toEqual([

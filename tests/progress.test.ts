@@ -51,9 +51,10 @@ async function owner() {
 }
 
 async function progressRows(userId?: number): Promise<string[]> {
-  const { rows } = userId === undefined
-    ? await store.client.execute('SELECT user_id, course_slug, lesson_slug FROM lesson_progress ORDER BY 1, 2, 3')
-    : await store.client.execute({ sql: 'SELECT lesson_slug FROM lesson_progress WHERE user_id = ? ORDER BY 1', args: [userId] });
+  const { rows } =
+    userId === undefined
+      ? await store.client.execute('SELECT user_id, course_slug, lesson_slug FROM lesson_progress ORDER BY 1, 2, 3')
+      : await store.client.execute({ sql: 'SELECT lesson_slug FROM lesson_progress WHERE user_id = ? ORDER BY 1', args: [userId] });
   return rows.map((row) => Object.values(row).join('/'));
 }
 
@@ -142,7 +143,11 @@ describe('posts that change nothing', () => {
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.get('location')).toBe(`/login?next=${encodeURIComponent(PAID_PATH)}`);
 
-    for (const fields of [{ course: COURSE, lesson: PAID, done: 'yes' }, { course: '../x', lesson: PAID, done: '1' }, { course: COURSE, lesson: [PAID, FIRST], done: '1' }]) {
+    for (const fields of [
+      { course: COURSE, lesson: PAID, done: 'yes' },
+      { course: '../x', lesson: PAID, done: '1' },
+      { course: COURSE, lesson: [PAID, FIRST], done: '1' },
+    ]) {
       expect((await entitled.post('/api/progress', fields)).status).toBe(400);
     }
     expect((await entitled.get('/api/progress')).status).toBeGreaterThanOrEqual(400);

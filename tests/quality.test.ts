@@ -44,9 +44,7 @@ beforeAll(() => {
 });
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)]));
 }
 
 /** `courses/x/index.html` → `/courses/x/`. */
@@ -117,7 +115,12 @@ describe('what a page costs', () => {
     expect(measured.gzip).toBeLessThanOrEqual(BUDGETS.script.gzip);
     // The catalogue and the course pages carry exactly that one script.
     for (const page of pages.filter((page) => ['catalogue', 'course'].includes(kindOf(page)))) {
-      expect(tags(page.html, ['script']).filter((tag) => tag.attributes.has('src')).map((tag) => tag.attributes.get('src')), page.path).toEqual([script]);
+      expect(
+        tags(page.html, ['script'])
+          .filter((tag) => tag.attributes.has('src'))
+          .map((tag) => tag.attributes.get('src')),
+        page.path,
+      ).toEqual([script]);
     }
   });
 
@@ -134,7 +137,9 @@ describe('what a page costs', () => {
       const total = { raw: html.raw + styles.raw, gzip: html.gzip + styles.gzip };
       const kind = kindOf(page);
       const budget = BUDGETS[kind];
-      rows.push(`${page.path.padEnd(60)} ${kind.padEnd(9)} html ${String(html.raw).padStart(6)} / ${String(html.gzip).padStart(5)}  +css ${String(total.raw).padStart(6)} / ${String(total.gzip).padStart(5)}  (budget ${budget.raw} / ${budget.gzip})`);
+      rows.push(
+        `${page.path.padEnd(60)} ${kind.padEnd(9)} html ${String(html.raw).padStart(6)} / ${String(html.gzip).padStart(5)}  +css ${String(total.raw).padStart(6)} / ${String(total.gzip).padStart(5)}  (budget ${budget.raw} / ${budget.gzip})`,
+      );
       if (total.raw > budget.raw || total.gzip > budget.gzip) over.push(rows.at(-1)!);
     }
     console.log(`bytes per page, raw / gzipped:\n${rows.join('\n')}`);
@@ -149,7 +154,8 @@ describe('what a page costs', () => {
         images++;
         const missing = ['width', 'height', 'alt'].filter((name) => !image.attributes.has(name));
         const bad = ['width', 'height'].filter((name) => image.attributes.has(name) && !/^\d+$/.test(image.attributes.get(name)!));
-        if (missing.length || bad.length) problems.push(`${page.path}: ${image.attributes.get('src')} missing ${missing.join(', ')} ${bad.length ? `not a number: ${bad.join(', ')}` : ''}`);
+        if (missing.length || bad.length)
+          problems.push(`${page.path}: ${image.attributes.get('src')} missing ${missing.join(', ')} ${bad.length ? `not a number: ${bad.join(', ')}` : ''}`);
       }
     }
     expect(problems).toEqual([]);
@@ -168,7 +174,11 @@ describe('links', () => {
   }
 
   test('every internal link, image, script, stylesheet and form leads somewhere', () => {
-    const site = new URL(tags(pages.find((page) => page.path === '/')!.html, ['link']).find((tag) => tag.attributes.get('rel') === 'canonical')!.attributes.get('href')!).origin;
+    const site = new URL(
+      tags(pages.find((page) => page.path === '/')!.html, ['link'])
+        .find((tag) => tag.attributes.get('rel') === 'canonical')!
+        .attributes.get('href')!,
+    ).origin;
     const routes = onDemandRoutes();
     expect(routes.length, 'on-demand routes in the route table').toBeGreaterThan(5);
     const paid = new Set(manifest.lessons.filter((lesson) => lesson.page).map((lesson) => `/courses/${lesson.course}/${lesson.slug}/`));
@@ -222,7 +232,9 @@ describe('links', () => {
           tag.attributes.get('href'),
           tag.attributes.get('src'),
           tag.name === 'form' ? tag.attributes.get('action') : undefined,
-          tag.name === 'meta' && /^(og|twitter):(image|url)$/.test(tag.attributes.get('property') ?? tag.attributes.get('name') ?? '') ? tag.attributes.get('content') : undefined,
+          tag.name === 'meta' && /^(og|twitter):(image|url)$/.test(tag.attributes.get('property') ?? tag.attributes.get('name') ?? '')
+            ? tag.attributes.get('content')
+            : undefined,
           ...(tag.attributes.get('srcset') ?? '').split(',').map((candidate) => candidate.trim().split(/\s+/)[0]),
         ];
         for (const reference of references) if (reference) check(page, reference);

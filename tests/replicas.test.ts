@@ -53,7 +53,10 @@ function replicaEnv(name: string): Record<string, string> {
 /** Runs one of the command-line tools with the replica settings, as an operator would. */
 function tool(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+    const child = spawn(process.execPath, [join(ROOT, script), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -266,9 +269,18 @@ describe('the primary down', () => {
     } finally {
       await sqld.restart();
     }
-    await within(15_000, async () => (await createVisitor(servers[1]!.url).post('/api/auth/login', { email: 'steady@example.com', password: PASSWORD })).status === 303);
+    await within(
+      15_000,
+      async () => (await createVisitor(servers[1]!.url).post('/api/auth/login', { email: 'steady@example.com', password: PASSWORD })).status === 303,
+    );
     // Stripe's retry after the primary is back: the refund is recorded and holds everywhere.
-    for (const eventId of new Set(standin.deliveries().slice(seen).filter((delivery) => delivery.status === 503).map((delivery) => delivery.event_id))) {
+    for (const eventId of new Set(
+      standin
+        .deliveries()
+        .slice(seen)
+        .filter((delivery) => delivery.status === 503)
+        .map((delivery) => delivery.event_id),
+    )) {
       const { statuses } = await control(`/_standin/events/${eventId}/deliver`);
       expect(statuses).toEqual([200]);
     }
@@ -276,7 +288,8 @@ describe('the primary down', () => {
     for (const server of servers) expect(await lesson(payer.on(server)), 'the buyer who paid during the outage').toBe(200);
     const late = browser();
     expect((await late.on(servers[2]!).post('/api/auth/signup', { email: 'during-outage@example.com', password: PASSWORD })).status).toBe(303);
-    for (const server of servers) await within(REVOCATION_BOUND_MS, async () => (await (await fetch(`${server.url}/healthz`)).json()).replica.primary === undefined);
+    for (const server of servers)
+      await within(REVOCATION_BOUND_MS, async () => (await (await fetch(`${server.url}/healthz`)).json()).replica.primary === undefined);
   });
 });
 

@@ -289,7 +289,7 @@ describe('a coming-soon course', () => {
     expect(before).not.toBe(afterSignUp); // the sign-up itself is the only change
   });
 
-  test('a sign-up is stored once, normalised, and answered with the page\'s confirmation', async () => {
+  test("a sign-up is stored once, normalised, and answered with the page's confirmation", async () => {
     const response = await join_({ course: COMING, email: '  Fan@Example.COM ' });
     counted++;
     expect(response.status).toBe(303);

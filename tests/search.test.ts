@@ -52,8 +52,7 @@ async function signUp(): Promise<{ visitor: Visitor; userId: number }> {
   return { visitor, userId: Number(rows[0]!.id) };
 }
 
-const search = (visitor: Visitor, q: string, course?: string) =>
-  visitor.get(`/api/search?q=${encodeURIComponent(q)}${course ? `&course=${course}` : ''}`);
+const search = (visitor: Visitor, q: string, course?: string) => visitor.get(`/api/search?q=${encodeURIComponent(q)}${course ? `&course=${course}` : ''}`);
 
 /** Rows of every table a search could write to, to show that none did. */
 async function storeState(): Promise<string> {
@@ -111,7 +110,7 @@ describe('search', () => {
     expect((await storeState()).replace(/users:\d+/, '')).toBe(before.replace(/users:\d+/, ''));
   });
 
-  test('attack: FTS5 query syntax, column filters and another course\'s slug read nothing paid and break nothing', async () => {
+  test("attack: FTS5 query syntax, column filters and another course's slug read nothing paid and break nothing", async () => {
     const before = await storeState();
     const visitor = createVisitor(server.url);
     const attempts = [
@@ -153,7 +152,10 @@ describe('search', () => {
     });
     const visitor = createVisitor(server.url);
     const times: Record<'paid' | 'nowhere', number[]> = { paid: [], nowhere: [] };
-    const pair = [['paid', PAID_WORD], ['nowhere', NOWHERE_WORD]] as const;
+    const pair = [
+      ['paid', PAID_WORD],
+      ['nowhere', NOWHERE_WORD],
+    ] as const;
     for (let round = 0; round < 80; round++) {
       // Each goes first in half of the rounds, so that neither gains from the other's warm-up.
       for (const [kind, word] of round % 2 ? [...pair].reverse() : pair) {

@@ -99,7 +99,10 @@ describe('errors and request logs', () => {
       expect(html).toContain(id);
       expect(html).not.toMatch(/courses_gone|no such table|at \w+ \(|\.ts:\d+|SQLITE/i);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const lines = server.logs().split('\n').filter((entry) => entry.includes(`"id":"${id}"`));
+      const lines = server
+        .logs()
+        .split('\n')
+        .filter((entry) => entry.includes(`"id":"${id}"`));
       // The request's own line, and the error under the same id (src/server/routes.ts answerRoute).
       expect(lines.map((line) => JSON.parse(line))).toEqual(
         expect.arrayContaining([

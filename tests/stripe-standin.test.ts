@@ -15,7 +15,10 @@ import type { StripeStandin } from '../scripts/stripe-standin.ts';
 const SECRET = 'whsec_standin_test_secret';
 const KEY = 'sk_test_standin';
 
-interface Received { headers: IncomingHttpHeaders; body: string }
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
 let received: Received[] = [];
 let respondWith = 200;
 let receiverDelayMs = 0;
@@ -34,7 +37,9 @@ beforeAll(async () => {
     maxInFlight = Math.max(maxInFlight, inFlight);
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (c: string) => { body += c; });
+    req.on('data', (c: string) => {
+      body += c;
+    });
     req.on('end', () => {
       received.push({ headers: req.headers, body });
       setTimeout(() => {
@@ -77,10 +82,12 @@ async function control(path: string, body: unknown): Promise<any> {
 function sessionParams(overrides: Record<string, unknown> = {}): Stripe.Checkout.SessionCreateParams {
   return {
     mode: 'payment',
-    line_items: [{
-      price_data: { currency: 'usd', unit_amount: 1500, product_data: { name: 'Git internals', description: 'Twelve lessons on the object store' } },
-      quantity: 2,
-    }],
+    line_items: [
+      {
+        price_data: { currency: 'usd', unit_amount: 1500, product_data: { name: 'Git internals', description: 'Twelve lessons on the object store' } },
+        quantity: 2,
+      },
+    ],
     client_reference_id: 'order_42',
     metadata: { course: 'git-internals' },
     payment_intent_data: { metadata: { course: 'git-internals', buyer: 'u_1' } },
@@ -103,7 +110,9 @@ async function loadCheckoutForm(pageUrl: string) {
     attrs: m[1]!,
   }));
   const buttons = [...(form?.[2] ?? '').matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/g)].map((m) => ({
-    value: /value="([^"]*)"/.exec(m[1]!)?.[1], text: m[2]!.replace(/<[^>]+>/g, '').trim(), attrs: m[1]!,
+    value: /value="([^"]*)"/.exec(m[1]!)?.[1],
+    text: m[2]!.replace(/<[^>]+>/g, '').trim(),
+    attrs: m[1]!,
   }));
   return { status: res.status, html, action: form ? new URL(form[1]!, pageUrl).href : null, inputs, buttons };
 }
@@ -112,7 +121,8 @@ async function submitCheckout(pageUrl: string, action: string, email?: string) {
   const page = await loadCheckoutForm(pageUrl);
   expect(page.action, 'the page has a POST form').toBeTruthy();
   const fields = new URLSearchParams();
-  for (const input of page.inputs) if (input.name) fields.set(input.name, input.name === 'email' && email !== undefined && !/readonly/.test(input.attrs) ? email : input.value);
+  for (const input of page.inputs)
+    if (input.name) fields.set(input.name, input.name === 'email' && email !== undefined && !/readonly/.test(input.attrs) ? email : input.value);
   fields.set('action', action);
   return fetch(page.action!, { method: 'POST', body: fields, redirect: 'manual' });
 }
@@ -140,7 +150,11 @@ async function paidSession(overrides: Record<string, unknown> = {}) {
 const plain = (s: string) => s.replaceAll('\u00a0', ' ');
 
 async function rejection(p: Promise<unknown>): Promise<any> {
-  try { await p; } catch (err) { return err; }
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
   throw new Error('expected the call to fail');
 }
 
@@ -167,7 +181,12 @@ describe('authentication and errors', () => {
     expect(await res.json()).toMatchObject({
       error: { type: 'invalid_request_error', code: 'resource_missing', param: 'session', message: "No such checkout.session: 'cs_test_nope'" },
     });
-    for (const call of [stripe.checkout.sessions.retrieve('cs_test_nope'), stripe.paymentIntents.retrieve('pi_nope'), stripe.charges.retrieve('ch_nope'), stripe.events.retrieve('evt_nope')]) {
+    for (const call of [
+      stripe.checkout.sessions.retrieve('cs_test_nope'),
+      stripe.paymentIntents.retrieve('pi_nope'),
+      stripe.charges.retrieve('ch_nope'),
+      stripe.events.retrieve('evt_nope'),
+    ]) {
       const err = await rejection(call);
       expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
       expect(err.statusCode).toBe(404);
@@ -195,9 +214,19 @@ describe('creating checkout sessions', () => {
     const s = await createSession();
     expect(s.id).toMatch(/^cs_test_/);
     expect(s).toMatchObject({
-      object: 'checkout.session', mode: 'payment', status: 'open', payment_status: 'unpaid', amount_total: 3000, amount_subtotal: 3000,
-      currency: 'usd', livemode: false, payment_intent: null, customer_details: null, client_reference_id: 'order_42',
-      metadata: { course: 'git-internals' }, cancel_url: 'http://127.0.0.1:4321/courses/git-internals',
+      object: 'checkout.session',
+      mode: 'payment',
+      status: 'open',
+      payment_status: 'unpaid',
+      amount_total: 3000,
+      amount_subtotal: 3000,
+      currency: 'usd',
+      livemode: false,
+      payment_intent: null,
+      customer_details: null,
+      client_reference_id: 'order_42',
+      metadata: { course: 'git-internals' },
+      cancel_url: 'http://127.0.0.1:4321/courses/git-internals',
     });
     expect(s.url).toBe(`${standin.url}/c/pay/${s.id}`);
     expect(s.created).toBe(Math.floor(clockMs / 1000));
@@ -206,7 +235,9 @@ describe('creating checkout sessions', () => {
   });
 
   it('rejects invalid parameters like Stripe, as StripeInvalidRequestError with the offending param', async () => {
-    const item = (price: Record<string, unknown>) => [{ price_data: { currency: 'usd', unit_amount: 1000, product_data: { name: 'X' }, ...price }, quantity: 1 }];
+    const item = (price: Record<string, unknown>) => [
+      { price_data: { currency: 'usd', unit_amount: 1000, product_data: { name: 'X' }, ...price }, quantity: 1 },
+    ];
     const cases: [Record<string, unknown>, string, string | undefined][] = [
       [{ success_url: undefined }, 'success_url', 'parameter_missing'],
       [{ line_items: item({ currency: 'xyz' }) }, 'line_items[0][price_data][currency]', undefined],
@@ -283,7 +314,13 @@ describe('creating checkout sessions', () => {
     const after = await stripe.checkout.sessions.retrieve(s.id, { expand: ['payment_intent.latest_charge'] });
     const pi = after.payment_intent as Stripe.PaymentIntent;
     expect(pi.id).toMatch(/^pi_/);
-    expect(pi).toMatchObject({ object: 'payment_intent', status: 'succeeded', amount: 3000, amount_received: 3000, metadata: { course: 'git-internals', buyer: 'u_1' } });
+    expect(pi).toMatchObject({
+      object: 'payment_intent',
+      status: 'succeeded',
+      amount: 3000,
+      amount_received: 3000,
+      metadata: { course: 'git-internals', buyer: 'u_1' },
+    });
     const charge = pi.latest_charge as Stripe.Charge;
     expect(charge).toMatchObject({ object: 'charge', paid: true, amount: 3000, amount_refunded: 0, refunded: false, disputed: false, payment_intent: pi.id });
     expect(charge.id).toMatch(/^ch_/);
@@ -328,7 +365,13 @@ describe('hosted checkout page and webhooks', () => {
     expect(event.id).toMatch(/^evt_/);
     expect(event).toMatchObject({ object: 'event', livemode: false, request: { id: null, idempotency_key: null } });
     const completed = event.data.object as Stripe.Checkout.Session;
-    expect(completed).toMatchObject({ id: s.id, status: 'complete', payment_status: 'paid', client_reference_id: 'order_42', customer_details: { email: 'learner@example.com' } });
+    expect(completed).toMatchObject({
+      id: s.id,
+      status: 'complete',
+      payment_status: 'paid',
+      client_reference_id: 'order_42',
+      customer_details: { email: 'learner@example.com' },
+    });
     expect(completed.payment_intent).toMatch(/^pi_/);
 
     const stored = await stripe.events.retrieve(event.id);
@@ -339,7 +382,7 @@ describe('hosted checkout page and webhooks', () => {
     const after = await loadCheckoutForm(s.url!);
     expect(after.html).toMatch(/already been completed/);
     expect(after.html).not.toMatch(/<button/);
-    expect((await submitCheckout(s.url!, 'pay').catch(() => null))).toBeNull(); // no form left to submit
+    expect(await submitCheckout(s.url!, 'pay').catch(() => null)).toBeNull(); // no form left to submit
   });
 
   it('rejects a tampered body or a wrong secret when verifying the webhook', async () => {
@@ -350,8 +393,12 @@ describe('hosted checkout page and webhooks', () => {
     const tampered = hook.body.replace('"amount_total": 3000', '"amount_total": 1');
     expect(tampered).not.toBe(hook.body);
     const provider = Stripe.createSubtleCryptoProvider();
-    await expect(stripe.webhooks.constructEventAsync(tampered, sig, SECRET, undefined, provider)).rejects.toBeInstanceOf(Stripe.errors.StripeSignatureVerificationError);
-    await expect(stripe.webhooks.constructEventAsync(hook.body, sig, 'whsec_other', undefined, provider)).rejects.toBeInstanceOf(Stripe.errors.StripeSignatureVerificationError);
+    await expect(stripe.webhooks.constructEventAsync(tampered, sig, SECRET, undefined, provider)).rejects.toBeInstanceOf(
+      Stripe.errors.StripeSignatureVerificationError,
+    );
+    await expect(stripe.webhooks.constructEventAsync(hook.body, sig, 'whsec_other', undefined, provider)).rejects.toBeInstanceOf(
+      Stripe.errors.StripeSignatureVerificationError,
+    );
     await expect(verify(hook)).resolves.toBeTruthy();
   });
 
@@ -434,7 +481,7 @@ describe('hosted checkout page and webhooks', () => {
     expect(received).toHaveLength(21);
     const events = await Promise.all(received.map(verify));
     expect(new Set(events.map((e) => e.id))).toEqual(new Set([original.id]));
-    const logged = await (await fetch(`${standin.url}/_standin/deliveries?event=${original.id}`)).json() as any;
+    const logged = (await (await fetch(`${standin.url}/_standin/deliveries?event=${original.id}`)).json()) as any;
     expect(logged.deliveries).toHaveLength(21);
     expect(logged.deliveries.filter((d: any) => d.redelivery)).toHaveLength(20);
   });
@@ -487,33 +534,57 @@ describe('hosted checkout page and webhooks', () => {
 });
 
 describe('tax, tax IDs, consent and invoices', () => {
-  const taxed = (behavior: 'inclusive' | 'exclusive', extra: Record<string, unknown> = {}) => createSession({
-    line_items: [{ price_data: { currency: 'eur', unit_amount: 4900, tax_behavior: behavior, product_data: { name: 'Git internals', tax_code: 'txcd_10103000' } }, quantity: 1 }],
-    automatic_tax: { enabled: true }, billing_address_collection: 'required', tax_id_collection: { enabled: true },
-    invoice_creation: { enabled: true, invoice_data: { metadata: { course: 'git-internals' } } },
-    consent_collection: { terms_of_service: 'required' },
-    custom_text: { terms_of_service_acceptance: { message: 'I ask for immediate access. See the [terms](https://courses.test/terms/).' } },
-    ...extra,
-  });
+  const taxed = (behavior: 'inclusive' | 'exclusive', extra: Record<string, unknown> = {}) =>
+    createSession({
+      line_items: [
+        {
+          price_data: { currency: 'eur', unit_amount: 4900, tax_behavior: behavior, product_data: { name: 'Git internals', tax_code: 'txcd_10103000' } },
+          quantity: 1,
+        },
+      ],
+      automatic_tax: { enabled: true },
+      billing_address_collection: 'required',
+      tax_id_collection: { enabled: true },
+      invoice_creation: { enabled: true, invoice_data: { metadata: { course: 'git-internals' } } },
+      consent_collection: { terms_of_service: 'required' },
+      custom_text: { terms_of_service_acceptance: { message: 'I ask for immediate access. See the [terms](https://courses.test/terms/).' } },
+      ...extra,
+    });
 
   it('carves the VAT out of an inclusive price, by the billing country, and records the tax ID, consent and invoice as Stripe does', async () => {
     const s = await taxed('inclusive');
-    expect(s).toMatchObject({ ui_mode: 'hosted_page', automatic_tax: { enabled: true, status: 'requires_location_inputs' }, tax_id_collection: { enabled: true }, consent_collection: { terms_of_service: 'required' } });
+    expect(s).toMatchObject({
+      ui_mode: 'hosted_page',
+      automatic_tax: { enabled: true, status: 'requires_location_inputs' },
+      tax_id_collection: { enabled: true },
+      consent_collection: { terms_of_service: 'required' },
+    });
     const paid = (await control(`/_standin/checkout/${s.id}/pay`, { email: 'b2b@example.com', country: 'DE', tax_id: 'DE123456789', consent: true })).session;
     // 4900 inclusive of 19%: 4900 * 19 / 119 = 782.35
     expect(paid).toMatchObject({
-      amount_subtotal: 4900, amount_total: 4900, total_details: { amount_tax: 782 },
+      amount_subtotal: 4900,
+      amount_total: 4900,
+      total_details: { amount_tax: 782 },
       automatic_tax: { status: 'complete' },
       customer_details: { address: { country: 'DE' }, tax_ids: [{ type: 'eu_vat', value: 'DE123456789' }] },
       consent: { terms_of_service: 'accepted' },
     });
     const invoice = await stripe.invoices.retrieve(paid.invoice);
-    expect(invoice).toMatchObject({ id: expect.stringMatching(/^in_/), status: 'paid', total: 4900, customer_tax_ids: [{ type: 'eu_vat', value: 'DE123456789' }] });
+    expect(invoice).toMatchObject({
+      id: expect.stringMatching(/^in_/),
+      status: 'paid',
+      total: 4900,
+      customer_tax_ids: [{ type: 'eu_vat', value: 'DE123456789' }],
+    });
     const page = await fetch(invoice.hosted_invoice_url!);
     expect(await page.text()).toContain('DE123456789');
     const pdf = await fetch(invoice.invoice_pdf!);
     expect(pdf.headers.get('content-type')).toBe('application/pdf');
-    expect(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(
+      Buffer.from(await pdf.arrayBuffer())
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
     // The overview page shows the tax and links the invoice, for someone running the demo.
     const overview = plain(await (await fetch(`${standin.url}/`)).text());
     expect(overview).toContain('Tax €7.82 (DE)');
@@ -531,7 +602,9 @@ describe('tax, tax IDs, consent and invoices', () => {
     const s = await taxed('inclusive');
     await expect(control(`/_standin/checkout/${s.id}/pay`, { email: 'x@example.com', country: 'DE' })).rejects.toThrow(/terms_of_service_not_accepted/);
     await expect(control(`/_standin/checkout/${s.id}/pay`, { email: 'x@example.com', consent: true })).rejects.toThrow(/billing_address_required/);
-    await expect(control(`/_standin/checkout/${s.id}/pay`, { email: 'x@example.com', country: 'DE', consent: true, tax_id: 'FR12' })).rejects.toThrow(/tax_id_invalid/);
+    await expect(control(`/_standin/checkout/${s.id}/pay`, { email: 'x@example.com', country: 'DE', consent: true, tax_id: 'FR12' })).rejects.toThrow(
+      /tax_id_invalid/,
+    );
     // The hosted page says so too, and shows the VAT once the country is chosen.
     const form = (extra: Record<string, string>) => new URLSearchParams({ email: 'x@example.com', country: 'DE', ...extra });
     const shown = await fetch(s.url!, { method: 'POST', body: form({ action: 'address' }) });
@@ -581,7 +654,10 @@ describe('lists', () => {
     expect(all.data.map((e) => e.type)).toEqual(['refund.created', 'charge.refunded', 'checkout.session.completed']);
     expect((await stripe.events.list({ type: 'charge.refunded' })).data).toHaveLength(1);
     expect((await stripe.events.list({ type: 'charge.*' })).data).toHaveLength(1);
-    expect((await stripe.events.list({ types: ['refund.created', 'checkout.session.completed'] })).data.map((e) => e.type)).toEqual(['refund.created', 'checkout.session.completed']);
+    expect((await stripe.events.list({ types: ['refund.created', 'checkout.session.completed'] })).data.map((e) => e.type)).toEqual([
+      'refund.created',
+      'checkout.session.completed',
+    ]);
     expect((await stripe.events.list({ created: { gte: since } })).data).toHaveLength(2);
     const ids: string[] = [];
     for await (const e of stripe.events.list({ limit: 1 })) ids.push(e.id);
@@ -600,7 +676,9 @@ describe('currencies', () => {
 
     const kwd = await createSession({ line_items: [{ price_data: { currency: 'kwd', unit_amount: 12500, product_data: { name: 'K' } }, quantity: 1 }] });
     expect(plain((await loadCheckoutForm(kwd.url!)).html)).toContain('KWD 12.500');
-    const odd = await rejection(createSession({ line_items: [{ price_data: { currency: 'kwd', unit_amount: 12345, product_data: { name: 'K' } }, quantity: 1 }] }));
+    const odd = await rejection(
+      createSession({ line_items: [{ price_data: { currency: 'kwd', unit_amount: 12345, product_data: { name: 'K' } }, quantity: 1 }] }),
+    );
     expect(odd).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
 
     expect(formatAmount(1999, 'usd')).toBe('$19.99');
@@ -674,7 +752,10 @@ describe('refunds that give nothing back', () => {
     expect(listed.data.map((r) => [r.id, r.status])).toEqual([[refund.id, 'failed']]);
     // Stripe refuses what cannot happen: a failed refund does not fail again, nor is it cancelled.
     await expect(control(`/_standin/refund/${refund.id}/fail`, {})).rejects.toThrow(/only a pending or succeeded refund can fail/);
-    await expect(stripe.refunds.cancel(refund.id)).rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/only cancel refunds with a status of requires_action/) });
+    await expect(stripe.refunds.cancel(refund.id)).rejects.toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/only cancel refunds with a status of requires_action/),
+    });
     await expect(control('/_standin/refund/re_unknown/fail', {})).rejects.toThrow(/No such refund/);
     // The money is the merchant's again: it can be refunded anew.
     expect((await stripe.refunds.create({ payment_intent: paymentIntent })).amount).toBe(3000);
@@ -773,14 +854,19 @@ describe('index page', () => {
     expect(html).toContain(session.id);
     expect(html).toMatch(/<label for="amount-[^"]+">Refund amount \(USD\)/);
     const res = await fetch(`${standin.url}/_standin/refund`, {
-      method: 'POST', redirect: 'manual',
+      method: 'POST',
+      redirect: 'manual',
       body: new URLSearchParams({ _redirect: '/', payment_intent: paymentIntent, amount_major: '5.00' }),
     });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toMatch(/^\/\?notice=Refunded/);
     const pi = await stripe.paymentIntents.retrieve(paymentIntent, { expand: ['latest_charge'] });
     expect((pi.latest_charge as Stripe.Charge).amount_refunded).toBe(500);
-    const bad = await fetch(`${standin.url}/_standin/refund`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ _redirect: '/', payment_intent: paymentIntent, amount_major: '99' }) });
+    const bad = await fetch(`${standin.url}/_standin/refund`, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams({ _redirect: '/', payment_intent: paymentIntent, amount_major: '99' }),
+    });
     expect(bad.headers.get('location')).toMatch(/^\/\?error=Refund%20amount/);
   });
 });
@@ -817,7 +903,9 @@ describe('process lifecycle', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       let out = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        out += c;
+      });
       const line = await waitFor(() => /stripe stand-in listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out) ?? undefined, 10_000);
       const health = await fetch(`${line[1]}/_standin/health`);
       expect(await health.json()).toEqual({ ok: true });

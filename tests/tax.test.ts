@@ -21,7 +21,10 @@ beforeAll(async () => {
   const build = await buildSite({ coursesDir: FIXTURE });
   if (build.code !== 0) throw new Error(`the tax fixture does not build:\n${build.output}`);
   site = await startPaymentsSite(build.outDir);
-  await makeAdmin({ db: site.store.db, clock: { now: () => Date.now() } }, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } });
+  await makeAdmin(
+    { db: site.store.db, clock: { now: () => Date.now() } },
+    { email: ADMIN_EMAIL, password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } },
+  );
   admin = createVisitor(site.server.url);
   expect((await admin.post('/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).status).toBe(303);
 });
@@ -49,7 +52,10 @@ const text = async (response: Response) => (await response.text()).replaceAll('\
 /** A cell of the page by its data attribute, as a person reads it. */
 function cell(html: string, attribute: string): string | undefined {
   const match = new RegExp(`<td[^>]*${attribute}[^>]*>([\\s\\S]*?)</td>`).exec(html);
-  return match?.[1]?.replace(/<[^>]+>/g, '').replaceAll('\u00a0', ' ').trim();
+  return match?.[1]
+    ?.replace(/<[^>]+>/g, '')
+    .replaceAll('\u00a0', ' ')
+    .trim();
 }
 
 describe('what the site asks Stripe Checkout for', () => {
@@ -66,7 +72,9 @@ describe('what the site asks Stripe Checkout for', () => {
       currency: 'eur',
       amount_total: 4900,
     });
-    expect(session.custom_text.terms_of_service_acceptance?.message).toMatch(/immediate access[\s\S]*14-day right of withdrawal[\s\S]*\(https:\/\/courses\.test\/terms\/\)/);
+    expect(session.custom_text.terms_of_service_acceptance?.message).toMatch(
+      /immediate access[\s\S]*14-day right of withdrawal[\s\S]*\(https:\/\/courses\.test\/terms\/\)/,
+    );
     const [item] = (await site.stripe.checkout.sessions.listLineItems(sessionId, { expand: ['data.price.product'] })).data;
     expect(item!.price).toMatchObject({ tax_behavior: 'inclusive', unit_amount: 4900 });
     expect((item!.price!.product as { tax_code: string }).tax_code).toBe('txcd_10103000');
@@ -101,7 +109,11 @@ describe('a buyer from Germany', () => {
 
   test('cannot pay without ticking the consent: nothing is charged or recorded', async () => {
     const before = await written();
-    const refused = await fetch(checkoutUrl, { method: 'POST', body: new URLSearchParams({ country: 'DE', tax_id: VAT_ID, action: 'pay' }), redirect: 'manual' });
+    const refused = await fetch(checkoutUrl, {
+      method: 'POST',
+      body: new URLSearchParams({ country: 'DE', tax_id: VAT_ID, action: 'pay' }),
+      redirect: 'manual',
+    });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('Tick the box to accept the terms');
     const sessionId = checkoutUrl.split('/').pop()!;
@@ -110,14 +122,24 @@ describe('a buyer from Germany', () => {
   });
 
   test('pays with a VAT ID and the consent; the purchase records the tax, the VAT ID, the invoice and the consent', async () => {
-    const paid = await fetch(checkoutUrl, { method: 'POST', body: new URLSearchParams({ country: 'DE', postal_code: '10115', tax_id: 'de 123 456 789', consent: 'accepted', action: 'pay' }), redirect: 'manual' });
+    const paid = await fetch(checkoutUrl, {
+      method: 'POST',
+      body: new URLSearchParams({ country: 'DE', postal_code: '10115', tax_id: 'de 123 456 789', consent: 'accepted', action: 'pay' }),
+      redirect: 'manual',
+    });
     expect(paid.status).toBe(303);
     const success = await visitor.get(sitePath(paid.headers.get('location')!));
     expect(success.status).toBe(303);
     const [purchase] = await query<Record<string, any>>('SELECT p.* FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ?', [email]);
     expect(purchase).toMatchObject({
-      amount_minor: 4900, subtotal_minor: 4900, tax_minor: 782, currency: 'EUR', tax_country: 'DE',
-      buyer_tax_ids: `eu_vat:${VAT_ID}`, consent_given: 1, status: 'paid',
+      amount_minor: 4900,
+      subtotal_minor: 4900,
+      tax_minor: 782,
+      currency: 'EUR',
+      tax_country: 'DE',
+      buyer_tax_ids: `eu_vat:${VAT_ID}`,
+      consent_given: 1,
+      status: 'paid',
     });
     expect(purchase!.invoice_id).toMatch(/^in_/);
     expect(purchase!.invoice_url).toBe(`${site.standin.url}/i/${purchase!.invoice_id}`);
@@ -156,7 +178,11 @@ describe('a buyer from Germany', () => {
     const page = await text(await visitor.get('/account/purchases'));
     expect(cell(page, 'data-refunded')).toBe('€24.50 partly refunded');
     // The refund of an invoiced payment comes with a credit note, linked beside the invoice.
-    const [note] = (await site.stripe.creditNotes.list({ invoice: (await query<{ invoice_id: string }>('SELECT invoice_id FROM purchases WHERE id = ?', [purchaseId]))[0]!.invoice_id })).data;
+    const [note] = (
+      await site.stripe.creditNotes.list({
+        invoice: (await query<{ invoice_id: string }>('SELECT invoice_id FROM purchases WHERE id = ?', [purchaseId]))[0]!.invoice_id,
+      })
+    ).data;
     expect(note).toMatchObject({ total: 2450, status: 'issued' });
     const link = new RegExp(`<a href="([^"]+)" data-credit-note>Credit note ${note!.number}</a>`).exec(page);
     expect(link?.[1]).toBe(note!.pdf);
@@ -207,8 +233,14 @@ describe('a refund that stays pending and then fails', () => {
     expect((await visitor.get(sitePath(redirect))).status).toBe(303);
     const lesson = '/courses/vat-course/paid-part/';
     expect((await visitor.get(lesson)).status).toBe(200);
-    const [purchase] = await query<{ id: number; payment_intent_id: string }>('SELECT p.id, p.payment_intent_id FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ?', [email]);
-    const ledger = async () => (await query<{ e: string }>("SELECT action || ':' || reason AS e FROM access_ledger WHERE purchase_id = ? ORDER BY seq", [purchase!.id])).map((row) => row.e);
+    const [purchase] = await query<{ id: number; payment_intent_id: string }>(
+      'SELECT p.id, p.payment_intent_id FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ?',
+      [email],
+    );
+    const ledger = async () =>
+      (await query<{ e: string }>("SELECT action || ':' || reason AS e FROM access_ledger WHERE purchase_id = ? ORDER BY seq", [purchase!.id])).map(
+        (row) => row.e,
+      );
 
     const { refund } = await site.control('/_standin/refund', { payment_intent: purchase!.payment_intent_id, pending: true });
     expect(refund.status).toBe('pending');

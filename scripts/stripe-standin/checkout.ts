@@ -4,12 +4,46 @@
 // expiry outside its window) and is paid, settled or expired as Stripe does it.
 import { randomBytes } from 'node:crypto';
 import { CURRENCIES, formatAmount, isThreeDecimal, minimumTotal } from './currencies.ts';
-import { allowOnly, ApiError, arr, bool, checkEmail, email, int, invalid, isObj, metadata, missing, noSuch, obj, oneOf, str, sub, url, type Metadata, type Param, type ParamObject } from './params.ts';
+import {
+  allowOnly,
+  ApiError,
+  arr,
+  bool,
+  checkEmail,
+  email,
+  int,
+  invalid,
+  isObj,
+  metadata,
+  missing,
+  noSuch,
+  obj,
+  oneOf,
+  str,
+  sub,
+  url,
+  type Metadata,
+  type Param,
+  type ParamObject,
+} from './params.ts';
 import { applyTax, asks, buyerDetails, createInvoice, taxParams, type BuyerTaxInput } from './tax-and-invoices.ts';
 import { appliedCode, applyCode, checkRedeemable, redeem } from './promotions.ts';
 import {
-  clone, NO_REQUEST, now, randomId, save, track,
-  type Charge, type CheckoutSession, type Customer, type IntentData, type LineItem, type PaymentIntent, type RequestContext, type Standin, type StripeEvent,
+  clone,
+  NO_REQUEST,
+  now,
+  randomId,
+  save,
+  track,
+  type Charge,
+  type CheckoutSession,
+  type Customer,
+  type IntentData,
+  type LineItem,
+  type PaymentIntent,
+  type RequestContext,
+  type Standin,
+  type StripeEvent,
 } from './state.ts';
 import { dispatchInBackground, emit } from './webhooks.ts';
 
@@ -21,10 +55,28 @@ import { dispatchInBackground, emit } from './webhooks.ts';
  * filters them).
  */
 export const SESSION_CREATE_PARAMS = [
-  'mode', 'line_items', 'success_url', 'cancel_url', 'client_reference_id', 'customer_email', 'customer',
-  'customer_creation', 'metadata', 'allow_promotion_codes', 'payment_intent_data', 'expires_at', 'expand',
-  'locale', 'submit_type', 'billing_address_collection', 'ui_mode',
-  'automatic_tax', 'custom_text', 'consent_collection', 'invoice_creation', 'tax_id_collection',
+  'mode',
+  'line_items',
+  'success_url',
+  'cancel_url',
+  'client_reference_id',
+  'customer_email',
+  'customer',
+  'customer_creation',
+  'metadata',
+  'allow_promotion_codes',
+  'payment_intent_data',
+  'expires_at',
+  'expand',
+  'locale',
+  'submit_type',
+  'billing_address_collection',
+  'ui_mode',
+  'automatic_tax',
+  'custom_text',
+  'consent_collection',
+  'invoice_creation',
+  'tax_id_collection',
   // accepted and ignored: they change only what Stripe's own page collects
   'phone_number_collection',
 ] as const;
@@ -33,7 +85,50 @@ export const SESSION_CREATE_PARAMS = [
 const UI_MODES = ['elements', 'embedded_page', 'form', 'hosted_page'] as const;
 const MODES = ['payment', 'setup', 'subscription'] as const;
 const SUBMIT_TYPES = ['auto', 'book', 'donate', 'pay', 'subscribe'] as const;
-const LOCALES = ['auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hi-IN', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW'] as const;
+const LOCALES = [
+  'auto',
+  'bg',
+  'cs',
+  'da',
+  'de',
+  'el',
+  'en',
+  'en-GB',
+  'es',
+  'es-419',
+  'et',
+  'fi',
+  'fil',
+  'fr',
+  'fr-CA',
+  'hi-IN',
+  'hr',
+  'hu',
+  'id',
+  'it',
+  'ja',
+  'ko',
+  'lt',
+  'lv',
+  'ms',
+  'mt',
+  'nb',
+  'nl',
+  'pl',
+  'pt',
+  'pt-BR',
+  'ro',
+  'ru',
+  'sk',
+  'sl',
+  'sv',
+  'th',
+  'tr',
+  'vi',
+  'zh',
+  'zh-HK',
+  'zh-TW',
+] as const;
 const TAX_BEHAVIORS = ['exclusive', 'inclusive', 'unspecified'] as const;
 
 export function createSession(sd: Standin, p: ParamObject): CheckoutSession {
@@ -42,10 +137,12 @@ export function createSession(sd: Standin, p: ParamObject): CheckoutSession {
   if (!mode) throw missing('mode');
   if (mode !== 'payment') throw invalid('mode', `Invalid mode: '${mode}'. This stand-in supports only mode=payment.`);
   const uiMode = oneOf(p, 'ui_mode', UI_MODES);
-  if (uiMode !== undefined && uiMode !== 'hosted_page') throw invalid('ui_mode', `ui_mode '${uiMode}' needs Stripe.js on the site's own page; this stand-in serves only hosted_page.`);
+  if (uiMode !== undefined && uiMode !== 'hosted_page')
+    throw invalid('ui_mode', `ui_mode '${uiMode}' needs Stripe.js on the site's own page; this stand-in serves only hosted_page.`);
   const tax = taxParams(p);
   const rawItems = arr(p, 'line_items');
-  if (!rawItems || rawItems.length === 0) throw new ApiError(400, 'line_items is required in payment mode.', { code: 'parameter_missing', param: 'line_items' });
+  if (!rawItems || rawItems.length === 0)
+    throw new ApiError(400, 'line_items is required in payment mode.', { code: 'parameter_missing', param: 'line_items' });
   const successUrl = url(p, 'success_url');
   if (!successUrl) throw missing('success_url');
   const cancelUrl = url(p, 'cancel_url') ?? null;
@@ -81,29 +178,60 @@ export function createSession(sd: Standin, p: ParamObject): CheckoutSession {
   if (items.some((li) => li.currency !== currency)) throw invalid('line_items', 'All line items must use the same currency.');
   const total = items.reduce((sum, li) => sum + li.amount_total, 0);
   const min = minimumTotal(currency);
-  if (total < min) throw new ApiError(400, `The Checkout Session's total amount due must add up to at least ${formatAmount(min, currency)} ${currency}`, { code: 'amount_too_small', param: 'line_items' });
+  if (total < min)
+    throw new ApiError(400, `The Checkout Session's total amount due must add up to at least ${formatAmount(min, currency)} ${currency}`, {
+      code: 'amount_too_small',
+      param: 'line_items',
+    });
 
   const locale = oneOf(p, 'locale', LOCALES) ?? null;
   const submitType = oneOf(p, 'submit_type', SUBMIT_TYPES) ?? null;
   const session: CheckoutSession = {
-    id, object: 'checkout.session',
-    adaptive_pricing: null, after_expiration: null,
+    id,
+    object: 'checkout.session',
+    adaptive_pricing: null,
+    after_expiration: null,
     allow_promotion_codes: allowPromo,
-    amount_subtotal: total, amount_total: total,
+    amount_subtotal: total,
+    amount_total: total,
     ...tax,
-    cancel_url: cancelUrl, client_reference_id: clientRef, client_secret: null,
-    consent: null, created, currency,
+    cancel_url: cancelUrl,
+    client_reference_id: clientRef,
+    client_secret: null,
+    consent: null,
+    created,
+    currency,
     custom_fields: [],
-    customer, customer_creation: customerCreation ?? (customer ? null : 'if_required'),
-    customer_details: null, customer_email: customerEmail, discounts: [],
-    expires_at: expiresAt, invoice: null, livemode: false,
-    locale, metadata: meta, mode: 'payment',
-    payment_intent: null, payment_link: null, payment_method_collection: 'if_required',
-    payment_method_options: {}, payment_method_types: ['card'], payment_status: 'unpaid',
-    phone_number_collection: { enabled: false }, recovered_from: null, saved_payment_method_options: null,
-    setup_intent: null, shipping_address_collection: null, shipping_cost: null, shipping_options: [],
-    status: 'open', submit_type: submitType, subscription: null, success_url: successUrl,
-    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 }, ui_mode: 'hosted_page',
+    customer,
+    customer_creation: customerCreation ?? (customer ? null : 'if_required'),
+    customer_details: null,
+    customer_email: customerEmail,
+    discounts: [],
+    expires_at: expiresAt,
+    invoice: null,
+    livemode: false,
+    locale,
+    metadata: meta,
+    mode: 'payment',
+    payment_intent: null,
+    payment_link: null,
+    payment_method_collection: 'if_required',
+    payment_method_options: {},
+    payment_method_types: ['card'],
+    payment_status: 'unpaid',
+    phone_number_collection: { enabled: false },
+    recovered_from: null,
+    saved_payment_method_options: null,
+    setup_intent: null,
+    shipping_address_collection: null,
+    shipping_cost: null,
+    shipping_options: [],
+    status: 'open',
+    submit_type: submitType,
+    subscription: null,
+    success_url: successUrl,
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+    ui_mode: 'hosted_page',
     url: `${sd.baseUrl}/c/pay/${id}`,
   };
   track(sd, sd.state.sessions, session);
@@ -119,17 +247,20 @@ function lineItem(sd: Standin, raw: Param, prefix: string, created: number): Lin
   const priceId = str(raw, 'price', prefix);
   if (priceId) throw noSuch('price', priceId, sub(prefix, 'price'), 400); // price_data prices are single-use, as in Stripe
   const quantity = int(raw, 'quantity', prefix, 1);
-  if (quantity === undefined) throw new ApiError(400, `Quantity is required. Add \`quantity\` to \`${prefix}\``, { code: 'parameter_missing', param: sub(prefix, 'quantity') });
+  if (quantity === undefined)
+    throw new ApiError(400, `Quantity is required. Add \`quantity\` to \`${prefix}\``, { code: 'parameter_missing', param: sub(prefix, 'quantity') });
   const pd = obj(raw, 'price_data', prefix);
   if (!pd) throw missing(sub(prefix, 'price_data'));
   const pdPrefix = sub(prefix, 'price_data');
   allowOnly(pd, ['currency', 'unit_amount', 'unit_amount_decimal', 'product_data', 'product', 'tax_behavior'], pdPrefix);
   const currency = str(pd, 'currency', pdPrefix, true)!.toLowerCase();
-  if (!CURRENCIES.has(currency)) throw invalid(sub(pdPrefix, 'currency'), `Invalid currency: ${currency}. Stripe currently supports these currencies: ${[...CURRENCIES].join(', ')}`);
+  if (!CURRENCIES.has(currency))
+    throw invalid(sub(pdPrefix, 'currency'), `Invalid currency: ${currency}. Stripe currently supports these currencies: ${[...CURRENCIES].join(', ')}`);
   let unitAmount = int(pd, 'unit_amount', pdPrefix, 0);
   if (unitAmount === undefined && str(pd, 'unit_amount_decimal', pdPrefix) !== undefined) {
     const dec = str(pd, 'unit_amount_decimal', pdPrefix)!;
-    if (!/^\d+$/.test(dec)) throw invalid(sub(pdPrefix, 'unit_amount_decimal'), `Invalid decimal: ${dec}. Fractional minor units are not supported by this stand-in.`);
+    if (!/^\d+$/.test(dec))
+      throw invalid(sub(pdPrefix, 'unit_amount_decimal'), `Invalid decimal: ${dec}. Fractional minor units are not supported by this stand-in.`);
     unitAmount = Number(dec);
   }
   if (unitAmount === undefined) throw missing(sub(pdPrefix, 'unit_amount'));
@@ -143,21 +274,52 @@ function lineItem(sd: Standin, raw: Param, prefix: string, created: number): Lin
   allowOnly(prod, ['name', 'description', 'metadata', 'images', 'tax_code'], prodPrefix);
   const name = str(prod, 'name', prodPrefix, true)!;
   const product = track(sd, sd.state.products, {
-    id: randomId('prod_', 14), object: 'product', active: false, created, default_price: null,
+    id: randomId('prod_', 14),
+    object: 'product',
+    active: false,
+    created,
+    default_price: null,
     description: str(prod, 'description', prodPrefix) ?? null,
-    images: (arr(prod, 'images', prodPrefix) ?? []).map(String), livemode: false,
-    metadata: metadata(prod, 'metadata', prodPrefix), name, tax_code: str(prod, 'tax_code', prodPrefix) ?? null,
-    type: 'service', updated: created, url: null,
+    images: (arr(prod, 'images', prodPrefix) ?? []).map(String),
+    livemode: false,
+    metadata: metadata(prod, 'metadata', prodPrefix),
+    name,
+    tax_code: str(prod, 'tax_code', prodPrefix) ?? null,
+    type: 'service',
+    updated: created,
+    url: null,
   });
   const amount = unitAmount * quantity;
   return {
-    id: randomId('li_'), object: 'item', amount_discount: 0, amount_subtotal: amount, amount_tax: 0, amount_total: amount,
-    currency, description: name, quantity,
+    id: randomId('li_'),
+    object: 'item',
+    amount_discount: 0,
+    amount_subtotal: amount,
+    amount_tax: 0,
+    amount_total: amount,
+    currency,
+    description: name,
+    quantity,
     price: {
-      id: randomId('price_'), object: 'price', active: false, billing_scheme: 'per_unit', created, currency,
-      custom_unit_amount: null, livemode: false, lookup_key: null, metadata: {}, nickname: null, product: product.id,
-      recurring: null, tax_behavior: oneOf(pd, 'tax_behavior', TAX_BEHAVIORS, pdPrefix) ?? 'unspecified', tiers_mode: null,
-      transform_quantity: null, type: 'one_time', unit_amount: unitAmount, unit_amount_decimal: String(unitAmount),
+      id: randomId('price_'),
+      object: 'price',
+      active: false,
+      billing_scheme: 'per_unit',
+      created,
+      currency,
+      custom_unit_amount: null,
+      livemode: false,
+      lookup_key: null,
+      metadata: {},
+      nickname: null,
+      product: product.id,
+      recurring: null,
+      tax_behavior: oneOf(pd, 'tax_behavior', TAX_BEHAVIORS, pdPrefix) ?? 'unspecified',
+      tiers_mode: null,
+      transform_quantity: null,
+      type: 'one_time',
+      unit_amount: unitAmount,
+      unit_amount_decimal: String(unitAmount),
     },
   };
 }
@@ -172,7 +334,10 @@ function refresh(sd: Standin, s: CheckoutSession): StripeEvent[] {
 
 /** The periodic sweep, and what a list does first so that it shows no stale open session. */
 export function expireDue(sd: Standin): void {
-  dispatchInBackground(sd, Object.values(sd.state.sessions).flatMap((s) => refresh(sd, s)));
+  dispatchInBackground(
+    sd,
+    Object.values(sd.state.sessions).flatMap((s) => refresh(sd, s)),
+  );
 }
 
 function expireNow(sd: Standin, s: CheckoutSession, ctx: RequestContext): StripeEvent {
@@ -209,11 +374,15 @@ export function expireSession(sd: Standin, id: string, ctx: RequestContext): Che
 
 /** The address the seller fixed for this purchase, if any: the buyer cannot change it. */
 export function emailFor(sd: Standin, s: CheckoutSession): string | null {
-  return s.customer_email ?? (s.customer ? sd.state.customers[s.customer]?.email ?? null : null);
+  return s.customer_email ?? (s.customer ? (sd.state.customers[s.customer]?.email ?? null) : null);
 }
 
 /** What the Pay buttons do. Returns the events so the caller decides when they are delivered. */
-export function pay(sd: Standin, id: string, input: { email?: string; delayed?: boolean; promotionCode?: string } & BuyerTaxInput): { session: CheckoutSession; redirect: string; events: StripeEvent[] } {
+export function pay(
+  sd: Standin,
+  id: string,
+  input: { email?: string; delayed?: boolean; promotionCode?: string } & BuyerTaxInput,
+): { session: CheckoutSession; redirect: string; events: StripeEvent[] } {
   const s = requireSession(sd, id);
   if (s.status !== 'open') throw new ApiError(400, `This Checkout Session is ${s.status} and can no longer be paid.`, { code: 'checkout_session_not_open' });
   const buyer = checkEmail(emailFor(sd, s) ?? (input.email?.trim() || 'test@example.com'), 'email');
@@ -234,34 +403,105 @@ export function pay(sd: Standin, id: string, input: { email?: string; delayed?: 
   // As in Stripe: nothing to charge, so no PaymentIntent; the session completes at once.
   if (s.amount_total === 0) return complete(sd, s, 'no_payment_required', customer, buyer, details);
   const delayed = input.delayed === true;
-  const extra = sd.state.intentData[id] ?? { metadata: {}, description: null, receipt_email: null, statement_descriptor: null, statement_descriptor_suffix: null };
+  const extra = sd.state.intentData[id] ?? {
+    metadata: {},
+    description: null,
+    receipt_email: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+  };
   const piId = randomId('pi_3');
   const chId = randomId('ch_3');
   const pmId = randomId('pm_1');
   const methodDetails = delayed
-    ? { type: 'us_bank_account', us_bank_account: { account_holder_type: 'individual', bank_name: 'STRIPE TEST BANK', last4: '6789', routing_number: '110000000' } }
-    : { type: 'card', card: { brand: 'visa', country: 'US', exp_month: 12, exp_year: new Date(t * 1000).getUTCFullYear() + 3, funding: 'credit', last4: '4242', network: 'visa' } };
+    ? {
+        type: 'us_bank_account',
+        us_bank_account: { account_holder_type: 'individual', bank_name: 'STRIPE TEST BANK', last4: '6789', routing_number: '110000000' },
+      }
+    : {
+        type: 'card',
+        card: {
+          brand: 'visa',
+          country: 'US',
+          exp_month: 12,
+          exp_year: new Date(t * 1000).getUTCFullYear() + 3,
+          funding: 'credit',
+          last4: '4242',
+          network: 'visa',
+        },
+      };
   const pi: PaymentIntent = {
-    id: piId, object: 'payment_intent', amount: s.amount_total, amount_capturable: 0, amount_details: { tip: {} },
-    amount_received: delayed ? 0 : s.amount_total, application: null, application_fee_amount: null,
-    automatic_payment_methods: null, canceled_at: null, cancellation_reason: null, capture_method: 'automatic_async',
-    client_secret: `${piId}_secret_${randomId('', 25)}`, confirmation_method: 'automatic', created: t, currency: s.currency,
-    customer, description: extra.description, last_payment_error: null, latest_charge: chId, livemode: false,
-    metadata: clone(extra.metadata), next_action: null, on_behalf_of: null, payment_method: pmId,
-    payment_method_options: {}, payment_method_types: [methodDetails.type], processing: null,
-    receipt_email: extra.receipt_email, review: null, setup_future_usage: null, shipping: null, source: null,
-    statement_descriptor: extra.statement_descriptor, statement_descriptor_suffix: extra.statement_descriptor_suffix,
-    status: delayed ? 'processing' : 'succeeded', transfer_data: null, transfer_group: null,
+    id: piId,
+    object: 'payment_intent',
+    amount: s.amount_total,
+    amount_capturable: 0,
+    amount_details: { tip: {} },
+    amount_received: delayed ? 0 : s.amount_total,
+    application: null,
+    application_fee_amount: null,
+    automatic_payment_methods: null,
+    canceled_at: null,
+    cancellation_reason: null,
+    capture_method: 'automatic_async',
+    client_secret: `${piId}_secret_${randomId('', 25)}`,
+    confirmation_method: 'automatic',
+    created: t,
+    currency: s.currency,
+    customer,
+    description: extra.description,
+    last_payment_error: null,
+    latest_charge: chId,
+    livemode: false,
+    metadata: clone(extra.metadata),
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: pmId,
+    payment_method_options: {},
+    payment_method_types: [methodDetails.type],
+    processing: null,
+    receipt_email: extra.receipt_email,
+    review: null,
+    setup_future_usage: null,
+    shipping: null,
+    source: null,
+    statement_descriptor: extra.statement_descriptor,
+    statement_descriptor_suffix: extra.statement_descriptor_suffix,
+    status: delayed ? 'processing' : 'succeeded',
+    transfer_data: null,
+    transfer_group: null,
   };
   const charge: Charge = {
-    id: chId, object: 'charge', amount: s.amount_total, amount_captured: s.amount_total, amount_refunded: 0,
-    application: null, application_fee: null, balance_transaction: randomId('txn_3'),
-    billing_details: { address: null, email: buyer, name: null, phone: null }, calculated_statement_descriptor: 'COURSES',
-    captured: true, created: t, currency: s.currency, customer, description: extra.description, disputed: false,
-    failure_code: null, failure_message: null, fraud_details: {}, livemode: false, metadata: clone(extra.metadata),
+    id: chId,
+    object: 'charge',
+    amount: s.amount_total,
+    amount_captured: s.amount_total,
+    amount_refunded: 0,
+    application: null,
+    application_fee: null,
+    balance_transaction: randomId('txn_3'),
+    billing_details: { address: null, email: buyer, name: null, phone: null },
+    calculated_statement_descriptor: 'COURSES',
+    captured: true,
+    created: t,
+    currency: s.currency,
+    customer,
+    description: extra.description,
+    disputed: false,
+    failure_code: null,
+    failure_message: null,
+    fraud_details: {},
+    livemode: false,
+    metadata: clone(extra.metadata),
     outcome: { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' },
-    paid: !delayed, payment_intent: piId, payment_method: pmId, payment_method_details: methodDetails,
-    receipt_email: extra.receipt_email, receipt_url: null, refunded: false, review: null, shipping: null,
+    paid: !delayed,
+    payment_intent: piId,
+    payment_method: pmId,
+    payment_method_details: methodDetails,
+    receipt_email: extra.receipt_email,
+    receipt_url: null,
+    refunded: false,
+    review: null,
+    shipping: null,
     status: delayed ? 'pending' : 'succeeded',
   };
   track(sd, sd.state.paymentIntents, pi);
@@ -272,13 +512,29 @@ export function pay(sd: Standin, id: string, input: { email?: string; delayed?: 
 }
 
 /** A paid and a free checkout complete the session the same way, here. */
-function complete(sd: Standin, s: CheckoutSession, paymentStatus: CheckoutSession['payment_status'], customer: CheckoutSession['customer'], buyer: string, details: ReturnType<typeof buyerDetails>) {
+function complete(
+  sd: Standin,
+  s: CheckoutSession,
+  paymentStatus: CheckoutSession['payment_status'],
+  customer: CheckoutSession['customer'],
+  buyer: string,
+  details: ReturnType<typeof buyerDetails>,
+) {
   s.status = 'complete';
   s.payment_status = paymentStatus;
   s.customer = customer;
   s.url = null;
   // customer_email stays as given (null if none), as in Stripe: the buyer's address is in customer_details.
-  s.customer_details = { address: details.address, business_name: null, email: buyer, individual_name: null, name: null, phone: null, tax_exempt: 'none', tax_ids: details.tax_ids };
+  s.customer_details = {
+    address: details.address,
+    business_name: null,
+    email: buyer,
+    individual_name: null,
+    name: null,
+    phone: null,
+    tax_exempt: 'none',
+    tax_ids: details.tax_ids,
+  };
   s.consent = details.consent;
   // Checkout finalizes the invoice with the payment (a delayed one too: it is paid when it settles).
   if ((s.invoice_creation as { enabled?: boolean } | null)?.enabled) s.invoice = createInvoice(sd, s, customer).id;
@@ -316,11 +572,25 @@ export function settleAsync(sd: Standin, id: string, outcome: string): { session
 
 export function createCustomer(sd: Standin, input: { email?: string | null; name?: string | null; metadata?: Metadata }): Customer {
   return track(sd, sd.state.customers, {
-    id: randomId('cus_', 14), object: 'customer', address: null, balance: 0, created: now(sd), currency: null,
-    default_source: null, delinquent: false, description: null, email: input.email ?? null,
+    id: randomId('cus_', 14),
+    object: 'customer',
+    address: null,
+    balance: 0,
+    created: now(sd),
+    currency: null,
+    default_source: null,
+    delinquent: false,
+    description: null,
+    email: input.email ?? null,
     invoice_prefix: randomBytes(4).toString('hex').toUpperCase(),
     invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
-    livemode: false, metadata: input.metadata ?? {}, name: input.name ?? null, phone: null, preferred_locales: [],
-    shipping: null, tax_exempt: 'none', test_clock: null,
+    livemode: false,
+    metadata: input.metadata ?? {},
+    name: input.name ?? null,
+    phone: null,
+    preferred_locales: [],
+    shipping: null,
+    tax_exempt: 'none',
+    test_clock: null,
   });
 }

@@ -59,14 +59,25 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
     const target = optStr(b._redirect);
     if (target && target.startsWith('/') && !target.startsWith('//')) back = target;
     const deliverNow = flag(b.deliver, true);
-    const finish = async (events: StripeEvent[]) => { if (deliverNow) await dispatch(sd, events); };
+    const finish = async (events: StripeEvent[]) => {
+      if (deliverNow) await dispatch(sd, events);
+    };
     let m: RegExpExecArray | null;
     let result: Json;
     let notice: string;
     if ((m = /^\/_standin\/checkout\/([^/]+)\/pay$/.exec(path))) {
-      const { session, redirect: to, events } = pay(sd, decodeSegment(m[1]!), {
-        email: optStr(b.email), delayed: flag(b.delayed, false), promotionCode: optStr(b.promotion_code),
-        country: optStr(b.country)?.toUpperCase(), postalCode: optStr(b.postal_code), taxId: optStr(b.tax_id), consent: flag(b.consent, false),
+      const {
+        session,
+        redirect: to,
+        events,
+      } = pay(sd, decodeSegment(m[1]!), {
+        email: optStr(b.email),
+        delayed: flag(b.delayed, false),
+        promotionCode: optStr(b.promotion_code),
+        country: optStr(b.country)?.toUpperCase(),
+        postalCode: optStr(b.postal_code),
+        taxId: optStr(b.tax_id),
+        consent: flag(b.consent, false),
       });
       await finish(events);
       result = { session, redirect: to };
@@ -88,7 +99,15 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
         amount = parseMajorAmount(String(b.amount_major), charge.currency) ?? undefined;
         if (amount === undefined) throw invalid('amount', `"${String(b.amount_major)}" is not an amount in ${charge.currency.toUpperCase()}.`);
       }
-      const { refund: made, charge, events } = refund(sd, { ...refs, amount, reason: optStr(b.reason), requiresAction: flag(b.requires_action, false), pending: flag(b.pending, false) }, NO_REQUEST);
+      const {
+        refund: made,
+        charge,
+        events,
+      } = refund(
+        sd,
+        { ...refs, amount, reason: optStr(b.reason), requiresAction: flag(b.requires_action, false), pending: flag(b.pending, false) },
+        NO_REQUEST,
+      );
       await finish(events);
       result = { refund: made, charge };
       notice = `Refunded ${formatAmount(made.amount, made.currency as string)} of ${charge.id}.`;
@@ -103,7 +122,12 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
       result = { dispute, charge };
       notice = `Dispute ${dispute.id} reversed: won.`;
     } else if (path === '/_standin/dispute') {
-      const { dispute, charge, events } = openDispute(sd, { payment_intent: optStr(b.payment_intent), charge: optStr(b.charge), reason: optStr(b.reason), inquiry: flag(b.inquiry, false) });
+      const { dispute, charge, events } = openDispute(sd, {
+        payment_intent: optStr(b.payment_intent),
+        charge: optStr(b.charge),
+        reason: optStr(b.reason),
+        inquiry: flag(b.inquiry, false),
+      });
       await finish(events);
       result = { dispute, charge };
       notice = `Opened dispute ${dispute.id} on ${charge.id}.`;
@@ -122,7 +146,8 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
       if (b.deliver !== undefined) sd.deliver = flag(b.deliver, true);
       if (b.webhook_urls !== undefined) {
         const urls = b.webhook_urls;
-        if (!Array.isArray(urls) || !urls.every((x) => typeof x === 'string' && URL.canParse(x))) throw invalid('webhook_urls', 'webhook_urls must be an array of URLs.');
+        if (!Array.isArray(urls) || !urls.every((x) => typeof x === 'string' && URL.canParse(x)))
+          throw invalid('webhook_urls', 'webhook_urls must be an array of URLs.');
         if (urls.length > 0 && !sd.secret) throw invalid('webhook_urls', 'Start the stand-in with a webhook secret to deliver webhooks.');
         sd.webhookUrls = urls as string[];
       }
@@ -144,4 +169,3 @@ export async function handleControl(sd: Standin, req: IncomingMessage, res: Serv
     sendJson(res, e.status, errorBody(e));
   }
 }
-

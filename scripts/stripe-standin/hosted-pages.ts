@@ -12,7 +12,19 @@ import { readBody, redirect, sendHtml } from './http.ts';
 import { ApiError, isEmail } from './params.ts';
 import { appliedCode, applyCode, isApplied } from './promotions.ts';
 import { disputeOf, disputeRefusal, isClosed, isInquiry, refundRefusal } from './refunds-and-disputes.ts';
-import { applyTax, asks, checkTaxId, COUNTRIES, creditNotePdf, invoicePage, invoicePdf, taxLabel, type BuyerTaxInput, type CreditNote, type Invoice } from './tax-and-invoices.ts';
+import {
+  applyTax,
+  asks,
+  checkTaxId,
+  COUNTRIES,
+  creditNotePdf,
+  invoicePage,
+  invoicePdf,
+  taxLabel,
+  type BuyerTaxInput,
+  type CreditNote,
+  type Invoice,
+} from './tax-and-invoices.ts';
 import { newestFirst, type CheckoutSession, type LineItem, type Standin } from './state.ts';
 import { dispatch } from './webhooks.ts';
 
@@ -52,8 +64,44 @@ code{font-size:.85em;word-break:break-all}
  * French for sites written in French (the rest of the stand-in's pages are for developers).
  */
 const WORDS = {
-  en: { lang: 'en', locale: 'en-US', summary: 'Order summary', subtotal: 'Subtotal', promo: 'Promotion code', total: 'Total due', heading: 'Complete your purchase', email: 'Email', fixed: 'Set by the seller for this purchase.', receipt: 'Your receipt and access details are sent here.', test: 'Test checkout: no card is charged.', complete: 'Complete order', pay: (amount: string) => `Pay ${amount}`, delayed: 'Pay with a delayed method', cancel: 'Cancel', apply: 'Apply', testMode: 'Test mode' },
-  fr: { lang: 'fr', locale: 'fr-FR', summary: 'Récapitulatif de la commande', subtotal: 'Sous-total', promo: 'Code promotionnel', total: 'Total à payer', heading: 'Finalisez votre achat', email: 'E-mail', fixed: 'Fixé par le vendeur pour cet achat.', receipt: 'Votre reçu et vos accès sont envoyés à cette adresse.', test: 'Paiement de test : aucune carte n’est débitée.', complete: 'Valider la commande', pay: (amount: string) => `Payer ${amount}`, delayed: 'Payer avec un moyen différé', cancel: 'Annuler', apply: 'Appliquer', testMode: 'Mode test' },
+  en: {
+    lang: 'en',
+    locale: 'en-US',
+    summary: 'Order summary',
+    subtotal: 'Subtotal',
+    promo: 'Promotion code',
+    total: 'Total due',
+    heading: 'Complete your purchase',
+    email: 'Email',
+    fixed: 'Set by the seller for this purchase.',
+    receipt: 'Your receipt and access details are sent here.',
+    test: 'Test checkout: no card is charged.',
+    complete: 'Complete order',
+    pay: (amount: string) => `Pay ${amount}`,
+    delayed: 'Pay with a delayed method',
+    cancel: 'Cancel',
+    apply: 'Apply',
+    testMode: 'Test mode',
+  },
+  fr: {
+    lang: 'fr',
+    locale: 'fr-FR',
+    summary: 'Récapitulatif de la commande',
+    subtotal: 'Sous-total',
+    promo: 'Code promotionnel',
+    total: 'Total à payer',
+    heading: 'Finalisez votre achat',
+    email: 'E-mail',
+    fixed: 'Fixé par le vendeur pour cet achat.',
+    receipt: 'Votre reçu et vos accès sont envoyés à cette adresse.',
+    test: 'Paiement de test : aucune carte n’est débitée.',
+    complete: 'Valider la commande',
+    pay: (amount: string) => `Payer ${amount}`,
+    delayed: 'Payer avec un moyen différé',
+    cancel: 'Annuler',
+    apply: 'Appliquer',
+    testMode: 'Mode test',
+  },
 };
 type Words = (typeof WORDS)['en'];
 const wordsOf = (s: CheckoutSession): Words => (String(s.locale ?? '').split('-')[0] === 'fr' ? WORDS.fr : WORDS.en);
@@ -70,22 +118,28 @@ ${body}
 function summary(sd: Standin, s: CheckoutSession, items: LineItem[], country?: string): string {
   const w = wordsOf(s);
   const formatAmount = (amount: number, currency: string) => formatMoney(amount, currency, w.locale);
-  const rows = items.map((li) => {
-    const description = sd.state.products[li.price.product]?.description;
-    return `<li><div>${esc(li.description)}${li.quantity > 1 ? ` <span class="muted">× ${li.quantity}</span>` : ''}${
-      typeof description === 'string' ? `<p class="muted">${esc(description)}</p>` : ''}</div><span>${esc(formatAmount(li.amount_total, li.currency))}</span></li>`;
-  }).join('\n');
+  const rows = items
+    .map((li) => {
+      const description = sd.state.products[li.price.product]?.description;
+      return `<li><div>${esc(li.description)}${li.quantity > 1 ? ` <span class="muted">× ${li.quantity}</span>` : ''}${
+        typeof description === 'string' ? `<p class="muted">${esc(description)}</p>` : ''
+      }</div><span>${esc(formatAmount(li.amount_total, li.currency))}</span></li>`;
+    })
+    .join('\n');
   const applied = appliedCode(sd, s);
   const discount = (s.total_details as { amount_discount?: number } | undefined)?.amount_discount ?? 0;
-  const discountRow = applied && discount > 0
-    ? `<p class="total"><span>${w.subtotal}</span> <span>${esc(formatAmount(s.amount_subtotal, s.currency))}</span></p>
+  const discountRow =
+    applied && discount > 0
+      ? `<p class="total"><span>${w.subtotal}</span> <span>${esc(formatAmount(s.amount_subtotal, s.currency))}</span></p>
 <p class="total" id="discount"><span>${w.promo} <code>${esc(applied.code)}</code></span> <span>−${esc(formatAmount(discount, s.currency))}</span></p>`
-    : '';
+      : '';
   const label = taxLabel(s, country);
   const inclusive = items[0]?.price.tax_behavior === 'inclusive';
   const taxRow = label
     ? `<p class="total" id="tax"><span>${esc(label)}${inclusive ? ' <span class="muted">included</span>' : ''}</span> <span>${esc(formatAmount((s.total_details as { amount_tax: number }).amount_tax, s.currency))}</span></p>`
-    : (s.automatic_tax as { enabled?: boolean }).enabled ? '<p class="muted" id="tax">Tax is calculated from your billing country.</p>' : '';
+    : (s.automatic_tax as { enabled?: boolean }).enabled
+      ? '<p class="muted" id="tax">Tax is calculated from your billing country.</p>'
+      : '';
   return `<h2 id="summary">${w.summary}</h2>
 <ul class="items" aria-labelledby="summary">
 ${rows}
@@ -101,8 +155,10 @@ function taxFields(s: CheckoutSession, opts: PageInput): string {
   const buyer = opts.buyer ?? {};
   const parts: string[] = [];
   if (wants.address) {
-    const options = Object.entries(COUNTRIES).sort((a, b) => a[1].localeCompare(b[1]))
-      .map(([code, name]) => `<option value="${code}"${buyer.country === code ? ' selected' : ''}>${esc(name)}</option>`).join('');
+    const options = Object.entries(COUNTRIES)
+      .sort((a, b) => a[1].localeCompare(b[1]))
+      .map(([code, name]) => `<option value="${code}"${buyer.country === code ? ' selected' : ''}>${esc(name)}</option>`)
+      .join('');
     parts.push(`<label for="country">Billing country</label>
   <div class="actions" style="margin-top:0">
     <select id="country" name="country" required autocomplete="country" style="font:inherit;padding:.5rem;flex:1"><option value="">Choose…</option>${options}</select>
@@ -117,7 +173,8 @@ function taxFields(s: CheckoutSession, opts: PageInput): string {
   ${opts.taxError ? `<p id="tax-error" class="error" role="alert">${esc(opts.taxError)}</p>` : ''}`);
   }
   if (wants.consent) {
-    const message = (s.custom_text as { terms_of_service_acceptance: { message: string } | null }).terms_of_service_acceptance?.message ?? 'I agree to the terms of service.';
+    const message =
+      (s.custom_text as { terms_of_service_acceptance: { message: string } | null }).terms_of_service_acceptance?.message ?? 'I agree to the terms of service.';
     // Stripe renders the custom text's Markdown links; so does this page, and nothing else of it.
     const html = esc(message).replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, (_m, text: string, href: string) => `<a href="${href}">${text}</a>`);
     parts.push(`<p><label style="font-weight:400"><input type="checkbox" id="consent" name="consent" value="accepted" required style="width:auto"${buyer.consent ? ' checked' : ''}${opts.consentError ? ' aria-invalid="true" aria-describedby="consent-error"' : ''}> ${html}</label></p>
@@ -135,11 +192,14 @@ function checkoutPage(sd: Standin, s: CheckoutSession, opts: PageInput = {}): st
       ? 'This checkout session has already been completed. No further payment is needed.'
       : 'This checkout session has expired. Go back to the site to start a new purchase.';
     const back = !done && s.cancel_url ? `<p><a href="${esc(s.cancel_url)}">Return to the site</a></p>` : '';
-    return layout(`${done ? 'Payment complete' : 'Checkout expired'} · ${title}`, `<p><span class="badge">Test mode</span></p>
+    return layout(
+      `${done ? 'Payment complete' : 'Checkout expired'} · ${title}`,
+      `<p><span class="badge">Test mode</span></p>
 <h1>${done ? 'Payment complete' : 'Checkout expired'}</h1>
 <p role="status">${message}</p>
 ${summary(sd, s, items)}
-${back}`);
+${back}`,
+    );
   }
   const fixedEmail = emailFor(sd, s);
   const emailValue = fixedEmail ?? opts.email ?? '';
@@ -147,15 +207,18 @@ ${back}`);
   const w = wordsOf(s);
   const pay = formatMoney(s.amount_total, s.currency, w.locale);
   // Like Stripe's page: the code field exists only when the session allows promotion codes.
-  const codeField = s.allow_promotion_codes === true
-    ? `<label for="promotion_code">${w.promo}</label>
+  const codeField =
+    s.allow_promotion_codes === true
+      ? `<label for="promotion_code">${w.promo}</label>
   <div class="actions" style="margin-top:0">
     <input id="promotion_code" name="promotion_code" autocomplete="off" autocapitalize="characters" value="${esc(opts.code ?? appliedCode(sd, s)?.code ?? '')}" style="width:auto;flex:1"${opts.codeError ? ' aria-invalid="true" aria-describedby="code-error"' : ''}>
     <button type="submit" name="action" value="apply" formnovalidate>${w.apply}</button>
   </div>
   ${opts.codeError ? `<p id="code-error" class="error" role="alert">${esc(opts.codeError)}</p>` : ''}`
-    : '';
-  return layout(`${w.pay(pay)} · ${title}`, `<p><span class="badge">${w.testMode}</span></p>
+      : '';
+  return layout(
+    `${w.pay(pay)} · ${title}`,
+    `<p><span class="badge">${w.testMode}</span></p>
 <h1>${w.heading}</h1>
 ${summary(sd, s, items, opts.buyer?.country)}
 <form method="post" action="/c/pay/${esc(s.id)}">
@@ -171,77 +234,113 @@ ${summary(sd, s, items, opts.buyer?.country)}
     <button type="submit" name="action" value="pay_delayed">${w.delayed}</button>
     ${s.cancel_url ? `<button type="submit" name="action" value="cancel" formnovalidate>${w.cancel}</button>` : ''}
   </div>
-</form>`, false, w.lang);
+</form>`,
+    false,
+    w.lang,
+  );
 }
 
 export function indexPage(sd: Standin, query: URLSearchParams): string {
   const st = sd.state;
   const hidden = '<input type="hidden" name="_redirect" value="/">';
   const form = (action: string, fields: Record<string, string>, label: string, context: string, extra = '') =>
-    `<form method="post" action="${esc(action)}">${hidden}${Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('')}${extra}<button type="submit">${esc(label)}<span class="vh"> ${esc(context)}</span></button></form>`;
-  const rows = newestFirst(sd, st.sessions).slice(0, 50).map((s) => {
-    const items = (st.lineItems[s.id] ?? []).map((li) => esc(li.description) + (li.quantity > 1 ? ` × ${li.quantity}` : '')).join('<br>');
-    const pi = s.payment_intent ? st.paymentIntents[s.payment_intent] : undefined;
-    const charge = pi?.latest_charge ? st.charges[pi.latest_charge] : undefined;
-    const dispute = charge ? disputeOf(sd, charge) : undefined;
-    const ctx = `for ${s.id}`;
-    const actions: string[] = [];
-    const notes: string[] = [];
-    const tax = (s.total_details as { amount_tax?: number } | undefined)?.amount_tax ?? 0;
-    const country = (s.customer_details?.address as { country?: string } | null | undefined)?.country;
-    if (tax > 0) notes.push(`Tax ${esc(formatAmount(tax, s.currency))}${country ? ` (${esc(country)})` : ''}`);
-    const invoice = typeof s.invoice === 'string' ? st.invoices[s.invoice] : undefined;
-    if (invoice) notes.push(`<a href="/i/${esc(invoice.id)}">Invoice ${esc(invoice.number)}</a>`);
-    if (s.status === 'open' && s.url) actions.push(`<a class="button" href="/c/pay/${esc(s.id)}">Open checkout page<span class="vh"> ${esc(ctx)}</span></a>`);
-    if (pi?.status === 'processing') {
-      actions.push(form(`/_standin/checkout/${s.id}/async`, { outcome: 'succeeded' }, 'Settle payment', ctx));
-      actions.push(form(`/_standin/checkout/${s.id}/async`, { outcome: 'failed' }, 'Fail payment', ctx));
-    }
-    if (charge) {
-      if (charge.amount_refunded > 0) notes.push(`Refunded ${esc(formatAmount(charge.amount_refunded, charge.currency))}`);
-      if (dispute) notes.push(`Dispute: ${esc(dispute.status.replace('_', ' '))}`);
-      if (!refundRefusal(sd, charge)) {
-        const inputId = `amount-${s.id}`;
-        actions.push(form('/_standin/refund', { payment_intent: charge.payment_intent }, 'Refund', ctx,
-          `<div><label for="${esc(inputId)}">Refund amount (${esc(charge.currency.toUpperCase())})</label><input id="${esc(inputId)}" name="amount_major" inputmode="decimal" autocomplete="off" aria-describedby="${esc(inputId)}-hint"><span id="${esc(inputId)}-hint" class="muted">Blank refunds all ${esc(formatAmount(charge.amount - charge.amount_refunded, charge.currency))}</span></div>`));
+    `<form method="post" action="${esc(action)}">${hidden}${Object.entries(fields)
+      .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
+      .join('')}${extra}<button type="submit">${esc(label)}<span class="vh"> ${esc(context)}</span></button></form>`;
+  const rows = newestFirst(sd, st.sessions)
+    .slice(0, 50)
+    .map((s) => {
+      const items = (st.lineItems[s.id] ?? []).map((li) => esc(li.description) + (li.quantity > 1 ? ` × ${li.quantity}` : '')).join('<br>');
+      const pi = s.payment_intent ? st.paymentIntents[s.payment_intent] : undefined;
+      const charge = pi?.latest_charge ? st.charges[pi.latest_charge] : undefined;
+      const dispute = charge ? disputeOf(sd, charge) : undefined;
+      const ctx = `for ${s.id}`;
+      const actions: string[] = [];
+      const notes: string[] = [];
+      const tax = (s.total_details as { amount_tax?: number } | undefined)?.amount_tax ?? 0;
+      const country = (s.customer_details?.address as { country?: string } | null | undefined)?.country;
+      if (tax > 0) notes.push(`Tax ${esc(formatAmount(tax, s.currency))}${country ? ` (${esc(country)})` : ''}`);
+      const invoice = typeof s.invoice === 'string' ? st.invoices[s.invoice] : undefined;
+      if (invoice) notes.push(`<a href="/i/${esc(invoice.id)}">Invoice ${esc(invoice.number)}</a>`);
+      if (s.status === 'open' && s.url) actions.push(`<a class="button" href="/c/pay/${esc(s.id)}">Open checkout page<span class="vh"> ${esc(ctx)}</span></a>`);
+      if (pi?.status === 'processing') {
+        actions.push(form(`/_standin/checkout/${s.id}/async`, { outcome: 'succeeded' }, 'Settle payment', ctx));
+        actions.push(form(`/_standin/checkout/${s.id}/async`, { outcome: 'failed' }, 'Fail payment', ctx));
       }
-      if (!disputeRefusal(sd, charge)) {
-        actions.push(form('/_standin/dispute', { payment_intent: charge.payment_intent }, 'Dispute', ctx));
-        actions.push(form('/_standin/dispute', { payment_intent: charge.payment_intent, inquiry: 'true' }, 'Inquiry', ctx));
+      if (charge) {
+        if (charge.amount_refunded > 0) notes.push(`Refunded ${esc(formatAmount(charge.amount_refunded, charge.currency))}`);
+        if (dispute) notes.push(`Dispute: ${esc(dispute.status.replace('_', ' '))}`);
+        if (!refundRefusal(sd, charge)) {
+          const inputId = `amount-${s.id}`;
+          actions.push(
+            form(
+              '/_standin/refund',
+              { payment_intent: charge.payment_intent },
+              'Refund',
+              ctx,
+              `<div><label for="${esc(inputId)}">Refund amount (${esc(charge.currency.toUpperCase())})</label><input id="${esc(inputId)}" name="amount_major" inputmode="decimal" autocomplete="off" aria-describedby="${esc(inputId)}-hint"><span id="${esc(inputId)}-hint" class="muted">Blank refunds all ${esc(formatAmount(charge.amount - charge.amount_refunded, charge.currency))}</span></div>`,
+            ),
+          );
+        }
+        if (!disputeRefusal(sd, charge)) {
+          actions.push(form('/_standin/dispute', { payment_intent: charge.payment_intent }, 'Dispute', ctx));
+          actions.push(form('/_standin/dispute', { payment_intent: charge.payment_intent, inquiry: 'true' }, 'Inquiry', ctx));
+        }
+        if (dispute && !isClosed(dispute) && !isInquiry(dispute)) {
+          actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'won' }, 'Close dispute as won', ctx));
+          actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'lost' }, 'Close dispute as lost', ctx));
+        }
+        if (dispute && !isClosed(dispute) && isInquiry(dispute)) {
+          actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'warning_closed' }, 'Close inquiry', ctx));
+        }
+        if (dispute?.status === 'lost') actions.push(form(`/_standin/dispute/${dispute.id}/reverse`, {}, 'Reverse dispute (won on appeal)', ctx));
+        for (const refund of Object.values(st.refunds).filter((r) => r.charge === charge.id && r.status === 'succeeded')) {
+          actions.push(form(`/_standin/refund/${refund.id}/fail`, {}, `Fail refund of ${formatAmount(refund.amount, charge.currency)}`, ctx));
+        }
       }
-      if (dispute && !isClosed(dispute) && !isInquiry(dispute)) {
-        actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'won' }, 'Close dispute as won', ctx));
-        actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'lost' }, 'Close dispute as lost', ctx));
-      }
-      if (dispute && !isClosed(dispute) && isInquiry(dispute)) {
-        actions.push(form(`/_standin/dispute/${dispute.id}/close`, { outcome: 'warning_closed' }, 'Close inquiry', ctx));
-      }
-      if (dispute?.status === 'lost') actions.push(form(`/_standin/dispute/${dispute.id}/reverse`, {}, 'Reverse dispute (won on appeal)', ctx));
-      for (const refund of Object.values(st.refunds).filter((r) => r.charge === charge.id && r.status === 'succeeded')) {
-        actions.push(form(`/_standin/refund/${refund.id}/fail`, {}, `Fail refund of ${formatAmount(refund.amount, charge.currency)}`, ctx));
-      }
-    }
-    const when = new Date(s.created * 1000).toISOString().replace('T', ' ').slice(0, 16);
-    return `<tr><td>${esc(when)}</td><td><code>${esc(s.id)}</code>${s.client_reference_id ? `<br><span class="muted">ref ${esc(s.client_reference_id)}</span>` : ''}</td><td>${items}</td><td>${esc(formatAmount(s.amount_total, s.currency))}</td><td>${esc(s.customer_details?.email ?? s.customer_email ?? '')}</td><td>${esc(s.status)}, ${esc(s.payment_status)}${notes.length ? `<br>${notes.join('<br>')}` : ''}</td><td>${actions.join(' ') || '—'}</td></tr>`;
-  }).join('\n');
-  const deliveriesFor = (id: string) => sd.deliveryLog.filter((d) => d.event_id === id).map((d) => d.status ?? 'failed').join(', ');
-  const events = newestFirst(sd, st.events).slice(0, 30).map((e) =>
-    `<tr><td>${esc(new Date(e.created * 1000).toISOString().slice(11, 19))}</td><td>${esc(e.type)}</td><td><code>${esc(e.id)}</code></td><td>${e.pending_webhooks}</td><td>${esc(deliveriesFor(e.id) || 'none')}</td><td>${sd.webhookUrls.length ? form(`/_standin/events/${e.id}/deliver`, {}, 'Resend', `event ${e.id}`) : '—'}</td></tr>`).join('\n');
+      const when = new Date(s.created * 1000).toISOString().replace('T', ' ').slice(0, 16);
+      return `<tr><td>${esc(when)}</td><td><code>${esc(s.id)}</code>${s.client_reference_id ? `<br><span class="muted">ref ${esc(s.client_reference_id)}</span>` : ''}</td><td>${items}</td><td>${esc(formatAmount(s.amount_total, s.currency))}</td><td>${esc(s.customer_details?.email ?? s.customer_email ?? '')}</td><td>${esc(s.status)}, ${esc(s.payment_status)}${notes.length ? `<br>${notes.join('<br>')}` : ''}</td><td>${actions.join(' ') || '—'}</td></tr>`;
+    })
+    .join('\n');
+  const deliveriesFor = (id: string) =>
+    sd.deliveryLog
+      .filter((d) => d.event_id === id)
+      .map((d) => d.status ?? 'failed')
+      .join(', ');
+  const events = newestFirst(sd, st.events)
+    .slice(0, 30)
+    .map(
+      (e) =>
+        `<tr><td>${esc(new Date(e.created * 1000).toISOString().slice(11, 19))}</td><td>${esc(e.type)}</td><td><code>${esc(e.id)}</code></td><td>${e.pending_webhooks}</td><td>${esc(deliveriesFor(e.id) || 'none')}</td><td>${sd.webhookUrls.length ? form(`/_standin/events/${e.id}/deliver`, {}, 'Resend', `event ${e.id}`) : '—'}</td></tr>`,
+    )
+    .join('\n');
   const notice = query.get('notice');
   const error = query.get('error');
-  return layout('Stripe stand-in', `<h1>Stripe stand-in</h1>
+  return layout(
+    'Stripe stand-in',
+    `<h1>Stripe stand-in</h1>
 ${notice ? `<p class="notice" role="status">${esc(notice)}</p>` : ''}${error ? `<p class="alert" role="alert">${esc(error)}</p>` : ''}
 <p>API base: <code>${esc(sd.baseUrl)}</code> · set <code>STRIPE_API_BASE=${esc(sd.baseUrl)}</code> in the site's environment. Payments here are simulated; nothing reaches Stripe.</p>
 <p>Webhook endpoints: ${sd.webhookUrls.length ? sd.webhookUrls.map((u) => `<code>${esc(u)}</code>`).join(', ') : 'none configured'}. Delivery is <strong>${sd.deliver ? 'on' : 'off (events are recorded, not sent)'}</strong>.</p>
 ${form('/_standin/config', { deliver: sd.deliver ? 'false' : 'true' }, sd.deliver ? 'Stop delivering webhooks' : 'Resume delivering webhooks', '')}
 <h2 id="sessions">Checkout sessions</h2>
-${rows ? `<table aria-labelledby="sessions"><thead><tr><th scope="col">Created (UTC)</th><th scope="col">Session</th><th scope="col">Items</th><th scope="col">Amount</th><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead><tbody>
+${
+  rows
+    ? `<table aria-labelledby="sessions"><thead><tr><th scope="col">Created (UTC)</th><th scope="col">Session</th><th scope="col">Items</th><th scope="col">Amount</th><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead><tbody>
 ${rows}
-</tbody></table>` : '<p>No checkout sessions yet. Start a purchase on the site.</p>'}
+</tbody></table>`
+    : '<p>No checkout sessions yet. Start a purchase on the site.</p>'
+}
 <h2 id="events">Recent events</h2>
-${events ? `<table aria-labelledby="events"><thead><tr><th scope="col">Time (UTC)</th><th scope="col">Type</th><th scope="col">Event</th><th scope="col">Pending webhooks</th><th scope="col">Delivery statuses</th><th scope="col">Actions</th></tr></thead><tbody>
+${
+  events
+    ? `<table aria-labelledby="events"><thead><tr><th scope="col">Time (UTC)</th><th scope="col">Type</th><th scope="col">Event</th><th scope="col">Pending webhooks</th><th scope="col">Delivery statuses</th><th scope="col">Actions</th></tr></thead><tbody>
 ${events}
-</tbody></table>` : '<p>No events yet.</p>'}`, true);
+</tbody></table>`
+    : '<p>No events yet.</p>'
+}`,
+    true,
+  );
 }
 
 /** An invoice's hosted page (`hosted_invoice_url`) or its PDF (`invoice_pdf`). */
@@ -257,7 +356,11 @@ export function serveInvoice(sd: Standin, res: ServerResponse, id: string, pdf: 
     return;
   }
   const body = invoice ? invoicePdf(invoice) : creditNotePdf(note!);
-  res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': String(body.length), 'Content-Disposition': `inline; filename="${(invoice ?? note)!.number}.pdf"` });
+  res.writeHead(200, {
+    'Content-Type': 'application/pdf',
+    'Content-Length': String(body.length),
+    'Content-Disposition': `inline; filename="${(invoice ?? note)!.number}.pdf"`,
+  });
   res.end(body);
 }
 
@@ -266,7 +369,15 @@ export const notFoundPage = (): string => layout('Not found', '<h1>Not found</h1
 /** The hosted checkout page: shown on GET, and what its buttons do on POST. */
 export async function handleCheckoutPage(sd: Standin, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const s = getSession(sd, id);
-  if (!s) return sendHtml(res, 404, layout('Checkout not found', '<h1>Checkout not found</h1><p>There is no checkout session with this address. Go back to the site and start the purchase again.</p>'));
+  if (!s)
+    return sendHtml(
+      res,
+      404,
+      layout(
+        'Checkout not found',
+        '<h1>Checkout not found</h1><p>There is no checkout session with this address. Go back to the site and start the purchase again.</p>',
+      ),
+    );
   if (req.method !== 'POST') return sendHtml(res, 200, checkoutPage(sd, s));
   const form = new URLSearchParams(await readBody(req));
   const action = form.get('action') ?? 'pay';

@@ -12,7 +12,10 @@ export function readBody(req: IncomingMessage, limit = 1_000_000): Promise<strin
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) { reject(new ApiError(413, 'Request body too large.')); req.destroy(); } else chunks.push(c);
+      if (size > limit) {
+        reject(new ApiError(413, 'Request body too large.'));
+        req.destroy();
+      } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
@@ -37,5 +40,9 @@ export function redirect(res: ServerResponse, location: string): void {
 
 /** A path segment decoded, or as it came when it is not valid percent-encoding. */
 export function decodeSegment(segment: string): string {
-  try { return decodeURIComponent(segment); } catch { return segment; }
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

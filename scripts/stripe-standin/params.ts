@@ -8,7 +8,9 @@ export type Json = Record<string, unknown>;
 export type Metadata = Record<string, string>;
 
 export type Param = string | Param[] | ParamObject;
-export interface ParamObject { [key: string]: Param }
+export interface ParamObject {
+  [key: string]: Param;
+}
 
 /** A refusal in Stripe's shape: the status, and the `error` body the SDK turns into its classes. */
 export class ApiError extends Error {
@@ -28,7 +30,10 @@ export class ApiError extends Error {
 /** The `{ error: { … } }` body Stripe answers a refusal with. */
 export function errorBody(e: ApiError): Json {
   const error: Json = { message: e.message, type: e.type };
-  if (e.code) { error.code = e.code; error.doc_url = `https://stripe.com/docs/error-codes/${e.code.replaceAll('_', '-')}`; }
+  if (e.code) {
+    error.code = e.code;
+    error.doc_url = `https://stripe.com/docs/error-codes/${e.code.replaceAll('_', '-')}`;
+  }
   if (e.param) error.param = e.param;
   return { error };
 }
@@ -64,7 +69,10 @@ export function parseBracketParams(search: URLSearchParams): ParamObject {
     const keys = Object.keys(out);
     // metadata keys may legitimately be digits; everything else with index keys is an array
     if (key !== 'metadata' && keys.length > 0 && keys.every((k) => /^(0|[1-9]\d*)$/.test(k))) {
-      return keys.map(Number).sort((a, b) => a - b).map((n) => out[String(n)]!);
+      return keys
+        .map(Number)
+        .sort((a, b) => a - b)
+        .map((n) => out[String(n)]!);
     }
     return out;
   };
@@ -76,7 +84,8 @@ export const isObj = (v: Param | undefined): v is ParamObject => typeof v === 'o
 /** Stripe refuses a parameter it does not know, so a typo in the site fails here as it would live. */
 export function allowOnly(p: ParamObject, allowed: readonly string[], prefix = ''): void {
   for (const key of Object.keys(p)) {
-    if (!allowed.includes(key)) throw new ApiError(400, `Received unknown parameter: ${sub(prefix, key)}`, { code: 'parameter_unknown', param: sub(prefix, key) });
+    if (!allowed.includes(key))
+      throw new ApiError(400, `Received unknown parameter: ${sub(prefix, key)}`, { code: 'parameter_unknown', param: sub(prefix, key) });
   }
 }
 
@@ -157,7 +166,11 @@ export function url(p: ParamObject, key: string): string | undefined {
   const raw = str(p, key);
   if (raw === undefined) return undefined;
   let parsed: URL | null = null;
-  try { parsed = new URL(raw); } catch { /* reported below */ }
+  try {
+    parsed = new URL(raw);
+  } catch {
+    /* reported below */
+  }
   if (!parsed || !/^https?:$/.test(parsed.protocol)) throw invalid(key, 'Not a valid URL', 'url_invalid');
   return raw;
 }
@@ -194,6 +207,9 @@ export function createdFilter(p: ParamObject): (created: number) => boolean {
   }
   if (!isObj(v)) throw invalid('created', 'Invalid hash: created');
   allowOnly(v, ['gt', 'gte', 'lt', 'lte'], 'created');
-  const gt = int(v, 'gt', 'created'), gte = int(v, 'gte', 'created'), lt = int(v, 'lt', 'created'), lte = int(v, 'lte', 'created');
+  const gt = int(v, 'gt', 'created'),
+    gte = int(v, 'gte', 'created'),
+    lt = int(v, 'lt', 'created'),
+    lte = int(v, 'lte', 'created');
   return (c) => (gt === undefined || c > gt) && (gte === undefined || c >= gte) && (lt === undefined || c < lt) && (lte === undefined || c <= lte);
 }

@@ -3,7 +3,18 @@
 // site's handling of a discounted (or free) purchase is tested against the real rules.
 import { CURRENCIES } from './currencies.ts';
 import { allowOnly, ApiError, bool, int, invalid, metadata, missing, noSuch, obj, str, type Metadata, type ParamObject } from './params.ts';
-import { newestFirst, now, randomId, save, track, type CheckoutSession, type Coupon, type PromotionCode, type SeedPromotionCode, type Standin } from './state.ts';
+import {
+  newestFirst,
+  now,
+  randomId,
+  save,
+  track,
+  type CheckoutSession,
+  type Coupon,
+  type PromotionCode,
+  type SeedPromotionCode,
+  type Standin,
+} from './state.ts';
 
 /** What `npm start`'s demo offers at checkout (documented in docs/stripe-standin.md). */
 export const DEMO_PROMOTION_CODES: SeedPromotionCode[] = [{ code: 'LAUNCH20', percent_off: 20 }];
@@ -47,14 +58,26 @@ export function createCoupon(sd: Standin, p: ParamObject): Coupon {
   if (amountOff !== null && !currency) throw missing('currency');
   if (currency && !CURRENCIES.has(currency)) throw invalid('currency', `Invalid currency: ${currency}.`);
   const duration = str(p, 'duration') ?? 'once';
-  if (!['once', 'forever', 'repeating'].includes(duration)) throw invalid('duration', `Invalid duration: ${duration}. Must be one of once, forever, or repeating.`);
+  if (!['once', 'forever', 'repeating'].includes(duration))
+    throw invalid('duration', `Invalid duration: ${duration}. Must be one of once, forever, or repeating.`);
   const months = int(p, 'duration_in_months', '', 1) ?? null;
   if (duration === 'repeating' && months === null) throw missing('duration_in_months');
   const coupon: Coupon = {
-    id, object: 'coupon', amount_off: amountOff, created: now(sd), currency: amountOff !== null ? currency : null,
-    duration, duration_in_months: months, livemode: false, max_redemptions: int(p, 'max_redemptions', '', 1) ?? null,
-    metadata: metadata(p, 'metadata'), name: str(p, 'name') ?? null, percent_off: percentOff,
-    redeem_by: int(p, 'redeem_by', '', 1) ?? null, times_redeemed: 0, valid: true,
+    id,
+    object: 'coupon',
+    amount_off: amountOff,
+    created: now(sd),
+    currency: amountOff !== null ? currency : null,
+    duration,
+    duration_in_months: months,
+    livemode: false,
+    max_redemptions: int(p, 'max_redemptions', '', 1) ?? null,
+    metadata: metadata(p, 'metadata'),
+    name: str(p, 'name') ?? null,
+    percent_off: percentOff,
+    redeem_by: int(p, 'redeem_by', '', 1) ?? null,
+    times_redeemed: 0,
+    valid: true,
   };
   track(sd, sd.state.coupons, coupon);
   save(sd);
@@ -87,10 +110,20 @@ export function createPromotionCode(sd: Standin, p: ParamObject): PromotionCode 
     throw new ApiError(400, `An active promotion code with \`code: ${code}\` already exists.`, { code: 'resource_already_exists', param: 'code' });
   }
   const pc: PromotionCode = {
-    id: randomId('promo_1', 24), object: 'promotion_code', active, code, created: now(sd), customer: null, customer_account: null,
-    expires_at: int(p, 'expires_at', '', 1) ?? null, livemode: false, max_redemptions: int(p, 'max_redemptions', '', 1) ?? null,
-    metadata: metadata(p, 'metadata'), promotion: { type: 'coupon', coupon: couponId },
-    restrictions: { first_time_transaction: false, minimum_amount: null, minimum_amount_currency: null }, times_redeemed: 0,
+    id: randomId('promo_1', 24),
+    object: 'promotion_code',
+    active,
+    code,
+    created: now(sd),
+    customer: null,
+    customer_account: null,
+    expires_at: int(p, 'expires_at', '', 1) ?? null,
+    livemode: false,
+    max_redemptions: int(p, 'max_redemptions', '', 1) ?? null,
+    metadata: metadata(p, 'metadata'),
+    promotion: { type: 'coupon', coupon: couponId },
+    restrictions: { first_time_transaction: false, minimum_amount: null, minimum_amount_currency: null },
+    times_redeemed: 0,
   };
   track(sd, sd.state.promotionCodes, pc);
   save(sd);
@@ -110,8 +143,11 @@ export function updatePromotionCode(sd: Standin, id: string, p: ParamObject): Pr
 
 /** The promotion codes a list request asks for. */
 export function promotionCodeMatches(pc: PromotionCode, filter: { code?: string; active?: boolean; coupon?: string }): boolean {
-  return (!filter.code || sameCode(pc.code, filter.code)) && (filter.active === undefined || pc.active === filter.active) &&
-    (!filter.coupon || pc.promotion.coupon === filter.coupon);
+  return (
+    (!filter.code || sameCode(pc.code, filter.code)) &&
+    (filter.active === undefined || pc.active === filter.active) &&
+    (!filter.coupon || pc.promotion.coupon === filter.coupon)
+  );
 }
 
 export function appliedCode(sd: Standin, s: CheckoutSession): PromotionCode | undefined {
@@ -141,7 +177,10 @@ export function checkRedeemable(sd: Standin, pc: PromotionCode, s: CheckoutSessi
 export function applyCode(sd: Standin, s: CheckoutSession, code: string): void {
   if (s.status !== 'open') throw new ApiError(400, `This Checkout Session is ${s.status}.`, { code: 'checkout_session_not_open' });
   if (s.allow_promotion_codes !== true) {
-    throw new ApiError(400, 'This Checkout Session does not accept promotion codes (it was created without allow_promotion_codes).', { code: 'promotion_codes_not_allowed', param: 'promotion_code' });
+    throw new ApiError(400, 'This Checkout Session does not accept promotion codes (it was created without allow_promotion_codes).', {
+      code: 'promotion_codes_not_allowed',
+      param: 'promotion_code',
+    });
   }
   const pc = findCode(sd, code);
   if (!pc) throw new ApiError(400, 'This code is invalid.', { code: 'promotion_code_invalid', param: 'promotion_code' });

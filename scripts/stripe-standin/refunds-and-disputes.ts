@@ -4,7 +4,19 @@
 // the overview page offers only what these rules allow, by asking them.
 import { formatAmount } from './currencies.ts';
 import { ApiError, invalid, noSuch, type Metadata } from './params.ts';
-import { NO_REQUEST, now, randomId, save, track, type Charge, type Dispute, type Refund, type RequestContext, type Standin, type StripeEvent } from './state.ts';
+import {
+  NO_REQUEST,
+  now,
+  randomId,
+  save,
+  track,
+  type Charge,
+  type Dispute,
+  type Refund,
+  type RequestContext,
+  type Standin,
+  type StripeEvent,
+} from './state.ts';
 import { emit } from './webhooks.ts';
 import { creditNoteForRefund } from './tax-and-invoices.ts';
 
@@ -38,10 +50,12 @@ export function chargeFrom(sd: Standin, p: { charge?: string; payment_intent?: s
 
 /** Why the charge cannot be refunded now, or null when it can. */
 export function refundRefusal(sd: Standin, charge: Charge): ApiError | null {
-  if (charge.status !== 'succeeded') return invalid('charge', `Charge ${charge.id} has not succeeded (status ${charge.status}), so it cannot be refunded.`, 'charge_not_refundable');
+  if (charge.status !== 'succeeded')
+    return invalid('charge', `Charge ${charge.id} has not succeeded (status ${charge.status}), so it cannot be refunded.`, 'charge_not_refundable');
   const dispute = disputeOf(sd, charge);
   // An inquiry takes no money back yet, so the charge may still be refunded (is_charge_refundable).
-  if (dispute && dispute.status !== 'won' && !isInquiry(dispute)) return invalid('charge', `Charge ${charge.id} has been charged back; cannot issue a refund.`, 'charge_disputed');
+  if (dispute && dispute.status !== 'won' && !isInquiry(dispute))
+    return invalid('charge', `Charge ${charge.id} has been charged back; cannot issue a refund.`, 'charge_disputed');
   if (charge.amount - charge.amount_refunded <= 0) return invalid('charge', `Charge ${charge.id} has already been refunded.`, 'charge_already_refunded');
   return null;
 }
@@ -56,10 +70,16 @@ export function disputeRefusal(sd: Standin, charge: Charge): ApiError | null {
 
 /** Refunds that still move, or moved, money back: failed and canceled ones gave nothing back. */
 function refunding(sd: Standin, charge: Charge): number {
-  return Object.values(sd.state.refunds).filter((r) => r.charge === charge.id && r.status !== 'failed' && r.status !== 'canceled').reduce((sum, r) => sum + r.amount, 0);
+  return Object.values(sd.state.refunds)
+    .filter((r) => r.charge === charge.id && r.status !== 'failed' && r.status !== 'canceled')
+    .reduce((sum, r) => sum + r.amount, 0);
 }
 
-export function refund(sd: Standin, input: { charge?: string; payment_intent?: string; amount?: number; reason?: string; metadata?: Metadata; requiresAction?: boolean; pending?: boolean }, ctx: RequestContext): { refund: Refund; charge: Charge; events: StripeEvent[] } {
+export function refund(
+  sd: Standin,
+  input: { charge?: string; payment_intent?: string; amount?: number; reason?: string; metadata?: Metadata; requiresAction?: boolean; pending?: boolean },
+  ctx: RequestContext,
+): { refund: Refund; charge: Charge; events: StripeEvent[] } {
   const charge = chargeFrom(sd, input);
   const refused = refundRefusal(sd, charge);
   if (refused) throw refused;
@@ -67,23 +87,43 @@ export function refund(sd: Standin, input: { charge?: string; payment_intent?: s
   const amount = input.amount ?? remaining;
   if (!Number.isSafeInteger(amount) || amount < 1) throw invalid('amount', `Invalid positive integer: ${amount}`, 'parameter_invalid_integer');
   if (amount > remaining) {
-    throw invalid('amount', `Refund amount (${formatAmount(amount, charge.currency)}) is greater than unrefunded amount on charge (${formatAmount(remaining, charge.currency)})`, 'amount_too_large');
+    throw invalid(
+      'amount',
+      `Refund amount (${formatAmount(amount, charge.currency)}) is greater than unrefunded amount on charge (${formatAmount(remaining, charge.currency)})`,
+      'amount_too_large',
+    );
   }
   if (input.reason !== undefined && !['duplicate', 'fraudulent', 'requested_by_customer'].includes(input.reason)) {
     throw invalid('reason', `Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer`);
   }
   const t = now(sd);
   const created = track(sd, sd.state.refunds, {
-    id: randomId('re_3'), object: 'refund', amount, balance_transaction: randomId('txn_3'), charge: charge.id, created: t,
-    currency: charge.currency, destination_details: { type: 'card', card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' } },
-    metadata: input.metadata ?? {}, payment_intent: charge.payment_intent, reason: input.reason ?? null, receipt_number: null,
-    source_transfer_reversal: null, status: input.requiresAction ? 'requires_action' : input.pending ? 'pending' : 'succeeded', transfer_reversal: null, failure_reason: null,
+    id: randomId('re_3'),
+    object: 'refund',
+    amount,
+    balance_transaction: randomId('txn_3'),
+    charge: charge.id,
+    created: t,
+    currency: charge.currency,
+    destination_details: { type: 'card', card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' } },
+    metadata: input.metadata ?? {},
+    payment_intent: charge.payment_intent,
+    reason: input.reason ?? null,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: input.requiresAction ? 'requires_action' : input.pending ? 'pending' : 'succeeded',
+    transfer_reversal: null,
+    failure_reason: null,
   } satisfies Refund);
   const previous = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
   charge.amount_refunded += amount;
   charge.refunded = charge.amount_refunded >= charge.amount;
   const note = creditNoteForRefund(sd, charge.payment_intent, created);
-  const events = [emit(sd, 'charge.refunded', charge, ctx, previous), emit(sd, 'refund.created', created, ctx), ...(note ? [emit(sd, 'credit_note.created', note, ctx)] : [])];
+  const events = [
+    emit(sd, 'charge.refunded', charge, ctx, previous),
+    emit(sd, 'refund.created', created, ctx),
+    ...(note ? [emit(sd, 'credit_note.created', note, ctx)] : []),
+  ];
   save(sd);
   return { refund: created, charge, events };
 }
@@ -93,7 +133,13 @@ export function refund(sd: Standin, input: { charge?: string; payment_intent?: s
  * `canceled`: cancelled while it waited for the customer). As Stripe does, the charge's
  * `amount_refunded` goes back down and the charge may be refunded again.
  */
-export function endRefund(sd: Standin, id: string, status: 'failed' | 'canceled', ctx: RequestContext, failureReason?: string): { refund: Refund; charge: Charge; events: StripeEvent[] } {
+export function endRefund(
+  sd: Standin,
+  id: string,
+  status: 'failed' | 'canceled',
+  ctx: RequestContext,
+  failureReason?: string,
+): { refund: Refund; charge: Charge; events: StripeEvent[] } {
   const found = sd.state.refunds[id];
   if (!found) throw noSuch('refund', id, 'id');
   if (status === 'canceled' && found.status !== 'requires_action') {
@@ -118,17 +164,31 @@ export function endRefund(sd: Standin, id: string, status: 'failed' | 'canceled'
 }
 
 /** `inquiry`: the bank only asks questions (no money taken back yet), Stripe's `warning_needs_response`. */
-export function openDispute(sd: Standin, input: { charge?: string; payment_intent?: string; reason?: string; inquiry?: boolean }): { dispute: Dispute; charge: Charge; events: StripeEvent[] } {
+export function openDispute(
+  sd: Standin,
+  input: { charge?: string; payment_intent?: string; reason?: string; inquiry?: boolean },
+): { dispute: Dispute; charge: Charge; events: StripeEvent[] } {
   const charge = chargeFrom(sd, input);
   const refused = disputeRefusal(sd, charge);
   if (refused) throw refused;
   const amount = charge.amount - charge.amount_refunded;
   const t = now(sd);
   const dispute = track(sd, sd.state.disputes, {
-    id: randomId('dp_1'), object: 'dispute', amount, balance_transactions: [], charge: charge.id, created: t, currency: charge.currency,
-    evidence: {}, evidence_details: { due_by: t + 7 * 86400, has_evidence: false, past_due: false, submission_count: 0 },
-    is_charge_refundable: false, livemode: false, metadata: {}, payment_intent: charge.payment_intent,
-    reason: input.reason ?? 'fraudulent', status: input.inquiry ? 'warning_needs_response' : 'needs_response',
+    id: randomId('dp_1'),
+    object: 'dispute',
+    amount,
+    balance_transactions: [],
+    charge: charge.id,
+    created: t,
+    currency: charge.currency,
+    evidence: {},
+    evidence_details: { due_by: t + 7 * 86400, has_evidence: false, past_due: false, submission_count: 0 },
+    is_charge_refundable: false,
+    livemode: false,
+    metadata: {},
+    payment_intent: charge.payment_intent,
+    reason: input.reason ?? 'fraudulent',
+    status: input.inquiry ? 'warning_needs_response' : 'needs_response',
   } satisfies Dispute);
   charge.disputed = true;
   const events = [emit(sd, 'charge.dispute.created', dispute, NO_REQUEST)];
@@ -143,7 +203,10 @@ export function closeDispute(sd: Standin, id: string, outcome: string): { disput
   if (isClosed(dispute)) throw invalid('id', `Dispute ${id} is already closed (${dispute.status}).`);
   // An inquiry ends as warning_closed; only a chargeback is won or lost.
   if ((outcome === 'warning_closed') !== isInquiry(dispute)) {
-    throw invalid('outcome', isInquiry(dispute) ? `Dispute ${id} is an inquiry: it closes as warning_closed.` : `Dispute ${id} is a chargeback: it closes as won or lost.`);
+    throw invalid(
+      'outcome',
+      isInquiry(dispute) ? `Dispute ${id} is an inquiry: it closes as warning_closed.` : `Dispute ${id} is a chargeback: it closes as won or lost.`,
+    );
   }
   const previous = { status: dispute.status };
   dispute.status = outcome;

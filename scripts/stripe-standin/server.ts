@@ -33,16 +33,27 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
   seedPromotionCodes(sd);
   const server = createServer((req, res) => {
     let u: URL;
-    try { u = new URL(req.url ?? '/', 'http://standin.invalid'); } catch { res.writeHead(400).end(); return; }
+    try {
+      u = new URL(req.url ?? '/', 'http://standin.invalid');
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
     const page = /^\/c\/pay\/([^/]+)$/.exec(u.pathname);
     const invoice = /^\/i\/([^/]+?)(\/pdf)?$/.exec(u.pathname);
-    const work = u.pathname.startsWith('/v1/') ? handleApi(sd, req, res, u)
-      : u.pathname.startsWith('/_standin/') ? handleControl(sd, req, res, u)
-      : page ? handleCheckoutPage(sd, req, res, decodeSegment(page[1]!))
-      : invoice ? Promise.resolve(serveInvoice(sd, res, decodeSegment(invoice[1]!), Boolean(invoice[2])))
-      : Promise.resolve(u.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')
-        ? sendHtml(res, 200, indexPage(sd, u.searchParams))
-        : sendHtml(res, 404, notFoundPage()));
+    const work = u.pathname.startsWith('/v1/')
+      ? handleApi(sd, req, res, u)
+      : u.pathname.startsWith('/_standin/')
+        ? handleControl(sd, req, res, u)
+        : page
+          ? handleCheckoutPage(sd, req, res, decodeSegment(page[1]!))
+          : invoice
+            ? Promise.resolve(serveInvoice(sd, res, decodeSegment(invoice[1]!), Boolean(invoice[2])))
+            : Promise.resolve(
+                u.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')
+                  ? sendHtml(res, 200, indexPage(sd, u.searchParams))
+                  : sendHtml(res, 404, notFoundPage()),
+              );
     work.catch((err: unknown) => {
       sd.log(`internal error on ${req.method} ${u.pathname}: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) sendJson(res, 500, INTERNAL_ERROR);
@@ -52,7 +63,10 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_PORT, host, () => { server.off('error', reject); resolve(); });
+    server.listen(options.port ?? DEFAULT_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -62,23 +76,28 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
   sweep.unref();
   let closing: Promise<void> | null = null;
   return {
-    url, port, host,
+    url,
+    port,
+    host,
     webhookSecret: sd.secret,
     deliveries: () => [...sd.deliveryLog],
     events: () => newestFirst(sd, sd.state.events),
-    setDeliver: (deliver) => { sd.deliver = deliver; },
+    setDeliver: (deliver) => {
+      sd.deliver = deliver;
+    },
     idle: () => idle(sd),
     reset: () => resetStandin(sd),
-    close: () => (closing ??= (async () => {
-      clearInterval(sweep);
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      // background webhook deliveries get a moment to finish; each one already has its own timeout
-      await Promise.race([Promise.allSettled([...sd.inflight]), new Promise((r) => setTimeout(r, sd.timeoutMs + 500))]);
-      const force = setTimeout(() => server.closeAllConnections(), 2000);
-      await stopped;
-      clearTimeout(force);
-      save(sd);
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(sweep);
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        // background webhook deliveries get a moment to finish; each one already has its own timeout
+        await Promise.race([Promise.allSettled([...sd.inflight]), new Promise((r) => setTimeout(r, sd.timeoutMs + 500))]);
+        const force = setTimeout(() => server.closeAllConnections(), 2000);
+        await stopped;
+        clearTimeout(force);
+        save(sd);
+      })()),
   };
 }

@@ -186,8 +186,24 @@ interface State {
 
 function emptyState(): State {
   return {
-    version: 1, seq: 0, order: {}, sessions: {}, lineItems: {}, intentData: {}, products: {}, customers: {},
-    paymentIntents: {}, charges: {}, refunds: {}, disputes: {}, coupons: {}, promotionCodes: {}, events: {}, invoices: {}, creditNotes: {}, acked: {},
+    version: 1,
+    seq: 0,
+    order: {},
+    sessions: {},
+    lineItems: {},
+    intentData: {},
+    products: {},
+    customers: {},
+    paymentIntents: {},
+    charges: {},
+    refunds: {},
+    disputes: {},
+    coupons: {},
+    promotionCodes: {},
+    events: {},
+    invoices: {},
+    creditNotes: {},
+    acked: {},
   };
 }
 
@@ -216,10 +232,19 @@ export interface ApiRequest {
 }
 
 /** A POST's first answer, replayed for a repeat of its idempotency key. */
-export interface IdempotentAnswer { fingerprint: string; status: number; body: unknown; requestId: string; at: number }
+export interface IdempotentAnswer {
+  fingerprint: string;
+  status: number;
+  body: unknown;
+  requestId: string;
+  at: number;
+}
 
 /** Who asked for a change over the API; events name the request that caused them, as Stripe's do. */
-export interface RequestContext { requestId: string | null; idempotencyKey: string | null }
+export interface RequestContext {
+  requestId: string | null;
+  idempotencyKey: string | null;
+}
 export const NO_REQUEST: RequestContext = { requestId: null, idempotencyKey: null };
 
 export interface Standin {
@@ -315,8 +340,17 @@ export function newestFirst<T extends { id: string }>(sd: Standin, table: Record
 export function lookup(sd: Standin, id: string): Json | undefined {
   const s = sd.state;
   const tables: Record<string, Record<string, Json>> = {
-    cs_: s.sessions, pi_: s.paymentIntents, ch_: s.charges, re_: s.refunds, dp_: s.disputes,
-    cus_: s.customers, prod_: s.products, evt_: s.events, promo_: s.promotionCodes, in_: s.invoices, cn_: s.creditNotes,
+    cs_: s.sessions,
+    pi_: s.paymentIntents,
+    ch_: s.charges,
+    re_: s.refunds,
+    dp_: s.disputes,
+    cus_: s.customers,
+    prod_: s.products,
+    evt_: s.events,
+    promo_: s.promotionCodes,
+    in_: s.invoices,
+    cn_: s.creditNotes,
   };
   for (const [prefix, table] of Object.entries(tables)) if (id.startsWith(prefix)) return table[id];
   return undefined;

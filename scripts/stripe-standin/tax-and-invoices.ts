@@ -10,15 +10,35 @@ import { ApiError, bool, allowOnly, metadata, obj, oneOf, str, type Json, type P
 
 /** Standard rates for digital services to consumers, in percent (US: no tax on e-learning here). */
 export const TAX_RATES: Record<string, { rate: number; name: string }> = {
-  DE: { rate: 19, name: 'VAT' }, FR: { rate: 20, name: 'VAT' }, GB: { rate: 20, name: 'VAT' }, IT: { rate: 22, name: 'VAT' },
-  ES: { rate: 21, name: 'VAT' }, NL: { rate: 21, name: 'VAT' }, BE: { rate: 21, name: 'VAT' }, AT: { rate: 20, name: 'VAT' },
-  IE: { rate: 23, name: 'VAT' }, CA: { rate: 5, name: 'GST' }, US: { rate: 0, name: 'Sales tax' },
+  DE: { rate: 19, name: 'VAT' },
+  FR: { rate: 20, name: 'VAT' },
+  GB: { rate: 20, name: 'VAT' },
+  IT: { rate: 22, name: 'VAT' },
+  ES: { rate: 21, name: 'VAT' },
+  NL: { rate: 21, name: 'VAT' },
+  BE: { rate: 21, name: 'VAT' },
+  AT: { rate: 20, name: 'VAT' },
+  IE: { rate: 23, name: 'VAT' },
+  CA: { rate: 5, name: 'GST' },
+  US: { rate: 0, name: 'Sales tax' },
 };
 
 /** The countries the hosted page offers, by name. */
 export const COUNTRIES: Record<string, string> = {
-  AT: 'Austria', BE: 'Belgium', CA: 'Canada', DE: 'Germany', ES: 'Spain', FR: 'France', IE: 'Ireland', IT: 'Italy',
-  NL: 'Netherlands', GB: 'United Kingdom', US: 'United States', CH: 'Switzerland', JP: 'Japan', AU: 'Australia',
+  AT: 'Austria',
+  BE: 'Belgium',
+  CA: 'Canada',
+  DE: 'Germany',
+  ES: 'Spain',
+  FR: 'France',
+  IE: 'Ireland',
+  IT: 'Italy',
+  NL: 'Netherlands',
+  GB: 'United Kingdom',
+  US: 'United States',
+  CH: 'Switzerland',
+  JP: 'Japan',
+  AU: 'Australia',
 };
 
 const EU = new Set(['AT', 'BE', 'DE', 'ES', 'FR', 'IE', 'IT', 'NL']);
@@ -29,7 +49,7 @@ const EU = new Set(['AT', 'BE', 'DE', 'ES', 'FR', 'IE', 'IT', 'NL']);
 export function taxParams(p: ParamObject): Json {
   const at = obj(p, 'automatic_tax');
   if (at) allowOnly(at, ['enabled', 'liability'], 'automatic_tax');
-  const automatic = at ? bool(at, 'enabled', 'automatic_tax') ?? false : false;
+  const automatic = at ? (bool(at, 'enabled', 'automatic_tax') ?? false) : false;
   const tid = obj(p, 'tax_id_collection');
   if (tid) allowOnly(tid, ['enabled', 'required'], 'tax_id_collection');
   const cc = obj(p, 'consent_collection');
@@ -42,7 +62,8 @@ export function taxParams(p: ParamObject): Json {
     if (!part) continue;
     allowOnly(part, ['message'], `custom_text[${key}]`);
     const message = str(part, 'message', `custom_text[${key}]`, true)!;
-    if (message.length > 1200) throw new ApiError(400, `custom_text[${key}][message] can be at most 1200 characters.`, { param: `custom_text[${key}][message]` });
+    if (message.length > 1200)
+      throw new ApiError(400, `custom_text[${key}][message] can be at most 1200 characters.`, { param: `custom_text[${key}][message]` });
     customText[key] = { message };
   }
   const terms = cc ? oneOf(cc, 'terms_of_service', ['none', 'required'], 'consent_collection') : undefined;
@@ -55,21 +76,35 @@ export function taxParams(p: ParamObject): Json {
     invoiceCreation = {
       enabled: bool(ic, 'enabled', 'invoice_creation') ?? false,
       invoice_data: {
-        account_tax_ids: null, custom_fields: null, description: str(data, 'description', 'invoice_creation[invoice_data]') ?? null,
-        footer: str(data, 'footer', 'invoice_creation[invoice_data]') ?? null, issuer: null,
-        metadata: metadata(data, 'metadata', 'invoice_creation[invoice_data]'), rendering_options: null,
+        account_tax_ids: null,
+        custom_fields: null,
+        description: str(data, 'description', 'invoice_creation[invoice_data]') ?? null,
+        footer: str(data, 'footer', 'invoice_creation[invoice_data]') ?? null,
+        issuer: null,
+        metadata: metadata(data, 'metadata', 'invoice_creation[invoice_data]'),
+        rendering_options: null,
       },
     };
   }
   return {
-    automatic_tax: { enabled: automatic, liability: automatic ? { type: 'self' } : null, provider: automatic ? 'stripe' : null, status: automatic ? 'requires_location_inputs' : null },
+    automatic_tax: {
+      enabled: automatic,
+      liability: automatic ? { type: 'self' } : null,
+      provider: automatic ? 'stripe' : null,
+      status: automatic ? 'requires_location_inputs' : null,
+    },
     billing_address_collection: oneOf(p, 'billing_address_collection', ['auto', 'required']) ?? null,
-    tax_id_collection: { enabled: tid ? bool(tid, 'enabled', 'tax_id_collection') ?? false : false, required: (tid && oneOf(tid, 'required', ['if_supported', 'never'], 'tax_id_collection')) ?? 'never' },
-    consent_collection: cc ? {
-      payment_method_reuse_agreement: null,
-      promotions: oneOf(cc, 'promotions', ['auto', 'none'], 'consent_collection') ?? null,
-      terms_of_service: terms ?? null,
-    } : null,
+    tax_id_collection: {
+      enabled: tid ? (bool(tid, 'enabled', 'tax_id_collection') ?? false) : false,
+      required: (tid && oneOf(tid, 'required', ['if_supported', 'never'], 'tax_id_collection')) ?? 'never',
+    },
+    consent_collection: cc
+      ? {
+          payment_method_reuse_agreement: null,
+          promotions: oneOf(cc, 'promotions', ['auto', 'none'], 'consent_collection') ?? null,
+          terms_of_service: terms ?? null,
+        }
+      : null,
     custom_text: customText,
     invoice_creation: invoiceCreation,
   };
@@ -102,7 +137,10 @@ export function checkTaxId(country: string, raw: string): { type: string; value:
   const prefix = country === 'GB' ? 'GB' : country;
   if (type === 'eu_vat' || type === 'gb_vat') {
     if (!new RegExp(`^${prefix}[0-9A-Z]{8,12}$`).test(value)) {
-      throw new ApiError(400, `Enter a valid VAT number for ${COUNTRIES[country] ?? country}, such as ${prefix}123456789.`, { code: 'tax_id_invalid', param: 'tax_id' });
+      throw new ApiError(400, `Enter a valid VAT number for ${COUNTRIES[country] ?? country}, such as ${prefix}123456789.`, {
+        code: 'tax_id_invalid',
+        param: 'tax_id',
+      });
     }
   } else if (!/^[0-9A-Z]{5,20}$/.test(value)) {
     throw new ApiError(400, 'Enter a valid tax ID.', { code: 'tax_id_invalid', param: 'tax_id' });
@@ -146,9 +184,7 @@ export function taxLabel(s: CheckoutSession, country: string | undefined): strin
 /** The session's customer_details and consent as Stripe fills them when the buyer pays. */
 export function buyerDetails(s: CheckoutSession, input: BuyerTaxInput): { address: Json | null; tax_ids: Json[]; consent: Json | null } {
   const wants = asks(s);
-  const address = input.country
-    ? { city: null, country: input.country, line1: null, line2: null, postal_code: input.postalCode || null, state: null }
-    : null;
+  const address = input.country ? { city: null, country: input.country, line1: null, line2: null, postal_code: input.postalCode || null, state: null } : null;
   const tax_ids = wants.taxId && input.taxId && input.country ? [checkTaxId(input.country, input.taxId)] : [];
   const consent = s.consent_collection ? { promotions: null, terms_of_service: wants.consent && input.consent ? 'accepted' : null } : null;
   return { address, tax_ids, consent };
@@ -175,19 +211,64 @@ export function createInvoice(sd: Standin, s: CheckoutSession, customer: string 
   const items = sd.state.lineItems[s.id] ?? [];
   const count = Object.keys(sd.state.invoices).length + 1;
   const invoice: Invoice = {
-    id, object: 'invoice', account_country: 'FR', account_name: 'Stand-in seller', amount_due: s.amount_total,
-    amount_paid: s.amount_total, amount_remaining: 0, attempt_count: 0, attempted: true, auto_advance: false,
-    automatic_tax: { enabled: (s.automatic_tax as Json).enabled, liability: (s.automatic_tax as Json).liability, provider: (s.automatic_tax as Json).provider ?? null, status: 'complete' },
-    billing_reason: 'manual', collection_method: 'charge_automatically', created: t, currency: s.currency, customer,
-    customer_address: details.address ?? null, customer_email: details.email ?? null, customer_name: null,
-    customer_tax_exempt: 'none', customer_tax_ids: (details.tax_ids as Json[] | undefined) ?? [],
-    description: data.description ?? null, footer: data.footer ?? null,
-    hosted_invoice_url: `${sd.baseUrl}/i/${id}`, invoice_pdf: `${sd.baseUrl}/i/${id}/pdf`,
-    lines: { object: 'list', data: items.map((li) => ({ id: randomId('il_1'), object: 'line_item', amount: li.amount_total, currency: li.currency, description: li.description, quantity: li.quantity })), has_more: false, url: `/v1/invoices/${id}/lines` },
-    livemode: false, metadata: (data.metadata as Json | undefined) ?? {}, number: `STANDIN-${String(count).padStart(4, '0')}`,
-    paid: true, status: 'paid', status_transitions: { finalized_at: t, paid_at: t, marked_uncollectible_at: null, voided_at: null },
-    subtotal: s.amount_subtotal, total: s.amount_total,
-    total_taxes: [{ amount: (s.total_details as { amount_tax: number }).amount_tax, tax_behavior: items[0]?.price.tax_behavior ?? 'exclusive', taxability_reason: 'standard_rated' }],
+    id,
+    object: 'invoice',
+    account_country: 'FR',
+    account_name: 'Stand-in seller',
+    amount_due: s.amount_total,
+    amount_paid: s.amount_total,
+    amount_remaining: 0,
+    attempt_count: 0,
+    attempted: true,
+    auto_advance: false,
+    automatic_tax: {
+      enabled: (s.automatic_tax as Json).enabled,
+      liability: (s.automatic_tax as Json).liability,
+      provider: (s.automatic_tax as Json).provider ?? null,
+      status: 'complete',
+    },
+    billing_reason: 'manual',
+    collection_method: 'charge_automatically',
+    created: t,
+    currency: s.currency,
+    customer,
+    customer_address: details.address ?? null,
+    customer_email: details.email ?? null,
+    customer_name: null,
+    customer_tax_exempt: 'none',
+    customer_tax_ids: (details.tax_ids as Json[] | undefined) ?? [],
+    description: data.description ?? null,
+    footer: data.footer ?? null,
+    hosted_invoice_url: `${sd.baseUrl}/i/${id}`,
+    invoice_pdf: `${sd.baseUrl}/i/${id}/pdf`,
+    lines: {
+      object: 'list',
+      data: items.map((li) => ({
+        id: randomId('il_1'),
+        object: 'line_item',
+        amount: li.amount_total,
+        currency: li.currency,
+        description: li.description,
+        quantity: li.quantity,
+      })),
+      has_more: false,
+      url: `/v1/invoices/${id}/lines`,
+    },
+    livemode: false,
+    metadata: (data.metadata as Json | undefined) ?? {},
+    number: `STANDIN-${String(count).padStart(4, '0')}`,
+    paid: true,
+    status: 'paid',
+    status_transitions: { finalized_at: t, paid_at: t, marked_uncollectible_at: null, voided_at: null },
+    subtotal: s.amount_subtotal,
+    total: s.amount_total,
+    total_taxes: [
+      {
+        amount: (s.total_details as { amount_tax: number }).amount_tax,
+        tax_behavior: items[0]?.price.tax_behavior ?? 'exclusive',
+        taxability_reason: 'standard_rated',
+      },
+    ],
   };
   track(sd, sd.state.invoices, invoice);
   return invoice;
@@ -214,10 +295,24 @@ export function creditNoteForRefund(sd: Standin, paymentIntent: string, refund: 
   const id = randomId('cn_1', 24);
   const count = Object.values(sd.state.creditNotes).filter((c) => c.invoice === invoice.id).length + 1;
   const note: CreditNote = {
-    id, object: 'credit_note', amount: refund.amount, created: now(sd), currency: invoice.currency, customer: invoice.customer ?? null,
-    invoice: invoice.id, livemode: false, memo: null, metadata: {}, number: `${invoice.number}-CN-${String(count).padStart(2, '0')}`,
-    pdf: `${sd.baseUrl}/i/${id}/pdf`, reason: 'order_change', refunds: [{ amount_refunded: refund.amount, refund: refund.id }],
-    status: 'issued', subtotal: refund.amount, total: refund.amount, type: 'post_payment',
+    id,
+    object: 'credit_note',
+    amount: refund.amount,
+    created: now(sd),
+    currency: invoice.currency,
+    customer: invoice.customer ?? null,
+    invoice: invoice.id,
+    livemode: false,
+    memo: null,
+    metadata: {},
+    number: `${invoice.number}-CN-${String(count).padStart(2, '0')}`,
+    pdf: `${sd.baseUrl}/i/${id}/pdf`,
+    reason: 'order_change',
+    refunds: [{ amount_refunded: refund.amount, refund: refund.id }],
+    status: 'issued',
+    subtotal: refund.amount,
+    total: refund.amount,
+    type: 'post_payment',
   };
   track(sd, sd.state.creditNotes, note);
   return note;
@@ -250,7 +345,10 @@ function invoiceLines(invoice: Invoice): string[] {
 export function invoicePage(invoice: Invoice): string {
   const lines = invoiceLines(invoice);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(lines[0])}</title></head>
-<body><main><p>Test mode</p><h1>${esc(lines[0])}</h1>${lines.slice(1).map((l) => `<p>${esc(l)}</p>`).join('\n')}
+<body><main><p>Test mode</p><h1>${esc(lines[0])}</h1>${lines
+    .slice(1)
+    .map((l) => `<p>${esc(l)}</p>`)
+    .join('\n')}
 <p><a href="${esc(invoice.invoice_pdf)}">Download PDF</a></p></main></body></html>`;
 }
 
@@ -260,7 +358,9 @@ export function invoicePdf(invoice: Invoice): Buffer {
 }
 
 function pdfOf(lines: string[]): Buffer {
-  const text = lines.map((l, i) => `BT /F1 12 Tf 56 ${780 - i * 18} Td (${l.replace(/[()\\]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, '?')}) Tj ET`).join('\n');
+  const text = lines
+    .map((l, i) => `BT /F1 12 Tf 56 ${780 - i * 18} Td (${l.replace(/[()\\]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, '?')}) Tj ET`)
+    .join('\n');
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
@@ -270,7 +370,10 @@ function pdfOf(lines: string[]): Buffer {
   ];
   let body = '%PDF-1.4\n';
   const offsets: number[] = [];
-  objects.forEach((o, i) => { offsets.push(Buffer.byteLength(body)); body += `${i + 1} 0 obj\n${o}\nendobj\n`; });
+  objects.forEach((o, i) => {
+    offsets.push(Buffer.byteLength(body));
+    body += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
   const xref = Buffer.byteLength(body);
   body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
   body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;

@@ -32,34 +32,56 @@ function signPayload(payload: string, secret: string, timestamp: number): string
   return `t=${timestamp},v1=${v1}`;
 }
 
-function postWebhook(target: string, payload: string, secret: string, timeoutMs: number): Promise<{ status: number | null; ms: number; error: string | null; body: string | null }> {
+function postWebhook(
+  target: string,
+  payload: string,
+  secret: string,
+  timeoutMs: number,
+): Promise<{ status: number | null; ms: number; error: string | null; body: string | null }> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
     let u: URL;
-    try { u = new URL(target); } catch { return resolve({ status: null, ms: 0, error: `invalid URL ${target}`, body: null }); }
+    try {
+      u = new URL(target);
+    } catch {
+      return resolve({ status: null, ms: 0, error: `invalid URL ${target}`, body: null });
+    }
     const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
     // Signed with the wall clock even when tests fake `now`: receivers check the timestamp against their own clock.
     const signature = signPayload(payload, secret, Math.floor(Date.now() / 1000));
-    const req = send(u, {
-      method: 'POST',
-      agent: false, // no kept-alive sockets: close() and the receiving test servers shut down promptly
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: {
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': Buffer.byteLength(payload),
-        'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-        'Stripe-Signature': signature,
-        Accept: '*/*; q=0.5, application/xml',
-        'Cache-Control': 'no-cache',
+    const req = send(
+      u,
+      {
+        method: 'POST',
+        agent: false, // no kept-alive sockets: close() and the receiving test servers shut down promptly
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: {
+          'Content-Type': 'application/json; charset=utf-8',
+          'Content-Length': Buffer.byteLength(payload),
+          'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+          'Stripe-Signature': signature,
+          Accept: '*/*; q=0.5, application/xml',
+          'Cache-Control': 'no-cache',
+        },
       },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => { if (chunks.length < 16) chunks.push(c); });
-      res.on('end', () => resolve({ status: res.statusCode ?? null, ms: ms(), error: null, body: Buffer.concat(chunks).toString('utf8').slice(0, 1000) }));
-      res.on('error', (err) => resolve({ status: res.statusCode ?? null, ms: ms(), error: err.message, body: null }));
-    });
-    req.on('error', (err) => resolve({ status: null, ms: ms(), error: err.name === 'TimeoutError' || err.name === 'AbortError' ? `timed out after ${timeoutMs} ms` : err.message, body: null }));
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          if (chunks.length < 16) chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? null, ms: ms(), error: null, body: Buffer.concat(chunks).toString('utf8').slice(0, 1000) }));
+        res.on('error', (err) => resolve({ status: res.statusCode ?? null, ms: ms(), error: err.message, body: null }));
+      },
+    );
+    req.on('error', (err) =>
+      resolve({
+        status: null,
+        ms: ms(),
+        error: err.name === 'TimeoutError' || err.name === 'AbortError' ? `timed out after ${timeoutMs} ms` : err.message,
+        body: null,
+      }),
+    );
     req.end(payload);
   });
 }
@@ -70,8 +92,17 @@ async function deliverOne(sd: Standin, event: StripeEvent, target: string, redel
   const r = await postWebhook(target, payload, sd.secret ?? '', sd.timeoutMs);
   const ok = r.status !== null && r.status >= 200 && r.status < 300;
   const d: Delivery = {
-    id: randomId('dlv_', 16), event_id: event.id, event_type: event.type, url: target, status: r.status, ok,
-    ms: r.ms, error: r.error, response_body: r.body, attempted_at: Date.now(), redelivery,
+    id: randomId('dlv_', 16),
+    event_id: event.id,
+    event_type: event.type,
+    url: target,
+    status: r.status,
+    ok,
+    ms: r.ms,
+    error: r.error,
+    response_body: r.body,
+    attempted_at: Date.now(),
+    redelivery,
   };
   appendCapped(sd.deliveryLog, d);
   const acked = (sd.state.acked[event.id] ??= []);
@@ -89,14 +120,16 @@ async function deliverOne(sd: Standin, event: StripeEvent, target: string, redel
 export async function dispatch(sd: Standin, events: StripeEvent[]): Promise<Delivery[]> {
   if (!sd.deliver) return [];
   const done: Delivery[] = [];
-  for (const e of events) done.push(...await Promise.all(sd.webhookUrls.map((u) => deliverOne(sd, e, u, false))));
+  for (const e of events) done.push(...(await Promise.all(sd.webhookUrls.map((u) => deliverOne(sd, e, u, false)))));
   return done;
 }
 
 /** Like Stripe, API-triggered events arrive after the API response, not before it. */
 export function dispatchInBackground(sd: Standin, events: StripeEvent[]): void {
   if (events.length === 0) return;
-  const p = dispatch(sd, events).catch(() => []).finally(() => sd.inflight.delete(p));
+  const p = dispatch(sd, events)
+    .catch(() => [])
+    .finally(() => sd.inflight.delete(p));
   sd.inflight.add(p);
 }
 
@@ -113,6 +146,6 @@ export async function redeliver(sd: Standin, eventId: string, times: number, con
   const once = () => Promise.all(sd.webhookUrls.map((u) => deliverOne(sd, event, u, true)));
   const out: Delivery[] = [];
   if (concurrent) for (const batch of await Promise.all(Array.from({ length: times }, once))) out.push(...batch);
-  else for (let i = 0; i < times; i++) out.push(...await once());
+  else for (let i = 0; i < times; i++) out.push(...(await once()));
   return out;
 }

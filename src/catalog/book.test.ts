@@ -99,7 +99,9 @@ describe('a book with the Markdown real books use', () => {
     const ownership = await lessonOf('what-is-ownership');
     expect(ownership.html).toMatch(/<img src="\/media\/[0-9a-f]{16}\.svg" width="240" height="120" alt="Stack and heap"/);
     expect(ownership.html).toMatch(/alt="Dark-ready diagram"[^>]* class="dark-ready"/);
-    expect(ownership.html).toMatch(/<picture><source media="\(prefers-color-scheme: dark\)" srcset="[^"]+\.svg"><img [^>]*alt="A diagram with code &quot;quoted&quot;"[^>]*class="dark-ready"/);
+    expect(ownership.html).toMatch(
+      /<picture><source media="\(prefers-color-scheme: dark\)" srcset="[^"]+\.svg"><img [^>]*alt="A diagram with code &quot;quoted&quot;"[^>]*class="dark-ready"/,
+    );
     // ![](x){decorative} and <img alt=""> are decorative, with no warning; raw HTML images are published too.
     expect(ownership.html).toMatch(/<img src="\/[^"]*\.svg" alt="" width="400" height="200" loading="lazy">/);
   });
@@ -107,7 +109,10 @@ describe('a book with the Markdown real books use', () => {
   it('leaves code-like prose alone and ends autolinks before a trailing underscore', async () => {
     const installation = await lessonOf('installation');
     expect(installation.html).toContain('<code>...args</code>');
-    const dir = tree({ 'a/course.md': course, 'a/01-one.md': lesson('Spread ...args, loop for..of, run cargo build --release, wait... 1--2, a -- b.\n\nSee _https://example.com/a_b_ now.') });
+    const dir = tree({
+      'a/course.md': course,
+      'a/01-one.md': lesson('Spread ...args, loop for..of, run cargo build --release, wait... 1--2, a -- b.\n\nSee _https://example.com/a_b_ now.'),
+    });
     const html = (await loadCatalog(dir)).courses[0]!.lessons[0]!.html;
     expect(html).toContain('Spread ...args, loop for..of, run cargo build --release, wait… 1–2, a – b.');
     expect(html).toContain('<em><a href="https://example.com/a_b">https://example.com/a_b</a></em>');

@@ -86,7 +86,7 @@ describe('a valid courses folder', () => {
     expect([...catalog.publicMedia].some((f) => f.endsWith('-og.jpg'))).toBe(true);
   });
 
-  it('points paid lessons at their course\'s private media, and keeps media a public page also uses public', async () => {
+  it("points paid lessons at their course's private media, and keeps media a public page also uses public", async () => {
     const catalog = await loadCatalog(GOOD);
     const [welcome, setup, , deepDive] = catalog.courses[0]!.lessons;
     const own = catalog.privateMedia.get('tiny-course')!;
@@ -107,9 +107,7 @@ describe('a valid courses folder', () => {
   it('renders the same input to the same HTML', async () => {
     const a = await loadCatalog(GOOD);
     const b = await loadCatalog(GOOD);
-    expect(b.courses.map((c) => [c.html, ...c.lessons.map((l) => l.html)])).toEqual(
-      a.courses.map((c) => [c.html, ...c.lessons.map((l) => l.html)]),
-    );
+    expect(b.courses.map((c) => [c.html, ...c.lessons.map((l) => l.html)])).toEqual(a.courses.map((c) => [c.html, ...c.lessons.map((l) => l.html)]));
   });
 });
 
@@ -227,7 +225,10 @@ describe('mistakes', () => {
 
   it('refuses tax settings Stripe would refuse, and the consent without a terms page', async () => {
     const dir = tree({ 'a/course.md': course('tax_code: txcd_1\n'), 'a/01-one.md': lesson('') });
-    writeFileSync(join(dir, 'site.yaml'), 'name: Site\ndescription: D.\nauthor: A\ntax:\n  automatic_tax: yes please\n  tax_code: general\nwithdrawal_consent: true\n');
+    writeFileSync(
+      join(dir, 'site.yaml'),
+      'name: Site\ndescription: D.\nauthor: A\ntax:\n  automatic_tax: yes please\n  tax_code: general\nwithdrawal_consent: true\n',
+    );
     expect((await problemsOf(dir)).map((p) => p.message)).toEqual([
       'tax_code must be a Stripe product tax code such as txcd_10103000 (txcd_ and eight digits)',
       'tax.automatic_tax must be true or false',
@@ -247,11 +248,30 @@ describe('tax settings', () => {
       'b/course.md': course('tax_code: txcd_10103001\n'),
       'b/01-one.md': lesson(''),
     });
-    writeFileSync(join(dir, 'site.yaml'), 'name: Site\ndescription: D.\nauthor: A\nlocale: fr-FR\ntax:\n  automatic_tax: true\n  prices_include_tax: false\n  invoices: true\nterms_url: /cgv/\nwithdrawal_consent: true\n');
+    writeFileSync(
+      join(dir, 'site.yaml'),
+      'name: Site\ndescription: D.\nauthor: A\nlocale: fr-FR\ntax:\n  automatic_tax: true\n  prices_include_tax: false\n  invoices: true\nterms_url: /cgv/\nwithdrawal_consent: true\n',
+    );
     const catalog = await loadCatalog(dir);
     expect(catalog.courses.map((c) => c.tax)).toEqual([
-      { automaticTax: true, taxBehavior: 'exclusive', taxCode: 'txcd_10103000', taxIdCollection: false, billingAddress: 'required', invoices: true, consent: { termsUrl: '/cgv/', language: 'fr-FR' } },
-      { automaticTax: true, taxBehavior: 'exclusive', taxCode: 'txcd_10103001', taxIdCollection: false, billingAddress: 'required', invoices: true, consent: { termsUrl: '/cgv/', language: 'fr-FR' } },
+      {
+        automaticTax: true,
+        taxBehavior: 'exclusive',
+        taxCode: 'txcd_10103000',
+        taxIdCollection: false,
+        billingAddress: 'required',
+        invoices: true,
+        consent: { termsUrl: '/cgv/', language: 'fr-FR' },
+      },
+      {
+        automaticTax: true,
+        taxBehavior: 'exclusive',
+        taxCode: 'txcd_10103001',
+        taxIdCollection: false,
+        billingAddress: 'required',
+        invoices: true,
+        consent: { termsUrl: '/cgv/', language: 'fr-FR' },
+      },
     ]);
   });
 

@@ -26,7 +26,19 @@ const MARKS: Record<string, CodeMark> = {
 };
 
 /** rustdoc's and mdBook's attributes: they mean something to those tools and nothing to a reader. */
-const OTHER_TOOLS = new Set(['ignore', 'no_run', 'noplayground', 'editable', 'mdbook-runnable', 'test_harness', 'not_desired_behavior', 'edition2015', 'edition2018', 'edition2021', 'edition2024']);
+const OTHER_TOOLS = new Set([
+  'ignore',
+  'no_run',
+  'noplayground',
+  'editable',
+  'mdbook-runnable',
+  'test_harness',
+  'not_desired_behavior',
+  'edition2015',
+  'edition2018',
+  'edition2021',
+  'edition2024',
+]);
 
 export const MARK_TEXT: Record<CodeMark, string> = {
   'does-not-compile': 'This code does not compile.',

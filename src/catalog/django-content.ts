@@ -120,7 +120,10 @@ function isFence(line: string): boolean {
  * outside code is moved down a level.
  */
 function markdownLesson(source: string): { title: string | null; body: string } {
-  const lines = source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').split('\n');
+  const lines = source
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n?/g, '\n')
+    .split('\n');
   let title: string | null = null;
   const first = lines.findIndex((line) => line.trim() !== '');
   if (first !== -1) {
@@ -161,7 +164,10 @@ function htmlLesson(source: string): { title: string | null; body: string } {
   const html = source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   const inner = /<body[^>]*>([\s\S]*?)(<\/body>|$)/i.exec(html)?.[1] ?? html.replace(/<!DOCTYPE[^>]*>|<head[\s\S]*?<\/head>|<\/?html[^>]*>/gi, '');
   const h1 = /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(inner);
-  const strip = (value: string) => decodeEntities(value.replace(/<[^>]+>/g, '')).replace(/\s+/g, ' ').trim();
+  const strip = (value: string) =>
+    decodeEntities(value.replace(/<[^>]+>/g, ''))
+      .replace(/\s+/g, ' ')
+      .trim();
   const headTitle = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1];
   const title = (h1 && strip(h1[1]!)) || (headTitle && strip(headTitle)) || null;
   const body = (h1 && strip(h1[1]!) ? inner.replace(h1[0], '') : inner)
@@ -191,7 +197,10 @@ function courseField(fields: Record<string, unknown>, names: string[]): unknown 
 
 /** One paragraph of at most DESCRIPTION_MAX characters, cut at a word. */
 function shortDescription(description: string): string {
-  const paragraph = description.split(/\n\s*\n/)[0]!.replace(/\s+/g, ' ').trim();
+  const paragraph = description
+    .split(/\n\s*\n/)[0]!
+    .replace(/\s+/g, ' ')
+    .trim();
   if (paragraph.length <= DESCRIPTION_MAX) return paragraph;
   const cut = paragraph.slice(0, DESCRIPTION_MAX - 1);
   return `${cut.slice(0, cut.lastIndexOf(' ') > 200 ? cut.lastIndexOf(' ') : cut.length).replace(/[\s,.;:]+$/, '')}…`;
@@ -211,7 +220,8 @@ export async function planDjangoContent(
   const { objects, courseModel } = findDjangoModels(dump, { courseModel: options.courseModel });
   if (!courseModel) throw new DjangoContentError('The dump has no course model (<app>.course, or name it with --course-model).');
   const mediaRoot = resolve(options.mediaRoot);
-  if (!existsSync(mediaRoot) || !statSync(mediaRoot).isDirectory()) throw new DjangoContentError(`The media root ${mediaRoot} is not a folder (it is MEDIA_ROOT in the Django settings).`);
+  if (!existsSync(mediaRoot) || !statSync(mediaRoot).isDirectory())
+    throw new DjangoContentError(`The media root ${mediaRoot} is not a folder (it is MEDIA_ROOT in the Django settings).`);
   const documentModel = findDocumentModel(objects, courseModel, options.documentModel);
   const problems: string[] = [];
   const courseSlugs = new Set<string>();
@@ -232,7 +242,13 @@ export async function planDjangoContent(
     else problems.push(`${slug}/course.md: the Django course has no price: add price: "49.00"`);
     if (options.currency) data.currency = options.currency.toUpperCase();
     const sales = description ?? '';
-    const course: PlannedContentCourse = { djangoPk, slug, title, lessons: [], files: [{ path: 'course.md', text: `${frontMatter(data)}${sales ? `${sales}\n` : ''}` }] };
+    const course: PlannedContentCourse = {
+      djangoPk,
+      slug,
+      title,
+      lessons: [],
+      files: [{ path: 'course.md', text: `${frontMatter(data)}${sales ? `${sales}\n` : ''}` }],
+    };
     courses.push(course);
     byPk.set(djangoPk, course);
   }
@@ -269,7 +285,9 @@ export async function planDjangoContent(
         continue;
       }
       if (!existsSync(source) || !statSync(source).isFile()) {
-        problems.push(`${course.slug}: document ${object.pk}: ${name} is not in the media root (looked for ${source}): skipped; copy it there and run again with --force`);
+        problems.push(
+          `${course.slug}: document ${object.pk}: ${name} is not in the media root (looked for ${source}): skipped; copy it there and run again with --force`,
+        );
         continue;
       }
       const ext = extname(source).toLowerCase();
@@ -312,7 +330,8 @@ export async function planDjangoContent(
       course.lessons.push({ file, title, kind, source: name });
       course.files.push({ path: file, text: `${frontMatter({ title })}${body ? `${body}\n` : ''}` });
     }
-    if (!course.lessons.length) problems.push(`${course.slug}: the Django course has no documents, so no lessons: write one (e.g. ${course.slug}/01-introduction.md)`);
+    if (!course.lessons.length)
+      problems.push(`${course.slug}: the Django course has no documents, so no lessons: write one (e.g. ${course.slug}/01-introduction.md)`);
   }
   return { models: { courses: courseModel, documents: documentModel?.label ?? null }, courses, problems };
 }
@@ -322,7 +341,11 @@ export async function planDjangoContent(
  * folder exists already, unless `force` (which replaces those folders whole). Writes a starter
  * `site.yaml` when the folder has none, since the catalogue needs one.
  */
-export async function writeDjangoContent(plan: ContentPlan, outDir: string, options: { force?: boolean; currency?: string } = {}): Promise<{ siteWritten: boolean }> {
+export async function writeDjangoContent(
+  plan: ContentPlan,
+  outDir: string,
+  options: { force?: boolean; currency?: string } = {},
+): Promise<{ siteWritten: boolean }> {
   const root = resolve(outDir);
   const existing = plan.courses.filter((course) => existsSync(join(root, course.slug)));
   if (existing.length && !options.force) {
@@ -334,8 +357,15 @@ export async function writeDjangoContent(plan: ContentPlan, outDir: string, opti
   const siteFile = join(root, 'site.yaml');
   const siteWritten = !existsSync(siteFile);
   if (siteWritten) {
-    const site = { name: 'Courses', description: 'Courses moved from a Django site.', author: 'The author', currency: options.currency?.toUpperCase() ?? 'USD' };
-    await writeFile(siteFile, `# Written by import-django-content: set the site's name, description and author (docs/authoring.md).\n${stringify(site)}`, { flag: 'wx' });
+    const site = {
+      name: 'Courses',
+      description: 'Courses moved from a Django site.',
+      author: 'The author',
+      currency: options.currency?.toUpperCase() ?? 'USD',
+    };
+    await writeFile(siteFile, `# Written by import-django-content: set the site's name, description and author (docs/authoring.md).\n${stringify(site)}`, {
+      flag: 'wx',
+    });
   }
   for (const course of plan.courses) {
     const dir = join(root, course.slug);

@@ -66,7 +66,8 @@ export function courseCatalog(): AstroIntegration {
         const privateDir = fileURLToPath(new URL(`${PRIVATE_DIR}/`, outDir));
         const catalog = await getCatalog();
         // Warnings do not stop a build; `npm run check -- --strict` is the way to make them.
-        if (catalog.warnings.length) logger.warn(`${catalog.warnings.length} warning${catalog.warnings.length === 1 ? '' : 's'} in the courses:\n${formatProblems(catalog.warnings)}`);
+        if (catalog.warnings.length)
+          logger.warn(`${catalog.warnings.length} warning${catalog.warnings.length === 1 ? '' : 's'} in the courses:\n${formatProblems(catalog.warnings)}`);
         const result = await writePrivateBundle(catalog, fileURLToPath(clientDir), privateDir);
         // Not a page anyone should land on: only the core renders into it.
         const shellDir = join(fileURLToPath(clientDir), SHELL_PAGE);

@@ -364,18 +364,15 @@ async function readLessons(dir: string, course: string, problems: Problem[]): Pr
   return { sections, complete: ok };
 }
 
-async function readLesson(
-  path: string,
-  slug: string,
-  section: string | null,
-  slugs: Map<string, string>,
-  problems: Problem[],
-): Promise<RawLesson | null> {
+async function readLesson(path: string, slug: string, section: string | null, slugs: Map<string, string>, problems: Problem[]): Promise<RawLesson | null> {
   const file = relativeToCwd(path);
   if (!checkSlug(slug, file, 'lesson file', problems)) return null;
   const earlier = slugs.get(slug);
   if (earlier) {
-    problems.push({ file, message: `duplicate lesson slug "${slug}" (also ${earlier}): lesson URLs drop the number and the section, so give one of them another name` });
+    problems.push({
+      file,
+      message: `duplicate lesson slug "${slug}" (also ${earlier}): lesson URLs drop the number and the section, so give one of them another name`,
+    });
     return null;
   }
   slugs.set(slug, file);
@@ -488,7 +485,12 @@ async function renderCourse(
   }
   // The course page's title is its one <h1>; the sales text starts below it.
   for (const heading of sales.headings.filter((h) => h.level === 1)) {
-    problems.push({ file: raw.file, line: heading.line, message: `"# ${heading.text}" makes a second <h1> on the course page, whose title is its heading: use ## for the sections of the sales text`, warning: true });
+    problems.push({
+      file: raw.file,
+      line: heading.line,
+      message: `"# ${heading.text}" makes a second <h1> on the course page, whose title is its heading: use ## for the sections of the sales text`,
+      warning: true,
+    });
   }
   const css = await readCourseCss(raw, problems);
   const courseMedia = new Set(sales.media);
@@ -528,7 +530,10 @@ async function readCourseCss(raw: RawCourse, problems: Problem[]): Promise<strin
   const css = await readFile(path, 'utf8');
   const bytes = new TextEncoder().encode(css).length;
   if (bytes > MAX_COURSE_CSS_BYTES) {
-    problems.push({ file: relativeToCwd(path), message: `course.css is ${Math.ceil(bytes / 1024)} KB, over the ${MAX_COURSE_CSS_BYTES / 1024} KB allowed: keep the styles the course's figures need` });
+    problems.push({
+      file: relativeToCwd(path),
+      message: `course.css is ${Math.ceil(bytes / 1024)} KB, over the ${MAX_COURSE_CSS_BYTES / 1024} KB allowed: keep the styles the course's figures need`,
+    });
     return null;
   }
   if (/<\/style|@import/i.test(css)) {
@@ -546,12 +551,7 @@ type ParsedMarkdown<T> = Parsed<T> & { lines: Map<string, number>; valid: boolea
  * wrong, so that its body's mistakes (and those of the files linking to it) are reported in the
  * same run; the problems recorded keep the catalogue from loading.
  */
-async function readMarkdown<S extends z.ZodType>(
-  path: string,
-  schema: S,
-  fallback: z.input<S>,
-  problems: Problem[],
-): Promise<ParsedMarkdown<z.output<S>>> {
+async function readMarkdown<S extends z.ZodType>(path: string, schema: S, fallback: z.input<S>, problems: Problem[]): Promise<ParsedMarkdown<z.output<S>>> {
   const file = relativeToCwd(path);
   const text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   const match = /^---\n([\s\S]*?)\n?---(?:\n|$)/.exec(text);

@@ -50,7 +50,7 @@ export type RenderContext = {
   locale: string;
 };
 
-export type Heading = { level: number; text: string; id: string; /** In the file. */ line?: number };
+export type Heading = { level: number; text: string; id: string /** In the file. */; line?: number };
 
 export type Rendered = {
   html: string;
@@ -81,7 +81,15 @@ type Env = {
 const THEMES = { light: 'github-light-high-contrast', dark: 'github-dark-high-contrast' } as const;
 /** Shiki's names for unhighlighted code, which are not in its bundle of grammars. */
 const PLAIN = new Set(['text', 'plaintext', 'txt', 'plain', 'ansi']);
-const LANGUAGE_ALIASES: Record<string, string> = { py: 'python', sh: 'bash', shell: 'bash', console: 'shellsession', js: 'javascript', ts: 'typescript', yml: 'yaml' };
+const LANGUAGE_ALIASES: Record<string, string> = {
+  py: 'python',
+  sh: 'bash',
+  shell: 'bash',
+  console: 'shellsession',
+  js: 'javascript',
+  ts: 'typescript',
+  yml: 'yaml',
+};
 const IMAGE_SIZES = '(min-width: 52rem) 46rem, 100vw';
 
 /**
@@ -174,7 +182,10 @@ export class MarkdownRenderer {
       if (block.type === 'fence') {
         const info = parseFenceInfo(block.info);
         block.meta = { fence: info };
-        if (info.unknown.length) warn(`code block attribute${info.unknown.length === 1 ? '' : 's'} ${info.unknown.map((a) => `"${a}"`).join(', ')} ignored: the known ones are title="file name", {1,3-4} (lines to highlight), compile_fail and should_panic`);
+        if (info.unknown.length)
+          warn(
+            `code block attribute${info.unknown.length === 1 ? '' : 's'} ${info.unknown.map((a) => `"${a}"`).join(', ')} ignored: the known ones are title="file name", {1,3-4} (lines to highlight), compile_fail and should_panic`,
+          );
         for (const lineNumber of info.highlight) {
           if (lineNumber > block.content.replace(/\n$/, '').split('\n').length) {
             warn(`code block highlights line ${lineNumber}, but has fewer lines`);
@@ -213,7 +224,13 @@ export class MarkdownRenderer {
     }
     // No time limit per line (0): Shiki's default (500 ms) stops tokenizing a line on a busy machine
     // and colours the rest as one token, so the same course would build differently.
-    const pre = this.#highlighter.codeToHtml(token.content.replace(/\n$/, ''), { lang: loaded, themes: THEMES, defaultColor: 'light', transformers, tokenizeTimeLimit: 0 });
+    const pre = this.#highlighter.codeToHtml(token.content.replace(/\n$/, ''), {
+      lang: loaded,
+      themes: THEMES,
+      defaultColor: 'light',
+      transformers,
+      tokenizeTimeLimit: 0,
+    });
     if (!info.title && !info.marks.length) return `${pre}\n`;
     const caption = info.title ? `<figcaption>${escapeAttr(info.title)}</figcaption>` : '';
     const marks = info.marks.map((mark) => `<p class="code-mark ${mark}">${MARK_TEXT[mark]}</p>`).join('');
@@ -270,7 +287,8 @@ type Report = (message: string, line?: number) => void;
 async function resolveMarkdownImage(token: Token, env: Env, report: Report, warn: Report, md: MarkdownIt): Promise<void> {
   const src = attr(token, 'src');
   const options = imageOptionsOf(token);
-  if (options?.unknown.length) warn(`image ${src}: ${options.unknown.map((o) => `"${o}"`).join(', ')} ignored: an image takes {width=320}, {height=200}, {dark} and {decorative}`);
+  if (options?.unknown.length)
+    warn(`image ${src}: ${options.unknown.map((o) => `"${o}"`).join(', ')} ignored: an image takes {width=320}, {height=200}, {dark} and {decorative}`);
   const alt = md.renderer.renderInlineAsText(token.children ?? [], md.options, env).trim();
   if (!alt && !options?.decorative) {
     warn(`image ${src} has no alt text: write ![what the image shows](${src}), or ![](${src}){decorative} for an image that only decorates`);
@@ -383,7 +401,8 @@ async function rawHtml(html: string, env: Env, report: Report, warn: Report, lin
     const src = tag.attributes.get('src') ?? '';
     const alt = tag.attributes.get('alt');
     // alt="" is a decorative image, which WCAG allows; a missing alt is a forgotten one.
-    if (alt === undefined || alt === null) warn(`image ${src} has no alt attribute: write alt="what the image shows", or alt="" for an image that only decorates`, at);
+    if (alt === undefined || alt === null)
+      warn(`image ${src} has no alt attribute: write alt="what the image shows", or alt="" for an image that only decorates`, at);
     if (!src) return null;
     const resolved = await resolveImage(src, env, (m) => report(m, at), at);
     if (!resolved) return null;

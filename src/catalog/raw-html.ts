@@ -4,7 +4,7 @@
 // the start tags of a fragment, which is all that authors' HTML needs here.
 
 export type Attributes = Map<string, string | null>;
-export type Tag = { name: string; attributes: Attributes; /** Offset in the fragment. */ index: number };
+export type Tag = { name: string; attributes: Attributes /** Offset in the fragment. */; index: number };
 
 const START_TAG = /<([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*(\/?)>/g;
 const ATTRIBUTE = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
@@ -40,9 +40,7 @@ export function idsIn(html: string): string[] {
  */
 export async function rewriteTags(html: string, change: (tag: Tag) => Promise<Attributes | null>): Promise<string> {
   const matches = [...html.matchAll(START_TAG)];
-  const replacements = await Promise.all(
-    matches.map((m) => change({ name: m[1]!.toLowerCase(), attributes: parseAttributes(m[2] ?? ''), index: m.index })),
-  );
+  const replacements = await Promise.all(matches.map((m) => change({ name: m[1]!.toLowerCase(), attributes: parseAttributes(m[2] ?? ''), index: m.index })));
   let out = '';
   let last = 0;
   matches.forEach((m, i) => {

@@ -27,7 +27,8 @@ const relativeFile = (what: string) =>
     .string({ error: `${what} must be a relative path such as ./cover.png` })
     .refine((path) => !/^([a-z]+:|\/)/i.test(path), `${what} must be a path relative to the file, such as ./cover.png`);
 
-const SALE_ENDS_HELP = 'sale_ends must be a date such as 2026-12-31 (the end of that day, UTC) or a date and time with its offset such as 2026-12-31T18:00:00+01:00';
+const SALE_ENDS_HELP =
+  'sale_ends must be a date such as 2026-12-31 (the end of that day, UTC) or a date and time with its offset such as 2026-12-31T18:00:00+01:00';
 
 /**
  * When a sale ends, in ms since the epoch (exclusive): a bare date means the whole of that day in
@@ -70,9 +71,7 @@ const taxSettings = z.strictObject({
   /** Business buyers may enter a VAT or other tax ID, which their invoice carries. */
   tax_id_collection: flag('tax.tax_id_collection').default(false),
   /** Stripe Tax needs the buyer's address: `required` asks for all of it, `auto` only what the tax needs. */
-  billing_address_collection: z
-    .enum(['required', 'auto'], { error: 'tax.billing_address_collection must be required or auto' })
-    .default('required'),
+  billing_address_collection: z.enum(['required', 'auto'], { error: 'tax.billing_address_collection must be required or auto' }).default('required'),
   /** Stripe makes a numbered invoice with a PDF for each purchase, and emails it to the buyer. */
   invoices: flag('tax.invoices').default(false),
   /** The product tax code of every course; a course's `tax_code` overrides it. */
@@ -92,9 +91,7 @@ export const courseFrontMatter = z.strictObject({
   cover: relativeFile('cover').optional(),
   published: flag('published').default(true),
   order: z.number({ error: 'order must be a whole number' }).int('order must be a whole number').optional(),
-  level: z
-    .enum(['beginner', 'intermediate', 'advanced'], { error: 'level must be one of beginner, intermediate, advanced' })
-    .optional(),
+  level: z.enum(['beginner', 'intermediate', 'advanced'], { error: 'level must be one of beginner, intermediate, advanced' }).optional(),
   tags: z.array(text('each tag', 40), { error: 'tags must be a list such as [python, data]' }).max(12).default([]),
   /** Announced, not on sale yet: the page collects "notify me" emails instead of selling. */
   coming_soon: flag('coming_soon').default(false),
@@ -124,46 +121,51 @@ export const sectionFrontMatter = z.strictObject({
   description: text('description', 300).optional(),
 });
 
-export const siteSettings = z.strictObject({
-  name: text('name', 80),
-  tagline: text('tagline', 160).optional(),
-  description: text('description', 300),
-  author: text('author', 80),
-  blog_url: z.url({ error: 'blog_url must be an absolute URL such as https://example.com' }).optional(),
-  blog_name: text('blog_name', 80).optional(),
-  logo: z
-    .string()
-    .refine((p) => p.startsWith('/'), 'logo must be a path under public/, such as /logo.svg')
-    .optional(),
-  locale: z
-    .string()
-    .refine((tag) => {
-      try {
-        return Intl.getCanonicalLocales(tag).length === 1;
-      } catch {
-        return false;
-      }
-    }, 'locale must be a BCP 47 language tag such as en-US')
-    .default('en-US'),
-  currency: currency.default('USD'),
-  twitter: z
-    .string()
-    .regex(/^@\w{1,15}$/, 'twitter must be a handle such as @author')
-    .optional(),
-  /** Checkout accepts Stripe promotion codes, unless a course says otherwise. */
-  promotion_codes: flag('promotion_codes').default(false),
-  tax: taxSettings.optional(),
-  /** The terms of sale: an absolute URL or a path on this site such as /terms/. */
-  terms_url: z
-    .string({ error: 'terms_url must be a URL or a path such as /terms/' })
-    .refine((value) => value.startsWith('/') || /^https?:\/\//.test(value), 'terms_url must be an absolute URL or a path on this site such as /terms/')
-    .optional(),
-  /**
-   * EU consumer law: checkout requires the buyer to ask for immediate access and acknowledge the
-   * loss of the 14-day withdrawal right, with a link to `terms_url`.
-   */
-  withdrawal_consent: flag('withdrawal_consent').default(false),
-}).refine((site) => !site.withdrawal_consent || site.terms_url, { message: 'withdrawal_consent needs terms_url, the page the consent text links to', path: ['terms_url'] });
+export const siteSettings = z
+  .strictObject({
+    name: text('name', 80),
+    tagline: text('tagline', 160).optional(),
+    description: text('description', 300),
+    author: text('author', 80),
+    blog_url: z.url({ error: 'blog_url must be an absolute URL such as https://example.com' }).optional(),
+    blog_name: text('blog_name', 80).optional(),
+    logo: z
+      .string()
+      .refine((p) => p.startsWith('/'), 'logo must be a path under public/, such as /logo.svg')
+      .optional(),
+    locale: z
+      .string()
+      .refine((tag) => {
+        try {
+          return Intl.getCanonicalLocales(tag).length === 1;
+        } catch {
+          return false;
+        }
+      }, 'locale must be a BCP 47 language tag such as en-US')
+      .default('en-US'),
+    currency: currency.default('USD'),
+    twitter: z
+      .string()
+      .regex(/^@\w{1,15}$/, 'twitter must be a handle such as @author')
+      .optional(),
+    /** Checkout accepts Stripe promotion codes, unless a course says otherwise. */
+    promotion_codes: flag('promotion_codes').default(false),
+    tax: taxSettings.optional(),
+    /** The terms of sale: an absolute URL or a path on this site such as /terms/. */
+    terms_url: z
+      .string({ error: 'terms_url must be a URL or a path such as /terms/' })
+      .refine((value) => value.startsWith('/') || /^https?:\/\//.test(value), 'terms_url must be an absolute URL or a path on this site such as /terms/')
+      .optional(),
+    /**
+     * EU consumer law: checkout requires the buyer to ask for immediate access and acknowledge the
+     * loss of the 14-day withdrawal right, with a link to `terms_url`.
+     */
+    withdrawal_consent: flag('withdrawal_consent').default(false),
+  })
+  .refine((site) => !site.withdrawal_consent || site.terms_url, {
+    message: 'withdrawal_consent needs terms_url, the page the consent text links to',
+    path: ['terms_url'],
+  });
 
 export type CourseFrontMatter = z.infer<typeof courseFrontMatter>;
 export type LessonFrontMatter = z.infer<typeof lessonFrontMatter>;

@@ -8,8 +8,15 @@ const renderer = MarkdownRenderer.create();
 
 async function render(body: string, locale: string): Promise<string> {
   const ctx: RenderContext = {
-    file: '/tmp/lesson.md', displayFile: 'lesson.md', lineOffset: 0, targets: new Map(), media: new MediaRegistry(),
-    problems: [], fragments: [], course: 'c', locale,
+    file: '/tmp/lesson.md',
+    displayFile: 'lesson.md',
+    lineOffset: 0,
+    targets: new Map(),
+    media: new MediaRegistry(),
+    problems: [],
+    fragments: [],
+    course: 'c',
+    locale,
   };
   return (await (await renderer).render(body, ctx)).html;
 }

@@ -9,7 +9,9 @@ describe('the Workers PBKDF2 limit', () => {
     const subtle = Object.create(crypto.subtle, { deriveBits: { value: crypto.subtle.deriveBits.bind(crypto.subtle), writable: true } }) as SubtleCrypto;
     enforceWorkersPbkdf2Limit(subtle);
     const key = await crypto.subtle.importKey('raw', utf8('pw') as BufferSource, 'PBKDF2', false, ['deriveBits']);
-    await expect(subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(16), iterations: 100_001 }, key, 256)).rejects.toThrow(/above 100000/);
+    await expect(subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(16), iterations: 100_001 }, key, 256)).rejects.toThrow(
+      /above 100000/,
+    );
     expect((await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(16), iterations: 100_000 }, key, 256)).byteLength).toBe(32);
   });
 
@@ -23,7 +25,9 @@ describe('the Workers PBKDF2 limit', () => {
       // A Django hash above the limit is computed in JavaScript, never in one call.
       expect((await pbkdf2Sha256(utf8('pw'), utf8('salt'), 120_000)).byteLength).toBe(32);
       const key = await crypto.subtle.importKey('raw', utf8('pw') as BufferSource, 'PBKDF2', false, ['deriveBits']);
-      await expect(crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(16), iterations: 200_000 }, key, 256)).rejects.toThrow(/not supported/);
+      await expect(crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(16), iterations: 200_000 }, key, 256)).rejects.toThrow(
+        /not supported/,
+      );
     } finally {
       (crypto.subtle as SubtleCrypto & Record<symbol, unknown>)[Symbol.for('course-store.pbkdf2-limit')] = undefined;
       crypto.subtle.deriveBits = original;

@@ -16,7 +16,9 @@ export function enforceWorkersPbkdf2Limit(subtle: SubtleCrypto = crypto.subtle):
     const iterations = typeof algorithm === 'object' && algorithm.name.toUpperCase() === 'PBKDF2' ? (algorithm as Pbkdf2Params).iterations : 0;
     if (iterations > MAX_SUBTLE_ITERATIONS) {
       // The text production gives.
-      return Promise.reject(new DOMException(`Pbkdf2 failed: iteration counts above ${MAX_SUBTLE_ITERATIONS} are not supported (requested ${iterations}).`, 'NotSupportedError'));
+      return Promise.reject(
+        new DOMException(`Pbkdf2 failed: iteration counts above ${MAX_SUBTLE_ITERATIONS} are not supported (requested ${iterations}).`, 'NotSupportedError'),
+      );
     }
     return deriveBits(algorithm, baseKey, length ?? null);
   };

@@ -17,7 +17,16 @@ import { htmlPage } from '../server/http/responses.ts';
 import { localeOfShell, messagesFor } from '../server/i18n/index.ts';
 import { withSecurityHeaders } from '../server/http/security-headers.ts';
 import { answerRoute, routeOf, serverErrorPage } from '../server/routes.ts';
-import { checkBindings, createLogMailer, createSendEmailMailer, describeWorkersStore, openWorkersStore, settingsOf, type SendEmailBinding, type WorkerEnv } from './app-context.ts';
+import {
+  checkBindings,
+  createLogMailer,
+  createSendEmailMailer,
+  describeWorkersStore,
+  openWorkersStore,
+  settingsOf,
+  type SendEmailBinding,
+  type WorkerEnv,
+} from './app-context.ts';
 import { enforceWorkersPbkdf2Limit } from './pbkdf2-limit.ts';
 
 /** What workerd passes besides the request and the bindings (the subset used here). */
@@ -93,7 +102,10 @@ export function createWorker(built: BuiltPages): { fetch(request: Request, env: 
       const file = await env.ASSETS.fetch(new Request(request.url, { method: 'HEAD' }));
       if (file.status === 200) return htmlPage(texts, 405, texts.page.methodNotAllowed, texts.page.isAPage, { Allow: 'GET, HEAD' });
     }
-    return new Response(head ? null : built.notFoundHtml, { status: 404, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' } });
+    return new Response(head ? null : built.notFoundHtml, {
+      status: 404,
+      headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' },
+    });
   }
 
   return {

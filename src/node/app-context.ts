@@ -79,10 +79,13 @@ export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
 export function getAppContext(): Promise<AppContext> {
   const shared = (globalThis as Shared)[SHARED];
   if (shared) return Promise.resolve(shared);
-  context ??= createNodeAppContext().then(({ app }) => app, (error: unknown) => {
-    context = undefined;
-    console.error(error instanceof Error ? error.message : error);
-    throw error;
-  });
+  context ??= createNodeAppContext().then(
+    ({ app }) => app,
+    (error: unknown) => {
+      context = undefined;
+      console.error(error instanceof Error ? error.message : error);
+      throw error;
+    },
+  );
   return context;
 }

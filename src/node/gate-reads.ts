@@ -27,7 +27,9 @@ export function sqliteGateReads(database: DatabaseSync, fallback: GateReads, log
   database.exec('PRAGMA query_only = ON');
   // A reader in WAL mode waits only in rare cases (recovery after a crash); never block long.
   database.exec('PRAGMA busy_timeout = 200');
-  const lesson: StatementSync = database.prepare(compile(lessonQuery(sql.raw(':user'), sql.raw(':sid'), sql.raw(':course'), sql.raw(':lesson'), sql.raw(':known'))));
+  const lesson: StatementSync = database.prepare(
+    compile(lessonQuery(sql.raw(':user'), sql.raw(':sid'), sql.raw(':course'), sql.raw(':lesson'), sql.raw(':known'))),
+  );
   const media: StatementSync = database.prepare(compile(mediaQuery(sql.raw(':user'), sql.raw(':sid'), sql.raw(':course'), sql.raw(':name'))));
   const failed = (read: string, error: unknown) =>
     log.error('lesson-gate.prepared-read-failed', { read, error: error instanceof Error ? error.message : String(error) });

@@ -46,9 +46,7 @@ export function staticCoursePaths(clientDir: string): Set<string> {
 export function createLessonRoute(app: AppContext, clientDir: string, storeUrl = app.config.databaseUrl): LessonRoute {
   const statics = staticCoursePaths(clientDir);
   const notFoundFile = join(clientDir, '404.html');
-  const notFoundHtml = existsSync(notFoundFile)
-    ? readFileSync(notFoundFile, 'utf8')
-    : '<!doctype html><title>Page not found</title><h1>Page not found</h1>';
+  const notFoundHtml = existsSync(notFoundFile) ? readFileSync(notFoundFile, 'utf8') : '<!doctype html><title>Page not found</title><h1>Page not found</h1>';
   const index = createLessonIndex(app.clock, app.log);
   // A local file gets the prepared statements, an embedded replica too: its file is SQLite in WAL
   // mode, which libSQL's syncs write like any writer, so a second, read-only connection sees each

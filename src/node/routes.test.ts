@@ -18,7 +18,10 @@ function nodeEndpoints(dir = PAGES): { file: string; path: string; named: string
     if (entry.isDirectory()) return nodeEndpoints(file);
     const text = readFileSync(file, 'utf8');
     if (!/export const prerender = false/.test(text) || !entry.name.endsWith('.ts')) return [];
-    const path = `/${relative(PAGES, file)}`.replace(/\.ts$/, '').replace(/\/index$/, '').replace(/\/\[\.\.\.[a-z]+\]$/, '/*');
+    const path = `/${relative(PAGES, file)}`
+      .replace(/\.ts$/, '')
+      .replace(/\/index$/, '')
+      .replace(/\/\[\.\.\.[a-z]+\]$/, '/*');
     return [{ file: relative(ROOT, file), path, named: /astroRoute\('([^']+)'\)/.exec(text)?.[1] ?? null }];
   });
 }

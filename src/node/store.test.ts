@@ -62,7 +62,11 @@ test('each worker of a server on replicas gets a replica file of its own', () =>
 
 test("the driver's errors for a primary out of reach are told apart from other failures", () => {
   // As the libSQL client reports a write sent to a primary that is down, and a sync that gets no answer.
-  expect(isStoreUnreachable(new Error('WriteDelegation(status: Unavailable, message: "error trying to connect: tcp connect error: Connection refused (os error 111)"'))).toBe(true);
+  expect(
+    isStoreUnreachable(
+      new Error('WriteDelegation(status: Unavailable, message: "error trying to connect: tcp connect error: Connection refused (os error 111)"'),
+    ),
+  ).toBe(true);
   expect(isStoreUnreachable(new Error('Replication(PrimaryHandshakeTimeout)'))).toBe(true);
   expect(isStoreUnreachable(new Error('SQLITE_CONSTRAINT: UNIQUE constraint failed: users.email'))).toBe(false);
 });

@@ -100,7 +100,9 @@ export function replicaUrlFor(url: string, worker: string | undefined): string {
  */
 export function isStoreUnreachable(error: unknown): boolean {
   const text = error instanceof Error ? `${error.message} ${(error as { code?: string }).code ?? ''}` : String(error);
-  return /WriteDelegation|PrimaryHandshake|Replication\(|status: Unavailable|ECONNREFUSED|ECONNRESET|Connection refused|fetch failed|tcp connect error/i.test(text);
+  return /WriteDelegation|PrimaryHandshake|Replication\(|status: Unavailable|ECONNREFUSED|ECONNRESET|Connection refused|fetch failed|tcp connect error/i.test(
+    text,
+  );
 }
 
 function startReplicaSync(client: Client, intervalMs: number, log: Log | undefined): ReplicaSync {

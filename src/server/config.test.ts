@@ -14,10 +14,24 @@ function problems(env: Env, options: Parameters<typeof parseConfig>[1] = {}): st
 
 describe('the session secret fails closed', () => {
   it('knows which addresses are this machine', () => {
-    for (const url of ['http://localhost:4321', 'http://LOCALHOST', 'https://courses.localhost', 'http://127.0.0.1:8080', 'http://127.9.9.9', 'http://[::1]:4321']) {
+    for (const url of [
+      'http://localhost:4321',
+      'http://LOCALHOST',
+      'https://courses.localhost',
+      'http://127.0.0.1:8080',
+      'http://127.9.9.9',
+      'http://[::1]:4321',
+    ]) {
       expect(isLoopbackUrl(new URL(url)), url).toBe(true);
     }
-    for (const url of ['https://courses.example.com', 'http://192.168.1.2', 'http://0.0.0.0:4321', 'http://[::]:4321', 'http://localhost.example.com', 'http://127.0.0.1.nip.io']) {
+    for (const url of [
+      'https://courses.example.com',
+      'http://192.168.1.2',
+      'http://0.0.0.0:4321',
+      'http://[::]:4321',
+      'http://localhost.example.com',
+      'http://127.0.0.1.nip.io',
+    ]) {
       expect(isLoopbackUrl(new URL(url)), url).toBe(false);
     }
   });
@@ -29,7 +43,9 @@ describe('the session secret fails closed', () => {
 
   it('refuses any other site without SESSION_SECRET, or with the development one, whatever NODE_ENV says', () => {
     for (const NODE_ENV of [undefined, 'development', 'test']) {
-      expect(problems({ NODE_ENV, SITE_URL: 'https://courses.example.com' })).toEqual([expect.stringMatching(/^SESSION_SECRET: must be set for a site others can reach/)]);
+      expect(problems({ NODE_ENV, SITE_URL: 'https://courses.example.com' })).toEqual([
+        expect.stringMatching(/^SESSION_SECRET: must be set for a site others can reach/),
+      ]);
       expect(problems({ NODE_ENV, SITE_URL: 'https://courses.example.com', SESSION_SECRET: DEVELOPMENT_SESSION_SECRET })).toEqual([
         'SESSION_SECRET: is the development secret from the repository',
       ]);
@@ -101,28 +117,73 @@ describe('each refusal', () => {
     ['too few PASSWORD_ITERATIONS', { PASSWORD_ITERATIONS: '10' }, 'node', /^PASSWORD_ITERATIONS: /],
     ['a MAIL_OUTBOX that is not a yes or no', { MAIL_OUTBOX: 'maybe' }, 'node', /^MAIL_OUTBOX: /],
     ['a STRIPE_SECRET_KEY that is a publishable key', { STRIPE_SECRET_KEY: 'pk_live_x' }, 'node', /^STRIPE_SECRET_KEY: must be a Stripe secret key/],
-    ['a STRIPE_WEBHOOK_SECRET without whsec_', { STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'x' }, 'node', /^STRIPE_WEBHOOK_SECRET: must be a webhook signing secret/],
+    [
+      'a STRIPE_WEBHOOK_SECRET without whsec_',
+      { STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'x' },
+      'node',
+      /^STRIPE_WEBHOOK_SECRET: must be a webhook signing secret/,
+    ],
     ['a webhook secret without a key', { STRIPE_WEBHOOK_SECRET: 'whsec_x' }, 'node', /^STRIPE_SECRET_KEY: must be set when STRIPE_WEBHOOK_SECRET is/],
     ['an unknown EMAIL_PROVIDER', { EMAIL_PROVIDER: 'mailchimp', EMAIL_API_KEY: 'x' }, 'node', /^EMAIL_PROVIDER: /],
     ['an email provider without its key', { EMAIL_PROVIDER: 'resend' }, 'node', /^EMAIL_PROVIDER, EMAIL_API_KEY: set both or neither/],
     ['the send_email binding on Node', { EMAIL_PROVIDER: 'cloudflare' }, 'node', /^EMAIL_PROVIDER: `cloudflare` .* only exists on Workers/],
     ['SMTP on Workers', { ...WORKERS, SMTP_URL: 'smtps://u:p@smtp.example.com:465' }, 'workers', /^SMTP_URL: Workers cannot send SMTP/],
     ['a file store on Workers', { ...WORKERS, DATABASE_URL: 'file:data/app.db' }, 'workers', /^DATABASE_URL: Workers have no files/],
-    ['a replica on Workers', { ...WORKERS, DATABASE_URL: 'libsql://db.example.com', DATABASE_AUTH_TOKEN: 't', DATABASE_SYNC_URL: 'libsql://db.example.com' }, 'workers', /^DATABASE_SYNC_URL: an embedded replica needs a filesystem/],
+    [
+      'a replica on Workers',
+      { ...WORKERS, DATABASE_URL: 'libsql://db.example.com', DATABASE_AUTH_TOKEN: 't', DATABASE_SYNC_URL: 'libsql://db.example.com' },
+      'workers',
+      /^DATABASE_SYNC_URL: an embedded replica needs a filesystem/,
+    ],
     ['production without a session secret', { ...PRODUCTION, SESSION_SECRET: undefined }, 'node', /^SESSION_SECRET: must be set/],
     ['a short session secret', { ...PRODUCTION, SESSION_SECRET: 'short' }, 'node', /^SESSION_SECRET: must be at least 32 bytes/],
     ['a predictable session secret', { ...PRODUCTION, SESSION_SECRET: 'ab'.repeat(20) }, 'node', /^SESSION_SECRET: is too predictable/],
     ['production over http', { ...PRODUCTION, SITE_URL: 'http://courses.example.com' }, 'node', /^SITE_URL: must be https in production/],
-    ['production with no way to send mail', { ...PRODUCTION, SMTP_URL: undefined }, 'node', /^SMTP_URL \(or EMAIL_PROVIDER and EMAIL_API_KEY\): must be set in production/],
-    ['production Workers with no way to send mail', { ...WORKERS, EMAIL_PROVIDER: undefined, EMAIL_API_KEY: undefined }, 'workers', /^EMAIL_PROVIDER: must be set in production/],
-    ['an email API over http in production', { ...PRODUCTION, SMTP_URL: undefined, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x', EMAIL_API_URL: 'http://mail.example.com' }, 'node', /^EMAIL_API_URL: must be https in production/],
-    ['the development outbox in production', { ...PRODUCTION, MAIL_OUTBOX: 'true' }, 'node', /^MAIL_OUTBOX: the development outbox cannot be used in production/],
+    [
+      'production with no way to send mail',
+      { ...PRODUCTION, SMTP_URL: undefined },
+      'node',
+      /^SMTP_URL \(or EMAIL_PROVIDER and EMAIL_API_KEY\): must be set in production/,
+    ],
+    [
+      'production Workers with no way to send mail',
+      { ...WORKERS, EMAIL_PROVIDER: undefined, EMAIL_API_KEY: undefined },
+      'workers',
+      /^EMAIL_PROVIDER: must be set in production/,
+    ],
+    [
+      'an email API over http in production',
+      { ...PRODUCTION, SMTP_URL: undefined, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x', EMAIL_API_URL: 'http://mail.example.com' },
+      'node',
+      /^EMAIL_API_URL: must be https in production/,
+    ],
+    [
+      'the development outbox in production',
+      { ...PRODUCTION, MAIL_OUTBOX: 'true' },
+      'node',
+      /^MAIL_OUTBOX: the development outbox cannot be used in production/,
+    ],
     ['production without MAIL_FROM', { ...PRODUCTION, MAIL_FROM: undefined }, 'node', /^MAIL_FROM: must be set in production/],
-    ['production without Stripe', { ...PRODUCTION, STRIPE_SECRET_KEY: undefined, STRIPE_WEBHOOK_SECRET: undefined }, 'node', [/^STRIPE_SECRET_KEY: must be set in production/, /^STRIPE_WEBHOOK_SECRET: must be set in production/]],
+    [
+      'production without Stripe',
+      { ...PRODUCTION, STRIPE_SECRET_KEY: undefined, STRIPE_WEBHOOK_SECRET: undefined },
+      'node',
+      [/^STRIPE_SECRET_KEY: must be set in production/, /^STRIPE_WEBHOOK_SECRET: must be set in production/],
+    ],
     ['production without the webhook secret', { ...PRODUCTION, STRIPE_WEBHOOK_SECRET: undefined }, 'node', /^STRIPE_WEBHOOK_SECRET: must be set in production/],
-    ['production pointed at the Stripe stand-in', { ...PRODUCTION, STRIPE_API_BASE: 'http://127.0.0.1:12111' }, 'node', /^STRIPE_API_BASE: points the site at a development Stripe stand-in/],
+    [
+      'production pointed at the Stripe stand-in',
+      { ...PRODUCTION, STRIPE_API_BASE: 'http://127.0.0.1:12111' },
+      'node',
+      /^STRIPE_API_BASE: points the site at a development Stripe stand-in/,
+    ],
     ['production with a test-mode key', { ...PRODUCTION, STRIPE_SECRET_KEY: 'sk_test_x' }, 'node', /^STRIPE_SECRET_KEY: is a test-mode key/],
-    ['a remote libsql store without its token', { ...PRODUCTION, DATABASE_URL: 'libsql://db.example.com' }, 'node', /^DATABASE_AUTH_TOKEN: must be set for a remote libsql/],
+    [
+      'a remote libsql store without its token',
+      { ...PRODUCTION, DATABASE_URL: 'libsql://db.example.com' },
+      'node',
+      /^DATABASE_AUTH_TOKEN: must be set for a remote libsql/,
+    ],
   ];
 
   it.each(TABLE)('%s', (_, env, runtime, problem) => {
@@ -151,7 +212,13 @@ describe('an embedded replica', () => {
   });
 
   it("needs the primary's token in production", () => {
-    const production = { NODE_ENV: 'production', SITE_URL: 'https://courses.example.com', SESSION_SECRET: SECRET, DATABASE_URL: 'file:data/app.db', DATABASE_SYNC_URL: 'libsql://courses.example.turso.io' };
+    const production = {
+      NODE_ENV: 'production',
+      SITE_URL: 'https://courses.example.com',
+      SESSION_SECRET: SECRET,
+      DATABASE_URL: 'file:data/app.db',
+      DATABASE_SYNC_URL: 'libsql://courses.example.turso.io',
+    };
     expect(problems(production)).toContain('DATABASE_AUTH_TOKEN: must be set for a remote libsql:// store');
     expect(problems({ ...production, DATABASE_AUTH_TOKEN: 'token' })).not.toContain('DATABASE_AUTH_TOKEN: must be set for a remote libsql:// store');
   });

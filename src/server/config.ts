@@ -23,12 +23,9 @@ export const SEND_EMAIL_PROVIDER = 'cloudflare';
  */
 export type Runtime = 'node' | 'workers';
 
-const boolean = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
-  .transform((value) => value === '1' || value === 'true' || value === 'yes');
+const boolean = z.enum(['1', '0', 'true', 'false', 'yes', 'no', '']).transform((value) => value === '1' || value === 'true' || value === 'yes');
 
-const optional = (schema: z.ZodString | z.ZodURL) =>
-  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+const optional = (schema: z.ZodString | z.ZodURL) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -57,7 +54,12 @@ const envSchema = z.object({
   TRUST_PROXY: z
     .string()
     .default('')
-    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean)),
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    ),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Unset: readable lines in development, JSON lines otherwise (production, tests). */
   LOG_FORMAT: z.preprocess((value) => (value === '' ? undefined : value), z.enum(['json', 'text']).optional()),
@@ -220,7 +222,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   }
   if (runtime === 'workers') {
     if (values.SMTP_URL) problems.push('SMTP_URL: Workers cannot send SMTP; set EMAIL_PROVIDER and EMAIL_API_KEY instead');
-    if (values.DATABASE_URL?.startsWith('file:') && env.DATABASE_URL) problems.push('DATABASE_URL: Workers have no files; use the D1 binding DB or a libsql:// / https:// store');
+    if (values.DATABASE_URL?.startsWith('file:') && env.DATABASE_URL)
+      problems.push('DATABASE_URL: Workers have no files; use the D1 binding DB or a libsql:// / https:// store');
     if (values.DATABASE_SYNC_URL) problems.push('DATABASE_SYNC_URL: an embedded replica needs a filesystem, which Workers do not have');
   }
   const secret = config.sessionSecret;
@@ -233,13 +236,16 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   }
   if (values.SESSION_SECRET) {
     if (encoder.encode(secret).length < 32) problems.push('SESSION_SECRET: must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
-    else if (secret === DEVELOPMENT_SESSION_SECRET && (config.production || !loopback)) problems.push('SESSION_SECRET: is the development secret from the repository');
-    else if (config.production && new Set(secret).size < 12) problems.push('SESSION_SECRET: is too predictable (too few distinct characters); generate a random one');
+    else if (secret === DEVELOPMENT_SESSION_SECRET && (config.production || !loopback))
+      problems.push('SESSION_SECRET: is the development secret from the repository');
+    else if (config.production && new Set(secret).size < 12)
+      problems.push('SESSION_SECRET: is too predictable (too few distinct characters); generate a random one');
   }
   if (config.production) {
     if (config.siteUrl.protocol !== 'https:') problems.push(`SITE_URL: must be https in production (is ${config.siteUrl.origin})`);
     if (runtime === 'workers') {
-      if (!config.emailApi && !config.sendEmailBinding) problems.push('EMAIL_PROVIDER: must be set in production (`cloudflare` with the send_email binding, or an email API with EMAIL_API_KEY)');
+      if (!config.emailApi && !config.sendEmailBinding)
+        problems.push('EMAIL_PROVIDER: must be set in production (`cloudflare` with the send_email binding, or an email API with EMAIL_API_KEY)');
     } else if (!config.smtpUrl && !config.emailApi) {
       problems.push('SMTP_URL (or EMAIL_PROVIDER and EMAIL_API_KEY): must be set in production (the development outbox only writes files)');
     }
@@ -250,7 +256,9 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     if (!config.stripe?.webhookSecret) problems.push('STRIPE_WEBHOOK_SECRET: must be set in production (the whsec_ of the webhook endpoint)');
     if (values.STRIPE_API_BASE) problems.push('STRIPE_API_BASE: points the site at a development Stripe stand-in; unset it in production');
     if (config.stripe && !config.stripe.livemode && !values.STRIPE_ALLOW_TEST_MODE) {
-      problems.push('STRIPE_SECRET_KEY: is a test-mode key (sk_test_/rk_test_), which takes no real money; use the live key, or set STRIPE_ALLOW_TEST_MODE=true on a staging site');
+      problems.push(
+        'STRIPE_SECRET_KEY: is a test-mode key (sk_test_/rk_test_), which takes no real money; use the live key, or set STRIPE_ALLOW_TEST_MODE=true on a staging site',
+      );
     }
     const remote = config.databaseSyncUrl ?? config.databaseUrl;
     if (remote.startsWith('libsql:') && !config.databaseAuthToken && !/^libsql:\/\/(localhost|127\.0\.0\.1)/.test(remote)) {

@@ -33,10 +33,7 @@ describe('createLog', () => {
     log.info('request', { id: 'ab12', method: 'GET', path: '/courses/', status: 200, ms: 3.1, address: '127.0.0.1' });
     log.debug('lesson-gate.ready', { paidLessons: 20, missing: undefined });
     log.warn('config.payments-off', { hint: 'set STRIPE_SECRET_KEY (npm start runs a local Stripe stand-in)' });
-    expect(lines(out)).toEqual([
-      '12:00:01 INFO  GET /courses/ 200 3.1 ms id=ab12 address=127.0.0.1',
-      '12:00:01 DEBUG lesson-gate.ready paidLessons=20',
-    ]);
+    expect(lines(out)).toEqual(['12:00:01 INFO  GET /courses/ 200 3.1 ms id=ab12 address=127.0.0.1', '12:00:01 DEBUG lesson-gate.ready paidLessons=20']);
     expect(lines(err)).toEqual(['12:00:01 WARN  config.payments-off hint="set STRIPE_SECRET_KEY (npm start runs a local Stripe stand-in)"']);
   });
 });

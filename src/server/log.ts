@@ -11,12 +11,14 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 
 export function createLog(options: { level: LogLevel; format: LogFormat }, now: () => number = Date.now): Log {
   const format = options.format === 'text' ? textLine : jsonLine;
-  const write = (at: LogLevel) => (event: string, fields: LogFields = {}) => {
-    if (ORDER[at] < ORDER[options.level]) return;
-    const line = format(now(), at, event, fields);
-    if (at === 'error' || at === 'warn') console.error(line);
-    else console.log(line);
-  };
+  const write =
+    (at: LogLevel) =>
+    (event: string, fields: LogFields = {}) => {
+      if (ORDER[at] < ORDER[options.level]) return;
+      const line = format(now(), at, event, fields);
+      if (at === 'error' || at === 'warn') console.error(line);
+      else console.log(line);
+    };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 

@@ -6,9 +6,7 @@ const SUPPORTED = new Set(Intl.supportedValuesOf('currency'));
 
 // ISO 4217 minor units as Stripe applies them. ICU's data is mostly right, but Stripe treats some
 // currencies as zero-decimal where ICU does not (and HUF/TWD/UGX with special rules we keep simple).
-const STRIPE_ZERO_DECIMAL = new Set([
-  'BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF',
-]);
+const STRIPE_ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
 const STRIPE_THREE_DECIMAL = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND']);
 
 /** Largest amount Stripe accepts for a Checkout line item, in minor units. */

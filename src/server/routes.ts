@@ -85,7 +85,17 @@ export const ROUTES: readonly Route[] = [
 export const GATED_PATHS = ['/courses/:course/:lesson/', '/courses/:course/media/:name'] as const;
 
 /** Built files, answered without any handler (Caddy's file server, Workers static assets). */
-export const STATIC_PATHS = ['/', '/courses/:course/', '/courses/:course/:lesson/', '/robots.txt', '/rss.xml', '/sitemap.xml', '/media/*', '/_astro/*', '/favicon.svg'] as const;
+export const STATIC_PATHS = [
+  '/',
+  '/courses/:course/',
+  '/courses/:course/:lesson/',
+  '/robots.txt',
+  '/rss.xml',
+  '/sitemap.xml',
+  '/media/*',
+  '/_astro/*',
+  '/favicon.svg',
+] as const;
 
 function normalise(pathname: string): string {
   return pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;

@@ -129,7 +129,14 @@ function admin(args: string[], env: Record<string, string>): Promise<{ code: num
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'scripts/admin.ts'), ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: site.store.url, SITE_URL: site.siteUrl, PASSWORD_ITERATIONS: '2000', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        DATABASE_URL: site.store.url,
+        SITE_URL: site.siteUrl,
+        PASSWORD_ITERATIONS: '2000',
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -285,7 +292,9 @@ describe('sign-up does not reveal registered addresses', () => {
     // Each inbox learns what happened: the owner an alert without a token, the new address its link.
     const alert = await mailTo(owner, mark, /tried to create an account/);
     expect(alert.text).not.toMatch(/token=/);
-    expect(linkIn((await mailTo('unregistered@example.com', mark, /Confirm your email address/)).text)).toMatch(/^\/verify\?token=[\w-]{43}&next=%2Fcourses%2F/);
+    expect(linkIn((await mailTo('unregistered@example.com', mark, /Confirm your email address/)).text)).toMatch(
+      /^\/verify\?token=[\w-]{43}&next=%2Fcourses%2F/,
+    );
   });
 
   test('the page both land on tells the visitor to open the mailed link', async () => {
@@ -308,7 +317,9 @@ describe('mailed tokens outlive nothing (attack 8)', () => {
     const attempt = await visitor().post('/api/auth/reset', { token: older, password: 'set with the old link' });
     expect(attempt.headers.get('location')).toBe('/reset?error=token-invalid');
     expect(await accountState(email)).toBe(before);
-    expect((await visitor().post('/api/auth/reset', { token: newer, password: 'set with the new link' })).headers.get('location')).toBe('/account?notice=password-reset');
+    expect((await visitor().post('/api/auth/reset', { token: newer, password: 'set with the new link' })).headers.get('location')).toBe(
+      '/account?notice=password-reset',
+    );
   });
 
   test('an older sign-in link stops working when a newer one is sent', async () => {
@@ -344,7 +355,9 @@ describe('mailed tokens outlive nothing (attack 8)', () => {
 
     const before = await accountState(email);
     const late = visitor();
-    expect((await late.post('/api/auth/reset', { token: setPasswordLink, password: 'chosen by whoever has the old mail' })).headers.get('location')).toBe('/reset?error=token-invalid');
+    expect((await late.post('/api/auth/reset', { token: setPasswordLink, password: 'chosen by whoever has the old mail' })).headers.get('location')).toBe(
+      '/reset?error=token-invalid',
+    );
     expect((await late.post('/api/auth/link', { token: signInLink })).headers.get('location')).toContain('error=token-invalid');
     expect(await signedIn(late)).toBe(false);
     expect(await accountState(email)).toBe(before);
@@ -353,7 +366,9 @@ describe('mailed tokens outlive nothing (attack 8)', () => {
     const pending = await requestReset(email);
     expect((await resetter.post('/api/auth/password', { current_password: OWNER_PASSWORD, password: 'changed in the account' })).status).toBe(303);
     const afterChange = await accountState(email);
-    expect((await visitor().post('/api/auth/reset', { token: pending, password: 'too late for this one' })).headers.get('location')).toBe('/reset?error=token-invalid');
+    expect((await visitor().post('/api/auth/reset', { token: pending, password: 'too late for this one' })).headers.get('location')).toBe(
+      '/reset?error=token-invalid',
+    );
     expect(await accountState(email)).toBe(afterChange);
   });
 });
@@ -374,7 +389,9 @@ describe('create-admin on an account someone else registered (attack 3)', () => 
     expect((await attacker.get('/admin/')).status).not.toBe(200);
     expect(await signedIn(attacker)).toBe(false);
     expect(await passwordWorks(author, SQUATTER_PASSWORD)).toBe(false);
-    expect((await visitor().post('/api/auth/reset', { token: reset, password: 'the attackers new one' })).headers.get('location')).toBe('/reset?error=token-invalid');
+    expect((await visitor().post('/api/auth/reset', { token: reset, password: 'the attackers new one' })).headers.get('location')).toBe(
+      '/reset?error=token-invalid',
+    );
 
     const operator = visitor();
     expect((await operator.post('/api/auth/login', { email: author, password: OPERATOR_PASSWORD })).headers.get('location')).toBe('/account');

@@ -71,10 +71,20 @@ async function sendChunked(socket: Socket, bytes: number, closed: Promise<void>)
 }
 
 function head(path: string, headers: Record<string, string>): string {
-  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}\r\n`;
 }
 
-const FORM_ENDPOINTS = ['/api/auth/login', '/api/auth/signup', '/api/auth/reset-request', '/api/auth/link-request', '/api/auth/logout', '/api/checkout', '/api/waitlist'];
+const FORM_ENDPOINTS = [
+  '/api/auth/login',
+  '/api/auth/signup',
+  '/api/auth/reset-request',
+  '/api/auth/link-request',
+  '/api/auth/logout',
+  '/api/checkout',
+  '/api/waitlist',
+];
 
 test('a chunked form post of more than 1 MB, with an Origin, to every form endpoint: 413, and the server lives on', async () => {
   const before = await storeRows();

@@ -48,7 +48,12 @@ async function pay(sessionId: string, email: string): Promise<string> {
 /** The success page as `visitor` sees it: signed in (where to) or not (the page's status). */
 async function successPage(visitor: Visitor, path: string): Promise<{ signedIn: boolean; status: number; location: string | null; text: string }> {
   const response = await visitor.get(path);
-  return { signedIn: visitor.cookie(SESSION_COOKIE) !== undefined, status: response.status, location: response.headers.get('location'), text: await response.text() };
+  return {
+    signedIn: visitor.cookie(SESSION_COOKIE) !== undefined,
+    status: response.status,
+    location: response.headers.get('location'),
+    text: await response.text(),
+  };
 }
 
 function admin(args: string[]): Promise<string> {
@@ -84,7 +89,7 @@ describe('the browser secret', () => {
 });
 
 describe('signing in as the buyer without the browser that paid', () => {
-  test('a forged `checkout` cookie holding the URL\'s session id signs nobody in, before and after the buyer used it', async () => {
+  test("a forged `checkout` cookie holding the URL's session id signs nobody in, before and after the buyer used it", async () => {
     const buyer = createVisitor(site.server.url);
     const sessionId = await startCheckout(buyer);
     const success = await pay(sessionId, 'forged-victim@example.com');
@@ -128,7 +133,7 @@ describe('signing in as the buyer without the browser that paid', () => {
 });
 
 describe('replays', () => {
-  test('the buyer\'s browser replaying the success page after signing out is not signed in again', async () => {
+  test("the buyer's browser replaying the success page after signing out is not signed in again", async () => {
     const buyer = createVisitor(site.server.url);
     const success = await pay(await startCheckout(buyer), 'replayer@example.com');
     expect(await successPage(buyer, success)).toMatchObject({ signedIn: true, status: 303 });
@@ -144,7 +149,10 @@ describe('replays', () => {
     const sessionId = await startCheckout(buyer);
     const success = await pay(sessionId, 'late-buyer@example.com');
     // The webhook recorded the purchase at payment; move that 31 minutes into the past.
-    await site.store.client.execute({ sql: 'UPDATE purchases SET created_at = created_at - ? WHERE checkout_session_id = ?', args: [31 * 60 * 1000, sessionId] });
+    await site.store.client.execute({
+      sql: 'UPDATE purchases SET created_at = created_at - ? WHERE checkout_session_id = ?',
+      args: [31 * 60 * 1000, sessionId],
+    });
     const before = await site.store.snapshot();
     const page = await successPage(buyer, success);
     expect(page).toMatchObject({ signedIn: false, status: 200 });
@@ -159,7 +167,9 @@ describe('the timestamps attack: an old unpaid checkout, paid for an account tha
     const attacker = createVisitor(site.server.url);
     const sessionId = await startCheckout(attacker);
     await makeVictimAccount();
-    const [account] = await rows<{ id: number; password_hash: string | null; created_by_checkout: string | null }>('SELECT * FROM users WHERE email = ?', [victim]);
+    const [account] = await rows<{ id: number; password_hash: string | null; created_by_checkout: string | null }>('SELECT * FROM users WHERE email = ?', [
+      victim,
+    ]);
     expect(account!.password_hash).toBeNull();
     const sessionsBefore = await rows('SELECT * FROM sessions WHERE user_id = ?', [account!.id]);
 
@@ -195,7 +205,7 @@ describe('the timestamps attack: an old unpaid checkout, paid for an account tha
   });
 });
 
-describe('the buyer\'s email from Stripe', () => {
+describe("the buyer's email from Stripe", () => {
   test('an address the site would refuse records nothing for a guest, and is logged', async () => {
     const guest = createVisitor(site.server.url);
     const sessionId = await startCheckout(guest);

@@ -29,13 +29,25 @@ function careless(extra: Record<string, string | undefined>): Record<string, str
 describe('the server refuses to start', () => {
   test('on any site others can reach without SESSION_SECRET, or with the development one, whatever NODE_ENV says; and production on a test-mode key', async () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
-      [careless({ SITE_URL: 'https://courses.example.com' }), /SESSION_SECRET: must be set for a site others can reach \(SITE_URL is https:\/\/courses\.example\.com\)/],
+      [
+        careless({ SITE_URL: 'https://courses.example.com' }),
+        /SESSION_SECRET: must be set for a site others can reach \(SITE_URL is https:\/\/courses\.example\.com\)/,
+      ],
       [careless({ SITE_URL: 'https://courses.example.com', NODE_ENV: 'test' }), /SESSION_SECRET: must be set for a site others can reach/],
       [careless({ SITE_URL: 'http://192.168.1.20:4321', NODE_ENV: 'development' }), /SESSION_SECRET: must be set for a site others can reach/],
       [careless({ SITE_URL: 'https://courses.example.com', SESSION_SECRET: DEVELOPMENT_SESSION_SECRET }), /SESSION_SECRET: is the development secret/],
-      [{ ...accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }), STRIPE_ALLOW_TEST_MODE: '' }, /STRIPE_SECRET_KEY: is a test-mode key .* STRIPE_ALLOW_TEST_MODE=true/],
-      [{ ...accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }), STRIPE_ALLOW_TEST_MODE: '', STRIPE_SECRET_KEY: 'rk_test_restricted' }, /STRIPE_SECRET_KEY: is a test-mode key/],
-      [{ ...accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }), STRIPE_SECRET_KEY: 'sk_something_else' }, /STRIPE_SECRET_KEY: must be a Stripe secret key/],
+      [
+        { ...accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }), STRIPE_ALLOW_TEST_MODE: '' },
+        /STRIPE_SECRET_KEY: is a test-mode key .* STRIPE_ALLOW_TEST_MODE=true/,
+      ],
+      [
+        { ...accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }), STRIPE_ALLOW_TEST_MODE: '', STRIPE_SECRET_KEY: 'rk_test_restricted' },
+        /STRIPE_SECRET_KEY: is a test-mode key/,
+      ],
+      [
+        { ...accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:9' }), STRIPE_SECRET_KEY: 'sk_something_else' },
+        /STRIPE_SECRET_KEY: must be a Stripe secret key/,
+      ],
     ];
     // One after the other: two cores shared with other tests start few processes at a time.
     for (const [env, expected] of cases) {
@@ -91,7 +103,10 @@ describe('a session signed with the development secret', () => {
 
     // A public site run as `test` (not production) with its own secret: the forgery is nobody.
     const before = await store.snapshot();
-    const site = await startServer({ dist: inject('dist'), env: { ...careless({ SITE_URL: 'https://courses.example.com', NODE_ENV: 'test' }), SESSION_SECRET: 'an-operator-chosen-secret-7c1e9a3f5b2d8e6a' } });
+    const site = await startServer({
+      dist: inject('dist'),
+      env: { ...careless({ SITE_URL: 'https://courses.example.com', NODE_ENV: 'test' }), SESSION_SECRET: 'an-operator-chosen-secret-7c1e9a3f5b2d8e6a' },
+    });
     try {
       const admin = await fetch(`${site.url}/admin/`, { headers: cookie, redirect: 'manual' });
       expect(admin.status).toBe(404);
@@ -115,7 +130,12 @@ describe('a payment in the other mode than the key', () => {
   });
 
   test('grants nothing, by the success page or by the webhook, and is logged', async () => {
-    const count = async () => (await site.store.client.execute('SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM access_ledger) AS l')).rows[0];
+    const count = async () =>
+      (
+        await site.store.client.execute(
+          'SELECT (SELECT count(*) FROM purchases) AS p, (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM access_ledger) AS l',
+        )
+      ).rows[0];
     const before = await count();
     const buyer = createVisitor(site.server.url);
     const checkout = await buyer.post('/api/checkout', { course: COURSE });

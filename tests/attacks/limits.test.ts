@@ -138,9 +138,10 @@ describe('asking for mail to someone else’s address', () => {
     const latest = mailsTo(email).at(-1)!;
     const link = new URL(linkIn(latest.text), 'https://courses.test');
     const owner = createVisitor(site.server.url);
-    const used = link.pathname === '/reset'
-      ? await owner.post('/api/auth/reset', { token: link.searchParams.get('token')!, password: 'the owner is back in' }, from(freshIPv4()))
-      : await owner.post('/api/auth/link', { token: link.searchParams.get('token')! }, from(freshIPv4()));
+    const used =
+      link.pathname === '/reset'
+        ? await owner.post('/api/auth/reset', { token: link.searchParams.get('token')!, password: 'the owner is back in' }, from(freshIPv4()))
+        : await owner.post('/api/auth/link', { token: link.searchParams.get('token')! }, from(freshIPv4()));
     expect(used.status).toBe(303);
     expect(owner.cookie(SESSION_COOKIE)).toBeDefined();
   });

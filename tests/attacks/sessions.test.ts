@@ -156,7 +156,9 @@ describe('the cookie', () => {
   test('is __Host-session: Secure, Path=/, no Domain, HttpOnly', async () => {
     const visitor = createVisitor(server.url);
     const response = await signUpAndConfirm(visitor, sink, { email: 'host-prefix@example.com', password: 'a long enough passphrase' });
-    expect(response.headers.getSetCookie()).toEqual([expect.stringMatching(/^__Host-session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/)]);
+    expect(response.headers.getSetCookie()).toEqual([
+      expect.stringMatching(/^__Host-session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure$/),
+    ]);
   });
 });
 

@@ -30,7 +30,10 @@ export function accessibilityTests(suite: BrowserSuite) {
       suite.member('axe-admin@example.com'),
     ]);
     // Made an admin the way `npm run admin -- create-admin` promotes an existing account.
-    const made = await makeAdmin({ db: site.store.db, clock: { now: () => Date.now() } }, { email: 'axe-admin@example.com', password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } });
+    const made = await makeAdmin(
+      { db: site.store.db, clock: { now: () => Date.now() } },
+      { email: 'axe-admin@example.com', password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } },
+    );
     if (made.kind === 'invalid' || made.kind === 'password-required') throw new Error(`create-admin: ${made.kind}`);
     // Making an admin ends the account's sessions: the admin signs in again with the operator's password.
     const signedIn = await admin.post('/api/auth/login', { email: 'axe-admin@example.com', password: ADMIN_PASSWORD });
@@ -54,7 +57,9 @@ export function accessibilityTests(suite: BrowserSuite) {
   afterAll(async () => {
     for (const journey of journeys.values()) await journey.context.close();
     writeFileSync(join(screenshotsDir(), 'axe.json'), `${JSON.stringify(found, null, 2)}\n`);
-    const left = found.flatMap(({ page, scheme, violations }) => violations.map((violation) => `${page} (${scheme}): ${violation.impact} ${violation.id} (${violation.nodes.length})`));
+    const left = found.flatMap(({ page, scheme, violations }) =>
+      violations.map((violation) => `${page} (${scheme}): ${violation.impact} ${violation.id} (${violation.nodes.length})`),
+    );
     if (left.length) console.log(`axe: moderate and minor violations left:\n${left.join('\n')}`);
   });
 
@@ -70,8 +75,18 @@ export function accessibilityTests(suite: BrowserSuite) {
     { name: 'sign-in with an error and the link form open', who: 'anonymous', h1: 'Sign in', open: goto('/login?error=invalid-credentials&mode=link') },
     { name: 'reset request', who: 'anonymous', h1: 'Reset your password', open: goto('/reset?notice=reset-sent') },
     { name: 'reset with a link from the email', who: 'anonymous', h1: 'Reset your password', open: (page) => page.goto(resetLink) },
-    { name: 'checkout success: sign in to read', who: 'anonymous', h1: 'Thank you for your purchase', open: (page) => page.goto(suite.url(`/checkout/success?session_id=${signInSessionId}`)) },
-    { name: 'checkout success: purchase not found', who: 'anonymous', h1: 'Purchase not found', open: goto('/checkout/success?session_id=cs_test_not_a_real_session') },
+    {
+      name: 'checkout success: sign in to read',
+      who: 'anonymous',
+      h1: 'Thank you for your purchase',
+      open: (page) => page.goto(suite.url(`/checkout/success?session_id=${signInSessionId}`)),
+    },
+    {
+      name: 'checkout success: purchase not found',
+      who: 'anonymous',
+      h1: 'Purchase not found',
+      open: goto('/checkout/success?session_id=cs_test_not_a_real_session'),
+    },
     { name: '404', who: 'anonymous', h1: 'Page not found', open: goto('/courses/no-such-course/') },
     { name: 'error page: the server failed (500)', who: 'anonymous', h1: 'Something went wrong', open: goto('/500') },
     {

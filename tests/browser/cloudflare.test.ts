@@ -66,7 +66,10 @@ test('sign up, buy on the stand-in, read the paid lesson; after a refund on Stri
     await page.goto(`${site.url}${PAID_PATH}`);
     await page.waitForURL((url) => url.pathname === COURSE_PATH && url.hash === '#not-owned');
 
-    await page.getByRole('button', { name: /^Buy for/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Buy for/ })
+      .first()
+      .click();
     await page.waitForURL(`${standin.url}/c/pay/**`);
     const sessionId = new URL(page.url()).pathname.split('/').pop()!;
     await page.getByRole('button', { name: 'Pay $49.00', exact: true }).click();

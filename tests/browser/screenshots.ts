@@ -48,7 +48,10 @@ export function screenshotTests(suite: BrowserSuite) {
     }
     const admin = await suite.member('shots-admin@example.com');
     // Made an admin the way `npm run admin -- create-admin` promotes an existing account.
-    const made = await makeAdmin({ db: suite.site.store.db, clock: { now: () => Date.now() } }, { email: 'shots-admin@example.com', password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } });
+    const made = await makeAdmin(
+      { db: suite.site.store.db, clock: { now: () => Date.now() } },
+      { email: 'shots-admin@example.com', password: ADMIN_PASSWORD, iterations: 2000, actor: { userId: null, via: 'cli' } },
+    );
     if (made.kind === 'invalid' || made.kind === 'password-required') throw new Error(`create-admin: ${made.kind}`);
     // Making an admin ends the account's sessions: the admin signs in again with the operator's password.
     const signedIn = await admin.post('/api/auth/login', { email: 'shots-admin@example.com', password: ADMIN_PASSWORD });
@@ -76,7 +79,9 @@ export function screenshotTests(suite: BrowserSuite) {
         await page.screenshot({ path: join(screenshotsDir(), `${shot}.png`), fullPage: true, animations: 'disabled' });
         if (docs && IN_DOCS.includes(shot)) {
           const png = await page.screenshot({ animations: 'disabled' });
-          await sharp(png).png({ palette: true, quality: 80, effort: 10, compressionLevel: 9 }).toFile(join(docs, `${shot}.png`));
+          await sharp(png)
+            .png({ palette: true, quality: 80, effort: 10, compressionLevel: 9 })
+            .toFile(join(docs, `${shot}.png`));
         }
       }
     }
@@ -92,7 +97,8 @@ function overflow(page: Page): Promise<string[]> {
     for (const element of document.body.querySelectorAll<HTMLElement>('*')) {
       const box = element.getBoundingClientRect();
       // Content inside a scrolling box (code blocks, wide tables) is meant to scroll there.
-      if (box.right > width + 1 && !element.closest('pre, .table-scroll')) culprits.push(`${element.tagName.toLowerCase()}.${element.className} right=${Math.round(box.right)}`);
+      if (box.right > width + 1 && !element.closest('pre, .table-scroll'))
+        culprits.push(`${element.tagName.toLowerCase()}.${element.className} right=${Math.round(box.right)}`);
     }
     return culprits.length ? culprits.slice(0, 10) : [`the page is ${document.documentElement.scrollWidth}px wide`];
   });

@@ -13,7 +13,18 @@ process.on('message', (message) => {
 });
 instance.on('done', (result: any) => {
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]: [string, any]) => [code, stat.count]));
-  process.send!({ requests: result.requests.total, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, statuses, errors: result.errors + result.timeouts }, () => process.exit(0));
+  process.send!(
+    {
+      requests: result.requests.total,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      statuses,
+      errors: result.errors + result.timeouts,
+    },
+    () => process.exit(0),
+  );
 });
 process.send!('started');
 

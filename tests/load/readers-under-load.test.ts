@@ -33,17 +33,20 @@ type LoadResult = { requests: number; rps: number; p50: number; p99: number; max
 
 /** Starts loading the lesson; the returned function stops it and gives the figures. */
 async function loadLesson(cookie: string): Promise<() => Promise<LoadResult>> {
-  const child = fork(join(ROOT, 'tests/load/lesson-load.ts'), [`${site.server.url}${LESSON}`, cookie, '16'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(ROOT, 'tests/load/lesson-load.ts'), [`${site.server.url}${LESSON}`, cookie, '16'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const messages: unknown[] = [];
   let notify = () => {};
   child.on('message', (message) => {
     messages.push(message);
     notify();
   });
-  const next = () => new Promise<unknown>((resolve) => {
-    if (messages.length) resolve(messages.shift());
-    else notify = () => resolve(messages.shift());
-  });
+  const next = () =>
+    new Promise<unknown>((resolve) => {
+      if (messages.length) resolve(messages.shift());
+      else notify = () => resolve(messages.shift());
+    });
   expect(await next()).toBe('started');
   return async () => {
     child.send('stop');
@@ -84,7 +87,9 @@ test('lesson reads stay fast and correct during a sign-in storm and a purchase s
   const loaded = await stopLoaded();
   if (nice) setPriority(0);
 
-  console.log(`Lesson reads, ${LOAD.workers} processes, 16 connections:\n| phase | requests | requests/s | p50 (ms) | p99 (ms) | max (ms) | answers |\n|---|---|---|---|---|---|---|`);
+  console.log(
+    `Lesson reads, ${LOAD.workers} processes, 16 connections:\n| phase | requests | requests/s | p50 (ms) | p99 (ms) | max (ms) | answers |\n|---|---|---|---|---|---|---|`,
+  );
   console.log(row('lesson alone (baseline)', baseline));
   console.log(row(`during 50 wrong passwords + ${LOAD.purchases} purchases (${(storm.ms / 1000).toFixed(1)} s)`, loaded));
   const counted = statuses.reduce<Record<string, number>>((sum, status) => ({ ...sum, [status]: (sum[status] ?? 0) + 1 }), {});
@@ -100,7 +105,11 @@ test('lesson reads stay fast and correct during a sign-in storm and a purchase s
   expect(statuses.filter((status) => status !== 'slowed' && status !== 303)).toEqual([]);
   expect(50 - refused).toBeLessThanOrEqual(2 * LIMITS.login.email.max);
   // The right password waits too while the account is under attack; the emailed link does not.
-  const owner = await createVisitor(site.server.url).post('/api/auth/login', { email: 'target@example.com', password: PASSWORD }, { headers: { 'x-forwarded-for': '10.8.0.1' } });
+  const owner = await createVisitor(site.server.url).post(
+    '/api/auth/login',
+    { email: 'target@example.com', password: PASSWORD },
+    { headers: { 'x-forwarded-for': '10.8.0.1' } },
+  );
   expect(owner.headers.get('location')).toBe('/login?error=password-attempts&mode=link');
 
   expect(storm.problems).toEqual([]);

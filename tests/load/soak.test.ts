@@ -29,7 +29,10 @@ afterAll(async () => {
 type Sample = { at: number; rssMb: number; fds: number; pids: number };
 
 function sample(started: number): Sample {
-  const pids = [site.server.pid, ...readFileSync(`/proc/${site.server.pid}/task/${site.server.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+  const pids = [
+    site.server.pid,
+    ...readFileSync(`/proc/${site.server.pid}/task/${site.server.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  ];
   let rss = 0;
   let fds = 0;
   for (const pid of pids) {
@@ -47,7 +50,7 @@ test('mixed traffic for a while: no 5xx, every request answered, memory and open
   const counts: Record<string, number> = {};
   const failures: string[] = [];
   const note = (status: number | string) => (counts[status] = (counts[status] ?? 0) + 1);
-  const pick = <T,>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
+  const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
   const address = () => ({ 'x-forwarded-for': `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.7` });
   const anonymous = (): Visitor => createVisitor(site.server.url);
   const actions: [number, () => Promise<Response>][] = [
@@ -58,7 +61,15 @@ test('mixed traffic for a while: no 5xx, every request answered, memory and open
     [8, () => member.get('/api/me')],
     [5, () => anonymous().get('/healthz')],
     [4, () => anonymous().get('/no-such-page/')],
-    [5, () => anonymous().post('/api/auth/login', { email: `nobody-${Math.floor(Math.random() * 1000)}@example.com`, password: 'wrong password here' }, { headers: address() })],
+    [
+      5,
+      () =>
+        anonymous().post(
+          '/api/auth/login',
+          { email: `nobody-${Math.floor(Math.random() * 1000)}@example.com`, password: 'wrong password here' },
+          { headers: address() },
+        ),
+    ],
     [3, () => member.post('/api/progress', { course: COURSE, lesson: pick(LESSONS), done: pick(['1', '0']) })],
   ];
   const total = actions.reduce((sum, [weight]) => sum + weight, 0);
@@ -81,9 +92,12 @@ test('mixed traffic for a while: no 5xx, every request answered, memory and open
   const samples: Sample[] = [];
   // The first sample after a warm-up: modules loaded, pools and caches filled.
   const warmUp = Math.min(30_000, (LOAD.soakSeconds * 1000) / 10);
-  const sampler = setInterval(() => {
-    if (performance.now() - started >= warmUp) samples.push(sample(started));
-  }, Math.max(1000, (LOAD.soakSeconds * 1000) / 40));
+  const sampler = setInterval(
+    () => {
+      if (performance.now() - started >= warmUp) samples.push(sample(started));
+    },
+    Math.max(1000, (LOAD.soakSeconds * 1000) / 40),
+  );
   let purchases = 0;
   const buyers = (async () => {
     // A few purchases all along, their webhooks delivered 1 to 3 times.

@@ -25,7 +25,10 @@ export const BLOG_URL = 'http://example.com/';
  * the author's blog (http://example.com/...). Every other request is refused, so a page that
  * needs the internet fails here instead of waiting for it.
  */
-export async function newJourney(browser: Browser, options: BrowserContextOptions & { blogPage?: string } = {}): Promise<{ context: BrowserContext; page: Page }> {
+export async function newJourney(
+  browser: Browser,
+  options: BrowserContextOptions & { blogPage?: string } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const { blogPage, ...contextOptions } = options;
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...contextOptions });
   await context.route(
@@ -61,7 +64,10 @@ export async function runAxe(page: Page): Promise<AxeViolation[]> {
 
 export function describeViolations(violations: AxeViolation[]): string {
   return violations
-    .map((violation) => `${violation.impact} ${violation.id}: ${violation.help}\n${violation.nodes.map((node) => `  ${node.target.join(' ')}  ${node.html.slice(0, 160)}`).join('\n')}`)
+    .map(
+      (violation) =>
+        `${violation.impact} ${violation.id}: ${violation.help}\n${violation.nodes.map((node) => `  ${node.target.join(' ')}  ${node.html.slice(0, 160)}`).join('\n')}`,
+    )
     .join('\n');
 }
 
@@ -80,7 +86,9 @@ export async function focusState(page: Page): Promise<{ visible: boolean; elemen
     if (!element || element === document.body) return { visible: false, element: 'body', inViewport: false, contrast: null };
     const rgb = (color: string) => (color.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
     const luminance = (color: string) => {
-      const [r = 0, g = 0, b = 0] = rgb(color).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+      const [r = 0, g = 0, b = 0] = rgb(color)
+        .map((v) => v / 255)
+        .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
       return 0.2126 * r + 0.7152 * g + 0.0722 * b;
     };
     const style = getComputedStyle(element);

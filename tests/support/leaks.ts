@@ -63,8 +63,10 @@ export function paidLeaks(dist: string, catalog: Catalog): string[] {
   const bytes = manifest.media.map((item) => ({ name: item.file, bytes: fingerprint(readFileSync(join(dist, 'private', item.file))) }));
   const leaks = findInPublic(client, { text: [...paidOnlyText(catalog)], bytes });
   for (const course of catalog.published) {
-    for (const lesson of course.lessons) if (existsSync(join(client, lesson.url)) !== lesson.preview) leaks.push(`${lesson.url}: ${lesson.preview ? 'missing' : 'a paid page in public'}`);
-    for (const file of catalog.privateMedia.get(course.slug) ?? []) if (existsSync(join(client, 'media', file))) leaks.push(`media/${file}: paid-only media in public`);
+    for (const lesson of course.lessons)
+      if (existsSync(join(client, lesson.url)) !== lesson.preview) leaks.push(`${lesson.url}: ${lesson.preview ? 'missing' : 'a paid page in public'}`);
+    for (const file of catalog.privateMedia.get(course.slug) ?? [])
+      if (existsSync(join(client, 'media', file))) leaks.push(`media/${file}: paid-only media in public`);
   }
   return leaks;
 }

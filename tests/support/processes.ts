@@ -52,9 +52,11 @@ function track<T extends ChildProcess>(child: T): T {
 }
 
 /** node:child_process's own, with its types, for a child that is tracked. */
-export const spawn = ((command: string, args: readonly string[], options: SpawnOptions) => track(spawnChild(command, args, { ...options, detached: true }))) as typeof spawnChild;
+export const spawn = ((command: string, args: readonly string[], options: SpawnOptions) =>
+  track(spawnChild(command, args, { ...options, detached: true }))) as typeof spawnChild;
 
-export const fork = ((module: string, args: readonly string[], options: ForkOptions) => track(forkChild(module, args, { ...options, detached: true }))) as typeof forkChild;
+export const fork = ((module: string, args: readonly string[], options: ForkOptions) =>
+  track(forkChild(module, args, { ...options, detached: true }))) as typeof forkChild;
 
 /** The run's teardown: kills every process still listed in `dir` and says which they were. */
 export function killLeftovers(dir: string): number[] {

@@ -28,7 +28,12 @@ export function confirmationLinkIn(text: string): string {
  * afterwards the visitor holds a session. Returns the confirmation's answer (a 303 to `next`, or to
  * the account). Throws when any step answers otherwise, and when sign-up itself set a cookie.
  */
-export async function signUpAndConfirm(visitor: Visitor, sink: Inbox, fields: SignUpFields, options: { headers?: Record<string, string> } = {}): Promise<Response> {
+export async function signUpAndConfirm(
+  visitor: Visitor,
+  sink: Inbox,
+  fields: SignUpFields,
+  options: { headers?: Record<string, string> } = {},
+): Promise<Response> {
   const mark = sink.messages.length;
   const signup = await visitor.post('/api/auth/signup', { ...fields }, { headers: options.headers });
   await signup.arrayBuffer();
@@ -63,7 +68,13 @@ export async function signUpAndConfirm(visitor: Visitor, sink: Inbox, fields: Si
 /** The words of the forms signUpInBrowser fills, in the site's language. */
 export const SIGN_UP_WORDS = {
   en: { email: 'Email', password: 'Password', create: 'Create account', checkEmail: 'Check your email', confirm: 'Confirm and sign in' },
-  fr: { email: 'Adresse e-mail', password: 'Mot de passe', create: 'Créer le compte', checkEmail: 'Consultez votre messagerie', confirm: 'Confirmer et se connecter' },
+  fr: {
+    email: 'Adresse e-mail',
+    password: 'Mot de passe',
+    create: 'Créer le compte',
+    checkEmail: 'Consultez votre messagerie',
+    confirm: 'Confirmer et se connecter',
+  },
 };
 
 export async function signUpInBrowser(page: Page, inbox: Inbox, fields: { email: string; password: string }, words = SIGN_UP_WORDS.en): Promise<void> {

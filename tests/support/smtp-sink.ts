@@ -97,7 +97,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       const deadline = Date.now() + (options.timeoutMs ?? 10_000);
       const after = options.after ?? 0;
       for (;;) {
-        const found = messages.slice(after).find((message) => message.to.includes(to.toLowerCase()) && (!options.subject || options.subject.test(message.subject)));
+        const found = messages
+          .slice(after)
+          .find((message) => message.to.includes(to.toLowerCase()) && (!options.subject || options.subject.test(message.subject)));
         if (found) return found;
         if (Date.now() > deadline) throw new Error(`no mail to ${to} within the time limit (${messages.length} received)`);
         await new Promise<void>((resolve) => {

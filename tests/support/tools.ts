@@ -10,7 +10,12 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 type Tool = { name: string; command: string; debianPackage: string; usedBy: string };
 
 const TOOLS: Tool[] = [
-  { name: 'chromium', command: CHROMIUM, debianPackage: 'chromium', usedBy: 'the browser journeys (tests/browser/) and the CSP test (CHROMIUM_PATH for another binary)' },
+  {
+    name: 'chromium',
+    command: CHROMIUM,
+    debianPackage: 'chromium',
+    usedBy: 'the browser journeys (tests/browser/) and the CSP test (CHROMIUM_PATH for another binary)',
+  },
   { name: 'caddy', command: 'caddy', debianPackage: 'caddy', usedBy: 'the deployment tests (tests/deploy.test.ts)' },
   { name: 'git', command: 'git', debianPackage: 'git', usedBy: 'the deploy.sh tests' },
   { name: 'flock', command: 'flock', debianPackage: 'util-linux', usedBy: 'deploy.sh' },
@@ -18,7 +23,12 @@ const TOOLS: Tool[] = [
 ];
 
 function locate(command: string): string | null {
-  const candidates = isAbsolute(command) ? [command] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  const candidates = isAbsolute(command)
+    ? [command]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   for (const path of candidates) {
     try {
       accessSync(path, constants.X_OK);

@@ -3,7 +3,11 @@
 export type Visitor = {
   cookies: Map<string, string>;
   get(path: string, headers?: Record<string, string>): Promise<Response>;
-  post(path: string, fields: Record<string, string | string[]> | string | FormData, options?: { origin?: string | null; headers?: Record<string, string> }): Promise<Response>;
+  post(
+    path: string,
+    fields: Record<string, string | string[]> | string | FormData,
+    options?: { origin?: string | null; headers?: Record<string, string> },
+  ): Promise<Response>;
   /** The value of a cookie as it would be sent, or undefined. */
   cookie(name: string): string | undefined;
 };
@@ -21,8 +25,7 @@ export function createVisitor(base: string, cookies = new Map<string, string>())
     }
     return response;
   };
-  const cookieHeader = (): Record<string, string> =>
-    cookies.size ? { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') } : {};
+  const cookieHeader = (): Record<string, string> => (cookies.size ? { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') } : {});
   return {
     cookies,
     cookie: (name) => cookies.get(name),

@@ -83,7 +83,20 @@ export async function startWorkerSite(
 
   const d1 = () => openD1({ remote: false, persistTo: state });
   const [port, inspector] = [options.port ?? (await freePort()), await freePort()];
-  const args = ['dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', state, '--show-interactive-dev-session=false'];
+  const args = [
+    'dev',
+    '--config',
+    config,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspector),
+    '--persist-to',
+    state,
+    '--show-interactive-dev-session=false',
+  ];
   const url = `http://127.0.0.1:${port}`;
   let service;
   try {

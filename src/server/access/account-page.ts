@@ -42,10 +42,13 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
     ${formMessages(t, new URL(request.url))}
     <p>${t.account.signedInAs(member.email)}</p>
     ${!member.hasPassword && html`<p class="notice" data-set-password>${t.account.setPassword}</p>`}
-    ${!member.emailVerified && html`<form class="notice" data-verify-email method="post" action="/api/auth/verify-request">
+    ${
+      !member.emailVerified &&
+      html`<form class="notice" data-verify-email method="post" action="/api/auth/verify-request">
       ${t.account.notConfirmed}
       <button class="link-button" type="submit">${t.account.confirmLink}</button>
-    </form>`}
+    </form>`
+    }
 
     <h2>${t.account.yourCourses}</h2>
     ${owned}

@@ -201,7 +201,15 @@ export function insertPurchaseSql(values: PurchaseValues, where: SQL, onConflict
  */
 export async function grantAccess(
   db: Db,
-  input: { userId: number; courseSlug: string; reason: string; actorUserId?: number | null; note?: string | null; now: number; requiresVerifiedEmail?: boolean },
+  input: {
+    userId: number;
+    courseSlug: string;
+    reason: string;
+    actorUserId?: number | null;
+    note?: string | null;
+    now: number;
+    requiresVerifiedEmail?: boolean;
+  },
 ): Promise<number> {
   const [inserted] = await db
     .insert(purchases)

@@ -38,9 +38,7 @@ const MAX_MEDIA_NAME = 200;
 /** Bumped when the markup the gate injects changes, so that no browser keeps an older page. */
 const INJECTION_VERSION = '1';
 
-export type GatePath =
-  | { kind: 'lesson'; course: string; lesson: string }
-  | { kind: 'media'; course: string; name: string };
+export type GatePath = { kind: 'lesson'; course: string; lesson: string } | { kind: 'media'; course: string; name: string };
 
 /**
  * The lesson or media a request target (path and query, as sent, not decoded) names, or null.
@@ -236,7 +234,11 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     const path = parseGatePath(request.target);
     const head = request.method === 'HEAD';
     if (request.method !== 'GET' && !head) {
-      return { status: 405, headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: `${(await messagesOf(ctx)).page.methodNotAllowed}\n` };
+      return {
+        status: 405,
+        headers: { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+        body: `${(await messagesOf(ctx)).page.methodNotAllowed}\n`,
+      };
     }
     if (!path) return notFound(head, []);
 

@@ -9,7 +9,12 @@ import { ownedCoursesSql, parseOwnedCourses } from './progress.ts';
 export type MeAnswer =
   | { signedIn: false }
   /** `courses` is left out when the member owns none. */
-  | { signedIn: true; email: string; hasPassword: boolean; courses?: { slug: string; continueUrl: string; completed: number; total: number; done: string[] }[] };
+  | {
+      signedIn: true;
+      email: string;
+      hasPassword: boolean;
+      courses?: { slug: string; continueUrl: string; completed: number; total: number; done: string[] }[];
+    };
 
 /** Never cached by anyone but the browser's own request. */
 export async function handleMe(request: Request, ctx: AppContext): Promise<Response> {

@@ -98,7 +98,13 @@ export async function memberAction(
   if (issued.kind === 'unknown-user') return null;
   const siteName = ctx.config.siteUrl.host;
   const message = issued.hasPassword
-    ? passwordResetMessage({ t: await messagesOf(ctx), to: issued.email, url: new URL(`/reset?token=${issued.token}`, ctx.config.siteUrl).href, siteName, minutes: issued.lifetimeMs / 60_000 })
+    ? passwordResetMessage({
+        t: await messagesOf(ctx),
+        to: issued.email,
+        url: new URL(`/reset?token=${issued.token}`, ctx.config.siteUrl).href,
+        siteName,
+        minutes: issued.lifetimeMs / 60_000,
+      })
     : setPasswordMessage({
         t: await messagesOf(ctx),
         to: issued.email,

@@ -129,7 +129,8 @@ export function parseImportDate(value: string): number | null {
   const ms = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction.slice(0, 4)}${offset}`);
   if (Number.isNaN(ms)) return null;
   const check = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
-  if (check.getUTCMonth() !== Number(month) - 1 || check.getUTCDate() !== Number(day) || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return null;
+  if (check.getUTCMonth() !== Number(month) - 1 || check.getUTCDate() !== Number(day) || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59)
+    return null;
   return ms;
 }
 
@@ -170,7 +171,11 @@ export async function planCsvImport(db: Db, text: string, options: { courseMap?:
   const state = await readMigrationState(db, KEY_PREFIX);
   const matcher = courseMatcher(state.courses, options.courseMap);
   const courses = new Map<string, CsvPlan['courses'][number]>();
-  const known = state.courses.map((course) => course.slug).sort().join(', ') || '(none: run the content sync first)';
+  const known =
+    state.courses
+      .map((course) => course.slug)
+      .sort()
+      .join(', ') || '(none: run the content sync first)';
   const byReference = new Map<string, PlannedCsvRow>();
   const planned = new Set<string>();
   const rows: PlannedCsvRow[] = [];
@@ -197,7 +202,10 @@ export async function planCsvImport(db: Db, text: string, options: { courseMap?:
       }
       entry.rows++;
       course = entry.match;
-      if (!course) problems.push(`course "${courseName}" is not a course here${entry.note ? ` (${entry.note})` : ''}: map it with --map "${courseName}=<course>" (courses here: ${known})`);
+      if (!course)
+        problems.push(
+          `course "${courseName}" is not a course here${entry.note ? ` (${entry.note})` : ''}: map it with --map "${courseName}=<course>" (courses here: ${known})`,
+        );
     }
 
     const date = value('date');
@@ -215,7 +223,11 @@ export async function planCsvImport(db: Db, text: string, options: { courseMap?:
 
     const name = value('name');
     const reference = value('reference');
-    for (const [column, text] of [['name', name], ['reference', reference]] as const) if (text.length > MAX_TEXT) problems.push(`${column} is longer than ${MAX_TEXT} characters`);
+    for (const [column, text] of [
+      ['name', name],
+      ['reference', reference],
+    ] as const)
+      if (text.length > MAX_TEXT) problems.push(`${column} is longer than ${MAX_TEXT} characters`);
 
     const row: PlannedCsvRow = {
       line: record.line,
@@ -294,7 +306,10 @@ export async function applyCsvImport(
     accounts: accounts.map((account) => ({ email: account.email, passwordHash: null, createdAt: account.createdAt })),
     grants: grants.map((row) => ({ email: row.email!, course: row.course!, key: row.key!, detail: row.detail })),
     actor: options.actor,
-    audit: { action: 'import-csv', detail: { source: options.source, rows: plan.rows.length, accounts: accounts.length, grants: grants.length, refused: refused.length } },
+    audit: {
+      action: 'import-csv',
+      detail: { source: options.source, rows: plan.rows.length, accounts: accounts.length, grants: grants.length, refused: refused.length },
+    },
     iterations: options.iterations,
   });
 }

@@ -34,18 +34,37 @@ describe('minorToDecimal', () => {
 
 describe('textTable', () => {
   it('pads columns to their widest cell and right-aligns numbers when asked', () => {
-    expect(textTable(['>id', 'email'], [[1, 'a@example.com'], [12, 'b@x.io']])).toBe(
-      ['id  email', '--  -------------', ' 1  a@example.com', '12  b@x.io'].join('\n'),
-    );
+    expect(
+      textTable(
+        ['>id', 'email'],
+        [
+          [1, 'a@example.com'],
+          [12, 'b@x.io'],
+        ],
+      ),
+    ).toBe(['id  email', '--  -------------', ' 1  a@example.com', '12  b@x.io'].join('\n'));
   });
 });
 
 describe('the excel-fr dialect', () => {
   it('starts with a UTF-8 byte order mark, separates with ; and writes amounts with a decimal comma', () => {
     const row = {
-      id: 1, createdAt: Date.UTC(2026, 0, 2), userId: 3, email: 'zoé@example.com', courseSlug: 'python', courseTitle: 'Python; the basics',
-      source: 'stripe', status: 'paid', access: 'active', accessReason: 'purchase', amountMinor: 4900, amountRefundedMinor: 0,
-      currency: 'EUR', checkoutSessionId: 'cs_1', paymentIntentId: 'pi_1', livemode: false,
+      id: 1,
+      createdAt: Date.UTC(2026, 0, 2),
+      userId: 3,
+      email: 'zoé@example.com',
+      courseSlug: 'python',
+      courseTitle: 'Python; the basics',
+      source: 'stripe',
+      status: 'paid',
+      access: 'active',
+      accessReason: 'purchase',
+      amountMinor: 4900,
+      amountRefundedMinor: 0,
+      currency: 'EUR',
+      checkoutSessionId: 'cs_1',
+      paymentIntentId: 'pi_1',
+      livemode: false,
     } as Parameters<typeof purchasesCsv>[0][number];
     const french = purchasesCsv([row], 'excel-fr');
     expect(french.startsWith('\ufeffpurchase_id;created_at;email;')).toBe(true);

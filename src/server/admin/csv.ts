@@ -71,27 +71,30 @@ export function purchasesCsv(rows: PurchaseSummary[], dialect: CsvDialect = 'rfc
   for (const row of rows) {
     // A grant moved no money: its amount and currency stay empty rather than "0.00 XXX".
     const paid = row.source === 'stripe';
-    out += csvRow([
-      csvField(row.id),
-      csvField(new Date(row.createdAt).toISOString()),
-      csvField(row.email, { text: true }),
-      csvField(row.courseSlug),
-      csvField(row.courseTitle, { text: true }),
-      csvField(row.source),
-      csvField(row.status),
-      csvField(row.access),
-      paid ? amountField(row.amountMinor, row.currency, dialect) : '',
-      paid ? amountField(row.amountRefundedMinor, row.currency, dialect) : '',
-      csvField(paid ? row.currency : null),
-      csvField(paid ? minorToDecimal(row.taxMinor, row.currency) : null),
-      csvField(paid ? minorToDecimal(row.amountMinor - row.taxMinor, row.currency) : null),
-      csvField(row.taxCountry),
-      csvField(row.buyerTaxIds, { text: true }),
-      csvField(row.invoiceId),
-      csvField(row.checkoutSessionId),
-      csvField(row.paymentIntentId),
-      csvField(row.livemode),
-    ], dialect);
+    out += csvRow(
+      [
+        csvField(row.id),
+        csvField(new Date(row.createdAt).toISOString()),
+        csvField(row.email, { text: true }),
+        csvField(row.courseSlug),
+        csvField(row.courseTitle, { text: true }),
+        csvField(row.source),
+        csvField(row.status),
+        csvField(row.access),
+        paid ? amountField(row.amountMinor, row.currency, dialect) : '',
+        paid ? amountField(row.amountRefundedMinor, row.currency, dialect) : '',
+        csvField(paid ? row.currency : null),
+        csvField(paid ? minorToDecimal(row.taxMinor, row.currency) : null),
+        csvField(paid ? minorToDecimal(row.amountMinor - row.taxMinor, row.currency) : null),
+        csvField(row.taxCountry),
+        csvField(row.buyerTaxIds, { text: true }),
+        csvField(row.invoiceId),
+        csvField(row.checkoutSessionId),
+        csvField(row.paymentIntentId),
+        csvField(row.livemode),
+      ],
+      dialect,
+    );
   }
   return out;
 }
@@ -101,16 +104,19 @@ export const MEMBER_CSV_COLUMNS = ['user_id', 'created_at', 'email', 'role', 'ha
 export function membersCsv(rows: UserSummary[], dialect: CsvDialect = 'rfc4180'): string {
   let out = DIALECTS[dialect].bom + csvRow([...MEMBER_CSV_COLUMNS], dialect);
   for (const row of rows) {
-    out += csvRow([
-      csvField(row.id),
-      csvField(new Date(row.createdAt).toISOString()),
-      csvField(row.email, { text: true }),
-      csvField(row.role),
-      csvField(row.hasPassword),
-      csvField(row.emailVerified),
-      csvField(row.activeCourses),
-      csvField(row.purchases),
-    ], dialect);
+    out += csvRow(
+      [
+        csvField(row.id),
+        csvField(new Date(row.createdAt).toISOString()),
+        csvField(row.email, { text: true }),
+        csvField(row.role),
+        csvField(row.hasPassword),
+        csvField(row.emailVerified),
+        csvField(row.activeCourses),
+        csvField(row.purchases),
+      ],
+      dialect,
+    );
   }
   return out;
 }

@@ -153,7 +153,12 @@ function labelsOf(objects: DjangoObject[]): string[] {
   return [...new Set(objects.map((object) => object.model))];
 }
 
-function pickModel(objects: DjangoObject[], explicit: string | undefined, what: string, candidates: (label: string, sample: DjangoObject[]) => boolean): string | null {
+function pickModel(
+  objects: DjangoObject[],
+  explicit: string | undefined,
+  what: string,
+  candidates: (label: string, sample: DjangoObject[]) => boolean,
+): string | null {
   const labels = labelsOf(objects);
   const byLabel = (label: string) => objects.filter((object) => object.model === label);
   if (explicit) {
@@ -228,7 +233,9 @@ export async function planDjangoImport(db: Db, dump: unknown, options: DjangoImp
   const userByPk = new Map<string, PlannedUser>();
   const userByUsername = new Map<string, PlannedUser>();
   const planned = new Map<string, PlannedUser>();
-  const userObjects = objects.filter((object) => object.model === userModel).sort((a, b) => Number(a.pk) - Number(b.pk) || String(a.pk).localeCompare(String(b.pk)));
+  const userObjects = objects
+    .filter((object) => object.model === userModel)
+    .sort((a, b) => Number(a.pk) - Number(b.pk) || String(a.pk).localeCompare(String(b.pk)));
   for (const object of userObjects) {
     const fields = object.fields;
     const username = text(fields.username);
@@ -389,7 +396,9 @@ export async function applyDjangoImport(
   if (problem && !options.allowEmpty) throw new DjangoDumpError(`Nothing written. ${problem}`);
   const grants = plan.enrolments.filter((enrolment) => enrolment.action === 'grant');
   return applyMigration(ctx, {
-    accounts: plan.users.filter((user) => user.action === 'create').map((user) => ({ email: user.email!, passwordHash: user.passwordHash, createdAt: user.createdAt })),
+    accounts: plan.users
+      .filter((user) => user.action === 'create')
+      .map((user) => ({ email: user.email!, passwordHash: user.passwordHash, createdAt: user.createdAt })),
     rewrap: plan.rewrap,
     grants: grants.map((enrolment) => ({
       email: enrolment.email!,

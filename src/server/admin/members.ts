@@ -72,7 +72,6 @@ async function getUser(db: Db, email: string): Promise<Pick<User, 'id' | 'email'
 
 const userIdByEmail = (email: string): SQL => sql`(SELECT id FROM users WHERE email = ${email})`;
 
-
 // ---------------------------------------------------------------------------------------------
 // Courses
 
@@ -117,9 +116,21 @@ export async function grantCourse(ctx: AdminContext, input: GrantInput): Promise
   // only a mailed link signs into it: that grant counts at once (unless someone signed up with a
   // password in between, which the condition sees).
   const requiresVerifiedEmail = existing ? true : sql`(SELECT password_hash IS NOT NULL OR created_at <> ${now} FROM users WHERE email = ${email})`;
-  const grant = grantAccessSql({ userId, courseSlug: course.slug, reason: reason, actorUserId: input.actor.userId, note: input.note ?? `by an admin (${input.actor.via})`, now, requiresVerifiedEmail });
+  const grant = grantAccessSql({
+    userId,
+    courseSlug: course.slug,
+    reason: reason,
+    actorUserId: input.actor.userId,
+    note: input.note ?? `by an admin (${input.actor.via})`,
+    now,
+    requiresVerifiedEmail,
+  });
   const statements = [
-    ...(existing ? [] : [sql`INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (${email}, 1, 'member', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`]),
+    ...(existing
+      ? []
+      : [
+          sql`INSERT INTO users (email, session_version, role, created_at, updated_at) VALUES (${email}, 1, 'member', ${now}, ${now}) ON CONFLICT(email) DO NOTHING`,
+        ]),
     grant.purchase,
     grant.ledger,
     auditSql({
@@ -199,7 +210,12 @@ export async function revokeCourse(ctx: AdminContext, input: RevokeInput): Promi
       subjectUserId: user.id,
       courseSlug: slug,
       reason: reason,
-      detail: { purchaseId: purchase.purchaseId, source: purchase.source, checkoutSessionId: purchase.checkoutSessionId ?? undefined, note: input.note ?? undefined },
+      detail: {
+        purchaseId: purchase.purchaseId,
+        source: purchase.source,
+        checkoutSessionId: purchase.checkoutSessionId ?? undefined,
+        note: input.note ?? undefined,
+      },
       now,
       onlyIfChanged: true,
     }),
@@ -272,7 +288,14 @@ export async function makeAdmin(ctx: AdminContext, input: MakeAdminInput): Promi
   if (!user) {
     const results = await runBatch(ctx.db, [
       sql`INSERT INTO users (email, password_hash, session_version, role, email_verified_at, created_at, updated_at) VALUES (${email.data}, ${passwordHash}, 1, 'admin', ${now}, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`,
-      auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: userIdByEmail(email.data), detail: { account: 'created' }, now, onlyIfChanged: true }),
+      auditSql({
+        actor: input.actor,
+        action: 'create-admin',
+        subjectUserId: userIdByEmail(email.data),
+        detail: { account: 'created' },
+        now,
+        onlyIfChanged: true,
+      }),
     ]);
     // Someone created the account in between: take it over as an existing one.
     if (rowsAffected(results[0]) === 0) return makeAdmin(ctx, input);
@@ -283,7 +306,13 @@ export async function makeAdmin(ctx: AdminContext, input: MakeAdminInput): Promi
   await batchOf(ctx.db, [
     sql`UPDATE users SET role = 'admin', updated_at = ${now} WHERE id = ${user.id}`,
     ...operatorVerifiedStatements(ctx.db, user.id, passwordHash, now),
-    auditSql({ actor: input.actor, action: 'create-admin', subjectUserId: user.id, detail: { account: promoted ? 'promoted' : 'already-admin', passwordSet: true, signedOut: true }, now }),
+    auditSql({
+      actor: input.actor,
+      action: 'create-admin',
+      subjectUserId: user.id,
+      detail: { account: promoted ? 'promoted' : 'already-admin', passwordSet: true, signedOut: true },
+      now,
+    }),
   ]);
   return promoted ? { kind: 'promoted', userId: user.id } : { kind: 'already-admin', userId: user.id };
 }
@@ -360,7 +389,10 @@ export async function issuePasswordLink(
   ctx: AdminContext,
   input: { userId: number; actor: AdminActor; lifetimeMs: (hasPassword: boolean) => number },
 ): Promise<PasswordLinkResult> {
-  const user = await first<{ id: number; email: string; password_hash: string | null }>(ctx.db, sql`SELECT id, email, password_hash FROM users WHERE id = ${input.userId}`);
+  const user = await first<{ id: number; email: string; password_hash: string | null }>(
+    ctx.db,
+    sql`SELECT id, email, password_hash FROM users WHERE id = ${input.userId}`,
+  );
   if (!user) return { kind: 'unknown-user', userId: input.userId };
   const hasPassword = user.password_hash !== null;
   const lifetimeMs = input.lifetimeMs(hasPassword);
@@ -504,7 +536,10 @@ export async function countPurchases(db: Db, filter: PurchaseFilter = {}): Promi
 }
 
 /** Purchases and grants, oldest first (or newest first), optionally filtered. */
-export async function listPurchases(db: Db, options: PurchaseFilter & { limit?: number; offset?: number; newestFirst?: boolean } = {}): Promise<PurchaseSummary[]> {
+export async function listPurchases(
+  db: Db,
+  options: PurchaseFilter & { limit?: number; offset?: number; newestFirst?: boolean } = {},
+): Promise<PurchaseSummary[]> {
   const rows = await db.all<{
     id: number;
     created_at: number;

@@ -66,7 +66,9 @@ export function courseMatcher(courses: { slug: string; title: string }[], course
       if (key) {
         used.add(key);
         const mapped = mapping.get(key)!;
-        return bySlug.has(mapped) ? { match: mapped, matchedBy: 'mapping', note: null } : { match: null, matchedBy: null, note: `mapped to "${mapped}", which is not a course here` };
+        return bySlug.has(mapped)
+          ? { match: mapped, matchedBy: 'mapping', note: null }
+          : { match: null, matchedBy: null, note: `mapped to "${mapped}", which is not a course here` };
       }
       if (slug && bySlug.has(slug)) return { match: slug, matchedBy: 'slug', note: null };
       const byName = title ? byTitle.get(title.trim().toLowerCase()) : undefined;
@@ -126,7 +128,9 @@ export async function applyMigration(
   (input.rewrap ?? []).forEach((account, index) => {
     wrapStatements.add(statements.length);
     // Only if the hash is still the bare one: a member who signed in meanwhile has ours already.
-    statements.push(sql`UPDATE users SET password_hash = ${rewrapped[index]}, updated_at = ${now} WHERE email = ${account.email} AND password_hash = ${account.passwordHash}`);
+    statements.push(
+      sql`UPDATE users SET password_hash = ${rewrapped[index]}, updated_at = ${now} WHERE email = ${account.email} AND password_hash = ${account.passwordHash}`,
+    );
   });
   // An enrolment of an account this import creates is the old platform's buyer with their own
   // password; one of an account that was here already is for the address, like an author's grant,

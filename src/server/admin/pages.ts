@@ -42,7 +42,12 @@ const isoDay = z
   .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value));
 /** An empty field in a GET form means "any". */
 const optional = <T extends z.ZodType>(schema: T) => z.union([z.literal('').transform(() => undefined), schema]).optional();
-const pageNumber = optional(z.string().regex(/^[1-9]\d{0,5}$/).transform(Number));
+const pageNumber = optional(
+  z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/)
+    .transform(Number),
+);
 
 /** The filters of /admin/purchases and /admin/purchases.csv, from the query string. */
 export const purchaseQuery = z.object({
@@ -149,7 +154,8 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
       t.admin.totalsCaption,
       t.admin.totalsHead,
       totals.map(
-        (row) => html`<tr><th scope="row">${row.currency}</th><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-tax="${row.currency}">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-revenue="${row.currency}">${money(t, revenueNetOfTax(row), row.currency)}</td><td class="num">${row.openDisputes}${row.openDisputes > 0 && html` (${money(t, row.openDisputedMinor, row.currency)})`}</td><td class="num">${row.disputesLost}</td></tr>`,
+        (row) =>
+          html`<tr><th scope="row">${row.currency}</th><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-tax="${row.currency}">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-revenue="${row.currency}">${money(t, revenueNetOfTax(row), row.currency)}</td><td class="num">${row.openDisputes}${row.openDisputes > 0 && html` (${money(t, row.openDisputedMinor, row.currency)})`}</td><td class="num">${row.disputesLost}</td></tr>`,
       ),
       t.admin.noSales,
     )}
@@ -158,7 +164,8 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
       t.admin.monthsCaption,
       t.admin.monthsHead,
       months.map(
-        (row) => html`<tr><td>${row.month}</td><td>${courseCell(row.courseSlug, row.courseTitle)}</td><td>${row.currency}</td><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-month-revenue="${row.month} ${row.courseSlug} ${row.currency}">${money(t, revenueNetOfTax(row), row.currency)}</td></tr>`,
+        (row) =>
+          html`<tr><td>${row.month}</td><td>${courseCell(row.courseSlug, row.courseTitle)}</td><td>${row.currency}</td><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-month-revenue="${row.month} ${row.courseSlug} ${row.currency}">${money(t, revenueNetOfTax(row), row.currency)}</td></tr>`,
       ),
       t.admin.noSales,
     )}
@@ -167,7 +174,8 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
       t.admin.countriesCaption,
       t.admin.countriesHead,
       countries.map(
-        (row) => html`<tr><td>${row.currency}</td><td>${row.country ?? t.admin.noCountry}</td><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-country-tax="${row.currency} ${row.country ?? '-'}">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-country-revenue="${row.currency} ${row.country ?? '-'}">${money(t, revenueNetOfTax(row), row.currency)}</td></tr>`,
+        (row) =>
+          html`<tr><td>${row.currency}</td><td>${row.country ?? t.admin.noCountry}</td><td class="num">${row.purchases}</td><td class="num">${money(t, row.chargedMinor, row.currency)}</td><td class="num">${money(t, row.refundedMinor, row.currency)}</td><td class="num" data-country-tax="${row.currency} ${row.country ?? '-'}">${money(t, row.taxMinor, row.currency)}</td><td class="num" data-country-revenue="${row.currency} ${row.country ?? '-'}">${money(t, revenueNetOfTax(row), row.currency)}</td></tr>`,
       ),
       t.admin.noSales,
     )}
@@ -201,7 +209,11 @@ function syncSummary(t: Texts, sync: Awaited<ReturnType<typeof latestContentSync
   if (!sync) return html`<p>${t.admin.noSync}</p>`;
   const counts = (key: string) => {
     const value = sync.summary?.[key] as Record<string, number> | undefined;
-    return value ? Object.entries(value).map(([name, n]) => `${n} ${name}`).join(', ') : t.admin.notRecorded;
+    return value
+      ? Object.entries(value)
+          .map(([name, n]) => `${n} ${name}`)
+          .join(', ')
+      : t.admin.notRecorded;
   };
   return html`<p>${t.admin.lastSync(when(sync.finishedAt), sync.written, counts('courses'), counts('lessons'))}</p>`;
 }
@@ -258,7 +270,8 @@ export async function membersPage(ctx: AppContext, url: URL): Promise<Response> 
       t.admin.membersCaption,
       t.admin.membersHead,
       users.map(
-        (user) => html`<tr><td>${user.id}</td><th scope="row">${memberCell(user.id, user.email)}</th><td>${user.role}</td><td>${user.hasPassword ? t.admin.yes : t.admin.no}</td><td class="num">${user.activeCourses}</td><td class="num">${user.purchases}</td><td>${day(user.createdAt)}</td></tr>`,
+        (user) =>
+          html`<tr><td>${user.id}</td><th scope="row">${memberCell(user.id, user.email)}</th><td>${user.role}</td><td>${user.hasPassword ? t.admin.yes : t.admin.no}</td><td class="num">${user.activeCourses}</td><td class="num">${user.purchases}</td><td>${day(user.createdAt)}</td></tr>`,
       ),
       t.admin.noAccount,
     )}
@@ -298,7 +311,8 @@ export async function memberPage(ctx: AppContext, url: URL, userId: number): Pro
       t.admin.progressCaption,
       t.admin.progressHead,
       progress.map(
-        (course) => html`<tr><th scope="row">${courseCell(course.courseSlug, course.title)}</th><td>${course.hasAccess ? t.admin.canRead : t.admin.noAccess}</td><td class="num">${t.admin.ofTotal(course.completed, course.total)}</td></tr>`,
+        (course) =>
+          html`<tr><th scope="row">${courseCell(course.courseSlug, course.title)}</th><td>${course.hasAccess ? t.admin.canRead : t.admin.noAccess}</td><td class="num">${t.admin.ofTotal(course.completed, course.total)}</td></tr>`,
       ),
       t.admin.noProgress,
     )}
@@ -312,7 +326,8 @@ export async function memberPage(ctx: AppContext, url: URL, userId: number): Pro
       t.admin.ledgerCaption,
       t.admin.ledgerHead,
       ledger.map(
-        (entry) => html`<tr><td>${when(entry.createdAt)}</td><td>${entry.courseSlug}</td><td>#${entry.purchaseId}</td><td>${entry.action}</td><td>${entry.reason}${entry.stripeObjectId && html`<br /><small>${entry.stripeObjectId}</small>`}</td><td>${entry.actorEmail ?? (entry.stripeObjectId ? 'Stripe' : '')}</td><td>${entry.note}</td></tr>`,
+        (entry) =>
+          html`<tr><td>${when(entry.createdAt)}</td><td>${entry.courseSlug}</td><td>#${entry.purchaseId}</td><td>${entry.action}</td><td>${entry.reason}${entry.stripeObjectId && html`<br /><small>${entry.stripeObjectId}</small>`}</td><td>${entry.actorEmail ?? (entry.stripeObjectId ? 'Stripe' : '')}</td><td>${entry.note}</td></tr>`,
       ),
       t.admin.noLedger,
     )}
@@ -331,16 +346,18 @@ export async function memberPage(ctx: AppContext, url: URL, userId: number): Pro
       </form>
       <form class="form" method="post" action="${base}/revoke">
         <h3>${t.admin.takeAway}</h3>
-        ${readable.length === 0
-          ? html`<p>${t.admin.cannotRead}</p>`
-          : html`<label for="revoke-course">${t.admin.course}</label>
+        ${
+          readable.length === 0
+            ? html`<p>${t.admin.cannotRead}</p>`
+            : html`<label for="revoke-course">${t.admin.course}</label>
         <select id="revoke-course" name="course" required>${courseOptions(readable.map((course) => ({ slug: course.courseSlug, title: course.title ?? course.courseSlug })))}</select>
         <label for="revoke-reason">${t.admin.reason}</label>
         <select id="revoke-reason" name="reason" required>${reasonOptions(REVOKE_REASONS)}</select>
         <label for="revoke-note">${t.admin.note} <small>${t.admin.noteRequired}</small></label>
         <input id="revoke-note" name="note" maxlength="200" />
         <p class="hint">${t.admin.noRefund}</p>
-        <button class="button secondary" type="submit">${t.admin.revoke}</button>`}
+        <button class="button secondary" type="submit">${t.admin.revoke}</button>`
+        }
       </form>
       <form class="form" method="post" action="${base}/password-email">
         <h3>${t.admin.passwordEmail}</h3>
@@ -365,7 +382,8 @@ function auditTable(t: Texts, id: string, caption: string, rows: Awaited<ReturnT
     caption,
     t.admin.auditHead,
     rows.map(
-      (row) => html`<tr><td>${when(row.createdAt)}</td><td>${row.actorEmail ?? t.admin.operator} <small>(${row.via})</small></td><td>${row.action}</td><td>${row.subjectEmail}</td><td>${row.courseSlug}</td><td>${row.reason}</td><td><small>${row.detail}</small></td></tr>`,
+      (row) =>
+        html`<tr><td>${when(row.createdAt)}</td><td>${row.actorEmail ?? t.admin.operator} <small>(${row.via})</small></td><td>${row.action}</td><td>${row.subjectEmail}</td><td>${row.courseSlug}</td><td>${row.reason}</td><td><small>${row.detail}</small></td></tr>`,
     ),
     t.admin.nothingYet,
   );
@@ -438,7 +456,8 @@ export async function coursePage(ctx: AppContext, url: URL, slug: string): Promi
       t.admin.lessonsCaption,
       t.admin.lessonsHead,
       lessons.map(
-        (lesson) => html`<tr><td>${lesson.position}</td><th scope="row">${lesson.title}<br /><small>${lesson.slug}</small></th><td>${lesson.published ? (lesson.preview ? t.admin.publishedPreview : t.admin.published) : t.admin.unpublished}</td><td class="num">${lesson.completions}</td><td>${when(lesson.updatedAt)}</td></tr>`,
+        (lesson) =>
+          html`<tr><td>${lesson.position}</td><th scope="row">${lesson.title}<br /><small>${lesson.slug}</small></th><td>${lesson.published ? (lesson.preview ? t.admin.publishedPreview : t.admin.published) : t.admin.unpublished}</td><td class="num">${lesson.completions}</td><td>${when(lesson.updatedAt)}</td></tr>`,
       ),
       t.admin.noLessons,
     )}

@@ -28,7 +28,16 @@ export type RevenueRow = {
 
 /** Paid purchases (source `stripe`) grouped by month (UTC), course and currency, newest month first. */
 export async function revenueByMonth(db: Db): Promise<RevenueRow[]> {
-  const rows = await db.all<{ month: string; course_slug: string; title: string | null; currency: string; purchases: number; charged: number; refunded: number; tax: number }>(
+  const rows = await db.all<{
+    month: string;
+    course_slug: string;
+    title: string | null;
+    currency: string;
+    purchases: number;
+    charged: number;
+    refunded: number;
+    tax: number;
+  }>(
     sql`SELECT strftime('%Y-%m', p.created_at / 1000, 'unixepoch') AS month, p.course_slug, c.title, p.currency,
         count(*) AS purchases, sum(p.amount_minor) AS charged, sum(p.amount_refunded_minor) AS refunded, sum(${TAX_KEPT}) AS tax
       FROM purchases p LEFT JOIN courses c ON c.slug = p.course_slug
@@ -67,7 +76,16 @@ export type CurrencyTotal = {
 
 /** All-time totals of paid purchases per currency. */
 export async function totalsByCurrency(db: Db): Promise<CurrencyTotal[]> {
-  const rows = await db.all<{ currency: string; purchases: number; charged: number; refunded: number; tax: number; open: number; open_amount: number; lost: number }>(
+  const rows = await db.all<{
+    currency: string;
+    purchases: number;
+    charged: number;
+    refunded: number;
+    tax: number;
+    open: number;
+    open_amount: number;
+    lost: number;
+  }>(
     sql`SELECT p.currency, count(*) AS purchases, sum(p.amount_minor) AS charged, sum(p.amount_refunded_minor) AS refunded, sum(${TAX_KEPT}) AS tax,
         sum(p.status = 'disputed') AS open, sum(CASE WHEN p.status = 'disputed' THEN p.amount_minor ELSE 0 END) AS open_amount,
         sum(p.status = 'dispute_lost') AS lost
@@ -240,9 +258,14 @@ export type MemberDetail = {
 };
 
 export async function getMemberDetail(db: Db, userId: number): Promise<MemberDetail | null> {
-  const [row] = await db.all<{ id: number; email: string; role: 'member' | 'admin'; has_password: number; email_verified_at: number | null; created_at: number }>(
-    sql`SELECT id, email, role, password_hash IS NOT NULL AS has_password, email_verified_at, created_at FROM users WHERE id = ${userId}`,
-  );
+  const [row] = await db.all<{
+    id: number;
+    email: string;
+    role: 'member' | 'admin';
+    has_password: number;
+    email_verified_at: number | null;
+    created_at: number;
+  }>(sql`SELECT id, email, role, password_hash IS NOT NULL AS has_password, email_verified_at, created_at FROM users WHERE id = ${userId}`);
   if (!row) return null;
   return {
     id: Number(row.id),

@@ -10,7 +10,19 @@ import { refusePageMethod } from '../http/page-shell.ts';
 import { memberAction, type MemberAction } from './actions.ts';
 import { membersCsv, purchasesCsv } from './csv.ts';
 import { listPurchases, listUsers } from './members.ts';
-import { auditPage, coursePage, coursesPage, dashboardPage, memberPage, memberQuery, membersPage, purchaseFilter, purchaseQuery, purchasesPage, queryFields } from './pages.ts';
+import {
+  auditPage,
+  coursePage,
+  coursesPage,
+  dashboardPage,
+  memberPage,
+  memberQuery,
+  membersPage,
+  purchaseFilter,
+  purchaseQuery,
+  purchasesPage,
+  queryFields,
+} from './pages.ts';
 import { ADMIN_HEADERS, badRequest, day, notFound } from './views.ts';
 import { messagesOf } from '../i18n/index.ts';
 
@@ -68,7 +80,10 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
       if (id !== undefined) return null;
       const query = memberQuery.safeParse(queryFields(url));
       if (!query.success) return badRequest(ctx, url, 'members', (t) => t.admin.badSearch, '/admin/members');
-      return csvResponse(membersCsv(await listUsers(ctx.db, { search: query.data.q || undefined }), query.data.excel ? 'excel-fr' : 'rfc4180'), `members-${day(ctx.clock.now())}.csv`);
+      return csvResponse(
+        membersCsv(await listUsers(ctx.db, { search: query.data.q || undefined }), query.data.excel ? 'excel-fr' : 'rfc4180'),
+        `members-${day(ctx.clock.now())}.csv`,
+      );
     }
     case 'purchases':
       return id === undefined ? purchasesPage(ctx, url) : null;
@@ -76,7 +91,10 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
       if (id !== undefined) return null;
       const query = purchaseQuery.safeParse(queryFields(url));
       if (!query.success) return badRequest(ctx, url, 'purchases', (t) => t.admin.badFilters, '/admin/purchases');
-      return csvResponse(purchasesCsv(await listPurchases(ctx.db, purchaseFilter(query.data)), query.data.excel ? 'excel-fr' : 'rfc4180'), `purchases-${day(ctx.clock.now())}.csv`);
+      return csvResponse(
+        purchasesCsv(await listPurchases(ctx.db, purchaseFilter(query.data)), query.data.excel ? 'excel-fr' : 'rfc4180'),
+        `purchases-${day(ctx.clock.now())}.csv`,
+      );
     }
     case 'courses':
       return id === undefined ? coursesPage(ctx, url) : REQUEST_SLUG.test(id) ? coursePage(ctx, url, id) : null;

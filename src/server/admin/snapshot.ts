@@ -192,16 +192,21 @@ export async function exportSnapshot(db: Db, now: number): Promise<Snapshot> {
  */
 export function parseSnapshot(value: unknown): Snapshot {
   const head = z.object({ format: z.unknown(), version: z.unknown(), schema: z.unknown() }).safeParse(value);
-  if (!head.success || head.data.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`This is not a course store snapshot (no "format": "${SNAPSHOT_FORMAT}").`);
+  if (!head.success || head.data.format !== SNAPSHOT_FORMAT)
+    throw new SnapshotError(`This is not a course store snapshot (no "format": "${SNAPSHOT_FORMAT}").`);
   if (typeof head.data.version !== 'number' || head.data.version > SNAPSHOT_VERSION) {
-    throw new SnapshotError(`The snapshot has format version ${String(head.data.version)}; this site reads version ${SNAPSHOT_VERSION}. Upgrade the site before importing it.`);
+    throw new SnapshotError(
+      `The snapshot has format version ${String(head.data.version)}; this site reads version ${SNAPSHOT_VERSION}. Upgrade the site before importing it.`,
+    );
   }
   const schema = typeof head.data.schema === 'string' ? head.data.schema : '';
   const number = migrationNumber(schema);
   if (number === null) throw new SnapshotError(`The snapshot names no store schema ("schema": "${schema}").`);
   const known = KNOWN_MIGRATIONS.includes(schema);
   if (number > (migrationNumber(SNAPSHOT_SCHEMA) ?? 0) || (!known && number === migrationNumber(SNAPSHOT_SCHEMA))) {
-    throw new SnapshotError(`The snapshot was made with a newer store schema (${schema}) than this site knows (${SNAPSHOT_SCHEMA}). Upgrade the site before importing it.`);
+    throw new SnapshotError(
+      `The snapshot was made with a newer store schema (${schema}) than this site knows (${SNAPSHOT_SCHEMA}). Upgrade the site before importing it.`,
+    );
   }
   if (!known) throw new SnapshotError(`The snapshot's store schema ${schema} is not one this site knows.`);
   const parsed = snapshotSchema.safeParse(value);
@@ -211,8 +216,10 @@ export function parseSnapshot(value: unknown): Snapshot {
   }
   const purchaseIds = new Set(parsed.data.purchases.map((purchase) => purchase.id));
   const emails = new Set(parsed.data.users.map((user) => user.email));
-  for (const purchase of parsed.data.purchases) if (!emails.has(purchase.user)) throw new SnapshotError(`Purchase ${purchase.id} belongs to ${purchase.user}, who is not in the snapshot.`);
-  for (const entry of parsed.data.ledger) if (!purchaseIds.has(entry.purchase)) throw new SnapshotError(`A ledger entry refers to purchase ${entry.purchase}, which is not in the snapshot.`);
+  for (const purchase of parsed.data.purchases)
+    if (!emails.has(purchase.user)) throw new SnapshotError(`Purchase ${purchase.id} belongs to ${purchase.user}, who is not in the snapshot.`);
+  for (const entry of parsed.data.ledger)
+    if (!purchaseIds.has(entry.purchase)) throw new SnapshotError(`A ledger entry refers to purchase ${entry.purchase}, which is not in the snapshot.`);
   for (const row of parsed.data.progress) if (!emails.has(row.user)) throw new SnapshotError(`Progress of ${row.user}, who is not in the snapshot.`);
   return parsed.data;
 }
@@ -256,14 +263,25 @@ function purchaseIdSql(purchase: Snapshot['purchases'][number]): SQL {
  */
 export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, options: { actor: AdminActor; dryRun?: boolean }): Promise<ImportReport> {
   const { db } = ctx;
-  const [userRows, purchaseRows, ledgerRows, progressRows, courseRows, waitlistRows] = await db.batch([
+  const [userRows, purchaseRows, ledgerRows, progressRows, courseRows, waitlistRows] = (await db.batch([
     db.select({ id: users.id, email: users.email, passwordHash: users.passwordHash, role: users.role }).from(users),
     db.select({ purchase: purchases, user: users.email }).from(purchases).innerJoin(users, eq(users.id, purchases.userId)),
-    db.select({ purchaseId: accessLedger.purchaseId, seq: accessLedger.seq, action: accessLedger.action, reason: accessLedger.reason, createdAt: accessLedger.createdAt }).from(accessLedger),
-    db.select({ user: users.email, courseSlug: lessonProgress.courseSlug, lessonSlug: lessonProgress.lessonSlug }).from(lessonProgress).innerJoin(users, eq(users.id, lessonProgress.userId)),
+    db
+      .select({
+        purchaseId: accessLedger.purchaseId,
+        seq: accessLedger.seq,
+        action: accessLedger.action,
+        reason: accessLedger.reason,
+        createdAt: accessLedger.createdAt,
+      })
+      .from(accessLedger),
+    db
+      .select({ user: users.email, courseSlug: lessonProgress.courseSlug, lessonSlug: lessonProgress.lessonSlug })
+      .from(lessonProgress)
+      .innerJoin(users, eq(users.id, lessonProgress.userId)),
     db.all<{ slug: string }>(sql`SELECT slug FROM courses`),
     db.select({ courseSlug: courseWaitlist.courseSlug, email: courseWaitlist.email }).from(courseWaitlist),
-  ] as unknown as Batch) as unknown as [
+  ] as unknown as Batch)) as unknown as [
     { id: number; email: string; passwordHash: string | null; role: string }[],
     { purchase: typeof purchases.$inferSelect; user: string }[],
     { purchaseId: number; seq: number; action: string; reason: string; createdAt: number }[],
@@ -316,7 +334,8 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
     const existing = existingPurchases.get(purchaseKey(purchase));
     targetIdOf.set(purchase.id, existing ? existing.id : null);
     if (existing) {
-      const same = existing.status === purchase.status && existing.amountRefundedMinor === purchase.amountRefundedMinor && existing.amountMinor === purchase.amountMinor;
+      const same =
+        existing.status === purchase.status && existing.amountRefundedMinor === purchase.amountRefundedMinor && existing.amountMinor === purchase.amountMinor;
       report.purchases[same ? 'unchanged' : 'kept']++;
       continue;
     }
@@ -399,7 +418,15 @@ export async function importSnapshot(ctx: AdminContext, snapshot: Snapshot, opti
   const audit = auditSql({
     actor: options.actor,
     action: 'import-snapshot',
-    detail: { schema: snapshot.schema, exportedAt: snapshot.exportedAt, users: report.users.added, purchases: report.purchases.added, ledger: report.ledger.added, progress: report.progress.added, waitlist: report.waitlist.added },
+    detail: {
+      schema: snapshot.schema,
+      exportedAt: snapshot.exportedAt,
+      users: report.users.added,
+      purchases: report.purchases.added,
+      ledger: report.ledger.added,
+      progress: report.progress.added,
+      waitlist: report.waitlist.added,
+    },
     now: ctx.clock.now(),
   });
   const results = await runBatch(db, [...statements.map((statement) => statement.sql), audit]);

@@ -40,7 +40,10 @@ export async function rehashPassword(db: Db, userId: number, passwordHash: strin
  */
 export function endSessionsStatements(db: Db, userId: number | SQL, now: number) {
   return [
-    db.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: now }).where(eq(users.id, userId)),
+    db
+      .update(users)
+      .set({ sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: now })
+      .where(eq(users.id, userId)),
     db.delete(sessions).where(eq(sessions.userId, userId)),
   ] as const;
 }

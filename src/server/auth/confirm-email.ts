@@ -41,7 +41,12 @@ export async function sendConfirmation(
   if (!user.hasPassword) {
     const token = await issueToken(ctx.db, user.id, 'reset', now, SET_PASSWORD_LINK_MS);
     const url = new URL(`/reset?token=${token}&welcome=1`, site).href;
-    sendAfterResponse(ctx, client, setPasswordMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: site.host, days: SET_PASSWORD_LINK_MS / 86_400_000 }), { userId: user.id, purpose: 'set-password' });
+    sendAfterResponse(
+      ctx,
+      client,
+      setPasswordMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: site.host, days: SET_PASSWORD_LINK_MS / 86_400_000 }),
+      { userId: user.id, purpose: 'set-password' },
+    );
     return;
   }
   const token = await issueToken(ctx.db, user.id, 'verify', now);

@@ -71,6 +71,9 @@ export function operatorVerifiedStatements(db: Db, userId: number, passwordHash:
   return [
     ...endSessionsStatements(db, userId, now),
     revokeTokensStatement(db, userId, now),
-    db.update(users).set({ passwordHash, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now }).where(eq(users.id, userId)),
+    db
+      .update(users)
+      .set({ passwordHash, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
+      .where(eq(users.id, userId)),
   ] as const;
 }

@@ -167,8 +167,11 @@ export async function handleVerifyPage(request: Request, ctx: AppContext, _clien
     ? html`<form class="form" method="post" action="/api/auth/verify">
         <input type="hidden" name="token" value="${token}" />${next && html`<input type="hidden" name="next" value="${next}" />`}
         <p>${t.auth.confirmThat(tokenUser.email, tokenUser.passwordHash !== null)}</p>
-        ${tokenUser.passwordHash !== null && html`<label for="password">${t.auth.password}</label>
-        <input id="password" type="password" name="password" autocomplete="current-password" required />`}
+        ${
+          tokenUser.passwordHash !== null &&
+          html`<label for="password">${t.auth.password}</label>
+        <input id="password" type="password" name="password" autocomplete="current-password" required />`
+        }
         <button class="button" type="submit">${t.auth.confirmAddress}</button>
       </form>
       <p>${t.auth.notYours}</p>`
@@ -224,8 +227,11 @@ export async function handlePasswordPage(request: Request, ctx: AppContext, _cli
     ${formMessages(t, url)}
     ${!member.hasPassword && html`<p>${t.auth.noPasswordYet}</p>`}
     <form class="form" method="post" action="/api/auth/password">
-      ${member.hasPassword && html`<label for="current-password">${t.auth.currentPassword}</label>
-      <input id="current-password" type="password" name="current_password" autocomplete="current-password" required />`}
+      ${
+        member.hasPassword &&
+        html`<label for="current-password">${t.auth.currentPassword}</label>
+      <input id="current-password" type="password" name="current_password" autocomplete="current-password" required />`
+      }
       <label for="password">${t.auth.newPassword}</label>
       <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
       <p class="hint" id="password-hint">${t.auth.otherDevicesHint(MIN_PASSWORD_LENGTH)}</p>

@@ -32,7 +32,11 @@ export async function handlePasswordChange(request: Request, ctx: AppContext, cl
   const wait = await checkRateLimit(ctx.db, 'password', { ip: client.address, email: member.email }, ctx.clock.now());
   if (wait) return tooManyRequests(await messagesOf(ctx), wait);
 
-  const stored = await ctx.db.select({ passwordHash: users.passwordHash, emailVerifiedAt: users.emailVerifiedAt }).from(users).where(eq(users.id, member.id)).get();
+  const stored = await ctx.db
+    .select({ passwordHash: users.passwordHash, emailVerifiedAt: users.emailVerifiedAt })
+    .from(users)
+    .where(eq(users.id, member.id))
+    .get();
   if (!stored) return redirect('/login');
   if (stored.passwordHash === null && stored.emailVerifiedAt === null) return redirectWithError('/account/password', 'password-needs-link');
   if (stored.passwordHash !== null) {

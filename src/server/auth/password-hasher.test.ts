@@ -47,7 +47,7 @@ describe('Django hashes', () => {
 });
 
 describe('Django hashes wrapped in ours at import', () => {
-  test('verify with the old password and cost the site\'s iterations in all', async () => {
+  test("verify with the old password and cost the site's iterations in all", async () => {
     const wrapped = (await wrapDjangoHash(DJANGO.at260k, { iterations: 600_000 }))!;
     const [prefix, djangoIterations, djangoSalt, perRound, rounds] = wrapped.split('$');
     expect([prefix, djangoIterations, djangoSalt]).toEqual(['pbkdf2_sha256_django_chain', '260000', 'KxJ3sF9qLm2p']);
@@ -67,12 +67,13 @@ describe('Django hashes wrapped in ours at import', () => {
     expect(btoa(String.fromCharCode(...key))).toBe(encoded);
   });
 
-  test('keep at least one iteration of ours when Django\'s reach the site\'s cost, and wrap nothing else', async () => {
+  test("keep at least one iteration of ours when Django's reach the site's cost, and wrap nothing else", async () => {
     const wrapped = (await wrapDjangoHash(DJANGO.at260k, { iterations: 2_000 }))!;
     expect(wrapped).toMatch(/^pbkdf2_sha256_django_chain\$260000\$KxJ3sF9qLm2p\$1\$1\$/);
     expect(await verifyPassword('correct horse battery staple', wrapped)).toBe(true);
     const ours = await hashPassword('x'.repeat(12), { iterations: 2_000 });
-    for (const stored of [ours, wrapped, '!unusable', '', 'argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA']) expect(await wrapDjangoHash(stored, { iterations: 2_000 })).toBeNull();
+    for (const stored of [ours, wrapped, '!unusable', '', 'argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA'])
+      expect(await wrapDjangoHash(stored, { iterations: 2_000 })).toBeNull();
   });
 
   test('verify on Workers: the Django part in JavaScript, our rounds within the limit', async () => {
@@ -117,7 +118,16 @@ describe('our hashes', () => {
   });
 
   test('malformed or unknown hashes never verify', async () => {
-    for (const stored of ['', 'pbkdf2_sha256_django_chain$1000$salt$1000$1$salt', 'pbkdf2_sha256_django_chain$1000$salt$200000$1$salt$AAAA', 'plaintext', 'pbkdf2_sha256$abc$salt$hash', 'pbkdf2_sha256_chain$200000$1$salt$AAAA', 'bcrypt$2b$12$x', 'pbkdf2_sha256$1000$$AAAA']) {
+    for (const stored of [
+      '',
+      'pbkdf2_sha256_django_chain$1000$salt$1000$1$salt',
+      'pbkdf2_sha256_django_chain$1000$salt$200000$1$salt$AAAA',
+      'plaintext',
+      'pbkdf2_sha256$abc$salt$hash',
+      'pbkdf2_sha256_chain$200000$1$salt$AAAA',
+      'bcrypt$2b$12$x',
+      'pbkdf2_sha256$1000$$AAAA',
+    ]) {
       expect(await verifyPassword('anything', stored)).toBe(false);
     }
   });

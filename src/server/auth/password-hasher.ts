@@ -42,7 +42,10 @@ function fromBase64(value: string): Uint8Array | null {
 
 function randomSalt(): string {
   // 16 random bytes as base64url: no `$`, like Django's alphanumeric salts.
-  return toBase64(crypto.getRandomValues(new Uint8Array(16))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return toBase64(crypto.getRandomValues(new Uint8Array(16)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

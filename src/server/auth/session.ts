@@ -275,7 +275,10 @@ export async function settleSession(
     const cookie = await startSession({ id: claims.userId, sessionVersion: claims.sessionVersion }, requestAt(url, ctx.config), ctx);
     ctx.log.info('session.upgraded', { userId: claims.userId });
     const name = sessionCookieName(ctx.config);
-    return { valid: true, setCookies: name === LEGACY_SESSION_COOKIE ? [cookie] : [cookie, ...clearSessionCookies(url, ctx.config, { sentCurrent: false, sentLegacy: true })] };
+    return {
+      valid: true,
+      setCookies: name === LEGACY_SESSION_COOKIE ? [cookie] : [cookie, ...clearSessionCookies(url, ctx.config, { sentCurrent: false, sentLegacy: true })],
+    };
   }
 
   const endsAtMs = record.sx === null ? null : Number(record.sx);
@@ -326,7 +329,14 @@ export async function getMember(request: Request, ctx: AppContext): Promise<Sess
   const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
   if (!settled.valid || !row) return { member: null, sessionId: null, setCookies: settled.setCookies };
   return {
-    member: { id: userId, email: row.email, hasPassword: Boolean(row.hasPassword), emailVerified: Boolean(row.emailVerified), sessionVersion: Number(row.sv), role: row.role },
+    member: {
+      id: userId,
+      email: row.email,
+      hasPassword: Boolean(row.hasPassword),
+      emailVerified: Boolean(row.emailVerified),
+      sessionVersion: Number(row.sv),
+      role: row.role,
+    },
     sessionId,
     setCookies: settled.setCookies,
   };

@@ -43,7 +43,13 @@ export async function handleSignUp(request: Request, ctx: AppContext, client: Cl
       sendAfterResponse(
         ctx,
         client,
-        signUpAttemptMessage({ t: await messagesOf(ctx), to: owner.email, loginUrl: new URL('/login?mode=link', site).href, resetUrl: new URL('/reset', site).href, siteName: site.host }),
+        signUpAttemptMessage({
+          t: await messagesOf(ctx),
+          to: owner.email,
+          loginUrl: new URL('/login?mode=link', site).href,
+          resetUrl: new URL('/reset', site).href,
+          siteName: site.host,
+        }),
         { userId: owner.id, purpose: 'sign-up-attempt' },
       );
       ctx.log.info('sign-up.existing-address', { userId: owner.id });

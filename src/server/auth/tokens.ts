@@ -51,7 +51,9 @@ export function revokeTokensStatement(db: Db, userId: number | SQL, now: number,
 
 /** The statement that stores a new token; with `revokeTokensStatement` of its purpose, in one batch. */
 export function insertTokenStatement(db: Db, input: { userId: number; purpose: TokenPurpose; tokenHash: string; now: number; lifetimeMs: number }) {
-  return db.insert(authTokens).values({ userId: input.userId, purpose: input.purpose, tokenHash: input.tokenHash, expiresAt: input.now + input.lifetimeMs, createdAt: input.now });
+  return db
+    .insert(authTokens)
+    .values({ userId: input.userId, purpose: input.purpose, tokenHash: input.tokenHash, expiresAt: input.now + input.lifetimeMs, createdAt: input.now });
 }
 
 /**
@@ -85,7 +87,14 @@ export async function getTokenUser(ctx: Pick<AppContext, 'db' | 'replica'>, toke
   if (!TOKEN_PATTERN.test(token)) return null;
   const tokenHash = await sha256Hex(token);
   const find = async () =>
-    (await ctx.db.select({ user: users }).from(authTokens).innerJoin(users, eq(users.id, authTokens.userId)).where(usableSql(tokenHash, purpose, now)).limit(1))[0];
+    (
+      await ctx.db
+        .select({ user: users })
+        .from(authTokens)
+        .innerJoin(users, eq(users.id, authTokens.userId))
+        .where(usableSql(tokenHash, purpose, now))
+        .limit(1)
+    )[0];
   const row = (await find()) ?? ((await caughtUp(ctx)) ? await find() : undefined);
   return row?.user ?? null;
 }
@@ -95,5 +104,9 @@ export async function getTokenUser(ctx: Pick<AppContext, 'db' | 'replica'>, toke
  * UPDATE, so that of two requests racing with the same link only one gets a row back.
  */
 export function claimTokenStatement(db: Db, tokenHash: string, purpose: TokenPurpose, now: number) {
-  return db.update(authTokens).set({ usedAt: now }).where(usableSql(tokenHash, purpose, now)).returning({ userId: authTokens.userId });
+  return db
+    .update(authTokens)
+    .set({ usedAt: now })
+    .where(usableSql(tokenHash, purpose, now))
+    .returning({ userId: authTokens.userId });
 }

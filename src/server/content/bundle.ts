@@ -18,9 +18,7 @@ export const MANIFEST_FILE = 'manifest.json';
 const slug = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a slug (lowercase letters, digits, single hyphens)');
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256');
 /** A path inside the bundle: no absolute paths, no `..`, no hidden files. */
-const bundlePath = z
-  .string()
-  .regex(/^(?:[A-Za-z0-9_][A-Za-z0-9._-]*\/)*[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a relative path inside the bundle');
+const bundlePath = z.string().regex(/^(?:[A-Za-z0-9_][A-Za-z0-9._-]*\/)*[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a relative path inside the bundle');
 
 export const manifestSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
@@ -116,9 +114,7 @@ export function textFile(course: string, lesson: string): string {
 export function parseManifest(value: unknown): Manifest {
   const result = manifestSchema.safeParse(value);
   if (result.success) return result.data;
-  throw new BundleError(
-    result.error.issues.slice(0, 20).map((issue) => `${MANIFEST_FILE}: ${issue.path.join('.') || '(root)'}: ${issue.message}`),
-  );
+  throw new BundleError(result.error.issues.slice(0, 20).map((issue) => `${MANIFEST_FILE}: ${issue.path.join('.') || '(root)'}: ${issue.message}`));
 }
 
 /**

@@ -29,7 +29,16 @@ export function searchRowid(coursePosition: number, lessonPosition: number, prev
   return (preview ? 0 : PAID) + coursePosition * BLOCK + lessonPosition;
 }
 
-export type IndexedLesson = { course: string; lesson: string; title: string; coursePosition: number; position: number; preview: boolean; text: string; hash: string };
+export type IndexedLesson = {
+  course: string;
+  lesson: string;
+  title: string;
+  coursePosition: number;
+  position: number;
+  preview: boolean;
+  text: string;
+  hash: string;
+};
 export type SearchCounts = { indexed: number; removed: number; unchanged: number };
 
 /**
@@ -72,7 +81,14 @@ const MAX_TERMS = 8;
 export const RESULTS = 20;
 
 export function searchTerms(query: string): string[] {
-  return [...new Set(query.normalize('NFKC').slice(0, MAX_QUERY).match(/[\p{L}\p{N}]+/gu) ?? [])].slice(0, MAX_TERMS);
+  return [
+    ...new Set(
+      query
+        .normalize('NFKC')
+        .slice(0, MAX_QUERY)
+        .match(/[\p{L}\p{N}]+/gu) ?? [],
+    ),
+  ].slice(0, MAX_TERMS);
 }
 
 export type SearchResult = { course: string; lesson: string; title: string; courseTitle: string; snippet: SafeHtml };

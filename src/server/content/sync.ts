@@ -72,7 +72,8 @@ async function checkBundle(bundle: Bundle): Promise<{ manifest: Manifest; lesson
       lessonKeys.add(key);
       const course = courseBySlug.get(lesson.course);
       if (!course) problems.push(`${name} belongs to the course "${lesson.course}", which the manifest does not list`);
-      else if (!course.published) problems.push(`${name} belongs to the unpublished course "${lesson.course}": a build lists no lessons of unpublished courses`);
+      else if (!course.published)
+        problems.push(`${name} belongs to the unpublished course "${lesson.course}": a build lists no lessons of unpublished courses`);
       lessonsOf.set(lesson.course, (lessonsOf.get(lesson.course) ?? new Set()).add(lesson.slug));
       let html: string | null = null;
       if (lesson.preview && lesson.page) problems.push(`${name} is a free preview but has a page in the bundle: previews are public static pages`);
@@ -130,13 +131,17 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
   const checked = await checkBundle(bundle);
   const [storedCourses, storedLessons, storedMedia] = await db.batch([
     db.select({ slug: courses.slug, contentHash: courses.contentHash, published: courses.published }).from(courses),
-    db
-      .select({ course: lessons.courseSlug, slug: lessons.slug, contentHash: lessons.contentHash, published: lessons.published })
-      .from(lessons),
+    db.select({ course: lessons.courseSlug, slug: lessons.slug, contentHash: lessons.contentHash, published: lessons.published }).from(lessons),
     db.select({ course: privateMedia.courseSlug, name: privateMedia.name }).from(privateMedia),
   ]);
 
-  const summary: SyncSummary = { courses: counts(), lessons: counts(), media: { added: 0, removed: 0, unchanged: 0 }, search: { indexed: 0, removed: 0, unchanged: 0 }, rowsWritten: 0 };
+  const summary: SyncSummary = {
+    courses: counts(),
+    lessons: counts(),
+    media: { added: 0, removed: 0, unchanged: 0 },
+    search: { indexed: 0, removed: 0, unchanged: 0 },
+    rowsWritten: 0,
+  };
   const writes: BatchItem<'sqlite'>[] = [];
 
   const coursesNow = new Map(storedCourses.map((row) => [row.slug, row]));
@@ -163,7 +168,12 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
       contentHash,
       updatedAt: now,
     };
-    writes.push(db.insert(courses).values({ slug: course.slug, ...values }).onConflictDoUpdate({ target: courses.slug, set: values }));
+    writes.push(
+      db
+        .insert(courses)
+        .values({ slug: course.slug, ...values })
+        .onConflictDoUpdate({ target: courses.slug, set: values }),
+    );
   }
   // Courses no longer in git.
   for (const row of coursesNow.values()) {
@@ -245,7 +255,18 @@ export async function syncContent(db: Db, bundle: Bundle, now: number): Promise<
   const indexed: IndexedLesson[] = checked.lessons.flatMap((lesson) =>
     lesson.searchText === null || !lesson.text
       ? []
-      : [{ course: lesson.course, lesson: lesson.slug, title: lesson.title, coursePosition: position.get(lesson.course)!, position: lesson.position, preview: lesson.preview, text: lesson.searchText, hash: lesson.text.sha256 }],
+      : [
+          {
+            course: lesson.course,
+            lesson: lesson.slug,
+            title: lesson.title,
+            coursePosition: position.get(lesson.course)!,
+            position: lesson.position,
+            preview: lesson.preview,
+            text: lesson.searchText,
+            hash: lesson.text.sha256,
+          },
+        ],
   );
   const search = await searchIndexWrites(db, indexed);
   summary.search = search.counts;

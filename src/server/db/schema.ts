@@ -12,7 +12,9 @@ export const users = sqliteTable('users', {
   /** Copied into every session token as `sv`; bumping it revokes every older token. */
   sessionVersion: integer('session_version').notNull().default(1),
   /** `admin` may see /admin/ and use its actions; made by `npm run admin -- create-admin`. */
-  role: text('role', { enum: ['member', 'admin'] }).notNull().default('member'),
+  role: text('role', { enum: ['member', 'admin'] })
+    .notNull()
+    .default('member'),
   /**
    * Set once the owner of the address used a token mailed to it (sign-in link, reset, set-password
    * or verification link). The first verification ends every session and clears any password set
@@ -249,10 +251,7 @@ export const accessLedger = sqliteTable(
     note: text('note'),
     createdAt: integer('created_at').notNull(),
   },
-  (table) => [
-    uniqueIndex('access_ledger_purchase_seq').on(table.purchaseId, table.seq),
-    index('access_ledger_user_course').on(table.userId, table.courseSlug),
-  ],
+  (table) => [uniqueIndex('access_ledger_purchase_seq').on(table.purchaseId, table.seq), index('access_ledger_user_course').on(table.userId, table.courseSlug)],
 );
 
 /** Webhook events fully handled, so that a redelivery is answered 200 with no second effect. */

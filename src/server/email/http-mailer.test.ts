@@ -56,13 +56,23 @@ describe('HTTP email transport', () => {
   it('sends through Postmark with its token header and field names', async () => {
     received.length = 0;
     await createHttpMailer({ provider: 'postmark', apiKey: 'pm-good', apiUrl: new URL(base) }, FROM).send(message);
-    expect(received[0]!.body).toMatchObject({ From: FROM, To: 'reader@example.com', TextBody: message.text, HtmlBody: message.html, MessageStream: 'outbound' });
+    expect(received[0]!.body).toMatchObject({
+      From: FROM,
+      To: 'reader@example.com',
+      TextBody: message.text,
+      HtmlBody: message.html,
+      MessageStream: 'outbound',
+    });
   });
 
   it('throws with the provider’s reason when it refuses', async () => {
-    await expect(createHttpMailer({ provider: 'resend', apiKey: 're_bad', apiUrl: new URL(base) }, FROM).send(message)).rejects.toThrow(/HTTP 401.*API key is invalid/);
+    await expect(createHttpMailer({ provider: 'resend', apiKey: 're_bad', apiUrl: new URL(base) }, FROM).send(message)).rejects.toThrow(
+      /HTTP 401.*API key is invalid/,
+    );
     // Postmark refuses some messages with 200 and a non-zero ErrorCode.
-    await expect(createHttpMailer({ provider: 'postmark', apiKey: 'pm-good', apiUrl: new URL(base) }, 'x@other.example').send(message)).rejects.toThrow(/ErrorCode 400/);
+    await expect(createHttpMailer({ provider: 'postmark', apiKey: 'pm-good', apiUrl: new URL(base) }, 'x@other.example').send(message)).rejects.toThrow(
+      /ErrorCode 400/,
+    );
   });
 });
 
@@ -88,8 +98,13 @@ describe('configuration of the mail transport per runtime', () => {
     expect(problems(production, 'workers')).toEqual([expect.stringMatching(/^EMAIL_PROVIDER: must be set in production/)]);
     expect(problems({ ...production, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x' }, 'workers')).toEqual([]);
     expect(problems({ ...production, EMAIL_PROVIDER: 'cloudflare' }, 'workers')).toEqual([]);
-    expect(problems({ ...production, EMAIL_PROVIDER: 'cloudflare', SMTP_URL: 'smtps://a:b@h:465' }, 'node')).toContainEqual(expect.stringMatching(/^EMAIL_PROVIDER: `cloudflare` \(the send_email binding\) only exists on Workers/));
-    const wrong = problems({ ...production, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x', SMTP_URL: 'smtps://a:b@h:465', DATABASE_URL: 'file:x.db' }, 'workers');
+    expect(problems({ ...production, EMAIL_PROVIDER: 'cloudflare', SMTP_URL: 'smtps://a:b@h:465' }, 'node')).toContainEqual(
+      expect.stringMatching(/^EMAIL_PROVIDER: `cloudflare` \(the send_email binding\) only exists on Workers/),
+    );
+    const wrong = problems(
+      { ...production, EMAIL_PROVIDER: 'resend', EMAIL_API_KEY: 're_x', SMTP_URL: 'smtps://a:b@h:465', DATABASE_URL: 'file:x.db' },
+      'workers',
+    );
     expect(wrong).toEqual([expect.stringMatching(/^SMTP_URL: Workers cannot/), expect.stringMatching(/^DATABASE_URL: Workers have no files/)]);
   });
 

@@ -17,7 +17,15 @@ ${html(after)}
 }
 
 /** `after`: paragraphs below the action, so that the action's link is the first in the text. */
-function message(t: Texts, to: string, subject: string, paragraphs: string[], action: { label: string; url: string }, siteName: string, after: string[] = []): EmailMessage {
+function message(
+  t: Texts,
+  to: string,
+  subject: string,
+  paragraphs: string[],
+  action: { label: string; url: string },
+  siteName: string,
+  after: string[] = [],
+): EmailMessage {
   const text = `${paragraphs.join('\n\n')}\n\n${t.email.beforeLink(action.label)}\n${action.url}\n\n${after.map((p) => `${p}\n\n`).join('')}-- \n${siteName}\n`;
   return { to, subject, text, html: layout(t, paragraphs, action, siteName, after) };
 }

@@ -34,7 +34,13 @@ describe('rateLimitSubjectOf', () => {
   });
   test('IPv6 by its /64, however the address is written', () => {
     const block = '2001:db8:aa:bb::/64';
-    for (const address of ['2001:db8:aa:bb::1', '2001:0db8:00aa:00bb:ffff:ffff:ffff:fffe', '2001:DB8:AA:BB:1:2:3:4', '[2001:db8:aa:bb::9]', '2001:db8:aa:bb::1%eth0']) {
+    for (const address of [
+      '2001:db8:aa:bb::1',
+      '2001:0db8:00aa:00bb:ffff:ffff:ffff:fffe',
+      '2001:DB8:AA:BB:1:2:3:4',
+      '[2001:db8:aa:bb::9]',
+      '2001:db8:aa:bb::1%eth0',
+    ]) {
       expect(rateLimitSubjectOf(address), address).toBe(block);
     }
     expect(rateLimitSubjectOf('2001:db8:aa:bc::1')).not.toBe(block);

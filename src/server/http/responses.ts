@@ -19,7 +19,6 @@ export function redirectWithError(form: string, code: string, params: Record<str
   return redirect(`${form}?${query}`);
 }
 
-
 /** A short page outside the site's layout, in the site's language: for answers given before or without it. */
 export function htmlPage(t: Texts, status: number, title: string, message: string, headers: Record<string, string> = {}): Response {
   const body = `<!doctype html><html lang="${escapeHtml(t.locale)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head><body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5;"><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p><a href="/">${escapeHtml(t.page.home)}</a></p></main></body></html>`;

@@ -12,9 +12,30 @@ const KEPT: [string, string][] = [
 ];
 
 const REFUSED: unknown[] = [
-  undefined, null, 42, ['/'], '', 'courses', 'https://evil.example/', 'http:/evil.example', '//evil.example', '///evil.example', '/\\evil.example',
-  '\\\\evil.example', '/%2F%2Fevil.example', '/%252F%252Fevil.example', '/%5Cevil.example', '/ /evil.example', '/\t/evil.example', '/\n/evil.example',
-  '/..//evil.example', '/%2e%2e//evil.example', 'javascript:alert(1)', '/%ZZ', `/${'a'.repeat(2001)}`, '/\u0000',
+  undefined,
+  null,
+  42,
+  ['/'],
+  '',
+  'courses',
+  'https://evil.example/',
+  'http:/evil.example',
+  '//evil.example',
+  '///evil.example',
+  '/\\evil.example',
+  '\\\\evil.example',
+  '/%2F%2Fevil.example',
+  '/%252F%252Fevil.example',
+  '/%5Cevil.example',
+  '/ /evil.example',
+  '/\t/evil.example',
+  '/\n/evil.example',
+  '/..//evil.example',
+  '/%2e%2e//evil.example',
+  'javascript:alert(1)',
+  '/%ZZ',
+  `/${'a'.repeat(2001)}`,
+  '/\u0000',
 ];
 
 describe('safeNext', () => {

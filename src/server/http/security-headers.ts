@@ -30,7 +30,10 @@ const KEPT_WHEN_SET = new Set(['referrer-policy']);
  */
 export function securityHeaders(checkoutOrigin?: string): Readonly<Record<string, string>> {
   if (!checkoutOrigin) return SECURITY_HEADERS;
-  const policy = CONTENT_SECURITY_POLICY.replace("form-action 'self' https://checkout.stripe.com", `form-action 'self' https://checkout.stripe.com ${checkoutOrigin}`);
+  const policy = CONTENT_SECURITY_POLICY.replace(
+    "form-action 'self' https://checkout.stripe.com",
+    `form-action 'self' https://checkout.stripe.com ${checkoutOrigin}`,
+  );
   return { ...SECURITY_HEADERS, 'Content-Security-Policy': policy };
 }
 

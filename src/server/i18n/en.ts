@@ -27,7 +27,8 @@ export const en = {
     quoteReference: 'Please try again in a minute. If it keeps happening, write to us and mention this reference:',
     serverErrorMessage: (reference: string) => `The page could not be shown. If it happens again, quote this reference: ${reference}.`,
     unavailable: 'Temporarily unavailable',
-    storeUnreachable: 'The site cannot save anything right now because its database is out of reach. Nothing you sent was lost or charged twice; please try again in a minute.',
+    storeUnreachable:
+      'The site cannot save anything right now because its database is out of reach. Nothing you sent was lost or charged twice; please try again in a minute.',
     storeUnavailable: 'The site cannot reach its store right now. Please try again in a minute.',
     lessonUnavailable: 'The lesson cannot be loaded right now. Please try again in a minute.',
     notConfigured: 'The site is not configured correctly. Please try again later.',
@@ -259,16 +260,19 @@ export const en = {
     'token-invalid': 'This link has expired or has been used already. Ask for a new one below.',
     'verify-password-wrong': 'That is not the password of this account. If you did not create it, or forgot the password, choose a new one instead.',
     'password-needs-link': 'To choose the first password of your account, use the link we emailed you. We can send you a new one.',
-    'password-attempts': 'Too many wrong passwords for this address lately, so password sign-in waits a few minutes. Get a sign-in link by email below: it works now.',
+    'password-attempts':
+      'Too many wrong passwords for this address lately, so password sign-in waits a few minutes. Get a sign-in link by email below: it works now.',
   },
   notices: {
-    'reset-sent': (minutes: number) => `If there is an account for that address, we have sent it a link to choose a new password. It works for ${minutes} minutes.`,
+    'reset-sent': (minutes: number) =>
+      `If there is an account for that address, we have sent it a link to choose a new password. It works for ${minutes} minutes.`,
     'link-sent': (minutes: number) => `If there is an account for that address, we have sent it a sign-in link. It works for ${minutes} minutes.`,
     'signed-out': 'You are signed out.',
     'signed-out-everywhere': 'You are signed out on every device.',
     'password-changed': 'Your password has been changed. Other devices have been signed out.',
     'password-reset': 'Your new password is set and you are signed in.',
-    'check-email': 'We have sent an email with a link to that address. Open the link to confirm your address and finish: you will be signed in and taken back to where you were.',
+    'check-email':
+      'We have sent an email with a link to that address. Open the link to confirm your address and finish: you will be signed in and taken back to where you were.',
     'email-verified': 'Your email address is confirmed and you are signed in.',
     'verify-sent': 'We have sent you an email with a link. Follow it to confirm your address.',
     'confirm-to-read': 'A course bought for your address waits for you: confirm your email address to read it.',
@@ -281,7 +285,8 @@ export const en = {
     reset: {
       subject: (site: string) => `Reset your password for ${site}`,
       asked: 'Someone (hopefully you) asked to reset the password of your account.',
-      works: (minutes: number) => `The link below works once, for ${minutes} minutes. If you did not ask for it, ignore this email: your password stays as it is.`,
+      works: (minutes: number) =>
+        `The link below works once, for ${minutes} minutes. If you did not ask for it, ignore this email: your password stays as it is.`,
       action: 'Choose a new password',
     },
     link: {
@@ -293,9 +298,11 @@ export const en = {
     confirm: {
       subject: (site: string) => `Confirm your email address for ${site}`,
       created: (site: string) => `Someone (hopefully you) created an account at ${site} with this email address.`,
-      ifYou: (days: number) => `If it was you, confirm the address with the link below to finish: you will be asked for the password you chose, then signed in. It works once, for ${days} days. Courses bought for this address without signing in, or given to it, open once it is confirmed.`,
+      ifYou: (days: number) =>
+        `If it was you, confirm the address with the link below to finish: you will be asked for the password you chose, then signed in. It works once, for ${days} days. Courses bought for this address without signing in, or given to it, open once it is confirmed.`,
       action: 'Confirm my email address',
-      notYou: (resetUrl: string) => `If you did not create this account, do not confirm it. To make the account yours, choose your own password at ${resetUrl}: whoever created it is signed out and their password stops working.`,
+      notYou: (resetUrl: string) =>
+        `If you did not create this account, do not confirm it. To make the account yours, choose your own password at ${resetUrl}: whoever created it is signed out and their password stops working.`,
     },
     signUpAttempt: {
       subject: (site: string) => `Someone tried to create an account at ${site} with your address`,
@@ -308,7 +315,8 @@ export const en = {
     setPassword: {
       subject: (site: string) => `Your account at ${site}: set a password`,
       noPassword: (site: string) => `Your account at ${site} has no password yet. Your courses are in it.`,
-      choose: (days: number) => `Choose a password with the link below so you can sign in on any device. It works once, for ${days} days; after that, use "Forgot your password?" on the sign-in page.`,
+      choose: (days: number) =>
+        `Choose a password with the link below so you can sign in on any device. It works once, for ${days} days; after that, use "Forgot your password?" on the sign-in page.`,
       action: 'Choose a password',
     },
     purchase: {
@@ -318,9 +326,11 @@ export const en = {
       choose: (days: number) => `Choose a password with the link below so you can sign in on any device. It works once, for ${days} days.`,
       chooseAction: 'Choose a password',
       thenStart: (url: string) => `Then start the course here: ${url}`,
-      later: (loginUrl: string) => `Later, sign in at ${loginUrl} with this email address and your password. If the link above has expired, use "Forgot your password?" there.`,
+      later: (loginUrl: string) =>
+        `Later, sign in at ${loginUrl} with this email address and your password. If the link above has expired, use "Forgot your password?" there.`,
       subject: (course: string) => `Your course "${course}" is ready`,
-      toRead: (loginUrl: string, email: string) => `To read it, sign in at ${loginUrl} with this email address (${email}) and your password, or ask there for a sign-in link by email. The course stays in your account.`,
+      toRead: (loginUrl: string, email: string) =>
+        `To read it, sign in at ${loginUrl} with this email address (${email}) and your password, or ask there for a sign-in link by email. The course stays in your account.`,
       startAction: 'Start the course',
     },
     sale: {
@@ -349,7 +359,8 @@ export const en = {
     signUpDescription: 'Create an account to buy and read courses.',
     checkEmailTitle: 'Check your email',
     checkEmailDescription: 'Confirm your email address to finish creating your account.',
-    checkEmailHelp: (signInHref: string) => html`No email after a few minutes? Look in your spam folder, or <a href="${signInHref}">sign in</a> with your password and ask for a new link from your account page.`,
+    checkEmailHelp: (signInHref: string) =>
+      html`No email after a few minutes? Look in your spam folder, or <a href="${signInHref}">sign in</a> with your password and ask for a new link from your account page.`,
     passwordHint: (min: number) => `At least ${min} characters. A few unrelated words make a good one.`,
     createAccount: 'Create account',
     haveAccount: (loginHref: string) => html`Already have an account? <a href="${loginHref}">Sign in</a>.`,
@@ -372,7 +383,8 @@ export const en = {
     changePasswordTitle: 'Change your password',
     choosePasswordTitle: 'Choose a password',
     passwordDescription: 'The password of your account.',
-    createdByPurchase: 'Your account was created when you bought a course. To choose a password, use the link in the email we sent you after your purchase, or get a new link:',
+    createdByPurchase:
+      'Your account was created when you bought a course. To choose a password, use the link in the email we sent you after your purchase, or get a new link:',
     emailMeSetLink: 'Email me a link to choose a password',
     backToAccount: 'Back to your account',
     noPasswordYet: 'Your account has no password yet. Choose one to sign in on any device.',
@@ -453,7 +465,8 @@ export const en = {
       unavailable: 'Confirming your payment',
     },
     description: 'Your purchase.',
-    processing: (course: string) => html`Your payment for <strong>${course}</strong> is being processed by your bank. This page checks again every few seconds; you can also close it: we will email you, and the course will be in your account as soon as the payment is confirmed.`,
+    processing: (course: string) =>
+      html`Your payment for <strong>${course}</strong> is being processed by your bank. This page checks again every few seconds; you can also close it: we will email you, and the course will be in your account as soon as the payment is confirmed.`,
     backToCourse: 'Back to the course',
     inAccountOf: (course: string, email: string) => html`<strong>${course}</strong> is now in the account of <strong>${email}</strong>.`,
     signedInElsewhere: 'You are signed in with another account. Sign out, then sign in with that email address to read it.',
@@ -461,8 +474,10 @@ export const en = {
     signIn: 'Sign in',
     noPassword: html`No password yet, or forgot it? <a href="/reset">Get a link by email</a>.`,
     notFound: html`We could not find this purchase. If you paid, the course is in your account within a few minutes; check your email, or <a href="/login">sign in</a>.`,
-    badEmail: 'Your payment went through, but the email address given at checkout is not one we can use for an account, so the course is not in any account yet. Nothing is lost: reply to your receipt from the payment service, or contact us, with the address you want, and we will add the course to it.',
-    unavailable: 'Your payment went through, but we could not confirm it with the payment service just now. Nothing is lost: the course will be in your account within a few minutes.',
+    badEmail:
+      'Your payment went through, but the email address given at checkout is not one we can use for an account, so the course is not in any account yet. Nothing is lost: reply to your receipt from the payment service, or contact us, with the address you want, and we will add the course to it.',
+    unavailable:
+      'Your payment went through, but we could not confirm it with the payment service just now. Nothing is lost: the course will be in your account within a few minutes.',
     tryAgain: 'Try again',
     courseNotUnderstood: 'Course not understood',
     noCourseNamed: 'The form did not name a course. Open the course page and press its buy button again.',
@@ -492,7 +507,8 @@ export const en = {
     backToCourse: 'Back to the course',
     everyCourse: 'Search every course',
     none: (query: string) => `No lesson you can read matches “${query}”. Free lessons are searched for everyone; paid lessons once you own the course.`,
-    found: (count: number, capped: boolean, query: string) => `${capped ? `The first ${count} lessons` : `${count} ${s(count, 'lesson', 'lessons')}`} matching “${query}”:`,
+    found: (count: number, capped: boolean, query: string) =>
+      `${capped ? `The first ${count} lessons` : `${count} ${s(count, 'lesson', 'lessons')}`} matching “${query}”:`,
   },
   waitlist: {
     emailNotUnderstood: 'Email address not understood',

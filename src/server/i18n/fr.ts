@@ -32,7 +32,8 @@ export const fr: Messages = {
     quoteReference: 'Réessayez dans une minute. Si cela se reproduit, écrivez-nous en indiquant cette référence :',
     serverErrorMessage: (reference: string) => `La page n’a pas pu être affichée. Si cela se reproduit, indiquez cette référence : ${reference}.`,
     unavailable: 'Momentanément indisponible',
-    storeUnreachable: 'Le site ne peut rien enregistrer pour le moment, car sa base de données est injoignable. Rien de ce que vous avez envoyé n’est perdu ni facturé deux fois ; réessayez dans une minute.',
+    storeUnreachable:
+      'Le site ne peut rien enregistrer pour le moment, car sa base de données est injoignable. Rien de ce que vous avez envoyé n’est perdu ni facturé deux fois ; réessayez dans une minute.',
     storeUnavailable: 'Le site ne parvient pas à joindre sa base de données pour le moment. Réessayez dans une minute.',
     lessonUnavailable: 'La leçon ne peut pas être chargée pour le moment. Réessayez dans une minute.',
     notConfigured: 'Le site n’est pas configuré correctement. Réessayez plus tard.',
@@ -129,7 +130,8 @@ export const fr: Messages = {
     sales: 'Ventes',
     counts: (accounts: number, withAccess: number, admins: number) =>
       html`<span><strong>${accounts}</strong> comptes</span> <span><strong>${withAccess}</strong> avec un cours</span> <span><strong>${admins}</strong> administrateurs</span>`,
-    totalsCaption: 'Ventes depuis l’ouverture par devise (chiffre d’affaires : remboursements et taxes collectées déduits ; les litiges ouverts sont retenus par Stripe)',
+    totalsCaption:
+      'Ventes depuis l’ouverture par devise (chiffre d’affaires : remboursements et taxes collectées déduits ; les litiges ouverts sont retenus par Stripe)',
     totalsHead: ['Devise', 'Achats', 'Encaissé', 'Remboursé', 'Taxes collectées', 'Chiffre d’affaires', 'Litiges ouverts', 'Litiges perdus'],
     noSales: 'Aucune vente pour l’instant.',
     monthsCaption: 'Chiffre d’affaires par cours et par mois (UTC ; un remboursement compte dans le mois de l’achat)',
@@ -171,7 +173,8 @@ export const fr: Messages = {
     noSuchCourse: 'La base ne contient pas ce cours. Choisissez-en un dans la liste.',
     emailContains: 'L’adresse e-mail contient',
     search: 'Rechercher',
-    accounts: (total: number, search: string | undefined) => `${total} ${plural(total, 'compte', 'comptes')}${[search && ` correspondant à « ${search} »`].filter(Boolean).join('')}.`,
+    accounts: (total: number, search: string | undefined) =>
+      `${total} ${plural(total, 'compte', 'comptes')}${[search && ` correspondant à « ${search} »`].filter(Boolean).join('')}.`,
     downloadCsv: 'Télécharger en CSV',
     forExcel: 'pour un Excel français',
     sameFilters: 'les mêmes filtres, toutes les pages',
@@ -238,7 +241,8 @@ export const fr: Messages = {
     price: 'Prix',
     notOnSale: ', bientôt disponible (pas en vente)',
     buyers: 'Acheteurs',
-    buyersFacts: (buyers: number, withAccess: number, href: string) => html`${buyers} (${withAccess} peuvent le lire aujourd’hui ; <a href="${href}">achats</a>)`,
+    buyersFacts: (buyers: number, withAccess: number, href: string) =>
+      html`${buyers} (${withAccess} peuvent le lire aujourd’hui ; <a href="${href}">achats</a>)`,
     completed: 'Terminé',
     synced: 'Synchronisé',
     lessonsCaption: 'Leçons de la base',
@@ -262,18 +266,24 @@ export const fr: Messages = {
     'invalid-credentials': 'Cette adresse e-mail et ce mot de passe ne correspondent à aucun compte.',
     'wrong-password': 'Votre mot de passe actuel n’est pas le bon.',
     'token-invalid': 'Ce lien a expiré ou a déjà servi. Demandez-en un nouveau ci-dessous.',
-    'verify-password-wrong': 'Ce n’est pas le mot de passe de ce compte. Si vous ne l’avez pas créé, ou si vous avez oublié le mot de passe, choisissez-en un nouveau.',
-    'password-needs-link': 'Pour choisir le premier mot de passe de votre compte, utilisez le lien que nous vous avons envoyé par e-mail. Nous pouvons vous en envoyer un nouveau.',
-    'password-attempts': 'Trop de mots de passe erronés pour cette adresse ces derniers temps : la connexion par mot de passe attend quelques minutes. Recevez un lien de connexion par e-mail ci-dessous : il fonctionne dès maintenant.',
+    'verify-password-wrong':
+      'Ce n’est pas le mot de passe de ce compte. Si vous ne l’avez pas créé, ou si vous avez oublié le mot de passe, choisissez-en un nouveau.',
+    'password-needs-link':
+      'Pour choisir le premier mot de passe de votre compte, utilisez le lien que nous vous avons envoyé par e-mail. Nous pouvons vous en envoyer un nouveau.',
+    'password-attempts':
+      'Trop de mots de passe erronés pour cette adresse ces derniers temps : la connexion par mot de passe attend quelques minutes. Recevez un lien de connexion par e-mail ci-dessous : il fonctionne dès maintenant.',
   },
   notices: {
-    'reset-sent': (minutes: number) => `S’il existe un compte pour cette adresse, nous lui avons envoyé un lien pour choisir un nouveau mot de passe. Il est valable ${minutes} minutes.`,
-    'link-sent': (minutes: number) => `S’il existe un compte pour cette adresse, nous lui avons envoyé un lien de connexion. Il est valable ${minutes} minutes.`,
+    'reset-sent': (minutes: number) =>
+      `S’il existe un compte pour cette adresse, nous lui avons envoyé un lien pour choisir un nouveau mot de passe. Il est valable ${minutes} minutes.`,
+    'link-sent': (minutes: number) =>
+      `S’il existe un compte pour cette adresse, nous lui avons envoyé un lien de connexion. Il est valable ${minutes} minutes.`,
     'signed-out': 'Vous êtes déconnecté.',
     'signed-out-everywhere': 'Vous êtes déconnecté sur tous vos appareils.',
     'password-changed': 'Votre mot de passe a été modifié. Vos autres appareils ont été déconnectés.',
     'password-reset': 'Votre nouveau mot de passe est enregistré et vous êtes connecté.',
-    'check-email': 'Nous avons envoyé à cette adresse un e-mail avec un lien. Ouvrez-le pour confirmer votre adresse et terminer : vous serez connecté et ramené là où vous étiez.',
+    'check-email':
+      'Nous avons envoyé à cette adresse un e-mail avec un lien. Ouvrez-le pour confirmer votre adresse et terminer : vous serez connecté et ramené là où vous étiez.',
     'email-verified': 'Votre adresse e-mail est confirmée et vous êtes connecté.',
     'verify-sent': 'Nous vous avons envoyé un e-mail contenant un lien. Suivez-le pour confirmer votre adresse.',
     'confirm-to-read': 'Un cours acheté pour votre adresse vous attend : confirmez votre adresse e-mail pour le lire.',
@@ -286,7 +296,8 @@ export const fr: Messages = {
     reset: {
       subject: (site: string) => `Réinitialisez votre mot de passe pour ${site}`,
       asked: 'Quelqu’un (vous, espérons-le) a demandé à réinitialiser le mot de passe de votre compte.',
-      works: (minutes: number) => `Le lien ci-dessous ne sert qu’une fois et reste valable ${minutes} minutes. Si vous n’avez rien demandé, ignorez cet e-mail : votre mot de passe reste inchangé.`,
+      works: (minutes: number) =>
+        `Le lien ci-dessous ne sert qu’une fois et reste valable ${minutes} minutes. Si vous n’avez rien demandé, ignorez cet e-mail : votre mot de passe reste inchangé.`,
       action: 'Choisir un nouveau mot de passe',
     },
     link: {
@@ -298,13 +309,16 @@ export const fr: Messages = {
     confirm: {
       subject: (site: string) => `Confirmez votre adresse e-mail pour ${site}`,
       created: (site: string) => `Quelqu’un (vous, espérons-le) a créé un compte sur ${site} avec cette adresse e-mail.`,
-      ifYou: (days: number) => `Si c’était vous, confirmez l’adresse avec le lien ci-dessous pour terminer : le mot de passe que vous avez choisi vous sera demandé, puis vous serez connecté. Il ne sert qu’une fois et reste valable ${days} jours. Les cours achetés pour cette adresse sans être connecté, ou offerts à celle-ci, s’ouvrent dès qu’elle est confirmée.`,
+      ifYou: (days: number) =>
+        `Si c’était vous, confirmez l’adresse avec le lien ci-dessous pour terminer : le mot de passe que vous avez choisi vous sera demandé, puis vous serez connecté. Il ne sert qu’une fois et reste valable ${days} jours. Les cours achetés pour cette adresse sans être connecté, ou offerts à celle-ci, s’ouvrent dès qu’elle est confirmée.`,
       action: 'Confirmer mon adresse e-mail',
-      notYou: (resetUrl: string) => `Si vous n’avez pas créé ce compte, ne le confirmez pas. Pour que le compte soit à vous, choisissez votre propre mot de passe sur ${resetUrl} : la personne qui l’a créé est déconnectée et son mot de passe cesse de fonctionner.`,
+      notYou: (resetUrl: string) =>
+        `Si vous n’avez pas créé ce compte, ne le confirmez pas. Pour que le compte soit à vous, choisissez votre propre mot de passe sur ${resetUrl} : la personne qui l’a créé est déconnectée et son mot de passe cesse de fonctionner.`,
     },
     signUpAttempt: {
       subject: (site: string) => `Quelqu’un a essayé de créer un compte sur ${site} avec votre adresse`,
-      tried: (site: string) => `Quelqu’un (vous, peut-être) a essayé de créer un compte sur ${site} avec cette adresse e-mail, qui en a déjà un. Rien n’a été modifié.`,
+      tried: (site: string) =>
+        `Quelqu’un (vous, peut-être) a essayé de créer un compte sur ${site} avec cette adresse e-mail, qui en a déjà un. Rien n’a été modifié.`,
       ifYou: 'Si c’était vous, connectez-vous avec le lien ci-dessous, ou choisissez un nouveau mot de passe si vous l’avez oublié.',
       action: 'Se connecter',
       forgot: (resetUrl: string) => `Mot de passe oublié ? ${resetUrl}`,
@@ -313,19 +327,23 @@ export const fr: Messages = {
     setPassword: {
       subject: (site: string) => `Votre compte sur ${site} : choisissez un mot de passe`,
       noPassword: (site: string) => `Votre compte sur ${site} n’a pas encore de mot de passe. Vos cours s’y trouvent.`,
-      choose: (days: number) => `Choisissez un mot de passe avec le lien ci-dessous pour vous connecter depuis n’importe quel appareil. Il ne sert qu’une fois et reste valable ${days} jours ; ensuite, utilisez « Mot de passe oublié ? » sur la page de connexion.`,
+      choose: (days: number) =>
+        `Choisissez un mot de passe avec le lien ci-dessous pour vous connecter depuis n’importe quel appareil. Il ne sert qu’une fois et reste valable ${days} jours ; ensuite, utilisez « Mot de passe oublié ? » sur la page de connexion.`,
       action: 'Choisir un mot de passe',
     },
     purchase: {
       thanks: (course: string, charged: string) => `Merci d’avoir acheté « ${course} ». Montant débité : ${charged}.`,
       subjectNewAccount: (site: string) => `Votre cours est prêt : choisissez un mot de passe pour ${site}`,
       inNewAccount: (email: string) => `Votre cours se trouve dans votre compte, créé avec cette adresse e-mail (${email}).`,
-      choose: (days: number) => `Choisissez un mot de passe avec le lien ci-dessous pour vous connecter depuis n’importe quel appareil. Il ne sert qu’une fois et reste valable ${days} jours.`,
+      choose: (days: number) =>
+        `Choisissez un mot de passe avec le lien ci-dessous pour vous connecter depuis n’importe quel appareil. Il ne sert qu’une fois et reste valable ${days} jours.`,
       chooseAction: 'Choisir un mot de passe',
       thenStart: (url: string) => `Commencez ensuite le cours ici : ${url}`,
-      later: (loginUrl: string) => `Plus tard, connectez-vous sur ${loginUrl} avec cette adresse e-mail et votre mot de passe. Si le lien ci-dessus a expiré, utilisez « Mot de passe oublié ? » sur cette page.`,
+      later: (loginUrl: string) =>
+        `Plus tard, connectez-vous sur ${loginUrl} avec cette adresse e-mail et votre mot de passe. Si le lien ci-dessus a expiré, utilisez « Mot de passe oublié ? » sur cette page.`,
       subject: (course: string) => `Votre cours « ${course} » est prêt`,
-      toRead: (loginUrl: string, email: string) => `Pour le lire, connectez-vous sur ${loginUrl} avec cette adresse e-mail (${email}) et votre mot de passe, ou demandez-y un lien de connexion par e-mail. Le cours reste dans votre compte.`,
+      toRead: (loginUrl: string, email: string) =>
+        `Pour le lire, connectez-vous sur ${loginUrl} avec cette adresse e-mail (${email}) et votre mot de passe, ou demandez-y un lien de connexion par e-mail. Le cours reste dans votre compte.`,
       startAction: 'Commencer le cours',
     },
     sale: {
@@ -354,7 +372,8 @@ export const fr: Messages = {
     signUpDescription: 'Créez un compte pour acheter et lire des cours.',
     checkEmailTitle: 'Consultez votre messagerie',
     checkEmailDescription: 'Confirmez votre adresse e-mail pour terminer la création de votre compte.',
-    checkEmailHelp: (signInHref: string) => html`Pas d’e-mail au bout de quelques minutes ? Regardez dans vos indésirables, ou <a href="${signInHref}">connectez-vous</a> avec votre mot de passe et demandez un nouveau lien depuis la page de votre compte.`,
+    checkEmailHelp: (signInHref: string) =>
+      html`Pas d’e-mail au bout de quelques minutes ? Regardez dans vos indésirables, ou <a href="${signInHref}">connectez-vous</a> avec votre mot de passe et demandez un nouveau lien depuis la page de votre compte.`,
     passwordHint: (min: number) => `Au moins ${min} caractères. Quelques mots sans rapport entre eux en font un bon.`,
     createAccount: 'Créer le compte',
     haveAccount: (loginHref: string) => html`Vous avez déjà un compte ? <a href="${loginHref}">Connectez-vous</a>.`,
@@ -377,7 +396,8 @@ export const fr: Messages = {
     changePasswordTitle: 'Changer votre mot de passe',
     choosePasswordTitle: 'Choisir un mot de passe',
     passwordDescription: 'Le mot de passe de votre compte.',
-    createdByPurchase: 'Votre compte a été créé lors de l’achat d’un cours. Pour choisir un mot de passe, utilisez le lien de l’e-mail envoyé après votre achat, ou recevez un nouveau lien :',
+    createdByPurchase:
+      'Votre compte a été créé lors de l’achat d’un cours. Pour choisir un mot de passe, utilisez le lien de l’e-mail envoyé après votre achat, ou recevez un nouveau lien :',
     emailMeSetLink: 'M’envoyer un lien pour choisir un mot de passe',
     backToAccount: 'Retour à votre compte',
     noPasswordYet: 'Votre compte n’a pas encore de mot de passe. Choisissez-en un pour vous connecter depuis n’importe quel appareil.',
@@ -436,7 +456,8 @@ export const fr: Messages = {
     browse: 'Parcourir les cours',
     signedInAs: (email: string) => html`Connecté en tant que <strong>${email}</strong>.`,
     setPassword: html`Votre compte n’a pas encore de mot de passe. <a href="/account/password">Choisissez un mot de passe</a> pour vous connecter depuis n’importe quel appareil.`,
-    notConfirmed: 'Votre adresse e-mail n’est pas encore confirmée. Les cours achetés pour elle sans être connecté, ou offerts à celle-ci, s’ouvrent dès qu’elle l’est.',
+    notConfirmed:
+      'Votre adresse e-mail n’est pas encore confirmée. Les cours achetés pour elle sans être connecté, ou offerts à celle-ci, s’ouvrent dès qu’elle l’est.',
     confirmLink: 'M’envoyer un lien pour la confirmer',
     yourCourses: 'Vos cours',
     purchasesLink: 'Vos achats, factures et reçus',
@@ -457,7 +478,8 @@ export const fr: Messages = {
       unavailable: 'Confirmation de votre paiement',
     },
     description: 'Votre achat.',
-    processing: (course: string) => html`Votre paiement pour <strong>${course}</strong> est en cours de traitement par votre banque. Cette page vérifie à nouveau toutes les quelques secondes ; vous pouvez aussi la fermer : nous vous écrirons, et le cours sera dans votre compte dès que le paiement sera confirmé.`,
+    processing: (course: string) =>
+      html`Votre paiement pour <strong>${course}</strong> est en cours de traitement par votre banque. Cette page vérifie à nouveau toutes les quelques secondes ; vous pouvez aussi la fermer : nous vous écrirons, et le cours sera dans votre compte dès que le paiement sera confirmé.`,
     backToCourse: 'Retour au cours',
     inAccountOf: (course: string, email: string) => html`<strong>${course}</strong> se trouve désormais dans le compte de <strong>${email}</strong>.`,
     signedInElsewhere: 'Vous êtes connecté avec un autre compte. Déconnectez-vous, puis connectez-vous avec cette adresse e-mail pour le lire.',
@@ -465,15 +487,18 @@ export const fr: Messages = {
     signIn: 'Se connecter',
     noPassword: html`Pas encore de mot de passe, ou oublié ? <a href="/reset">Recevez un lien par e-mail</a>.`,
     notFound: html`Nous n’avons pas trouvé cet achat. Si vous avez payé, le cours sera dans votre compte d’ici quelques minutes ; consultez vos e-mails, ou <a href="/login">connectez-vous</a>.`,
-    badEmail: 'Votre paiement est passé, mais l’adresse e-mail donnée lors du paiement ne peut pas servir pour un compte : le cours n’est donc encore dans aucun compte. Rien n’est perdu : répondez au reçu du service de paiement, ou contactez-nous, avec l’adresse souhaitée, et nous y ajouterons le cours.',
-    unavailable: 'Votre paiement est passé, mais nous n’avons pas pu le confirmer auprès du service de paiement pour l’instant. Rien n’est perdu : le cours sera dans votre compte d’ici quelques minutes.',
+    badEmail:
+      'Votre paiement est passé, mais l’adresse e-mail donnée lors du paiement ne peut pas servir pour un compte : le cours n’est donc encore dans aucun compte. Rien n’est perdu : répondez au reçu du service de paiement, ou contactez-nous, avec l’adresse souhaitée, et nous y ajouterons le cours.',
+    unavailable:
+      'Votre paiement est passé, mais nous n’avons pas pu le confirmer auprès du service de paiement pour l’instant. Rien n’est perdu : le cours sera dans votre compte d’ici quelques minutes.',
     tryAgain: 'Réessayer',
     courseNotUnderstood: 'Cours incompris',
     noCourseNamed: 'Le formulaire ne désignait aucun cours. Ouvrez la page du cours et appuyez à nouveau sur son bouton d’achat.',
     courseNotFound: 'Cours introuvable',
     notForSale: 'Ce cours n’existe pas ou n’est plus en vente.',
     notYetTitle: 'Ce cours n’est pas encore en vente',
-    notYet: 'Ce cours arrive bientôt et ne peut pas encore être acheté. Rien n’a été débité. Laissez votre adresse e-mail sur sa page pour être prévenu de son ouverture.',
+    notYet:
+      'Ce cours arrive bientôt et ne peut pas encore être acheté. Rien n’a été débité. Laissez votre adresse e-mail sur sa page pour être prévenu de son ouverture.',
     endedTitle: 'Ce cours n’est plus en vente',
     ended: (date: string) => `La vente de ce cours s’est terminée le ${date}. Rien n’a été débité.`,
     paymentsOffTitle: 'Les paiements ne sont pas configurés',
@@ -495,8 +520,10 @@ export const fr: Messages = {
     button: 'Rechercher',
     backToCourse: 'Retour au cours',
     everyCourse: 'Rechercher dans tous les cours',
-    none: (query: string) => `Aucune leçon que vous pouvez lire ne correspond à « ${query} ». Les leçons gratuites sont cherchées pour tous ; les leçons payantes, une fois le cours acheté.`,
-    found: (count: number, capped: boolean, query: string) => `${[capped && `Les ${count} premières leçons`, !capped && `${count} ${plural(count, 'leçon', 'leçons')}`].filter(Boolean).join('')} correspondant à « ${query} » :`,
+    none: (query: string) =>
+      `Aucune leçon que vous pouvez lire ne correspond à « ${query} ». Les leçons gratuites sont cherchées pour tous ; les leçons payantes, une fois le cours acheté.`,
+    found: (count: number, capped: boolean, query: string) =>
+      `${[capped && `Les ${count} premières leçons`, !capped && `${count} ${plural(count, 'leçon', 'leçons')}`].filter(Boolean).join('')} correspondant à « ${query} » :`,
   },
   waitlist: {
     emailNotUnderstood: 'Adresse e-mail incomprise',

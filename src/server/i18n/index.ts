@@ -51,7 +51,15 @@ export function formatDay(texts: Texts, at: number): string {
 
 /** A moment with its time and zone, e.g. "December 31, 2026 at 11:59 PM UTC". */
 export function formatMoment(texts: Texts, at: number): string {
-  return new Intl.DateTimeFormat(texts.locale, { year: 'numeric', month: 'long', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' }).format(at);
+  return new Intl.DateTimeFormat(texts.locale, {
+    year: 'numeric',
+    month: 'long',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+    timeZone: 'UTC',
+    timeZoneName: 'short',
+  }).format(at);
 }
 
 export function formatNumber(texts: Texts, value: number): string {

@@ -41,9 +41,9 @@ function creditNotesOf(row: Row): { number: string; pdf: string }[] {
 function paperLink(t: Texts, row: Row): SafeHtml {
   const T = t.purchases;
   if (row.invoiceUrl) {
-    return html`<a href="${row.invoiceUrl}" data-invoice>${T.invoice}</a>${row.invoicePdfUrl ? html` · <a href="${row.invoicePdfUrl}">${T.invoicePdf}</a>` : ''}${creditNotesOf(row).map(
-      (note) => html`<br /><a href="${note.pdf}" data-credit-note>${T.creditNote(note.number)}</a>`,
-    )}`;
+    return html`<a href="${row.invoiceUrl}" data-invoice>${T.invoice}</a>${row.invoicePdfUrl ? html` · <a href="${row.invoicePdfUrl}">${T.invoicePdf}</a>` : ''}${creditNotesOf(
+      row,
+    ).map((note) => html`<br /><a href="${note.pdf}" data-credit-note>${T.creditNote(note.number)}</a>`)}`;
   }
   // An invoice Stripe made but whose address it could not give when the purchase was recorded.
   if (row.invoiceId) return html`${T.noInvoice}`;
@@ -102,7 +102,13 @@ export async function handleReceiptPage(request: Request, ctx: AppContext, _clie
   const row = query.success ? (await paidPurchasesOf(ctx, member.id)).find((purchase) => purchase.id === query.data.purchase) : undefined;
   const T = t.purchases;
   if (!row) {
-    return pageResponse(ctx, { status: 404, title: T.notFoundTitle, description: T.notFoundDescription, setCookies, main: html`<section class="wrap account"><h1>${T.notFoundTitle}</h1><p>${T.notFound} <a href="/account/purchases">${T.back}</a></p></section>` });
+    return pageResponse(ctx, {
+      status: 404,
+      title: T.notFoundTitle,
+      description: T.notFoundDescription,
+      setCookies,
+      main: html`<section class="wrap account"><h1>${T.notFoundTitle}</h1><p>${T.notFound} <a href="/account/purchases">${T.back}</a></p></section>`,
+    });
   }
   const R = T.receiptRows;
   const subtotal = row.amountMinor - row.taxMinor;
@@ -123,7 +129,17 @@ export async function handleReceiptPage(request: Request, ctx: AppContext, _clie
       ${row.taxMinor > 0 ? line(R.subtotal, money(t, subtotal, row.currency)) : ''}
       ${row.taxMinor > 0 ? line(R.tax, money(t, row.taxMinor, row.currency)) : ''}
       ${row.taxCountry ? line(R.taxCountry, row.taxCountry) : ''}
-      ${row.buyerTaxIds ? line(R.taxIds, row.buyerTaxIds.split(',').map((id) => id.slice(id.indexOf(':') + 1)).join(', ')) : ''}
+      ${
+        row.buyerTaxIds
+          ? line(
+              R.taxIds,
+              row.buyerTaxIds
+                .split(',')
+                .map((id) => id.slice(id.indexOf(':') + 1))
+                .join(', '),
+            )
+          : ''
+      }
       ${line(R.total, money(t, row.amountMinor, row.currency))}
       ${row.amountRefundedMinor > 0 ? line(R.refunded, money(t, row.amountRefundedMinor, row.currency)) : ''}
       ${row.consentGiven ? line(R.consent, R.consentGiven) : ''}

@@ -55,7 +55,11 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
   }
   if (result.kind === 'not-ours') return { kind: 'not-found', setCookies };
   if (result.kind === 'bad-email') return { kind: 'bad-email', setCookies };
-  const course = await ctx.db.select().from(courses).where(eq(courses.slug, result.kind === 'fulfilled' ? result.purchase.courseSlug : result.courseSlug)).get();
+  const course = await ctx.db
+    .select()
+    .from(courses)
+    .where(eq(courses.slug, result.kind === 'fulfilled' ? result.purchase.courseSlug : result.courseSlug))
+    .get();
   const title = course?.title ?? (await messagesOf(ctx)).checkout.yourCourse;
   const back = courseUrl(course?.slug ?? '');
   if (result.kind === 'processing') return { kind: 'processing', courseTitle: title, courseUrl: back, setCookies };
@@ -115,16 +119,14 @@ export async function handleCheckoutSuccessPage(request: Request, ctx: AppContex
         <p><a href="${outcome.courseUrl}">${t.checkout.backToCourse}</a></p>`
       : outcome.kind === 'sign-in'
         ? html`<p>${t.checkout.inAccountOf(outcome.courseTitle, outcome.maskedEmail)}</p>
-        ${outcome.signedInElsewhere
-          ? html`<p>${t.checkout.signedInElsewhere}</p>`
-          : html`<p>${t.checkout.signInToRead}</p>`}
+        ${outcome.signedInElsewhere ? html`<p>${t.checkout.signedInElsewhere}</p>` : html`<p>${t.checkout.signInToRead}</p>`}
         <p><a class="button" href="${signInPath(outcome.next)}">${t.checkout.signIn}</a></p>
         <p class="hint">${t.checkout.noPassword}</p>`
         : outcome.kind === 'not-found'
           ? html`<p>${t.checkout.notFound}</p>`
           : outcome.kind === 'bad-email'
-          ? html`<p>${t.checkout.badEmail}</p>`
-          : html`<p role="status">${t.checkout.unavailable}</p>
+            ? html`<p>${t.checkout.badEmail}</p>`
+            : html`<p role="status">${t.checkout.unavailable}</p>
         <p><a class="button" href="${url.pathname + url.search}">${t.checkout.tryAgain}</a></p>`;
   return pageResponse(ctx, {
     title,

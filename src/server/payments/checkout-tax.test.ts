@@ -24,17 +24,27 @@ describe('taxSessionParams', () => {
       tax_id_collection: { enabled: true },
       invoice_creation: { enabled: true, invoice_data: { metadata: { course: 'c' } } },
       consent_collection: { terms_of_service: 'required' },
-      custom_text: { terms_of_service_acceptance: { message: expect.stringMatching(/^Je demande l’accès immédiat[\s\S]*\[conditions de vente\]\(https:\/\/courses\.example\.fr\/cgv\/\)\.$/) } },
+      custom_text: {
+        terms_of_service_acceptance: {
+          message: expect.stringMatching(/^Je demande l’accès immédiat[\s\S]*\[conditions de vente\]\(https:\/\/courses\.example\.fr\/cgv\/\)\.$/),
+        },
+      },
     });
     expect([taxBehavior, taxCode]).toEqual(['inclusive', 'txcd_10103000']);
   });
 
   it('sends no tax behaviour without Stripe Tax, English for a language it has no text in, and nothing at all without settings', () => {
-    const { session, taxBehavior } = taxSessionParams({ ...ALL_ON, automaticTax: false, consent: { termsUrl: 'https://legal.example/terms', language: 'de-DE' } }, SITE, {});
+    const { session, taxBehavior } = taxSessionParams(
+      { ...ALL_ON, automaticTax: false, consent: { termsUrl: 'https://legal.example/terms', language: 'de-DE' } },
+      SITE,
+      {},
+    );
     expect(session.automatic_tax).toBeUndefined();
     expect(session.billing_address_collection).toBeUndefined();
     expect(taxBehavior).toBeUndefined();
-    expect(session.custom_text?.terms_of_service_acceptance).toMatchObject({ message: expect.stringMatching(/^I ask for immediate access[\s\S]*\(https:\/\/legal\.example\/terms\)\.$/) });
+    expect(session.custom_text?.terms_of_service_acceptance).toMatchObject({
+      message: expect.stringMatching(/^I ask for immediate access[\s\S]*\(https:\/\/legal\.example\/terms\)\.$/),
+    });
     expect(taxSessionParams(null, SITE, {})).toEqual({ session: {} });
   });
 
@@ -52,12 +62,32 @@ describe('sessionTaxOf', () => {
       amount_subtotal: 4900,
       amount_total: 4900,
       total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 782 },
-      customer_details: { address: { country: 'DE' }, tax_ids: [{ type: 'eu_vat', value: 'DE123456789' }, { type: 'unknown', value: null }] },
+      customer_details: {
+        address: { country: 'DE' },
+        tax_ids: [
+          { type: 'eu_vat', value: 'DE123456789' },
+          { type: 'unknown', value: null },
+        ],
+      },
       invoice: 'in_123',
       consent: { promotions: null, terms_of_service: 'accepted' },
     } as unknown as Stripe.Checkout.Session;
-    expect(sessionTaxOf(session)).toEqual({ subtotalMinor: 4900, taxMinor: 782, taxCountry: 'DE', taxIds: 'eu_vat:DE123456789', invoiceId: 'in_123', consentGiven: true });
-    const plain = { amount_subtotal: 1000, amount_total: 1000, total_details: { amount_tax: 0 }, customer_details: { address: null, tax_ids: [] }, invoice: null, consent: null } as unknown as Stripe.Checkout.Session;
+    expect(sessionTaxOf(session)).toEqual({
+      subtotalMinor: 4900,
+      taxMinor: 782,
+      taxCountry: 'DE',
+      taxIds: 'eu_vat:DE123456789',
+      invoiceId: 'in_123',
+      consentGiven: true,
+    });
+    const plain = {
+      amount_subtotal: 1000,
+      amount_total: 1000,
+      total_details: { amount_tax: 0 },
+      customer_details: { address: null, tax_ids: [] },
+      invoice: null,
+      consent: null,
+    } as unknown as Stripe.Checkout.Session;
     expect(sessionTaxOf(plain)).toEqual({ subtotalMinor: 1000, taxMinor: 0, taxCountry: null, taxIds: null, invoiceId: null, consentGiven: false });
   });
 });

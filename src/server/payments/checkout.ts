@@ -31,7 +31,48 @@ export function firstLessonUrl(course: { slug: string; firstLessonSlug: string |
 }
 
 /** Stripe Checkout's own languages (its `locale` parameter); others fall back to the language, then to Stripe's choice. */
-const STRIPE_LOCALES = new Set(['bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW']);
+const STRIPE_LOCALES = new Set([
+  'bg',
+  'cs',
+  'da',
+  'de',
+  'el',
+  'en',
+  'en-GB',
+  'es',
+  'es-419',
+  'et',
+  'fi',
+  'fil',
+  'fr',
+  'fr-CA',
+  'hr',
+  'hu',
+  'id',
+  'it',
+  'ja',
+  'ko',
+  'lt',
+  'lv',
+  'ms',
+  'mt',
+  'nb',
+  'nl',
+  'pl',
+  'pt',
+  'pt-BR',
+  'ro',
+  'ru',
+  'sk',
+  'sl',
+  'sv',
+  'th',
+  'tr',
+  'vi',
+  'zh',
+  'zh-HK',
+  'zh-TW',
+]);
 
 /** Checkout opens in the site's language: fr-FR is "fr", fr-CA stays "fr-CA". */
 export function checkoutLocale(locale: string): Stripe.Checkout.SessionCreateParams.Locale {
@@ -102,9 +143,7 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
   };
   // A member's retries map to one session; a guest cannot be recognised, so each visit is its own.
   const window = Math.floor(ctx.clock.now() / IDEMPOTENCY_WINDOW_MS);
-  const idempotencyKey = member
-    ? `checkout-${await sha256Hex(JSON.stringify([params, window]))}`
-    : `checkout-${crypto.randomUUID()}`;
+  const idempotencyKey = member ? `checkout-${await sha256Hex(JSON.stringify([params, window]))}` : `checkout-${crypto.randomUUID()}`;
 
   let session: Stripe.Checkout.Session;
   try {

@@ -5,14 +5,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { rowsAffected } from '../db/results.ts';
 import { courses, purchases, users, type Purchase } from '../db/schema.ts';
-import {
-  appendLedgerSql,
-  getAccessState,
-  insertPurchaseSql,
-  transitionsTo,
-  type AccessAction,
-  type AccessState,
-} from '../access/ledger.ts';
+import { appendLedgerSql, getAccessState, insertPurchaseSql, transitionsTo, type AccessAction, type AccessState } from '../access/ledger.ts';
 import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import { emailSchema } from '../auth/credentials.ts';
 import { issueToken } from '../auth/tokens.ts';
@@ -84,12 +77,7 @@ export function courseOfSession(session: Stripe.Checkout.Session, siteId: string
  * Records a paid Checkout Session as a purchase with its `grant`, exactly once. Called by the
  * webhook, the success page and reconcile; safe to call any number of times, concurrently.
  */
-export async function fulfillCheckout(
-  ctx: AppContext,
-  client: Pick<Client, 'waitUntil'>,
-  sessionId: string,
-  cause: Cause,
-): Promise<FulfilResult> {
+export async function fulfillCheckout(ctx: AppContext, client: Pick<Client, 'waitUntil'>, sessionId: string, cause: Cause): Promise<FulfilResult> {
   const stripe = requireStripe(ctx);
   if (isKnownUnknown(sessionId, ctx.clock.now())) return { kind: 'not-ours' };
   let session: Stripe.Checkout.Session;
@@ -104,11 +92,21 @@ export async function fulfillCheckout(
   if (!courseSlug) return { kind: 'not-ours' };
   // A test-mode payment on a live site (or the reverse) moved no real money for this site.
   if (session.livemode !== ctx.config.stripe!.livemode) {
-    ctx.log.warn('purchase.wrong-mode', { course: courseSlug, livemode: session.livemode, keyLivemode: ctx.config.stripe!.livemode, via: cause.via, eventId: cause.eventId ?? null });
+    ctx.log.warn('purchase.wrong-mode', {
+      course: courseSlug,
+      livemode: session.livemode,
+      keyLivemode: ctx.config.stripe!.livemode,
+      via: cause.via,
+      eventId: cause.eventId ?? null,
+    });
     return { kind: 'not-ours' };
   }
   if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required') {
-    return { kind: session.status === 'complete' && session.payment_status === 'unpaid' && !(await delayedPaymentFailed(stripe, session)) ? 'processing' : 'not-paid', courseSlug, session };
+    return {
+      kind: session.status === 'complete' && session.payment_status === 'unpaid' && !(await delayedPaymentFailed(stripe, session)) ? 'processing' : 'not-paid',
+      courseSlug,
+      session,
+    };
   }
 
   const existing = await ctx.db.select().from(purchases).where(eq(purchases.checkoutSessionId, session.id)).get();
@@ -142,7 +140,11 @@ export async function fulfillCheckout(
   const statements = [
     ...(member
       ? []
-      : [ctx.db.run(sql`INSERT INTO users (email, session_version, created_by_checkout, created_at, updated_at) VALUES (${parsed!.data}, 1, ${session.id}, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`)]),
+      : [
+          ctx.db.run(
+            sql`INSERT INTO users (email, session_version, created_by_checkout, created_at, updated_at) VALUES (${parsed!.data}, 1, ${session.id}, ${now}, ${now}) ON CONFLICT(email) DO NOTHING`,
+          ),
+        ]),
     // A guest's purchase is for the address typed at Stripe: it opens once that address is
     // verified, unless this purchase made the account (hasAccessSql).
     ctx.db.run(
@@ -193,7 +195,15 @@ export async function fulfillCheckout(
   if (!purchase) throw new Error(`Checkout Session ${checkoutRef(session.id)} was not recorded.`);
 
   if (created) {
-    ctx.log.info('purchase.recorded', { purchaseId: purchase.id, userId: purchase.userId, course: courseSlug, session: checkoutRef(session.id), amount: purchase.amountMinor, currency: purchase.currency, via: cause.via });
+    ctx.log.info('purchase.recorded', {
+      purchaseId: purchase.id,
+      userId: purchase.userId,
+      course: courseSlug,
+      session: checkoutRef(session.id),
+      amount: purchase.amountMinor,
+      currency: purchase.currency,
+      via: cause.via,
+    });
     // Only the caller whose write created the purchase gets here, so each email leaves once however
     // many webhooks and success pages race.
     await mailPurchase(ctx, client, purchase, session, now);
@@ -239,15 +249,31 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
     const siteName = site.host;
     const courseTitle = course?.title ?? purchase.courseSlug;
     const startPath = course?.firstLessonSlug ? `/courses/${purchase.courseSlug}/${course.firstLessonSlug}/` : `/courses/${purchase.courseSlug}/`;
-    const charge: ChargedAmount = { amountMinor: purchase.amountMinor, discountMinor: session.total_details?.amount_discount ?? 0, currency: purchase.currency };
+    const charge: ChargedAmount = {
+      amountMinor: purchase.amountMinor,
+      discountMinor: session.total_details?.amount_discount ?? 0,
+      currency: purchase.currency,
+    };
     const newAccount = purchase.createdUser && user.passwordHash === null;
     const setPassword = newAccount
-      ? { url: new URL(`/reset?token=${await issueToken(ctx.db, purchase.userId, 'reset', now, SET_PASSWORD_LINK_MS)}&welcome=1`, site).href, days: SET_PASSWORD_LINK_MS / 86_400_000 }
+      ? {
+          url: new URL(`/reset?token=${await issueToken(ctx.db, purchase.userId, 'reset', now, SET_PASSWORD_LINK_MS)}&welcome=1`, site).href,
+          days: SET_PASSWORD_LINK_MS / 86_400_000,
+        }
       : null;
     sendAfterResponse(
       ctx,
       client,
-      purchaseMessage({ t: await messagesOf(ctx), to: user.email, siteName, courseTitle, startUrl: new URL(startPath, site).href, loginUrl: new URL('/login', site).href, charge, setPassword }),
+      purchaseMessage({
+        t: await messagesOf(ctx),
+        to: user.email,
+        siteName,
+        courseTitle,
+        startUrl: new URL(startPath, site).href,
+        loginUrl: new URL('/login', site).href,
+        charge,
+        setPassword,
+      }),
       { userId: purchase.userId, purpose: setPassword ? 'purchase+set-password' : 'purchase', cause: 'payment' },
     );
     if (!ctx.config.authorEmail) return;
@@ -319,7 +345,13 @@ export function paymentStateOf(charge: Stripe.Charge, disputes: Stripe.Dispute[]
   if (open) return { amountRefundedMinor: refunded, status: 'disputed', access: 'suspended', objectId: open.id, reason: 'dispute_created' };
   if (won) return { amountRefundedMinor: refunded, status: kept ?? 'dispute_won', access: 'active', objectId: won.id, reason: 'dispute_won' };
   if (undone) {
-    return { amountRefundedMinor: refunded, status: kept ?? 'paid', access: 'active', objectId: undone.id, reason: undone.status === 'failed' ? 'refund_failed' : 'refund_canceled' };
+    return {
+      amountRefundedMinor: refunded,
+      status: kept ?? 'paid',
+      access: 'active',
+      objectId: undone.id,
+      reason: undone.status === 'failed' ? 'refund_failed' : 'refund_canceled',
+    };
   }
   return { amountRefundedMinor: refunded, status: kept ?? 'paid', access: 'active', objectId: charge.id, reason: refunded > 0 ? 'refund' : 'paid' };
 }
@@ -414,7 +446,14 @@ export async function syncPayment(ctx: AppContext, client: Pick<Client, 'waitUnt
       wrote ||= applied.length > 0 || moneyChanged;
       if (applied.length > 0 || moneyChanged) {
         changes.push({ purchaseId: purchase.id, userId: purchase.userId, courseSlug: purchase.courseSlug, actions: applied, status: state.status });
-        ctx.log.info('purchase.changed', { purchaseId: purchase.id, course: purchase.courseSlug, status: state.status, actions: applied, cause: state.reason, via: cause.via });
+        ctx.log.info('purchase.changed', {
+          purchaseId: purchase.id,
+          course: purchase.courseSlug,
+          status: state.status,
+          actions: applied,
+          cause: state.reason,
+          via: cause.via,
+        });
       }
     }
     if (!wrote) break;
@@ -444,6 +483,7 @@ async function syncCreditNotes(ctx: AppContext, stripe: Stripe, rows: Purchase[]
       .sort((a, b) => a.created - b.created)
       .map((note) => ({ id: note.id, number: note.number, amountMinor: note.total, pdf: note.pdf }));
     const json = kept.length ? JSON.stringify(kept) : null;
-    if (json !== purchase.creditNotes) await ctx.db.update(purchases).set({ creditNotes: json, updatedAt: ctx.clock.now() }).where(eq(purchases.id, purchase.id));
+    if (json !== purchase.creditNotes)
+      await ctx.db.update(purchases).set({ creditNotes: json, updatedAt: ctx.clock.now() }).where(eq(purchases.id, purchase.id));
   }
 }

@@ -29,7 +29,8 @@ export async function reconcile(ctx: AppContext, client: Pick<Client, 'waitUntil
     if (!courseOfSession(session, siteId)) continue;
     report.sessionsSeen += 1;
     const result = await fulfillCheckout(ctx, client, session.id, cause);
-    if (result.kind === 'fulfilled' && result.created) report.fulfilled.push({ session: session.id, course: result.purchase.courseSlug, purchaseId: result.purchase.id });
+    if (result.kind === 'fulfilled' && result.created)
+      report.fulfilled.push({ session: session.id, course: result.purchase.courseSlug, purchaseId: result.purchase.id });
     if (result.kind === 'processing') report.processing.push(session.id);
   }
 
@@ -43,7 +44,12 @@ export async function reconcile(ctx: AppContext, client: Pick<Client, 'waitUntil
     .all();
   for (const row of recent) intents.add(row.paymentIntentId!);
   for await (const event of stripe.events.list({ created: { gte: createdSince }, types: [...PAYMENT_CHANGE_EVENTS], limit: 100 })) {
-    const object = event.data.object as { payment_intent?: string | { id: string } | null; charge?: string | { id: string } | null; object: string; id: string };
+    const object = event.data.object as {
+      payment_intent?: string | { id: string } | null;
+      charge?: string | { id: string } | null;
+      object: string;
+      id: string;
+    };
     const charge = object.object === 'charge' ? object.id : stripeId(object.charge);
     const intent = stripeId(object.payment_intent) ?? (charge ? stripeId((await stripe.charges.retrieve(charge)).payment_intent) : null);
     if (intent) intents.add(intent);

@@ -86,8 +86,14 @@ async function applyEvent(ctx: AppContext, client: Client, event: Stripe.Event, 
     }
     default: {
       // PAYMENT_CHANGE_EVENTS: a charge, a refund or a dispute, each naming its payment or its charge.
-      const object = event.data.object as { payment_intent?: string | { id: string } | null; charge?: string | { id: string } | null; object: string; id: string };
-      const paymentIntent = stripeId(object.payment_intent) ?? (await paymentIntentOfCharge(ctx, object.object === 'charge' ? object.id : stripeId(object.charge)));
+      const object = event.data.object as {
+        payment_intent?: string | { id: string } | null;
+        charge?: string | { id: string } | null;
+        object: string;
+        id: string;
+      };
+      const paymentIntent =
+        stripeId(object.payment_intent) ?? (await paymentIntentOfCharge(ctx, object.object === 'charge' ? object.id : stripeId(object.charge)));
       if (paymentIntent) await syncPayment(ctx, client, paymentIntent, cause);
       return;
     }

@@ -9,5 +9,4 @@ export async function getStaticPaths() {
   return published.filter((course) => course.css !== null).map((course) => ({ params: { course: course.slug }, props: { course } }));
 }
 
-export const GET: APIRoute = ({ props }) =>
-  new Response((props as { course: Course }).course.css, { headers: { 'content-type': 'text/css; charset=utf-8' } });
+export const GET: APIRoute = ({ props }) => new Response((props as { course: Course }).course.css, { headers: { 'content-type': 'text/css; charset=utf-8' } });
