@@ -36,14 +36,35 @@ const random = (n: number) => Math.floor(Math.random() * n);
  * addresses of their own (the site trusts X-Forwarded-For from 127.0.0.1), as they would from
  * their own machines; the rest buy as guests, some with the same email as another guest.
  */
+/**
+ * What a process killed mid-storm may take with it: requests that were on it got no answer, and a
+ * sign-up it answered just before dying never sent its confirmation (mail goes after the answer, so
+ * that both kinds of sign-up take the same time). That member asks again; nothing else may go wrong.
+ */
+export const lostWithKilledProcess = (problem: string) => /no answer|^sign-up: no mail to /.test(problem);
+
 export async function runPurchaseStorm(
   site: PaymentsSite,
   options: { purchases: number; concurrency?: number; label: string; midway?: () => Promise<void> },
 ): Promise<StormReport> {
   const started = performance.now();
   const { purchases, label } = options;
-  const report: StormReport = { purchases, paid: 0, fullRefunds: 0, partialRefunds: 0, deliveries: 0, successPages: 0, statuses: {}, connectionFailures: 0, problems: [], ms: 0 };
-  const courses = (await site.store.client.execute('SELECT slug, price_minor FROM courses WHERE published = 1 AND price_minor > 0')).rows.map((row) => ({ slug: String(row.slug), price: Number(row.price_minor) }));
+  const report: StormReport = {
+    purchases,
+    paid: 0,
+    fullRefunds: 0,
+    partialRefunds: 0,
+    deliveries: 0,
+    successPages: 0,
+    statuses: {},
+    connectionFailures: 0,
+    problems: [],
+    ms: 0,
+  };
+  const courses = (await site.store.client.execute('SELECT slug, price_minor FROM courses WHERE published = 1 AND price_minor > 0')).rows.map((row) => ({
+    slug: String(row.slug),
+    price: Number(row.price_minor),
+  }));
   if (courses.length === 0) throw new Error('no course for sale in the store');
   const count = (status: number) => (report.statuses[status] = (report.statuses[status] ?? 0) + 1);
 
@@ -61,77 +82,81 @@ export async function runPurchaseStorm(
     }
   };
 
-  const deliver = (eventId: string): Job => async () => {
-    let result: { statuses: (number | null)[] };
-    try {
-      result = await site.control(`/_standin/events/${eventId}/deliver`, { times: 1 });
-    } catch (error) {
-      report.problems.push(`deliver ${eventId}: ${String(error)}`);
-      return;
-    }
-    report.deliveries += 1;
-    for (const status of result.statuses) {
-      if (status === null) {
-        report.connectionFailures += 1;
-        report.problems.push(`delivery of ${eventId}: no answer`);
-      } else {
-        count(status);
-        if (status >= 500) report.problems.push(`delivery of ${eventId}: ${status}`);
-      }
-    }
-  };
-
-  const buy = (index: number): Job => async () => {
-    const course = courses[random(courses.length)]!;
-    const member = index % 5 === 0;
-    const visitor: Visitor = createVisitor(site.server.url);
-    const address = { 'x-forwarded-for': `10.${random(250)}.${random(250)}.${1 + random(250)}` };
-    const email = member ? `member-${label}-${index}@example.com` : `guest-${label}-${random(Math.max(1, Math.floor(purchases / 4)))}@example.com`;
-    if (member) {
-      // Signed in by the confirmation link, as a member is (the answer counted is the link's).
+  const deliver =
+    (eventId: string): Job =>
+    async () => {
+      let result: { statuses: (number | null)[] };
       try {
-        count((await signUpAndConfirm(visitor, site.sink, { email, password: 'correct horse battery staple' }, { headers: address })).status);
+        result = await site.control(`/_standin/events/${eventId}/deliver`, { times: 1 });
       } catch (error) {
-        // fetch's own failure: the request reached no process (one killed mid-storm).
-        const noAnswer = error instanceof TypeError;
-        if (noAnswer) report.connectionFailures += 1;
-        report.problems.push(`sign-up: ${noAnswer ? `no answer (${error.cause ?? error})` : (error as Error).message}`);
+        report.problems.push(`deliver ${eventId}: ${String(error)}`);
         return;
       }
-    }
-    const checkout = await toSite('checkout', () => visitor.post('/api/checkout', { course: course.slug }, { headers: address }));
-    if (!checkout) return;
-    const location = checkout.headers.get('location') ?? '';
-    if (checkout.status !== 303 || !location.startsWith(site.standin.url)) {
-      report.problems.push(`checkout answered ${checkout.status} ${location}`);
-      return;
-    }
-    const sessionId = location.split('/').pop()!;
-    const { session } = await site.control(`/_standin/checkout/${sessionId}/pay`, { ...(member ? {} : { email }), deliver: false });
-    report.paid += 1;
-    if (report.paid === Math.ceil(purchases / 2) && options.midway) void options.midway();
-    const intent = String(session.payment_intent);
-    const draw = Math.random();
-    if (draw < 0.2) {
-      await site.control('/_standin/refund', { payment_intent: intent, deliver: false });
-      report.fullRefunds += 1;
-    } else if (draw < 0.25) {
-      await site.control('/_standin/refund', { payment_intent: intent, amount: Math.floor(course.price / 2), deliver: false });
-      report.partialRefunds += 1;
-    }
-    const events = site.standin.events().filter((event) => {
-      const object = event.data.object as { id?: string; payment_intent?: string };
-      return object.id === sessionId || object.payment_intent === intent;
-    });
-    for (const event of events) for (let time = 1 + random(3); time > 0; time -= 1) pending.push(deliver(event.id));
-    if (Math.random() < 0.3) {
-      pending.push(async () => {
-        const page = await toSite('success page', () => visitor.get(`/checkout/success?session_id=${sessionId}`));
-        if (page) await page.arrayBuffer();
-        report.successPages += 1;
+      report.deliveries += 1;
+      for (const status of result.statuses) {
+        if (status === null) {
+          report.connectionFailures += 1;
+          report.problems.push(`delivery of ${eventId}: no answer`);
+        } else {
+          count(status);
+          if (status >= 500) report.problems.push(`delivery of ${eventId}: ${status}`);
+        }
+      }
+    };
+
+  const buy =
+    (index: number): Job =>
+    async () => {
+      const course = courses[random(courses.length)]!;
+      const member = index % 5 === 0;
+      const visitor: Visitor = createVisitor(site.server.url);
+      const address = { 'x-forwarded-for': `10.${random(250)}.${random(250)}.${1 + random(250)}` };
+      const email = member ? `member-${label}-${index}@example.com` : `guest-${label}-${random(Math.max(1, Math.floor(purchases / 4)))}@example.com`;
+      if (member) {
+        // Signed in by the confirmation link, as a member is (the answer counted is the link's).
+        try {
+          count((await signUpAndConfirm(visitor, site.sink, { email, password: 'correct horse battery staple' }, { headers: address })).status);
+        } catch (error) {
+          // fetch's own failure: the request reached no process (one killed mid-storm).
+          const noAnswer = error instanceof TypeError;
+          if (noAnswer) report.connectionFailures += 1;
+          report.problems.push(`sign-up: ${noAnswer ? `no answer (${error.cause ?? error})` : (error as Error).message}`);
+          return;
+        }
+      }
+      const checkout = await toSite('checkout', () => visitor.post('/api/checkout', { course: course.slug }, { headers: address }));
+      if (!checkout) return;
+      const location = checkout.headers.get('location') ?? '';
+      if (checkout.status !== 303 || !location.startsWith(site.standin.url)) {
+        report.problems.push(`checkout answered ${checkout.status} ${location}`);
+        return;
+      }
+      const sessionId = location.split('/').pop()!;
+      const { session } = await site.control(`/_standin/checkout/${sessionId}/pay`, { ...(member ? {} : { email }), deliver: false });
+      report.paid += 1;
+      if (report.paid === Math.ceil(purchases / 2) && options.midway) void options.midway();
+      const intent = String(session.payment_intent);
+      const draw = Math.random();
+      if (draw < 0.2) {
+        await site.control('/_standin/refund', { payment_intent: intent, deliver: false });
+        report.fullRefunds += 1;
+      } else if (draw < 0.25) {
+        await site.control('/_standin/refund', { payment_intent: intent, amount: Math.floor(course.price / 2), deliver: false });
+        report.partialRefunds += 1;
+      }
+      const events = site.standin.events().filter((event) => {
+        const object = event.data.object as { id?: string; payment_intent?: string };
+        return object.id === sessionId || object.payment_intent === intent;
       });
-    }
-  };
+      for (const event of events) for (let time = 1 + random(3); time > 0; time -= 1) pending.push(deliver(event.id));
+      if (Math.random() < 0.3) {
+        pending.push(async () => {
+          const page = await toSite('success page', () => visitor.get(`/checkout/success?session_id=${sessionId}`));
+          if (page) await page.arrayBuffer();
+          report.successPages += 1;
+        });
+      }
+    };
 
   // Jobs are taken from the pending list at random, so a purchase's deliveries mix with other
   // purchases' and with each other: a refund's event can arrive before the completion's.
@@ -168,11 +193,15 @@ export async function runPurchaseStorm(
 export function runReconcile(site: PaymentsSite): Promise<string> {
   const env = paymentsEnv({ databaseUrl: site.store.url, smtpUrl: site.sink.url, stripeApiBase: site.standin.url });
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/stripe-reconcile.ts'), '--since', new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'scripts/stripe-reconcile.ts'), '--since', new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -192,7 +221,11 @@ export async function checkLedgerAgainstStandin(site: PaymentsSite): Promise<Led
   for await (const session of site.stripe.checkout.sessions.list({ status: 'complete', limit: 100 })) {
     if (session.payment_status === 'paid') paid.set(session.id, { amount: session.amount_total ?? 0, intent: String(session.payment_intent) });
   }
-  const rows = (await site.store.client.execute(`SELECT id, checkout_session_id, payment_intent_id, amount_minor, amount_refunded_minor, status FROM purchases WHERE source = 'stripe'`)).rows;
+  const rows = (
+    await site.store.client.execute(
+      `SELECT id, checkout_session_id, payment_intent_id, amount_minor, amount_refunded_minor, status FROM purchases WHERE source = 'stripe'`,
+    )
+  ).rows;
   const ledger = new Map<number, string[]>();
   for (const row of (await site.store.client.execute('SELECT purchase_id, action, reason FROM access_ledger ORDER BY purchase_id, seq')).rows) {
     const list = ledger.get(Number(row.purchase_id)) ?? [];
@@ -219,7 +252,8 @@ export async function checkLedgerAgainstStandin(site: PaymentsSite): Promise<Led
     else if (charge.amount_refunded > 0) check.partiallyRefunded += 1;
     const actual = { amount: Number(row.amount_minor), refunded: Number(row.amount_refunded_minor), status: String(row.status), actions };
     const want = { amount: session.amount, refunded: charge.amount_refunded, status: expected.status, actions: expected.actions };
-    if (JSON.stringify(actual) !== JSON.stringify(want)) mismatches.push(`purchase ${row.id} (${row.checkout_session_id}): store ${JSON.stringify(actual)}, stand-in ${JSON.stringify(want)}`);
+    if (JSON.stringify(actual) !== JSON.stringify(want))
+      mismatches.push(`purchase ${row.id} (${row.checkout_session_id}): store ${JSON.stringify(actual)}, stand-in ${JSON.stringify(want)}`);
   }
   expect(mismatches).toEqual([]);
   return check;
