@@ -195,7 +195,7 @@ describe('next after signing in', () => {
   // Sign-ins are spread over a few accounts to stay under the per-email limit.
   const accounts = ['next-a@example.com', 'next-b@example.com', 'next-c@example.com'];
   beforeAll(async () => {
-    for (const email of accounts) await createVisitor(server.url).post('/api/auth/signup', { email, password: PASSWORD });
+    for (const email of accounts) await signUpAndConfirm(createVisitor(server.url), sink, { email, password: PASSWORD });
   });
   for (const [index, next] of evil.entries()) {
     test(`${JSON.stringify(next)} falls back to /account`, async () => {
@@ -298,7 +298,7 @@ describe('session cookies', () => {
 describe('rate limits', () => {
   test('after ten wrong passwords for one email within 15 minutes, password sign-in waits, even with the right password, and points to the emailed link', async () => {
     const visitor = createVisitor(server.url);
-    await visitor.post('/api/auth/signup', { email: 'target@example.com', password: 'the targets passphrase' });
+    await signUpAndConfirm(visitor, sink, { email: 'target@example.com', password: 'the targets passphrase' });
     for (let attempt = 0; attempt < 10; attempt++) {
       const response = await visitor.post('/api/auth/login', { email: 'target@example.com', password: `guess number ${attempt}` });
       expect(response.status).toBe(303);

@@ -66,8 +66,12 @@ describe('a new visitor', () => {
     expect(await waiting.text()).toContain('We have sent an email with a link to that address.');
     expect(await me(visitor)).toEqual({ signedIn: false });
     const user = await userRow('ada@example.com');
-    expect(user?.password_hash).toMatch(/^pbkdf2_sha256_chain\$2000\$1\$/);
+    // The password waits for the confirmation: until then it signs nobody in.
+    expect(user?.password_hash).toBeNull();
+    expect(user?.pending_password_hash).toMatch(/^pbkdf2_sha256_chain\$2000\$1\$/);
     expect(user?.email_verified_at).toBeNull();
+    const early = await createVisitor(server.url).post('/api/auth/login', { email: 'ada@example.com', password: 'analytical engine 1843' });
+    expect(early.headers.get('location')).toBe('/login?error=invalid-credentials');
 
     // The mailed link asks for the password, then confirms the address and signs in.
     const mail = await sink.waitFor('ada@example.com', { after: sent, subject: CONFIRMATION_SUBJECT });

@@ -47,11 +47,11 @@ async function signUp(email: string): Promise<Visitor> {
   return visitor;
 }
 
-/** A member who signed up, left the confirmation mail unopened and signed in with the password. */
+/** A member who signed up and left the confirmation mail unopened: their password waits for it. */
 async function signUpUnconfirmed(email: string): Promise<Visitor> {
   const visitor = createVisitor(server.url);
   expect((await visitor.post('/api/auth/signup', { email, password: MEMBER_PASSWORD })).headers.getSetCookie()).toEqual([]);
-  expect((await visitor.post('/api/auth/login', { email, password: MEMBER_PASSWORD })).headers.get('location')).toBe('/account');
+  expect((await visitor.post('/api/auth/login', { email, password: MEMBER_PASSWORD })).headers.get('location')).toBe('/login?error=invalid-credentials');
   return visitor;
 }
 

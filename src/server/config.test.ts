@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEVELOPMENT_SESSION_SECRET, isLoopbackUrl, parseConfig, type Env, type Runtime } from './config.ts';
+import { type ConfigError, DEVELOPMENT_SESSION_SECRET, isLoopbackUrl, parseConfig, type Env, type Runtime } from './config.ts';
 
 const SECRET = 'Zq8vN3kLw1xR7tY5uP0oI9mB2nV6cX4zA';
 

@@ -8,9 +8,12 @@ export async function getUserByEmail(db: Db, email: string): Promise<User | null
   return (await db.select().from(users).where(eq(users.email, email)).get()) ?? null;
 }
 
-/** Creates an account, or returns null when the email already has one. */
-export async function createUser(db: Db, email: string, passwordHash: string | null, now: number): Promise<User | null> {
-  const [user] = await db.insert(users).values({ email, passwordHash, createdAt: now, updatedAt: now }).onConflictDoNothing().returning();
+/**
+ * Creates an account from the sign-up form, its password pending until the emailed confirmation
+ * proves the address; returns null when the email already has an account.
+ */
+export async function createUser(db: Db, email: string, pendingPasswordHash: string, now: number): Promise<User | null> {
+  const [user] = await db.insert(users).values({ email, pendingPasswordHash, createdAt: now, updatedAt: now }).onConflictDoNothing().returning();
   return user ?? null;
 }
 
@@ -23,7 +26,7 @@ export async function setPassword(db: Db, userId: number, passwordHash: string, 
   const [, , , [user]] = await db.batch([
     ...endSessionsStatements(db, userId, now),
     revokeTokensStatement(db, userId, now),
-    db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId)).returning(),
+    db.update(users).set({ passwordHash, pendingPasswordHash: null, updatedAt: now }).where(eq(users.id, userId)).returning(),
   ]);
   return user ?? null;
 }

@@ -82,11 +82,13 @@ export async function handleConfirmEmail(request: Request, ctx: AppContext, clie
   // Guessing the password here is guessing a sign-in password: the same limits.
   const wait = await checkRateLimit(ctx.db, 'login', { ip: client.address, email: owner.email }, now);
   if (wait) return tooManyRequests(await messagesOf(ctx), wait);
-  if (owner.passwordHash !== null && !(password && (await verifyPassword(password, owner.passwordHash)))) {
+  // The password typed is the account's, or the one chosen at sign-up that this confirms.
+  const chosen = owner.passwordHash ?? owner.pendingPasswordHash;
+  if (chosen !== null && !(password && (await verifyPassword(password, chosen)))) {
     ctx.log.info('email-confirm.wrong-password', { userId: owner.id });
     return redirectWithError('/verify', 'verify-password-wrong', { token, next });
   }
-  const user = await useMailedToken(ctx.db, { token, purpose: 'verify', now, provenPasswordHash: owner.passwordHash ?? undefined });
+  const user = await useMailedToken(ctx.db, { token, purpose: 'verify', now, provenPasswordHash: chosen ?? undefined });
   if (!user) return redirectWithError('/verify', 'token-invalid', { next });
   ctx.log.info('email-confirm.done', { userId: user.id });
   return redirect(next ?? '/account?notice=email-verified', [await startSession(user, request, ctx)]);

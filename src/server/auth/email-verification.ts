@@ -6,6 +6,8 @@
 // - the first verification ends every session of the account and clears the password, because
 //   whoever set it had not proven the address was theirs (an address can be signed up by anyone),
 //   unless the token itself sets the new password or the person verifying proved they know it;
+// - a password chosen at sign-up and still pending becomes the password only through its own
+//   confirmation; any other use of a mailed token drops it;
 // - every other outstanding mailed token of the account stops working.
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../context.ts';
@@ -21,8 +23,9 @@ export type MailedTokenUse = {
   /** The password the token sets (a reset or set-password link). */
   newPasswordHash?: string;
   /**
-   * The sign-up confirmation: the person verifying typed the account's password, whose hash this
-   * is. It stays if it is still the account's password; any other password is cleared as usual.
+   * The sign-up confirmation: the person verifying typed the account's password, or the password
+   * chosen at sign-up that is still pending, whose hash this is. It becomes or stays the password
+   * if it is still the account's own or pending one; any other password is cleared as usual.
    */
   provenPasswordHash?: string;
 };
@@ -44,7 +47,7 @@ export async function useMailedToken(db: Db, use: MailedTokenUse): Promise<User 
   const password = use.newPasswordHash
     ? sql`${use.newPasswordHash}`
     : use.provenPasswordHash
-      ? sql`CASE WHEN ${users.emailVerifiedAt} IS NOT NULL OR ${users.passwordHash} = ${use.provenPasswordHash} THEN ${users.passwordHash} END`
+      ? sql`CASE WHEN ${users.emailVerifiedAt} IS NOT NULL OR ${users.passwordHash} = ${use.provenPasswordHash} THEN ${users.passwordHash} WHEN ${users.pendingPasswordHash} = ${use.provenPasswordHash} THEN ${users.pendingPasswordHash} END`
       : sql`CASE WHEN ${users.emailVerifiedAt} IS NOT NULL THEN ${users.passwordHash} END`;
   // SQLite evaluates every SET expression against the row as it was, so `password` still sees
   // the old email_verified_at.
@@ -52,7 +55,7 @@ export async function useMailedToken(db: Db, use: MailedTokenUse): Promise<User 
     ...endSessionsStatements(db, use.newPasswordHash ? owner : unverifiedOwner, now),
     db
       .update(users)
-      .set({ passwordHash: password, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
+      .set({ passwordHash: password, pendingPasswordHash: null, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
       .where(eq(users.id, owner)),
     revokeTokensStatement(db, owner, now, { exceptHash: tokenHash }),
     claimTokenStatement(db, tokenHash, use.purpose, now),
@@ -73,7 +76,7 @@ export function operatorVerifiedStatements(db: Db, userId: number, passwordHash:
     revokeTokensStatement(db, userId, now),
     db
       .update(users)
-      .set({ passwordHash, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
+      .set({ passwordHash, pendingPasswordHash: null, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now })
       .where(eq(users.id, userId)),
   ] as const;
 }

@@ -163,12 +163,14 @@ export async function handleVerifyPage(request: Request, ctx: AppContext, _clien
   const token = url.searchParams.get('token');
   const tokenUser = token ? await getTokenUser(ctx, token, 'verify', ctx.clock.now()) : null;
   const loginHref = next ? signInPath(next) : '/login';
+  // Whoever confirms types the password the account has, or the one chosen at sign-up.
+  const asksPassword = tokenUser !== null && (tokenUser.passwordHash ?? tokenUser.pendingPasswordHash) !== null;
   const body = tokenUser
     ? html`<form class="form" method="post" action="/api/auth/verify">
         <input type="hidden" name="token" value="${token}" />${next && html`<input type="hidden" name="next" value="${next}" />`}
-        <p>${t.auth.confirmThat(tokenUser.email, tokenUser.passwordHash !== null)}</p>
+        <p>${t.auth.confirmThat(tokenUser.email, asksPassword)}</p>
         ${
-          tokenUser.passwordHash !== null &&
+          asksPassword &&
           html`<label for="password">${t.auth.password}</label>
         <input id="password" type="password" name="password" autocomplete="current-password" required />`
         }

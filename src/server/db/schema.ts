@@ -9,6 +9,12 @@ export const users = sqliteTable('users', {
   email: text('email').notNull().unique(),
   /** Null for accounts created by a purchase that never set a password. */
   passwordHash: text('password_hash'),
+  /**
+   * The password chosen at sign-up, usable only once the emailed confirmation proves the address
+   * (it then becomes `passwordHash`). Until then a password sign-in fails as a wrong password does,
+   * so signing up an address and then signing in cannot tell a new address from a registered one.
+   */
+  pendingPasswordHash: text('pending_password_hash'),
   /** Copied into every session token as `sv`; bumping it revokes every older token. */
   sessionVersion: integer('session_version').notNull().default(1),
   /** `admin` may see /admin/ and use its actions; made by `npm run admin -- create-admin`. */

@@ -2,7 +2,7 @@
 // does (path, key header, JSON body with the provider's field names) and answers like it.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../config.ts';
+import { type ConfigError, parseConfig } from '../config.ts';
 import { createHttpMailer } from './http-mailer.ts';
 
 type Received = { method: string; path: string; headers: Record<string, string | string[] | undefined>; body: any };

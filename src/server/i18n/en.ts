@@ -255,7 +255,8 @@ export const en = {
     'password-too-short': 'Choose a password of at least 10 characters.',
     'password-too-long': 'That password is too long.',
     'password-common': 'That password is one of the most common ones. Choose another.',
-    'invalid-credentials': 'That email and password do not match an account.',
+    'invalid-credentials':
+      'That email and password do not match an account. If you have just signed up, confirm your address with the link we emailed you first.',
     'wrong-password': 'Your current password is not right.',
     'token-invalid': 'This link has expired or has been used already. Ask for a new one below.',
     'verify-password-wrong': 'That is not the password of this account. If you did not create it, or forgot the password, choose a new one instead.',

@@ -263,7 +263,8 @@ export const fr: Messages = {
     'password-too-short': 'Choisissez un mot de passe d’au moins 10 caractères.',
     'password-too-long': 'Ce mot de passe est trop long.',
     'password-common': 'Ce mot de passe fait partie des plus courants. Choisissez-en un autre.',
-    'invalid-credentials': 'Cette adresse e-mail et ce mot de passe ne correspondent à aucun compte.',
+    'invalid-credentials':
+      'Cette adresse e-mail et ce mot de passe ne correspondent à aucun compte. Si vous venez de vous inscrire, confirmez d’abord votre adresse avec le lien que nous vous avons envoyé.',
     'wrong-password': 'Votre mot de passe actuel n’est pas le bon.',
     'token-invalid': 'Ce lien a expiré ou a déjà servi. Demandez-en un nouveau ci-dessous.',
     'verify-password-wrong':

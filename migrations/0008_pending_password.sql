@@ -1,0 +1,1 @@
+ALTER TABLE `users` ADD `pending_password_hash` text;
