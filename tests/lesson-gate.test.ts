@@ -136,7 +136,7 @@ describe('a paid lesson', () => {
     const html = await response.text();
     expect(html).toContain(PAID_TEXT);
     expect(html).toContain('<h1>Comprehensions</h1>');
-    expect(html).toContain('Mark as complete');
+    expect(html).toContain('Complete and continue');
     expect(html).toMatch(/data-account-link data-signed-in>member\d+@example\.com</);
     expect(html).not.toContain('<!--lesson-progress-->');
 
