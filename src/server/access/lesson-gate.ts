@@ -40,7 +40,7 @@ export const MEDIA_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
 const MAX_MEDIA_NAME = 200;
 
 /** Bumped when the markup the gate injects changes, so that no browser keeps an older page. */
-const INJECTION_VERSION = '1';
+const INJECTION_VERSION = '2';
 
 export type GatePath = { kind: 'lesson'; course: string; lesson: string } | { kind: 'media'; course: string; name: string };
 
