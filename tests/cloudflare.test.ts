@@ -353,6 +353,21 @@ describe('buying and reading on the serverless target', () => {
     expect(visitor).not.toContain(PAID_LESSON);
   });
 
+  test('on D1 too, opening a lesson records it for "Continue", and "Complete and continue" opens the next lesson', async () => {
+    const path = (lesson: string) => `/courses/${COURSE}/${lesson}/`;
+    expect((await status(buyer, path('comprehensions'))).status).toBe(200);
+    const me = (await (await buyer.get('/api/me')).json()) as { courses: { slug: string; continueUrl: string }[] };
+    expect(me.courses.find((course) => course.slug === COURSE)?.continueUrl).toBe(path('comprehensions'));
+    expect(
+      await query<{ lesson: string }>(
+        sql`SELECT r.lesson_slug AS lesson FROM lesson_reads r JOIN users u ON u.id = r.user_id WHERE u.email = 'buyer@example.com'`,
+      ),
+    ).toEqual([{ lesson: 'comprehensions' }]);
+    const marked = await buyer.post('/api/progress', { course: COURSE, lesson: 'comprehensions', done: '1' });
+    expect(marked.status).toBe(303);
+    expect(marked.headers.get('location')).toBe(path('defining-functions'));
+  });
+
   test('the same webhook event delivered again, even at once, grants once', async () => {
     const events = await stripe.events.list({ type: 'checkout.session.completed', limit: 100 });
     const event = events.data.find((item) => (item.data.object as { id: string }).id === sessionId)!;

@@ -1,6 +1,7 @@
 // Lesson progress over HTTP against the built server and a store loaded by the real content sync:
-// marking lessons complete and undoing it, the member's state in the stored page, /account and
-// /api/me, and the posts that must change nothing.
+// "Complete and continue" (to the next lesson) and undoing it, the member's state in the stored
+// page, where "Continue" leads (the lesson last opened, recorded by the gate only when it changes),
+// /account and /api/me, and the posts that must change nothing.
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { grantAccess } from '../src/server/access/ledger.ts';
 import { accountsEnv } from './support/accounts-env.ts';
@@ -16,6 +17,11 @@ const FIRST = 'why-python';
 const SECOND = 'variables-and-types';
 const PAID = 'control-flow';
 const PAID_PATH = `/courses/${COURSE}/${PAID}/`;
+/** The lesson after PAID, and the course's last lesson. */
+const AFTER_PAID = 'lists-and-tuples';
+const LAST = 'project-word-counter';
+const COURSE_PATH = `/courses/${COURSE}/`;
+const path = (lesson: string) => `/courses/${COURSE}/${lesson}/`;
 
 let server: RunningServer;
 let store: TestStore;
@@ -67,12 +73,13 @@ describe('a member marks lessons complete', () => {
     const before = await visitor.get(PAID_PATH);
     const page = await before.text();
     expect(page).toContain('<form class="lesson-progress" id="progress" method="post" action="/api/progress">');
-    expect(page).toContain('Mark as complete');
+    expect(page).toContain('Complete and continue');
     expect(page).not.toContain('data-done');
 
+    // "Complete and continue" opens the next lesson of the course.
     const marked = await mark(visitor, PAID, '1');
     expect(marked.status).toBe(303);
-    expect(marked.headers.get('location')).toBe(`${PAID_PATH}#progress`);
+    expect(marked.headers.get('location')).toBe(path(AFTER_PAID));
     expect(await progressRows(userId)).toEqual([PAID]);
     // Marking twice is harmless.
     expect((await mark(visitor, PAID, '1')).status).toBe(303);
@@ -90,27 +97,40 @@ describe('a member marks lessons complete', () => {
     // Another paid lesson of the course shows the same sidebar state, with its own form unticked.
     const other = await (await visitor.get(`/courses/${COURSE}/comprehensions/`)).text();
     expect(other).toContain(`data-lesson="${PAID}" data-done`);
-    expect(other).toContain('Mark as complete');
+    expect(other).toContain('Complete and continue');
 
-    // A free lesson counts too (its static page shows the form through the site script).
-    expect((await mark(visitor, FIRST, '1')).status).toBe(303);
+    // A free lesson counts too (its static page shows the form through the site script), and
+    // from the first lesson "Complete and continue" leads to the second.
+    const free = await mark(visitor, FIRST, '1');
+    expect(free.status).toBe(303);
+    expect(free.headers.get('location')).toBe(path(SECOND));
+    // "Continue" leads to the lesson last opened: comprehensions, opened just above.
     const me = await (await visitor.get('/api/me')).json();
     expect(me).toEqual({
       signedIn: true,
       email,
       hasPassword: true,
-      courses: [{ slug: COURSE, continueUrl: `/courses/${COURSE}/${SECOND}/`, completed: 2, total: publishedLessons, done: [FIRST, PAID] }],
+      courses: [
+        {
+          slug: COURSE,
+          continueUrl: path('comprehensions'),
+          completed: 2,
+          total: publishedLessons,
+          done: [FIRST, PAID],
+          progress: `2 of ${publishedLessons} lessons`,
+        },
+      ],
     });
     const account = await (await visitor.get('/account')).text();
     expect(account).toContain('Python Fundamentals');
     expect(account).toContain(`2 of ${publishedLessons} lessons`);
-    expect(account).toContain(`<a class="button" href="/courses/${COURSE}/${SECOND}/">Continue where you left off</a>`);
+    expect(account).toContain(`<a class="button" href="${path('comprehensions')}">Continue where you left off</a>`);
 
     const undone = await mark(visitor, PAID, '0');
     expect(undone.status).toBe(303);
     expect(await progressRows(userId)).toEqual([FIRST]);
     const back = await (await visitor.get(PAID_PATH)).text();
-    expect(back).toContain('Mark as complete');
+    expect(back).toContain('Complete and continue');
     expect(back).not.toContain(`data-lesson="${PAID}" data-done`);
     expect(await (await visitor.get('/account')).text()).toContain(`1 of ${publishedLessons} lessons`);
   });
@@ -122,6 +142,84 @@ describe('a member marks lessons complete', () => {
     expect(await (await createVisitor(server.url).get('/api/me')).json()).toEqual({ signedIn: false });
   });
 });
+
+describe('the flow through a course', () => {
+  test('"Complete and continue" on the last lesson leads to the course page', async () => {
+    const { visitor, userId } = await owner();
+    const marked = await mark(visitor, LAST, '1');
+    expect(marked.status).toBe(303);
+    expect(marked.headers.get('location')).toBe(COURSE_PATH);
+    expect(await progressRows(userId)).toEqual([LAST]);
+  });
+
+  test('"Continue" leads to the lesson last opened, not the first incomplete one', async () => {
+    const { visitor, userId } = await owner();
+    const continueUrl = async () => (await (await visitor.get('/api/me')).json()).courses[0].continueUrl;
+    const account = async () => (await visitor.get('/account')).text();
+    // Nothing opened or completed yet: the first lesson, to start.
+    expect(await continueUrl()).toBe(path(FIRST));
+    expect(await account()).toContain(`<a class="button" href="${path(FIRST)}">Start the course</a>`);
+
+    // Opening a paid lesson records it, though lessons before it are not complete.
+    expect((await visitor.get(path('dicts-and-sets'))).status).toBe(200);
+    expect(await lastRead(userId)).toBe('dicts-and-sets');
+    expect(await continueUrl()).toBe(path('dicts-and-sets'));
+    expect(await account()).toContain(`<a class="button" href="${path('dicts-and-sets')}">Continue where you left off</a>`);
+    // Going back to an earlier lesson moves it back: the last one read, not the furthest.
+    expect((await visitor.get(PAID_PATH)).status).toBe(200);
+    expect(await continueUrl()).toBe(PAID_PATH);
+
+    // A HEAD is not a read.
+    const cookie = [...visitor.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const head = await fetch(`${server.url}${path(LAST)}`, { method: 'HEAD', headers: { cookie }, redirect: 'manual' });
+    expect(head.status).toBe(200);
+    expect(await lastRead(userId)).toBe(PAID);
+
+    // Once every lesson is complete, "Start again" leads to the first lesson.
+    const { rows } = await store.client.execute({ sql: 'SELECT slug FROM lessons WHERE course_slug = ? AND published = 1', args: [COURSE] });
+    for (const row of rows) expect((await mark(visitor, String(row.slug), '1')).status).toBe(303);
+    expect(await continueUrl()).toBe(path(FIRST));
+    expect(await account()).toContain(`<a class="button" href="${path(FIRST)}">Start again</a>`);
+  });
+
+  test('re-reading a lesson, or revalidating it, writes nothing', async () => {
+    const { visitor, userId } = await owner();
+    const first = await visitor.get(path('comprehensions'));
+    await first.arrayBuffer();
+    const recorded = await readRow(userId);
+    expect(recorded?.lesson_slug).toBe('comprehensions');
+    // The row is the same row, untouched: its time does not move on a second read or a 304.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await (await visitor.get(path('comprehensions'))).arrayBuffer();
+    expect((await visitor.get(path('comprehensions'), { 'if-none-match': first.headers.get('etag')! })).status).toBe(304);
+    expect(await readRow(userId)).toEqual(recorded);
+  });
+
+  test('a last read lesson that is no longer published is passed over', async () => {
+    const { visitor, userId } = await owner();
+    await store.client.execute({ sql: 'INSERT INTO lesson_reads VALUES (?, ?, ?, ?)', args: [userId, COURSE, 'a-lesson-gone-from-git', Date.now()] });
+    expect((await (await visitor.get('/api/me')).json()).courses[0].continueUrl).toBe(path(FIRST));
+  });
+
+  test('a member who cannot read the lesson records nothing', async () => {
+    const { visitor, userId } = await signUp();
+    const response = await visitor.get(PAID_PATH);
+    expect(response.status).toBe(303);
+    expect(await readRow(userId)).toBeUndefined();
+  });
+});
+
+async function readRow(userId: number) {
+  const { rows } = await store.client.execute({
+    sql: 'SELECT lesson_slug, read_at FROM lesson_reads WHERE user_id = ? AND course_slug = ?',
+    args: [userId, COURSE],
+  });
+  return rows[0] ? { lesson_slug: rows[0].lesson_slug, read_at: rows[0].read_at } : undefined;
+}
+
+async function lastRead(userId: number) {
+  return (await readRow(userId))?.lesson_slug;
+}
 
 describe('posts that change nothing', () => {
   test('from another site, without access, for an unknown lesson, signed out, or malformed', async () => {

@@ -10,7 +10,7 @@ import { ROUTES } from '../src/server/routes.ts';
 
 /** Bytes, raw and gzipped (what a reader downloads through a compressing server). */
 const BUDGETS = {
-  /** The one script of the static pages: the member state (account link, owned course) from /api/me. */
+  /** The one script of the static pages: the member state (account link, owned course) from /api/me, and code blocks' copy button. */
   script: { raw: 1_536, gzip: 800 },
   /** HTML and CSS of one page, by kind. */
   catalogue: { raw: 25_000, gzip: 8_000 },

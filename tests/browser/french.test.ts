@@ -68,14 +68,25 @@ test('a French reader signs up, buys, reads and resets their password, in French
     await axe(page, 'paiement (stand-in)');
     await page.getByRole('button', { name: /^Payer 49,00/ }).click();
     await page.waitForURL(suite.url(PREVIEW_PATH));
-    await page.getByRole('button', { name: 'Marquer comme terminée' }).click();
-    await page.getByRole('button', { name: 'Terminée ✓ (annuler)' }).waitFor();
+    await page.getByRole('button', { name: 'Terminer et continuer' }).click();
+    await page.waitForURL((url) => url.pathname !== PREVIEW_PATH && url.pathname.startsWith('/courses/'));
 
     await page.goto(suite.url(PAID_PATH));
     await page.getByText(PAID_TEXT).waitFor();
+    // The copy buttons of the code blocks speak the site's language too.
+    await page.getByRole('button', { name: 'Copier le code' }).first().waitFor();
     await axe(page, 'leçon payante');
-    await page.getByRole('button', { name: 'Marquer comme terminée' }).click();
+    await page.getByRole('button', { name: 'Terminer et continuer' }).click();
+    await page.waitForURL((url) => url.pathname !== PAID_PATH);
+    await page.goto(suite.url(PAID_PATH));
     await page.getByRole('button', { name: 'Terminée ✓ (annuler)' }).waitFor();
+    expect(
+      await page
+        .getByRole('navigation', { name: 'Leçons de ce cours' })
+        .locator('a[data-done]')
+        .first()
+        .evaluate((link) => getComputedStyle(link, '::after').content),
+    ).toBe('"✓" / "terminée"');
 
     await page.goto(suite.url('/account'));
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Votre compte');

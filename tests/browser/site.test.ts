@@ -96,21 +96,20 @@ describe('journeys', () => {
       await page.getByRole('button', { name: 'Pay $49.00', exact: true }).click();
 
       // The success page sends the buyer to the first lesson, which now knows they own the course.
+      // "Complete and continue" marks it and opens the next one.
       await page.waitForURL(suite.url(PREVIEW_PATH));
-      await page.getByRole('button', { name: 'Mark as complete' }).click();
-      await page.waitForURL(suite.url(`${PREVIEW_PATH}#progress`));
-      await page.getByRole('button', { name: 'Completed ✓ (undo)' }).waitFor();
+      await page.getByRole('button', { name: 'Complete and continue' }).click();
+      await page.waitForURL(suite.url(`/courses/${COURSE}/variables-and-types/`));
+      await page.getByRole('button', { name: 'Complete and continue' }).waitFor();
       expect(await page.getByRole('complementary', { name: 'About this course' }).isVisible()).toBe(false);
 
-      // On to the first paid lesson, by the pager.
-      await page.getByRole('link', { name: /^Next/ }).click();
-      await page.waitForURL(suite.url(`/courses/${COURSE}/variables-and-types/`));
+      // On to the first paid lesson, by the pager, and through it with "Complete and continue".
       await page.getByRole('link', { name: /^Next/ }).click();
       await page.waitForURL(suite.url(PAID_PATH));
       expect(await heading(page)).toBe(PAID_TITLE);
       await page.getByText(PAID_TEXT).waitFor();
-      await page.getByRole('button', { name: 'Mark as complete' }).click();
-      await page.getByRole('button', { name: 'Completed ✓ (undo)' }).waitFor();
+      await page.getByRole('button', { name: 'Complete and continue' }).click();
+      await page.waitForURL(suite.url(`/courses/${COURSE}/lists-and-tuples/`));
       const sidebar = page.getByRole('navigation', { name: 'Lessons of this course' });
       expect(await sidebar.locator('a[data-done]').count()).toBe(2);
 
@@ -120,13 +119,30 @@ describe('journeys', () => {
       const course = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Python Fundamentals' }) });
       expect(await course.textContent()).toMatch(/2 of 10 lessons/);
       expect(await course.getByRole('progressbar', { name: 'Progress in Python Fundamentals' }).getAttribute('value')).toBe('2');
+      // "Continue" goes to the lesson last opened, not to the first incomplete one.
       await course.getByRole('link', { name: 'Continue where you left off' }).click();
-      await page.waitForURL((url) => url.pathname === `/courses/${COURSE}/variables-and-types/`);
+      await page.waitForURL((url) => url.pathname === `/courses/${COURSE}/lists-and-tuples/`);
 
-      // And the course page says it is theirs.
+      // And the course page says it is theirs: progress, "Continue" to the same lesson, and every
+      // lesson of the syllabus a link, the completed ones ticked.
       await page.goto(suite.url(COURSE_PATH));
       await page.getByText('You own this course.').waitFor();
       expect(await page.getByRole('button', { name: 'Buy for $49' }).isVisible()).toBe(false);
+      expect(await page.locator('[data-owned]').getByText('2 of 10 lessons').isVisible()).toBe(true);
+      expect(await page.getByRole('link', { name: 'Continue', exact: true }).getAttribute('href')).toBe(`/courses/${COURSE}/lists-and-tuples/`);
+      const syllabus = page.getByRole('region', { name: 'Syllabus' });
+      expect(await syllabus.getByRole('link').count()).toBe(10);
+      expect(await syllabus.locator('a[data-done]').evaluateAll((links) => links.map((link) => link.getAttribute('href')))).toEqual([PREVIEW_PATH, PAID_PATH]);
+      // A tick says what it means to a screen reader.
+      expect(
+        await syllabus
+          .locator('a[data-done]')
+          .first()
+          .evaluate((link) => getComputedStyle(link, '::after').content),
+      ).toBe('"✓" / "completed"');
+      await syllabus.getByRole('link', { name: 'Comprehensions' }).click();
+      await page.waitForURL(suite.url(`/courses/${COURSE}/comprehensions/`));
+      expect(await heading(page)).toBe('Comprehensions');
     });
   });
 
@@ -233,11 +249,41 @@ describe('journeys', () => {
       await page.waitForURL(suite.url(PAID_PATH));
       expect(await heading(page)).toBe(PAID_TITLE);
       await page.getByText(PAID_TEXT).waitFor();
-      await page.getByRole('button', { name: 'Mark as complete' }).click();
-      await page.waitForURL(suite.url(`${PAID_PATH}#progress`));
+      // No script, no copy button: the code is there to select.
+      expect(await page.locator('.prose pre').count()).toBeGreaterThan(0);
+      expect(await page.getByRole('button', { name: 'Copy code' }).count()).toBe(0);
+      // "Complete and continue" is a plain form: it marks the lesson and opens the next one.
+      await page.getByRole('button', { name: 'Complete and continue' }).click();
+      await page.waitForURL(suite.url(`/courses/${COURSE}/lists-and-tuples/`));
+      await page.getByRole('navigation', { name: 'Lessons of this course' }).locator(`a[data-done][href="${PAID_PATH}"]`).waitFor({ state: 'attached' });
+      await page.goto(suite.url(PAID_PATH));
       await page.getByRole('button', { name: 'Completed ✓ (undo)' }).waitFor();
       await page.goto(suite.url('/account'));
       expect(await page.getByText('1 of 10 lessons').count()).toBe(1);
+      // "Continue" leads back to the lesson last opened.
+      expect(await page.getByRole('link', { name: 'Continue where you left off' }).getAttribute('href')).toBe(PAID_PATH);
+    });
+  });
+
+  test('a code block is copied with its button, from the keyboard', async () => {
+    await journey(newJourney(browser), async (page) => {
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.url('') });
+      await page.goto(suite.url(PREVIEW_PATH));
+      const blocks = page.locator('.prose pre');
+      const buttons = page.getByRole('button', { name: 'Copy code' });
+      // One button a block, right after it, so that Tab reaches it just after the code.
+      expect(await buttons.count()).toBe(await blocks.count());
+      const code = (await blocks.nth(1).textContent())!;
+      expect(code.length).toBeGreaterThan(0);
+      await buttons.nth(1).focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('button', { name: 'Copied' }).waitFor();
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
+      const state = await focusState(page);
+      expect(state.visible, `focus is visible on the copy button (outline contrast ${state.contrast?.toFixed(2)})`).toBe(true);
+      // Leaving it puts its label back.
+      await page.keyboard.press('Tab');
+      expect(await buttons.count()).toBe(await blocks.count());
     });
   });
 

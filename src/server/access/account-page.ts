@@ -24,7 +24,11 @@ export async function handleAccountPage(request: Request, ctx: AppContext, _clie
             <progress value="${course.completed}" max="${course.total || 1}" aria-label="${t.account.progressIn(course.title)}"></progress>
             <span>${t.account.lessonsDone(course.completed, course.total)}</span>
             <a class="button" href="${course.continueUrl}">${
-              course.total > 0 && course.completed === course.total ? t.account.startAgain : course.completed > 0 ? t.account.continue : t.account.start
+              course.total > 0 && course.completed === course.total
+                ? t.account.startAgain
+                : course.completed > 0 || course.lastRead
+                  ? t.account.continue
+                  : t.account.start
             }</a>
           </li>`,
         )}

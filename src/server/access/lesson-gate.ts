@@ -7,9 +7,13 @@
 //   lesson that exists (redirect to sign in) from one that does not (404).
 // - A signed-in request makes exactly one query, which returns the member's session version and
 //   the end of the token's session row (`sessionColumnsSql`, checked by `settleSession`), whether the member may read the course (`mayReadSql`: access as `hasAccessSql` defines it, or the admin role), the
-//   page and its content hash, and the member's completed lessons in the course.
+//   page and its content hash, the member's completed lessons in the course, and the lesson they
+//   last opened in it.
+// - Opening a lesson records it as the member's last read in the course (where "Continue" leads),
+//   but only when it is not the one already recorded: reading on costs one small write per new
+//   lesson, and re-reading (or revalidating) a page costs none (docs/decisions/0019).
 // - The stored page is the same for every member; the member's state (completed lessons in the
-//   sidebar, the "Mark as complete" form, the account link) is put in at hooks the lesson view
+//   sidebar, the "Complete and continue" form, the account link) is put in at hooks the lesson view
 //   leaves (member-page.ts). No HTML parser and no Markdown at request time. Each page version is
 //   cut at its hooks once and kept in memory; the query sends the page only when the version the
 //   gate holds is not the stored one, so a member's request usually moves no page out of the store.
@@ -36,7 +40,7 @@ export const MEDIA_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
 const MAX_MEDIA_NAME = 200;
 
 /** Bumped when the markup the gate injects changes, so that no browser keeps an older page. */
-const INJECTION_VERSION = '1';
+const INJECTION_VERSION = '2';
 
 export type GatePath = { kind: 'lesson'; course: string; lesson: string } | { kind: 'media'; course: string; name: string };
 
@@ -143,6 +147,8 @@ export type LessonRecord = SessionRecord & {
   html: string | null;
   /** The member's completed lessons in the course, space-separated. */
   done: string | null;
+  /** The lesson of the course the member last opened, if any. */
+  lastRead: string | null;
 };
 
 /** What the gate's one query returns about a member and a private file (no row: no such member). */
@@ -163,10 +169,17 @@ export function lessonQuery(userId: SQL | number, sessionId: SQL | string, cours
   return sql`SELECT ${sessionColumnsSql(sessionId)}, u.email AS email,
       ${mayReadSql(course)} AS entitled,
       l.content_hash AS hash, CASE WHEN l.content_hash = ${knownHash} THEN NULL ELSE l.html END AS html,
-      (SELECT group_concat(p.lesson_slug, ' ') FROM lesson_progress p WHERE p.user_id = u.id AND p.course_slug = ${course}) AS done
+      (SELECT group_concat(p.lesson_slug, ' ') FROM lesson_progress p WHERE p.user_id = u.id AND p.course_slug = ${course}) AS done,
+      (SELECT r.lesson_slug FROM lesson_reads r WHERE r.user_id = u.id AND r.course_slug = ${course}) AS lastRead
     FROM users u
     LEFT JOIN lessons l ON l.course_slug = ${course} AND l.slug = ${lesson} AND l.published = 1 AND l.preview = 0
     WHERE u.id = ${userId}`;
+}
+
+/** Records `lesson` as the member's last opened lesson of `course`. */
+export async function recordRead(ctx: Pick<AppContext, 'db' | 'clock'>, userId: number, course: string, lesson: string): Promise<void> {
+  await ctx.db.run(sql`INSERT INTO lesson_reads (user_id, course_slug, lesson_slug, read_at) VALUES (${userId}, ${course}, ${lesson}, ${ctx.clock.now()})
+    ON CONFLICT (user_id, course_slug) DO UPDATE SET lesson_slug = excluded.lesson_slug, read_at = excluded.read_at`);
 }
 
 /** SQL: the gate's one query for a private file; the body is only read for an entitled member. */
@@ -285,6 +298,18 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     if (!page) {
       ctx.log.error('lesson-gate.page-missing', { course: path.course, lesson: path.lesson });
       return notFound(head, renewed);
+    }
+
+    // A HEAD is not a read. The write is awaited so that the next "Continue" sees it on every
+    // runtime; a failure costs the member only that, never the page.
+    if (!head && row.lastRead !== path.lesson) {
+      await recordRead(ctx, userId, path.course, path.lesson).catch((error: unknown) =>
+        ctx.log.error('lesson-gate.record-read-failed', {
+          course: path.course,
+          lesson: path.lesson,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
     }
 
     const done = row.done ? row.done.split(' ').sort() : [];

@@ -1,9 +1,11 @@
 // GET /api/me: who is signed in and what they own, for the small script on static pages (the
-// account link, "You own this course", progress on free lessons). One store query: the token is
+// account link, "You own this course" with the member's progress and where "Continue" leads, progress
+// on free lessons). One store query: the token is
 // verified without the store, then the member and their courses are read together.
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
 import { clearSessionCookies, readCurrent, readSession, sessionColumnsSql, settleSession, type SessionRecord } from '../auth/session.ts';
+import { messagesOf } from '../i18n/index.ts';
 import { ownedCoursesSql, parseOwnedCourses } from './progress.ts';
 
 export type MeAnswer =
@@ -13,7 +15,8 @@ export type MeAnswer =
       signedIn: true;
       email: string;
       hasPassword: boolean;
-      courses?: { slug: string; continueUrl: string; completed: number; total: number; done: string[] }[];
+      /** `progress`: the figure in words, in the site's language (`3 of 10 lessons`), for the course page. */
+      courses?: { slug: string; continueUrl: string; completed: number; total: number; done: string[]; progress: string }[];
     };
 
 /** Never cached by anyone but the browser's own request. */
@@ -37,7 +40,15 @@ export async function handleMe(request: Request, ctx: AppContext): Promise<Respo
   const settled = await settleSession({ ...read, claims: read.claims }, row, request.url, ctx);
   for (const cookie of settled.setCookies) headers.append('Set-Cookie', cookie);
   if (!settled.valid || !row) return answer({ signedIn: false });
-  const courses = parseOwnedCourses(row.courses).map(({ slug, continueUrl, completed, total, done }) => ({ slug, continueUrl, completed, total, done }));
+  const t = await messagesOf(ctx);
+  const courses = parseOwnedCourses(row.courses).map(({ slug, continueUrl, completed, total, done }) => ({
+    slug,
+    continueUrl,
+    completed,
+    total,
+    done,
+    progress: t.account.lessonsDone(completed, total),
+  }));
   const member = { signedIn: true as const, email: row.email, hasPassword: Boolean(row.hasPassword) };
   return answer(courses.length ? { ...member, courses } : member);
 }

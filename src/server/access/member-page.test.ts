@@ -16,7 +16,7 @@ describe('a member page', () => {
     expect(html).toContain('data-lesson="one" data-done>One');
     expect(html).toContain('data-lesson="two" aria-current="page">Two ✓ é');
     expect(html).toContain('data-lesson="three" data-done>Three');
-    expect(html).toContain('<button class="button" type="submit">Mark as complete</button>');
+    expect(html).toContain('<button class="button" type="submit">Complete and continue</button>');
     expect(html).toContain('<input type="hidden" name="done" value="1">');
     // `$&` in an email is text, not a replacement pattern; the email is escaped.
     expect(html).toContain('data-account-link data-signed-in>a$&#38;b@example.com</a>');

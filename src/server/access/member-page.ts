@@ -2,7 +2,7 @@
 // member; what differs is put in at the hooks the lesson view leaves:
 //
 // - ` data-lesson="<slug>"` on each sidebar link: ` data-done` follows it for a completed lesson;
-// - PROGRESS_MARKER, an HTML comment: replaced by the "Mark as complete" (or undo) form;
+// - PROGRESS_MARKER, an HTML comment: replaced by the "Complete and continue" (or undo) form;
 // - the `data-account-link` link in the header (its text in the site's language): the member's
 //   email, so that the page's script need not ask /api/me who is signed in.
 //
@@ -165,13 +165,13 @@ function formsFor(t: Texts, course: string, lesson: string): NonNullable<Prepare
   return { course, lesson, open: [open, utf8Length(open)], done: [done, utf8Length(done)] };
 }
 
-/** The progress form: one button that marks the lesson complete, or undoes it. */
+/** The progress form: one button that marks the lesson complete and opens the next, or undoes it. */
 export function progressForm(t: Texts, course: string, lesson: string, done: boolean): string {
   return (
     `<form class="lesson-progress${done ? ' is-done' : ''}" id="progress" method="post" action="/api/progress">` +
     `<input type="hidden" name="course" value="${escapeHtml(course)}"><input type="hidden" name="lesson" value="${escapeHtml(lesson)}">` +
     `<input type="hidden" name="done" value="${done ? '0' : '1'}">` +
-    `<button class="button${done ? ' secondary' : ''}" type="submit">${escapeHtml(done ? t.lesson.completedUndo : t.lesson.markComplete)}</button></form>`
+    `<button class="button${done ? ' secondary' : ''}" type="submit">${escapeHtml(done ? t.lesson.completedUndo : t.lesson.completeAndContinue)}</button></form>`
   );
 }
 

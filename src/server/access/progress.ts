@@ -1,5 +1,6 @@
-// Lesson progress: members mark lessons of their courses complete (a form on each lesson), and the
-// account page and /api/me show how far they are in each course they own.
+// Lesson progress: members mark lessons of their courses complete ("Complete and continue" on each
+// lesson, which then opens the next one), and the account page, /api/me and the course page show
+// how far they are in each course they own and where "Continue" leads.
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext, Db } from '../context.ts';
@@ -20,7 +21,12 @@ export type OwnedCourse = {
   completed: number;
   /** Slugs of those lessons. */
   done: string[];
-  /** The first published lesson not completed yet; the first lesson once all are; else the course page. */
+  /** The published lesson the member last opened, if any. */
+  lastRead: string | null;
+  /**
+   * The lesson the member last opened (still published); else the first one not completed yet; the
+   * first lesson once all are complete; else the course page.
+   */
   continueUrl: string;
 };
 
@@ -37,24 +43,29 @@ export function ownedCoursesSql(userId: SQL | number): SQL {
       'total', (SELECT count(*) FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1),
       'done', json((SELECT json_group_array(slug) FROM (SELECT l.slug AS slug FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1 AND ${doneSql} ORDER BY l.position))),
       'next', (SELECT l.slug FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1 AND NOT ${doneSql} ORDER BY l.position LIMIT 1),
-      'first', (SELECT l.slug FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1 ORDER BY l.position LIMIT 1)
+      'first', (SELECT l.slug FROM lessons l WHERE l.course_slug = c.slug AND l.published = 1 ORDER BY l.position LIMIT 1),
+      'last', (SELECT r.lesson_slug FROM lesson_reads r JOIN lessons l ON l.course_slug = r.course_slug AND l.slug = r.lesson_slug AND l.published = 1
+        WHERE r.user_id = ${userId} AND r.course_slug = c.slug)
     ))
     FROM (SELECT slug, title FROM courses c WHERE ${hasAccessSql(userId, sql`c.slug`)} ORDER BY c.position, c.slug) c)`;
 }
 
-type OwnedCourseJson = { slug: string; title: string; total: number; done: string[]; next: string | null; first: string | null };
+type OwnedCourseJson = { slug: string; title: string; total: number; done: string[]; next: string | null; first: string | null; last: string | null };
 
 /** Reads the JSON that `ownedCoursesSql` produced. */
 export function parseOwnedCourses(json: string | null): OwnedCourse[] {
   if (!json) return [];
   return (JSON.parse(json) as OwnedCourseJson[]).map((course) => {
-    const start = course.next ?? course.first;
+    // A finished course starts again; otherwise the member goes back to where they were reading.
+    const finished = course.total > 0 && course.done.length >= course.total;
+    const start = finished ? course.first : (course.last ?? course.next ?? course.first);
     return {
       slug: course.slug,
       title: course.title,
       total: course.total,
       completed: course.done.length,
       done: course.done,
+      lastRead: course.last,
       continueUrl: start ? lessonPath(course.slug, start) : `/courses/${course.slug}/`,
     };
   });
@@ -72,8 +83,9 @@ const progressForm = z.object({
 });
 
 /**
- * POST /api/progress (course, lesson, done=1|0): marks a lesson complete or not, then back to the
- * lesson, at its progress form. Only a signed-in member entitled to the course, for a published
+ * POST /api/progress (course, lesson, done=1|0). `1`, "Complete and continue": marks the lesson
+ * complete and opens the next published lesson of the course, or the course page after the last
+ * one. `0` (undo): marks it not complete and goes back to the lesson, at its form. Only a signed-in member entitled to the course, for a published
  * lesson of it; anything else changes nothing (sign in, 403, 404).
  */
 export async function handleProgress(request: Request, ctx: AppContext): Promise<Response> {
@@ -94,9 +106,11 @@ export async function handleProgress(request: Request, ctx: AppContext): Promise
   const sessionId = read.claims.sessionId ?? '';
   const query = async () =>
     (
-      await ctx.db.all<SessionRecord & { entitled: number; lesson: string | null }>(sql`SELECT ${sessionColumnsSql(sessionId)},
+      await ctx.db.all<SessionRecord & { entitled: number; lesson: string | null; next: string | null }>(sql`SELECT ${sessionColumnsSql(sessionId)},
           ${hasAccessSql(sql`u.id`, course)} AS entitled,
-          (SELECT l.slug FROM lessons l WHERE l.course_slug = ${course} AND l.slug = ${lesson} AND l.published = 1) AS lesson
+          (SELECT l.slug FROM lessons l WHERE l.course_slug = ${course} AND l.slug = ${lesson} AND l.published = 1) AS lesson,
+          (SELECT n.slug FROM lessons n JOIN lessons l ON l.course_slug = n.course_slug AND l.slug = ${lesson}
+            WHERE n.course_slug = ${course} AND n.published = 1 AND n.position > l.position ORDER BY n.position LIMIT 1) AS next
         FROM users u WHERE u.id = ${userId}`)
     )[0];
   const row = await readCurrent(read.claims, query, ctx, (found) => !found.entitled);
@@ -108,8 +122,8 @@ export async function handleProgress(request: Request, ctx: AppContext): Promise
   if (done === '1') {
     await ctx.db.run(sql`INSERT INTO lesson_progress (user_id, course_slug, lesson_slug, completed_at)
       VALUES (${userId}, ${course}, ${lesson}, ${ctx.clock.now()}) ON CONFLICT DO NOTHING`);
-  } else {
-    await ctx.db.run(sql`DELETE FROM lesson_progress WHERE user_id = ${userId} AND course_slug = ${course} AND lesson_slug = ${lesson}`);
+    return redirect(row.next === null ? `/courses/${course}/` : lessonPath(course, row.next), settled.setCookies);
   }
+  await ctx.db.run(sql`DELETE FROM lesson_progress WHERE user_id = ${userId} AND course_slug = ${course} AND lesson_slug = ${lesson}`);
   return redirect(`${back}#progress`, settled.setCookies);
 }

@@ -282,6 +282,24 @@ export const lessonProgress = sqliteTable(
 );
 
 /**
+ * The lesson each member last opened in each course, where "Continue" leads. One row per member and
+ * course, written by the lesson gate only when the member opens a different lesson than the one
+ * recorded, so re-reading a lesson costs no write.
+ */
+export const lessonReads = sqliteTable(
+  'lesson_reads',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    courseSlug: text('course_slug').notNull(),
+    lessonSlug: text('lesson_slug').notNull(),
+    readAt: integer('read_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.courseSlug] })],
+);
+
+/**
  * Who did what by hand, and why: every admin action (web or command line) writes one row, in the
  * same batch as its effect.
  */

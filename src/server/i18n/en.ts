@@ -58,6 +58,8 @@ export const en = {
     free: 'Free',
     searchCourse: 'Search this course',
     search: 'Search',
+    copyCode: 'Copy code',
+    codeCopied: 'Copied',
   },
   course: {
     notOwned: 'Your account does not own this course yet. Buy it here to read every lesson.',
@@ -75,6 +77,7 @@ export const en = {
     saleEnded: (ended: string) => html`<strong>This course is no longer on sale</strong>: its sale ended ${ended}.`,
     youOwn: 'You own this course.',
     continue: 'Continue',
+    lessonDone: 'completed',
     backTo: (blog: string) => `← Back to ${blog}`,
     theBlog: 'the blog',
   },
@@ -86,7 +89,7 @@ export const en = {
     minRead: (minutes: number) => `${minutes} min read`,
     onThisPage: 'On this page',
     table: 'Table',
-    markComplete: 'Mark as complete',
+    completeAndContinue: 'Complete and continue',
     completedUndo: 'Completed ✓ (undo)',
     about: 'About this course',
     freeLessonOf: (url: string, course: string, count: number) =>

@@ -63,6 +63,8 @@ export const fr: Messages = {
     free: 'Gratuit',
     searchCourse: 'Rechercher dans ce cours',
     search: 'Rechercher',
+    copyCode: 'Copier le code',
+    codeCopied: 'Copié',
   },
   course: {
     notOwned: 'Votre compte ne possède pas encore ce cours. Achetez-le ici pour lire toutes les leçons.',
@@ -80,6 +82,7 @@ export const fr: Messages = {
     saleEnded: (ended: string) => html`<strong>Ce cours n’est plus en vente</strong> : sa vente s’est terminée le ${ended}.`,
     youOwn: 'Ce cours est à vous.',
     continue: 'Continuer',
+    lessonDone: 'terminée',
     backTo: (blog: string) => `← Retour vers ${blog}`,
     theBlog: 'le blog',
   },
@@ -91,7 +94,7 @@ export const fr: Messages = {
     minRead: (minutes: number) => `${minutes} min de lecture`,
     onThisPage: 'Sur cette page',
     table: 'Tableau',
-    markComplete: 'Marquer comme terminée',
+    completeAndContinue: 'Terminer et continuer',
     completedUndo: 'Terminée ✓ (annuler)',
     about: 'À propos de ce cours',
     freeLessonOf: (url: string, course: string, count: number) =>
