@@ -59,8 +59,12 @@ const lessons = createLessonRoute(context.app, resolve(dist, 'client'), context.
 await lessons.index.refresh(context.app.db);
 context.app.log.info('lesson-gate.ready', { paidLessons: lessons.index.size(), reads: lessons.reads });
 
+let stopping = false;
 const server = createServer(
   withRequestLog(context.app.log, context.app.config.trustProxy, (req, res) => {
+    // Once stopping, each answer closes its connection: a client that keeps one alive (Caddy's
+    // health checks, which come every few seconds) would otherwise hold the process past its grace.
+    if (stopping) res.setHeader('Connection', 'close');
     if (lessons.matches(req.url)) lessons.serve(req, res);
     else handler(req, res);
   }),
@@ -69,7 +73,6 @@ const host = context.app.config.host;
 const port = context.app.config.port;
 server.listen(port, host, () => context.app.log.info('server.listening', { url: `http://${host}:${port}/` }));
 
-let stopping = false;
 function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;

@@ -95,7 +95,7 @@ test('a storm through the balancer over three replica servers, one killed halfwa
 
   // Reconcile as an operator runs it on an app machine: with DATABASE_SYNC_URL it works on the primary.
   const reconciled = await runReconcile(site, harness.env('tools'));
-  console.log(`  reconcile: ${reconciled.trim().split('\n').length - 1} line(s) of changes`);
+  console.log(`  reconcile: ${reconciled.split('\n').filter((line) => /^\s+\S/.test(line)).length} change(s)\n${reconciled}`);
   const check = await checkLedgerAgainstStandin(site);
   expect(check.paidSessions).toBe(report.paid);
   expect(check.purchases).toBe(report.paid);
