@@ -14,7 +14,7 @@ import { createVisitor, type Visitor } from '../support/visitor.ts';
 
 /**
  * What a storm needs of a site: the stand-ins, a store client on the store itself (the primary, on
- * replicas), and where buyers go (`server.url`, unless the storm is given `newVisitor`).
+ * replicas), and where buyers go (`server.url`, unless the storm is given a `balancer`).
  */
 export type StormSite = Pick<PaymentsSite, 'standin' | 'sink' | 'stripe' | 'control'> & {
   store: Pick<TestStore, 'client' | 'url'>;
