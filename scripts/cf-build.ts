@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readNodeEnv } from '../src/node/env.ts';
+import { distDirOf } from '../src/server/config.ts';
 import { staticHeadersFile } from '../src/server/http/security-headers.ts';
 import { workerFirstPaths } from '../src/server/routes.ts';
 
@@ -61,7 +62,7 @@ export function finishCloudflareBuild(dist: string, stripeApiBase?: string): voi
 
 if (import.meta.main) {
   const { values } = parseArgs({ options: { dist: { type: 'string' }, 'no-build': { type: 'boolean' } } });
-  const dist = resolve(values.dist ?? readNodeEnv().DIST_DIR ?? 'dist');
+  const dist = resolve(values.dist ?? distDirOf(readNodeEnv()));
   if (!values['no-build']) {
     const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/astro/bin/astro.mjs'), 'build', '--outDir', dist], {
       stdio: 'inherit',

@@ -7,7 +7,7 @@
 // send_email binding, which wrangler simulates (it logs each message and writes its text to a file).
 import { join, resolve } from 'node:path';
 import { readNodeEnv } from '../src/node/env.ts';
-import { listenAddress } from '../src/server/config.ts';
+import { distDirOf, listenAddress } from '../src/server/config.ts';
 import { createSupervisor, ROOT } from './dev-processes.ts';
 
 const shell = readNodeEnv();
@@ -23,7 +23,7 @@ const env: NodeJS.ProcessEnv = {
 };
 // Without a key the stand-in runs (below); the build's pages must let the buy form reach its checkout page.
 if (!env.STRIPE_SECRET_KEY) env.STRIPE_API_BASE = `http://127.0.0.1:${env.STANDIN_PORT ?? '12111'}`;
-const dist = resolve(env.DIST_DIR ?? 'dist');
+const dist = resolve(distDirOf(env));
 const { run, serve, startStripeStandin, stop } = createSupervisor(env);
 
 // The build is the long step. What does not need it runs meanwhile: loading wrangler and the

@@ -4,10 +4,11 @@
 // authors who want that in CI. `npm run check --strict` works too: npm hands the flag over as
 // npm_config_strict.
 import { CatalogError, countProblems, formatProblems, loadCatalog } from '../src/catalog/load.ts';
+import { coursesDirOf } from '../src/server/config.ts';
 
 const args = process.argv.slice(2);
 const strict = args.includes('--strict') || process.env.npm_config_strict === 'true';
-const dir = args.find((arg) => !arg.startsWith('--')) ?? process.env.COURSES_DIR ?? 'courses';
+const dir = args.find((arg) => !arg.startsWith('--')) ?? coursesDirOf(process.env);
 const started = performance.now();
 try {
   const catalog = await loadCatalog(dir, { strict });

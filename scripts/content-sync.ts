@@ -13,7 +13,7 @@ import { readBundleFolder } from '../src/catalog/bundle-folder.ts';
 import { assertMigrated, StoreNotMigratedError } from '../src/node/migrations.ts';
 import { readNodeEnv } from '../src/node/env.ts';
 import { openToolStore } from '../src/node/store.ts';
-import { ConfigError, parseConfig } from '../src/server/config.ts';
+import { ConfigError, distDirOf, parseConfig } from '../src/server/config.ts';
 import { BundleError } from '../src/server/content/bundle.ts';
 import { LATEST_MIGRATION } from '../src/server/db/migrations.ts';
 import { formatSummary, syncContent } from '../src/server/content/sync.ts';
@@ -23,7 +23,7 @@ try {
   const env = readNodeEnv();
   if (values.d1 !== undefined) {
     if (values.d1 !== 'local' && values.d1 !== 'remote') throw new ConfigError(['--d1: takes local or remote']);
-    const dir = resolve(values.bundle ?? join(env.DIST_DIR ?? 'dist', 'private'));
+    const dir = resolve(values.bundle ?? join(distDirOf(env), 'private'));
     const started = performance.now();
     const { openD1, readBundleForD1 } = await import('./cf-d1.ts');
     const bundle = await readBundleForD1(dir);
@@ -40,7 +40,7 @@ try {
     process.exit(process.exitCode ?? 0);
   }
   const config = parseConfig(env);
-  const dir = resolve(values.bundle ?? join(env.DIST_DIR ?? 'dist', 'private'));
+  const dir = resolve(values.bundle ?? join(config.distDir, 'private'));
   const started = performance.now();
   // The whole bundle is read and parsed before the store is opened: a broken build changes nothing.
   const bundle = await readBundleFolder(dir);

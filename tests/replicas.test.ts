@@ -5,20 +5,15 @@
 // sign-out everywhere, admin revoke) holds on every server within the sync interval; with the
 // primary down reads go on, writes answer 503, and all recovers without a restart; a replica that
 // is lost is rebuilt. See docs/decisions/0016-replica-read-your-writes.md.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { startStripeStandin, type StripeStandin } from '../scripts/stripe-standin.ts';
 import { linkIn, SESSION_COOKIE } from './support/accounts-env.ts';
-import { ROOT } from './support/build.ts';
 import { startCaddy, type RunningCaddy } from './support/caddy.ts';
-import { paymentsEnv, sitePath, STRIPE_KEY, WEBHOOK_SECRET } from './support/payments.ts';
-import { startServer, type RunningServer } from './support/server.ts';
-import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
-import { spawn } from './support/processes.ts';
+import { sitePath } from './support/payments.ts';
+import { startReplicaServers, type ReplicaServers } from './support/replica-servers.ts';
+import type { RunningServer } from './support/server.ts';
 import { signUpAndConfirm } from './support/sign-up.ts';
-import { startSqld, type Sqld } from './support/sqld.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
 
 const COURSE = 'python-fundamentals';
@@ -32,44 +27,9 @@ const SYNC_INTERVAL_S = 4;
 /** What a revocation may take on a server: the interval, a sync's own time, and a busy machine. */
 const REVOCATION_BOUND_MS = SYNC_INTERVAL_S * 1000 + 2_000;
 
-let sqld: Sqld;
-let standin: StripeStandin;
-let sink: SmtpSink;
-let stripe: Stripe;
-let dir: string;
+let harness: ReplicaServers;
 let servers: RunningServer[] = [];
 let caddy: RunningCaddy | undefined;
-
-function replicaEnv(name: string): Record<string, string> {
-  return {
-    ...paymentsEnv({ databaseUrl: `file:${join(dir, `${name}.db`)}`, smtpUrl: sink.url, stripeApiBase: standin.url }),
-    DATABASE_SYNC_URL: sqld.url,
-    DATABASE_SYNC_INTERVAL: String(SYNC_INTERVAL_S),
-    TRUST_PROXY: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  };
-}
-
-/** Runs one of the command-line tools with the replica settings, as an operator would. */
-function tool(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, script), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => resolve({ code, output }));
-  });
-}
-
-async function control(path: string, body: unknown = {}): Promise<any> {
-  const response = await fetch(`${standin.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const json: any = await response.json();
-  if (!response.ok) throw new Error(`${path} -> ${response.status}: ${JSON.stringify(json)}`);
-  return json;
-}
 
 /** One browser (one cookie jar) that may reach any of the servers. */
 function browser() {
@@ -87,14 +47,14 @@ async function lesson(visitor: Visitor): Promise<number | string> {
 /** Signs up on `first`, buys the course (checkout on `second`, the success page on `third`). */
 async function buyer(email: string, [first, second, third]: RunningServer[]) {
   const member = browser();
-  await signUpAndConfirm(member.on(first!), sink, { email, password: PASSWORD });
+  await signUpAndConfirm(member.on(first!), harness.sink, { email, password: PASSWORD });
   const checkout = await member.on(second!).post('/api/checkout', { course: COURSE });
   expect(checkout.status).toBe(303);
   const sessionId = checkout.headers.get('location')!.split('/').pop()!;
-  const { redirect } = await control(`/_standin/checkout/${sessionId}/pay`);
+  const { redirect } = await harness.control(`/_standin/checkout/${sessionId}/pay`);
   const success = await member.on(third!).get(sitePath(redirect));
   expect(success.status).toBeLessThan(400);
-  const session = await stripe.checkout.sessions.retrieve(sessionId);
+  const session = await harness.stripe.checkout.sessions.retrieve(sessionId);
   return { member, intent: session.payment_intent as string };
 }
 
@@ -109,32 +69,14 @@ async function within(bound: number, check: () => Promise<boolean>): Promise<num
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(ROOT, '.test-dist', 'replicas-'));
-  [sqld, standin, sink] = await Promise.all([
-    startSqld(),
-    startStripeStandin({ port: 0, webhookUrls: [], webhookSecret: WEBHOOK_SECRET, log: () => {} }),
-    startSmtpSink(),
-  ]);
-  stripe = new Stripe(STRIPE_KEY, { host: '127.0.0.1', port: standin.port, protocol: 'http', maxNetworkRetries: 0, telemetry: false });
-  // The operator's steps, with the settings of an app machine: migrations and content go to the primary.
-  const tools = { ...replicaEnv('tools'), DIST_DIR: inject('dist') };
-  const migrate = await tool('scripts/migrate.ts', [], tools);
-  expect(migrate.code, migrate.output).toBe(0);
-  const content = await tool('scripts/content-sync.ts', [], tools);
-  expect(content.code, content.output).toBe(0);
-  // The tools opened no replica file of their own: they worked on the primary.
-  expect(existsSync(join(dir, 'tools.db'))).toBe(false);
-  servers = await Promise.all(['a', 'b', 'c'].map((name) => startServer({ dist: inject('dist'), env: replicaEnv(name) })));
-  await control('/_standin/config', { webhook_urls: [`${servers[0]!.url}/api/stripe/webhook`] });
+  harness = await startReplicaServers({ dist: inject('dist'), names: ['a', 'b', 'c'], syncIntervalS: SYNC_INTERVAL_S });
+  servers = harness.servers;
+  await harness.control('/_standin/config', { webhook_urls: [`${servers[0]!.url}/api/stripe/webhook`] });
 });
 
 afterAll(async () => {
   await caddy?.stop();
-  await Promise.all(servers.map((server) => server.stop()));
-  await standin?.close();
-  await sink?.stop();
-  await sqld?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await harness?.stop();
 });
 
 describe('several app servers on replicas of one primary', () => {
@@ -152,7 +94,7 @@ describe('several app servers on replicas of one primary', () => {
 
   test('a member who signs up, or changes their password, on one server is signed in on the others at once', async () => {
     const member = browser();
-    await signUpAndConfirm(member.on(servers[0]!), sink, { email: 'roaming@example.com', password: PASSWORD });
+    await signUpAndConfirm(member.on(servers[0]!), harness.sink, { email: 'roaming@example.com', password: PASSWORD });
     for (const server of servers.slice(1)) {
       const me = await (await member.on(server).get('/api/me')).json();
       expect(me).toMatchObject({ signedIn: true, email: 'roaming@example.com' });
@@ -172,11 +114,11 @@ describe('several app servers on replicas of one primary', () => {
   test('an emailed sign-in link asked for on one server opens on another at once', async () => {
     const member = browser();
     expect((await member.on(servers[0]!).post('/api/auth/signup', { email: 'linked@example.com', password: PASSWORD })).status).toBe(303);
-    await sink.waitFor('linked@example.com');
-    const sent = sink.messages.length;
+    await harness.sink.waitFor('linked@example.com');
+    const sent = harness.sink.messages.length;
     const stranger = browser();
     expect((await stranger.on(servers[0]!).post('/api/auth/link-request', { email: 'linked@example.com' })).status).toBe(303);
-    const link = linkIn((await sink.waitFor('linked@example.com', { after: sent })).text);
+    const link = linkIn((await harness.sink.waitFor('linked@example.com', { after: sent })).text);
     const page = await stranger.on(servers[2]!).get(link);
     expect(await page.text()).toContain('Sign in as <strong>linked@example.com</strong>');
   });
@@ -196,7 +138,7 @@ describe('several app servers on replicas of one primary', () => {
     }
     // A copy of the leaver's cookie, as another of their devices holds it.
     const otherDevice = new Map(leaver.member.cookies);
-    await control('/_standin/refund', { payment_intent: refunded.intent });
+    await harness.control('/_standin/refund', { payment_intent: refunded.intent });
     expect((await leaver.member.on(servers[0]!).post('/api/auth/logout-all', {})).status).toBe(303);
     const took = await Promise.all(
       servers.flatMap((server) => [
@@ -210,9 +152,9 @@ describe('several app servers on replicas of one primary', () => {
   test("an admin's revoke with the command-line tool (on the primary) holds on every server within the sync interval", async () => {
     const { member } = await buyer('revoked@example.com', [servers[0]!, servers[1]!, servers[2]!]);
     for (const server of servers) expect(await lesson(member.on(server))).toBe(200);
-    const revoke = await tool('scripts/admin.ts', ['revoke', 'revoked@example.com', COURSE, '--reason', 'chargeback by phone'], replicaEnv('tools'));
+    const revoke = await harness.tool('scripts/admin.ts', ['revoke', 'revoked@example.com', COURSE, '--reason', 'chargeback by phone'], harness.env('tools'));
     expect(revoke.code, revoke.output).toBe(0);
-    expect(existsSync(join(dir, 'tools.db'))).toBe(false);
+    expect(existsSync(join(harness.dir, 'tools.db'))).toBe(false);
     await Promise.all(servers.map((server) => within(REVOCATION_BOUND_MS, async () => (await lesson(member.on(server))) !== 200)));
   });
 
@@ -236,23 +178,23 @@ describe('the primary down', () => {
     for (const server of servers) expect(await lesson(member.on(server))).toBe(200);
     // A buyer whose checkout started before the outage and who pays during it.
     const payer = browser();
-    await signUpAndConfirm(payer.on(servers[0]!), sink, { email: 'paid-in-outage@example.com', password: PASSWORD });
+    await signUpAndConfirm(payer.on(servers[0]!), harness.sink, { email: 'paid-in-outage@example.com', password: PASSWORD });
     const checkout = await payer.on(servers[1]!).post('/api/checkout', { course: COURSE });
     expect(checkout.status).toBe(303);
-    await standin.idle();
-    const seen = standin.deliveries().length;
-    await sqld.kill();
+    await harness.standin.idle();
+    const seen = harness.standin.deliveries().length;
+    await harness.sqld.kill();
     try {
       // A refund made at Stripe while the store is out of reach: its webhooks are refused (non-2xx),
       // so Stripe keeps them for a retry.
-      await control('/_standin/refund', { payment_intent: refunded.intent });
-      await standin.idle();
-      const refused = standin.deliveries().slice(seen);
-      const { redirect } = await control(`/_standin/checkout/${checkout.headers.get('location')!.split('/').pop()}/pay`);
+      await harness.control('/_standin/refund', { payment_intent: refunded.intent });
+      await harness.standin.idle();
+      const refused = harness.standin.deliveries().slice(seen);
+      const { redirect } = await harness.control(`/_standin/checkout/${checkout.headers.get('location')!.split('/').pop()}/pay`);
       const success = await payer.on(servers[2]!).get(sitePath(redirect));
       expect(success.status).toBe(503);
       expect(await success.text()).toContain('Nothing you sent was lost');
-      await standin.idle();
+      await harness.standin.idle();
       // (Event types the site does not act on are acknowledged without a write.)
       expect(refused.filter((delivery) => delivery.status === 503).map((delivery) => delivery.event_type)).toContain('charge.refunded');
       for (const delivery of refused) expect([200, 503], delivery.event_type).toContain(delivery.status);
@@ -267,7 +209,7 @@ describe('the primary down', () => {
       await within(REVOCATION_BOUND_MS + 4_000, async () => (await (await fetch(`${servers[0]!.url}/healthz`)).json()).replica.primary === 'unreachable');
       expect((await fetch(`${servers[0]!.url}/healthz`)).status).toBe(200);
     } finally {
-      await sqld.restart();
+      await harness.sqld.restart();
     }
     await within(
       15_000,
@@ -275,13 +217,13 @@ describe('the primary down', () => {
     );
     // Stripe's retry after the primary is back: the refund is recorded and holds everywhere.
     for (const eventId of new Set(
-      standin
+      harness.standin
         .deliveries()
         .slice(seen)
         .filter((delivery) => delivery.status === 503)
         .map((delivery) => delivery.event_id),
     )) {
-      const { statuses } = await control(`/_standin/events/${eventId}/deliver`);
+      const { statuses } = await harness.control(`/_standin/events/${eventId}/deliver`);
       expect(statuses).toEqual([200]);
     }
     await Promise.all(servers.map((server) => within(REVOCATION_BOUND_MS, async () => (await lesson(refunded.member.on(server))) !== 200)));
@@ -298,12 +240,12 @@ describe('a lost replica', () => {
     const { member } = await buyer('returning@example.com', servers);
     const lost = servers.pop()!;
     await lost.stop();
-    for (const file of readdirSync(dir).filter((name) => name.startsWith('c.db'))) rmSync(join(dir, file), { force: true });
-    const restarted = await startServer({ dist: inject('dist'), env: { ...replicaEnv('c'), WEB_CONCURRENCY: '2' } });
+    for (const file of readdirSync(harness.dir).filter((name) => name.startsWith('c.db'))) rmSync(join(harness.dir, file), { force: true });
+    const restarted = await harness.start('c', { env: { WEB_CONCURRENCY: '2' } });
     servers.push(restarted);
     for (let read = 0; read < 4; read += 1) expect(await lesson(member.on(restarted))).toBe(200);
     // Two workers, two replica files: never two processes on one.
-    const files = readdirSync(dir).filter((name) => /^c\.worker-\d\.db$/.test(name));
+    const files = readdirSync(harness.dir).filter((name) => /^c\.worker-\d\.db$/.test(name));
     expect(files.sort()).toEqual(['c.worker-1.db', 'c.worker-2.db']);
   });
 });

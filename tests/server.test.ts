@@ -54,6 +54,18 @@ describe('the Node entry', () => {
     expect(missing.output).toContain('STRIPE_WEBHOOK_SECRET: must be set in production');
   });
 
+  it('refuses a WEB_CONCURRENCY that is no number of processes, or a blank DIST_DIR, both at once', async () => {
+    const store = await createTestStore();
+    stores.push(store);
+    const env = accountsEnv({ databaseUrl: store.url, smtpUrl: 'smtp://127.0.0.1:1' });
+    const result = await runEntry({ ...env, WEB_CONCURRENCY: 'two', DIST_DIR: ' ', PORT: String(await freePort()) });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('WEB_CONCURRENCY: must be a whole number from 1 to 64 (got "two")');
+    expect(result.output).toContain('DIST_DIR: must name a folder (unset, it is dist)');
+    // No worker was forked to report it again.
+    expect(result.output.match(/The server cannot start/g)).toHaveLength(1);
+  });
+
   it('serves static pages and on-demand routes from one process, and exits cleanly on SIGTERM', async () => {
     const store = await createTestStore();
     stores.push(store);

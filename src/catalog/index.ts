@@ -3,6 +3,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCatalog, type Catalog, type Course } from './load.ts';
+import { coursesDirOf } from '../server/config.ts';
 import type { Texts } from '../server/i18n/index.ts';
 
 export * from './load.ts';
@@ -11,7 +12,7 @@ export { pictureHtml } from './markdown.ts';
 
 /** The author's content; tests point it elsewhere. */
 export function coursesDir(): string {
-  return resolve(process.env.COURSES_DIR ?? 'courses');
+  return resolve(coursesDirOf(process.env));
 }
 
 // Kept on globalThis: during a build, the pages (bundled by Vite) and the integration's

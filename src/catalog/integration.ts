@@ -11,10 +11,10 @@
 //   layout of the pages rendered at request time (`shell.html`, src/server/http/page-shell.ts).
 import type { AstroIntegration } from 'astro';
 import { rename, rmdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devServerPlugin } from './dev-server.ts';
-import { getCatalog } from './index.ts';
+import { coursesDir, getCatalog } from './index.ts';
 import { formatProblems, loadSiteSettings } from './load.ts';
 import { writePrivateBundle } from './private-bundle.ts';
 
@@ -30,7 +30,7 @@ const SHELL_PAGE = 'app-shell';
 export const SHELL_FILE = 'shell.html';
 
 export function courseCatalog(): AstroIntegration {
-  const dir = resolve(process.env.COURSES_DIR ?? 'courses');
+  const dir = coursesDir();
   let outDir: URL | undefined;
   return {
     name: 'course-catalog',

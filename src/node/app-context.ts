@@ -51,7 +51,7 @@ export async function createNodeAppContext(env = readNodeEnv(), options: { tool?
   const app = createAppContext(basics, {
     db: store.db,
     mailers: { smtp: () => createSmtpMailer(config.smtpUrl!, config.mailFrom), outbox: () => createOutboxMailer(config.mailFrom) },
-    pageShell: loadOnce(async () => parsePageShell(await readFile(resolve(env.DIST_DIR ?? 'dist', 'private/shell.html'), 'utf8'))),
+    pageShell: loadOnce(async () => parsePageShell(await readFile(resolve(config.distDir, 'private/shell.html'), 'utf8'))),
     ...(store.replica ? { replica: store.replica } : {}),
     isStoreUnreachable,
   });

@@ -7,21 +7,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Log } from '../server/log.ts';
 
-/** More workers than this is a typo, not a machine: each worker holds a few hundred MB. */
-const MAX_WORKERS = 64;
 /** A worker that dies sooner than this after it started listening is restarted after a pause. */
 const QUICK_CRASH_MS = 10_000;
 const MAX_RESTART_DELAY_MS = 5_000;
-
-/** WEB_CONCURRENCY: a whole number of processes, 1 (the default) meaning no cluster at all. */
-export function parseWebConcurrency(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return 1;
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
-    throw new Error(`WEB_CONCURRENCY: must be a whole number from 1 to ${MAX_WORKERS} (got ${JSON.stringify(value)})`);
-  }
-  return count;
-}
 
 /**
  * Runs the primary until every worker has stopped. A worker that exits before it ever listened

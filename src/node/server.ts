@@ -1,4 +1,4 @@
-// The Node entry: `node src/node/server.ts` (DIST_DIR=dist by default). It builds the app context
+// The Node entry: `node src/node/server.ts` (serving the build in DIST_DIR, dist by default). It builds the app context
 // first, so that a bad configuration or an unmigrated store stops the process with a message
 // before it accepts a single request, then serves the built Astro site (static files and
 // on-demand routes) on HOST:PORT, and stops gracefully on SIGTERM. With WEB_CONCURRENCY=N (N > 1)
@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../server/config.ts';
 import { createLog, type Log } from '../server/log.ts';
 import { createNodeAppContext, shareAppContext, type NodeAppContext } from './app-context.ts';
-import { parseWebConcurrency, runPrimary } from './cluster.ts';
+import { runPrimary } from './cluster.ts';
 import { readNodeEnv } from './env.ts';
 import { createLessonRoute } from './lesson-route.ts';
 import { withRequestLog } from './request-log.ts';
@@ -26,10 +26,9 @@ if (cluster.isPrimary) {
   let workers: number;
   let log: Log | undefined;
   try {
-    const env = readNodeEnv();
-    workers = parseWebConcurrency(env.WEB_CONCURRENCY);
     // The primary checks the settings once, so that a mistake is reported once and not by N workers.
-    const config = parseConfig(env);
+    const config = parseConfig(readNodeEnv());
+    workers = config.webConcurrency;
     log = workers > 1 ? createLog({ level: config.logLevel, format: config.logFormat }) : undefined;
   } catch (error) {
     console.error(`The server cannot start: ${error instanceof Error ? error.message : String(error)}`);
@@ -53,15 +52,19 @@ shareAppContext(context.app);
 
 // The built entry starts its own server unless told not to; this process owns the socket.
 process.env.ASTRO_NODE_AUTOSTART = 'disabled';
-const dist = resolve(process.env.DIST_DIR ?? 'dist');
+const dist = resolve(context.app.config.distDir);
 const { handler } = (await import(pathToFileURL(resolve(dist, 'server/entry.mjs')).href)) as { handler: AstroHandler };
 
 const lessons = createLessonRoute(context.app, resolve(dist, 'client'), context.storeUrl);
 await lessons.index.refresh(context.app.db);
 context.app.log.info('lesson-gate.ready', { paidLessons: lessons.index.size(), reads: lessons.reads });
 
+let stopping = false;
 const server = createServer(
   withRequestLog(context.app.log, context.app.config.trustProxy, (req, res) => {
+    // Once stopping, each answer closes its connection: a client that keeps one alive (Caddy's
+    // health checks, which come every few seconds) would otherwise hold the process past its grace.
+    if (stopping) res.setHeader('Connection', 'close');
     if (lessons.matches(req.url)) lessons.serve(req, res);
     else handler(req, res);
   }),
@@ -70,7 +73,6 @@ const host = context.app.config.host;
 const port = context.app.config.port;
 server.listen(port, host, () => context.app.log.info('server.listening', { url: `http://${host}:${port}/` }));
 
-let stopping = false;
 function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ConfigError, DEVELOPMENT_SESSION_SECRET, isLoopbackUrl, parseConfig, type Env, type Runtime } from './config.ts';
+import { type ConfigError, coursesDirOf, DEVELOPMENT_SESSION_SECRET, distDirOf, isLoopbackUrl, parseConfig, type Env, type Runtime } from './config.ts';
 
 const SECRET = 'Zq8vN3kLw1xR7tY5uP0oI9mB2nV6cX4zA';
 
@@ -105,6 +105,13 @@ describe('each refusal', () => {
   // [what, settings, runtime, the problems named: all of them, and only them]
   const TABLE: [string, Env, Runtime, RegExp | RegExp[]][] = [
     ['an unknown NODE_ENV', { NODE_ENV: 'staging' }, 'node', /^NODE_ENV: /],
+    ['no processes at all', { WEB_CONCURRENCY: '0' }, 'node', /^WEB_CONCURRENCY: must be a whole number from 1 to 64 \(got "0"\)$/],
+    ['a WEB_CONCURRENCY that is a word', { WEB_CONCURRENCY: 'two' }, 'node', /^WEB_CONCURRENCY: must be a whole number from 1 to 64 \(got "two"\)$/],
+    ['a fraction of a process', { WEB_CONCURRENCY: '1.5' }, 'node', /^WEB_CONCURRENCY: must be a whole number/],
+    ['a negative WEB_CONCURRENCY', { WEB_CONCURRENCY: '-2' }, 'node', /^WEB_CONCURRENCY: must be a whole number/],
+    ['more processes than a machine holds', { WEB_CONCURRENCY: '65' }, 'node', /^WEB_CONCURRENCY: must be a whole number from 1 to 64/],
+    ['a DIST_DIR of spaces', { DIST_DIR: '   ' }, 'node', /^DIST_DIR: must name a folder \(unset, it is dist\)$/],
+    ['a COURSES_DIR with a NUL byte', { COURSES_DIR: 'courses\0/x' }, 'node', /^COURSES_DIR: must name a folder \(unset, it is courses\)$/],
     ['a SITE_URL that is not http(s)', { SITE_URL: 'ftp://courses.example.com' }, 'node', /^SITE_URL: /],
     ['a DATABASE_URL of no known kind', { DATABASE_URL: 'postgres://x' }, 'node', /^DATABASE_URL: must start with file:/],
     ['a DATABASE_SYNC_URL that is a file', { DATABASE_SYNC_URL: 'file:x.db' }, 'node', /^DATABASE_SYNC_URL: must be a libsql/],
@@ -194,6 +201,26 @@ describe('each refusal', () => {
     expect(problems(PRODUCTION)).toEqual([]);
     expect(problems(WORKERS, { runtime: 'workers' })).toEqual([]);
     expect(problems({})).toEqual([]);
+  });
+});
+
+describe('the folders and the processes', () => {
+  it('default to dist, courses and one process; an empty value is unset', () => {
+    expect(parseConfig({})).toMatchObject({ distDir: 'dist', coursesDir: 'courses', webConcurrency: 1 });
+    expect(parseConfig({ DIST_DIR: '', COURSES_DIR: '', WEB_CONCURRENCY: '' })).toMatchObject({ distDir: 'dist', coursesDir: 'courses', webConcurrency: 1 });
+    expect(parseConfig({ DIST_DIR: '/srv/courses/current/dist', COURSES_DIR: 'content', WEB_CONCURRENCY: ' 4 ' })).toMatchObject({
+      distDir: '/srv/courses/current/dist',
+      coursesDir: 'content',
+      webConcurrency: 4,
+    });
+  });
+
+  it('are read alone by the build with the same default and refusal', () => {
+    expect(coursesDirOf({})).toBe('courses');
+    expect(coursesDirOf({ COURSES_DIR: 'tests/fixtures/demo-courses', SESSION_SECRET: 'short' })).toBe('tests/fixtures/demo-courses');
+    expect(distDirOf({ DIST_DIR: 'out', NODE_ENV: 'production' })).toBe('out');
+    expect(() => coursesDirOf({ COURSES_DIR: ' ' })).toThrow('COURSES_DIR: must name a folder (unset, it is courses)');
+    expect(() => distDirOf({ DIST_DIR: '\t' })).toThrow('DIST_DIR: must name a folder (unset, it is dist)');
   });
 });
 

@@ -27,7 +27,45 @@ const boolean = z.enum(['1', '0', 'true', 'false', 'yes', 'no', '']).transform((
 
 const optional = (schema: z.ZodString | z.ZodURL) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
+/** More processes than this is a typo, not a machine: each Node process holds a few hundred MB. */
+export const MAX_WEB_CONCURRENCY = 64;
+
+/** A folder, relative to the working directory or absolute; unset or empty is the default. */
+const folder = (fallback: string) =>
+  z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z
+      .string()
+      .refine((value) => value.trim() !== '' && !value.includes('\0'), `must name a folder (unset, it is ${fallback})`)
+      .default(fallback),
+  );
+
+/**
+ * The settings the build reads too (src/catalog/, scripts/cf-build.ts): the build has none of the
+ * server's secrets to check, so it reads each of these alone (coursesDirOf, distDirOf), with the
+ * same default and the same refusal as the server.
+ */
+const folderSettings = {
+  /** The build the Node server serves and the tools read (client/, server/, private/). */
+  DIST_DIR: folder('dist'),
+  /** The author's courses, read by the build and `npm run check`. */
+  COURSES_DIR: folder('courses'),
+};
+
 const envSchema = z.object({
+  ...folderSettings,
+  /** Node processes sharing the port (src/node/cluster.ts); 1: no cluster. */
+  WEB_CONCURRENCY: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z
+      .string()
+      .trim()
+      .refine((value) => /^[0-9]+$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_WEB_CONCURRENCY, {
+        error: (issue) => `must be a whole number from 1 to ${MAX_WEB_CONCURRENCY} (got ${JSON.stringify(issue.input)})`,
+      })
+      .transform(Number)
+      .default(1),
+  ),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Unset: the address the Node server listens on, http://HOST:PORT (development). */
   SITE_URL: optional(z.url({ protocol: /^https?$/ })),
@@ -86,6 +124,12 @@ export type Env = Record<string, string | undefined>;
 
 export type Config = {
   env: 'development' | 'production' | 'test';
+  /** DIST_DIR as given (the Node adapter resolves it against the working directory). */
+  distDir: string;
+  /** COURSES_DIR as given. */
+  coursesDir: string;
+  /** How many Node processes serve the site (WEB_CONCURRENCY). */
+  webConcurrency: number;
   production: boolean;
   siteUrl: URL;
   databaseUrl: string;
@@ -165,6 +209,22 @@ export function listenAddress(host = 'localhost', port: string | number = 4321):
   return `http://${name}:${port}`;
 }
 
+function folderSetting(name: keyof typeof folderSettings, env: Env): string {
+  const result = folderSettings[name].safeParse(env[name]);
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => `${name}: ${issue.message}`));
+  return result.data;
+}
+
+/** COURSES_DIR alone, for the build and the course check, which have no server settings to check. */
+export function coursesDirOf(env: Env): string {
+  return folderSetting('COURSES_DIR', env);
+}
+
+/** DIST_DIR alone, for the build scripts (Cloudflare's output, D1's content sync). */
+export function distDirOf(env: Env): string {
+  return folderSetting('DIST_DIR', env);
+}
+
 /** Reads the settings, or throws a ConfigError naming every problem. */
 export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   const runtime = options.runtime ?? 'node';
@@ -178,6 +238,9 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   const siteUrl = new URL(values.SITE_URL ?? listenAddress(values.HOST, values.PORT));
   const config: Config = {
     env: values.NODE_ENV,
+    distDir: values.DIST_DIR,
+    coursesDir: values.COURSES_DIR,
+    webConcurrency: values.WEB_CONCURRENCY,
     production: values.NODE_ENV === 'production',
     siteUrl,
     databaseUrl: values.DATABASE_URL,

@@ -1,7 +1,8 @@
-// GET /healthz, for the deploy script, the service manager and uptime monitors: 200 when the store
-// answers and has every migration this build knows, 503 otherwise. On an embedded replica it also
-// says how far behind the copy may be (time since its last sync with the primary, its frame, the
-// sync error while the primary is out of reach): reads still work then, so the status stays 200.
+// GET /healthz, for the deploy script, the service manager, Caddy's health checks and uptime
+// monitors: 200 when the store answers and has every migration this build knows, 503 otherwise.
+// On an embedded replica it also says how far behind the copy may be (time since its last sync
+// with the primary, its frame, the sync error while the primary is out of reach): reads still work
+// then, so the status stays 200, and Caddy keeps sending that machine its readers.
 import { sql } from 'drizzle-orm';
 import type { AppContext } from './context.ts';
 import { LATEST_MIGRATION } from './db/migrations.ts';

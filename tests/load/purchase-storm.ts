@@ -6,8 +6,23 @@ import { spawn } from '../support/processes.ts';
 import { join } from 'node:path';
 import { ROOT } from '../support/build.ts';
 import { paymentsEnv, type PaymentsSite } from '../support/payments.ts';
+import type { RunningCaddy } from '../support/caddy.ts';
+import type { RunningServer } from '../support/server.ts';
 import { signUpAndConfirm } from '../support/sign-up.ts';
+import type { TestStore } from '../support/store.ts';
 import { createVisitor, type Visitor } from '../support/visitor.ts';
+
+/**
+ * What a storm needs of a site: the stand-ins, a store client on the store itself (the primary, on
+ * replicas), and where buyers go (`server.url`, unless the storm is given a `balancer`).
+ */
+export type StormSite = Pick<PaymentsSite, 'standin' | 'sink' | 'stripe' | 'control'> & {
+  store: Pick<TestStore, 'client' | 'url'>;
+  server: Pick<RunningServer, 'url'>;
+};
+
+/** A member who bought, signed in in `visitor`: what their next read of the course must show. */
+export type StormBuyer = { visitor: Visitor; course: string; refund: 'full' | 'part' | null };
 
 export type StormReport = {
   purchases: number;
@@ -23,6 +38,8 @@ export type StormReport = {
   connectionFailures: number;
   /** Anything that went wrong in the storm itself, with what was answered. */
   problems: string[];
+  /** The members who paid (guests hold no session to read with). */
+  buyers: StormBuyer[];
   ms: number;
 };
 
@@ -43,9 +60,47 @@ const random = (n: number) => Math.floor(Math.random() * n);
  */
 export const lostWithKilledProcess = (problem: string) => /no answer|^sign-up: no mail to /.test(problem);
 
+/**
+ * Behind Caddy, a request on a process that dies gets Caddy's 502, without our X-Request-Id (the
+ * site itself answers 502 only to a checkout Stripe refused, and always with its id; a webhook
+ * never). A 502 the balancer made is a request that got no answer from any server.
+ */
+const BALANCER_NO_ANSWER = 502;
+
+/** Where buyers go through a balancer: its address, and a fetch from a client address of one's own. */
+export type Balancer = Pick<RunningCaddy, 'origin' | 'fetchFrom'>;
+
+/**
+ * A visitor through the balancer from a loopback address of its own (Caddy names it in
+ * X-Forwarded-For, so each buyer has their own rate limits, as people on their own machines do).
+ * The balancer's own 502 becomes what fetch does when nothing answers: a TypeError.
+ */
+function visitorThrough(balancer: Balancer): Visitor {
+  const send = balancer.fetchFrom(`127.${1 + random(250)}.${random(250)}.${1 + random(250)}`);
+  return createVisitor(balancer.origin, new Map(), async (input, init) => {
+    const response = await send(input, init);
+    if (response.status === BALANCER_NO_ANSWER && !response.headers.has('x-request-id')) {
+      throw new TypeError('fetch failed', { cause: `the balancer's ${response.status}: the server it chose did not answer` });
+    }
+    return response;
+  });
+}
+
 export async function runPurchaseStorm(
-  site: PaymentsSite,
-  options: { purchases: number; concurrency?: number; label: string; midway?: () => Promise<void> },
+  site: StormSite,
+  options: {
+    purchases: number;
+    concurrency?: number;
+    label: string;
+    midway?: () => Promise<void>;
+    /**
+     * Buyers (and the stand-in's webhooks, whose URL the caller points there) go through this
+     * balancer, each buyer from a client address of their own. Without it, buyers go to
+     * `site.server.url` and say their address in X-Forwarded-For, which the site trusts from
+     * 127.0.0.1.
+     */
+    balancer?: Balancer;
+  },
 ): Promise<StormReport> {
   const started = performance.now();
   const { purchases, label } = options;
@@ -59,6 +114,7 @@ export async function runPurchaseStorm(
     statuses: {},
     connectionFailures: 0,
     problems: [],
+    buyers: [],
     ms: 0,
   };
   const courses = (await site.store.client.execute('SELECT slug, price_minor FROM courses WHERE published = 1 AND price_minor > 0')).rows.map((row) => ({
@@ -94,9 +150,9 @@ export async function runPurchaseStorm(
       }
       report.deliveries += 1;
       for (const status of result.statuses) {
-        if (status === null) {
+        if (status === null || (options.balancer && status === BALANCER_NO_ANSWER)) {
           report.connectionFailures += 1;
-          report.problems.push(`delivery of ${eventId}: no answer`);
+          report.problems.push(`delivery of ${eventId}: no answer${status === null ? '' : ` (the balancer's ${status})`}`);
         } else {
           count(status);
           if (status >= 500) report.problems.push(`delivery of ${eventId}: ${status}`);
@@ -109,8 +165,8 @@ export async function runPurchaseStorm(
     async () => {
       const course = courses[random(courses.length)]!;
       const member = index % 5 === 0;
-      const visitor: Visitor = createVisitor(site.server.url);
-      const address = { 'x-forwarded-for': `10.${random(250)}.${random(250)}.${1 + random(250)}` };
+      const visitor: Visitor = options.balancer ? visitorThrough(options.balancer) : createVisitor(site.server.url);
+      const address: Record<string, string> = options.balancer ? {} : { 'x-forwarded-for': `10.${random(250)}.${random(250)}.${1 + random(250)}` };
       const email = member ? `member-${label}-${index}@example.com` : `guest-${label}-${random(Math.max(1, Math.floor(purchases / 4)))}@example.com`;
       if (member) {
         // Signed in by the confirmation link, as a member is (the answer counted is the link's).
@@ -137,13 +193,15 @@ export async function runPurchaseStorm(
       if (report.paid === Math.ceil(purchases / 2) && options.midway) void options.midway();
       const intent = String(session.payment_intent);
       const draw = Math.random();
-      if (draw < 0.2) {
+      const refund = draw < 0.2 ? 'full' : draw < 0.25 ? 'part' : null;
+      if (refund === 'full') {
         await site.control('/_standin/refund', { payment_intent: intent, deliver: false });
         report.fullRefunds += 1;
-      } else if (draw < 0.25) {
+      } else if (refund === 'part') {
         await site.control('/_standin/refund', { payment_intent: intent, amount: Math.floor(course.price / 2), deliver: false });
         report.partialRefunds += 1;
       }
+      if (member) report.buyers.push({ visitor, course: course.slug, refund });
       const events = site.standin.events().filter((event) => {
         const object = event.data.object as { id?: string; payment_intent?: string };
         return object.id === sessionId || object.payment_intent === intent;
@@ -189,9 +247,14 @@ export async function runPurchaseStorm(
   return report;
 }
 
-/** `npm run stripe:reconcile` as cron runs it, with the site's settings; returns what it printed. */
-export function runReconcile(site: PaymentsSite): Promise<string> {
-  const env = paymentsEnv({ databaseUrl: site.store.url, smtpUrl: site.sink.url, stripeApiBase: site.standin.url });
+/**
+ * `npm run stripe:reconcile` as cron runs it, with the site's settings (`env`: an app machine's
+ * own, on replicas); returns what it printed.
+ */
+export function runReconcile(
+  site: StormSite,
+  env = paymentsEnv({ databaseUrl: site.store.url, smtpUrl: site.sink.url, stripeApiBase: site.standin.url }),
+): Promise<string> {
   return new Promise((done, fail) => {
     const child = spawn(
       process.execPath,
@@ -216,7 +279,7 @@ export type LedgerCheck = { paidSessions: number; purchases: number; refunded: n
  * purchase with exactly one grant; every refund the stand-in made is in the store (amount and
  * status), and a full refund revoked access exactly once; nothing else is in the store.
  */
-export async function checkLedgerAgainstStandin(site: PaymentsSite): Promise<LedgerCheck> {
+export async function checkLedgerAgainstStandin(site: StormSite): Promise<LedgerCheck> {
   const paid = new Map<string, { amount: number; intent: string }>();
   for await (const session of site.stripe.checkout.sessions.list({ status: 'complete', limit: 100 })) {
     if (session.payment_status === 'paid') paid.set(session.id, { amount: session.amount_total ?? 0, intent: String(session.payment_intent) });

@@ -31,6 +31,12 @@ export type RunningCaddy = {
   /** Caddy's root certificate, to trust it (node:https `ca`). */
   ca: string;
   request(path: string, options?: RequestOptions): Promise<CaddyResponse>;
+  /**
+   * A `fetch` to Caddy from `localAddress` (a loopback address of its own, so that Caddy's
+   * X-Forwarded-For names a client of its own): what createVisitor sends through, for a visitor
+   * that reaches the site through the balancer as a browser does.
+   */
+  fetchFrom(localAddress?: string): typeof fetch;
   logs(): string;
   stop(): Promise<void>;
 };
@@ -114,11 +120,28 @@ export async function startCaddy(options: { siteRoot: string; upstream: string; 
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+  const fetchFrom =
+    (localAddress?: string): typeof fetch =>
+    async (input, init = {}) => {
+      const url = new URL(String(input instanceof Request ? input.url : input));
+      if (init.body !== undefined && init.body !== null && typeof init.body !== 'string') throw new Error('only string bodies go through Caddy here');
+      const answer = await request(`${url.pathname}${url.search}`, {
+        method: init.method,
+        headers: Object.fromEntries(new Headers(init.headers)),
+        body: init.body ?? undefined,
+        localAddress,
+      });
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(answer.headers)) for (const one of [value ?? []].flat()) headers.append(name, one);
+      const empty = [101, 204, 205, 304].includes(answer.status) || init.method === 'HEAD';
+      return new Response(empty ? null : new Uint8Array(answer.body), { status: answer.status, headers });
+    };
   return {
     origin,
     port: httpsPort,
     ca,
     request,
+    fetchFrom,
     logs: () => output,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

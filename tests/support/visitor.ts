@@ -12,8 +12,11 @@ export type Visitor = {
   cookie(name: string): string | undefined;
 };
 
-/** `cookies`: another visitor's, for the same browser on another server (several app servers). */
-export function createVisitor(base: string, cookies = new Map<string, string>()): Visitor {
+/**
+ * `cookies`: another visitor's, for the same browser on another server (several app servers).
+ * `send`: how requests travel, when not by the global fetch (through Caddy: RunningCaddy.fetchFrom).
+ */
+export function createVisitor(base: string, cookies = new Map<string, string>(), send: typeof fetch = fetch): Visitor {
   const remember = (response: Response) => {
     for (const header of response.headers.getSetCookie()) {
       const [pair = ''] = header.split(';');
@@ -30,7 +33,7 @@ export function createVisitor(base: string, cookies = new Map<string, string>())
     cookies,
     cookie: (name) => cookies.get(name),
     async get(path, headers = {}) {
-      return remember(await fetch(new URL(path, base), { redirect: 'manual', headers: { ...cookieHeader(), ...headers } }));
+      return remember(await send(new URL(path, base), { redirect: 'manual', headers: { ...cookieHeader(), ...headers } }));
     },
     async post(path, fields, options = {}) {
       let body: string | FormData;
@@ -47,7 +50,7 @@ export function createVisitor(base: string, cookies = new Map<string, string>())
       }
       const origin = options.origin === undefined ? new URL(base).origin : options.origin;
       if (origin !== null) headers.origin = origin;
-      return remember(await fetch(new URL(path, base), { method: 'POST', redirect: 'manual', body, headers: { ...headers, ...options.headers } }));
+      return remember(await send(new URL(path, base), { method: 'POST', redirect: 'manual', body, headers: { ...headers, ...options.headers } }));
     },
   };
 }
