@@ -5,7 +5,7 @@
 // email, and signing a member out everywhere.
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { appendLedger } from '../src/server/access/ledger.ts';
-import { grantCourse, makeAdmin } from '../src/server/admin/members.ts';
+import { grantCourse, makeAdmin } from '../src/server/admin/commands.ts';
 import { accountsEnv, linkIn } from './support/accounts-env.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { signUpAndConfirm } from './support/sign-up.ts';

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadCatalog } from '../src/catalog/load.ts';
-import { applyCsvImport, parseCsvRecords, parseImportDate, planCsvImport } from '../src/server/admin/csv-import.ts';
+import { applyCsvImport, parseCsvRecords, parseImportDate, planCsvImport } from '../src/server/transfer/csv-import.ts';
 import { accountsEnv, linkIn, TEST_SITE_URL } from './support/accounts-env.ts';
 import { buildSite, ROOT } from './support/build.ts';
 import { startServer } from './support/server.ts';

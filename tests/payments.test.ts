@@ -5,7 +5,7 @@ import Stripe from 'stripe';
 import { spawn } from './support/processes.ts';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { revokeCourse } from '../src/server/admin/members.ts';
+import { revokeCourse } from '../src/server/admin/commands.ts';
 import { linkIn, SESSION_COOKIE } from './support/accounts-env.ts';
 import { ROOT } from './support/build.ts';
 import { paymentsEnv, signedUpVisitor, sitePath, startPaymentsSite, WEBHOOK_SECRET, type PaymentsSite } from './support/payments.ts';

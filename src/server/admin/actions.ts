@@ -11,9 +11,9 @@ import { passwordResetMessage, setPasswordMessage } from '../email/messages.ts';
 import { parseForm } from '../http/form.ts';
 import { redirect } from '../http/responses.ts';
 import { SET_PASSWORD_LINK_MS } from '../payments/fulfil.ts';
-import { courseSlugSchema, grantCourse, issuePasswordLink, revokeCourse, signOutMember, type AdminActor } from './members.ts';
+import { courseSlugSchema, grantCourse, issuePasswordLink, revokeCourse, signOutMember, type AdminActor } from './commands.ts';
 import { GRANT_REASONS, REVOKE_REASONS } from './pages.ts';
-import { getMemberDetail } from './reports.ts';
+import { getMemberDetail } from './queries.ts';
 import { badRequest } from './views.ts';
 import { messagesOf, type Texts } from '../i18n/index.ts';
 

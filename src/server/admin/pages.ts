@@ -1,17 +1,23 @@
 // The admin pages (GET): the dashboard, members and one member, purchases, courses and one course,
-// and the audit log. Each reads through the admin core and renders into the site's layout.
+// and the audit log. Each reads through queries.ts and renders into the site's layout; the forms
+// they show post to actions.ts.
 import { z } from 'zod';
 import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import type { AppContext } from '../context.ts';
 import { html, raw, type SafeHtml } from '../http/html.ts';
-import { countAudit, listAudit } from './audit.ts';
-import { countPurchases, countUsers, listCourses, listPurchases, listUsers, type PurchaseFilter, type PurchaseSummary } from './members.ts';
 import {
+  countAudit,
+  countPurchases,
+  countUsers,
   courseLessons,
   courseOverview,
   courseWaitlist,
   getMemberDetail,
   latestContentSync,
+  listAudit,
+  listCourses,
+  listPurchases,
+  listUsers,
   memberCounts,
   memberLedger,
   memberProgress,
@@ -20,7 +26,9 @@ import {
   taxByCountry,
   totalsByCurrency,
   type CourseOverview,
-} from './reports.ts';
+  type PurchaseFilter,
+  type PurchaseSummary,
+} from './queries.ts';
 import { adminPage, badRequest, day, money, pager, table, when } from './views.ts';
 import { TOKEN_LIFETIME_MS } from '../auth/tokens.ts';
 import { messagesOf, type Texts } from '../i18n/index.ts';

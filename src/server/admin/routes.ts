@@ -9,7 +9,7 @@ import { acceptFormPost } from '../http/form.ts';
 import { refusePageMethod } from '../http/page-shell.ts';
 import { memberAction, type MemberAction } from './actions.ts';
 import { membersCsv, purchasesCsv } from './csv.ts';
-import { listPurchases, listUsers } from './members.ts';
+import { listPurchases, listUsers } from './queries.ts';
 import {
   auditPage,
   coursePage,
