@@ -2,7 +2,7 @@
 // the real content sync): usage errors, admin accounts that sign in on the built server, grants
 // and revocations in the ledger and the audit log, the purchases CSV, a backup taken while a
 // writer writes, a snapshot round trip, and an import from a Django dump.
-import { spawn } from './support/processes.ts';
+import { runScript, spawn, type ScriptRun } from './support/processes.ts';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createClient } from '@libsql/client';
@@ -46,30 +46,13 @@ afterAll(() => {
   for (const s of stores) s.remove();
 });
 
-type Run = { code: number | null; stdout: string; stderr: string };
+type Run = ScriptRun;
 
 /** Runs `npm run admin -- ...args` against a store, with standard input closed after `input`. */
 function admin(args: string[], options: { url?: string; input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/admin.ts'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        DATABASE_URL: options.url ?? main.url,
-        SITE_URL: TEST_SITE_URL,
-        PASSWORD_ITERATIONS: '2000',
-        ...options.env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+  return runScript('scripts/admin.ts', args, {
+    input: options.input,
+    env: { DATABASE_URL: options.url ?? main.url, SITE_URL: TEST_SITE_URL, PASSWORD_ITERATIONS: '2000', ...options.env },
   });
 }
 
@@ -809,7 +792,7 @@ function adminAtTerminal(args: string[], url: string, answers: string[]): Promis
     });
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout: output, stderr: '', prompts }));
+    child.on('exit', (code) => resolve({ code, stdout: output, stderr: '', output, prompts }));
   });
 }
 
