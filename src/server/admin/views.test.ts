@@ -1,9 +1,10 @@
 // Audit rows read as sentences of the site's language: each action the code writes, with what its
-// detail recorded, and never the raw JSON of the detail.
+// detail recorded, and never the raw JSON of the detail. The revenue chart: its months, its bars
+// and its words.
 import { describe, expect, test } from 'vitest';
 import { messagesFor } from '../i18n/index.ts';
 import type { AuditRow } from './queries.ts';
-import { auditSentence } from './views.ts';
+import { auditSentence, CHART_MONTHS, revenueChart } from './views.ts';
 
 const row = (action: string, detail: Record<string, unknown> | null, extra: Partial<AuditRow> = {}): AuditRow => ({
   id: 1,
@@ -111,5 +112,44 @@ describe('auditSentence', () => {
 
   test('no sentence shows the detail as JSON', () => {
     for (const [audit] of CASES) for (const locale of ['en-US', 'fr-FR']) expect(auditSentence(messagesFor(locale), audit)).not.toMatch(/[{}]|"\w+":/);
+  });
+});
+
+describe('revenueChart', () => {
+  const bars = (svg: string) => [...svg.matchAll(/data-month="([\d-]+)"[^>]*height="(\d+)"/g)].map(([, month, height]) => [month, Number(height)]);
+
+  test('months without sales between two with sales are empty bars; rows of one month add up; bars in proportion to the best month', () => {
+    const svg = revenueChart(messagesFor('en-US'), 'USD', [
+      { month: '2025-12', revenueMinor: 2000 },
+      { month: '2026-02', revenueMinor: 3000 },
+      { month: '2026-02', revenueMinor: 1000 },
+    ]).value;
+    expect(bars(svg)).toEqual([
+      ['2025-12', 60],
+      ['2026-01', 0],
+      ['2026-02', 120],
+    ]);
+    expect(svg).toContain('of 3 months, from December 2025 to February 2026. The best month is February 2026, with $40.');
+    expect(svg).toContain('data-chart="USD 2026-01">$0<');
+    expect(svg).not.toContain('<script');
+  });
+
+  test('at most the last twelve months, and nothing at all without sales', () => {
+    const months = [2025, 2026]
+      .flatMap((year) => Array.from({ length: 12 }, (_, index) => `${year}-${String(index + 1).padStart(2, '0')}`))
+      .slice(0, 15)
+      .map((month) => ({ month, revenueMinor: 100 }));
+    const shown = bars(revenueChart(messagesFor('en-US'), 'EUR', months).value).map(([month]) => month);
+    expect(shown).toHaveLength(CHART_MONTHS);
+    expect(shown[0]).toBe('2025-04');
+    expect(shown.at(-1)).toBe('2026-03');
+    expect(revenueChart(messagesFor('en-US'), 'EUR', []).value).toBe('');
+  });
+
+  test('in the site’s language: months, amounts and words', () => {
+    const svg = revenueChart(messagesFor('fr-FR'), 'EUR', [{ month: '2026-09', revenueMinor: 7900 }]).value;
+    expect(svg).toContain('<title id="revenue-chart-eur-title">Chiffre d’affaires par mois en EUR</title>');
+    expect(svg).toContain('Le meilleur mois est septembre 2026, avec 79\u00a0€.');
+    expect(svg).toContain('>sept. 26<');
   });
 });

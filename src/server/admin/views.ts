@@ -218,9 +218,9 @@ export const CHART_MONTHS = 12;
 const CHART = { height: 120, top: 24, bar: 24, step: 40, left: 8, labels: 18 };
 
 /**
- * One currency's revenue per month (amounts never added across currencies) as a bar chart: an
- * inline SVG the server draws, so it needs no script, announced as one image with a title and a
- * description, followed by the same figures as a table for whoever cannot see the bars. Months
+ * One currency's revenue per month (amounts never added across currencies) as a bar chart: a
+ * visible caption, an inline SVG the server draws, so it needs no script, announced as one image
+ * with a title and a description, and the same figures as a table for whoever cannot see the bars. Months
  * without sales between the first and the last are drawn as empty bars; at most the last twelve.
  */
 export function revenueChart(t: Texts, currency: string, revenue: { month: string; revenueMinor: number }[]): SafeHtml {
@@ -248,6 +248,7 @@ export function revenueChart(t: Texts, currency: string, revenue: { month: strin
       <text x="${x + CHART.bar / 2}" y="${height - 4}" text-anchor="middle" font-size="10" fill="currentColor">${monthName(t, point.month, 'short')}</text>`;
   });
   return html`<figure class="admin-chart" id="${id}">
+    <figcaption>${title}</figcaption>
     <svg role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">
       <title id="${id}-title">${title}</title>
       <desc id="${id}-desc">${description}</desc>
@@ -256,8 +257,7 @@ export function revenueChart(t: Texts, currency: string, revenue: { month: strin
       <line x1="${CHART.left}" x2="${width - CHART.left}" y1="${CHART.top + CHART.height}" y2="${CHART.top + CHART.height}" stroke="currentColor" stroke-width="1" />
       ${bars}
     </svg>
-    <figcaption>
-      <details>
+    <details>
         <summary>${t.admin.chartFigures(currency)}</summary>
         ${table(
           `${id}-figures`,
@@ -269,7 +269,6 @@ export function revenueChart(t: Texts, currency: string, revenue: { month: strin
           ),
           '',
         )}
-      </details>
-    </figcaption>
+    </details>
   </figure>`;
 }
