@@ -26,13 +26,14 @@ const CLI_TEXTS = messagesFor('en-US');
  * known to be right: help and usage errors answer at once.
  */
 async function loadTools() {
-  const [libsql, env, migrations, store, commands, queries, csv, csvImport, django, snapshot, config, money] = await Promise.all([
+  const [libsql, env, migrations, store, commands, queries, views, csv, csvImport, django, snapshot, config, money] = await Promise.all([
     import('@libsql/client'),
     import('../src/node/env.ts'),
     import('../src/node/migrations.ts'),
     import('../src/node/store.ts'),
     import('../src/server/admin/commands.ts'),
     import('../src/server/admin/queries.ts'),
+    import('../src/server/admin/views.ts'),
     import('../src/server/admin/csv.ts'),
     import('../src/server/transfer/csv-import.ts'),
     import('../src/server/transfer/django-import.ts'),
@@ -54,6 +55,7 @@ async function loadTools() {
     emptyImportProblem: django.emptyImportProblem,
     ...commands,
     ...queries,
+    auditSentence: views.auditSentence,
     exportSnapshot: snapshot.exportSnapshot,
     importSnapshot: snapshot.importSnapshot,
     parseSnapshot: snapshot.parseSnapshot,
@@ -469,13 +471,12 @@ const COMMANDS: Record<string, Command> = {
       }
       print(
         textTable(
-          ['time', 'by', 'action', 'member', 'course', 'reason'],
+          ['time', 'by', 'action', 'what happened', 'reason'],
           rows.map((row) => [
             new Date(row.createdAt).toISOString().replace('T', ' ').slice(0, 19),
             row.actorEmail ?? row.via,
             row.action,
-            row.subjectEmail ?? '',
-            row.courseSlug ?? '',
+            t.auditSentence(CLI_TEXTS, row),
             row.reason ?? '',
           ]),
         ),

@@ -237,6 +237,10 @@ describe('grant and revoke', () => {
     const audit = await rows<{ detail: string }>(main, "SELECT * FROM audit_log WHERE action = 'grant' AND subject_user_id = ?", [ada.id]);
     expect(audit).toEqual([expect.objectContaining({ via: 'cli', actor_user_id: null, course_slug: COURSE, reason: 'gift' })]);
     expect(JSON.parse(audit[0]!.detail)).toEqual({ purchaseId: purchase!.id, createdUser: true });
+    // The audit command says it in words, as the web admin does.
+    const log = await admin(['audit', '--email', 'ada@example.com']);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toContain(`Created the account ada@example.com, without a password, and gave it ${COURSE} (grant #${purchase!.id}).`);
 
     const before = await peopleTables(main);
     const again = await admin(['grant', 'ada@example.com', COURSE, '--reason', 'gift']);

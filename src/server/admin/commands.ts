@@ -1,9 +1,9 @@
 // The commands: every change an admin makes to members by hand (give or take away a course, make
 // or unmake an admin, set a password, end sessions, mail a password link). What the admin reads is
 // in queries.ts. Shared by `npm run admin` and the web admin pages; free of Node and Astro so that
-// it runs on both targets. Every change writes its effect and its
-// audit row in one batch (D1 has no interactive transactions), and every change is conditional in
-// SQL, so a repeated or racing call writes nothing twice.
+// it runs on both targets. Every change writes its effect and its audit row in one batch (D1 has
+// no interactive transactions), and every change is conditional in SQL, so a repeated or racing
+// call writes nothing twice.
 import { is, sql, SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendLedgerSql, grantAccessSql, latestActionSql, owns, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
