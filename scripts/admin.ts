@@ -1,21 +1,22 @@
 // `npm run admin -- <command>`: the operator's tool for members, courses given by hand, backups and
-// moving data. The work is done by src/server/admin/ (which the web admin pages share); this file
-// reads arguments and passwords, opens the store named by DATABASE_URL, and prints what happened.
+// moving data. The work is done by src/server/admin/ (which the web admin pages share) and
+// src/server/transfer/; this file reads arguments and passwords, opens the store named by
+// DATABASE_URL, and prints what happened.
 // Exit codes: 0 done (also when there was nothing to do), 1 failed, 2 bad arguments (with usage).
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Store } from '../src/node/store.ts';
 import type { AdminActor, AdminContext } from '../src/server/admin/audit.ts';
-import type { CsvPlan } from '../src/server/admin/csv-import.ts';
-import type { DjangoPlan } from '../src/server/admin/django-import.ts';
-import type { Invalid } from '../src/server/admin/members.ts';
-import type { ImportCounts } from '../src/server/admin/snapshot.ts';
+import type { Invalid } from '../src/server/admin/commands.ts';
 import { textTable } from '../src/server/admin/text-table.ts';
 import { normaliseEmail } from '../src/server/auth/credentials.ts';
 import type { Config } from '../src/server/config.ts';
 import { errorMessage } from '../src/server/http/form-messages.ts';
 import { messagesFor } from '../src/server/i18n/index.ts';
+import type { CsvPlan } from '../src/server/transfer/csv-import.ts';
+import type { DjangoPlan } from '../src/server/transfer/django-import.ts';
+import type { ImportCounts } from '../src/server/transfer/snapshot.ts';
 
 /** Operator messages stay English, whatever the site's language. */
 const CLI_TEXTS = messagesFor('en-US');
@@ -25,17 +26,18 @@ const CLI_TEXTS = messagesFor('en-US');
  * known to be right: help and usage errors answer at once.
  */
 async function loadTools() {
-  const [libsql, env, migrations, store, audit, csv, csvImport, django, members, snapshot, config, money] = await Promise.all([
+  const [libsql, env, migrations, store, commands, queries, views, csv, csvImport, django, snapshot, config, money] = await Promise.all([
     import('@libsql/client'),
     import('../src/node/env.ts'),
     import('../src/node/migrations.ts'),
     import('../src/node/store.ts'),
-    import('../src/server/admin/audit.ts'),
+    import('../src/server/admin/commands.ts'),
+    import('../src/server/admin/queries.ts'),
+    import('../src/server/admin/views.ts'),
     import('../src/server/admin/csv.ts'),
-    import('../src/server/admin/csv-import.ts'),
-    import('../src/server/admin/django-import.ts'),
-    import('../src/server/admin/members.ts'),
-    import('../src/server/admin/snapshot.ts'),
+    import('../src/server/transfer/csv-import.ts'),
+    import('../src/server/transfer/django-import.ts'),
+    import('../src/server/transfer/snapshot.ts'),
     import('../src/server/config.ts'),
     import('../src/server/money.ts'),
   ]);
@@ -45,14 +47,15 @@ async function loadTools() {
     assertMigrated: migrations.assertMigrated,
     openToolStore: store.openToolStore,
     storeFilePath: store.storeFilePath,
-    listAudit: audit.listAudit,
     purchasesCsv: csv.purchasesCsv,
     planCsvImport: csvImport.planCsvImport,
     applyCsvImport: csvImport.applyCsvImport,
     planDjangoImport: django.planDjangoImport,
     applyDjangoImport: django.applyDjangoImport,
     emptyImportProblem: django.emptyImportProblem,
-    ...members,
+    ...commands,
+    ...queries,
+    auditSentence: views.auditSentence,
     exportSnapshot: snapshot.exportSnapshot,
     importSnapshot: snapshot.importSnapshot,
     parseSnapshot: snapshot.parseSnapshot,
@@ -468,13 +471,12 @@ const COMMANDS: Record<string, Command> = {
       }
       print(
         textTable(
-          ['time', 'by', 'action', 'member', 'course', 'reason'],
+          ['time', 'by', 'action', 'what happened', 'reason'],
           rows.map((row) => [
             new Date(row.createdAt).toISOString().replace('T', ' ').slice(0, 19),
             row.actorEmail ?? row.via,
             row.action,
-            row.subjectEmail ?? '',
-            row.courseSlug ?? '',
+            t.auditSentence(CLI_TEXTS, row),
             row.reason ?? '',
           ]),
         ),

@@ -2,15 +2,15 @@
 // the real content sync): usage errors, admin accounts that sign in on the built server, grants
 // and revocations in the ledger and the audit log, the purchases CSV, a backup taken while a
 // writer writes, a snapshot round trip, and an import from a Django dump.
-import { spawn } from './support/processes.ts';
+import { runScript, spawn, type ScriptRun } from './support/processes.ts';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hasAccess, owns } from '../src/server/access/ledger.ts';
-import { planDjangoImport } from '../src/server/admin/django-import.ts';
-import { grantCourse } from '../src/server/admin/members.ts';
-import { parseSnapshot } from '../src/server/admin/snapshot.ts';
+import { planDjangoImport } from '../src/server/transfer/django-import.ts';
+import { grantCourse } from '../src/server/admin/commands.ts';
+import { parseSnapshot } from '../src/server/transfer/snapshot.ts';
 import { LATEST_MIGRATION } from '../src/server/db/migrations.ts';
 import { hashPassword, verifyPassword } from '../src/server/auth/password-hasher.ts';
 import { openStore } from '../src/node/store.ts';
@@ -46,30 +46,13 @@ afterAll(() => {
   for (const s of stores) s.remove();
 });
 
-type Run = { code: number | null; stdout: string; stderr: string };
+type Run = ScriptRun;
 
 /** Runs `npm run admin -- ...args` against a store, with standard input closed after `input`. */
 function admin(args: string[], options: { url?: string; input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/admin.ts'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        DATABASE_URL: options.url ?? main.url,
-        SITE_URL: TEST_SITE_URL,
-        PASSWORD_ITERATIONS: '2000',
-        ...options.env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+  return runScript('scripts/admin.ts', args, {
+    input: options.input,
+    env: { DATABASE_URL: options.url ?? main.url, SITE_URL: TEST_SITE_URL, PASSWORD_ITERATIONS: '2000', ...options.env },
   });
 }
 
@@ -254,6 +237,10 @@ describe('grant and revoke', () => {
     const audit = await rows<{ detail: string }>(main, "SELECT * FROM audit_log WHERE action = 'grant' AND subject_user_id = ?", [ada.id]);
     expect(audit).toEqual([expect.objectContaining({ via: 'cli', actor_user_id: null, course_slug: COURSE, reason: 'gift' })]);
     expect(JSON.parse(audit[0]!.detail)).toEqual({ purchaseId: purchase!.id, createdUser: true });
+    // The audit command says it in words, as the web admin does.
+    const log = await admin(['audit', '--email', 'ada@example.com']);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toContain(`Created the account ada@example.com, without a password, and gave it ${COURSE} (grant #${purchase!.id}).`);
 
     const before = await peopleTables(main);
     const again = await admin(['grant', 'ada@example.com', COURSE, '--reason', 'gift']);
@@ -809,7 +796,7 @@ function adminAtTerminal(args: string[], url: string, answers: string[]): Promis
     });
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout: output, stderr: '', prompts }));
+    child.on('exit', (code) => resolve({ code, stdout: output, stderr: '', output, prompts }));
   });
 }
 

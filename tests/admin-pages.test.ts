@@ -5,7 +5,7 @@
 // email, and signing a member out everywhere.
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { appendLedger } from '../src/server/access/ledger.ts';
-import { grantCourse, makeAdmin } from '../src/server/admin/members.ts';
+import { grantCourse, makeAdmin } from '../src/server/admin/commands.ts';
 import { accountsEnv, linkIn } from './support/accounts-env.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { signUpAndConfirm } from './support/sign-up.ts';
@@ -231,6 +231,27 @@ describe('who may see the admin', () => {
     }
     expect(await written()).toBe(before);
   });
+  test('the grant to a new email, as an attack: a visitor, a member and a cross-site post riding the admin’s session are refused, and no account, grant or mail is made', async () => {
+    const member = await signUp('schemer@example.com');
+    const anonymous = createVisitor(server.url);
+    const before = await written();
+    const sent = sink.messages.length;
+    const fields = { email: 'accomplice@example.com', course: COURSE, reason: 'gift' };
+    for (const visitor of [anonymous, member]) {
+      const response = await visitor.post('/admin/members/grant', fields);
+      expect(response.status).toBe(404);
+      expect(await response.text()).toBe(notFoundBody);
+    }
+    for (const origin of ['https://evil.example', null, 'null']) {
+      const response = await admin.post('/admin/members/grant', fields, { origin });
+      expect(response.status, `from ${origin}`).toBe(403);
+      expect(response.headers.get('cache-control')).toBe('private, no-store');
+    }
+    expect(await written()).toBe(before);
+    expect(await rows('SELECT id FROM users WHERE email = ?', ['accomplice@example.com'])).toEqual([]);
+    expect(sink.messages.slice(sent).filter((message) => message.to.includes('accomplice@example.com'))).toEqual([]);
+    expect(await canRead(member)).toBe(false);
+  });
 });
 
 describe('actions', () => {
@@ -335,8 +356,78 @@ describe('actions', () => {
     expect(await canRead(member)).toBe(true);
 
     const log = await (await admin.get('/admin/audit')).text();
-    expect(log).toContain('gifted@example.com');
     expect(log).toContain(ADMIN_EMAIL);
+    // Each action in words, with what its detail recorded, and no JSON.
+    expect(log).toContain(`Gave ${COURSE} to gifted@example.com (grant #${purchase!.id}). Note: “conference prize”.`);
+    expect(log).toContain(`Took ${COURSE} away from gifted@example.com (purchase or grant #${purchase!.id}). Note: “asked to close the account”.`);
+    expect(log).not.toContain('{&quot;');
+    expect(log).not.toContain('purchaseId');
+  });
+
+  test('grant to a new email from the members page: an account without a password, the grant, and the set-password mail that lets its owner in', async () => {
+    const email = 'newcomer@example.com';
+    expect(await (await admin.get('/admin/members')).text()).toContain('<form class="form" method="post" action="/admin/members/grant">');
+    const sent = sink.messages.length;
+    const response = await admin.post('/admin/members/grant', { email: ' NewComer@Example.com ', course: COURSE, reason: 'gift', note: 'podcast guest' });
+    expect(response.status).toBe(303);
+    const id = await userId(email);
+    expect(response.headers.get('location')).toBe(`/admin/members/${id}?notice=granted-new-account`);
+    expect(await (await admin.get(response.headers.get('location')!)).text()).toContain('Account created, without a password, and course granted.');
+    expect(await rows('SELECT password_hash, role, email_verified_at FROM users WHERE id = ?', [id])).toEqual([
+      { password_hash: null, role: 'member', email_verified_at: null },
+    ]);
+    expect(await rows('SELECT source, status FROM purchases WHERE user_id = ?', [id])).toEqual([{ source: 'grant', status: 'granted' }]);
+    const audit = await rows<{ detail: string }>(
+      'SELECT actor_user_id, via, action, course_slug, reason, detail FROM audit_log WHERE subject_user_id = ? ORDER BY id',
+      [id],
+    );
+    expect(audit.map(({ detail, ...row }) => row)).toEqual([
+      { actor_user_id: adminId, via: 'web', action: 'grant', course_slug: COURSE, reason: 'gift' },
+      { actor_user_id: adminId, via: 'web', action: 'password-email', course_slug: null, reason: null },
+    ]);
+    expect(JSON.parse(audit[0]!.detail)).toMatchObject({ createdUser: true, note: 'podcast guest' });
+
+    // The mail a guest purchase's new account gets: a link that sets a password, for 7 days.
+    const mail = await sink.waitFor(email, { after: sent });
+    expect(mail.subject).toBe('Your account at courses.test: set a password');
+    expect(mail.text).toContain('for 7 days');
+    const link = linkIn(mail.text);
+    expect(link).toMatch(/^\/reset\?token=[\w-]{43}&welcome=1$/);
+    const newcomer = createVisitor(server.url);
+    expect(await canRead(newcomer)).toBe(false);
+    const token = new URL(link, 'https://x').searchParams.get('token')!;
+    expect((await newcomer.post('/api/auth/reset', { token, password: MEMBER_PASSWORD })).headers.get('location')).toBe('/account?notice=password-reset');
+    expect(await canRead(newcomer)).toBe(true);
+
+    // The same email again: the account exists and owns the course, so nothing is written or sent.
+    const before = await written();
+    const again = await admin.post('/admin/members/grant', { email, course: COURSE, reason: 'support' });
+    expect(again.headers.get('location')).toBe(`/admin/members/${id}?notice=already-owned`);
+    expect(await written()).toBe(before);
+
+    // A member who has an account is granted as from their page, and mailed nothing.
+    await signUp('known@example.com');
+    const known = await userId('known@example.com');
+    const knownSent = sink.messages.length;
+    const granted = await admin.post('/admin/members/grant', { email: 'known@example.com', course: COURSE, reason: 'support' });
+    expect(granted.headers.get('location')).toBe(`/admin/members/${known}?notice=granted`);
+    expect(await rows('SELECT action FROM audit_log WHERE subject_user_id = ?', [known])).toEqual([{ action: 'grant' }]);
+    expect(sink.messages.length).toBe(knownSent);
+
+    // Bad input: a 400 that says what is wrong, and nothing written.
+    const unchanged = await written();
+    for (const [fields, message] of [
+      [{ email: 'not an email', course: COURSE, reason: 'gift' }, 'Enter a valid email address.'],
+      [{ course: COURSE, reason: 'gift' }, 'Enter a valid email address.'],
+      [{ email: 'someone@example.com', course: 'no-such-course', reason: 'gift' }, 'The store has no such course.'],
+      [{ email: 'someone@example.com', course: COURSE, reason: 'other' }, 'Say why in the note'],
+    ] as const) {
+      const refused = await admin.post('/admin/members/grant', fields);
+      expect(refused.status, JSON.stringify(fields)).toBe(400);
+      expect(await refused.text()).toContain(message);
+    }
+    expect(await written()).toBe(unchanged);
+    expect((await admin.get('/admin/members/grant')).status).toBe(405);
   });
 
   test('sign out everywhere ends the member’s existing sessions, with an audit row', async () => {
@@ -452,6 +543,24 @@ describe('what the admin reads', () => {
     expect(cell('data-month-revenue="2026-10 running-python-scripts JPY"')).toBe('¥4,900');
     // Sold without tax: nothing collected, revenue is what was charged less refunds.
     expect(cell('data-tax="USD"')).toBe('$0');
+    // The revenue chart: one per currency, drawn on the server as one image with a title and a
+    // description, bars in proportion, and the same figures as a table; no script.
+    const start = body.indexOf('<figure class="admin-chart" id="revenue-chart-usd">');
+    expect(start).toBeGreaterThan(0);
+    const usd = body.slice(start, body.indexOf('</figure>', start));
+    expect(usd).toContain('<svg role="img" aria-labelledby="revenue-chart-usd-title revenue-chart-usd-desc"');
+    expect(usd).toContain('<title id="revenue-chart-usd-title">Revenue per month in USD</title>');
+    expect(usd).toContain(
+      '<desc id="revenue-chart-usd-desc">Bar chart of the revenue (charged, less refunds and tax) of 2 months, from September 2026 to October 2026. The best month is September 2026, with $49.</desc>',
+    );
+    const barHeight = (month: string) => Number(new RegExp(`data-month="${month}"[^>]*height="(\\d+)"`).exec(usd)?.[1]);
+    expect(barHeight('2026-09')).toBe(120);
+    expect(barHeight('2026-10')).toBe(Math.round((2900 / 4900) * 120));
+    expect(cell('data-chart="USD 2026-09"')).toBe('$49');
+    expect(cell('data-chart="USD 2026-10"')).toBe('$29');
+    expect(cell('data-chart="EUR 2026-10"')).toBe('€79');
+    expect(cell('data-chart="JPY 2026-10"')).toBe('¥4,900');
+    expect(body.slice(body.indexOf('<main'), body.indexOf('</main>'))).not.toContain('<script');
     expect(body).toMatch(/<th scope="row">EUR<\/th>(?:<td[^>]*>[^<]*<\/td>){5}<td class="num">1 \(€79\)<\/td>/);
     // Refunds and open disputes list the purchases.
     expect(body.slice(body.indexOf('id="refunds"'))).toContain('usd2@example.com');

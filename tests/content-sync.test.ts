@@ -1,7 +1,7 @@
 // The content sync: a build's private bundle into the store, writing only what changed, in one
 // atomic batch, unpublishing (never deleting) what left git, and refusing an inconsistent bundle.
 // Variants of the demo bundle are made by editing a copy on disk, not by rebuilding.
-import { spawn } from './support/processes.ts';
+import { runScript } from './support/processes.ts';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,18 +69,8 @@ async function contentSnapshot(s: TestStore): Promise<string> {
   return JSON.stringify(dump.map((r) => r.rows));
 }
 
-function runSyncScript(args: string[], databaseUrl: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/content-sync.ts'), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => resolve({ code, output }));
-  });
+function runSyncScript(args: string[], databaseUrl: string) {
+  return runScript('scripts/content-sync.ts', args, { env: { DATABASE_URL: databaseUrl } });
 }
 
 async function createUser(s: TestStore, email: string): Promise<number> {

@@ -2,7 +2,7 @@
 // (src/node/env.ts), under what the shell sets: `npm start` decides about the Stripe stand-in and
 // its port from it (and logs readable lines, development's default), and the admin CLI prints
 // the sign-in address of the server it configures.
-import { spawn } from './support/processes.ts';
+import { runScript } from './support/processes.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -47,9 +47,9 @@ describe('.env', () => {
       expect(start.logs()).toContain(`Course site: http://127.0.0.1:${port}/`);
       expect(start.logs()).not.toContain('Stripe stand-in');
       // In development the log is a line to read, not JSON (src/server/log.ts).
-      expect(start.logs()).toMatch(/ INFO  app\.ready env=development .*stripe=api\.stripe\.com/);
+      expect(start.logs()).toMatch(/ INFO {2}app\.ready env=development .*stripe=api\.stripe\.com/);
       await fetch(`http://127.0.0.1:${port}/robots.txt?token=secret`);
-      await expect.poll(() => start.logs()).toMatch(/\d\d:\d\d:\d\d INFO  GET \/robots\.txt 200 [\d.]+ ms id=[0-9a-f]{16} address=127\.0\.0\.1\n/);
+      await expect.poll(() => start.logs()).toMatch(/\d\d:\d\d:\d\d INFO {2}GET \/robots\.txt 200 [\d.]+ ms id=[0-9a-f]{16} address=127\.0\.0\.1\n/);
       expect(start.logs()).not.toContain('"event"');
       expect(start.logs()).not.toContain('token=secret');
       // The store is the one .env names, relative to the folder the command runs in.
@@ -69,7 +69,7 @@ describe('.env', () => {
     try {
       expect(shell.logs()).toContain(`Course site: http://127.0.0.1:${shellPort}/`);
       expect(shell.logs()).toContain('Stripe stand-in (no real payments');
-      expect(shell.logs()).toMatch(/ INFO  app\.ready .*stripe=http:\/\/127\.0\.0\.1:\d+/);
+      expect(shell.logs()).toMatch(/ INFO {2}app\.ready .*stripe=http:\/\/127\.0\.0\.1:\d+/);
     } finally {
       await shell.stop();
     }
@@ -77,29 +77,20 @@ describe('.env', () => {
 
   it('the admin CLI uses the store of .env and prints the sign-in address of the server .env configures', async () => {
     const dir = folderWithEnv(['HOST=127.0.0.1', 'PORT=4999', `DATABASE_URL=file:${join('data', 'app.db')}`, 'PASSWORD_ITERATIONS=2000']);
-    const migrate = await run([join(ROOT, 'scripts/migrate.ts')], dir);
+    const migrate = await run('scripts/migrate.ts', [], dir);
     expect(migrate.code, migrate.output).toBe(0);
     expect(migrate.output).toContain('Store file:data/app.db');
-    const created = await run([join(ROOT, 'scripts/admin.ts'), 'create-admin', 'boss@example.com', '--password-stdin'], dir, 'a long admin passphrase\n');
+    const created = await run('scripts/admin.ts', ['create-admin', 'boss@example.com', '--password-stdin'], dir, 'a long admin passphrase\n');
     expect(created.code, created.output).toBe(0);
     expect(created.output).toContain('Sign in at http://127.0.0.1:4999/login');
 
     // SITE_URL, when set, is the address.
     writeFileSync(join(dir, '.env'), 'SITE_URL=https://courses.example.com\nPORT=4999\nDATABASE_URL=file:data/app.db\nPASSWORD_ITERATIONS=2000\n');
-    const second = await run([join(ROOT, 'scripts/admin.ts'), 'create-admin', 'second@example.com', '--password-stdin'], dir, 'another admin passphrase\n');
+    const second = await run('scripts/admin.ts', ['create-admin', 'second@example.com', '--password-stdin'], dir, 'another admin passphrase\n');
     expect(second.code, second.output).toBe(0);
     expect(second.output).toContain('Sign in at https://courses.example.com/login');
   }, 180_000);
 });
 
-function run(args: string[], cwd: string, input = ''): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: BASE_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, output }));
-    child.stdin.end(input);
-  });
-}
+/** A command-line tool run in `dir`, where its .env is, with nothing else in its environment. */
+const run = (script: string, args: string[], cwd: string, input = '') => runScript(script, args, { cwd, input });

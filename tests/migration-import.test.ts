@@ -3,12 +3,12 @@
 // folders that the catalogue check accepts and the real build publishes (its downloads only to
 // members), and a hosted platform's CSV export of members and purchases: dry run, apply, a second
 // run, refused rows, and an imported member signing in by emailed link on the built server.
-import { spawn } from './support/processes.ts';
+import { runScript } from './support/processes.ts';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadCatalog } from '../src/catalog/load.ts';
-import { applyCsvImport, parseCsvRecords, parseImportDate, planCsvImport } from '../src/server/admin/csv-import.ts';
+import { applyCsvImport, parseCsvRecords, parseImportDate, planCsvImport } from '../src/server/transfer/csv-import.ts';
 import { accountsEnv, linkIn, TEST_SITE_URL } from './support/accounts-env.ts';
 import { buildSite, ROOT } from './support/build.ts';
 import { startServer } from './support/server.ts';
@@ -48,24 +48,9 @@ afterAll(() => {
   for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 });
 
-type Run = { code: number | null; stdout: string; stderr: string };
-
 /** `node <script> ...args` from the project, as `npm run` runs it. */
-function run(script: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, script), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SITE_URL: TEST_SITE_URL, PASSWORD_ITERATIONS: '2000', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (script: string, args: string[], env: Record<string, string> = {}) =>
+  runScript(script, args, { env: { SITE_URL: TEST_SITE_URL, PASSWORD_ITERATIONS: '2000', ...env } });
 
 const admin = (args: string[], databaseUrl: string) => run('scripts/admin.ts', args, { DATABASE_URL: databaseUrl });
 

@@ -2,12 +2,11 @@
 // stand-in (hosted page, signed webhooks, refunds, disputes), a real store synced from the build,
 // the SMTP sink. Every test checks the access ledger and what the member can actually read.
 import Stripe from 'stripe';
-import { spawn } from './support/processes.ts';
+import { runScript } from './support/processes.ts';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { revokeCourse } from '../src/server/admin/members.ts';
+import { revokeCourse } from '../src/server/admin/commands.ts';
 import { linkIn, SESSION_COOKIE } from './support/accounts-env.ts';
-import { ROOT } from './support/build.ts';
 import { paymentsEnv, signedUpVisitor, sitePath, startPaymentsSite, WEBHOOK_SECRET, type PaymentsSite } from './support/payments.ts';
 import { freePort, startServer } from './support/server.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';
@@ -614,13 +613,9 @@ describe('when Stripe is unreachable', () => {
   });
 });
 
-function reconcileScript(): Promise<string> {
+async function reconcileScript(): Promise<string> {
   const env = paymentsEnv({ databaseUrl: site.store.url, smtpUrl: site.sink.url, stripeApiBase: site.standin.url });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/stripe-reconcile.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`reconcile exited with ${code}:\n${output}`))));
-  });
+  const run = await runScript('scripts/stripe-reconcile.ts', [], { env });
+  if (run.code !== 0) throw new Error(`reconcile exited with ${run.code}:\n${run.output}`);
+  return run.output;
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { saleEndsAt } from '../src/catalog/schema.ts';
-import { grantCourse } from '../src/server/admin/members.ts';
+import { grantCourse } from '../src/server/admin/commands.ts';
 import { buildSite } from './support/build.ts';
 import { signedUpVisitor, sitePath, startPaymentsSite, type PaymentsSite } from './support/payments.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';

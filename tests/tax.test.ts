@@ -4,7 +4,7 @@
 // asked for, a German buyer who sees VAT, must consent, enters a VAT ID and finds the invoice (and, after a
 // refund, its credit note) on /account/purchases, and the admin's revenue net of that tax.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { makeAdmin } from '../src/server/admin/members.ts';
+import { makeAdmin } from '../src/server/admin/commands.ts';
 import { buildSite } from './support/build.ts';
 import { signedUpVisitor, sitePath, startPaymentsSite, type PaymentsSite } from './support/payments.ts';
 import { createVisitor, type Visitor } from './support/visitor.ts';

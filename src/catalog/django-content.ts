@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
-import { findDjangoModels, djangoCourseTitle, type DjangoObject } from '../server/admin/django-import.ts';
+import { findDjangoModels, djangoCourseTitle, type DjangoObject } from '../server/transfer/django-import.ts';
 import { MAX_SLUG_LENGTH, AUTHORED_SLUG } from './schema.ts';
 
 /** A file to write in a course folder: its text, or a file of the media root to copy. */

@@ -2,12 +2,10 @@
 // sign-up that answered "email taken"), each written as the attacker would try it, over HTTP
 // against the built server with the Stripe stand-in and the SMTP sink. Each asserts that the
 // attack fails and that the store did not change where it must not (docs/security.md).
-import { spawn } from '../support/processes.ts';
-import { join } from 'node:path';
+import { runScript } from '../support/processes.ts';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { linkIn } from '../support/accounts-env.ts';
 import { signUpAndConfirm } from '../support/sign-up.ts';
-import { ROOT } from '../support/build.ts';
 import { sitePath, startPaymentsSite, type PaymentsSite } from '../support/payments.ts';
 import { createVisitor, type Visitor } from '../support/visitor.ts';
 
@@ -142,28 +140,8 @@ async function requestReset(email: string): Promise<string> {
   return tokenOf(linkIn((await mailTo(email, mark, /Reset your password/)).text));
 }
 
-function admin(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/admin.ts'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        DATABASE_URL: site.store.url,
-        SITE_URL: site.siteUrl,
-        PASSWORD_ITERATIONS: '2000',
-        ...env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end('');
-  });
+function admin(args: string[], env: Record<string, string>) {
+  return runScript('scripts/admin.ts', args, { env: { DATABASE_URL: site.store.url, SITE_URL: site.siteUrl, PASSWORD_ITERATIONS: '2000', ...env } });
 }
 
 describe('email squatting (attack 4)', () => {

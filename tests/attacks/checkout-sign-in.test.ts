@@ -4,11 +4,9 @@
 // holding the success URL, a replay after the window, and the "timestamps" attack (an old unpaid
 // checkout paid for an account that appeared since). Every attack must sign nobody in and leave
 // accounts, sessions, mailed tokens and checkout starts as they were. docs/security.md maps them.
-import { spawn } from '../support/processes.ts';
-import { join } from 'node:path';
+import { runScript } from '../support/processes.ts';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { SESSION_COOKIE, TEST_SITE_URL } from '../support/accounts-env.ts';
-import { ROOT } from '../support/build.ts';
 import { sitePath, startPaymentsSite, type PaymentsSite } from '../support/payments.ts';
 import { createVisitor, type Visitor } from '../support/visitor.ts';
 
@@ -56,19 +54,10 @@ async function successPage(visitor: Visitor, path: string): Promise<{ signedIn: 
   };
 }
 
-function admin(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/admin.ts'), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: site.store.url, SITE_URL: TEST_SITE_URL, PASSWORD_ITERATIONS: '2000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`admin ${args.join(' ')} exited with ${code}:\n${output}`))));
-  });
+async function admin(args: string[]): Promise<string> {
+  const run = await runScript('scripts/admin.ts', args, { env: { DATABASE_URL: site.store.url, SITE_URL: TEST_SITE_URL, PASSWORD_ITERATIONS: '2000' } });
+  if (run.code !== 0) throw new Error(`admin ${args.join(' ')} exited with ${run.code}:\n${run.output}`);
+  return run.output;
 }
 
 describe('the browser secret', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { BLOG_URL, describeViolations, memberStateShown, newJourney, runAxe, screenshotsDir, type AxeViolation } from '../support/browser.ts';
-import { makeAdmin } from '../../src/server/admin/members.ts';
+import { makeAdmin } from '../../src/server/admin/commands.ts';
 
 const ADMIN_PASSWORD = 'the operator chose this passphrase';
 import { createVisitor } from '../support/visitor.ts';

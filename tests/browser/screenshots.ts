@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { makeAdmin } from '../../src/server/admin/members.ts';
+import { makeAdmin } from '../../src/server/admin/commands.ts';
 
 const ADMIN_PASSWORD = 'the operator chose this passphrase';
 import { ROOT } from '../support/build.ts';

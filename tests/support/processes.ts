@@ -9,7 +9,7 @@
 // started in turn (wrangler's workerd, npm's node) goes with it.
 import { type ChildProcess, type ForkOptions, type SpawnOptions, fork as forkChild, spawn as spawnChild } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const running = new Set<ChildProcess>();
 
@@ -74,4 +74,48 @@ export function killLeftovers(dir: string): number[] {
     rmSync(join(dir, name), { force: true });
   }
   return killed;
+}
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export type ScriptRun = {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Both streams as they came, for an assertion's message or a search in either. */
+  output: string;
+};
+
+/**
+ * `node <script> ...args`, as `npm run` runs a command-line tool: from the project's folder unless
+ * `cwd` says otherwise, with PATH, HOME and `env` only (so nothing of the test's own environment
+ * leaks in), and standard input closed after `input`. It resolves whatever the exit code, which
+ * the caller asserts.
+ */
+export function runScript(
+  script: string,
+  args: readonly string[] = [],
+  options: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+): Promise<ScriptRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [resolve(ROOT, script), ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      output += chunk;
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+      output += chunk;
+    });
+    child.on('error', fail);
+    child.on('exit', (code) => done({ code, stdout, stderr, output }));
+    child.stdin!.end(options.input ?? '');
+  });
 }

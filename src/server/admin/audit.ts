@@ -1,5 +1,7 @@
-// The audit log of admin actions (audit_log): who did what by hand, to whom, and why. Each admin
-// change puts its audit row in the same batch as its effect, so neither exists without the other.
+// How an admin change is written: its effect and its audit row (audit_log: who did what by hand,
+// to whom, and why) in one atomic batch, so neither exists without the other. libSQL runs the
+// batch in a transaction, D1 as one implicit transaction (it has no interactive ones). Used by the
+// commands (commands.ts) and by the transfer tools (src/server/transfer/).
 import { is, SQL, sql } from 'drizzle-orm';
 import type { Clock, Db } from '../context.ts';
 
@@ -46,51 +48,10 @@ export function auditSql(entry: AuditEntry): SQL {
     ${entry.onlyIfChanged ? sql`WHERE changes() > 0` : sql``}`;
 }
 
-export type AuditRow = {
-  id: number;
-  createdAt: number;
-  via: string;
-  action: string;
-  actorEmail: string | null;
-  subjectEmail: string | null;
-  courseSlug: string | null;
-  reason: string | null;
-  detail: string | null;
-};
+type Batch = Parameters<Db['batch']>[0];
 
-/** How many audit rows there are, for paging. */
-export async function countAudit(db: Db): Promise<number> {
-  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM audit_log`);
-  return Number(row?.n ?? 0);
-}
-
-/** The newest audit rows first, optionally about one member. */
-export async function listAudit(db: Db, options: { subjectUserId?: number; limit?: number; offset?: number } = {}): Promise<AuditRow[]> {
-  const rows = await db.all<{
-    id: number;
-    created_at: number;
-    via: string;
-    action: string;
-    actor_email: string | null;
-    subject_email: string | null;
-    course_slug: string | null;
-    reason: string | null;
-    detail: string | null;
-  }>(sql`SELECT a.id, a.created_at, a.via, a.action, actor.email AS actor_email, subject.email AS subject_email, a.course_slug, a.reason, a.detail
-    FROM audit_log a
-    LEFT JOIN users actor ON actor.id = a.actor_user_id
-    LEFT JOIN users subject ON subject.id = a.subject_user_id
-    ${options.subjectUserId ? sql`WHERE a.subject_user_id = ${options.subjectUserId}` : sql``}
-    ORDER BY a.id DESC LIMIT ${options.limit ?? 100} OFFSET ${options.offset ?? 0}`);
-  return rows.map((row) => ({
-    id: Number(row.id),
-    createdAt: Number(row.created_at),
-    via: row.via,
-    action: row.action,
-    actorEmail: row.actor_email,
-    subjectEmail: row.subject_email,
-    courseSlug: row.course_slug,
-    reason: row.reason,
-    detail: row.detail,
-  }));
+/** Runs the statements in order, all or none; returns each statement's result (see rowsAffected). */
+export async function runBatch(db: Db, statements: SQL[]): Promise<readonly unknown[]> {
+  if (statements.length === 0) return [];
+  return (await db.batch(statements.map((statement) => db.run(statement)) as unknown as Batch)) as unknown as readonly unknown[];
 }

@@ -4,7 +4,7 @@
 // by double-click: a UTF-8 byte order mark (else it reads Windows-1252), `;` between fields and a
 // decimal comma (else every amount is text).
 import { minorUnitDigits } from '../money.ts';
-import type { PurchaseSummary, UserSummary } from './members.ts';
+import type { PurchaseSummary, UserSummary } from './queries.ts';
 
 /**
  * One field. Text a person typed (an email, a course title) that starts like a formula gets a

@@ -1,17 +1,23 @@
 // The admin pages (GET): the dashboard, members and one member, purchases, courses and one course,
-// and the audit log. Each reads through the admin core and renders into the site's layout.
+// and the audit log. Each reads through queries.ts and renders into the site's layout; the forms
+// they show post to actions.ts.
 import { z } from 'zod';
 import { REQUEST_SLUG } from '../access/lesson-gate.ts';
 import type { AppContext } from '../context.ts';
 import { html, raw, type SafeHtml } from '../http/html.ts';
-import { countAudit, listAudit } from './audit.ts';
-import { countPurchases, countUsers, listCourses, listPurchases, listUsers, type PurchaseFilter, type PurchaseSummary } from './members.ts';
 import {
+  countAudit,
+  countPurchases,
+  countUsers,
   courseLessons,
   courseOverview,
   courseWaitlist,
   getMemberDetail,
   latestContentSync,
+  listAudit,
+  listCourses,
+  listPurchases,
+  listUsers,
   memberCounts,
   memberLedger,
   memberProgress,
@@ -20,8 +26,10 @@ import {
   taxByCountry,
   totalsByCurrency,
   type CourseOverview,
-} from './reports.ts';
-import { adminPage, badRequest, day, money, pager, table, when } from './views.ts';
+  type PurchaseFilter,
+  type PurchaseSummary,
+} from './queries.ts';
+import { adminPage, auditSentence, badRequest, day, money, pager, revenueChart, table, when } from './views.ts';
 import { TOKEN_LIFETIME_MS } from '../auth/tokens.ts';
 import { messagesOf, type Texts } from '../i18n/index.ts';
 import { SET_PASSWORD_LINK_MS } from '../payments/fulfil.ts';
@@ -159,6 +167,17 @@ export async function dashboardPage(ctx: AppContext, url: URL): Promise<Response
       ),
       t.admin.noSales,
     )}
+    ${
+      months.length > 0 &&
+      html`<h3>${t.admin.chartsHeading}</h3>
+    <div class="admin-charts">${[...new Set(months.map((row) => row.currency))].sort().map((currency) =>
+      revenueChart(
+        t,
+        currency,
+        months.filter((row) => row.currency === currency).map((row) => ({ month: row.month, revenueMinor: revenueNetOfTax(row) })),
+      ),
+    )}</div>`
+    }
     ${table(
       'months',
       t.admin.monthsCaption,
@@ -252,7 +271,7 @@ export async function membersPage(ctx: AppContext, url: URL): Promise<Response> 
   const total = await countUsers(ctx.db, { search });
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const page = Math.min(query.data.page ?? 1, pages);
-  const users = await listUsers(ctx.db, { search, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
+  const [users, courses] = await Promise.all([listUsers(ctx.db, { search, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }), listCourses(ctx.db)]);
   const csvHref = `/admin/members.csv?${new URLSearchParams(search ? { q: search } : {})}`;
   const excelHref = `/admin/members.csv?${new URLSearchParams({ ...(search ? { q: search } : {}), excel: 'fr' })}`;
   const t = await messagesOf(ctx);
@@ -275,8 +294,28 @@ export async function membersPage(ctx: AppContext, url: URL): Promise<Response> 
       ),
       t.admin.noAccount,
     )}
-    ${pager(t, url, page, pages)}`,
+    ${pager(t, url, page, pages)}
+    <div class="admin-actions">
+      <form class="form" method="post" action="/admin/members/grant">
+        <h2>${t.admin.giveToEmail}</h2>
+        <p class="hint">${t.admin.giveToEmailHint(SET_PASSWORD_LINK_MS / 86_400_000)}</p>
+        <label for="new-grant-email">${t.admin.email}</label>
+        <input id="new-grant-email" name="email" type="email" autocomplete="off" maxlength="254" required />
+        ${grantFields(t, 'new-grant', courses)}
+        <button class="button" type="submit">${t.admin.grant}</button>
+      </form>
+    </div>`,
   });
+}
+
+/** The course, reason and note of a grant form; `id` keeps two such forms' fields apart. */
+function grantFields(t: Texts, id: string, courses: { slug: string; title: string; published: boolean }[]): SafeHtml {
+  return html`<label for="${id}-course">${t.admin.course}</label>
+        <select id="${id}-course" name="course" required>${courses.map((course) => html`<option value="${course.slug}">${course.title}${!course.published && t.admin.unpublishedSuffix}</option>`)}</select>
+        <label for="${id}-reason">${t.admin.reason}</label>
+        <select id="${id}-reason" name="reason" required>${GRANT_REASONS.map((reason) => html`<option value="${reason}">${reason}</option>`)}</select>
+        <label for="${id}-note">${t.admin.note} <small>${t.admin.noteRequired}</small></label>
+        <input id="${id}-note" name="note" maxlength="200" />`;
 }
 
 export async function memberPage(ctx: AppContext, url: URL, userId: number): Promise<Response | null> {
@@ -336,12 +375,7 @@ export async function memberPage(ctx: AppContext, url: URL, userId: number): Pro
     <div class="admin-actions">
       <form class="form" method="post" action="${base}/grant">
         <h3>${t.admin.give}</h3>
-        <label for="grant-course">${t.admin.course}</label>
-        <select id="grant-course" name="course" required>${courseOptions(courses)}</select>
-        <label for="grant-reason">${t.admin.reason}</label>
-        <select id="grant-reason" name="reason" required>${reasonOptions(GRANT_REASONS)}</select>
-        <label for="grant-note">${t.admin.note} <small>${t.admin.noteRequired}</small></label>
-        <input id="grant-note" name="note" maxlength="200" />
+        ${grantFields(t, 'grant', courses)}
         <button class="button" type="submit">${t.admin.grant}</button>
       </form>
       <form class="form" method="post" action="${base}/revoke">
@@ -383,7 +417,7 @@ function auditTable(t: Texts, id: string, caption: string, rows: Awaited<ReturnT
     t.admin.auditHead,
     rows.map(
       (row) =>
-        html`<tr><td>${when(row.createdAt)}</td><td>${row.actorEmail ?? t.admin.operator} <small>(${row.via})</small></td><td>${row.action}</td><td>${row.subjectEmail}</td><td>${row.courseSlug}</td><td>${row.reason}</td><td><small>${row.detail}</small></td></tr>`,
+        html`<tr><td>${when(row.createdAt)}</td><td>${row.actorEmail ?? t.admin.operator} <small>(${row.via})</small></td><td data-audit="${row.action}">${auditSentence(t, row)}</td><td>${row.reason}</td></tr>`,
     ),
     t.admin.nothingYet,
   );

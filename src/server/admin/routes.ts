@@ -7,9 +7,9 @@ import type { AppContext, Client } from '../context.ts';
 import { getMember } from '../auth/session.ts';
 import { acceptFormPost } from '../http/form.ts';
 import { refusePageMethod } from '../http/page-shell.ts';
-import { memberAction, type MemberAction } from './actions.ts';
+import { grantToEmail, memberAction, type MemberAction } from './actions.ts';
 import { membersCsv, purchasesCsv } from './csv.ts';
-import { listPurchases, listUsers } from './members.ts';
+import { listPurchases, listUsers } from './queries.ts';
 import {
   auditPage,
   coursePage,
@@ -61,6 +61,11 @@ async function route(request: Request, ctx: AppContext, client: Client, admin: {
   const [section, id, action, ...rest] = parts.slice(1);
   if (rest.length > 0) return null;
 
+  if (section === 'members' && id === 'grant' && action === undefined) {
+    const fields = await acceptFormPost(request, ctx);
+    if (fields instanceof Response) return fields;
+    return grantToEmail(ctx, client, { fields, admin, url });
+  }
   if (section === 'members' && id && action) {
     if (!MEMBER_ID.test(id) || !ACTIONS.has(action as MemberAction)) return null;
     const fields = await acceptFormPost(request, ctx);

@@ -113,6 +113,7 @@ export const en = {
       'not-owned': 'The member cannot read this course: there was nothing to take away.',
       'password-email-sent': 'The email with a link to set a password is on its way.',
       'signed-out': 'The member is signed out on every device.',
+      'granted-new-account': 'Account created, without a password, and course granted. Its owner was emailed a link to choose a password.',
     },
     errors: { 'rate-limited': 'Too many emails to this member today. Try again tomorrow, or give them the link another way.' },
     pages: 'Pages',
@@ -131,6 +132,12 @@ export const en = {
     totalsCaption: 'All-time sales per currency (revenue: refunds and the tax collected taken off; open disputes are held by Stripe)',
     totalsHead: ['Currency', 'Purchases', 'Charged', 'Refunded', 'Tax collected', 'Revenue', 'Open disputes', 'Disputes lost'],
     noSales: 'No sales yet.',
+    chartsHeading: 'Revenue per month',
+    chartTitle: (currency: string) => `Revenue per month in ${currency}`,
+    chartDescription: (months: number, from: string, to: string, bestMonth: string, best: string) =>
+      `Bar chart of the revenue (charged, less refunds and tax) of ${months} ${s(months, 'month', 'months')}, from ${from} to ${to}. The best month is ${bestMonth}, with ${best}.`,
+    chartFigures: (currency: string) => `The figures in ${currency}`,
+    chartHead: ['Month', 'Revenue'],
     monthsCaption: 'Revenue per course and month (UTC; a refund counts in the month of its purchase)',
     monthsHead: ['Month', 'Course', 'Currency', 'Purchases', 'Charged', 'Refunded', 'Tax', 'Revenue'],
     countriesCaption: 'Tax collected per currency and country (the billing country Stripe Tax used; refunded tax taken off)',
@@ -160,6 +167,7 @@ export const en = {
     noCourses: 'The store has no courses: run the content sync after a build.',
     badSearch: 'That search is not valid.',
     problems: {
+      'email-invalid': 'Enter a valid email address.',
       'course-invalid': 'Choose a course from the list.',
       'reason-invalid': 'Choose a reason from the list.',
       'note-missing': 'Say why in the note when the reason is “other”.',
@@ -218,9 +226,13 @@ export const en = {
     sessions: 'Sessions',
     endSessions: 'End every session of this member, on every device.',
     signOutEverywhere: 'Sign out everywhere',
+    giveToEmail: 'Give a course to an email',
+    giveToEmailHint: (days: number) =>
+      `For someone who may have no account yet: one is made without a password, and they are emailed a link to choose one (valid ${days} days). A member who has this email gets the course as from their own page.`,
+    email: 'Email',
     audit: 'Audit',
     memberAuditCaption: 'Admin actions about this member, newest first (the last 20)',
-    auditHead: ['Date', 'By', 'Action', 'Member', 'Course', 'Reason', 'Detail'],
+    auditHead: ['Date', 'By', 'What happened', 'Reason'],
     operator: 'operator',
     nothingYet: 'Nothing yet.',
     badFilters: 'Those filters are not valid: a course, a status, and dates as YYYY-MM-DD.',
@@ -250,6 +262,32 @@ export const en = {
     badPage: 'That page number is not valid.',
     auditIntro: html`Every change made by hand, on these pages (<em>web</em>) or with <code>npm run admin</code> (<em>cli</em>), newest first.`,
     auditCaption: (total: number) => `Admin actions (${total})`,
+    /** Each audit action as a sentence (src/server/admin/views.ts, auditSentence). */
+    auditSays: {
+      someone: 'an account since deleted',
+      grant: (member: string, course: string, purchase: number) => `Gave ${course} to ${member} (grant #${purchase}).`,
+      grantNewAccount: (member: string, course: string, purchase: number) =>
+        `Created the account ${member}, without a password, and gave it ${course} (grant #${purchase}).`,
+      revoke: (member: string, course: string, purchase: number) => `Took ${course} away from ${member} (purchase or grant #${purchase}).`,
+      createdAdmin: (member: string) => `Created the admin account ${member}.`,
+      promotedAdmin: (member: string) => `Made ${member} an admin with the operator’s password; every session and emailed link of the account ended.`,
+      renewedAdmin: (member: string) => `Gave the admin ${member} the operator’s password again; every session and emailed link of the account ended.`,
+      removedAdmin: (member: string) => `Made ${member} a member again (no longer an admin).`,
+      setPassword: (member: string) => `Set a new password for ${member}, marked the address verified and ended every session.`,
+      signedOut: (member: string) => `Signed ${member} out on every device.`,
+      resetEmail: (member: string, until: string) => `Emailed ${member} a link to choose a new password, valid until ${until}.`,
+      setPasswordEmail: (member: string, until: string) => `Emailed ${member} a link to set a first password, valid until ${until}.`,
+      importedSnapshot: (users: number, purchases: number, ledger: number, progress: number, waitlist: number) =>
+        `Imported a snapshot: added ${users} ${s(users, 'account', 'accounts')}, ${purchases} ${s(purchases, 'purchase', 'purchases')}, ${ledger} ledger ${s(ledger, 'entry', 'entries')}, ${progress} completed ${s(progress, 'lesson', 'lessons')} and ${waitlist} waitlist ${s(waitlist, 'entry', 'entries')}.`,
+      importedDjango: (accounts: number, grants: number, source: string) =>
+        `Imported members from a Django dump (${source}): ${accounts} ${s(accounts, 'account', 'accounts')} created, ${grants} ${s(grants, 'course', 'courses')} granted.`,
+      importedCsv: (rows: number, accounts: number, grants: number, refused: number, source: string) =>
+        `Imported a CSV file (${source}): ${rows} ${s(rows, 'row', 'rows')}, ${accounts} ${s(accounts, 'account', 'accounts')} created, ${grants} ${s(grants, 'course', 'courses')} granted, ${refused} ${s(refused, 'row', 'rows')} refused.`,
+      other: (action: string) => `Recorded “${action}”.`,
+      note: (note: string) => `Note: “${note}”.`,
+      importKey: (key: string) => `Imported as “${key}”.`,
+      paidElsewhere: (amount: string) => `Paid on the former platform: ${amount}.`,
+    },
   },
   errors: {
     'form-invalid': 'Something was missing from the form. Please fill it in again.',

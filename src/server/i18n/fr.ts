@@ -118,6 +118,7 @@ export const fr: Messages = {
       'not-owned': 'Le membre ne peut pas lire ce cours : il n’y avait rien à retirer.',
       'password-email-sent': 'L’e-mail contenant un lien pour choisir un mot de passe est en route.',
       'signed-out': 'Le membre est déconnecté sur tous ses appareils.',
+      'granted-new-account': 'Compte créé, sans mot de passe, et cours attribué. Son titulaire a reçu par e-mail un lien pour choisir un mot de passe.',
     },
     errors: { 'rate-limited': 'Trop d’e-mails envoyés à ce membre aujourd’hui. Réessayez demain, ou transmettez-lui le lien autrement.' },
     pages: 'Pages',
@@ -137,6 +138,12 @@ export const fr: Messages = {
       'Ventes depuis l’ouverture par devise (chiffre d’affaires : remboursements et taxes collectées déduits ; les litiges ouverts sont retenus par Stripe)',
     totalsHead: ['Devise', 'Achats', 'Encaissé', 'Remboursé', 'Taxes collectées', 'Chiffre d’affaires', 'Litiges ouverts', 'Litiges perdus'],
     noSales: 'Aucune vente pour l’instant.',
+    chartsHeading: 'Chiffre d’affaires par mois',
+    chartTitle: (currency: string) => `Chiffre d’affaires par mois en ${currency}`,
+    chartDescription: (months: number, from: string, to: string, bestMonth: string, best: string) =>
+      `Histogramme du chiffre d’affaires (montant débité, moins les remboursements et la taxe) de ${months} mois, de ${from} à ${to}. Le meilleur mois est ${bestMonth}, avec ${best}.`,
+    chartFigures: (currency: string) => `Les chiffres en ${currency}`,
+    chartHead: ['Mois', 'Chiffre d’affaires'],
     monthsCaption: 'Chiffre d’affaires par cours et par mois (UTC ; un remboursement compte dans le mois de l’achat)',
     monthsHead: ['Mois', 'Cours', 'Devise', 'Achats', 'Encaissé', 'Remboursé', 'Taxes', 'Chiffre d’affaires'],
     countriesCaption: 'Taxes collectées par devise et par pays (le pays de facturation retenu par Stripe Tax ; taxes remboursées déduites)',
@@ -166,6 +173,7 @@ export const fr: Messages = {
     noCourses: 'La base ne contient aucun cours : lancez la synchronisation du contenu après une construction du site.',
     badSearch: 'Cette recherche n’est pas valide.',
     problems: {
+      'email-invalid': 'Saisissez une adresse e-mail valide.',
       'course-invalid': 'Choisissez un cours dans la liste.',
       'reason-invalid': 'Choisissez un motif dans la liste.',
       'note-missing': 'Expliquez pourquoi dans la note lorsque le motif est « other ».',
@@ -225,9 +233,13 @@ export const fr: Messages = {
     sessions: 'Sessions',
     endSessions: 'Fermer toutes les sessions de ce membre, sur tous ses appareils.',
     signOutEverywhere: 'Déconnecter partout',
+    giveToEmail: 'Donner un cours à une adresse e-mail',
+    giveToEmailHint: (days: number) =>
+      `Pour quelqu’un qui n’a peut-être pas encore de compte : il est créé sans mot de passe, et la personne reçoit par e-mail un lien pour en choisir un (valable ${days} jours). Un membre qui a cette adresse reçoit le cours comme depuis sa propre page.`,
+    email: 'Adresse e-mail',
     audit: 'Journal',
     memberAuditCaption: 'Actions d’administration concernant ce membre, les plus récentes d’abord (les 20 dernières)',
-    auditHead: ['Date', 'Par', 'Action', 'Membre', 'Cours', 'Motif', 'Détail'],
+    auditHead: ['Date', 'Par', 'Ce qui s’est passé', 'Motif'],
     operator: 'opérateur',
     nothingYet: 'Rien pour l’instant.',
     badFilters: 'Ces filtres ne sont pas valides : un cours, un état, et des dates au format AAAA-MM-JJ.',
@@ -258,6 +270,33 @@ export const fr: Messages = {
     badPage: 'Ce numéro de page n’est pas valide.',
     auditIntro: html`Chaque modification faite à la main, sur ces pages (<em>web</em>) ou avec <code>npm run admin</code> (<em>cli</em>), les plus récentes d’abord.`,
     auditCaption: (total: number) => `Actions d’administration (${total})`,
+    auditSays: {
+      someone: 'un compte supprimé depuis',
+      grant: (member: string, course: string, purchase: number) => `A donné ${course} à ${member} (attribution n° ${purchase}).`,
+      grantNewAccount: (member: string, course: string, purchase: number) =>
+        `A créé le compte ${member}, sans mot de passe, et lui a donné ${course} (attribution n° ${purchase}).`,
+      revoke: (member: string, course: string, purchase: number) => `A retiré ${course} à ${member} (achat ou attribution n° ${purchase}).`,
+      createdAdmin: (member: string) => `A créé le compte administrateur ${member}.`,
+      promotedAdmin: (member: string) =>
+        `A fait de ${member} un administrateur avec le mot de passe de l’opérateur ; toutes les sessions et tous les liens envoyés par e-mail de ce compte ont pris fin.`,
+      renewedAdmin: (member: string) =>
+        `A redonné à l’administrateur ${member} le mot de passe de l’opérateur ; toutes les sessions et tous les liens envoyés par e-mail de ce compte ont pris fin.`,
+      removedAdmin: (member: string) => `A refait de ${member} un simple membre (il n’est plus administrateur).`,
+      setPassword: (member: string) => `A défini un nouveau mot de passe pour ${member}, marqué l’adresse comme vérifiée et mis fin à toutes les sessions.`,
+      signedOut: (member: string) => `A déconnecté ${member} sur tous les appareils.`,
+      resetEmail: (member: string, until: string) => `A envoyé à ${member} un lien pour choisir un nouveau mot de passe, valable jusqu’au ${until}.`,
+      setPasswordEmail: (member: string, until: string) => `A envoyé à ${member} un lien pour définir un premier mot de passe, valable jusqu’au ${until}.`,
+      importedSnapshot: (users: number, purchases: number, ledger: number, progress: number, waitlist: number) =>
+        `A importé une sauvegarde : ${users} ${plural(users, 'compte ajouté', 'comptes ajoutés')}, ${purchases} ${plural(purchases, 'achat', 'achats')}, ${ledger} ${plural(ledger, 'entrée', 'entrées')} du registre, ${progress} ${plural(progress, 'leçon terminée', 'leçons terminées')} et ${waitlist} ${plural(waitlist, 'inscription', 'inscriptions')} en liste d’attente.`,
+      importedDjango: (accounts: number, grants: number, source: string) =>
+        `A importé des membres d’un export Django (${source}) : ${accounts} ${plural(accounts, 'compte créé', 'comptes créés')}, ${grants} ${plural(grants, 'cours attribué', 'cours attribués')}.`,
+      importedCsv: (rows: number, accounts: number, grants: number, refused: number, source: string) =>
+        `A importé un fichier CSV (${source}) : ${rows} ${plural(rows, 'ligne', 'lignes')}, ${accounts} ${plural(accounts, 'compte créé', 'comptes créés')}, ${grants} ${plural(grants, 'cours attribué', 'cours attribués')}, ${refused} ${plural(refused, 'ligne refusée', 'lignes refusées')}.`,
+      other: (action: string) => `A enregistré « ${action} ».`,
+      note: (note: string) => `Note : « ${note} ».`,
+      importKey: (key: string) => `Importé sous « ${key} ».`,
+      paidElsewhere: (amount: string) => `Payé sur l’ancienne plateforme : ${amount}.`,
+    },
   },
   errors: {
     'form-invalid': 'Il manquait quelque chose dans le formulaire. Merci de le remplir à nouveau.',

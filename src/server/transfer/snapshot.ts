@@ -16,8 +16,7 @@ import { normaliseEmail } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
 import { KNOWN_MIGRATIONS, LATEST_MIGRATION } from '../db/migrations.ts';
 import { accessLedger, courseWaitlist, lessonProgress, purchases, users } from '../db/schema.ts';
-import { auditSql, type AdminActor, type AdminContext } from './audit.ts';
-import { runBatch } from './batch.ts';
+import { auditSql, runBatch, type AdminActor, type AdminContext } from '../admin/audit.ts';
 
 export const SNAPSHOT_FORMAT = 'course-store-snapshot';
 export const SNAPSHOT_VERSION = 1;

@@ -13,7 +13,7 @@
 import { emailSchema } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
 import { isCurrency, parsePrice } from '../money.ts';
-import type { AdminActor, AdminContext } from './audit.ts';
+import type { AdminActor, AdminContext } from '../admin/audit.ts';
 import { applyMigration, courseMatcher, readMigrationState, type CourseMatch, type MigrationResult } from './migration-import.ts';
 
 export const CSV_IMPORT_COLUMNS = ['email', 'name', 'course', 'date', 'amount', 'currency', 'reference'] as const;

@@ -8,8 +8,7 @@ import { grantAccessSql } from '../access/ledger.ts';
 import { wrapDjangoHash } from '../auth/password-hasher.ts';
 import { rowsAffected } from '../db/results.ts';
 import type { Db } from '../context.ts';
-import { auditSql, type AdminActor, type AdminContext } from './audit.ts';
-import { runBatch } from './batch.ts';
+import { auditSql, runBatch, type AdminActor, type AdminContext } from '../admin/audit.ts';
 
 export type MigrationAccount = { email: string; passwordHash: string | null; createdAt: number | null };
 

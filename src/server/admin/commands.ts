@@ -1,8 +1,9 @@
-// What an admin does to members by hand: give or take away a course, make an admin, set a
-// password, and look at members and purchases. Shared by `npm run admin` and the web admin pages;
-// free of Node and Astro so that it runs on both targets. Every change writes its effect and its
-// audit row in one batch (D1 has no interactive transactions), and every change is conditional in
-// SQL, so a repeated or racing call writes nothing twice.
+// The commands: every change an admin makes to members by hand (give or take away a course, make
+// or unmake an admin, set a password, end sessions, mail a password link). What the admin reads is
+// in queries.ts. Shared by `npm run admin` and the web admin pages; free of Node and Astro so that
+// it runs on both targets. Every change writes its effect and its audit row in one batch (D1 has
+// no interactive transactions), and every change is conditional in SQL, so a repeated or racing
+// call writes nothing twice.
 import { is, sql, SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendLedgerSql, grantAccessSql, latestActionSql, owns, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
@@ -16,8 +17,7 @@ import type { Db } from '../context.ts';
 import type { User } from '../db/schema.ts';
 import { sha256Hex } from '../sha256.ts';
 import { endSessionsStatements } from '../auth/accounts.ts';
-import { auditSql, type AdminActor, type AdminContext } from './audit.ts';
-import { runBatch } from './batch.ts';
+import { auditSql, runBatch, type AdminActor, type AdminContext } from './audit.ts';
 
 export type { AdminActor, AdminContext } from './audit.ts';
 
@@ -405,191 +405,4 @@ export async function issuePasswordLink(
     auditSql({ actor: input.actor, action: 'password-email', subjectUserId: user.id, detail: { hasPassword, expiresAt: now + lifetimeMs }, now }),
   ]);
   return { kind: 'issued', userId: Number(user.id), email: user.email, token, hasPassword, lifetimeMs };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lists
-
-export type CourseSummary = { slug: string; title: string; published: boolean };
-
-/** The store's courses (written by the content sync), in catalogue order. */
-export async function listCourses(db: Db): Promise<CourseSummary[]> {
-  const rows = await db.all<{ slug: string; title: string; published: number }>(sql`SELECT slug, title, published FROM courses ORDER BY position, slug`);
-  return rows.map((row) => ({ slug: row.slug, title: row.title, published: Boolean(row.published) }));
-}
-
-export type UserSummary = {
-  id: number;
-  email: string;
-  role: 'member' | 'admin';
-  hasPassword: boolean;
-  emailVerified: boolean;
-  createdAt: number;
-  /** Courses the member may read now. */
-  activeCourses: number;
-  /** Purchases and grants, whatever their state. */
-  purchases: number;
-};
-
-function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-}
-
-function userConditions(options: { search?: string; role?: 'member' | 'admin' }): SQL {
-  const conditions: SQL[] = [];
-  if (options.search) conditions.push(sql`u.email LIKE ${likePattern(options.search.trim().toLowerCase())} ESCAPE '\\'`);
-  if (options.role) conditions.push(sql`u.role = ${options.role}`);
-  return conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
-}
-
-/** How many accounts match, for paging. */
-export async function countUsers(db: Db, options: { search?: string; role?: 'member' | 'admin' } = {}): Promise<number> {
-  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM users u ${userConditions(options)}`);
-  return Number(row?.n ?? 0);
-}
-
-/** Members, oldest first; `search` matches part of the email (case-insensitive). */
-export async function listUsers(db: Db, options: { search?: string; role?: 'member' | 'admin'; limit?: number; offset?: number } = {}): Promise<UserSummary[]> {
-  const rows = await db.all<{
-    id: number;
-    email: string;
-    role: 'member' | 'admin';
-    has_password: number;
-    verified: number;
-    created_at: number;
-    active: number;
-    purchases: number;
-  }>(sql`SELECT u.id, u.email, u.role, u.password_hash IS NOT NULL AS has_password, u.email_verified_at IS NOT NULL AS verified, u.created_at,
-      (SELECT count(DISTINCT p.course_slug) FROM purchases p WHERE p.user_id = u.id AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore')) AS active,
-      (SELECT count(*) FROM purchases p WHERE p.user_id = u.id) AS purchases
-    FROM users u
-    ${userConditions(options)}
-    ORDER BY u.id LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
-  return rows.map((row) => ({
-    id: Number(row.id),
-    email: row.email,
-    role: row.role,
-    hasPassword: Boolean(row.has_password),
-    emailVerified: Boolean(row.verified),
-    createdAt: Number(row.created_at),
-    activeCourses: Number(row.active),
-    purchases: Number(row.purchases),
-  }));
-}
-
-export type PurchaseSummary = {
-  id: number;
-  createdAt: number;
-  userId: number;
-  email: string;
-  courseSlug: string;
-  /** Null when the store has no such course (not synced yet). */
-  courseTitle: string | null;
-  source: 'stripe' | 'grant';
-  /** Stripe's view of the money (paid, refunded, ...) or `granted`. */
-  status: string;
-  /** What the purchase gives now, from its latest ledger entry. */
-  access: AccessState;
-  /** The reason of the latest ledger entry (purchase, refund, gift, ...). */
-  accessReason: string | null;
-  amountMinor: number;
-  amountRefundedMinor: number;
-  currency: string;
-  /** Tax in the amount, its country, the buyer's tax IDs and Stripe's invoice (see the purchases table). */
-  taxMinor: number;
-  taxCountry: string | null;
-  buyerTaxIds: string | null;
-  invoiceId: string | null;
-  checkoutSessionId: string | null;
-  paymentIntentId: string | null;
-  livemode: boolean;
-};
-
-/** Which purchases a list shows; every field is optional and they combine with AND. */
-export type PurchaseFilter = {
-  course?: string;
-  email?: string;
-  userId?: number;
-  /** Stripe's status, or `granted` for grants. */
-  status?: string;
-  /** Created at or after (ms). */
-  from?: number;
-  /** Created before (ms). */
-  before?: number;
-};
-
-function purchaseConditions(filter: PurchaseFilter): SQL {
-  const conditions: SQL[] = [];
-  if (filter.course) conditions.push(sql`p.course_slug = ${filter.course}`);
-  if (filter.email) conditions.push(sql`u.email = ${filter.email.trim().toLowerCase()}`);
-  if (filter.userId !== undefined) conditions.push(sql`p.user_id = ${filter.userId}`);
-  if (filter.status) conditions.push(sql`p.status = ${filter.status}`);
-  if (filter.from !== undefined) conditions.push(sql`p.created_at >= ${filter.from}`);
-  if (filter.before !== undefined) conditions.push(sql`p.created_at < ${filter.before}`);
-  return conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
-}
-
-/** How many purchases match, for paging. */
-export async function countPurchases(db: Db, filter: PurchaseFilter = {}): Promise<number> {
-  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM purchases p JOIN users u ON u.id = p.user_id ${purchaseConditions(filter)}`);
-  return Number(row?.n ?? 0);
-}
-
-/** Purchases and grants, oldest first (or newest first), optionally filtered. */
-export async function listPurchases(
-  db: Db,
-  options: PurchaseFilter & { limit?: number; offset?: number; newestFirst?: boolean } = {},
-): Promise<PurchaseSummary[]> {
-  const rows = await db.all<{
-    id: number;
-    created_at: number;
-    user_id: number;
-    email: string;
-    course_slug: string;
-    title: string | null;
-    source: 'stripe' | 'grant';
-    status: string;
-    action: AccessAction | null;
-    reason: string | null;
-    amount_minor: number;
-    amount_refunded_minor: number;
-    currency: string;
-    tax_minor: number;
-    tax_country: string | null;
-    buyer_tax_ids: string | null;
-    invoice_id: string | null;
-    checkout_session_id: string | null;
-    payment_intent_id: string | null;
-    livemode: number;
-  }>(sql`SELECT p.id, p.created_at, p.user_id, u.email, p.course_slug, c.title, p.source, p.status,
-      l.action, l.reason, p.amount_minor, p.amount_refunded_minor, p.currency, p.tax_minor, p.tax_country, p.buyer_tax_ids, p.invoice_id,
-      p.checkout_session_id, p.payment_intent_id, p.livemode
-    FROM purchases p
-    JOIN users u ON u.id = p.user_id
-    LEFT JOIN courses c ON c.slug = p.course_slug
-    LEFT JOIN access_ledger l ON l.purchase_id = p.id AND l.seq = (SELECT max(seq) FROM access_ledger WHERE purchase_id = p.id)
-    ${purchaseConditions(options)}
-    ORDER BY ${options.newestFirst ? sql`p.created_at DESC, p.id DESC` : sql`p.created_at, p.id`} LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
-  return rows.map((row) => ({
-    id: Number(row.id),
-    createdAt: Number(row.created_at),
-    userId: Number(row.user_id),
-    email: row.email,
-    courseSlug: row.course_slug,
-    courseTitle: row.title,
-    source: row.source,
-    status: row.status,
-    access: stateOf(row.action),
-    accessReason: row.reason,
-    amountMinor: Number(row.amount_minor),
-    amountRefundedMinor: Number(row.amount_refunded_minor),
-    currency: row.currency,
-    taxMinor: Number(row.tax_minor),
-    taxCountry: row.tax_country,
-    buyerTaxIds: row.buyer_tax_ids,
-    invoiceId: row.invoice_id,
-    checkoutSessionId: row.checkout_session_id,
-    paymentIntentId: row.payment_intent_id,
-    livemode: Boolean(row.livemode),
-  }));
 }

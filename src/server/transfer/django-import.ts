@@ -18,7 +18,7 @@
 // enrolments were not understood, and members would lose their courses without anyone noticing.
 import { emailSchema } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
-import type { AdminActor, AdminContext } from './audit.ts';
+import type { AdminActor, AdminContext } from '../admin/audit.ts';
 import { applyMigration, courseMatcher, isBareDjangoHash, readMigrationState, type MigrationResult } from './migration-import.ts';
 
 export type DjangoObject = { model: string; pk: unknown; fields: Record<string, unknown> };

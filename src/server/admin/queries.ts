@@ -1,9 +1,10 @@
-// What the admin pages read: sales per course and month, refunds and disputes, the store's
-// courses against the last content sync, and one member's purchases, ledger and progress. Read
-// only, free of Node and Astro (the pages run on both targets). Money is kept per currency: an
-// amount is never added to one in another currency.
+// The queries: everything the admin reads, never writes. Sales per course and month, refunds and
+// disputes, the store's courses against the last content sync, one member's purchases, ledger and
+// progress, the lists of members and purchases, and the audit log. What changes the store is in
+// commands.ts. Free of Node and Astro (the pages run on both targets). Money is kept per
+// currency: an amount is never added to one in another currency.
 import { sql, type SQL } from 'drizzle-orm';
-import { hasAccessSql, type AccessAction } from '../access/ledger.ts';
+import { hasAccessSql, latestActionSql, stateOf, type AccessAction, type AccessState } from '../access/ledger.ts';
 import type { Db } from '../context.ts';
 
 /**
@@ -340,5 +341,244 @@ export async function memberProgress(db: Db, userId: number): Promise<MemberProg
     completed: Number(row.completed),
     total: Number(row.total),
     hasAccess: Boolean(row.has_access),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists: members, courses and purchases, filtered and paged
+
+export type CourseSummary = { slug: string; title: string; published: boolean };
+
+/** The store's courses (written by the content sync), in catalogue order. */
+export async function listCourses(db: Db): Promise<CourseSummary[]> {
+  const rows = await db.all<{ slug: string; title: string; published: number }>(sql`SELECT slug, title, published FROM courses ORDER BY position, slug`);
+  return rows.map((row) => ({ slug: row.slug, title: row.title, published: Boolean(row.published) }));
+}
+
+export type UserSummary = {
+  id: number;
+  email: string;
+  role: 'member' | 'admin';
+  hasPassword: boolean;
+  emailVerified: boolean;
+  createdAt: number;
+  /** Courses the member may read now. */
+  activeCourses: number;
+  /** Purchases and grants, whatever their state. */
+  purchases: number;
+};
+
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+}
+
+function userConditions(options: { search?: string; role?: 'member' | 'admin' }): SQL {
+  const conditions: SQL[] = [];
+  if (options.search) conditions.push(sql`u.email LIKE ${likePattern(options.search.trim().toLowerCase())} ESCAPE '\\'`);
+  if (options.role) conditions.push(sql`u.role = ${options.role}`);
+  return conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
+}
+
+/** How many accounts match, for paging. */
+export async function countUsers(db: Db, options: { search?: string; role?: 'member' | 'admin' } = {}): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM users u ${userConditions(options)}`);
+  return Number(row?.n ?? 0);
+}
+
+/** Members, oldest first; `search` matches part of the email (case-insensitive). */
+export async function listUsers(db: Db, options: { search?: string; role?: 'member' | 'admin'; limit?: number; offset?: number } = {}): Promise<UserSummary[]> {
+  const rows = await db.all<{
+    id: number;
+    email: string;
+    role: 'member' | 'admin';
+    has_password: number;
+    verified: number;
+    created_at: number;
+    active: number;
+    purchases: number;
+  }>(sql`SELECT u.id, u.email, u.role, u.password_hash IS NOT NULL AS has_password, u.email_verified_at IS NOT NULL AS verified, u.created_at,
+      (SELECT count(DISTINCT p.course_slug) FROM purchases p WHERE p.user_id = u.id AND ${latestActionSql(sql`p.id`)} IN ('grant', 'restore')) AS active,
+      (SELECT count(*) FROM purchases p WHERE p.user_id = u.id) AS purchases
+    FROM users u
+    ${userConditions(options)}
+    ORDER BY u.id LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
+  return rows.map((row) => ({
+    id: Number(row.id),
+    email: row.email,
+    role: row.role,
+    hasPassword: Boolean(row.has_password),
+    emailVerified: Boolean(row.verified),
+    createdAt: Number(row.created_at),
+    activeCourses: Number(row.active),
+    purchases: Number(row.purchases),
+  }));
+}
+
+export type PurchaseSummary = {
+  id: number;
+  createdAt: number;
+  userId: number;
+  email: string;
+  courseSlug: string;
+  /** Null when the store has no such course (not synced yet). */
+  courseTitle: string | null;
+  source: 'stripe' | 'grant';
+  /** Stripe's view of the money (paid, refunded, ...) or `granted`. */
+  status: string;
+  /** What the purchase gives now, from its latest ledger entry. */
+  access: AccessState;
+  /** The reason of the latest ledger entry (purchase, refund, gift, ...). */
+  accessReason: string | null;
+  amountMinor: number;
+  amountRefundedMinor: number;
+  currency: string;
+  /** Tax in the amount, its country, the buyer's tax IDs and Stripe's invoice (see the purchases table). */
+  taxMinor: number;
+  taxCountry: string | null;
+  buyerTaxIds: string | null;
+  invoiceId: string | null;
+  checkoutSessionId: string | null;
+  paymentIntentId: string | null;
+  livemode: boolean;
+};
+
+/** Which purchases a list shows; every field is optional and they combine with AND. */
+export type PurchaseFilter = {
+  course?: string;
+  email?: string;
+  userId?: number;
+  /** Stripe's status, or `granted` for grants. */
+  status?: string;
+  /** Created at or after (ms). */
+  from?: number;
+  /** Created before (ms). */
+  before?: number;
+};
+
+function purchaseConditions(filter: PurchaseFilter): SQL {
+  const conditions: SQL[] = [];
+  if (filter.course) conditions.push(sql`p.course_slug = ${filter.course}`);
+  if (filter.email) conditions.push(sql`u.email = ${filter.email.trim().toLowerCase()}`);
+  if (filter.userId !== undefined) conditions.push(sql`p.user_id = ${filter.userId}`);
+  if (filter.status) conditions.push(sql`p.status = ${filter.status}`);
+  if (filter.from !== undefined) conditions.push(sql`p.created_at >= ${filter.from}`);
+  if (filter.before !== undefined) conditions.push(sql`p.created_at < ${filter.before}`);
+  return conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
+}
+
+/** How many purchases match, for paging. */
+export async function countPurchases(db: Db, filter: PurchaseFilter = {}): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM purchases p JOIN users u ON u.id = p.user_id ${purchaseConditions(filter)}`);
+  return Number(row?.n ?? 0);
+}
+
+/** Purchases and grants, oldest first (or newest first), optionally filtered. */
+export async function listPurchases(
+  db: Db,
+  options: PurchaseFilter & { limit?: number; offset?: number; newestFirst?: boolean } = {},
+): Promise<PurchaseSummary[]> {
+  const rows = await db.all<{
+    id: number;
+    created_at: number;
+    user_id: number;
+    email: string;
+    course_slug: string;
+    title: string | null;
+    source: 'stripe' | 'grant';
+    status: string;
+    action: AccessAction | null;
+    reason: string | null;
+    amount_minor: number;
+    amount_refunded_minor: number;
+    currency: string;
+    tax_minor: number;
+    tax_country: string | null;
+    buyer_tax_ids: string | null;
+    invoice_id: string | null;
+    checkout_session_id: string | null;
+    payment_intent_id: string | null;
+    livemode: number;
+  }>(sql`SELECT p.id, p.created_at, p.user_id, u.email, p.course_slug, c.title, p.source, p.status,
+      l.action, l.reason, p.amount_minor, p.amount_refunded_minor, p.currency, p.tax_minor, p.tax_country, p.buyer_tax_ids, p.invoice_id,
+      p.checkout_session_id, p.payment_intent_id, p.livemode
+    FROM purchases p
+    JOIN users u ON u.id = p.user_id
+    LEFT JOIN courses c ON c.slug = p.course_slug
+    LEFT JOIN access_ledger l ON l.purchase_id = p.id AND l.seq = (SELECT max(seq) FROM access_ledger WHERE purchase_id = p.id)
+    ${purchaseConditions(options)}
+    ORDER BY ${options.newestFirst ? sql`p.created_at DESC, p.id DESC` : sql`p.created_at, p.id`} LIMIT ${options.limit ?? -1} OFFSET ${options.offset ?? 0}`);
+  return rows.map((row) => ({
+    id: Number(row.id),
+    createdAt: Number(row.created_at),
+    userId: Number(row.user_id),
+    email: row.email,
+    courseSlug: row.course_slug,
+    courseTitle: row.title,
+    source: row.source,
+    status: row.status,
+    access: stateOf(row.action),
+    accessReason: row.reason,
+    amountMinor: Number(row.amount_minor),
+    amountRefundedMinor: Number(row.amount_refunded_minor),
+    currency: row.currency,
+    taxMinor: Number(row.tax_minor),
+    taxCountry: row.tax_country,
+    buyerTaxIds: row.buyer_tax_ids,
+    invoiceId: row.invoice_id,
+    checkoutSessionId: row.checkout_session_id,
+    paymentIntentId: row.payment_intent_id,
+    livemode: Boolean(row.livemode),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit log
+
+export type AuditRow = {
+  id: number;
+  createdAt: number;
+  via: string;
+  action: string;
+  actorEmail: string | null;
+  subjectEmail: string | null;
+  courseSlug: string | null;
+  reason: string | null;
+  detail: string | null;
+};
+
+/** How many audit rows there are, for paging. */
+export async function countAudit(db: Db): Promise<number> {
+  const [row] = await db.all<{ n: number }>(sql`SELECT count(*) AS n FROM audit_log`);
+  return Number(row?.n ?? 0);
+}
+
+/** The newest audit rows first, optionally about one member. */
+export async function listAudit(db: Db, options: { subjectUserId?: number; limit?: number; offset?: number } = {}): Promise<AuditRow[]> {
+  const rows = await db.all<{
+    id: number;
+    created_at: number;
+    via: string;
+    action: string;
+    actor_email: string | null;
+    subject_email: string | null;
+    course_slug: string | null;
+    reason: string | null;
+    detail: string | null;
+  }>(sql`SELECT a.id, a.created_at, a.via, a.action, actor.email AS actor_email, subject.email AS subject_email, a.course_slug, a.reason, a.detail
+    FROM audit_log a
+    LEFT JOIN users actor ON actor.id = a.actor_user_id
+    LEFT JOIN users subject ON subject.id = a.subject_user_id
+    ${options.subjectUserId ? sql`WHERE a.subject_user_id = ${options.subjectUserId}` : sql``}
+    ORDER BY a.id DESC LIMIT ${options.limit ?? 100} OFFSET ${options.offset ?? 0}`);
+  return rows.map((row) => ({
+    id: Number(row.id),
+    createdAt: Number(row.created_at),
+    via: row.via,
+    action: row.action,
+    actorEmail: row.actor_email,
+    subjectEmail: row.subject_email,
+    courseSlug: row.course_slug,
+    reason: row.reason,
+    detail: row.detail,
   }));
 }
