@@ -85,5 +85,9 @@ describe('the site’s name for the core', () => {
     const head = '<html lang="en-US"><head><meta property="og:site_name" content="Ada&#39;s &amp; &quot;Co&quot; &lt;3">';
     expect(siteNameOfShell([head, { slot: 'main' }])).toBe('Ada\'s & "Co" <3');
     expect(siteNameOfShell(['<html><head>', { slot: 'main' }])).toBeNull();
+    // As the build cuts the layout: the title's slot comes before the meta.
+    expect(siteNameOfShell(['<head><title>', { slot: 'title' }, '</title><meta property="og:site_name" content="Practical Python">', { slot: 'main' }])).toBe(
+      'Practical Python',
+    );
   });
 });

@@ -65,7 +65,8 @@ export async function pageResponse(ctx: { pageShell(): Promise<PageShell> }, pag
  * that the core, which reads no file, names the site as its pages do; null in a layout without it.
  */
 export function siteNameOfShell(shell: PageShell): string | null {
-  const head = shell.find((piece): piece is string => typeof piece === 'string') ?? '';
+  // The title and description slots come first in <head>, so the meta is in a later piece.
+  const head = shell.filter((piece): piece is string => typeof piece === 'string').join('');
   const value = /<meta\s+property="og:site_name"\s+content="([^"]*)"/.exec(head)?.[1];
   return value ? decodeAttribute(value) : null;
 }
