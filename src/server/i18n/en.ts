@@ -51,6 +51,8 @@ export const en = {
     seeAllCourses: 'See all courses',
     noCourses: 'No courses are published yet.',
     comingSoon: 'Coming soon',
+    seeCourse: 'See the course',
+    seeWhatsComing: 'See what’s coming',
     lessons: (count: number) => `${count} ${s(count, 'lesson', 'lessons')}`,
     duration: (hours: number, minutes: number) => (hours === 0 ? `${minutes} min` : minutes ? `${hours} h ${minutes} min` : `${hours} h`),
     levels: { beginner: 'Beginner', intermediate: 'Intermediate', advanced: 'Advanced' },
@@ -77,6 +79,14 @@ export const en = {
     continue: 'Continue',
     backTo: (blog: string) => `← Back to ${blog}`,
     theBlog: 'the blog',
+    // The sales page's blocks (src/components/CourseSales.astro).
+    testimonials: 'What readers say',
+    faq: 'Questions and answers',
+    guarantee: 'Guarantee',
+    aboutAuthor: 'About the author',
+    readyToStart: 'Ready to start?',
+    includes: (course: string, lessons: string, duration: string) => html`<strong>${course}</strong>: ${lessons}, ${duration} of reading, yours to keep.`,
+    buyBar: 'Buy this course',
   },
   lesson: {
     breadcrumb: 'Breadcrumb',

@@ -56,6 +56,8 @@ export const fr: Messages = {
     seeAllCourses: 'Voir tous les cours',
     noCourses: 'Aucun cours n’est encore publié.',
     comingSoon: 'Bientôt disponible',
+    seeCourse: 'Voir le cours',
+    seeWhatsComing: 'Voir ce qui arrive',
     lessons: (count: number) => `${count} ${plural(count, 'leçon', 'leçons')}`,
     duration: (hours: number, minutes: number) => [hours && `${hours} h`, (minutes || !hours) && `${minutes} min`].filter(Boolean).join(' '),
     levels: { beginner: 'Débutant', intermediate: 'Intermédiaire', advanced: 'Avancé' },
@@ -82,6 +84,15 @@ export const fr: Messages = {
     continue: 'Continuer',
     backTo: (blog: string) => `← Retour vers ${blog}`,
     theBlog: 'le blog',
+    // The sales page's blocks (src/components/CourseSales.astro).
+    testimonials: 'Ce qu’en disent les lecteurs',
+    faq: 'Questions et réponses',
+    guarantee: 'Garantie',
+    aboutAuthor: 'Qui a écrit ce cours',
+    readyToStart: 'Envie de commencer ?',
+    includes: (course: string, lessons: string, duration: string) =>
+      html`<strong>${course}</strong> : ${lessons}, ${duration} de lecture, à vous pour toujours.`,
+    buyBar: 'Acheter ce cours',
   },
   lesson: {
     breadcrumb: 'Fil d’Ariane',
