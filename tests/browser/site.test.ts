@@ -294,7 +294,7 @@ describe('the sales page', () => {
     await journey(newJourney(browser, { ...PHONE, javaScriptEnabled: false }), async (page) => {
       await page.goto(suite.url(COURSE_PATH));
       const bar = page.locator('.buy-bar');
-      expect(await bar.getByRole('button', { name: 'Buy for $49' }).isVisible()).toBe(true);
+      expect(await bar.getByRole('button', { name: 'Buy now for $49' }).isVisible()).toBe(true);
       expect(Math.round((await box(page, '.buy-bar')).y + (await box(page, '.buy-bar')).height)).toBe(844);
 
       // Halfway down, at the FAQ: still at the bottom of the screen, over the text.
@@ -338,7 +338,7 @@ describe('the sales page', () => {
     await journey(newJourney(browser), async (page) => {
       await page.goto(suite.url(COURSE_PATH));
       expect(await page.locator('.buy-bar').isVisible()).toBe(false);
-      expect(await page.getByRole('region', { name: 'Ready to start?' }).getByRole('button', { name: 'Buy for $49' }).isVisible()).toBe(true);
+      expect(await page.getByRole('region', { name: 'Ready to start?' }).getByRole('button', { name: 'Buy now for $49' }).isVisible()).toBe(true);
       expect(await page.getByRole('region', { name: 'What readers say' }).textContent()).toContain('Grace H.');
     });
     const owner = await suite.member('sales-owner@example.com', { owns: true });

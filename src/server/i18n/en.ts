@@ -86,7 +86,7 @@ export const en = {
     aboutAuthor: 'About the author',
     readyToStart: 'Ready to start?',
     includes: (course: string, lessons: string, duration: string) => html`<strong>${course}</strong>: ${lessons}, ${duration} of reading, yours to keep.`,
-    buyBar: 'Buy this course',
+    buyNowFor: (price: string) => `Buy now for ${price}`,
   },
   lesson: {
     breadcrumb: 'Breadcrumb',

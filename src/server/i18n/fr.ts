@@ -92,7 +92,7 @@ export const fr: Messages = {
     readyToStart: 'Envie de commencer ?',
     includes: (course: string, lessons: string, duration: string) =>
       html`<strong>${course}</strong> : ${lessons}, ${duration} de lecture, à vous pour toujours.`,
-    buyBar: 'Acheter ce cours',
+    buyNowFor: (price: string) => `Acheter maintenant pour ${price}`,
   },
   lesson: {
     breadcrumb: 'Fil d’Ariane',
