@@ -196,7 +196,7 @@ describe('a new visitor', () => {
     const request = await visitor.post('/api/auth/reset-request', { email: 'Barbara@Example.com' });
     expect(request.headers.get('location')).toBe('/reset?notice=reset-sent');
     const mail = await sink.waitFor('barbara@example.com', { after: sent });
-    expect(mail.subject).toBe('Reset your password for courses.test');
+    expect(mail.subject).toBe('Reset your password for Practical Python Courses');
     expect(mail.from).toBe('courses@courses.test');
     expect(mail.html).toContain('Choose a new password');
     const link = linkIn(mail.text);

@@ -450,7 +450,7 @@ describe('actions', () => {
     const response = await admin.post(`/admin/members/${id}/password-email`, {});
     expect(response.headers.get('location')).toBe(`/admin/members/${id}?notice=password-email-sent`);
     const mail = await sink.waitFor('forgetful@example.com', { after: sent });
-    expect(mail.subject).toBe('Reset your password for courses.test');
+    expect(mail.subject).toBe('Reset your password for Practical Python Courses');
     expect(mail.text).toContain('works once, for 60 minutes');
     const link = linkIn(mail.text);
     expect(link).toMatch(/^\/reset\?token=[\w-]{43}$/);

@@ -147,8 +147,21 @@ describe('a site whose site.yaml says locale: fr-FR', () => {
     const { redirect } = await site.control(`/_standin/checkout/${sessionId}/pay`, {});
     await member.get(sitePath(redirect));
     const purchase = await site.sink.waitFor(email, { after: afterConfirm });
-    expect(purchase.subject).toMatch(/^Votre cours «\u202f.+\u202f» est prêt$/);
-    expect(purchase.text).toMatch(/Montant débité\u202f: \d+(,\d\d)?[\u00a0\u202f]\$US\./);
+    // From MAIL_FROM, the site's name in the subject, the order number and the amount as the site writes it.
+    expect(purchase.subject).toMatch(/^Votre cours «\u202f.+\u202f» sur Practical Python Courses est prêt$/);
+    expect(/^From: (.*)$/im.exec(purchase.raw)?.[1]?.trim()).toBe('Courses <courses@courses.test>');
+    const { rows: bought } = await site.store.client.execute({
+      sql: 'SELECT p.id FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ?',
+      args: [email],
+    });
+    const number = `courses.test-${bought[0]!.id}`;
+    const amount = /(\d+(?:,\d\d)?[\u00a0\u202f]\$US)/.exec(await (await member.get('/courses/python-fundamentals/')).text())?.[1];
+    expect(amount).toBeTruthy();
+    expect(purchase.text).toContain(`Numéro de commande\u202f: ${number}`);
+    expect(purchase.text).toContain(`Montant payé\u202f: ${amount}`);
+    expect(purchase.html).toMatch(new RegExp(`Numéro de commande</th><td[^>]*>${number}</td>`));
+    expect(purchase.html).toContain(`>${amount}</td>`);
+    expect(purchase.html).toContain('<html lang="fr-FR">');
 
     const resetBefore = site.sink.messages.length;
     await createVisitor(site.server.url).post('/api/auth/reset-request', { email });

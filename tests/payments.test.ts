@@ -155,6 +155,32 @@ describe('a signed-in member buys a course', () => {
     expect(await purchasesOf('buyer@example.com')).toHaveLength(1);
   });
 
+  test('the purchase email comes from MAIL_FROM with the site’s name in its subject; its text and HTML parts carry the order number and the amount as the site writes it', async () => {
+    const email = 'buyer@example.com';
+    const mail = await site.sink.waitFor(email, { subject: /is ready/ });
+    const [purchase] = await purchasesOf(email);
+    const number = `courses.test-${purchase!.id}`;
+    // The price as the course page shows it, so the email cannot drift from the site's format.
+    const shown = /Buy for ([^<]+)</.exec(await (await visitor.get(`/courses/${COURSE}/`)).text())?.[1];
+    expect(shown).toBe('$49');
+
+    expect(mail.subject).toBe('Your course "Python Fundamentals" at Practical Python Courses is ready');
+    expect(mail.from).toBe('courses@courses.test');
+    expect(/^From: (.*)$/im.exec(mail.raw)?.[1]?.trim()).toBe('Courses <courses@courses.test>');
+
+    expect(mail.text).toMatch(/^Practical Python Courses\r?\n/);
+    expect(mail.text).toMatch(new RegExp(`Order number: ${number.replace('.', '\\.')}\\r?\\nAmount paid: \\$49\\r?\\n`));
+    expect(mail.text).toMatch(new RegExp(`Start the course:\\r?\\nhttps://courses\\.test${FIRST_LESSON}`));
+    expect(mail.text).not.toMatch(/<[a-z/]/i);
+
+    expect(mail.html).toMatch(new RegExp(`Order number</th><td[^>]*>${number}</td>`));
+    expect(mail.html).toMatch(/Amount paid<\/th><td[^>]*>\$49<\/td>/);
+    expect(mail.html).toContain(`<a href="https://courses.test${FIRST_LESSON}" style="display: inline-block;`);
+    expect(mail.html).toContain('<a href="https://courses.test/" style="color: #1b1f24; text-decoration: none;">Practical Python Courses</a>');
+    // Mail clients drop <style>: the look is inline.
+    expect(mail.html).not.toContain('<style');
+  });
+
   test('without tax settings the session asks for no tax, and /account/purchases links to a printable receipt from the store', async () => {
     const session = await site.stripe.checkout.sessions.retrieve(sessionId);
     expect(session).toMatchObject({ automatic_tax: { enabled: false }, invoice_creation: null, consent_collection: null, invoice: null });

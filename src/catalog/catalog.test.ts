@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -134,7 +134,7 @@ describe('mistakes', () => {
       'bad-course/02-links.md:14: warning: unknown code language "pythn" (shown as plain text): use a language name such as python, bash or text',
       'bad-course/04-no-front-matter.md:1: the file must start with front matter between two --- lines (title and the other settings)',
       'bad-course/course.md:4: price must be written in quotes, exactly as buyers should see it, e.g. price: "49.001"',
-      'bad-course/course.md:6: unknown key "prive": the keys are title, description, price, currency, cover, published, order, level, tags, coming_soon, sale_ends, promotion_codes, tax_code',
+      'bad-course/course.md:6: unknown key "prive": the keys are title, description, price, currency, cover, published, order, level, tags, coming_soon, sale_ends, promotion_codes, tax_code, testimonials, faq, guarantee',
       'bad-course/course.md:7: cover: ./missing-cover.png not found beside course.md',
       'bad-course/notes.md: lesson files are named <NN>-<slug>.md, e.g. 01-introduction.md',
       `dup-course/01-setup.md: number 1 is also used by ${BROKEN}/dup-course/01-part: the numbers set the order, so each must be different`,
@@ -278,5 +278,82 @@ describe('tax settings', () => {
   it('are none without a tax: block or the consent', async () => {
     const catalog = await loadCatalog(tree({ 'a/course.md': course(''), 'a/01-one.md': lesson('') }));
     expect(catalog.courses[0]!.tax).toBeNull();
+  });
+});
+
+describe('sales page blocks', () => {
+  const sales = `testimonials:
+  - quote: It made sense at last.
+    name: Grace H.
+    role: Analyst
+faq:
+  - question: Is it for beginners?
+    answer: Yes, see [the first lesson](./01-one.md) and *this*.
+  - question: How long?
+    answer: |
+      Forever.
+
+      Really.
+guarantee: A refund within **30 days**.
+`;
+
+  it('reads testimonials as text, renders FAQ answers and the guarantee as Markdown with their links resolved', async () => {
+    const catalog = await loadCatalog(tree({ 'a/course.md': course(sales), 'a/01-one.md': lesson('') }));
+    const [found] = catalog.courses;
+    expect(found!.testimonials).toEqual([{ quote: 'It made sense at last.', name: 'Grace H.', role: 'Analyst' }]);
+    expect(found!.faq.map((item) => item.question)).toEqual(['Is it for beginners?', 'How long?']);
+    expect(found!.faq[0]!.html).toBe('<p>Yes, see <a href="/courses/a/one/">the first lesson</a> and <em>this</em>.</p>\n');
+    expect(found!.faq[1]!.html).toBe('<p>Forever.</p>\n<p>Really.</p>\n');
+    expect(found!.guarantee).toBe('<p>A refund within <strong>30 days</strong>.</p>\n');
+    expect(catalog.author).toBeNull();
+  });
+
+  it('reports each mistake in a list at its item’s line, and a broken link in an answer at the answer’s line', async () => {
+    const front = `faq:
+  - question: Is it for beginners?
+  - question: Broken link?
+    answer: See [nothing](./02-missing.md).
+  - question: Typo?
+    anwser: Yes.
+testimonials:
+  - name: Nobody
+    quote: ""
+guarantee: 30
+`;
+    const dir = tree({ 'a/course.md': course(front), 'a/01-one.md': lesson('') });
+    expect((await problemsOf(dir)).map((p) => [p.line, p.message])).toEqual([
+      [6, 'faq, item 1: answer is required'],
+      [9, 'faq, item 3: answer is required'],
+      [9, 'faq, item 3: unknown key "anwser": the keys are question, answer'],
+      [13, 'testimonials, item 1: quote must not be empty'],
+      [14, 'guarantee must be text'],
+    ]);
+    // Answers are checked like the sales text, at their own line (here, 7 and 9: a block scalar's text starts below its key).
+    const links = tree({
+      'a/course.md': course(
+        'faq:\n  - question: Broken link?\n    answer: See [nothing](./02-missing.md).\n  - question: Anchor?\n    answer: |\n      See [here](#nowhere).\nguarantee: "[terms](./terms.md)"\n',
+      ),
+      'a/01-one.md': lesson(''),
+    });
+    expect((await problemsOf(links)).map((p) => [p.line, p.message.split(':')[0]])).toEqual([
+      [7, expect.stringContaining('./02-missing.md')],
+      [10, expect.stringContaining('#nowhere')],
+      [11, expect.stringContaining('./terms.md')],
+    ]);
+  });
+
+  it('takes the author’s bio and photo from site.yaml, and names a missing photo', async () => {
+    const dir = tree({ 'a/course.md': course(''), 'a/01-one.md': lesson('') });
+    const site = `${readFileSync(join(dir, 'site.yaml'), 'utf8')}bio:\n  text: Writes Python.\n  photo: ./me.png\n`;
+    writeFileSync(join(dir, 'site.yaml'), site);
+    expect((await problemsOf(dir)).map((p) => p.message)).toEqual(['bio.photo: ./me.png not found beside site.yaml']);
+    cpSync('tests/fixtures/demo-courses/author.png', join(dir, 'me.png'));
+    const catalog = await loadCatalog(dir);
+    expect(catalog.author).toMatchObject({ text: 'Writes Python.', photo: { width: 192, height: 192 } });
+    expect(catalog.author!.name).toBe(catalog.site.author);
+    expect(catalog.author!.photo!.webp.map((variant) => variant.width)).toEqual([96, 192]);
+    for (const variant of catalog.author!.photo!.webp) expect(catalog.publicMedia.has(variant.src.slice('/media/'.length))).toBe(true);
+    writeFileSync(join(dir, 'site.yaml'), `${site}  nmae: Ada\n`);
+    expect((await problemsOf(dir)).map((p) => [p.line, p.message])).toEqual([[expect.any(Number), 'bio: unknown key "nmae": the keys are text, photo, name']]);
   });
 });

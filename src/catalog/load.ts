@@ -76,10 +76,21 @@ export type Course = {
   css: string | null;
   /** Sum of the lessons' durations in minutes (reading time where a lesson gives none). */
   duration: number;
+  /** Sales page blocks from the front matter (docs/authoring.md, "The sales page"). */
+  testimonials: { quote: string; name: string; role?: string }[];
+  /** Questions with their answers rendered from Markdown. */
+  faq: { question: string; html: string }[];
+  /** The guarantee rendered from Markdown, or null. */
+  guarantee: string | null;
 };
+
+/** "About the author" on every course page, from `bio` in site.yaml. */
+export type Author = { name: string; text: string; photo?: Picture };
 
 export type Catalog = {
   site: SiteSettings;
+  /** Null when site.yaml has no `bio`. */
+  author: Author | null;
   /** Every valid course, published or not, in catalogue order. */
   courses: Course[];
   published: Course[];
@@ -124,7 +135,11 @@ export const MAX_COURSE_CSS_BYTES = 32 * 1024;
  * The ids every page has besides its Markdown's, which links may name: the layout's (src/layouts,
  * src/components/LessonView.astro and the course page).
  */
-const PAGE_IDS = ['main', 'buy', 'not-owned', 'waitlist', 'syllabus-title', 'progress', 'contents', 'on-this-page'];
+const PAGE_IDS = [
+  ...['main', 'buy', 'not-owned', 'waitlist', 'syllabus-title', 'progress', 'contents', 'on-this-page'],
+  // The course page's sales blocks (src/components/CourseSales.astro).
+  ...['course-testimonials', 'course-faq', 'course-author', 'buy-end'],
+];
 
 const NUMBERED = /^(\d{1,4})-(.+)$/;
 const WORDS_PER_MINUTE = 220;
@@ -141,6 +156,7 @@ type RawLesson = Parsed<z.infer<typeof lessonFrontMatter>> & {
 };
 type RawSection = { slug: string | null; title: string | null; description?: string; lessons: RawLesson[] };
 type RawCourse = Parsed<z.infer<typeof courseFrontMatter>> & {
+  lineOf: (path: (string | number)[]) => number | undefined;
   slug: string;
   source: string;
   file: string;
@@ -191,6 +207,7 @@ export async function loadCatalog(dir: string, { strict = false } = {}): Promise
   renderer ??= MarkdownRenderer.create();
   const markdown = await renderer;
   const media = new MediaRegistry();
+  const author = site?.bio ? await loadAuthor(root, site, media, problems) : null;
   const fragments: FragmentLink[] = [];
   const courses = await Promise.all(raws.map((raw) => renderCourse(raw, markdown, media, targets, fragments, problems, site?.locale ?? 'en-US')));
   checkFragments(fragments, targets, problems);
@@ -204,6 +221,7 @@ export async function loadCatalog(dir: string, { strict = false } = {}): Promise
     for (const file of course.media) publicMedia.add(file);
     for (const lesson of course.lessons) if (lesson.preview) for (const file of lesson.media) publicMedia.add(file);
   }
+  if (author?.photo) for (const file of pictureFiles(author.photo)) publicMedia.add(file);
   const privateMedia = new Map<string, Set<string>>();
   for (const course of published) {
     const own = new Set<string>();
@@ -215,7 +233,7 @@ export async function loadCatalog(dir: string, { strict = false } = {}): Promise
     }
     privateMedia.set(course.slug, own);
   }
-  return { site, courses, published, media, publicMedia, privateMedia, warnings };
+  return { site, author, courses, published, media, publicMedia, privateMedia, warnings };
 }
 
 /** Every `#fragment` of every internal link names an id of its page, once all pages are rendered. */
@@ -272,6 +290,28 @@ async function loadSite(root: string, problems: Problem[]): Promise<SiteSettings
   }
   return validate(siteSettings, doc.toJS() ?? {}, { file, doc, lines, lineOffset: 0 }, problems);
 }
+
+/** The author's name, lines and photo (an image beside site.yaml) for the course pages. */
+async function loadAuthor(root: string, site: SiteSettings, media: MediaRegistry, problems: Problem[]): Promise<Author | null> {
+  const bio = site.bio!;
+  const author: Author = { name: bio.name ?? site.author, text: bio.text };
+  if (!bio.photo) return author;
+  const file = relativeToCwd(join(root, 'site.yaml'));
+  const path = resolve(root, bio.photo);
+  if (!existsSync(path)) {
+    problems.push({ file, message: `bio.photo: ${bio.photo} not found beside site.yaml` });
+    return author;
+  }
+  try {
+    author.photo = await media.picture(path, { widths: AUTHOR_PHOTO_WIDTHS });
+  } catch (error) {
+    problems.push({ file, message: `bio.photo: ${bio.photo} cannot be read as an image: ${(error as Error).message}` });
+  }
+  return author;
+}
+
+/** The author's photo is shown 96 px wide: these cover screens of density 1 and 2. */
+const AUTHOR_PHOTO_WIDTHS = [96, 192];
 
 /** The site's tax and consent settings as every course sells with them; null when it has none. */
 function siteCheckoutTax(site: SiteSettings | null): CheckoutTax | null {
@@ -494,6 +534,17 @@ async function renderCourse(
   }
   const css = await readCourseCss(raw, problems);
   const courseMedia = new Set(sales.media);
+  // FAQ answers and the guarantee are Markdown in the front matter: rendered as the sales text is,
+  // their links checked, their problems reported at their own line.
+  const snippet = async (text: string, path: (string | number)[]) => {
+    const result = await markdown.render(text, context(raw.source, raw.file, (raw.lineOf(path) ?? 1) - 1));
+    for (const file of result.media) courseMedia.add(file);
+    return result.html;
+  };
+  const [faq, guarantee] = await Promise.all([
+    Promise.all(raw.data.faq.map(async (item, index) => ({ question: item.question, html: await snippet(item.answer, ['faq', index, 'answer']) }))),
+    raw.data.guarantee ? snippet(raw.data.guarantee, ['guarantee']) : null,
+  ]);
   if (cover) for (const file of pictureFiles(cover)) courseMedia.add(file);
 
   return {
@@ -520,6 +571,9 @@ async function renderCourse(
     lessons,
     css,
     duration: lessons.reduce((sum, l) => sum + (l.duration ?? l.readingMinutes), 0),
+    testimonials: raw.data.testimonials,
+    faq,
+    guarantee,
   };
 }
 
@@ -544,7 +598,12 @@ async function readCourseCss(raw: RawCourse, problems: Problem[]): Promise<strin
 }
 
 /** `valid`: the front matter had no mistake; otherwise `data` keeps only its right settings. */
-type ParsedMarkdown<T> = Parsed<T> & { lines: Map<string, number>; valid: boolean };
+type ParsedMarkdown<T> = Parsed<T> & {
+  lines: Map<string, number>;
+  /** The line in the file of a nested value, such as ['faq', 0, 'answer']. */
+  lineOf: (path: (string | number)[]) => number | undefined;
+  valid: boolean;
+};
 
 /**
  * A file whose front matter has mistakes is still read, with `fallback` for the settings that are
@@ -555,7 +614,14 @@ async function readMarkdown<S extends z.ZodType>(path: string, schema: S, fallba
   const file = relativeToCwd(path);
   const text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   const match = /^---\n([\s\S]*?)\n?---(?:\n|$)/.exec(text);
-  const wrong = (body: string, lineOffset: number) => ({ data: schema.parse(fallback), body, lineOffset, lines: new Map<string, number>(), valid: false });
+  const wrong = (body: string, lineOffset: number) => ({
+    data: schema.parse(fallback),
+    body,
+    lineOffset,
+    lines: new Map<string, number>(),
+    lineOf: (_path: (string | number)[]): number | undefined => undefined,
+    valid: false,
+  });
   if (!match) {
     problems.push({ file, line: 1, message: 'the file must start with front matter between two --- lines (title and the other settings)' });
     return wrong(text, 0);
@@ -575,8 +641,9 @@ async function readMarkdown<S extends z.ZodType>(path: string, schema: S, fallba
   const input: unknown = doc.toJS() ?? {};
   const data = validate(schema, input, where, problems);
   const lines = keyLines(where);
-  if (data) return { data, body, lineOffset, lines, valid: true };
-  return { ...wrong(body, lineOffset), data: withoutWrongSettings(schema, input, fallback), lines };
+  const lineOf = (path: (string | number)[]) => pathLine(where, path);
+  if (data) return { data, body, lineOffset, lines, lineOf, valid: true };
+  return { ...wrong(body, lineOffset), data: withoutWrongSettings(schema, input, fallback), lines, lineOf };
 }
 
 /** The settings that passed the schema, completed by `fallback`: enough to check the rest of a file. */
@@ -600,6 +667,21 @@ function keyLines({ doc, lines, lineOffset }: Where): Map<string, number> {
   return result;
 }
 
+/**
+ * The line of the value at `path` in the YAML (a list item's field), or of the nearest enclosing
+ * value that exists: a missing field is reported at its item.
+ */
+function pathLine({ doc, lines, lineOffset }: Where, path: PropertyKey[]): number | undefined {
+  for (let length = path.length; length > 0; length--) {
+    const node = doc.getIn(path.slice(0, length) as (string | number)[], true) as { range?: [number, number, number]; type?: string } | undefined;
+    if (!node || typeof node !== 'object' || !node.range) continue;
+    // A block scalar (`answer: |`) starts at its indicator; its text, one line below.
+    const block = node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED' ? 1 : 0;
+    return lines.linePos(node.range[0]).line + lineOffset + block;
+  }
+  return undefined;
+}
+
 function validate<S extends z.ZodType>(schema: S, input: unknown, where: Where, problems: Problem[]): z.output<S> | null {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     problems.push({ file: where.file, line: where.lineOffset, message: 'front matter must be a list of key: value settings' });
@@ -609,7 +691,7 @@ function validate<S extends z.ZodType>(schema: S, input: unknown, where: Where, 
   if (result.success) return result.data;
   const lines = keyLines(where);
   for (const issue of result.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
+    if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
       const allowed = schema instanceof Object && 'keyof' in schema ? (schema as unknown as z.ZodObject).keyof().options.join(', ') : '';
       for (const key of issue.keys) {
         problems.push({ file: where.file, line: lines.get(key), message: `unknown key "${key}": the keys are ${allowed}` });
@@ -617,6 +699,13 @@ function validate<S extends z.ZodType>(schema: S, input: unknown, where: Where, 
       continue;
     }
     const key = String(issue.path[0] ?? '');
+    // Inside a list (faq, testimonials) the item is named by its number and the line is its own.
+    if (issue.path.length > 1) {
+      const label = typeof issue.path[1] === 'number' ? `${key}, item ${issue.path[1] + 1}` : key;
+      const message = issue.message.startsWith(key) ? issue.message : `${label}: ${issue.message}`;
+      problems.push({ file: where.file, line: pathLine(where, issue.path as PropertyKey[]) ?? lines.get(key), message });
+      continue;
+    }
     problems.push({ file: where.file, line: lines.get(key), message: issue.message.startsWith(key) ? issue.message : `${key}: ${issue.message}` });
   }
   return null;

@@ -64,17 +64,18 @@ export class MediaRegistry {
   }
 
   /** Measures an image and declares its variants. Rejects when the file is not a readable image. */
-  picture(source: string, { og = false } = {}): Promise<Picture> {
-    const key = `${source}|${og}`;
+  picture(source: string, { og = false, widths = WIDTHS } = {}): Promise<Picture> {
+    const key = `${source}|${og}|${widths}`;
     let picture = this.#pictures.get(key);
     if (!picture) {
-      picture = this.#describe(source, og);
+      picture = this.#describe(source, og, widths);
       this.#pictures.set(key, picture);
     }
     return picture;
   }
 
-  async #describe(source: string, og: boolean): Promise<Picture> {
+  /** `widths`: the variants to make (never wider than the image); an author's photo needs small ones. */
+  async #describe(source: string, og: boolean, wanted: readonly number[]): Promise<Picture> {
     const [hash, meta] = await Promise.all([this.#hash(source), sharp(source).metadata()]);
     const ext = extname(source).toLowerCase();
     if (!meta.width || !meta.height) throw new Error('the image has no width or height');
@@ -85,7 +86,7 @@ export class MediaRegistry {
       this.#variants.set(file, { file, source, contentType: asIs, encode: null });
       return { width, height, src: `/media/${file}`, webp: [], avif: [] };
     }
-    const widths = [...new Set(WIDTHS.map((w) => Math.min(w, width)))];
+    const widths = [...new Set(wanted.map((w) => Math.min(w, width)))];
     const declare = (format: 'avif' | 'webp', w: number) => {
       const file = `${hash}-${w}.${format}`;
       this.#variants.set(file, { file, source, contentType: `image/${format}`, encode: { format, width: w } });

@@ -78,6 +78,23 @@ const taxSettings = z.strictObject({
   tax_code: taxCode('tax.tax_code').default(DEFAULT_TAX_CODE),
 });
 
+/** A list of settings objects; an unknown key in an item is named with the keys it may have. */
+function itemsOf<T extends z.ZodRawShape>(what: string, example: string, shape: T, max: number) {
+  const keys = Object.keys(shape).join(', ');
+  const item = z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown key "${issue.keys.join('", "')}": the keys are ${keys}` : `each item must have ${keys}`),
+  });
+  return z
+    .array(item, { error: `${what} must be a list of items, each starting with "- ${example}:"` })
+    .max(max, `${what} has more than ${max} items`)
+    .default([]);
+}
+
+/** Sales page blocks (docs/authoring.md, "The sales page"): readers' words, shown as written. */
+const testimonials = itemsOf('testimonials', 'quote', { quote: text('quote', 600), name: text('name', 80), role: text('role', 120).optional() }, 12);
+/** Questions and their Markdown answers, opened with <details> on the course page. */
+const faq = itemsOf('faq', 'question', { question: text('question', 200), answer: text('answer', 2000) }, 30);
+
 export const courseFrontMatter = z.strictObject({
   title: text('title', 120),
   description: text('description', 300).refine((d) => !/\n\s*\n/.test(d), 'description must be one paragraph'),
@@ -101,6 +118,10 @@ export const courseFrontMatter = z.strictObject({
   promotion_codes: flag('promotion_codes').optional(),
   /** Overrides the site's `tax.tax_code` (Stripe's product tax code) for this course. */
   tax_code: taxCode('tax_code').optional(),
+  testimonials,
+  faq,
+  /** The author's promise (a refund window...), in Markdown, beside both buy buttons. */
+  guarantee: text('guarantee', 600).optional(),
 });
 
 export const lessonFrontMatter = z.strictObject({
@@ -161,6 +182,18 @@ export const siteSettings = z
      * loss of the 14-day withdrawal right, with a link to `terms_url`.
      */
     withdrawal_consent: flag('withdrawal_consent').default(false),
+    /** "About the author" on every course page: a few lines, a photo beside site.yaml, a name (default `author`). */
+    bio: z
+      .strictObject(
+        { text: text('bio.text', 600), photo: relativeFile('bio.photo').optional(), name: text('bio.name', 80).optional() },
+        {
+          error: (issue) =>
+            issue.code === 'unrecognized_keys'
+              ? `bio: unknown key "${issue.keys.join('", "')}": the keys are text, photo, name`
+              : 'bio must have text, and may have photo and name',
+        },
+      )
+      .optional(),
   })
   .refine((site) => !site.withdrawal_consent || site.terms_url, {
     message: 'withdrawal_consent needs terms_url, the page the consent text links to',

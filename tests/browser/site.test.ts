@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { join } from 'node:path';
-import { BLOG_URL, focusState, memberStateShown, newJourney, screenshotsDir } from '../support/browser.ts';
+import { BLOG_URL, describeViolations, focusState, memberStateShown, newJourney, runAxe, screenshotsDir } from '../support/browser.ts';
 import type { PaymentsSite } from '../support/payments.ts';
 import { signUpInBrowser } from '../support/sign-up.ts';
 import { accessibilityTests } from './accessibility.ts';
@@ -327,6 +327,86 @@ describe('journeys', () => {
       await page.waitForURL(suite.url(COURSE_PATH));
       await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
       await tabTo(focusedText('Buy for $49'), 'the buy button');
+    });
+  });
+});
+
+describe('the sales page', () => {
+  const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+  /** Where an element is on the screen, in CSS pixels. */
+  const box = async (page: Page, selector: string) => (await page.locator(selector).first().boundingBox())!;
+
+  test('on a phone without JavaScript: the buy bar stays at the bottom while reading, lands above the last buy box, and the FAQ opens', async () => {
+    await journey(newJourney(browser, { ...PHONE, javaScriptEnabled: false }), async (page) => {
+      await page.goto(suite.url(COURSE_PATH));
+      const bar = page.locator('.buy-bar');
+      expect(await bar.getByRole('button', { name: 'Buy now for $49' }).isVisible()).toBe(true);
+      expect(Math.round((await box(page, '.buy-bar')).y + (await box(page, '.buy-bar')).height)).toBe(844);
+
+      // Halfway down, at the FAQ: still at the bottom of the screen, over the text.
+      const faq = page.getByRole('region', { name: 'Questions and answers' });
+      await faq.scrollIntoViewIfNeeded();
+      const middle = await box(page, '.buy-bar');
+      expect(Math.round(middle.y + middle.height)).toBe(844);
+      const question = faq.getByText('Do I need to know how to program?');
+      const answer = faq.getByText('The course starts from zero.');
+      expect(await answer.isVisible()).toBe(false);
+      await question.click();
+      expect(await answer.isVisible()).toBe(true);
+      expect(await faq.getByRole('link', { name: 'free lesson' }).getAttribute('href')).toBe(PREVIEW_PATH);
+
+      // At the end of the page the bar sits in its own place, above the last buy box, covering nothing.
+      await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+      const end = await box(page, '#buy-end');
+      const landed = await box(page, '.buy-bar');
+      expect(landed.y + landed.height).toBeLessThanOrEqual(end.y + 1);
+      const footer = await box(page, '.site-footer');
+      expect(
+        await page.evaluate(([x, y]) => document.elementFromPoint(x!, y!)?.closest('.site-footer') !== null, [footer.x + 10, footer.y + footer.height / 2]),
+      ).toBe(true);
+      const guarantee = page.locator('#buy-end .guarantee');
+      expect(await guarantee.textContent()).toContain('full refund');
+    });
+  });
+
+  test('on a phone, axe finds nothing serious with the FAQ open; on a wide screen there is no bar; the owner sees no offer', async () => {
+    await journey(newJourney(browser, PHONE), async (page) => {
+      await page.goto(suite.url(COURSE_PATH));
+      await memberStateShown(page);
+      await page.getByText('How long do I keep access?').click();
+      const serious = (await runAxe(page)).filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+      expect(serious, describeViolations(serious)).toEqual([]);
+      // The author's block, from site.yaml.
+      const author = page.getByRole('region', { name: 'About the author' });
+      expect(await author.textContent()).toContain('Ada Example');
+      expect(await author.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    });
+    await journey(newJourney(browser), async (page) => {
+      await page.goto(suite.url(COURSE_PATH));
+      expect(await page.locator('.buy-bar').isVisible()).toBe(false);
+      expect(await page.getByRole('region', { name: 'Ready to start?' }).getByRole('button', { name: 'Buy now for $49' }).isVisible()).toBe(true);
+      expect(await page.getByRole('region', { name: 'What readers say' }).textContent()).toContain('Grace H.');
+    });
+    const owner = await suite.member('sales-owner@example.com', { owns: true });
+    await journey(suite.memberJourney(owner, PHONE), async (page) => {
+      await page.goto(suite.url(COURSE_PATH));
+      await page.getByText('You own this course.').waitFor();
+      expect(await page.locator('.buy-bar').isVisible()).toBe(false);
+      expect(await page.locator('#buy-end').isVisible()).toBe(false);
+    });
+  });
+
+  test('a catalogue card says what to do, and the whole card leads to the course', async () => {
+    await journey(newJourney(browser), async (page) => {
+      await page.goto(suite.url('/'));
+      const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Python Fundamentals' }) });
+      const call = card.getByText('See the course');
+      expect(await call.isVisible()).toBe(true);
+      // A click where the call to action is drawn lands on the card's link, which covers the card.
+      await call.scrollIntoViewIfNeeded();
+      const spot = (await call.boundingBox())!;
+      await page.mouse.click(spot.x + spot.width / 2, spot.y + spot.height / 2);
+      await page.waitForURL(suite.url(COURSE_PATH));
     });
   });
 });

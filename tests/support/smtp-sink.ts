@@ -31,10 +31,23 @@ function decodeBody(body: string, encoding: string | undefined): string {
   return body;
 }
 
+/**
+ * RFC 2047 encoded words. A long subject is split into several, separated by a space that is not
+ * part of the text, and one character's bytes may straddle two: a run is decoded as one.
+ */
 function decodeWords(value: string): string {
-  return value.replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, kind: string, text: string) =>
-    kind.toLowerCase() === 'b' ? Buffer.from(text, 'base64').toString('utf8') : decodeBody(text.replace(/_/g, ' '), 'quoted-printable'),
-  );
+  const word = /=\?utf-8\?([bq])\?([^?]*)\?=/gi;
+  return value.replace(/=\?utf-8\?[bq]\?[^?]*\?=(?:\s+=\?utf-8\?[bq]\?[^?]*\?=)*/gi, (run) => {
+    const bytes = [...run.matchAll(word)].map(([, kind, text]) =>
+      kind!.toLowerCase() === 'b'
+        ? Buffer.from(text!, 'base64')
+        : Buffer.from(
+            text!.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+            'latin1',
+          ),
+    );
+    return Buffer.concat(bytes).toString('utf8');
+  });
 }
 
 /** Collects the text/plain and text/html parts of a MIME entity, recursing into multiparts. */

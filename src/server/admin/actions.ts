@@ -18,6 +18,7 @@ import { GRANT_REASONS, REVOKE_REASONS } from './pages.ts';
 import { getMemberDetail } from './queries.ts';
 import { badRequest } from './views.ts';
 import { messagesOf, type Texts } from '../i18n/index.ts';
+import { siteNameOf } from '../http/page-shell.ts';
 
 const note = z
   .string()
@@ -110,7 +111,7 @@ async function sendPasswordLink(ctx: AppContext, client: Client, userId: number,
     lifetimeMs: (hasPassword) => (hasPassword ? TOKEN_LIFETIME_MS.reset : SET_PASSWORD_LINK_MS),
   });
   if (issued.kind === 'unknown-user') return false;
-  const siteName = ctx.config.siteUrl.host;
+  const siteName = await siteNameOf(ctx);
   const message = issued.hasPassword
     ? passwordResetMessage({
         t: await messagesOf(ctx),

@@ -19,6 +19,7 @@ import { checkRateLimit } from './rate-limit.ts';
 import { requireMember, startSession } from './session.ts';
 import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, getTokenUser, issueToken } from './tokens.ts';
 import { messagesOf } from '../i18n/index.ts';
+import { siteNameOf } from '../http/page-shell.ts';
 
 const confirmForm = z.object({
   token: z.string({ error: 'token-invalid' }).regex(TOKEN_PATTERN, { error: 'token-invalid' }),
@@ -44,7 +45,7 @@ export async function sendConfirmation(
     sendAfterResponse(
       ctx,
       client,
-      setPasswordMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: site.host, days: SET_PASSWORD_LINK_MS / 86_400_000 }),
+      setPasswordMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: await siteNameOf(ctx), days: SET_PASSWORD_LINK_MS / 86_400_000 }),
       { userId: user.id, purpose: 'set-password' },
     );
     return;
@@ -55,7 +56,7 @@ export async function sendConfirmation(
     to: user.email,
     url: new URL(`/verify?${new URLSearchParams({ token, ...(next ? { next } : {}) })}`, site).href,
     resetUrl: new URL('/reset', site).href,
-    siteName: site.host,
+    siteName: await siteNameOf(ctx),
     days: TOKEN_LIFETIME_MS.verify / 86_400_000,
   });
   sendAfterResponse(ctx, client, message, { userId: user.id, purpose: 'confirm-email' });

@@ -12,6 +12,7 @@ import { checkRateLimit } from './rate-limit.ts';
 import { startSession } from './session.ts';
 import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken } from './tokens.ts';
 import { messagesOf } from '../i18n/index.ts';
+import { siteNameOf } from '../http/page-shell.ts';
 
 const resetRequestForm = z.object({ email: emailSchema });
 const resetForm = z.object({
@@ -41,7 +42,7 @@ export async function handleResetRequest(request: Request, ctx: AppContext, clie
     sendAfterResponse(
       ctx,
       client,
-      passwordResetMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.reset / 60_000 }),
+      passwordResetMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: await siteNameOf(ctx), minutes: TOKEN_LIFETIME_MS.reset / 60_000 }),
       { userId: user.id, purpose: 'reset' },
     );
   }

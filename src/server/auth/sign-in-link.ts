@@ -12,6 +12,7 @@ import { checkRateLimit } from './rate-limit.ts';
 import { startSession } from './session.ts';
 import { TOKEN_LIFETIME_MS, TOKEN_PATTERN, issueToken } from './tokens.ts';
 import { messagesOf } from '../i18n/index.ts';
+import { siteNameOf } from '../http/page-shell.ts';
 
 const linkRequestForm = z.object({ email: emailSchema });
 const linkForm = z.object({ token: z.string({ error: 'token-invalid' }).regex(TOKEN_PATTERN, { error: 'token-invalid' }) });
@@ -39,7 +40,7 @@ export async function handleLinkRequest(request: Request, ctx: AppContext, clien
     sendAfterResponse(
       ctx,
       client,
-      signInLinkMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: ctx.config.siteUrl.host, minutes: TOKEN_LIFETIME_MS.link / 60_000 }),
+      signInLinkMessage({ t: await messagesOf(ctx), to: user.email, url, siteName: await siteNameOf(ctx), minutes: TOKEN_LIFETIME_MS.link / 60_000 }),
       { userId: user.id, purpose: 'link' },
     );
   }

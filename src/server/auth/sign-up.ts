@@ -15,6 +15,7 @@ import { emailSchema, newPasswordSchema } from './credentials.ts';
 import { hashPassword } from './password-hasher.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { messagesOf } from '../i18n/index.ts';
+import { siteNameOf } from '../http/page-shell.ts';
 
 const signUpForm = z.object({ email: emailSchema, password: newPasswordSchema });
 
@@ -48,7 +49,7 @@ export async function handleSignUp(request: Request, ctx: AppContext, client: Cl
           to: owner.email,
           loginUrl: new URL('/login?mode=link', site).href,
           resetUrl: new URL('/reset', site).href,
-          siteName: site.host,
+          siteName: await siteNameOf(ctx),
         }),
         { userId: owner.id, purpose: 'sign-up-attempt' },
       );

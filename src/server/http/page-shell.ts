@@ -59,3 +59,29 @@ export function refusePageMethod(request: Request, t: Texts): Response | null {
 export async function pageResponse(ctx: { pageShell(): Promise<PageShell> }, page: Page): Promise<Response> {
   return renderPage(await ctx.pageShell(), page);
 }
+
+/**
+ * The site's name (site.yaml `name`) as the build wrote it into the layout's `og:site_name`, so
+ * that the core, which reads no file, names the site as its pages do; null in a layout without it.
+ */
+export function siteNameOfShell(shell: PageShell): string | null {
+  // The title and description slots come first in <head>, so the meta is in a later piece.
+  const head = shell.filter((piece): piece is string => typeof piece === 'string').join('');
+  const value = /<meta\s+property="og:site_name"\s+content="([^"]*)"/.exec(head)?.[1];
+  return value ? decodeAttribute(value) : null;
+}
+
+/** The site's name for emails and page titles: site.yaml's, else the host of SITE_URL. */
+export async function siteNameOf(ctx: { pageShell(): Promise<PageShell>; config: { siteUrl: URL } }): Promise<string> {
+  return siteNameOfShell(await ctx.pageShell()) ?? ctx.config.siteUrl.host;
+}
+
+/** Undoes the escaping Astro (and escapeHtml) give an attribute's value. */
+function decodeAttribute(value: string): string {
+  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+  return value.replace(/&(?:#(\d+)|#x([0-9a-f]+)|(amp|lt|gt|quot|apos));/gi, (whole, decimal?: string, hex?: string, name?: string) => {
+    if (decimal) return String.fromCodePoint(Number(decimal));
+    if (hex) return String.fromCodePoint(Number.parseInt(hex, 16));
+    return named[name!.toLowerCase()] ?? whole;
+  });
+}

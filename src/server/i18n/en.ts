@@ -51,6 +51,8 @@ export const en = {
     seeAllCourses: 'See all courses',
     noCourses: 'No courses are published yet.',
     comingSoon: 'Coming soon',
+    seeCourse: 'See the course',
+    seeWhatsComing: 'See what’s coming',
     lessons: (count: number) => `${count} ${s(count, 'lesson', 'lessons')}`,
     duration: (hours: number, minutes: number) => (hours === 0 ? `${minutes} min` : minutes ? `${hours} h ${minutes} min` : `${hours} h`),
     levels: { beginner: 'Beginner', intermediate: 'Intermediate', advanced: 'Advanced' },
@@ -80,6 +82,14 @@ export const en = {
     lessonDone: 'completed',
     backTo: (blog: string) => `← Back to ${blog}`,
     theBlog: 'the blog',
+    // The sales page's blocks (src/components/CourseSales.astro).
+    testimonials: 'What readers say',
+    faq: 'Questions and answers',
+    guarantee: 'Guarantee',
+    aboutAuthor: 'About the author',
+    readyToStart: 'Ready to start?',
+    includes: (course: string, lessons: string, duration: string) => html`<strong>${course}</strong>: ${lessons}, ${duration} of reading, yours to keep.`,
+    buyNowFor: (price: string) => `Buy now for ${price}`,
   },
   lesson: {
     breadcrumb: 'Breadcrumb',
@@ -321,6 +331,7 @@ export const en = {
   },
   email: {
     beforeLink: (label: string) => `${label}:`,
+    labelled: (label: string, value: string) => `${label}: ${value}`,
     pasteAddress: 'Or paste this address into your browser:',
     nothingCharged: (zero: string) => `nothing (${zero})`,
     afterDiscount: (amount: string, discount: string) => `${amount}, after a discount of ${discount}`,
@@ -362,7 +373,10 @@ export const en = {
       action: 'Choose a password',
     },
     purchase: {
-      thanks: (course: string, charged: string) => `Thank you for buying "${course}". You were charged ${charged}.`,
+      thanks: (course: string) => `Thank you for buying "${course}".`,
+      orderNumber: 'Order number',
+      amount: 'Amount paid',
+      quote: 'Questions about this purchase? Write to us and quote its order number.',
       subjectNewAccount: (site: string) => `Your course is ready: set a password for ${site}`,
       inNewAccount: (email: string) => `Your course is in your account, which was created with this email address (${email}).`,
       choose: (days: number) => `Choose a password with the link below so you can sign in on any device. It works once, for ${days} days.`,
@@ -370,13 +384,13 @@ export const en = {
       thenStart: (url: string) => `Then start the course here: ${url}`,
       later: (loginUrl: string) =>
         `Later, sign in at ${loginUrl} with this email address and your password. If the link above has expired, use "Forgot your password?" there.`,
-      subject: (course: string) => `Your course "${course}" is ready`,
+      subject: (course: string, site: string) => `Your course "${course}" at ${site} is ready`,
       toRead: (loginUrl: string, email: string) =>
         `To read it, sign in at ${loginUrl} with this email address (${email}) and your password, or ask there for a sign-in link by email. The course stays in your account.`,
       startAction: 'Start the course',
     },
     sale: {
-      subject: (course: string, amount: string) => `New sale: ${course} (${amount})`,
+      subject: (course: string, amount: string, site: string) => `New sale at ${site}: ${course} (${amount})`,
       bought: (buyer: string, course: string, slug: string) => `${buyer} bought "${course}" (${slug}).`,
       charged: (charge: string, code: string | null) => `Charged: ${charge}${code ? `, with the promotion code ${code}` : ''}.`,
       newAccount: 'The purchase created their account; they were sent a link to choose a password.',

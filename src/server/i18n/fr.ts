@@ -56,6 +56,8 @@ export const fr: Messages = {
     seeAllCourses: 'Voir tous les cours',
     noCourses: 'Aucun cours n’est encore publié.',
     comingSoon: 'Bientôt disponible',
+    seeCourse: 'Voir le cours',
+    seeWhatsComing: 'Voir ce qui arrive',
     lessons: (count: number) => `${count} ${plural(count, 'leçon', 'leçons')}`,
     duration: (hours: number, minutes: number) => [hours && `${hours} h`, (minutes || !hours) && `${minutes} min`].filter(Boolean).join(' '),
     levels: { beginner: 'Débutant', intermediate: 'Intermédiaire', advanced: 'Avancé' },
@@ -85,6 +87,15 @@ export const fr: Messages = {
     lessonDone: 'terminée',
     backTo: (blog: string) => `← Retour vers ${blog}`,
     theBlog: 'le blog',
+    // The sales page's blocks (src/components/CourseSales.astro).
+    testimonials: 'Ce qu’en disent les lecteurs',
+    faq: 'Questions et réponses',
+    guarantee: 'Garantie',
+    aboutAuthor: 'Qui a écrit ce cours',
+    readyToStart: 'Envie de commencer ?',
+    includes: (course: string, lessons: string, duration: string) =>
+      html`<strong>${course}</strong> : ${lessons}, ${duration} de lecture, à vous pour toujours.`,
+    buyNowFor: (price: string) => `Acheter maintenant pour ${price}`,
   },
   lesson: {
     breadcrumb: 'Fil d’Ariane',
@@ -333,6 +344,7 @@ export const fr: Messages = {
   },
   email: {
     beforeLink: (label: string) => `${label} :`,
+    labelled: (label: string, value: string) => `${label} : ${value}`,
     pasteAddress: 'Ou copiez cette adresse dans votre navigateur :',
     nothingCharged: (zero: string) => `rien (${zero})`,
     afterDiscount: (amount: string, discount: string) => `${amount}, après une remise de ${discount}`,
@@ -375,7 +387,10 @@ export const fr: Messages = {
       action: 'Choisir un mot de passe',
     },
     purchase: {
-      thanks: (course: string, charged: string) => `Merci d’avoir acheté « ${course} ». Montant débité : ${charged}.`,
+      thanks: (course: string) => `Merci d’avoir acheté « ${course} ».`,
+      orderNumber: 'Numéro de commande',
+      amount: 'Montant payé',
+      quote: 'Une question sur cet achat ? Écrivez-nous en indiquant son numéro de commande.',
       subjectNewAccount: (site: string) => `Votre cours est prêt : choisissez un mot de passe pour ${site}`,
       inNewAccount: (email: string) => `Votre cours se trouve dans votre compte, créé avec cette adresse e-mail (${email}).`,
       choose: (days: number) =>
@@ -384,13 +399,13 @@ export const fr: Messages = {
       thenStart: (url: string) => `Commencez ensuite le cours ici : ${url}`,
       later: (loginUrl: string) =>
         `Plus tard, connectez-vous sur ${loginUrl} avec cette adresse e-mail et votre mot de passe. Si le lien ci-dessus a expiré, utilisez « Mot de passe oublié ? » sur cette page.`,
-      subject: (course: string) => `Votre cours « ${course} » est prêt`,
+      subject: (course: string, site: string) => `Votre cours « ${course} » sur ${site} est prêt`,
       toRead: (loginUrl: string, email: string) =>
         `Pour le lire, connectez-vous sur ${loginUrl} avec cette adresse e-mail (${email}) et votre mot de passe, ou demandez-y un lien de connexion par e-mail. Le cours reste dans votre compte.`,
       startAction: 'Commencer le cours',
     },
     sale: {
-      subject: (course: string, amount: string) => `Nouvelle vente : ${course} (${amount})`,
+      subject: (course: string, amount: string, site: string) => `Nouvelle vente sur ${site} : ${course} (${amount})`,
       bought: (buyer: string, course: string, slug: string) => `${buyer} a acheté « ${course} » (${slug}).`,
       charged: (charge: string, code: string | null) => `Montant débité : ${[charge, code && `avec le code promotionnel ${code}`].filter(Boolean).join(', ')}.`,
       newAccount: 'L’achat a créé son compte ; un lien pour choisir un mot de passe lui a été envoyé.',

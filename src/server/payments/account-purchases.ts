@@ -12,6 +12,15 @@ import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
 
 const money = (t: Texts, minor: number, currency: string) => formatMoney(t, minor, currency);
 
+/**
+ * A purchase's number as the buyer sees it on the receipt and in the purchase email: the store's
+ * purchase id, which the admin's purchase tables show, behind the site's host so that a buyer of
+ * several sites can tell whose it is. Short enough to read out, unlike Stripe's session id.
+ */
+export function orderNumber(siteUrl: URL, purchaseId: number): string {
+  return `${siteUrl.host}-${purchaseId}`;
+}
+
 type Row = Purchase & { title: string | null };
 
 async function paidPurchasesOf(ctx: AppContext, userId: number): Promise<Row[]> {
@@ -122,7 +131,7 @@ export async function handleReceiptPage(request: Request, ctx: AppContext, _clie
     <h1>${T.receiptTitle(title)}</h1>
     <p>${T.receiptIntro}</p>
     <table>
-      ${line(R.number, `${ctx.config.siteUrl.host}-${row.id}`)}
+      ${line(R.number, orderNumber(ctx.config.siteUrl, row.id))}
       ${line(R.date, formatDay(t, row.createdAt))}
       ${line(R.course, title)}
       ${line(R.billedTo, member.email)}

@@ -15,6 +15,8 @@ import { sessionTaxOf } from './checkout-tax.ts';
 import { checkoutRef, isStripeMissing, stripeId, type Stripe } from './stripe.ts';
 import { caughtUp } from '../db/replica.ts';
 import { messagesOf } from '../i18n/index.ts';
+import { siteNameOf } from '../http/page-shell.ts';
+import { orderNumber } from './account-purchases.ts';
 
 /** What a Checkout Session's metadata holds, so that the site recognises its own sessions. */
 export const METADATA = { site: 'course_store_site', course: 'course', user: 'user_id' } as const;
@@ -246,7 +248,8 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
     ]);
     if (!user) return;
     const site = ctx.config.siteUrl;
-    const siteName = site.host;
+    const siteName = await siteNameOf(ctx);
+    const number = orderNumber(site, purchase.id);
     const courseTitle = course?.title ?? purchase.courseSlug;
     const startPath = course?.firstLessonSlug ? `/courses/${purchase.courseSlug}/${course.firstLessonSlug}/` : `/courses/${purchase.courseSlug}/`;
     const charge: ChargedAmount = {
@@ -269,6 +272,7 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
         to: user.email,
         siteName,
         courseTitle,
+        orderNumber: number,
         startUrl: new URL(startPath, site).href,
         loginUrl: new URL('/login', site).href,
         charge,
@@ -287,6 +291,7 @@ async function mailPurchase(ctx: AppContext, client: Pick<Client, 'waitUntil'>, 
         buyerEmail: user.email,
         courseTitle,
         courseSlug: purchase.courseSlug,
+        orderNumber: number,
         charge,
         promotionCode: await promotionCodeOf(ctx, session),
         newAccount,
