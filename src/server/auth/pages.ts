@@ -118,14 +118,18 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
   const { setCookies } = await getMember(request, ctx);
   const token = url.searchParams.get('token');
   const tokenUser = token ? await getTokenUser(ctx, token, 'reset', ctx.clock.now()) : null;
+  // The link mailed to a new buyer (or a member an admin added) is for an account without a
+  // password: nothing is reset, one is chosen, and the "no password yet" banner would only repeat it.
+  const choosing = tokenUser !== null && tokenUser.passwordHash === null;
+  const title = choosing ? t.auth.chooseYourPasswordTitle : t.auth.resetTitle;
   const body = tokenUser
-    ? html`<form class="form" method="post" action="/api/auth/reset">
+    ? html`<form class="form" method="post" action="/api/auth/reset"${choosing && html` data-choosing-password`}>
         <input type="hidden" name="token" value="${token}" />
-        <p>${t.auth.chooseNewFor(tokenUser.email)}</p>
+        <p>${choosing ? t.auth.chooseFor(tokenUser.email) : t.auth.chooseNewFor(tokenUser.email)}</p>
         <label for="password">${t.auth.newPassword}</label>
         <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
         <p class="hint" id="password-hint">${t.auth.atLeast(MIN_PASSWORD_LENGTH)}</p>
-        <button class="button" type="submit">${t.auth.setNewPassword}</button>
+        <button class="button" type="submit">${choosing ? t.auth.setPassword : t.auth.setNewPassword}</button>
       </form>`
     : html`${token && html`<p class="form-error" role="alert">${t.auth.linkInvalid}</p>`}
         <form class="form" method="post" action="/api/auth/reset-request">
@@ -136,7 +140,7 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
         </form>
         <p><a href="/login">${t.auth.backToSignIn}</a></p>`;
   return pageResponse(ctx, {
-    title: t.auth.resetTitle,
+    title,
     description: t.auth.resetDescription,
     setCookies,
     // Keep the reset link out of the Referer of anything this page loads from or links to
@@ -145,7 +149,7 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
     // so no one could reset a password or choose one from the emailed link.
     headers: { 'Referrer-Policy': 'same-origin' },
     main: html`<section class="wrap auth">
-    <h1>${t.auth.resetTitle}</h1>
+    <h1>${title}</h1>
     ${formMessages(t, url)}
     ${body}
   </section>`,
@@ -226,7 +230,7 @@ export async function handlePasswordPage(request: Request, ctx: AppContext, _cli
     <h1>${title}</h1>
     ${formMessages(t, url)}
     ${!member.hasPassword && html`<p>${t.auth.noPasswordYet}</p>`}
-    <form class="form" method="post" action="/api/auth/password">
+    <form class="form" method="post" action="/api/auth/password"${!member.hasPassword && html` data-choosing-password`}>
       ${
         member.hasPassword &&
         html`<label for="current-password">${t.auth.currentPassword}</label>
