@@ -237,6 +237,13 @@ describe('a guest buys without an account', () => {
     expect(mail.subject).toContain('set a password');
     const link = linkIn(mail.text);
     expect(link).toMatch(/^\/reset\?token=[\w-]{43}&welcome=1$/);
+    // The link opens a page about choosing a first password, not resetting one, without the banner
+    // that says there is none yet (the page hides it, site.css) saying it twice.
+    const choose = await (await guest.get(link)).text();
+    expect(choose).toMatch(/<h1>Choose your password<\/h1>/);
+    expect(choose).toContain('Choose a password for <strong>guest.buyer@example.com</strong>');
+    expect(choose).toMatch(/<form class="form" method="post" action="\/api\/auth\/reset" data-choosing-password>/);
+    expect(choose).not.toContain('Reset your password');
     // The link sets a password and signs in.
     const token = new URL(link, 'https://x').searchParams.get('token')!;
     const reset = await createVisitor(site.server.url).post('/api/auth/reset', { token, password: 'a brand new passphrase' });
