@@ -334,10 +334,11 @@ describe('buying and reading on the serverless target', () => {
     expect(session.amount_total).toBe(4900);
 
     const { redirect } = await control(`/_standin/checkout/${sessionId}/pay`, {});
-    // The buyer is signed in: the success page sends them straight to the course.
-    const success = await buyer.get(sitePath(redirect));
-    expect(success.status).toBe(303);
-    expect(success.headers.get('location')).toMatch(new RegExp(`^/courses/${COURSE}/[a-z0-9-]+/$`));
+    // The buyer is signed in: the success page confirms, with the button to the course's first lesson.
+    const success = await status(buyer, sitePath(redirect));
+    expect(success.status).toBe(200);
+    expect(success.body).toMatch(new RegExp(`<a class="button" href="/courses/${COURSE}/[a-z0-9-]+/">Start the course</a>`));
+    expect(success.body).toContain('Your receipt is on its way to <strong>buyer@example.com</strong>.');
     const lesson = await status(buyer, PAID_LESSON);
     expect(lesson.status).toBe(200);
     expect(lesson.body).toContain('buyer@example.com');
