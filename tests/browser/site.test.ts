@@ -207,6 +207,10 @@ describe('journeys', () => {
       await page.goto(suite.url('/login'));
       await signInWithPassword(page, email, PASSWORD);
       await page.getByText('That email and password do not match an account.').waitFor();
+      // The address typed comes back in the form (not in the URL); the password does not.
+      expect(page.url()).not.toContain('forgetful');
+      expect(await page.getByLabel('Email', { exact: true }).first().inputValue()).toBe(email);
+      expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe('');
       await signInWithPassword(page, email, 'a new and better passphrase');
       await page.waitForURL((url) => url.pathname === '/account');
     });
