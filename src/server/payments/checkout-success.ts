@@ -118,7 +118,7 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
   };
 }
 
-/** The success page: sends the buyer on, or says in words what the outcome needs. */
+/** The success page: confirms the purchase to its owner, or says in words what the outcome needs. */
 export async function handleCheckoutSuccessPage(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const t = await messagesOf(ctx);
   const refused = refusePageMethod(request, t);
