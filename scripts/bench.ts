@@ -302,7 +302,7 @@ async function main() {
     ['**baseline**: bare node:http, prepared statement, token remembered', baseline, LESSON_PATH, { cookie }, 200],
     ['bare node:http, libSQL client, HMAC per request', naive, LESSON_PATH, { cookie }, 200],
     ['**entitled lesson** (gate)', site, LESSON_PATH, { cookie }, 200],
-    ['anonymous redirect (gate)', site, LESSON_PATH, {}, 303],
+    ['anonymous offer page (gate)', site, LESSON_PATH, {}, 403],
     ['catalogue page `/` (Astro, static)', site, '/', {}, 200],
     ...(cluster
       ? ([

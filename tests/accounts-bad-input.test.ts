@@ -77,9 +77,50 @@ describe('form fields', () => {
       const response = await unchanged(() => createVisitor(server.url).post(path, fields));
       expect(response.status).toBe(303);
       expect(response.headers.get('location')).toBe(location);
-      expect(response.headers.getSetCookie()).toEqual([]);
+      // A refusal hands the typed address back to the form's page in a short-lived cookie, nothing else.
+      const typed = typeof fields === 'object' && typeof fields.email === 'string' && location.includes('error=') ? fields.email.trim() : '';
+      expect(response.headers.getSetCookie()).toEqual(
+        typed ? [`__Host-typed-email=${encodeURIComponent(typed)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure`] : [],
+      );
     });
   }
+
+  test('a refused sign-in, sign-up or reset request shows its form again with the email typed, never in a URL, never the password', async () => {
+    const forms: [string, Record<string, string>, string][] = [
+      ['/api/auth/login', { email: 'Someone@Example.com', password: 'not the password' }, '/login?error=invalid-credentials'],
+      ['/api/auth/signup', { email: 'newcomer@example.com', password: 'short' }, '/signup?error=password-too-short'],
+      ['/api/auth/reset-request', { email: 'not-an-email' }, '/reset?error=email-invalid'],
+    ];
+    for (const [path, fields, location] of forms) {
+      const visitor = createVisitor(server.url);
+      const refused = await unchanged(() => visitor.post(path, fields));
+      expect(refused.headers.get('location')).toBe(location);
+      for (const header of refused.headers.getSetCookie()) if (fields.password) expect(header).not.toContain(fields.password);
+      const page = await visitor.get(location);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html, path).toMatch(new RegExp(`<input id="email" type="email" name="email"[^>]* value="${fields.email!.replace('.', '\\.')}" />`));
+      expect(html).toContain('role="alert"');
+      if (fields.password) expect(html).not.toContain(fields.password);
+      // Read once: the page clears it, and the form is empty the next time.
+      expect(page.headers.getSetCookie()).toContainEqual(expect.stringMatching(/^__Host-typed-email=; .*Max-Age=0/));
+      expect(await (await visitor.get(location)).text()).not.toContain(`value="${fields.email}"`);
+    }
+  });
+
+  test('what the typed-email cookie holds is shown escaped, and dropped when no one could have typed it', async () => {
+    const injected = await fetch(`${server.url}/login`, { headers: { cookie: `__Host-typed-email=${encodeURIComponent('"><script>alert(1)</script>')}` } });
+    const html = await injected.text();
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html).toContain('value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
+    const control = await (
+      await fetch(`${server.url}/signup`, { headers: { cookie: `__Host-typed-email=${encodeURIComponent('a\r\nb@example.com')}` } })
+    ).text();
+    expect(control).toContain('<input id="email" type="email" name="email" autocomplete="email" required maxlength="254" value="" />');
+    const malformed = await fetch(`${server.url}/reset`, { headers: { cookie: '__Host-typed-email=%E0%A4%A' } });
+    expect(malformed.status).toBe(200);
+    expect(malformed.headers.getSetCookie()).toContainEqual(expect.stringMatching(/^__Host-typed-email=; .*Max-Age=0/));
+  });
 
   test('a file where a text field belongs is refused', async () => {
     const form = new FormData();
@@ -308,8 +349,13 @@ describe('rate limits', () => {
     );
     expect(limited.status).toBe(303);
     expect(limited.headers.get('location')).toBe('/login?error=password-attempts&mode=link');
-    expect(limited.headers.getSetCookie()).toEqual([]);
-    expect(await (await createVisitor(server.url).get(limited.headers.get('location')!)).text()).toContain('Get a sign-in link by email below');
+    // No session: only the address typed, for the link form the page opens.
+    expect(limited.headers.getSetCookie()).toEqual(['__Host-typed-email=Target%40example.com; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure']);
+    const linkForm = await (
+      await createVisitor(server.url).get(limited.headers.get('location')!, { cookie: '__Host-typed-email=Target%40example.com' })
+    ).text();
+    expect(linkForm).toContain('Get a sign-in link by email below');
+    expect(linkForm).toContain('<input id="link-email" type="email" name="email" autocomplete="email" required maxlength="254" value="Target@example.com" />');
     // Other accounts are not affected by the per-email limit.
     expect((await createVisitor(server.url).post('/api/auth/login', { email: EMAIL, password: PASSWORD })).headers.get('location')).toBe('/account');
   });

@@ -256,11 +256,15 @@ describe('limits under wrangler, as attacks', () => {
 });
 
 describe('accounts on the serverless target', () => {
-  test('an anonymous visitor of a paid lesson is sent to sign in; an unknown lesson is 404', async () => {
+  test('an anonymous visitor of a paid lesson is offered the course and sign-in (the shared gate); an unknown lesson is 404', async () => {
     const visitor = createVisitor(site.url);
     const paid = await status(visitor, PAID_LESSON);
-    expect(paid.status).toBe(303);
-    expect(paid.location).toBe(`/login?next=${encodeURIComponent(PAID_LESSON)}`);
+    expect(paid).toMatchObject({ status: 403, location: null });
+    expect(paid.body).toMatch(/<h1>Making decisions and repeating work<\/h1>/);
+    expect(paid.body).toContain(`A lesson of <a href="/courses/${COURSE}/">Python Fundamentals</a>.`);
+    expect(paid.body).toMatch(/<button class="button" type="submit">Buy for \$49<\/button>/);
+    expect(paid.body).toContain(`<a href="/login?next=${encodeURIComponent(PAID_LESSON)}">Sign in</a>`);
+    expect(paid.body).not.toContain('So far our programs ran straight from top to bottom');
     expect((await status(visitor, `/courses/${COURSE}/no-such-lesson/`)).status).toBe(404);
   });
 
@@ -330,10 +334,11 @@ describe('buying and reading on the serverless target', () => {
     expect(session.amount_total).toBe(4900);
 
     const { redirect } = await control(`/_standin/checkout/${sessionId}/pay`, {});
-    // The buyer is signed in: the success page sends them straight to the course.
-    const success = await buyer.get(sitePath(redirect));
-    expect(success.status).toBe(303);
-    expect(success.headers.get('location')).toMatch(new RegExp(`^/courses/${COURSE}/[a-z0-9-]+/$`));
+    // The buyer is signed in: the success page confirms, with the button to the course's first lesson.
+    const success = await status(buyer, sitePath(redirect));
+    expect(success.status).toBe(200);
+    expect(success.body).toMatch(new RegExp(`<a class="button" href="/courses/${COURSE}/[a-z0-9-]+/">Start the course</a>`));
+    expect(success.body).toContain('Your receipt is on its way to <strong>buyer@example.com</strong>.');
     const lesson = await status(buyer, PAID_LESSON);
     expect(lesson.status).toBe(200);
     expect(lesson.body).toContain('buyer@example.com');
@@ -390,8 +395,10 @@ describe('buying and reading on the serverless target', () => {
     const { redirect } = await control(`/_standin/checkout/${guestSession}/pay`, { email });
     // The browser that started the checkout holds its cookie: the new account is signed in there.
     const success = await guest.get(sitePath(redirect));
-    expect(success.status).toBe(303);
-    expect(success.headers.get('location')).toMatch(new RegExp(`^/courses/${COURSE}/[a-z0-9-]+/\\?welcome=1$`));
+    expect(success.status).toBe(200);
+    const confirmation = await success.text();
+    expect(confirmation).toMatch(new RegExp(`<a class="button" href="/courses/${COURSE}/[a-z0-9-]+/">Start the course</a>`));
+    expect(confirmation).toContain(`Your receipt is on its way to <strong>${email}</strong>`);
     expect((await status(guest, PAID_LESSON)).status).toBe(200);
     await emailApi.waitFor(email);
     const sent = emailApi.messages.filter((mail) => mail.body.to[0] === email);

@@ -173,12 +173,12 @@ describe('behind Caddy', () => {
   });
 
   test('paid lessons and folders without a page go to Node: no listing, no 404 from Caddy', async () => {
-    // Anonymous on a paid lesson: Node's lesson gate sends the visitor to sign in.
+    // Anonymous on a paid lesson: Node's lesson gate offers the course and sign-in.
     const lesson = await caddy.request(PAID_LESSON);
-    expect(lesson.status).toBe(303);
-    expect(lesson.headers.location).toBe(`/login?next=${encodeURIComponent(PAID_LESSON)}`);
+    expect(lesson.status).toBe(403);
+    expect(lesson.text()).toContain(`/login?next=${encodeURIComponent(PAID_LESSON)}`);
     const withoutSlash = await caddy.request(PAID_LESSON.slice(0, -1));
-    expect(withoutSlash.status).toBe(303);
+    expect(withoutSlash.status).toBe(403);
     // Folders of the build without an index.html answer what Node answers (its 404 page).
     for (const path of ['/courses/', '/_astro/', '/media/']) {
       const [viaCaddy, direct] = await Promise.all([caddy.request(path), fetch(`${server.url}${path}`, { redirect: 'manual' })]);

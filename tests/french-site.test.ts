@@ -119,8 +119,11 @@ describe('a site whose site.yaml says locale: fr-FR', () => {
       '/login?error=invalid-credentials',
       '/reset?notice=reset-sent',
       '/no-such-page/',
+      // A paid lesson, signed out: its offer.
+      '/courses/python-fundamentals/control-flow/',
     ]) {
       const response = await visitor.get(path);
+      if (path.startsWith('/courses/')) expect(response.status).toBe(403);
       pages.push(`${path}\n${visibleText(await response.text())}`);
     }
     const refused = await visitor.post('/api/checkout', { course: 'no such course' });
@@ -145,7 +148,9 @@ describe('a site whose site.yaml says locale: fr-FR', () => {
 
     const afterConfirm = site.sink.messages.length;
     const { redirect } = await site.control(`/_standin/checkout/${sessionId}/pay`, {});
-    await member.get(sitePath(redirect));
+    const confirmation = await (await member.get(sitePath(redirect))).text();
+    expect(confirmation).toContain('Commencer le cours');
+    pages.push(confirmation.replace(/[\s\S]*<main/, ''));
     const purchase = await site.sink.waitFor(email, { after: afterConfirm });
     // From MAIL_FROM, the site's name in the subject, the order number and the amount as the site writes it.
     expect(purchase.subject).toMatch(/^Votre cours «\u202f.+\u202f» sur Practical Python Courses est prêt$/);

@@ -11,6 +11,7 @@ import { appendLedger, grantAccess } from '../src/server/access/ledger.ts';
 import { DatabaseSync } from 'node:sqlite';
 import { createLessonGate, createLessonIndex, type GateReads } from '../src/server/access/lesson-gate.ts';
 import { sqliteGateReads } from '../src/node/gate-reads.ts';
+import { parsePageShell } from '../src/server/http/page-shell.ts';
 import { createSessionToken } from '../src/server/auth/session.ts';
 import { parseConfig } from '../src/server/config.ts';
 import type { AppContext, Db } from '../src/server/context.ts';
@@ -74,9 +75,26 @@ async function ledger(member: { userId: number; purchaseId: number }, action: 's
   expect(written).toBe(true);
 }
 
-function expectLoginRedirect(response: Response, path = LESSON_PATH) {
-  expect(response.status).toBe(303);
-  expect(response.headers.get('location')).toBe(`/login?next=${encodeURIComponent(path)}`);
+/**
+ * What a visitor who is not signed in gets for the paid lesson: a 403 page in the site's layout
+ * with the lesson's title, its course, the price, the buy button and sign-in back to the lesson,
+ * and nothing of the lesson's text. A HEAD gets the status alone.
+ */
+async function expectLockedPage(response: Response, path = LESSON_PATH) {
+  expect(response.status).toBe(403);
+  expect(response.headers.get('location')).toBeNull();
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  const html = await response.text();
+  expect(html).toMatch(/<title>Comprehensions[^<]*<\/title>/);
+  expect(html).toMatch(/<h1>Comprehensions<\/h1>/);
+  expect(html).toContain(`A lesson of <a href="/courses/${COURSE}/">Python Fundamentals</a>.`);
+  expect(html).toMatch(
+    new RegExp(
+      `<form method="post" action="/api/checkout">\\s*<input type="hidden" name="course" value="${COURSE}" />\\s*<button class="button" type="submit">Buy for \\$49</button>`,
+    ),
+  );
+  expect(html).toContain(`Already bought it? <a href="/login?next=${encodeURIComponent(path)}">Sign in</a> to read it.`);
+  expect(html).not.toContain(PAID_TEXT);
 }
 
 function expectOffer(response: Response) {
@@ -99,17 +117,18 @@ function rawRequest(target: string, headers: Record<string, string> = {}): Promi
 }
 
 describe('a paid lesson', () => {
-  test('anonymous visitors are sent to sign in, and come back to the lesson', async () => {
+  test('anonymous visitors are offered the course, or sign-in that comes back to the lesson', async () => {
     const visitor = createVisitor(server.url);
-    expectLoginRedirect(await visitor.get(LESSON_PATH));
-    expectLoginRedirect(await visitor.get(LESSON_PATH.slice(0, -1)));
+    await expectLockedPage(await visitor.get(LESSON_PATH));
+    await expectLockedPage(await visitor.get(LESSON_PATH.slice(0, -1)));
     const head = await fetch(new URL(LESSON_PATH, server.url), { method: 'HEAD', redirect: 'manual' });
-    expectLoginRedirect(head);
+    expect(head.status).toBe(403);
+    expect(await head.text()).toBe('');
     const login = await visitor.get(`/login?next=${encodeURIComponent(LESSON_PATH)}`);
     expect(await login.text()).toContain(`name="next" value="${LESSON_PATH}"`);
     // A cookie that does not verify is anonymous, and is cleared.
     const forged = await visitor.get(LESSON_PATH, { cookie: `${SESSION_COOKIE}=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.bad` });
-    expectLoginRedirect(forged);
+    await expectLockedPage(forged);
     expect(forged.headers.getSetCookie()[0]).toMatch(/^__Host-session=; .*Max-Age=0/);
   });
 
@@ -179,12 +198,12 @@ describe('a paid lesson', () => {
     expect((await member.visitor.get(LESSON_PATH)).status).toBe(200);
     await member.visitor.post('/api/auth/logout-all', {});
     const response = await fetch(new URL(LESSON_PATH, server.url), { redirect: 'manual', headers: { cookie } });
-    expectLoginRedirect(response);
+    await expectLockedPage(response);
     expect(response.headers.getSetCookie()[0]).toMatch(/^__Host-session=; .*Max-Age=0/);
     // So does a valid token of an account that no longer exists.
     const ghost = await createSessionToken({ userId: 999_999, sessionVersion: 1, sessionId: null }, parseConfig(env), Date.now());
     const gone = await fetch(new URL(LESSON_PATH, server.url), { redirect: 'manual', headers: { cookie: `${SESSION_COOKIE}=${ghost}` } });
-    expectLoginRedirect(gone);
+    await expectLockedPage(gone);
     expect(gone.headers.getSetCookie()[0]).toMatch(/^__Host-session=; .*Max-Age=0/);
   });
 });
@@ -338,7 +357,8 @@ describe('the gate in process', () => {
     const db = drizzle(counted, { schema }) as unknown as Db;
     const log = { debug() {}, info() {}, warn() {}, error() {} };
     const clock = { now: () => Date.now() };
-    ctx = { db, config: parseConfig(env), mailer: { send: async () => {} }, stripe: null, clock, log } as unknown as AppContext;
+    const shell = parsePageShell(readFileSync(join(inject('dist'), 'private', 'shell.html'), 'utf8'));
+    ctx = { db, config: parseConfig(env), mailer: { send: async () => {} }, stripe: null, clock, log, pageShell: async () => shell } as unknown as AppContext;
     const index = createLessonIndex(clock, log, { refreshMs: 60 * 60 * 1000 });
     await index.refresh(db);
     gate = createLessonGate({ index, notFoundHtml: 'not found' });
@@ -357,7 +377,7 @@ describe('the gate in process', () => {
     const { visitor: member } = await signUp();
     const ownerCookie = `${SESSION_COOKIE}=${owner.visitor.cookie(SESSION_COOKIE)}`;
     const memberCookie = `${SESSION_COOKIE}=${member.cookie(SESSION_COOKIE)}`;
-    expect(await count(LESSON_PATH)).toEqual({ status: 303, statements: 0 });
+    expect(await count(LESSON_PATH)).toEqual({ status: 403, statements: 0 });
     expect(await count(`/courses/${COURSE}/no-such-lesson/`)).toEqual({ status: 404, statements: 0 });
     expect(await count(`/courses/${COURSE}/%2e%2e/`, ownerCookie)).toEqual({ status: 404, statements: 0 });
     // Opening a lesson for the first time records it as the one last read (a second statement);
@@ -367,7 +387,7 @@ describe('the gate in process', () => {
     expect(await count(LESSON_PATH, memberCookie)).toEqual({ status: 303, statements: 1 });
     // A valid token of an account that no longer exists: one query, then anonymous.
     const ghost = await createSessionToken({ userId: 999_999, sessionVersion: 1, sessionId: null }, ctx.config, Date.now());
-    expect(await count(LESSON_PATH, `${SESSION_COOKIE}=${ghost}`)).toEqual({ status: 303, statements: 1 });
+    expect(await count(LESSON_PATH, `${SESSION_COOKIE}=${ghost}`)).toEqual({ status: 403, statements: 1 });
     expect(await count(`/courses/${COURSE}/media/x.webp`, `${SESSION_COOKIE}=${ghost}`)).toEqual({ status: 404, statements: 1 });
     expect(await count(`/courses/${COURSE}/no-such-lesson/`, ownerCookie)).toEqual({ status: 404, statements: 1 });
     const { rows } = await store.client.execute({ sql: 'SELECT name FROM private_media WHERE course_slug = ? LIMIT 1', args: [COURSE] });
@@ -379,6 +399,26 @@ describe('the gate in process', () => {
       waitUntil: () => {},
     });
     expect(await count(LESSON_PATH, ownerCookie, { 'if-none-match': first.headers.get('etag')! })).toEqual({ status: 304, statements: 1 });
+  });
+
+  test('signed out, a lesson of a course no longer on sale names its course without a buy button', async () => {
+    const { rows } = await store.client.execute({ sql: 'SELECT sale_ends_at FROM courses WHERE slug = ?', args: [COURSE] });
+    const saleEndsAt = rows[0]!.sale_ends_at as number | null;
+    await store.client.execute({ sql: 'UPDATE courses SET sale_ends_at = ? WHERE slug = ?', args: [Date.now() - 1000, COURSE] });
+    try {
+      const index = createLessonIndex(ctx.clock, ctx.log);
+      const ended = createLessonGate({ index, notFoundHtml: 'not found' });
+      const response = await ended.handle(new Request(new URL(LESSON_PATH, 'https://courses.test')), ctx, { address: '', waitUntil: () => {} });
+      expect(response.status).toBe(403);
+      const html = await response.text();
+      expect(html).toMatch(/<h1>Comprehensions<\/h1>/);
+      expect(html).toContain(`The course is not on sale right now. <a href="/courses/${COURSE}/">See the course</a>`);
+      expect(html).not.toContain('action="/api/checkout"');
+      expect(html).toContain(`/login?next=${encodeURIComponent(LESSON_PATH)}`);
+      expect(html).not.toContain(PAID_TEXT);
+    } finally {
+      await store.client.execute({ sql: 'UPDATE courses SET sale_ends_at = ? WHERE slug = ?', args: [saleEndsAt, COURSE] });
+    }
   });
 
   test('on Node, the prepared reads: one statement, and the page only leaves the store when the gate does not hold that version', async () => {

@@ -56,13 +56,21 @@ async function purchasesOf(email: string) {
   }>('SELECT p.* FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.email = ? ORDER BY p.id', [email]);
 }
 
-/** What the member gets for a paid lesson: 200 (reads it) or where they are sent. */
+/** What the member gets for a paid lesson: 200 (reads it), else sent to the offer (303) or, signed out, offered it (403). */
 async function canRead(visitor: Visitor, path = PAID_LESSON): Promise<boolean> {
   const response = await visitor.get(path);
   await response.arrayBuffer();
   if (response.status === 200) return true;
-  expect([302, 303]).toContain(response.status);
+  expect([303, 403]).toContain(response.status);
   return false;
+}
+
+/** The success page as `visitor` sees it: its status, its text, and the confirmation's start link (null on any other page). */
+async function successPage(visitor: Visitor, path: string): Promise<{ status: number; html: string; start: string | null }> {
+  const response = await visitor.get(path);
+  const html = await response.text();
+  const start = response.status === 200 ? (/<a class="button" href="([^"]+)">Start the course<\/a>/.exec(html)?.[1] ?? null) : null;
+  return { status: response.status, html, start };
 }
 
 /** Starts a checkout as the visitor; returns the stand-in session id. */
@@ -116,7 +124,7 @@ describe('a signed-in member buys a course', () => {
     expect(session.metadata!.user_id).toMatch(/^\d+$/);
     expect(session.client_reference_id).toBe(session.metadata!.user_id);
     expect(session.success_url).toBe('https://courses.test/checkout/success?session_id={CHECKOUT_SESSION_ID}');
-    expect(session.cancel_url).toBe(`https://courses.test/courses/${COURSE}/`);
+    expect(session.cancel_url).toBe(`https://courses.test/courses/${COURSE}/#checkout-cancelled`);
     expect(await purchasesOf('buyer@example.com')).toEqual([]);
   });
 
@@ -124,12 +132,33 @@ describe('a signed-in member buys a course', () => {
     expect(await startCheckout(visitor)).toBe(sessionId);
   });
 
-  test('paying fulfils once, the success page sends the member to the first lesson, the lesson opens', async () => {
+  test('cancelling at Stripe returns to the course page at its notice, which the static page shows by CSS; nothing is recorded', async () => {
+    // The button of Stripe's hosted page (the stand-in's) that goes back to the site.
+    const hosted = (await site.stripe.checkout.sessions.retrieve(sessionId)).url!;
+    const cancelled = await fetch(hosted, { method: 'POST', body: new URLSearchParams({ action: 'cancel' }), redirect: 'manual' });
+    expect(cancelled.status).toBe(303);
+    const back = new URL(cancelled.headers.get('location')!);
+    expect(back.pathname + back.hash).toBe(`/courses/${COURSE}/#checkout-cancelled`);
+    const course = await (await visitor.get(back.pathname)).text();
+    expect(course).toMatch(
+      /<p class="notice target-notice" id="checkout-cancelled" role="status">\s*Checkout cancelled: nothing was charged\. The course is here whenever you want it\.\s*<\/p>/,
+    );
+    expect(await purchasesOf('buyer@example.com')).toEqual([]);
+    // Going back is not cancelling the session at Stripe: the buyer may still pay it.
+    expect((await site.stripe.checkout.sessions.retrieve(sessionId)).status).toBe('open');
+  });
+
+  test('paying fulfils once; the success page confirms the course, where the receipt went, and starts at the first lesson', async () => {
     const success = await pay(sessionId);
     expect(success).toBe(`/checkout/success?session_id=${sessionId}`);
-    const page = await visitor.get(success);
-    expect(page.status).toBe(303);
-    expect(page.headers.get('location')).toBe(FIRST_LESSON);
+    const page = await successPage(visitor, success);
+    expect(page).toMatchObject({ status: 200, start: FIRST_LESSON });
+    expect(page.html).toMatch(/<h1>Thank you for your purchase<\/h1>/);
+    expect(page.html).toContain('<strong>Python Fundamentals</strong> is yours');
+    expect(page.html).toContain('Your receipt is on its way to <strong>buyer@example.com</strong>.');
+    expect(page.html).not.toContain('choose your password');
+    // The receipt really goes where the page says.
+    expect((await site.sink.waitFor('buyer@example.com', { subject: /Python Fundamentals/ })).text).toContain('$49');
     expect(await ledger('buyer@example.com')).toEqual(['grant:purchase']);
     const [purchase] = await purchasesOf('buyer@example.com');
     expect(purchase).toMatchObject({ course_slug: COURSE, amount_minor: 4900, currency: 'USD', status: 'paid', created_user: 0 });
@@ -150,8 +179,8 @@ describe('a signed-in member buys a course', () => {
   });
 
   test('the success page is idempotent', async () => {
-    const again = await visitor.get(`/checkout/success?session_id=${sessionId}`);
-    expect(again.headers.get('location')).toBe(FIRST_LESSON);
+    const again = await successPage(visitor, `/checkout/success?session_id=${sessionId}`);
+    expect(again.start).toBe(FIRST_LESSON);
     expect(await purchasesOf('buyer@example.com')).toHaveLength(1);
   });
 
@@ -212,9 +241,11 @@ describe('a guest buys without an account', () => {
     expect(start).toMatchObject({ browser_secret_hash: createHash('sha256').update(secret).digest('hex'), used_at: null });
     const success = await pay(sessionId, { email: 'Guest.Buyer@Example.com' });
     expect(success).not.toContain(secret);
-    const page = await guest.get(success);
-    expect(page.status).toBe(303);
-    expect(page.headers.get('location')).toBe(`${FIRST_LESSON}?welcome=1`);
+    const page = await successPage(guest, success);
+    expect(page).toMatchObject({ status: 200, start: FIRST_LESSON });
+    expect(page.html).toContain(
+      'Your receipt is on its way to <strong>guest.buyer@example.com</strong>, with a link to choose your password so that you can sign in on any device.',
+    );
     expect(guest.cookie(SESSION_COOKIE)).toBeTruthy();
     const [used] = await query<{ used_at: number | null }>('SELECT used_at FROM checkout_starts WHERE checkout_session_id = ?', [sessionId]);
     expect(used!.used_at).toBeGreaterThan(0);
@@ -231,6 +262,13 @@ describe('a guest buys without an account', () => {
     expect(mail.subject).toContain('set a password');
     const link = linkIn(mail.text);
     expect(link).toMatch(/^\/reset\?token=[\w-]{43}&welcome=1$/);
+    // The link opens a page about choosing a first password, not resetting one, without the banner
+    // that says there is none yet (the page hides it, site.css) saying it twice.
+    const choose = await (await guest.get(link)).text();
+    expect(choose).toMatch(/<h1>Choose your password<\/h1>/);
+    expect(choose).toContain('Choose a password for <strong>guest.buyer@example.com</strong>');
+    expect(choose).toMatch(/<form class="form" method="post" action="\/api\/auth\/reset" data-choosing-password>/);
+    expect(choose).not.toContain('Reset your password');
     // The link sets a password and signs in.
     const token = new URL(link, 'https://x').searchParams.get('token')!;
     const reset = await createVisitor(site.server.url).post('/api/auth/reset', { token, password: 'a brand new passphrase' });
@@ -281,7 +319,7 @@ describe('webhooks and the success page in every order', () => {
       const first = await startCheckout(visitor);
       const success = await pay(first);
       expect(await ledger('no-webhook@example.com')).toEqual([]);
-      expect((await visitor.get(success)).headers.get('location')).toBe(FIRST_LESSON);
+      expect((await successPage(visitor, success)).start).toBe(FIRST_LESSON);
       expect(await ledger('no-webhook@example.com')).toEqual(['grant:purchase']);
 
       // Neither webhook nor success page for this one; then a refund of the first the store misses.
@@ -312,10 +350,10 @@ describe('webhooks and the success page in every order', () => {
     // The success page races the deliveries too.
     const [statuses, ...pages] = await Promise.all([
       deliver(event!.id, 20, true),
-      ...Array.from({ length: 5 }, () => visitor.get(`/checkout/success?session_id=${sessionId}`)),
+      ...Array.from({ length: 5 }, () => successPage(visitor, `/checkout/success?session_id=${sessionId}`)),
     ]);
     expect(statuses).toEqual(Array(20).fill(200));
-    expect(pages.map((page) => page.headers.get('location'))).toEqual(Array(5).fill(FIRST_LESSON));
+    expect(pages.map((page) => page.start)).toEqual(Array(5).fill(FIRST_LESSON));
     expect(await ledger('storm@example.com')).toEqual(['grant:purchase']);
     expect(await purchasesOf('storm@example.com')).toHaveLength(1);
     expect(await query('SELECT * FROM stripe_events WHERE id = ?', [event!.id])).toHaveLength(1);
@@ -483,18 +521,28 @@ describe('currencies and payment methods', () => {
     expect(await ledger('yen@example.com', 'running-python-scripts')).toEqual(['grant:purchase']);
   });
 
-  test('a delayed payment shows "processing" until it settles, then grants', async () => {
+  test('a delayed payment shows "processing" (and that an email comes) until it settles; the webhook grants and mails, then the page confirms', async () => {
     const visitor = await signedUpVisitor(site, 'delayed@example.com');
     const sessionId = await startCheckout(visitor);
     const success = await pay(sessionId, { delayed: true });
+    expect((await site.stripe.checkout.sessions.retrieve(sessionId)).payment_status).toBe('unpaid');
     const page = await visitor.get(success);
     expect(page.status).toBe(200);
     expect(page.headers.get('refresh')).toBe('15');
-    expect(await page.text()).toContain('being processed');
+    const text = await page.text();
+    expect(text).toMatch(/<h1>Payment processing<\/h1>/);
+    expect(text).toContain('is being processed by your bank');
+    expect(text).toContain('we will email you');
+    expect(text).not.toContain('Start the course');
     expect(await ledger('delayed@example.com')).toEqual([]);
+    expect(await canRead(visitor)).toBe(false);
+    // Only Stripe's async_payment_succeeded event, delivered to the webhook, grants: nobody visits the page meanwhile.
     await site.control(`/_standin/checkout/${sessionId}/async`, { outcome: 'succeeded' });
+    expect(await eventsOf('checkout.session.async_payment_succeeded', sessionId)).toHaveLength(1);
     expect(await ledger('delayed@example.com')).toEqual(['grant:purchase']);
-    expect((await visitor.get(success)).headers.get('location')).toBe(FIRST_LESSON);
+    expect(await canRead(visitor)).toBe(true);
+    expect((await site.sink.waitFor('delayed@example.com', { subject: /Python Fundamentals/ })).text).toContain('$49');
+    expect((await successPage(visitor, success)).start).toBe(FIRST_LESSON);
   });
 
   test('a failed delayed payment grants nothing', async () => {

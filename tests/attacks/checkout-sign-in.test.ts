@@ -43,14 +43,22 @@ async function pay(sessionId: string, email: string): Promise<string> {
   return sitePath(redirect);
 }
 
-/** The success page as `visitor` sees it: signed in (where to) or not (the page's status). */
-async function successPage(visitor: Visitor, path: string): Promise<{ signedIn: boolean; status: number; location: string | null; text: string }> {
+/**
+ * The success page as `visitor` sees it: signed in or not, the page's status, and whether it is
+ * the purchase's confirmation (shown to its owner only, with the full address and the start button).
+ */
+async function successPage(
+  visitor: Visitor,
+  path: string,
+): Promise<{ signedIn: boolean; status: number; location: string | null; confirmed: boolean; text: string }> {
   const response = await visitor.get(path);
+  const text = await response.text();
   return {
     signedIn: visitor.cookie(SESSION_COOKIE) !== undefined,
     status: response.status,
     location: response.headers.get('location'),
-    text: await response.text(),
+    confirmed: text.includes('>Start the course</a>'),
+    text,
   };
 }
 
@@ -89,21 +97,27 @@ describe('signing in as the buyer without the browser that paid', () => {
     attacker.cookies.set('checkout', sessionId);
     let before = await site.store.snapshot();
     const early = await successPage(attacker, success);
-    expect(early).toMatchObject({ signedIn: false, status: 200 });
+    expect(early).toMatchObject({ signedIn: false, status: 200, confirmed: false });
     expect(early.text).toContain('f•••@example.com');
+    expect(early.text).not.toContain('forged-victim@example.com');
     expect(await site.store.snapshot()).toBe(before);
 
     // A secret-shaped guess fares no better.
     attacker.cookies.set(CHECKOUT_COOKIE, 'A'.repeat(43));
-    expect(await successPage(attacker, success)).toMatchObject({ signedIn: false, status: 200 });
+    expect(await successPage(attacker, success)).toMatchObject({ signedIn: false, status: 200, confirmed: false });
     expect(await site.store.snapshot()).toBe(before);
 
-    // The buyer's own browser is signed in, once.
-    expect(await successPage(buyer, success)).toMatchObject({ signedIn: true, status: 303, location: `${FIRST_LESSON}?welcome=1` });
+    // The buyer's own browser is signed in, once, and shown the confirmation with the lesson to start.
+    const own = await successPage(buyer, success);
+    expect(own).toMatchObject({ signedIn: true, status: 200, location: null, confirmed: true });
+    expect(own.text).toContain(`href="${FIRST_LESSON}"`);
+    expect(own.text).toContain('forged-victim@example.com');
 
     attacker.cookies.set(CHECKOUT_COOKIE, sessionId);
     before = await site.store.snapshot();
-    expect(await successPage(attacker, success)).toMatchObject({ signedIn: false, status: 200 });
+    const late = await successPage(attacker, success);
+    expect(late).toMatchObject({ signedIn: false, status: 200, confirmed: false });
+    expect(late.text).not.toContain('forged-victim@example.com');
     expect(await site.store.snapshot()).toBe(before);
   });
 
@@ -113,11 +127,11 @@ describe('signing in as the buyer without the browser that paid', () => {
     const stranger = createVisitor(site.server.url);
     const before = await site.store.snapshot();
     const page = await successPage(stranger, success);
-    expect(page).toMatchObject({ signedIn: false, status: 200 });
+    expect(page).toMatchObject({ signedIn: false, status: 200, confirmed: false });
     expect(page.text).toContain('Get a link by email');
     expect(await site.store.snapshot()).toBe(before);
     // The buyer is not robbed of the sign-in by the stranger's visit.
-    expect(await successPage(buyer, success)).toMatchObject({ signedIn: true, status: 303 });
+    expect(await successPage(buyer, success)).toMatchObject({ signedIn: true, status: 200, confirmed: true });
   });
 });
 
@@ -125,11 +139,11 @@ describe('replays', () => {
   test("the buyer's browser replaying the success page after signing out is not signed in again", async () => {
     const buyer = createVisitor(site.server.url);
     const success = await pay(await startCheckout(buyer), 'replayer@example.com');
-    expect(await successPage(buyer, success)).toMatchObject({ signedIn: true, status: 303 });
+    expect(await successPage(buyer, success)).toMatchObject({ signedIn: true, status: 200, confirmed: true });
     await buyer.post('/api/auth/logout', {});
     expect(buyer.cookie(SESSION_COOKIE)).toBeUndefined();
     const before = await site.store.snapshot();
-    expect(await successPage(buyer, success)).toMatchObject({ signedIn: false, status: 200 });
+    expect(await successPage(buyer, success)).toMatchObject({ signedIn: false, status: 200, confirmed: false });
     expect(await site.store.snapshot()).toBe(before);
   });
 
@@ -144,7 +158,7 @@ describe('replays', () => {
     });
     const before = await site.store.snapshot();
     const page = await successPage(buyer, success);
-    expect(page).toMatchObject({ signedIn: false, status: 200 });
+    expect(page).toMatchObject({ signedIn: false, status: 200, confirmed: false });
     expect(page.text).toContain('l•••@example.com');
     expect(await site.store.snapshot()).toBe(before);
     expect(await rows('SELECT used_at FROM checkout_starts WHERE checkout_session_id = ?', [sessionId])).toEqual([{ used_at: null }]);
@@ -164,7 +178,8 @@ describe('the timestamps attack: an old unpaid checkout, paid for an account tha
 
     const before = await site.store.snapshot();
     const page = await successPage(attacker, await pay(sessionId, victim));
-    expect(page).toMatchObject({ signedIn: false, status: 200 });
+    expect(page).toMatchObject({ signedIn: false, status: 200, confirmed: false });
+    expect(page.text).not.toContain(victim);
     expect(page.text).toContain(`${victim[0]}•••@example.com`);
     // Nothing about accounts, sessions, tokens or checkout starts changed: the victim's account
     // gained a course someone paid for, and nobody a way into it.
@@ -172,10 +187,10 @@ describe('the timestamps attack: an old unpaid checkout, paid for an account tha
     expect(await rows('SELECT * FROM sessions WHERE user_id = ?', [account!.id])).toEqual(sessionsBefore);
     const [purchase] = await rows<{ user_id: number; created_user: number }>('SELECT * FROM purchases WHERE checkout_session_id = ?', [sessionId]);
     expect(purchase).toMatchObject({ user_id: account!.id, created_user: 0 });
-    // The attacker's browser reads nothing.
+    // The attacker's browser reads nothing: the lesson is only offered to buy, or to sign in to.
     const lesson = await attacker.get(PAID_LESSON);
-    expect(lesson.status).toBe(303);
-    expect(lesson.headers.get('location')).toBe(`/login?next=${encodeURIComponent(PAID_LESSON)}`);
+    expect(lesson.status).toBe(403);
+    expect(await lesson.text()).toContain(`/login?next=${encodeURIComponent(PAID_LESSON)}`);
   }
 
   test('the account was made by `admin grant --create`', async () => {
@@ -189,7 +204,7 @@ describe('the timestamps attack: an old unpaid checkout, paid for an account tha
       const victim = createVisitor(site.server.url);
       const success = await pay(await startCheckout(victim, 'running-python-scripts'), 'guest-victim@example.com');
       // The victim's own browser is signed in by their own purchase; that session stays theirs.
-      expect(await successPage(victim, success)).toMatchObject({ signedIn: true, status: 303 });
+      expect(await successPage(victim, success)).toMatchObject({ signedIn: true, status: 200, confirmed: true });
     });
   });
 });

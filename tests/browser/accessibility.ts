@@ -20,6 +20,9 @@ export function accessibilityTests(suite: BrowserSuite) {
   const found: { page: string; scheme: string; violations: AxeViolation[] }[] = [];
   let resetLink = '';
   let signInSessionId = '';
+  let confirmedPath = '';
+  let processingPath = '';
+  let choosePasswordLink = '';
   const goto = (path: string) => (page: Page) => page.goto(suite.url(path));
 
   beforeAll(async () => {
@@ -53,6 +56,18 @@ export function accessibilityTests(suite: BrowserSuite) {
     const checkout = await guest.post('/api/checkout', { course: 'python-for-finance' });
     signInSessionId = checkout.headers.get('location')!.split('/').pop()!;
     await site.control(`/_standin/checkout/${signInSessionId}/pay`, { email: 'axe-member@example.com' });
+    // The owner buys two more courses: one paid (its confirmation), one by a delayed method still processing.
+    const buy = async (course: string, options: { delayed?: boolean; email?: string } = {}, buyer = owner) => {
+      const started = await buyer.post('/api/checkout', { course });
+      const sessionId = started.headers.get('location')!.split('/').pop()!;
+      const { redirect } = await site.control(`/_standin/checkout/${sessionId}/pay`, options);
+      return new URL(redirect).pathname + new URL(redirect).search;
+    };
+    confirmedPath = await buy('running-python-scripts');
+    processingPath = await buy('python-for-finance', { delayed: true });
+    // A new guest buyer's email: the link to choose a first password.
+    await buy('running-python-scripts', { email: 'axe-guest@example.com' }, createVisitor(site.server.url));
+    choosePasswordLink = /http:\/\/127\.0\.0\.1:\d+\/reset\?\S+/.exec((await site.sink.waitFor('axe-guest@example.com')).text)![0];
   });
   afterAll(async () => {
     for (const journey of journeys.values()) await journey.context.close();
@@ -87,6 +102,11 @@ export function accessibilityTests(suite: BrowserSuite) {
       h1: 'Purchase not found',
       open: goto('/checkout/success?session_id=cs_test_not_a_real_session'),
     },
+    { name: 'checkout success: confirmation', who: 'owner', h1: 'Thank you for your purchase', open: (page) => page.goto(suite.url(confirmedPath)) },
+    { name: 'checkout success: payment processing', who: 'owner', h1: 'Payment processing', open: (page) => page.goto(suite.url(processingPath)) },
+    { name: 'course page after a cancelled checkout', who: 'anonymous', h1: 'Python Fundamentals', open: goto(`${COURSE_PATH}#checkout-cancelled`) },
+    { name: 'paid lesson signed out: its offer', who: 'anonymous', h1: 'Making decisions and repeating work', open: goto(PAID_PATH) },
+    { name: 'choose a first password from the purchase email', who: 'anonymous', h1: 'Choose your password', open: (page) => page.goto(choosePasswordLink) },
     { name: '404', who: 'anonymous', h1: 'Page not found', open: goto('/courses/no-such-course/') },
     { name: 'error page: the server failed (500)', who: 'anonymous', h1: 'Something went wrong', open: goto('/500') },
     {

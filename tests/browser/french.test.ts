@@ -67,6 +67,10 @@ test('a French reader signs up, buys, reads and resets their password, in French
     await page.waitForURL(`${site.standin.url}/c/pay/**`);
     await axe(page, 'paiement (stand-in)');
     await page.getByRole('button', { name: /^Payer 49,00/ }).click();
+    await page.waitForURL((url) => url.pathname === '/checkout/success');
+    await page.getByText(`Votre reçu part vers ${email}.`).waitFor();
+    await axe(page, 'confirmation d’achat');
+    await page.getByRole('link', { name: 'Commencer le cours' }).click();
     await page.waitForURL(suite.url(PREVIEW_PATH));
     await page.getByRole('button', { name: 'Terminer et continuer' }).click();
     await page.waitForURL((url) => url.pathname !== PREVIEW_PATH && url.pathname.startsWith('/courses/'));

@@ -95,8 +95,12 @@ describe('journeys', () => {
       expect(await emailField.getAttribute('readonly')).not.toBeNull();
       await page.getByRole('button', { name: 'Pay $49.00', exact: true }).click();
 
-      // The success page sends the buyer to the first lesson, which now knows they own the course.
+      // The success page confirms, and its button starts the course at the first lesson, which now knows they own it.
       // "Complete and continue" marks it and opens the next one.
+      await page.waitForURL((url) => url.pathname === '/checkout/success');
+      expect(await heading(page)).toBe('Thank you for your purchase');
+      await page.getByText(`Your receipt is on its way to ${email}.`).waitFor();
+      await page.getByRole('link', { name: 'Start the course' }).click();
       await page.waitForURL(suite.url(PREVIEW_PATH));
       await page.getByRole('button', { name: 'Complete and continue' }).click();
       await page.waitForURL(suite.url(`/courses/${COURSE}/variables-and-types/`));
@@ -146,24 +150,48 @@ describe('journeys', () => {
     });
   });
 
-  test('a guest buys without an account, is signed in by the success page, sets a password from the email, signs out and in', async () => {
+  test('a guest opens a paid lesson, cancels a first checkout, buys, is confirmed and signed in, chooses a password from the email, signs out and in', async () => {
     const email = 'guest@example.com';
     await journey(newJourney(browser), async (page) => {
-      await page.goto(suite.url('/courses/python-for-finance/'));
+      // Signed out, a paid lesson names itself and its course and offers both ways in.
+      const response = await page.goto(suite.url('/courses/python-for-finance/cleaning-price-data/'));
+      expect(response!.status()).toBe(403);
+      expect(await heading(page)).toBe('Cleaning real-world price data');
+      expect(await page.getByRole('link', { name: 'Python for Finance and Data' }).getAttribute('href')).toBe('/courses/python-for-finance/');
+      expect(await page.getByRole('main').getByRole('link', { name: 'Sign in' }).getAttribute('href')).toBe(
+        `/login?next=${encodeURIComponent('/courses/python-for-finance/cleaning-price-data/')}`,
+      );
+      await page.getByRole('button', { name: 'Buy for €79' }).click();
+      await page.waitForURL(`${site.standin.url}/c/pay/**`);
+      // Changed their mind: Stripe's way back lands on the course page, which says nothing was charged.
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.waitForURL((url) => url.pathname === '/courses/python-for-finance/' && url.hash === '#checkout-cancelled');
+      expect(await page.getByText('Checkout cancelled: nothing was charged.').isVisible()).toBe(true);
+
       await page.getByRole('button', { name: /^Buy for/ }).click();
       await page.waitForURL(`${site.standin.url}/c/pay/**`);
       await page.getByLabel('Email').fill(email);
       await page.getByRole('button', { name: /^Pay €/ }).click();
+      await page.waitForURL((url) => url.pathname === '/checkout/success');
+      expect(await heading(page)).toBe('Thank you for your purchase');
+      await page.getByText(`Your receipt is on its way to ${email}, with a link to choose your password`).waitFor();
+      await page.getByRole('link', { name: 'Start the course' }).click();
       await page.waitForURL((url) => url.pathname === '/courses/python-for-finance/setup-and-first-dataframe/');
       await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
+      // Until there is a password, every page offers to choose one.
+      await page.locator('[data-set-password]').waitFor();
 
       const mail = await site.sink.waitFor(email);
       const link = linkTo(site, mail.text);
       expect(new URL(link).pathname).toBe('/reset');
       await page.goto(link);
-      expect(await page.getByText(`Choose a new password for ${email}`).count()).toBe(1);
+      // A first password is chosen, not reset; the page does not repeat the banner.
+      expect(await heading(page)).toBe('Choose your password');
+      expect(await page.getByText(`Choose a password for ${email}`).count()).toBe(1);
+      await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: email }).waitFor();
+      expect(await page.locator('[data-set-password]').isVisible()).toBe(false);
       await page.getByLabel('New password').fill('a guest who now has a password');
-      await page.getByRole('button', { name: 'Set new password' }).click();
+      await page.getByRole('button', { name: 'Set password' }).click();
       await page.getByText('Your new password is set and you are signed in.').waitFor();
 
       await signOut(page);
@@ -195,6 +223,10 @@ describe('journeys', () => {
       await page.goto(suite.url('/login'));
       await signInWithPassword(page, email, PASSWORD);
       await page.getByText('That email and password do not match an account.').waitFor();
+      // The address typed comes back in the form (not in the URL); the password does not.
+      expect(page.url()).not.toContain('forgetful');
+      expect(await page.getByLabel('Email', { exact: true }).first().inputValue()).toBe(email);
+      expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe('');
       await signInWithPassword(page, email, 'a new and better passphrase');
       await page.waitForURL((url) => url.pathname === '/account');
     });
@@ -240,6 +272,8 @@ describe('journeys', () => {
       await page.getByRole('button', { name: 'Buy for $49' }).click();
       await page.waitForURL(`${site.standin.url}/c/pay/**`);
       await page.getByRole('button', { name: 'Pay $49.00', exact: true }).click();
+      await page.waitForURL((url) => url.pathname === '/checkout/success');
+      await page.getByRole('link', { name: 'Start the course' }).click();
       // The first lesson is a free one, a static page: without the script it still offers the
       // course and hides its progress form. The paid lessons, served by the gate, know the member.
       await page.waitForURL(suite.url(PREVIEW_PATH));

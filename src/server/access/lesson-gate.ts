@@ -4,7 +4,8 @@
 //
 // - The session token is verified first, without the store (and verifications are remembered;
 //   the session module, auth/session.ts, does both). An anonymous request never reaches the store: an in-memory index of the paid lessons tells a
-//   lesson that exists (redirect to sign in) from one that does not (404).
+//   lesson that exists from one that does not (404), and holds what the visitor may see of it (its
+//   title, its course, the price): a page that offers to buy the course or to sign in.
 // - A signed-in request makes exactly one query, which returns the member's session version and
 //   the end of the token's session row (`sessionColumnsSql`, checked by `settleSession`), whether the member may read the course (`mayReadSql`: access as `hasAccessSql` defines it, or the admin role), the
 //   page and its content hash, the member's completed lessons in the course, and the lesson they
@@ -28,7 +29,9 @@ import { mayReadSql } from './ledger.ts';
 import { joinParts, PageCache, preparePage, renderPage, type BodyParts, type PreparedPage } from './member-page.ts';
 import { clearSessionCookies, mayBeUnseen, readSession, sessionColumnsSql, settleSession, signInPath, type SessionRecord } from '../auth/session.ts';
 import { caughtUp } from '../db/replica.ts';
-import { messagesOf } from '../i18n/index.ts';
+import { html } from '../http/html.ts';
+import { pageHtml } from '../http/page-shell.ts';
+import { formatMoney, messagesOf } from '../i18n/index.ts';
 
 /**
  * The loose filter for slugs in a request: what the catalogue makes (its strict rule is
@@ -70,8 +73,27 @@ export function lessonPath(course: string, lesson: string): string {
   return `/courses/${course}/${lesson}/`;
 }
 
+/**
+ * What anyone may know of a paid lesson (the course page's syllabus shows as much): enough for the
+ * page that offers a visitor who is not signed in to buy the course, or to sign in.
+ */
+export type PaidLesson = {
+  title: string;
+  /** Null for a lesson whose course has no row (nothing to buy). */
+  courseTitle: string | null;
+  priceMinor: number | null;
+  currency: string | null;
+  published: number | null;
+  comingSoon: number | null;
+  saleEndsAt: number | null;
+};
+
 /** Which paid lessons exist, so that anonymous requests are answered without the store. */
-export type LessonIndex = { has(course: string, lesson: string, db: Db): Promise<boolean> };
+export type LessonIndex = {
+  has(course: string, lesson: string, db: Db): Promise<boolean>;
+  /** The lesson, or null when there is no published paid lesson by that name. */
+  get(course: string, lesson: string, db: Db): Promise<PaidLesson | null>;
+};
 
 export type RefreshingLessonIndex = LessonIndex & {
   /** Loads the index now, in the caller's own request (the Node server does it once before it listens). */
@@ -94,27 +116,45 @@ export type RefreshingLessonIndex = LessonIndex & {
  */
 export function createLessonIndex(clock: Clock, log: Log, options: { refreshMs?: number } = {}): RefreshingLessonIndex {
   const refreshMs = options.refreshMs ?? 15_000;
-  let keys: Set<string> | null = null;
+  let keys: Map<string, PaidLesson> | null = null;
   let dueAt = -Infinity;
   const refresh = async (db: Db): Promise<void> => {
     // Claimed before the query, so that concurrent requests do not all reload.
     dueAt = clock.now() + refreshMs;
     try {
-      const rows = await db.all<{ course: string; lesson: string }>(
-        sql`SELECT course_slug AS course, slug AS lesson FROM lessons WHERE published = 1 AND preview = 0`,
+      const rows = await db.all<{ course: string; lesson: string } & PaidLesson>(
+        sql`SELECT l.course_slug AS course, l.slug AS lesson, l.title AS title, c.title AS courseTitle, c.price_minor AS priceMinor,
+              c.currency AS currency, c.published AS published, c.coming_soon AS comingSoon, c.sale_ends_at AS saleEndsAt
+            FROM lessons l LEFT JOIN courses c ON c.slug = l.course_slug
+            WHERE l.published = 1 AND l.preview = 0`,
       );
-      keys = new Set(rows.map((row) => `${row.course}/${row.lesson}`));
+      keys = new Map(
+        rows.map(({ course, lesson, ...shown }) => [
+          `${course}/${lesson}`,
+          {
+            title: shown.title,
+            courseTitle: shown.courseTitle ?? null,
+            priceMinor: shown.priceMinor ?? null,
+            currency: shown.currency ?? null,
+            published: shown.published ?? null,
+            comingSoon: shown.comingSoon ?? null,
+            saleEndsAt: shown.saleEndsAt ?? null,
+          },
+        ]),
+      );
     } catch (error) {
       // Tried again at the next request after the interval, not at every request.
       log.error('lesson-index.refresh-failed', { error: error instanceof Error ? error.message : String(error) });
       if (!keys) throw error;
     }
   };
+  const get = async (course: string, lesson: string, db: Db): Promise<PaidLesson | null> => {
+    if (!keys || clock.now() >= dueAt) await refresh(db);
+    return keys!.get(`${course}/${lesson}`) ?? null;
+  };
   return {
-    async has(course, lesson, db) {
-      if (!keys || clock.now() >= dueAt) await refresh(db);
-      return keys!.has(`${course}/${lesson}`);
-    },
+    get,
+    has: async (course, lesson, db) => (await get(course, lesson, db)) !== null,
     refresh,
     size: () => keys?.size ?? 0,
   };
@@ -237,6 +277,49 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     return { status: 404, headers, body: head ? null : notFoundHtml };
   }
 
+  /**
+   * A paid lesson for a visitor who is not signed in: its title, its course, the price and the buy
+   * button, and sign-in for owners, back to the lesson. 403, not 200: nothing of the lesson is
+   * here, and the status says so to anything that reads only statuses. No paid text: only what the
+   * course page shows anyone.
+   */
+  async function locked(
+    path: { course: string; lesson: string },
+    lesson: PaidLesson,
+    head: boolean,
+    setCookies: string[],
+    ctx: AppContext,
+  ): Promise<GateAnswer> {
+    const headers: Record<string, string | string[]> = { 'Content-Type': HTML, 'Cache-Control': 'no-store' };
+    if (setCookies.length) headers['Set-Cookie'] = setCookies;
+    if (head) return { status: 403, headers, body: null };
+    const t = await messagesOf(ctx);
+    const courseHref = `/courses/${path.course}/`;
+    const courseTitle = lesson.courseTitle ?? path.course;
+    const now = ctx.clock.now();
+    const onSale =
+      lesson.published === 1 &&
+      lesson.comingSoon !== 1 &&
+      lesson.priceMinor !== null &&
+      lesson.currency !== null &&
+      (lesson.saleEndsAt === null || now < lesson.saleEndsAt);
+    const offer = onSale
+      ? html`<form method="post" action="/api/checkout">
+        <input type="hidden" name="course" value="${path.course}" />
+        <button class="button" type="submit">${t.course.buyFor(formatMoney(t, lesson.priceMinor!, lesson.currency!))}</button>
+      </form>
+      <p class="muted">${t.course.oneTime}</p>`
+      : html`<p>${t.locked.notOnSale} <a href="${courseHref}">${t.locked.seeCourse}</a></p>`;
+    const main = html`<section class="wrap auth locked-lesson">
+    <h1>${lesson.title}</h1>
+    <p>${t.locked.partOf(courseHref, courseTitle)} ${t.locked.forBuyers}</p>
+    ${offer}
+    <p>${t.locked.owners(signInPath(lessonPath(path.course, path.lesson)))}</p>
+  </section>`;
+    const body = pageHtml(await ctx.pageShell(), { title: lesson.title, description: t.locked.description(courseTitle), main });
+    return { status: 403, headers, body };
+  }
+
   function redirect(location: string, setCookies: string[]): GateAnswer {
     const headers: Record<string, string | string[]> = { Location: location, 'Cache-Control': 'no-store' };
     if (setCookies.length) headers['Set-Cookie'] = setCookies;
@@ -260,8 +343,9 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
       const cleared = read.hadToken ? clearSessionCookies(request.url(), ctx.config, read) : [];
       // Private media answer 404 to anyone who may not read them, signed in or not: a 403 or a
       // redirect would confirm that a name exists, and an image has no page to offer anything on.
-      if (path.kind === 'media' || !(await index.has(path.course, path.lesson, ctx.db))) return notFound(head, cleared);
-      return redirect(signInPath(lessonPath(path.course, path.lesson)), cleared);
+      const lesson = path.kind === 'lesson' ? await index.get(path.course, path.lesson, ctx.db) : null;
+      if (path.kind === 'media' || !lesson) return notFound(head, cleared);
+      return locked(path, lesson, head, cleared, ctx);
     }
     const session = { ...read, claims: read.claims };
     const { userId } = session.claims;
@@ -280,8 +364,9 @@ export function createLessonGate(options: LessonGateOptions): LessonGate {
     if (!settled.valid || !row) {
       // A token the store no longer accepts (signed out, signed out everywhere, password changed,
       // past the session's end, account gone).
-      if (!(await index.has(path.course, path.lesson, ctx.db))) return notFound(head, settled.setCookies);
-      return redirect(signInPath(lessonPath(path.course, path.lesson)), settled.setCookies);
+      const lesson = await index.get(path.course, path.lesson, ctx.db);
+      if (!lesson) return notFound(head, settled.setCookies);
+      return locked(path, lesson, head, settled.setCookies, ctx);
     }
     const renewed = settled.setCookies;
     if (row.hash === null) return notFound(head, renewed);

@@ -7,6 +7,7 @@ import { html } from '../http/html.ts';
 import { pageResponse, refusePageMethod } from '../http/page-shell.ts';
 import { redirect } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
+import { takeTypedEmail } from '../http/typed-email.ts';
 import { messagesOf } from '../i18n/index.ts';
 import { MIN_PASSWORD_LENGTH } from './credentials.ts';
 import { getMember, requireMember, signInPath } from './session.ts';
@@ -24,6 +25,8 @@ export async function handleLoginPage(request: Request, ctx: AppContext, _client
   if (refused) return refused;
   const url = new URL(request.url);
   const { member, setCookies } = await getMember(request, ctx);
+  const typed = takeTypedEmail(request, ctx.config.siteUrl);
+  setCookies.push(...typed.setCookies);
   const next = nextOf(url);
   const token = url.searchParams.get('token');
   // A sign-in link from an email lands here; the visitor confirms with a button (a POST), so that
@@ -40,7 +43,7 @@ export async function handleLoginPage(request: Request, ctx: AppContext, _client
       </form>`
     : html`<form class="form" method="post" action="/api/auth/login">${nextField}
           <label for="email">${t.auth.email}</label>
-          <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
+          <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" value="${typed.email}" />
           <label for="password">${t.auth.password}</label>
           <input id="password" type="password" name="password" autocomplete="current-password" required />
           <button class="button" type="submit">${t.auth.signIn}</button>
@@ -50,7 +53,7 @@ export async function handleLoginPage(request: Request, ctx: AppContext, _client
           <summary>${t.auth.linkInstead}</summary>
           <form class="form" method="post" action="/api/auth/link-request">${nextField}
             <label for="link-email">${t.auth.email}</label>
-            <input id="link-email" type="email" name="email" autocomplete="email" required maxlength="254" />
+            <input id="link-email" type="email" name="email" autocomplete="email" required maxlength="254" value="${typed.email}" />
             <button class="button secondary" type="submit">${t.auth.sendLink}</button>
           </form>
         </details>`;
@@ -73,6 +76,8 @@ export async function handleSignupPage(request: Request, ctx: AppContext, _clien
   if (refused) return refused;
   const url = new URL(request.url);
   const { member, setCookies } = await getMember(request, ctx);
+  const typed = takeTypedEmail(request, ctx.config.siteUrl);
+  setCookies.push(...typed.setCookies);
   const next = nextOf(url);
   if (member) return redirect(next ?? '/account', setCookies);
   const loginHref = next ? signInPath(next) : '/login';
@@ -99,7 +104,7 @@ export async function handleSignupPage(request: Request, ctx: AppContext, _clien
     ${formMessages(t, url)}
     <form class="form" method="post" action="/api/auth/signup">${next && html`<input type="hidden" name="next" value="${next}" />`}
       <label for="email">${t.auth.email}</label>
-      <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
+      <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" value="${typed.email}" />
       <label for="password">${t.auth.password}</label>
       <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
       <p class="hint" id="password-hint">${t.auth.passwordHint(MIN_PASSWORD_LENGTH)}</p>
@@ -116,27 +121,33 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
   if (refused) return refused;
   const url = new URL(request.url);
   const { setCookies } = await getMember(request, ctx);
+  const typed = takeTypedEmail(request, ctx.config.siteUrl);
+  setCookies.push(...typed.setCookies);
   const token = url.searchParams.get('token');
   const tokenUser = token ? await getTokenUser(ctx, token, 'reset', ctx.clock.now()) : null;
+  // The link mailed to a new buyer (or a member an admin added) is for an account without a
+  // password: nothing is reset, one is chosen, and the "no password yet" banner would only repeat it.
+  const choosing = tokenUser !== null && tokenUser.passwordHash === null;
+  const title = choosing ? t.auth.chooseYourPasswordTitle : t.auth.resetTitle;
   const body = tokenUser
-    ? html`<form class="form" method="post" action="/api/auth/reset">
+    ? html`<form class="form" method="post" action="/api/auth/reset"${choosing && html` data-choosing-password`}>
         <input type="hidden" name="token" value="${token}" />
-        <p>${t.auth.chooseNewFor(tokenUser.email)}</p>
+        <p>${choosing ? t.auth.chooseFor(tokenUser.email) : t.auth.chooseNewFor(tokenUser.email)}</p>
         <label for="password">${t.auth.newPassword}</label>
         <input id="password" type="password" name="password" autocomplete="new-password" required minlength="${MIN_PASSWORD_LENGTH}" aria-describedby="password-hint" />
         <p class="hint" id="password-hint">${t.auth.atLeast(MIN_PASSWORD_LENGTH)}</p>
-        <button class="button" type="submit">${t.auth.setNewPassword}</button>
+        <button class="button" type="submit">${choosing ? t.auth.setPassword : t.auth.setNewPassword}</button>
       </form>`
     : html`${token && html`<p class="form-error" role="alert">${t.auth.linkInvalid}</p>`}
         <form class="form" method="post" action="/api/auth/reset-request">
           <p>${t.auth.resetExplain}</p>
           <label for="email">${t.auth.email}</label>
-          <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" />
+          <input id="email" type="email" name="email" autocomplete="email" required maxlength="254" value="${typed.email}" />
           <button class="button" type="submit">${t.auth.sendResetLink}</button>
         </form>
         <p><a href="/login">${t.auth.backToSignIn}</a></p>`;
   return pageResponse(ctx, {
-    title: t.auth.resetTitle,
+    title,
     description: t.auth.resetDescription,
     setCookies,
     // Keep the reset link out of the Referer of anything this page loads from or links to
@@ -145,7 +156,7 @@ export async function handleResetPage(request: Request, ctx: AppContext, _client
     // so no one could reset a password or choose one from the emailed link.
     headers: { 'Referrer-Policy': 'same-origin' },
     main: html`<section class="wrap auth">
-    <h1>${t.auth.resetTitle}</h1>
+    <h1>${title}</h1>
     ${formMessages(t, url)}
     ${body}
   </section>`,
@@ -228,7 +239,7 @@ export async function handlePasswordPage(request: Request, ctx: AppContext, _cli
     <h1>${title}</h1>
     ${formMessages(t, url)}
     ${!member.hasPassword && html`<p>${t.auth.noPasswordYet}</p>`}
-    <form class="form" method="post" action="/api/auth/password">
+    <form class="form" method="post" action="/api/auth/password"${!member.hasPassword && html` data-choosing-password`}>
       ${
         member.hasPassword &&
         html`<label for="current-password">${t.auth.currentPassword}</label>

@@ -4,6 +4,7 @@ import { isMailCapped, sendAfterResponse } from '../email/mailer.ts';
 import { passwordResetMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
+import { keepTypedEmail } from '../http/typed-email.ts';
 import { getUserByEmail } from './accounts.ts';
 import { emailSchema, newPasswordSchema } from './credentials.ts';
 import { useMailedToken } from './email-verification.ts';
@@ -28,7 +29,7 @@ export async function handleResetRequest(request: Request, ctx: AppContext, clie
   const fields = await acceptFormPost(request, ctx);
   if (fields instanceof Response) return fields;
   const form = parseForm(resetRequestForm, fields);
-  if (!form.ok) return redirectWithError('/reset', form.error);
+  if (!form.ok) return redirectWithError('/reset', form.error, {}, keepTypedEmail(ctx.config.siteUrl, fields.email));
   const { email } = form.data;
 
   const now = ctx.clock.now();

@@ -5,6 +5,7 @@ import { signInLinkMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
+import { keepTypedEmail } from '../http/typed-email.ts';
 import { getUserByEmail } from './accounts.ts';
 import { emailSchema } from './credentials.ts';
 import { useMailedToken } from './email-verification.ts';
@@ -23,7 +24,7 @@ export async function handleLinkRequest(request: Request, ctx: AppContext, clien
   if (fields instanceof Response) return fields;
   const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(linkRequestForm, fields);
-  if (!form.ok) return redirectWithError('/login', form.error, { next, mode: 'link' });
+  if (!form.ok) return redirectWithError('/login', form.error, { next, mode: 'link' }, keepTypedEmail(ctx.config.siteUrl, fields.email));
   const { email } = form.data;
 
   const now = ctx.clock.now();

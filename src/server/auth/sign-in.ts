@@ -3,6 +3,7 @@ import type { AppContext, Client } from '../context.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
+import { keepTypedEmail } from '../http/typed-email.ts';
 import { getUserByEmail, rehashPassword } from './accounts.ts';
 import { emailSchema, passwordSchema } from './credentials.ts';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password-hasher.ts';
@@ -18,13 +19,15 @@ export async function handleSignIn(request: Request, ctx: AppContext, client: Cl
   if (fields instanceof Response) return fields;
   const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(signInForm, fields);
-  if (!form.ok) return redirectWithError('/login', form.error, { next });
+  // Every refusal gives the page back the address typed, never the password.
+  const typed = keepTypedEmail(ctx.config.siteUrl, fields.email);
+  if (!form.ok) return redirectWithError('/login', form.error, { next }, typed);
   const { email, password } = form.data;
 
   const wait = await checkRateLimit(ctx.db, 'login', { ip: client.address }, ctx.clock.now());
   if (wait) return tooManyRequests(await messagesOf(ctx), wait);
   // Guesses at one account slow down; its owner is pointed to the mailed link, which no guess blocks.
-  if (await checkRateLimit(ctx.db, 'login', { email }, ctx.clock.now())) return redirectWithError('/login', 'password-attempts', { next, mode: 'link' });
+  if (await checkRateLimit(ctx.db, 'login', { email }, ctx.clock.now())) return redirectWithError('/login', 'password-attempts', { next, mode: 'link' }, typed);
 
   const parameters = { iterations: ctx.config.passwordIterations };
   const user = await getUserByEmail(ctx.db, email);
@@ -32,7 +35,7 @@ export async function handleSignIn(request: Request, ctx: AppContext, client: Cl
   const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(parameters)));
   if (!user || !user.passwordHash || !valid) {
     ctx.log.info('sign-in.failed', { userId: user?.id ?? null });
-    return redirectWithError('/login', 'invalid-credentials', { next });
+    return redirectWithError('/login', 'invalid-credentials', { next }, typed);
   }
   if (needsRehash(user.passwordHash, parameters)) {
     await rehashPassword(ctx.db, user.id, await hashPassword(password, parameters), ctx.clock.now());

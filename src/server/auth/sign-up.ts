@@ -9,6 +9,7 @@ import { signUpAttemptMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
 import { redirect, redirectWithError, tooManyRequests } from '../http/responses.ts';
 import { safeNext } from '../http/safe-next.ts';
+import { keepTypedEmail } from '../http/typed-email.ts';
 import { createUser, getUserByEmail } from './accounts.ts';
 import { sendConfirmation } from './confirm-email.ts';
 import { emailSchema, newPasswordSchema } from './credentials.ts';
@@ -24,7 +25,7 @@ export async function handleSignUp(request: Request, ctx: AppContext, client: Cl
   if (fields instanceof Response) return fields;
   const next = typeof fields.next === 'string' ? safeNext(fields.next) : undefined;
   const form = parseForm(signUpForm, fields);
-  if (!form.ok) return redirectWithError('/signup', form.error, { next });
+  if (!form.ok) return redirectWithError('/signup', form.error, { next }, keepTypedEmail(ctx.config.siteUrl, fields.email));
   const { email, password } = form.data;
 
   const now = ctx.clock.now();

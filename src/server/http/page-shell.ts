@@ -39,10 +39,16 @@ export type Page = {
   headers?: Record<string, string>;
 };
 
-export function renderPage(shell: PageShell, page: Page): Response {
+/** The page's HTML in the layout; for a handler that answers without a Fetch Response (the lesson gate). */
+export function pageHtml(shell: PageShell, page: Pick<Page, 'title' | 'description' | 'main'>): string {
   const values: Record<Slot, string> = { title: escapeHtml(page.title), description: escapeHtml(page.description), main: page.main.value };
   let body = '';
   for (const piece of shell) body += typeof piece === 'string' ? piece : values[piece.slot];
+  return body;
+}
+
+export function renderPage(shell: PageShell, page: Page): Response {
+  const body = pageHtml(shell, page);
   // Pages that depend on the visitor must not be kept by shared caches or the back button.
   const headers = new Headers({ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'private, no-store', ...page.headers });
   for (const cookie of page.setCookies ?? []) headers.append('Set-Cookie', cookie);

@@ -12,11 +12,14 @@ export function redirect(location: string, setCookies: string[] = []): Response 
   return new Response(null, { status: 303, headers });
 }
 
-/** Back to `form` with an error code the page turns into a message, keeping `next` if any. */
-export function redirectWithError(form: string, code: string, params: Record<string, string | undefined> = {}): Response {
+/**
+ * Back to `form` with an error code the page turns into a message, keeping `next` if any;
+ * `setCookies` carries what the page must put back in the form (typed-email.ts).
+ */
+export function redirectWithError(form: string, code: string, params: Record<string, string | undefined> = {}, setCookies: string[] = []): Response {
   const query = new URLSearchParams({ error: code });
   for (const [name, value] of Object.entries(params)) if (value !== undefined) query.set(name, value);
-  return redirect(`${form}?${query}`);
+  return redirect(`${form}?${query}`, setCookies);
 }
 
 /** A short page outside the site's layout, in the site's language: for answers given before or without it. */

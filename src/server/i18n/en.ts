@@ -421,6 +421,9 @@ export const en = {
     createAccount: 'Create account',
     haveAccount: (loginHref: string) => html`Already have an account? <a href="${loginHref}">Sign in</a>.`,
     resetTitle: 'Reset your password',
+    /** The reset page when the link is for an account without a password yet (a new buyer's). */
+    chooseYourPasswordTitle: 'Choose your password',
+    chooseFor: (email: string) => html`Choose a password for <strong>${email}</strong>, to sign in on any device.`,
     resetDescription: 'Choose a new password for your account.',
     chooseNewFor: (email: string) => html`Choose a new password for <strong>${email}</strong>.`,
     atLeast: (min: number) => `At least ${min} characters.`,
@@ -508,12 +511,22 @@ export const en = {
     signOut: 'Sign out',
     signOutEverywhere: 'Sign out on every device',
   },
+  /** A paid lesson opened by a visitor who is not signed in (lesson-gate.ts). */
+  locked: {
+    partOf: (url: string, course: string) => html`A lesson of <a href="${url}">${course}</a>.`,
+    description: (course: string) => `A lesson of ${course}, for its buyers.`,
+    forBuyers: 'This lesson is for the buyers of the course.',
+    notOnSale: html`The course is not on sale right now.`,
+    seeCourse: 'See the course',
+    owners: (signInHref: string) => html`Already bought it? <a href="${signInHref}">Sign in</a> to read it.`,
+  },
   checkout: {
     /** Stripe shows it beside the consent box of Checkout; `[text](url)` is a link there. */
     withdrawalConsent: (termsUrl: string) =>
       `I ask for immediate access to the course and acknowledge that I thereby lose my 14-day right of withdrawal. See the [terms of sale](${termsUrl}).`,
     yourCourse: 'your course',
     titles: {
+      confirmed: 'Thank you for your purchase',
       processing: 'Payment processing',
       'sign-in': 'Thank you for your purchase',
       'not-found': 'Purchase not found',
@@ -524,6 +537,14 @@ export const en = {
     processing: (course: string) =>
       html`Your payment for <strong>${course}</strong> is being processed by your bank. This page checks again every few seconds; you can also close it: we will email you, and the course will be in your account as soon as the payment is confirmed.`,
     backToCourse: 'Back to the course',
+    confirmed: (course: string) => html`<strong>${course}</strong> is yours: every lesson, and every lesson added later.`,
+    receiptSentTo: (email: string) => html`Your receipt is on its way to <strong>${email}</strong>.`,
+    receiptAndPasswordSentTo: (email: string) =>
+      html`Your receipt is on its way to <strong>${email}</strong>, with a link to choose your password so that you can sign in on any device.`,
+    startCourse: 'Start the course',
+    seeReceipt: 'See your receipt',
+    /** On the course page, where Stripe's cancel link returns (#checkout-cancelled). */
+    cancelled: 'Checkout cancelled: nothing was charged. The course is here whenever you want it.',
     inAccountOf: (course: string, email: string) => html`<strong>${course}</strong> is now in the account of <strong>${email}</strong>.`,
     signedInElsewhere: 'You are signed in with another account. Sign out, then sign in with that email address to read it.',
     signInToRead: 'Sign in with that email address to start reading.',

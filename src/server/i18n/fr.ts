@@ -436,6 +436,8 @@ export const fr: Messages = {
     createAccount: 'Créer le compte',
     haveAccount: (loginHref: string) => html`Vous avez déjà un compte ? <a href="${loginHref}">Connectez-vous</a>.`,
     resetTitle: 'Réinitialiser votre mot de passe',
+    chooseYourPasswordTitle: 'Choisissez votre mot de passe',
+    chooseFor: (email: string) => html`Choisissez un mot de passe pour <strong>${email}</strong>, pour vous connecter depuis n’importe quel appareil.`,
     resetDescription: 'Choisissez un nouveau mot de passe pour votre compte.',
     chooseNewFor: (email: string) => html`Choisissez un nouveau mot de passe pour <strong>${email}</strong>.`,
     atLeast: (min: number) => `Au moins ${min} caractères.`,
@@ -524,11 +526,20 @@ export const fr: Messages = {
     signOut: 'Se déconnecter',
     signOutEverywhere: 'Se déconnecter sur tous les appareils',
   },
+  locked: {
+    partOf: (url: string, course: string) => html`Une leçon de <a href="${url}">${course}</a>.`,
+    description: (course: string) => `Une leçon de ${course}, pour ses acheteurs.`,
+    forBuyers: 'Cette leçon est réservée aux acheteurs du cours.',
+    notOnSale: html`Le cours n’est pas en vente en ce moment.`,
+    seeCourse: 'Voir le cours',
+    owners: (signInHref: string) => html`Déjà acheté ? <a href="${signInHref}">Connectez-vous</a> pour la lire.`,
+  },
   checkout: {
     withdrawalConsent: (termsUrl: string) =>
       `Je demande l’accès immédiat au cours et reconnais perdre ainsi mon droit de rétractation de 14 jours. Voir les [conditions de vente](${termsUrl}).`,
     yourCourse: 'votre cours',
     titles: {
+      confirmed: 'Merci pour votre achat',
       processing: 'Paiement en cours',
       'sign-in': 'Merci pour votre achat',
       'not-found': 'Achat introuvable',
@@ -539,6 +550,13 @@ export const fr: Messages = {
     processing: (course: string) =>
       html`Votre paiement pour <strong>${course}</strong> est en cours de traitement par votre banque. Cette page vérifie à nouveau toutes les quelques secondes ; vous pouvez aussi la fermer : nous vous écrirons, et le cours sera dans votre compte dès que le paiement sera confirmé.`,
     backToCourse: 'Retour au cours',
+    confirmed: (course: string) => html`<strong>${course}</strong> est à vous : chaque leçon, et chaque leçon ajoutée plus tard.`,
+    receiptSentTo: (email: string) => html`Votre reçu part vers <strong>${email}</strong>.`,
+    receiptAndPasswordSentTo: (email: string) =>
+      html`Votre reçu part vers <strong>${email}</strong>, avec un lien pour choisir votre mot de passe et vous connecter depuis n’importe quel appareil.`,
+    startCourse: 'Commencer le cours',
+    seeReceipt: 'Voir votre reçu',
+    cancelled: 'Paiement annulé : rien n’a été débité. Le cours vous attend quand vous voulez.',
     inAccountOf: (course: string, email: string) => html`<strong>${course}</strong> se trouve désormais dans le compte de <strong>${email}</strong>.`,
     signedInElsewhere: 'Vous êtes connecté avec un autre compte. Déconnectez-vous, puis connectez-vous avec cette adresse e-mail pour le lire.',
     signInToRead: 'Connectez-vous avec cette adresse e-mail pour commencer la lecture.',

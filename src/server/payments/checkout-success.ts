@@ -1,5 +1,6 @@
 // GET /checkout/success?session_id=cs_...: where Stripe sends the buyer after paying. It fulfils
-// the session (the webhook may not have arrived yet), then decides where the buyer goes. The URL
+// the session (the webhook may not have arrived yet), then tells the buyer in words what happened:
+// a confirmation with the course and a start button to the purchase's owner, else what to do. The URL
 // is no proof of anything (it sits in history, screenshots, shared links): a guest buyer is signed
 // in only by the browser secret of checkout-browser.ts, once, shortly after paying, and only into
 // the account that this very purchase created.
@@ -24,6 +25,17 @@ export const SIGN_IN_WINDOW_MS = 30 * 60 * 1000;
 
 export type CheckoutSuccess =
   | { kind: 'redirect'; location: string; setCookies: string[] }
+  /** Paid and recorded, shown to the purchase's owner only: the receipt went to `email`. */
+  | {
+      kind: 'confirmed';
+      courseTitle: string;
+      startUrl: string;
+      email: string;
+      receiptUrl: string;
+      /** The purchase made the account: the receipt mail also holds the link to choose a password. */
+      newAccount: boolean;
+      setCookies: string[];
+    }
   /** Paid with a delayed method that has not settled: the page refreshes itself. */
   | { kind: 'processing'; courseTitle: string; courseUrl: string; setCookies: string[] }
   /** The purchase belongs to an account this browser is not signed in to. */
@@ -67,10 +79,19 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
 
   const { purchase } = result;
   const start = course ? firstLessonUrl(course) : '/account';
-  if (member?.id === purchase.userId) return { kind: 'redirect', location: start, setCookies };
-
   const owner = await ctx.db.select().from(users).where(eq(users.id, purchase.userId)).get();
   if (!owner) return { kind: 'not-found', setCookies };
+  const confirmed = (cookies: string[]): CheckoutSuccess => ({
+    kind: 'confirmed',
+    courseTitle: title,
+    startUrl: start,
+    email: owner.email,
+    receiptUrl: `/account/receipt?purchase=${purchase.id}`,
+    newAccount: purchase.createdUser && owner.passwordHash === null,
+    setCookies: cookies,
+  });
+  if (member?.id === purchase.userId) return confirmed(setCookies);
+
   // Signing in without a password is only safe for an account that nobody could have used before:
   // created by this purchase's own write, still without a password, shortly after paying, in the
   // browser that started this very checkout (claimed once, last, so that a refusal for another
@@ -85,7 +106,7 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
   ) {
     const signIn = await startSession(owner, request, ctx);
     ctx.log.info('checkout.signed-in-buyer', { userId: owner.id, purchaseId: purchase.id });
-    return { kind: 'redirect', location: `${start}?welcome=1`, setCookies: [...setCookies, signIn] };
+    return confirmed([...setCookies, signIn]);
   }
   return {
     kind: 'sign-in',
@@ -97,7 +118,7 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
   };
 }
 
-/** The success page: sends the buyer on, or says in words what the outcome needs. */
+/** The success page: confirms the purchase to its owner, or says in words what the outcome needs. */
 export async function handleCheckoutSuccessPage(request: Request, ctx: AppContext, client: Client): Promise<Response> {
   const t = await messagesOf(ctx);
   const refused = refusePageMethod(request, t);
@@ -114,19 +135,24 @@ export async function handleCheckoutSuccessPage(request: Request, ctx: AppContex
   if (outcome.kind === 'unavailable') headers['Retry-After'] = '30';
   const title = t.checkout.titles[outcome.kind];
   const body =
-    outcome.kind === 'processing'
-      ? html`<p role="status">${t.checkout.processing(outcome.courseTitle)}</p>
+    outcome.kind === 'confirmed'
+      ? html`<p role="status">${t.checkout.confirmed(outcome.courseTitle)}</p>
+        <p>${outcome.newAccount ? t.checkout.receiptAndPasswordSentTo(outcome.email) : t.checkout.receiptSentTo(outcome.email)}</p>
+        <p><a class="button" href="${outcome.startUrl}">${t.checkout.startCourse}</a></p>
+        <p><a href="${outcome.receiptUrl}">${t.checkout.seeReceipt}</a></p>`
+      : outcome.kind === 'processing'
+        ? html`<p role="status">${t.checkout.processing(outcome.courseTitle)}</p>
         <p><a href="${outcome.courseUrl}">${t.checkout.backToCourse}</a></p>`
-      : outcome.kind === 'sign-in'
-        ? html`<p>${t.checkout.inAccountOf(outcome.courseTitle, outcome.maskedEmail)}</p>
+        : outcome.kind === 'sign-in'
+          ? html`<p>${t.checkout.inAccountOf(outcome.courseTitle, outcome.maskedEmail)}</p>
         ${outcome.signedInElsewhere ? html`<p>${t.checkout.signedInElsewhere}</p>` : html`<p>${t.checkout.signInToRead}</p>`}
         <p><a class="button" href="${signInPath(outcome.next)}">${t.checkout.signIn}</a></p>
         <p class="hint">${t.checkout.noPassword}</p>`
-        : outcome.kind === 'not-found'
-          ? html`<p>${t.checkout.notFound}</p>`
-          : outcome.kind === 'bad-email'
-            ? html`<p>${t.checkout.badEmail}</p>`
-            : html`<p role="status">${t.checkout.unavailable}</p>
+          : outcome.kind === 'not-found'
+            ? html`<p>${t.checkout.notFound}</p>`
+            : outcome.kind === 'bad-email'
+              ? html`<p>${t.checkout.badEmail}</p>`
+              : html`<p role="status">${t.checkout.unavailable}</p>
         <p><a class="button" href="${url.pathname + url.search}">${t.checkout.tryAgain}</a></p>`;
   return pageResponse(ctx, {
     title,

@@ -138,7 +138,8 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
     metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug, ...(member ? { [METADATA.user]: String(member.id) } : {}) },
     payment_intent_data: { metadata },
     success_url: new URL('/checkout/success?session_id={CHECKOUT_SESSION_ID}', site).href.replace(/%7B/g, '{').replace(/%7D/g, '}'),
-    cancel_url: new URL(courseUrl(course.slug), site).href,
+    // The course page is static: its notice shows by CSS (:target), so the fragment carries it.
+    cancel_url: new URL(`${courseUrl(course.slug)}#checkout-cancelled`, site).href,
     locale: checkoutLocale(t.locale),
   };
   // A member's retries map to one session; a guest cannot be recognised, so each visit is its own.
