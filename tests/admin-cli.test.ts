@@ -251,7 +251,7 @@ describe('grant and revoke', () => {
 
   it('revoke takes away every active purchase and grant of the course, with the reason, and is idempotent', async () => {
     const ada = (await userOf(main, 'ada@example.com'))!;
-    // A paid purchase of the same course, as fulfillCheckout records one.
+    // A paid purchase of the same course, as fulfilCheckout records one.
     const now = Date.now();
     await rows(
       main,

@@ -15,7 +15,7 @@ import { redirect, tooManyRequests } from '../http/responses.ts';
 import { messagesOf } from '../i18n/index.ts';
 import { courseUrl, firstLessonUrl } from './checkout.ts';
 import { claimCheckoutBrowser } from './checkout-browser.ts';
-import { fulfillCheckout } from './fulfil.ts';
+import { fulfilCheckout } from './fulfil.ts';
 import { checkoutRef, isStripeUnavailable } from './stripe.ts';
 
 const SESSION_ID = /^cs_[A-Za-z0-9_]{8,200}$/;
@@ -59,7 +59,7 @@ export async function checkoutSuccess(request: Request, ctx: AppContext, client:
 
   let result;
   try {
-    result = await fulfillCheckout(ctx, client, sessionId, { via: 'success-page' });
+    result = await fulfilCheckout(ctx, client, sessionId, { via: 'success-page' });
   } catch (error) {
     ctx.log.error('checkout.success-failed', { session: checkoutRef(sessionId), error: String(error) });
     if (isStripeUnavailable(error)) return { kind: 'unavailable', setCookies };

@@ -79,7 +79,7 @@ export function courseOfSession(session: Stripe.Checkout.Session, siteId: string
  * Records a paid Checkout Session as a purchase with its `grant`, exactly once. Called by the
  * webhook, the success page and reconcile; safe to call any number of times, concurrently.
  */
-export async function fulfillCheckout(ctx: AppContext, client: Pick<Client, 'waitUntil'>, sessionId: string, cause: Cause): Promise<FulfilResult> {
+export async function fulfilCheckout(ctx: AppContext, client: Pick<Client, 'waitUntil'>, sessionId: string, cause: Cause): Promise<FulfilResult> {
   const stripe = requireStripe(ctx);
   if (isKnownUnknown(sessionId, ctx.clock.now())) return { kind: 'not-ours' };
   let session: Stripe.Checkout.Session;
@@ -400,8 +400,8 @@ export async function syncPayment(ctx: AppContext, client: Pick<Client, 'waitUnt
   if (rows.length === 0) {
     const sessions = await stripe.checkout.sessions.list({ payment_intent: paymentIntentId, limit: 10 });
     for (const session of sessions.data) {
-      // fulfillCheckout syncs the payment itself when it records a new purchase.
-      if (courseOfSession(session, ctx.config.stripe!.siteId)) await fulfillCheckout(ctx, client, session.id, cause);
+      // fulfilCheckout syncs the payment itself when it records a new purchase.
+      if (courseOfSession(session, ctx.config.stripe!.siteId)) await fulfilCheckout(ctx, client, session.id, cause);
     }
     return [];
   }

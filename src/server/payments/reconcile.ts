@@ -4,7 +4,7 @@
 import { and, eq, gte, isNotNull } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { purchases } from '../db/schema.ts';
-import { courseOfSession, fulfillCheckout, PAYMENT_CHANGE_EVENTS, syncPayment, type SyncChange } from './fulfil.ts';
+import { courseOfSession, fulfilCheckout, PAYMENT_CHANGE_EVENTS, syncPayment, type SyncChange } from './fulfil.ts';
 import { stripeId } from './stripe.ts';
 
 export type ReconcileReport = {
@@ -28,7 +28,7 @@ export async function reconcile(ctx: AppContext, client: Pick<Client, 'waitUntil
   for await (const session of stripe.checkout.sessions.list({ created: { gte: createdSince }, status: 'complete', limit: 100 })) {
     if (!courseOfSession(session, siteId)) continue;
     report.sessionsSeen += 1;
-    const result = await fulfillCheckout(ctx, client, session.id, cause);
+    const result = await fulfilCheckout(ctx, client, session.id, cause);
     if (result.kind === 'fulfilled' && result.created)
       report.fulfilled.push({ session: session.id, course: result.purchase.courseSlug, purchaseId: result.purchase.id });
     if (result.kind === 'processing') report.processing.push(session.id);

@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import type { AppContext, Client } from '../context.ts';
 import { stripeEvents } from '../db/schema.ts';
 import { BodyError, readBodyLimited } from '../http/body.ts';
-import { fulfillCheckout, PAYMENT_CHANGE_EVENTS, syncPayment, type Cause } from './fulfil.ts';
+import { fulfilCheckout, PAYMENT_CHANGE_EVENTS, syncPayment, type Cause } from './fulfil.ts';
 import { checkoutRef, isStripeMissing, stripeId, webhookCryptoProvider, type Stripe } from './stripe.ts';
 import { isStoreUnreachable } from '../db/replica.ts';
 
@@ -78,7 +78,7 @@ async function applyEvent(ctx: AppContext, client: Client, event: Stripe.Event, 
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
     case 'checkout.session.async_payment_failed': {
-      const result = await fulfillCheckout(ctx, client, event.data.object.id, cause);
+      const result = await fulfilCheckout(ctx, client, event.data.object.id, cause);
       if (result.kind === 'not-paid' && event.type === 'checkout.session.async_payment_failed') {
         ctx.log.info('purchase.payment-failed', { session: checkoutRef(event.data.object.id), course: result.courseSlug });
       }
