@@ -538,10 +538,10 @@ describe('export and import', () => {
       progress: [],
     };
     const file = join(fresh.url.slice('file:'.length), '..', 'snapshot.json');
-    writeFileSync(file, JSON.stringify({ ...base, schema: '0007_loyalty_points' }));
+    writeFileSync(file, JSON.stringify({ ...base, schema: '0099_loyalty_points' }));
     const newer = await admin(['import', file], { url: fresh.url });
     expect(newer.code).toBe(1);
-    expect(newer.stderr).toContain(`newer store schema (0007_loyalty_points) than this site knows (${LATEST_MIGRATION.tag}). Upgrade the site`);
+    expect(newer.stderr).toContain(`newer store schema (0099_loyalty_points) than this site knows (${LATEST_MIGRATION.tag}). Upgrade the site`);
     expect(await rows(fresh, 'SELECT count(*) AS n FROM users')).toEqual([{ n: 0 }]);
 
     // The same checks, without a process each.

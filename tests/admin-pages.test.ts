@@ -389,7 +389,7 @@ describe('actions', () => {
 
     // The mail a guest purchase's new account gets: a link that sets a password, for 7 days.
     const mail = await sink.waitFor(email, { after: sent });
-    expect(mail.subject).toBe('Your account at courses.test: set a password');
+    expect(mail.subject).toBe('Your account at Practical Python Courses: set a password');
     expect(mail.text).toContain('for 7 days');
     const link = linkIn(mail.text);
     expect(link).toMatch(/^\/reset\?token=[\w-]{43}&welcome=1$/);

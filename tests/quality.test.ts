@@ -14,7 +14,8 @@ const BUDGETS = {
   script: { raw: 1_536, gzip: 800 },
   /** HTML and CSS of one page, by kind. */
   catalogue: { raw: 25_000, gzip: 8_000 },
-  course: { raw: 30_000, gzip: 9_000 },
+  /** With the sales blocks (testimonials, FAQ, the author, a second buy box) and the owner's ticks: 30.8 KB raw for the demo's fullest course. */
+  course: { raw: 32_000, gzip: 9_000 },
   lesson: { raw: 80_000, gzip: 14_000 },
   other: { raw: 20_000, gzip: 6_000 },
 } as const;

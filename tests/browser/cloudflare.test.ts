@@ -73,6 +73,9 @@ test('sign up, buy on the stand-in, read the paid lesson; after a refund on Stri
     await page.waitForURL(`${standin.url}/c/pay/**`);
     const sessionId = new URL(page.url()).pathname.split('/').pop()!;
     await page.getByRole('button', { name: 'Pay $49.00', exact: true }).click();
+    // The confirmation after paying; its button starts the course.
+    await page.waitForURL((url) => url.origin === site.url && url.pathname === '/checkout/success');
+    await page.getByRole('link', { name: 'Start the course' }).click();
     await page.waitForURL((url) => url.origin === site.url && url.pathname.startsWith(`${COURSE_PATH}`) && url.pathname !== COURSE_PATH);
 
     await page.goto(`${site.url}${PAID_PATH}`);
