@@ -6,6 +6,7 @@
 // where a new member's first session starts, and where they go on to the page they signed up from.
 import { z } from 'zod';
 import type { AppContext, Client } from '../context.ts';
+import type { User } from '../db/schema.ts';
 import { sendAfterResponse } from '../email/mailer.ts';
 import { confirmEmailMessage, setPasswordMessage } from '../email/messages.ts';
 import { acceptFormPost, parseForm } from '../http/form.ts';
@@ -63,6 +64,14 @@ export async function sendConfirmation(
 }
 
 /**
+ * The password whoever confirms must type: the account's own, or the one chosen at sign-up that
+ * the confirmation makes the account's; null when the account has neither (nothing to type).
+ */
+export function passwordToConfirm(user: Pick<User, 'passwordHash' | 'pendingPasswordHash'>): string | null {
+  return user.passwordHash ?? user.pendingPasswordHash;
+}
+
+/**
  * POST /api/auth/verify: confirms the address with the mailed token and the account's password,
  * signs the member in and sends them on to `next` (else their account).
  */
@@ -83,8 +92,7 @@ export async function handleConfirmEmail(request: Request, ctx: AppContext, clie
   // Guessing the password here is guessing a sign-in password: the same limits.
   const wait = await checkRateLimit(ctx.db, 'login', { ip: client.address, email: owner.email }, now);
   if (wait) return tooManyRequests(await messagesOf(ctx), wait);
-  // The password typed is the account's, or the one chosen at sign-up that this confirms.
-  const chosen = owner.passwordHash ?? owner.pendingPasswordHash;
+  const chosen = passwordToConfirm(owner);
   if (chosen !== null && !(password && (await verifyPassword(password, chosen)))) {
     ctx.log.info('email-confirm.wrong-password', { userId: owner.id });
     return redirectWithError('/verify', 'verify-password-wrong', { token, next });

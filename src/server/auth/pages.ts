@@ -1,6 +1,7 @@
 // The account pages answered at request time: sign in, create an account, reset a password,
 // choose or change a password. Each is a GET handler rendered into the site's layout; their forms
 // post to the endpoints under /api/auth/.
+import { passwordToConfirm } from './confirm-email.ts';
 import type { AppContext, Client } from '../context.ts';
 import { formMessages } from '../http/form-messages.ts';
 import { html } from '../http/html.ts';
@@ -174,8 +175,7 @@ export async function handleVerifyPage(request: Request, ctx: AppContext, _clien
   const token = url.searchParams.get('token');
   const tokenUser = token ? await getTokenUser(ctx, token, 'verify', ctx.clock.now()) : null;
   const loginHref = next ? signInPath(next) : '/login';
-  // Whoever confirms types the password the account has, or the one chosen at sign-up.
-  const asksPassword = tokenUser !== null && (tokenUser.passwordHash ?? tokenUser.pendingPasswordHash) !== null;
+  const asksPassword = tokenUser !== null && passwordToConfirm(tokenUser) !== null;
   const body = tokenUser
     ? html`<form class="form" method="post" action="/api/auth/verify">
         <input type="hidden" name="token" value="${token}" />${next && html`<input type="hidden" name="next" value="${next}" />`}
