@@ -53,6 +53,7 @@ async function loadTools() {
     planDjangoImport: django.planDjangoImport,
     applyDjangoImport: django.applyDjangoImport,
     emptyImportProblem: django.emptyImportProblem,
+    readDjangoDump: django.readDjangoDump,
     ...commands,
     ...queries,
     auditSentence: views.auditSentence,
@@ -578,7 +579,7 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(parsed, { ctx, config, actor }) {
       const file = parsed.positionals[0]!;
-      const plan = await t.planDjangoImport(ctx.db, readJson(file), {
+      const plan = await t.planDjangoImport(ctx.db, readDjangoDump(file), {
         courseMap: courseMapOption(parsed),
         userModel: stringOption(parsed, 'user-model'),
         courseModel: stringOption(parsed, 'course-model'),
@@ -621,7 +622,7 @@ const COMMANDS: Record<string, Command> = {
         throw new UsageError('--currency is a three-letter ISO 4217 code such as USD, EUR or JPY.');
       const [content, catalog] = await Promise.all([import('../src/catalog/django-content.ts'), import('../src/catalog/load.ts')]);
       const out = resolve(stringOption(parsed, 'out')!);
-      const plan = await content.planDjangoContent(readJson(parsed.positionals[0]!), {
+      const plan = await content.planDjangoContent(readDjangoDump(parsed.positionals[0]!), {
         mediaRoot: stringOption(parsed, 'media-root')!,
         currency: currency?.trim(),
         courseModel: stringOption(parsed, 'course-model'),
@@ -723,9 +724,14 @@ function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
     `Django models: users ${plan.models.users}, courses ${plan.models.courses ?? '(none)'}, enrolments ${plan.models.enrolments.join(' and ') || '(none)'}.`,
   );
 
+  if (plan.models.ignored.length)
+    print(
+      `  Not read as enrolments: ${plan.models.ignored.join(', ')} (a wish list, favourites, progress or teachers give no course; if one holds purchases, name it with --enrolment-model).`,
+    );
   print(`Courses: ${count(plan.courses, (c) => c.match !== null)} of ${plan.courses.length} matched.`);
   for (const course of plan.courses) {
-    const name = `"${course.title ?? course.slug}" (pk ${course.djangoPk}${course.slug ? `, slug ${course.slug}` : ''})`;
+    const ids = [course.djangoPk !== null ? `pk ${course.djangoPk}` : null, course.slug ? `slug ${course.slug}` : null].filter(Boolean);
+    const name = `"${course.title ?? course.slug}"${ids.length ? ` (${ids.join(', ')})` : ''}`;
     const enrolled = `${course.enrolments} enrolment(s)`;
     if (course.match) print(`  ${name} -> ${course.match} (by ${course.matchedBy}): ${enrolled}, ${course.toGrant} to grant now`);
     else
@@ -757,7 +763,7 @@ function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
     print(`  Without a valid email (they cannot sign in here; give them an account by hand with grant --create):`);
     for (const user of noEmail)
       print(
-        `    ${user.username ?? '(no username)'} (pk ${user.djangoPk}): ${user.note}${user.enrolments ? `; ${user.enrolments} enrolment(s) not imported` : ''}`,
+        `    ${user.username ?? '(no username)'}${user.djangoPk !== null ? ` (pk ${user.djangoPk})` : ''}: ${user.note}${user.enrolments ? `; ${user.enrolments} enrolment(s) not imported` : ''}`,
       );
   }
   const superusers = users.filter((u) => u.superuser && u.action !== 'skip');
@@ -779,6 +785,18 @@ async function unknownCourse(ctx: AdminContext, slug: string): Promise<string> {
   return courses.length
     ? `No course "${slug}" in the store. Its courses: ${courses.map((course) => course.slug).join(', ')}.`
     : `No course "${slug}": the store has no courses yet (npm start, or npm run content:sync after a build, writes them).`;
+}
+
+/** A Django dump in any of the forms dumpdata writes it (see readDjangoDump). */
+function readDjangoDump(file: string): unknown {
+  const path = resolve(file);
+  try {
+    return t.readDjangoDump(readFileSync(path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code) throw new Failure(`Cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw error;
+  }
 }
 
 function readJson(file: string): unknown {

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
-import { findDjangoModels, djangoCourseTitle, type DjangoObject } from '../server/transfer/django-import.ts';
+import { COURSE_NATURAL, djangoCourseTitle, djangoIndex, findDjangoModels, lookUp, type DjangoObject } from '../server/transfer/django-import.ts';
 import { MAX_SLUG_LENGTH, AUTHORED_SLUG } from './schema.ts';
 
 /** A file to write in a course folder: its text, or a file of the media root to copy. */
@@ -84,14 +84,15 @@ function titleFromFileName(name: string): string {
 }
 
 /** The model whose objects are a course's files: a `course` field and a file field. */
-function findDocumentModel(objects: DjangoObject[], courseModel: string, explicit?: string): { label: string; field: string } | null {
+function findDocumentModel(objects: DjangoObject[], courseModel: string, explicit?: string): { label: string; field: string; courseField: string } | null {
   const labels = [...new Set(objects.map((object) => object.model))].filter((label) => label !== courseModel);
   const candidates = explicit ? [explicit.toLowerCase()] : labels;
   for (const label of candidates) {
     const sample = objects.filter((object) => object.model === label);
     if (!sample.length) throw new DjangoContentError(`The dump has no document model ${explicit} (it has ${labels.join(', ')}).`);
     const field = FILE_FIELDS.find((name) => sample.some((object) => typeof object.fields[name] === 'string'));
-    if (field && sample.some((object) => 'course' in object.fields)) return { label, field };
+    const courseField = ['course', courseModel.slice(courseModel.indexOf('.') + 1)].find((name) => sample.some((object) => name in object.fields));
+    if (field && courseField) return { label, field, courseField };
     if (explicit) throw new DjangoContentError(`${explicit} has no course field and file field (${FILE_FIELDS.join(', ')}): it cannot hold a course's files.`);
   }
   return null;
@@ -223,14 +224,16 @@ export async function planDjangoContent(
   if (!existsSync(mediaRoot) || !statSync(mediaRoot).isDirectory())
     throw new DjangoContentError(`The media root ${mediaRoot} is not a folder (it is MEDIA_ROOT in the Django settings).`);
   const documentModel = findDocumentModel(objects, courseModel, options.documentModel);
+  const courseIndex = djangoIndex(objects, courseModel, COURSE_NATURAL);
   const problems: string[] = [];
   const courseSlugs = new Set<string>();
   const courses: PlannedContentCourse[] = [];
-  const byPk = new Map<string, PlannedContentCourse>();
+  const byObject = new Map<DjangoObject, PlannedContentCourse>();
 
   for (const object of objects.filter((item) => item.model === courseModel)) {
     const fields = object.fields;
-    const djangoPk = String(object.pk);
+    // With --natural-primary a course has no pk: it goes by its slug.
+    const djangoPk = object.pk === undefined || object.pk === null ? (text(fields.slug) ?? '?') : String(object.pk);
     const title = djangoCourseTitle(fields) ?? `Course ${djangoPk}`;
     const own = text(fields.slug);
     const slug = unique(own && AUTHORED_SLUG.test(own) && own.length <= MAX_SLUG_LENGTH ? own : slugFrom(title) || `course-${djangoPk}`, courseSlugs);
@@ -250,7 +253,7 @@ export async function planDjangoContent(
       files: [{ path: 'course.md', text: `${frontMatter(data)}${sales ? `${sales}\n` : ''}` }],
     };
     courses.push(course);
-    byPk.set(djangoPk, course);
+    byObject.set(object, course);
   }
 
   const documents = documentModel
@@ -263,7 +266,8 @@ export async function planDjangoContent(
   const perCourse = new Map<PlannedContentCourse, { object: DjangoObject; name: string }[]>();
   for (const object of documents) {
     const name = text(object.fields[documentModel!.field]);
-    const course = byPk.get(String(Array.isArray(object.fields.course) ? object.fields.course[0] : object.fields.course));
+    const courseObject = lookUp(courseIndex, object.fields[documentModel!.courseField]);
+    const course = courseObject && byObject.get(courseObject);
     if (!name) continue;
     if (!course) {
       problems.push(`document ${object.pk} (${name}) belongs to no course of the dump: skipped`);

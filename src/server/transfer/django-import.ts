@@ -41,7 +41,8 @@ export type PasswordOutcome =
   | 'unsupported';
 
 export type PlannedUser = {
-  djangoPk: string;
+  /** Null in a dump made with --natural-primary, where users go by their username. */
+  djangoPk: string | null;
   username: string | null;
   email: string | null;
   action: 'create' | 'exists' | 'skip';
@@ -56,7 +57,7 @@ export type PlannedUser = {
 };
 
 export type PlannedCourse = {
-  djangoPk: string;
+  djangoPk: string | null;
   slug: string | null;
   /** `course_title`, `title` or `name`. */
   title: string | null;
@@ -84,7 +85,7 @@ export type PlannedEnrolment = {
 
 export type DjangoPlan = {
   /** The user and course models, and each source of enrolments (`app.model`, or `app.model.field` for a many-to-many). */
-  models: { users: string; courses: string | null; enrolments: string[] };
+  models: { users: string; courses: string | null; enrolments: string[]; ignored: string[] };
   users: PlannedUser[];
   courses: PlannedCourse[];
   enrolments: PlannedEnrolment[];
@@ -101,8 +102,69 @@ export class DjangoDumpError extends Error {
   }
 }
 
-const USER_FIELDS = ['user', 'student', 'member'] as const;
-const INACTIVE_STATUSES = new Set(['refunded', 'cancelled', 'canceled', 'revoked', 'inactive', 'expired', 'pending']);
+/** Fields of a profile-like or through-model that point at the user. */
+const USER_FIELDS = ['user', 'student', 'member', 'owner', 'customer', 'buyer', 'learner', 'account', 'client'];
+/** Names of course lists (on a profile) that say the user has the course. */
+const OWNED_COURSES = /course|cours|formation|enrol|inscri|purchas|bought|achat|paid|owned|access|subscri|librar|product|program|training/;
+/** Names of user lists (on a course) that say the users have it. */
+const COURSE_MEMBERS = /student|member|user|enrol|inscri|buyer|customer|learner|subscri|participant|attendee|client|eleve|apprenant|owner/;
+/** Names of models and fields that relate a user to a course without giving it to them. */
+const NOT_OWNERSHIP =
+  /wish|souhait|favou?rite|favori|cart|basket|panier|bookmark|saved|like|recommend|review|avis|rating|comment|question|feedback|progress|complet|finish|termin|viewed|visit|history|waitlist|interest|follow|teach|instruct|author|auteur|tutor|formateur|staff/;
+/** Django's own many-to-many fields of a user, never courses. */
+const AUTH_LISTS = new Set(['groups', 'user_permissions', 'permissions']);
+const INACTIVE_STATUSES = new Set([
+  'refunded',
+  'cancelled',
+  'canceled',
+  'revoked',
+  'inactive',
+  'expired',
+  'pending',
+  'failed',
+  'unpaid',
+  'rembourse',
+  'annule',
+]);
+/** Model names a course model goes by, in order of preference. */
+const COURSE_MODEL = [/\.course$/, /\.(courses|cours|formation|training|programme|program|class|module)$/];
+
+/**
+ * Reads the bytes of a dump: JSON (`dumpdata`'s default) or JSON Lines (`--format jsonl`), in
+ * UTF-8, or in UTF-16 as Windows PowerShell's `>` writes it, or in the Windows code page a
+ * redirected Python writes there without `PYTHONUTF8`.
+ */
+export function readDjangoDump(bytes: Uint8Array): unknown {
+  let text: string;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) text = new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  else if (bytes[0] === 0xfe && bytes[1] === 0xff) text = new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      text = new TextDecoder('windows-1252').decode(bytes);
+    }
+  }
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  if (trimmed.startsWith('<'))
+    throw new DjangoDumpError('This dump is XML: run `manage.py dumpdata` again without --format (JSON is its default), or with --format jsonl.');
+  if (/^-\s+model:/.test(trimmed))
+    throw new DjangoDumpError('This dump is YAML: run `manage.py dumpdata` again without --format (JSON is its default), or with --format jsonl.');
+  try {
+    return JSON.parse(trimmed);
+  } catch (error) {
+    if (!trimmed.startsWith('{')) throw new DjangoDumpError(`This is not a JSON dump (made by \`manage.py dumpdata\`): ${(error as Error).message}`);
+  }
+  // JSON Lines: an object per line.
+  return trimmed.split(/\r?\n/).flatMap((line, index) => {
+    if (line.trim() === '') return [];
+    try {
+      return [JSON.parse(line)];
+    } catch (error) {
+      throw new DjangoDumpError(`Line ${index + 1} of this JSON Lines dump is not JSON: ${(error as Error).message}`);
+    }
+  });
+}
 
 function parseDump(value: unknown): DjangoObject[] {
   if (!Array.isArray(value)) throw new DjangoDumpError('A Django dump is a JSON list of objects (made by `manage.py dumpdata`).');
@@ -130,11 +192,16 @@ function pkKey(value: unknown): string | null {
   return null;
 }
 
-/** A foreign key as dumpdata writes it: a primary key, or with --natural-foreign a one-item natural key. */
+/** A foreign key as dumpdata writes it: a primary key, or with --natural-foreign a natural key (a one-item list). */
 function reference(value: unknown): { pk: string } | { natural: string } | null {
-  if (Array.isArray(value)) return value.length === 1 && typeof value[0] === 'string' ? { natural: value[0] } : null;
+  if (Array.isArray(value)) return value.length === 1 && (typeof value[0] === 'string' || typeof value[0] === 'number') ? { natural: String(value[0]) } : null;
   const pk = pkKey(value);
   return pk === null ? null : { pk };
+}
+
+/** How an object is named in keys and messages: its pk, or with --natural-primary its natural key. */
+function idOf(object: DjangoObject, naturalFields: string[]): string {
+  return pkKey(object.pk) ?? naturalFields.map((name) => text(object.fields[name])).find((value) => value !== null) ?? '?';
 }
 
 function passwordOf(raw: unknown): { outcome: PasswordOutcome; hash: string | null } {
@@ -153,96 +220,195 @@ function labelsOf(objects: DjangoObject[]): string[] {
   return [...new Set(objects.map((object) => object.model))];
 }
 
-function pickModel(
-  objects: DjangoObject[],
-  explicit: string | undefined,
-  what: string,
-  candidates: (label: string, sample: DjangoObject[]) => boolean,
-): string | null {
+function explicitModel(objects: DjangoObject[], explicit: string, what: string): string {
   const labels = labelsOf(objects);
-  const byLabel = (label: string) => objects.filter((object) => object.model === label);
-  if (explicit) {
-    const label = explicit.toLowerCase();
-    if (!labels.includes(label)) throw new DjangoDumpError(`The dump has no ${what} model ${explicit} (it has ${labels.join(', ') || 'nothing'}).`);
-    return label;
-  }
-  const found = labels.filter((label) => candidates(label, byLabel(label)));
-  return found.length ? found[0]! : null;
+  const label = explicit.toLowerCase();
+  if (!labels.includes(label)) throw new DjangoDumpError(`The dump has no ${what} model ${explicit} (it has ${labels.join(', ') || 'nothing'}).`);
+  return label;
 }
+
+/** A user model: Django's, else one with the fields of AbstractBaseUser and an email. */
+function isUserModel(sample: DjangoObject[]): boolean {
+  return sample.some((object) => 'password' in object.fields && 'last_login' in object.fields && ('email' in object.fields || 'username' in object.fields));
+}
+
+/**
+ * Finds the objects of a course model with --natural-primary (no pk) as well as by pk: a map from
+ * each way a reference can name a course (its pk, slug or title) to its object.
+ */
+export function djangoIndex(objects: DjangoObject[], label: string | null, naturalFields: string[]): Map<string, DjangoObject> {
+  const index = new Map<string, DjangoObject>();
+  for (const object of label ? objects.filter((item) => item.model === label) : []) {
+    const pk = pkKey(object.pk);
+    if (pk !== null) index.set(`pk ${pk}`, object);
+    for (const name of naturalFields) {
+      const value = text(object.fields[name]);
+      if (value !== null && !index.has(`natural ${value}`)) index.set(`natural ${value}`, object);
+    }
+  }
+  return index;
+}
+
+/** The object a foreign key names, in an index made by djangoIndex. */
+export function lookUp(index: Map<string, DjangoObject>, value: unknown): DjangoObject | undefined {
+  const ref = reference(value);
+  if (!ref) return undefined;
+  return 'pk' in ref ? index.get(`pk ${ref.pk}`) : index.get(`natural ${ref.natural}`);
+}
+
+const USER_NATURAL = ['username', 'email'];
+export const COURSE_NATURAL = ['slug', 'course_title', 'title', 'name'];
 
 /** The user and course models of a dump (also used by the content import). */
 export function findDjangoModels(dump: unknown, options: Pick<DjangoImportOptions, 'userModel' | 'courseModel'> = {}) {
   const objects = parseDump(dump);
-  const userModel =
-    pickModel(objects, options.userModel, 'user', (label) => label === 'auth.user') ??
-    pickModel(objects, undefined, 'user', (label, sample) => /\.(custom)?user$/.test(label) && 'password' in sample[0]!.fields && 'email' in sample[0]!.fields);
-  const courseModel = pickModel(objects, options.courseModel, 'course', (label) => /\.course$/.test(label));
+  const labels = labelsOf(objects);
+  const byLabel = (label: string) => objects.filter((object) => object.model === label);
+  const userModel = options.userModel
+    ? explicitModel(objects, options.userModel, 'user')
+    : labels.includes('auth.user')
+      ? 'auth.user'
+      : (labels.find((label) => isUserModel(byLabel(label))) ?? null);
+  const courseModel = options.courseModel
+    ? explicitModel(objects, options.courseModel, 'course')
+    : (COURSE_MODEL.map((pattern) => labels.find((label) => pattern.test(label) && label !== userModel)).find(Boolean) ?? null);
   return { objects, userModel, courseModel };
 }
 
 type EnrolmentSource =
-  /** One object per enrolment, with a user field and a `course`. */
-  | { kind: 'through'; model: string; label: string }
-  /** A list of courses on a profile-like object that points at its user (or on the user itself). */
-  | { kind: 'm2m'; model: string; field: string; label: string };
+  /** One object per enrolment, with a user field and a course field (e.g. `courses.enrollment`). */
+  | { kind: 'through'; model: string; label: string; userField: string; courseField: string }
+  /** A list of courses on a profile-like object (owner: its user field, its pk when that is the user's, or the user itself). */
+  | { kind: 'courses'; model: string; field: string; label: string; owner: string | { pk: true } | { self: true } }
+  /** A list of users on a course (e.g. `Course.students`). */
+  | { kind: 'users'; model: string; field: string; label: string };
 
-/** A many-to-many field to the courses: a list-valued field named for courses. */
-function courseListField(objects: DjangoObject[]): string | null {
-  const fields = new Set(objects.flatMap((object) => Object.keys(object.fields)));
-  return [...fields].find((field) => /course/i.test(field) && objects.some((object) => Array.isArray(object.fields[field]))) ?? null;
-}
+type Found = { sources: EnrolmentSource[]; ignored: string[] };
 
-function findEnrolmentSources(objects: DjangoObject[], explicit: string | undefined, userModel: string, courseModel: string | null): EnrolmentSource[] {
+/**
+ * Where the enrolments are: through-models, lists of courses on profiles or users, lists of users
+ * on courses. A relation whose name says it gives nothing (a wish list, favourites, progress,
+ * teachers) is not read as enrolments, and is reported; so is every other guess, in the dry run.
+ */
+function findEnrolmentSources(
+  objects: DjangoObject[],
+  explicit: string | undefined,
+  userModel: string,
+  courseModel: string | null,
+  users: Map<string, DjangoObject>,
+  courses: Map<string, DjangoObject>,
+): Found {
   const byLabel = (label: string) => objects.filter((object) => object.model === label);
-  const asSource = (label: string, field?: string): EnrolmentSource | null => {
-    const sample = byLabel(label);
-    const listField = field ?? courseListField(sample);
-    const ownsUser = label === userModel || USER_FIELDS.some((name) => sample.some((object) => name in object.fields));
-    if (listField && ownsUser) return { kind: 'm2m', model: label, field: listField, label: `${label}.${listField}` };
-    if (sample.some((object) => 'course' in object.fields) && ownsUser) return { kind: 'through', model: label, label };
-    return null;
+  const ignored: string[] = [];
+  const listFields = (sample: DjangoObject[]) =>
+    [...new Set(sample.flatMap((object) => Object.keys(object.fields)))].filter(
+      (field) => !AUTH_LISTS.has(field) && sample.some((object) => Array.isArray(object.fields[field])),
+    );
+  /** Every item of the list field resolves in the index (and there is at least one), or the lists are all empty. */
+  const listOf = (sample: DjangoObject[], field: string, index: Map<string, DjangoObject>) => {
+    const items = sample.flatMap((object) => (Array.isArray(object.fields[field]) ? (object.fields[field] as unknown[]) : []));
+    return items.every((item) => lookUp(index, item) !== undefined);
   };
+  /** A foreign key: a pk, or with --natural-foreign a natural key that names an object of the index. */
+  const isKey = (value: unknown, index: Map<string, DjangoObject>) => (Array.isArray(value) ? lookUp(index, value) !== undefined : pkKey(value) !== null);
+  const userFieldOf = (sample: DjangoObject[]) => USER_FIELDS.find((name) => sample.some((object) => isKey(object.fields[name], users)));
+  const courseFieldOf = (sample: DjangoObject[]) => {
+    const names = ['course', courseModel?.slice(courseModel.indexOf('.') + 1)].filter((name): name is string => Boolean(name));
+    return names.find((name) => sample.some((object) => isKey(object.fields[name], courses)));
+  };
+
+  const candidates = (label: string, onlyField?: string): EnrolmentSource[] => {
+    const sample = byLabel(label);
+    const found: EnrolmentSource[] = [];
+    if (label === courseModel) {
+      for (const field of listFields(sample).filter((name) => (onlyField ? name === onlyField : COURSE_MEMBERS.test(name)))) {
+        if (!onlyField && NOT_OWNERSHIP.test(field)) ignored.push(`${label}.${field}`);
+        else if (listOf(sample, field, users)) found.push({ kind: 'users', model: label, field, label: `${label}.${field}` });
+      }
+      return found;
+    }
+    const userField = label === userModel ? null : userFieldOf(sample);
+    const pkIsUser =
+      label !== userModel &&
+      !userField &&
+      /profile|member|customer|student|account|learner|client|eleve|subscri/.test(label) &&
+      sample.every((object) => lookUp(users, object.pk) !== undefined && pkKey(object.pk) !== null);
+    const owner = label === userModel ? { self: true as const } : userField ? userField : pkIsUser ? { pk: true as const } : null;
+    if (!owner) return found;
+    for (const field of listFields(sample).filter((name) => (onlyField ? name === onlyField : OWNED_COURSES.test(name)))) {
+      if (!onlyField && NOT_OWNERSHIP.test(field)) ignored.push(`${label}.${field}`);
+      else if (!courseModel || listOf(sample, field, courses)) found.push({ kind: 'courses', model: label, field, label: `${label}.${field}`, owner });
+    }
+    const courseField = courseFieldOf(sample);
+    if (!onlyField && userField && courseField && label !== userModel) {
+      if (!explicit && NOT_OWNERSHIP.test(label.slice(label.indexOf('.') + 1))) ignored.push(label);
+      else found.push({ kind: 'through', model: label, label, userField, courseField });
+    }
+    return found;
+  };
+
   if (explicit) {
     const name = explicit.toLowerCase();
     const labels = labelsOf(objects);
     const [label, field] = labels.includes(name) ? [name, undefined] : [name.slice(0, name.lastIndexOf('.')), name.slice(name.lastIndexOf('.') + 1)];
     if (!labels.includes(label)) throw new DjangoDumpError(`The dump has no enrolment model ${explicit} (it has ${labels.join(', ') || 'nothing'}).`);
-    const source = asSource(label, field);
-    if (!source) throw new DjangoDumpError(`${explicit} has neither a user and a course field nor a list of courses: it cannot hold enrolments.`);
-    return [source];
+    const sources = candidates(label, field);
+    if (!sources.length)
+      throw new DjangoDumpError(
+        `${explicit} holds no enrolments this importer can read: it needs a user and a course field, a list of courses and a user, or (on the course model) a list of users.`,
+      );
+    if (sources.length > 1)
+      throw new DjangoDumpError(`${explicit} has several lists that could be the enrolments (${sources.map((source) => source.label).join(', ')}): name one.`);
+    return { sources, ignored: [] };
   }
-  const others = labelsOf(objects).filter((label) => label !== courseModel);
-  const sources = others.map((label) => asSource(label)).filter((source): source is EnrolmentSource => source !== null);
-  const manyToMany = sources.filter((source) => source.kind === 'm2m');
-  const through = sources.filter((source) => source.kind === 'through' && source.model !== userModel);
-  if (through.length <= 1) return [...through, ...manyToMany];
-  const named = through.filter((source) => /enrol|enroll|purchase|order|membership|access/.test(source.model));
-  if (named.length === 1) return [...named, ...manyToMany];
+
+  const all = labelsOf(objects).flatMap((label) => candidates(label));
+  // Two lists on one model, or two through-models, cannot both be the enrolments: ask, unless one alone has an enrolment's name.
+  const perModel = new Map<string, EnrolmentSource[]>();
+  for (const source of all.filter((item) => item.kind !== 'through')) perModel.set(source.model, [...(perModel.get(source.model) ?? []), source]);
+  const lists = [...perModel.values()].flatMap((group) => {
+    if (group.length === 1) return group;
+    const named = group.filter((source) => /enrol|inscri|purchas|bought|achat|paid|owned/.test(source.label));
+    if (named.length === 1) return named;
+    throw new DjangoDumpError(`Several lists could be the enrolments (${group.map((source) => source.label).join(', ')}): name one with --enrolment-model.`);
+  });
+  const through = all.filter((source) => source.kind === 'through');
+  if (through.length <= 1) return { sources: [...through, ...lists], ignored };
+  const named = through.filter((source) => /enrol|inscri|purchase|order|membership|access|achat/.test(source.model));
+  if (named.length === 1) return { sources: [...named, ...lists], ignored };
   throw new DjangoDumpError(`Several models could be the enrolments (${through.map((source) => source.label).join(', ')}): name one with --enrolment-model.`);
+}
+
+/** A Django user in messages: the username, else the pk. */
+export function nameOf(user: Pick<PlannedUser, 'username' | 'djangoPk'>): string {
+  return user.username ?? `pk ${user.djangoPk ?? '?'}`;
 }
 
 /** Reads a dump and decides what importing it would do, without writing anything. */
 export async function planDjangoImport(db: Db, dump: unknown, options: DjangoImportOptions = {}): Promise<DjangoPlan> {
   const { objects, userModel, courseModel } = findDjangoModels(dump, options);
   if (!userModel) throw new DjangoDumpError('The dump has no user model (auth.user, or a custom one: name it with --user-model).');
-  const sources = findEnrolmentSources(objects, options.enrolmentModel, userModel, courseModel);
+  const users = djangoIndex(objects, userModel, USER_NATURAL);
+  const coursesIndex = djangoIndex(objects, courseModel, COURSE_NATURAL);
+  const { sources, ignored } = findEnrolmentSources(objects, options.enrolmentModel, userModel, courseModel, users, coursesIndex);
   const state = await readMigrationState(db, 'django ');
 
   // Users: one account per email; the first Django user (by pk) of an email is the one kept.
-  const users: PlannedUser[] = [];
-  const userByPk = new Map<string, PlannedUser>();
-  const userByUsername = new Map<string, PlannedUser>();
+  const planUsers: PlannedUser[] = [];
+  const plannedOf = new Map<DjangoObject, PlannedUser>();
   const planned = new Map<string, PlannedUser>();
   const userObjects = objects
     .filter((object) => object.model === userModel)
-    .sort((a, b) => Number(a.pk) - Number(b.pk) || String(a.pk).localeCompare(String(b.pk)));
+    .map((object, order) => ({ object, order }))
+    .sort((a, b) => Number(a.object.pk) - Number(b.object.pk) || a.order - b.order)
+    .map(({ object }) => object);
   for (const object of userObjects) {
     const fields = object.fields;
     const username = text(fields.username);
     const parsedEmail = emailSchema.safeParse(text(fields.email) ?? '');
     const password = passwordOf(fields.password);
     const user: PlannedUser = {
-      djangoPk: pkKey(object.pk) ?? '?',
+      djangoPk: pkKey(object.pk),
       username,
       email: parsedEmail.success ? parsedEmail.data : null,
       action: 'create',
@@ -261,15 +427,14 @@ export async function planDjangoImport(db: Db, dump: unknown, options: DjangoImp
       user.note = 'inactive in Django';
     } else if (planned.has(user.email)) {
       user.action = 'skip';
-      user.note = `same email as Django user ${planned.get(user.email)!.djangoPk}; merged into it`;
+      user.note = `same email as Django user ${nameOf(planned.get(user.email)!)}; merged into it`;
     } else if (state.accounts.has(user.email)) {
       user.action = 'exists';
       user.note = 'an account with this email exists here; kept as it is';
     }
     if (user.email && user.action !== 'skip') planned.set(user.email, user);
-    users.push(user);
-    userByPk.set(user.djangoPk, user);
-    if (username) userByUsername.set(username, user);
+    planUsers.push(user);
+    plannedOf.set(object, user);
   }
   /** The account an enrolment goes to: the user's, or the one a duplicate email merged into. */
   const accountOf = (user: PlannedUser | undefined): PlannedUser | null => {
@@ -277,41 +442,81 @@ export async function planDjangoImport(db: Db, dump: unknown, options: DjangoImp
     const target = planned.get(user.email);
     return target && (user.action !== 'skip' || user.note?.startsWith('same email')) ? target : null;
   };
-  const rewrap = users
+  const rewrap = planUsers
     .filter((user) => user.action === 'exists' && isBareDjangoHash(state.accounts.get(user.email!)))
     .map((user) => ({ email: user.email!, passwordHash: state.accounts.get(user.email!)! }));
 
   // Courses: an explicit mapping (by title or slug, any case), then the slug, then the title.
   const matcher = courseMatcher(state.courses, options.courseMap);
   const courses: PlannedCourse[] = [];
-  const courseByPk = new Map<string, PlannedCourse>();
-  const courseBySlug = new Map<string, PlannedCourse>();
+  const courseOf = new Map<DjangoObject, PlannedCourse>();
   for (const object of courseModel ? objects.filter((item) => item.model === courseModel) : []) {
     const slug = text(object.fields.slug);
     const title = djangoCourseTitle(object.fields);
-    const course: PlannedCourse = { djangoPk: pkKey(object.pk) ?? '?', slug, title, ...matcher.match(slug, title), enrolments: 0, toGrant: 0 };
+    const course: PlannedCourse = { djangoPk: pkKey(object.pk), slug, title, ...matcher.match(slug, title), enrolments: 0, toGrant: 0 };
     courses.push(course);
-    courseByPk.set(course.djangoPk, course);
-    if (slug) courseBySlug.set(slug, course);
+    courseOf.set(object, course);
   }
 
   // Enrolments, from every source, as (user reference, course reference, the object's fields).
-  type Raw = { djangoPk: string; key: string; user: unknown; course: unknown; fields: Record<string, unknown> };
+  type Raw = {
+    djangoPk: string;
+    key: string;
+    user: DjangoObject | undefined;
+    userRef: unknown;
+    course: DjangoObject | undefined;
+    courseRef: unknown;
+    fields: Record<string, unknown>;
+  };
   const raws: Raw[] = [];
   for (const source of sources) {
     for (const object of objects.filter((item) => item.model === source.model)) {
-      const pk = pkKey(object.pk) ?? '?';
       const fields = object.fields;
       if (source.kind === 'through') {
-        const userField = USER_FIELDS.find((field) => field in fields);
-        raws.push({ djangoPk: pk, key: `django ${source.model}#${pk}`, user: userField ? fields[userField] : undefined, course: fields.course, fields });
+        const pk = pkKey(object.pk) ?? `${JSON.stringify(fields[source.userField])}/${JSON.stringify(fields[source.courseField])}`;
+        const [userRef, courseRef] = [fields[source.userField], fields[source.courseField]];
+        raws.push({
+          djangoPk: pk,
+          key: `django ${source.model}#${pk}`,
+          user: lookUp(users, userRef),
+          userRef,
+          course: lookUp(coursesIndex, courseRef),
+          courseRef,
+          fields,
+        });
         continue;
       }
-      const owner = source.model === userModel ? object.pk : fields[USER_FIELDS.find((field) => field in fields) ?? 'user'];
       const list = Array.isArray(fields[source.field]) ? (fields[source.field] as unknown[]) : [];
-      for (const item of list) {
-        const courseKey = Array.isArray(item) ? String(item[0]) : String(item);
-        raws.push({ djangoPk: `${pk}/${courseKey}`, key: `django ${source.label}#${pk}/${courseKey}`, user: owner, course: item, fields: {} });
+      if (source.kind === 'users') {
+        const id = idOf(object, COURSE_NATURAL);
+        for (const userRef of list) {
+          const userKey = Array.isArray(userRef) ? String(userRef[0]) : String(userRef);
+          raws.push({
+            djangoPk: `${id}/${userKey}`,
+            key: `django ${source.label}#${id}/${userKey}`,
+            user: lookUp(users, userRef),
+            userRef,
+            course: object,
+            courseRef: object.pk,
+            fields: {},
+          });
+        }
+        continue;
+      }
+      const id = idOf(object, USER_NATURAL);
+      const userRef = 'self' in Object(source.owner) ? object.pk : 'pk' in Object(source.owner) ? object.pk : fields[source.owner as string];
+      const user = 'self' in Object(source.owner) ? object : lookUp(users, userRef);
+      for (const courseRef of list) {
+        const courseKey = Array.isArray(courseRef) ? String(courseRef[0]) : String(courseRef);
+        raws.push({
+          djangoPk: `${id}/${courseKey}`,
+          key: `django ${source.label}#${id}/${courseKey}`,
+          user,
+          userRef,
+          course: lookUp(coursesIndex, courseRef),
+          courseRef,
+          fields: {},
+        });
       }
     }
   }
@@ -319,15 +524,23 @@ export async function planDjangoImport(db: Db, dump: unknown, options: DjangoImp
   const enrolments: PlannedEnrolment[] = [];
   const granted = new Set<string>();
   for (const raw of raws) {
-    const userRef = reference(raw.user);
-    const courseRef = reference(raw.course);
-    const djangoUser = userRef ? ('pk' in userRef ? userByPk.get(userRef.pk) : userByUsername.get(userRef.natural)) : undefined;
-    const djangoCourse = courseRef ? ('pk' in courseRef ? courseByPk.get(courseRef.pk) : courseBySlug.get(courseRef.natural)) : undefined;
+    const djangoUser = raw.user ? plannedOf.get(raw.user) : undefined;
+    const djangoCourse = raw.course ? courseOf.get(raw.course) : undefined;
     if (djangoCourse) djangoCourse.enrolments++;
     if (djangoUser) djangoUser.enrolments++;
     const account = accountOf(djangoUser);
     const fields = raw.fields;
     const status = text(fields.status)?.toLowerCase();
+    const inactive =
+      fields.is_active === false ||
+      fields.active === false ||
+      fields.paid === false ||
+      fields.is_paid === false ||
+      fields.refunded === true ||
+      fields.is_refunded === true ||
+      fields.cancelled === true ||
+      fields.canceled === true ||
+      (status !== undefined && INACTIVE_STATUSES.has(status));
     const enrolment: PlannedEnrolment = {
       djangoPk: raw.djangoPk,
       key: raw.key,
@@ -337,12 +550,11 @@ export async function planDjangoImport(db: Db, dump: unknown, options: DjangoImp
       note: null,
       enrolledAt: timeOf(fields.created ?? fields.created_at ?? fields.enrolled_at ?? fields.date_enrolled ?? fields.date),
     };
-    const who = djangoUser ? (djangoUser.email ?? djangoUser.username ?? `pk ${djangoUser.djangoPk}`) : '';
-    if (!djangoUser) [enrolment.action, enrolment.note] = ['skip', `unknown Django user ${JSON.stringify(raw.user)}`];
-    else if (!account) [enrolment.action, enrolment.note] = ['skip', `user ${who} is skipped (${djangoUser.note})`];
-    else if (!djangoCourse) [enrolment.action, enrolment.note] = ['skip', `unknown Django course ${JSON.stringify(raw.course)}`];
+    if (!djangoUser) [enrolment.action, enrolment.note] = ['skip', `unknown Django user ${JSON.stringify(raw.userRef)}`];
+    else if (!account) [enrolment.action, enrolment.note] = ['skip', `user ${djangoUser.email ?? nameOf(djangoUser)} is skipped (${djangoUser.note})`];
+    else if (!djangoCourse) [enrolment.action, enrolment.note] = ['skip', `unknown Django course ${JSON.stringify(raw.courseRef)}`];
     else if (!djangoCourse.match) [enrolment.action, enrolment.note] = ['skip', `course "${djangoCourse.title ?? djangoCourse.slug}" has no match here`];
-    else if (fields.is_active === false || fields.active === false || (status && INACTIVE_STATUSES.has(status))) {
+    else if (inactive) {
       [enrolment.action, enrolment.note] = ['skip', `not active in Django${status ? ` (${status})` : ''}`];
     } else if (state.importedKeys.has(enrolment.key)) enrolment.action = 'imported-before';
     else if (state.ownedPairs.has(`${account.email} ${djangoCourse.match}`)) enrolment.action = 'owned';
@@ -355,8 +567,8 @@ export async function planDjangoImport(db: Db, dump: unknown, options: DjangoImp
   }
 
   return {
-    models: { users: userModel, courses: courseModel, enrolments: sources.map((source) => source.label) },
-    users,
+    models: { users: userModel, courses: courseModel, enrolments: sources.map((source) => source.label), ignored },
+    users: planUsers,
     courses,
     enrolments,
     unusedMapKeys: matcher.unusedMapKeys(),
