@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hasAccess, owns } from '../src/server/access/ledger.ts';
-import { planDjangoImport } from '../src/server/transfer/django-import.ts';
+import { findDjangoModels, planDjangoImport, readDjangoDump } from '../src/server/transfer/django-import.ts';
 import { grantCourse } from '../src/server/admin/commands.ts';
 import { parseSnapshot } from '../src/server/transfer/snapshot.ts';
 import { LATEST_MIGRATION } from '../src/server/db/migrations.ts';
@@ -745,6 +745,149 @@ describe('import-django from a members site whose profiles hold the enrolled cou
     expect(wrapped).toMatch(/^pbkdf2_sha256_django_chain\$/);
     expect(await verifyPassword('analytical engine 1843', wrapped)).toBe(true);
   }, 180_000);
+});
+
+/** The school site of tests/fixtures/django-school (regenerate.sh): a custom user model, Course.students, a wish list. */
+const SCHOOL = join(ROOT, 'tests/fixtures/django-school');
+/** Its French courses, mapped by slug to this store's. */
+const SCHOOL_MAP = ['--map', 'python-basics=python-fundamentals', '--map', 'DATA-SCIENCE=python-for-finance', '--map', 'web-apps=running-python-scripts'];
+/** As in tests/fixtures/django-school/school/management/commands/seed_fixture.py (sophie's password is unusable). */
+const SCHOOL_MEMBERS: { email: string; password: string | null; courses: string[] }[] = [
+  { email: 'marie.curie@school.example', password: 'radium and polonium 1898', courses: ['python-for-finance', 'python-fundamentals'] },
+  { email: 'pierre@school.example', password: 'piezoelectric quartz 1880', courses: ['running-python-scripts'] },
+  { email: 'sophie@school.example', password: null, courses: ['python-fundamentals'] },
+  { email: 'teacher@school.example', password: 'chalk on the blackboard', courses: [] },
+  { email: 'henri@school.example', password: 'becquerel rays uranium', courses: [] },
+];
+
+describe('import-django from a school site with a custom user model, students on the course and a wish list', () => {
+  it('reads the natural-key dump: every student gets exactly their courses, the wish list gives none, the inactive user is skipped; the JSON Lines dump of the same site then changes nothing', async () => {
+    const s = await store({ sync: true });
+    const before = await peopleTables(s);
+    const dry = await admin(['import-django', join(SCHOOL, 'dump.json'), ...SCHOOL_MAP], { url: s.url });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(await peopleTables(s)).toBe(before);
+    expect(dry.stdout).toContain('Django models: users accounts.user, courses school.course, enrolments school.course.students.');
+    expect(dry.stdout).toContain('Not read as enrolments: school.wishlist');
+    expect(dry.stdout).toContain('"Python : les bases" (slug python-basics) -> python-fundamentals (by mapping): 3 enrolment(s), 2 to grant now');
+    expect(dry.stdout).toContain('"Science des données" (slug data-science) -> python-for-finance (by mapping): 1 enrolment(s), 1 to grant now');
+    expect(dry.stdout).toContain('skip old@school.example: inactive in Django; 1 enrolment(s) not imported');
+    expect(dry.stdout).toContain('Enrolments: 5 in the dump: 4 to grant');
+
+    const applied = await admin(['import-django', join(SCHOOL, 'dump.json'), '--apply', ...SCHOOL_MAP], { url: s.url });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('Imported: 5 account(s) created, 4 course(s) granted');
+    expect((await rows<{ email: string }>(s, 'SELECT email FROM users ORDER BY email')).map((row) => row.email)).toEqual(
+      SCHOOL_MEMBERS.map((member) => member.email).sort(),
+    );
+    for (const member of SCHOOL_MEMBERS) {
+      const user = (await userOf(s, member.email))!;
+      expect(user.role, member.email).toBe('member');
+      const courses = await rows<{ course_slug: string }>(
+        s,
+        "SELECT course_slug FROM access_ledger WHERE user_id = ? AND action = 'grant' AND reason = 'migration' ORDER BY course_slug",
+        [user.id],
+      );
+      expect(
+        courses.map((row) => row.course_slug),
+        member.email,
+      ).toEqual(member.courses);
+      for (const course of member.courses) expect(await hasAccess(s.db, user.id, course), `${member.email} reads ${course}`).toBe(true);
+      if (member.password === null) expect(user.password_hash).toBeNull();
+      else {
+        expect(user.password_hash).toMatch(/^pbkdf2_sha256_django_chain\$260000\$/);
+        expect(await verifyPassword(member.password, user.password_hash!)).toBe(true);
+        expect(await verifyPassword(`${member.password}!`, user.password_hash!)).toBe(false);
+      }
+    }
+
+    // The same site dumped by pk, in JSON Lines: the same members and courses, so nothing new.
+    const settled = await peopleTables(s);
+    const again = await admin(['import-django', join(SCHOOL, 'dump.jsonl'), '--apply', ...SCHOOL_MAP], { url: s.url });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('Enrolments: 5 in the dump: 0 to grant, 4 already owned');
+    expect(again.stdout).toContain('Imported: 0 account(s) created, 0 course(s) granted');
+    expect(await peopleTables(s)).toBe(settled);
+  }, 180_000);
+
+  it('reads a dump as Windows writes it (UTF-16 from PowerShell, or the code page of a redirected Python), and refuses XML and YAML with the command that makes JSON', async () => {
+    const s = await store({ sync: true });
+    const utf8 = readFileSync(MEMBERS_DUMP);
+    const expected = await planDjangoImport(s.db, readDjangoDump(utf8), { courseMap: { 'python for finance': 'python-for-finance' } });
+    expect(expected.enrolments.filter((enrolment) => enrolment.action === 'grant')).toHaveLength(3);
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(utf8.toString('utf8'), 'utf16le')]);
+    expect(await planDjangoImport(s.db, readDjangoDump(utf16), { courseMap: { 'python for finance': 'python-for-finance' } })).toEqual(expected);
+
+    const french = readFileSync(join(SCHOOL, 'dump.jsonl'), 'utf8');
+    const cp1252 = Buffer.from(french.replace(/é/g, '\u00e9'), 'latin1');
+    const titles = (dump: unknown) =>
+      findDjangoModels(dump)
+        .objects.filter((item) => item.model === 'school.course')
+        .map((item) => item.fields.title);
+    expect(titles(readDjangoDump(cp1252))).toEqual(titles(readDjangoDump(Buffer.from(french))));
+    expect(titles(readDjangoDump(cp1252))).toContain('Science des données');
+
+    expect(() => readDjangoDump(Buffer.from('<?xml version="1.0" encoding="utf-8"?>\n<django-objects version="1.0"></django-objects>'))).toThrow(
+      'This dump is XML',
+    );
+    expect(() => readDjangoDump(Buffer.from('- model: auth.user\n  pk: 1\n'))).toThrow('This dump is YAML');
+    expect(() => readDjangoDump(Buffer.from('{"model": "auth.user", "pk": 1, "fields": {}}\n{"model": \n'))).toThrow('Line 2 of this JSON Lines dump');
+    const xml = join(dirname(s.url.slice('file:'.length)), 'dump.xml');
+    writeFileSync(xml, '<?xml version="1.0" encoding="utf-8"?>\n<django-objects version="1.0"></django-objects>');
+    const refused = await admin(['import-django', xml, '--apply'], { url: s.url });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('run `manage.py dumpdata` again without --format');
+  }, 180_000);
+
+  it('takes enrolments from a profile whose primary key is its user, leaves unpaid, refunded and wished-for rows, and asks when two lists could be the enrolments', async () => {
+    const s = await store({ sync: true });
+    const user = (pk: number, username: string) => ({
+      model: 'auth.user',
+      pk,
+      fields: { username, email: `${username}@example.com`, password: '!', last_login: null, is_active: true, date_joined: '2020-01-01T00:00:00Z' },
+    });
+    const course = (pk: number, slug: string) => ({ model: 'shop.course', pk, fields: { slug, title: slug.replace(/-/g, ' ') } });
+    const base = [user(1, 'ann'), user(2, 'bob'), user(3, 'cat'), course(10, 'python-fundamentals'), course(11, 'python-for-finance')];
+    const grantsOf = (plan: Awaited<ReturnType<typeof planDjangoImport>>) =>
+      plan.enrolments.filter((enrolment) => enrolment.action === 'grant').map((enrolment) => `${enrolment.email} ${enrolment.course}`);
+
+    // OneToOneField(User, primary_key=True): the profile's pk is its user's, and it has no user field.
+    const profiles = await planDjangoImport(s.db, [
+      ...base,
+      { model: 'shop.profile', pk: 2, fields: { purchased_courses: [10, 11], favourite_courses: [10] } },
+      { model: 'shop.profile', pk: 3, fields: { purchased_courses: [], favourite_courses: [11] } },
+    ]);
+    expect(profiles.models.enrolments).toEqual(['shop.profile.purchased_courses']);
+    expect(profiles.models.ignored).toEqual(['shop.profile.favourite_courses']);
+    expect(grantsOf(profiles)).toEqual(['bob@example.com python-fundamentals', 'bob@example.com python-for-finance']);
+
+    // Orders: only the paid ones that were not refunded; a wish list beside them gives nothing.
+    const orders = await planDjangoImport(s.db, [
+      ...base,
+      { model: 'shop.order', pk: 1, fields: { customer: 1, course: 10, paid: true } },
+      { model: 'shop.order', pk: 2, fields: { customer: 2, course: 10, paid: false } },
+      { model: 'shop.order', pk: 3, fields: { customer: 3, course: 11, paid: true, refunded: true } },
+      { model: 'shop.order', pk: 4, fields: { customer: 3, course: 10, status: 'failed' } },
+      { model: 'shop.wishlist', pk: 1, fields: { user: 2, course: 11 } },
+    ]);
+    expect(orders.models.enrolments).toEqual(['shop.order']);
+    expect(orders.models.ignored).toEqual(['shop.wishlist']);
+    expect(grantsOf(orders)).toEqual(['ann@example.com python-fundamentals']);
+    expect(orders.enrolments.filter((enrolment) => enrolment.action === 'skip').map((enrolment) => enrolment.note)).toEqual([
+      'not active in Django',
+      'not active in Django',
+      'not active in Django (failed)',
+    ]);
+
+    // Two course lists with no enrolment's name between them: the importer asks rather than guesses.
+    await expect(
+      planDjangoImport(s.db, [...base, { model: 'shop.profile', pk: 1, fields: { user: 1, courses: [10], library_courses: [11] } }]),
+    ).rejects.toThrow('Several lists could be the enrolments (shop.profile.courses, shop.profile.library_courses): name one with --enrolment-model.');
+    const named = await planDjangoImport(s.db, [...base, { model: 'shop.profile', pk: 1, fields: { user: 1, courses: [10], library_courses: [11] } }], {
+      enrolmentModel: 'shop.profile.library_courses',
+    });
+    expect(grantsOf(named)).toEqual(['ann@example.com python-for-finance']);
+  }, 60_000);
 });
 
 describe('on the web', () => {
