@@ -587,7 +587,7 @@ const COMMANDS: Record<string, Command> = {
       });
       const apply = parsed.values.apply === true;
       const allowEmpty = parsed.values['allow-empty'] === true;
-      printDjangoPlan(plan, parsed.values.verbose === true);
+      printDjangoPlan(plan, parsed.values.verbose === true, config.passwordIterations);
       const problem = t.emptyImportProblem(plan);
       if (!apply) {
         if (problem) print(`\nWARNING: ${problem}${allowEmpty ? '' : ' --apply refuses until then.'}`);
@@ -657,13 +657,13 @@ const COMMANDS: Record<string, Command> = {
     options: { apply: { type: 'boolean' }, verbose: { type: 'boolean' }, map: { type: 'string', multiple: true } },
     async run(parsed, { ctx, config, actor }) {
       const file = resolve(parsed.positionals[0]!);
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = readFileSync(file, 'utf8');
+        bytes = readFileSync(file);
       } catch (error) {
         throw new Failure(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
       }
-      const plan = await t.planCsvImport(ctx.db, text, { courseMap: courseMapOption(parsed) });
+      const plan = await t.planCsvImport(ctx.db, bytes, { courseMap: courseMapOption(parsed) });
       printCsvPlan(plan, parsed.values.verbose === true);
       const refused = plan.rows.filter((row) => row.action === 'refused').length;
       if (parsed.values.apply !== true) {
@@ -685,7 +685,7 @@ const COMMANDS: Record<string, Command> = {
 function printCsvPlan(plan: CsvPlan, verbose: boolean): void {
   const count = (action: string) => plan.rows.filter((row) => row.action === action).length;
   print(
-    `Columns: ${plan.columns.join(', ')} (separated by "${plan.delimiter}")${plan.ignoredColumns.length ? `; ignored: ${plan.ignoredColumns.join(', ')}` : ''}.`,
+    `Columns: ${plan.columns.map((column) => (plan.headers[column]?.toLowerCase() === column ? column : `${column} ("${plan.headers[column]}")`)).join(', ')} (separated by ${plan.delimiter === '\t' ? 'tabs' : `"${plan.delimiter}"`})${plan.ignoredColumns.length ? `; ignored: ${plan.ignoredColumns.join(', ')}` : ''}.`,
   );
   print(`Courses: ${plan.courses.filter((course) => course.match).length} of ${plan.courses.length} matched.`);
   for (const course of plan.courses) {
@@ -718,7 +718,7 @@ function courseMapOption(parsed: Parsed): Record<string, string> {
   return courseMap;
 }
 
-function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
+function printDjangoPlan(plan: DjangoPlan, verbose: boolean, iterations: number): void {
   const count = <T>(items: T[], test: (item: T) => boolean) => items.filter(test).length;
   print(
     `Django models: users ${plan.models.users}, courses ${plan.models.courses ?? '(none)'}, enrolments ${plan.models.enrolments.join(' and ') || '(none)'}.`,
@@ -753,6 +753,15 @@ function printDjangoPlan(plan: DjangoPlan, verbose: boolean): void {
         : ''),
   );
   if (plan.rewrap.length) print(`  ${plan.rewrap.length} account(s) from an earlier import still hold a bare Django hash: it is wrapped in this site's.`);
+  // A wrapped hash costs Django's iterations plus at least one: above this site's cost, a wrong password takes longer on those accounts.
+  const djangoIterations = Math.max(
+    0,
+    ...[...created.map((u) => u.passwordHash), ...plan.rewrap.map((u) => u.passwordHash)].map((hash) => Number(hash?.split('$')[1] ?? 0)),
+  );
+  if (djangoIterations > iterations)
+    print(
+      `  WARNING: Django hashed with ${djangoIterations} iterations, more than this site's PASSWORD_ITERATIONS (${iterations}): a wrong password would take longer to refuse on the imported accounts than on others, which tells them apart. Set PASSWORD_ITERATIONS=${djangoIterations} or more, for the site and for this import.`,
+    );
   const noEmail = users.filter((u) => u.action === 'skip' && !u.email);
   for (const user of users) {
     if (user.action === 'skip' && user.email)

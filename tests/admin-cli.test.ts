@@ -773,6 +773,10 @@ describe('import-django from a school site with a custom user model, students on
     expect(dry.stdout).toContain('"Science des données" (slug data-science) -> python-for-finance (by mapping): 1 enrolment(s), 1 to grant now');
     expect(dry.stdout).toContain('skip old@school.example: inactive in Django; 1 enrolment(s) not imported');
     expect(dry.stdout).toContain('Enrolments: 5 in the dump: 4 to grant');
+    // The tests' cheap PASSWORD_ITERATIONS is below Django's: the dry run says what to set; at the default it has nothing to say.
+    expect(dry.stdout).toContain('Set PASSWORD_ITERATIONS=260000 or more');
+    const atDefault = await admin(['import-django', join(SCHOOL, 'dump.json'), ...SCHOOL_MAP], { url: s.url, env: { PASSWORD_ITERATIONS: '600000' } });
+    expect(atDefault.stdout).not.toContain('PASSWORD_ITERATIONS');
 
     const applied = await admin(['import-django', join(SCHOOL, 'dump.json'), '--apply', ...SCHOOL_MAP], { url: s.url });
     expect(applied.code, applied.stderr).toBe(0);

@@ -293,6 +293,51 @@ describe('import-csv', () => {
     expect(await peopleTables(s)).toBe(revoked);
   }, 120_000);
 
+  it('reads exports as platforms and a French Excel write them: Windows-1252 with semicolons and French column names, or tabs with a platform’s names', async () => {
+    const s = await store();
+    const dir = tempFolder('csv-excel');
+    const french = join(dir, 'ventes.csv');
+    // Excel's "CSV (separator: semicolon)" on a French Windows: the Windows code page, CRLF, a decimal comma refused.
+    writeFileSync(
+      french,
+      Buffer.from(
+        [
+          "Courriel;Nom complet;Formation;Date d'achat;Montant;Devise;Num\u00e9ro de commande",
+          'Eloise.Dupre@Example.fr;\u00c9lo\u00efse Dupr\u00e9;Python Fundamentals;2023-05-06;49.00;EUR;FR-1',
+          'agathe@example.fr;Agathe;Science des donn\u00e9es;2023-05-07;79.00;EUR;FR-2',
+        ].join('\r\n'),
+        'latin1',
+      ),
+    );
+    const dry = await admin(['import-csv', french, '--map', 'science des donn\u00e9es=python-for-finance'], s.url);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(
+      `Columns: email ("Courriel"), name ("Nom complet"), course ("Formation"), date ("Date d'achat"), amount ("Montant"), currency ("Devise"), reference ("Num\u00e9ro de commande") (separated by ";").`,
+    );
+    expect(dry.stdout).toContain('"Science des donn\u00e9es" -> python-for-finance (by mapping): 1 row(s)');
+    const applied = await admin(['import-csv', french, '--apply', '--map', 'science des donn\u00e9es=python-for-finance'], s.url);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(await rows(s, 'SELECT u.email, l.course_slug, l.note FROM access_ledger l JOIN users u ON u.id = l.user_id ORDER BY l.seq')).toEqual([
+      { email: 'eloise.dupre@example.fr', course_slug: 'python-fundamentals', note: 'csv FR-1' },
+      { email: 'agathe@example.fr', course_slug: 'python-for-finance', note: 'csv FR-2' },
+    ]);
+    const [audit] = await rows<{ detail: string }>(s, "SELECT detail FROM audit_log WHERE action = 'grant' ORDER BY id LIMIT 1");
+    expect(JSON.parse(audit!.detail)).toMatchObject({ name: '\u00c9lo\u00efse Dupr\u00e9', reference: 'FR-1' });
+
+    // A sheet saved as tab-separated text, with a platform's column names: the documented name wins over another name.
+    const sheet = join(dir, 'sales.tsv');
+    writeFileSync(
+      sheet,
+      'Customer Email\tProduct Name\tCourse\tPurchased At\tPrice\tCurrency\tOrder ID\ngrace@example.org\tBundle\tPython Fundamentals\t2024-01-02\t49\tUSD\tTX-9\n',
+    );
+    const tabs = await admin(['import-csv', sheet, '--apply'], s.url);
+    expect(tabs.code, tabs.stderr).toBe(0);
+    expect(tabs.stdout).toContain(
+      'Columns: email ("Customer Email"), course, date ("Purchased At"), amount ("Price"), currency, reference ("Order ID") (separated by tabs); ignored: Product Name.',
+    );
+    expect(tabs.stdout).toContain('1 course(s) granted');
+  }, 120_000);
+
   it('refuses bad rows with their line and every reason, writing nothing for them, and imports the rest', async () => {
     const s = await store();
     const file = join(tempFolder('csv-bad'), 'export.csv');
@@ -351,7 +396,7 @@ describe('import-csv', () => {
     expect((await admin(['import-csv', join(dir, 'missing.csv')], s.url)).stderr).toContain('no such file');
 
     const cases: [string, string][] = [
-      ['Mail,Product\nada@example.com,python-fundamentals\n', 'It lacks email and course; it reads: "Mail","Product".'],
+      ['Mail,Item\nada@example.com,python-fundamentals\n', 'It lacks email and course; it reads: "Mail","Item".'],
       ['email,course,course\nada@example.com,a,b\n', 'Line 1: the column "course" is there twice.'],
       ['', 'The file is empty.'],
       ['email,course\n', 'The file has a header but no rows.'],

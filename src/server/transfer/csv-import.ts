@@ -2,10 +2,11 @@
 // their exports differ, so the author brings them to one documented column set, a CSV file with a
 // header row (docs/admin.md):
 //   email, name, course, date, amount, currency, reference
-// (only email and course are required; names in any case; comma or semicolon; quoted fields; a
-// UTF-8 byte order mark, as spreadsheets write it, is ignored; other columns are ignored and
-// named). Each row grants its member the course (reason `migration`), creating the account
-// without a password (the member signs in by emailed link or chooses one). planCsvImport decides
+// (only email and course are required; names in any case, or the other names platforms and a
+// French spreadsheet give them, COLUMN_NAMES; comma, semicolon or tab; quoted fields; UTF-8, UTF-16
+// or the Windows code page, see decodeExport; other columns are ignored and named). Each row
+// grants its member the course (reason `migration`), creating the account without a password (the
+// member signs in by emailed link or chooses one). planCsvImport decides
 // without writing (the dry run), with every refused row's line and reasons; applyCsvImport writes
 // the rows that passed, through the same writer as import-django (migration-import.ts). A row's
 // key is its `reference` (`csv <reference>`, else `csv <email> <course>`), written as the grant's
@@ -14,11 +15,34 @@ import { emailSchema } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
 import { isCurrency, parsePrice } from '../money.ts';
 import type { AdminActor, AdminContext } from '../admin/audit.ts';
-import { applyMigration, courseMatcher, readMigrationState, type CourseMatch, type MigrationResult } from './migration-import.ts';
+import { applyMigration, courseMatcher, decodeExport, readMigrationState, type CourseMatch, type MigrationResult } from './migration-import.ts';
 
 export const CSV_IMPORT_COLUMNS = ['email', 'name', 'course', 'date', 'amount', 'currency', 'reference'] as const;
 type Column = (typeof CSV_IMPORT_COLUMNS)[number];
 const REQUIRED: Column[] = ['email', 'course'];
+/**
+ * Other names the columns go by in platforms' exports and in French, compared without case,
+ * accents or punctuation. A column named exactly wins over one named by another name.
+ */
+const COLUMN_NAMES: Record<Column, string[]> = {
+  email: ['e mail', 'email address', 'e mail address', 'customer email', 'buyer email', 'student email', 'courriel', 'adresse e mail', 'adresse email'],
+  name: ['full name', 'customer name', 'buyer name', 'student name', 'nom', 'nom complet'],
+  course: ['course name', 'course title', 'product', 'product name', 'cours', 'formation', 'titre du cours'],
+  date: ['purchase date', 'purchased at', 'created at', 'order date', 'enrolled at', 'enrollment date', 'date d achat'],
+  amount: ['price', 'total', 'amount paid', 'final price', 'montant', 'prix'],
+  currency: ['devise', 'monnaie'],
+  reference: ['order id', 'order number', 'transaction id', 'charge id', 'payment id', 'sale id', 'reference id', 'id de commande', 'numero de commande'],
+};
+
+/** A header name as COLUMN_NAMES spells it: lower case, no accents, words between single spaces. */
+function headerKey(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+}
 const KEY_PREFIX = 'csv ';
 const MAX_TEXT = 200;
 
@@ -31,25 +55,25 @@ export class CsvImportError extends Error {
 
 export type CsvRecord = { line: number; fields: string[] };
 
-/** Which of comma and semicolon separates the header's fields (outside quotes); comma on a tie. */
-function delimiterOf(text: string): ',' | ';' {
-  let commas = 0;
-  let semicolons = 0;
+type Delimiter = ',' | ';' | '\t';
+
+/** Which of comma, semicolon and tab separates the header's fields (outside quotes); comma on a tie. */
+function delimiterOf(text: string): Delimiter {
+  const counts = { ',': 0, ';': 0, '\t': 0 };
   let quoted = false;
   for (const char of text) {
     if (char === '"') quoted = !quoted;
     else if (!quoted && (char === '\n' || char === '\r')) break;
-    else if (!quoted && char === ',') commas++;
-    else if (!quoted && char === ';') semicolons++;
+    else if (!quoted && char in counts) counts[char as Delimiter]++;
   }
-  return semicolons > commas ? ';' : ',';
+  return (Object.keys(counts) as Delimiter[]).reduce((best, next) => (counts[next] > counts[best] ? next : best), ',');
 }
 
 /**
  * RFC 4180 records, each with the line it starts on: fields quoted with `"` may hold the
  * delimiter, line breaks and doubled quotes. Lines with nothing on them are skipped.
  */
-export function parseCsvRecords(input: string): { delimiter: ',' | ';'; records: CsvRecord[] } {
+export function parseCsvRecords(input: string): { delimiter: Delimiter; records: CsvRecord[] } {
   const text = input.replace(/^\uFEFF/, '');
   const delimiter = delimiterOf(text);
   const records: CsvRecord[] = [];
@@ -109,9 +133,10 @@ export type PlannedCsvRow = {
 };
 
 export type CsvPlan = {
-  delimiter: ',' | ';';
-  /** The file's columns that this import reads, and those it ignores. */
+  delimiter: Delimiter;
+  /** The file's columns that this import reads (with the header's name for each), and those it ignores. */
   columns: Column[];
+  headers: Partial<Record<Column, string>>;
   ignoredColumns: string[];
   rows: PlannedCsvRow[];
   /** Each course name of the file with its match here and its number of rows. */
@@ -144,25 +169,29 @@ function amountProblem(amount: string, currency: string): string | null {
 }
 
 /** Reads a CSV export and decides what importing it would do, without writing anything. */
-export async function planCsvImport(db: Db, text: string, options: { courseMap?: Record<string, string> } = {}): Promise<CsvPlan> {
-  const { delimiter, records } = parseCsvRecords(text);
+export async function planCsvImport(db: Db, file: string | Uint8Array, options: { courseMap?: Record<string, string> } = {}): Promise<CsvPlan> {
+  const { delimiter, records } = parseCsvRecords(typeof file === 'string' ? file : decodeExport(file));
   const [header, ...data] = records;
   if (!header) throw new CsvImportError(`The file is empty. Its first line is the header: ${CSV_IMPORT_COLUMNS.join(', ')}.`);
-  const names = header.fields.map((name) => name.trim().toLowerCase());
+  const names = header.fields.map((name) => headerKey(name));
   const index = new Map<Column, number>();
-  const ignoredColumns: string[] = [];
   names.forEach((name, position) => {
-    if (!(CSV_IMPORT_COLUMNS as readonly string[]).includes(name)) {
-      ignoredColumns.push(header.fields[position]!.trim() || `(column ${position + 1} without a name)`);
-      return;
-    }
+    if (!(CSV_IMPORT_COLUMNS as readonly string[]).includes(name)) return;
     if (index.has(name as Column)) throw new CsvImportError(`Line ${header.line}: the column "${name}" is there twice.`);
     index.set(name as Column, position);
   });
+  names.forEach((name, position) => {
+    const column = CSV_IMPORT_COLUMNS.find((candidate) => COLUMN_NAMES[candidate].includes(name));
+    if (column && !index.has(column)) index.set(column, position);
+  });
+  const used = new Set(index.values());
+  const ignoredColumns = header.fields
+    .map((field, position) => (used.has(position) ? null : field.trim() || `(column ${position + 1} without a name)`))
+    .filter((field): field is string => field !== null);
   const missing = REQUIRED.filter((name) => !index.has(name));
   if (missing.length) {
     throw new CsvImportError(
-      `Line ${header.line} must be the header, naming the columns: ${CSV_IMPORT_COLUMNS.join(', ')} (email and course are required; any case; comma or semicolon). ` +
+      `Line ${header.line} must be the header, naming the columns: ${CSV_IMPORT_COLUMNS.join(', ')} (email and course are required; any case; comma, semicolon or tab). ` +
         `It lacks ${missing.join(' and ')}; it reads: ${header.fields.map((field) => `"${field}"`).join(delimiter)}.`,
     );
   }
@@ -279,6 +308,7 @@ export async function planCsvImport(db: Db, text: string, options: { courseMap?:
   return {
     delimiter,
     columns: CSV_IMPORT_COLUMNS.filter((column) => index.has(column)),
+    headers: Object.fromEntries([...index].map(([column, position]) => [column, header.fields[position]!.trim()])),
     ignoredColumns,
     rows,
     courses: [...courses.values()],

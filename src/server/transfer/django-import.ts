@@ -1,15 +1,17 @@
-// Moving members from a Django site: `manage.py dumpdata --indent 2 > dump.json` gives a list of
-// {model, pk, fields}. From it come
-//   - accounts, from the user model (`auth.user`, or a custom `<app>.user` with email and
-//     password): email, the password hash when it is Django's default PBKDF2-SHA256 (wrapped in
-//     ours at import, so it costs what any account costs to check; the member signs in with the
-//     old password and gets a hash of ours), and date_joined;
-//   - courses, from the `<app>.course` model, named by `course_title`, `title`, `name` or `slug`,
-//     matched to this store's courses by an explicit mapping, then by slug, then by title;
-//   - enrolments, from a through-model whose objects have a user (`user`, `student` or `member`)
-//     and a `course` (e.g. `courses.enrollment`), and from a many-to-many to the courses on a
-//     profile-like model (one-to-one with the user, e.g. `Profile.enrolled_courses`), each
-//     becoming a grant with reason `migration`.
+// Moving members from a Django site: `manage.py dumpdata > dump.json` (JSON or JSON Lines, with or
+// without natural keys; readDjangoDump) gives a list of {model, pk, fields}. From it come
+//   - accounts, from the user model (`auth.user`, or a custom one found by the fields of
+//     AbstractBaseUser): email, the password hash when it is Django's default PBKDF2-SHA256
+//     (wrapped in ours at import, so it costs what any account costs to check; the member signs in
+//     with the old password and gets a hash of ours), and date_joined;
+//   - courses, from the `<app>.course` model (or a formation, training, program...), named by
+//     `course_title`, `title`, `name` or `slug`, matched to this store's courses by an explicit
+//     mapping, then by slug, then by title;
+//   - enrolments (findEnrolmentSources), from a through-model whose objects have a user and a
+//     course (e.g. `courses.enrollment`), from a many-to-many to the courses on a profile-like
+//     model (e.g. `Profile.enrolled_courses`) and from a many-to-many to the users on the course
+//     (e.g. `Course.students`), each becoming a grant with reason `migration`; relations whose name
+//     says they give nothing (a wish list, progress, teachers) are left and reported.
 // planDjangoImport reads and decides without writing (the dry run); applyDjangoImport writes the
 // plan (see migration-import.ts). Both are idempotent: an existing account is left as it is, a
 // member who may read the course gets nothing, and an enrolment imported once is never granted
@@ -19,7 +21,7 @@
 import { emailSchema } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
 import type { AdminActor, AdminContext } from '../admin/audit.ts';
-import { applyMigration, courseMatcher, isBareDjangoHash, readMigrationState, type MigrationResult } from './migration-import.ts';
+import { applyMigration, courseMatcher, decodeExport, isBareDjangoHash, readMigrationState, type MigrationResult } from './migration-import.ts';
 
 export type DjangoObject = { model: string; pk: unknown; fields: Record<string, unknown> };
 
@@ -129,23 +131,9 @@ const INACTIVE_STATUSES = new Set([
 /** Model names a course model goes by, in order of preference. */
 const COURSE_MODEL = [/\.course$/, /\.(courses|cours|formation|training|programme|program|class|module)$/];
 
-/**
- * Reads the bytes of a dump: JSON (`dumpdata`'s default) or JSON Lines (`--format jsonl`), in
- * UTF-8, or in UTF-16 as Windows PowerShell's `>` writes it, or in the Windows code page a
- * redirected Python writes there without `PYTHONUTF8`.
- */
+/** Reads the bytes of a dump: JSON (`dumpdata`'s default) or JSON Lines (`--format jsonl`), in any encoding decodeExport reads. */
 export function readDjangoDump(bytes: Uint8Array): unknown {
-  let text: string;
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) text = new TextDecoder('utf-16le').decode(bytes.subarray(2));
-  else if (bytes[0] === 0xfe && bytes[1] === 0xff) text = new TextDecoder('utf-16be').decode(bytes.subarray(2));
-  else {
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      text = new TextDecoder('windows-1252').decode(bytes);
-    }
-  }
-  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  const trimmed = decodeExport(bytes).trim();
   if (trimmed.startsWith('<'))
     throw new DjangoDumpError('This dump is XML: run `manage.py dumpdata` again without --format (JSON is its default), or with --format jsonl.');
   if (/^-\s+model:/.test(trimmed))

@@ -78,6 +78,25 @@ export function courseMatcher(courses: { slug: string; title: string }[], course
   };
 }
 
+/**
+ * The text of a file exported from another platform: UTF-8 (a byte order mark dropped), UTF-16
+ * with its byte order mark (Windows PowerShell's `>`, Excel's "Unicode text"), else the Windows
+ * code page that a redirected Python or Excel's "CSV" writes on a French or English Windows.
+ */
+export function decodeExport(bytes: Uint8Array): string {
+  let text: string;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) text = new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  else if (bytes[0] === 0xfe && bytes[1] === 0xff) text = new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      text = new TextDecoder('windows-1252').decode(bytes);
+    }
+  }
+  return text.replace(/^\uFEFF/, '');
+}
+
 /** A Django `pbkdf2_sha256$` hash stored as it came (imports before hashes were wrapped). */
 export function isBareDjangoHash(hash: string | null | undefined): hash is string {
   return typeof hash === 'string' && hash.startsWith('pbkdf2_sha256$');
