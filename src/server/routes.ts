@@ -24,7 +24,7 @@ import { handleHealth } from './health.ts';
 import { pageResponse } from './http/page-shell.ts';
 import { html } from './http/html.ts';
 import { htmlPage } from './http/responses.ts';
-import { handleCheckout } from './payments/checkout.ts';
+import { handleCheckout, handleCheckoutCancelled } from './payments/checkout.ts';
 import { handlePurchasesPage, handleReceiptPage } from './payments/account-purchases.ts';
 import { handleCheckoutSuccessPage } from './payments/checkout-success.ts';
 import { handleSearch } from './content/search.ts';
@@ -57,6 +57,7 @@ export const ROUTES: readonly Route[] = [
   { path: '/account/purchases', methods: PAGE, handler: handlePurchasesPage, fields: [] },
   { path: '/account/receipt', methods: PAGE, handler: handleReceiptPage, fields: ['purchase'] },
   { path: '/checkout/success', methods: PAGE, handler: handleCheckoutSuccessPage, fields: ['session_id'] },
+  { path: '/checkout/cancelled', methods: PAGE, handler: handleCheckoutCancelled, fields: ['course'] },
   { path: '/api/auth/signup', methods: FORM, handler: handleSignUp, fields: ['email', 'password', 'next'] },
   { path: '/api/auth/login', methods: FORM, handler: handleSignIn, fields: ['email', 'password', 'next'] },
   { path: '/api/auth/logout', methods: FORM, handler: handleSignOut, fields: [] },

@@ -138,8 +138,8 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
     metadata: { [METADATA.site]: ctx.config.stripe.siteId, [METADATA.course]: course.slug, ...(member ? { [METADATA.user]: String(member.id) } : {}) },
     payment_intent_data: { metadata },
     success_url: new URL('/checkout/success?session_id={CHECKOUT_SESSION_ID}', site).href.replace(/%7B/g, '{').replace(/%7D/g, '}'),
-    // The course page is static: its notice shows by CSS (:target), so the fragment carries it.
-    cancel_url: new URL(`${courseUrl(course.slug)}#checkout-cancelled`, site).href,
+    // Back to the course page by handleCheckoutCancelled, which adds the fragment that shows its notice.
+    cancel_url: new URL(`/checkout/cancelled?course=${encodeURIComponent(course.slug)}`, site).href,
     locale: checkoutLocale(t.locale),
   };
   // A member's retries map to one session; a guest cannot be recognised, so each visit is its own.
@@ -161,4 +161,15 @@ export async function handleCheckout(request: Request, ctx: AppContext, client: 
   // Only a guest can be signed in by the success page, so only a guest's browser is remembered.
   if (!member) cookies.push(await rememberCheckoutBrowser(request, session.id, ctx));
   return redirect(session.url, cookies);
+}
+
+/**
+ * GET /checkout/cancelled?course=<slug>: where Stripe's cancel link returns. The course page is
+ * static and shows its notice by CSS (:target), so it needs a fragment; a fragment inside a URL
+ * handed to a payment page is not sure to come back intact (some return it escaped as %23, which
+ * would be a 404), so the fragment is added here, in our own redirect.
+ */
+export async function handleCheckoutCancelled(request: Request): Promise<Response> {
+  const slug = new URL(request.url).searchParams.get('course') ?? '';
+  return redirect(REQUEST_SLUG.test(slug) ? `${courseUrl(slug)}#checkout-cancelled` : '/');
 }
