@@ -1,9 +1,10 @@
 // `npm run courses:generate -- --courses 50 --lessons 20 --out /tmp/corpus`: writes a large,
 // realistic-looking courses folder for measuring builds, content sync and the lesson gate.
 // The text is generated deterministically from the course and lesson numbers.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadSiteSettings } from '../src/catalog/load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +51,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 copyFileSync('courses/site.yaml', join(out, 'site.yaml'));
 // The site's settings come with the files they name (the author's photo), so the corpus builds.
-const photo = /^\s+photo:\s*['"]?([^'"\s]+)/m.exec(readFileSync('courses/site.yaml', 'utf8'))?.[1];
+const photo = (await loadSiteSettings('courses')).bio?.photo;
 if (photo && existsSync(join('courses', photo))) copyFileSync(join('courses', photo), join(out, photo));
 for (let c = 1; c <= courseCount; c++) {
   seed = c;
