@@ -292,7 +292,7 @@ function findEnrolmentSources(
     [...new Set(sample.flatMap((object) => Object.keys(object.fields)))].filter(
       (field) => !AUTH_LISTS.has(field) && sample.some((object) => Array.isArray(object.fields[field])),
     );
-  /** Every item of the list field resolves in the index (and there is at least one), or the lists are all empty. */
+  /** Every item of the list field names an object of the index (true when the lists are all empty). */
   const listOf = (sample: DjangoObject[], field: string, index: Map<string, DjangoObject>) => {
     const items = sample.flatMap((object) => (Array.isArray(object.fields[field]) ? (object.fields[field] as unknown[]) : []));
     return items.every((item) => lookUp(index, item) !== undefined);
@@ -574,7 +574,7 @@ export function emptyImportProblem(plan: DjangoPlan): string | null {
     return `The dump holds ${plan.enrolments.length} enrolment(s) but not one would be granted (see why above): map the courses with --map "<django title>=<course>", or pass --allow-empty to import the accounts alone.`;
   }
   if (plan.courses.length > 0) {
-    return `The dump has ${plan.courses.length} course(s) but no enrolments this importer can read (${plan.models.enrolments.length ? `${plan.models.enrolments.join(', ')} hold none` : 'no model with a user and a course, and no list of courses on a profile'}): name the model with --enrolment-model, or pass --allow-empty if nobody was enrolled.`;
+    return `The dump has ${plan.courses.length} course(s) but no enrolments this importer can read (${plan.models.enrolments.length ? `${plan.models.enrolments.join(', ')} hold none` : 'no model with a user and a course, no list of courses on a profile and no list of students on a course'}): name the model with --enrolment-model, or pass --allow-empty if nobody was enrolled.`;
   }
   return 'The dump has no courses and no enrolments: dump the app that holds them too (manage.py dumpdata auth.user <app>), or pass --allow-empty to import the accounts alone.';
 }
