@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import type { Store } from '../src/node/store.ts';
 import type { AdminActor, AdminContext } from '../src/server/admin/audit.ts';
 import type { Invalid } from '../src/server/admin/commands.ts';
@@ -799,13 +800,27 @@ async function unknownCourse(ctx: AdminContext, slug: string): Promise<string> {
 /** A Django dump in any of the forms dumpdata writes it (see readDjangoDump). */
 function readDjangoDump(file: string): unknown {
   const path = resolve(file);
+  let bytes: Buffer;
   try {
-    return t.readDjangoDump(readFileSync(path));
+    bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code) throw new Failure(`Cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-    throw error;
+    throw new Failure(`Cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
+  // `dumpdata -o dump.json.gz` (or .bz2, .xz, .lzma) compresses by the file's extension.
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (error) {
+      throw new Failure(`${path} is gzip, but cannot be decompressed: ${(error as Error).message}`);
+    }
+  } else if (
+    bytes.subarray(0, 3).toString('latin1') === 'BZh' ||
+    bytes.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) ||
+    bytes[0] === 0x5d
+  )
+    throw new Failure(`${path} is compressed with bzip2, xz or lzma: decompress it first (bunzip2, unxz), or dump it again to a .json or .json.gz file.`);
+  return t.readDjangoDump(bytes);
 }
 
 function readJson(file: string): unknown {

@@ -5,6 +5,7 @@
 import { runScript, spawn, type ScriptRun } from './support/processes.ts';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hasAccess, owns } from '../src/server/access/ledger.ts';
@@ -814,7 +815,7 @@ describe('import-django from a school site with a custom user model, students on
     expect(await peopleTables(s)).toBe(settled);
   }, 180_000);
 
-  it('reads a dump as Windows writes it (UTF-16 from PowerShell, or the code page of a redirected Python), and refuses XML and YAML with the command that makes JSON', async () => {
+  it('reads a dump as Windows writes it (UTF-16 from PowerShell, or the code page of a redirected Python) and gzipped; refuses XML, YAML and other compressions with what to do', async () => {
     const s = await store({ sync: true });
     const utf8 = readFileSync(MEMBERS_DUMP);
     const expected = await planDjangoImport(s.db, readDjangoDump(utf8), { courseMap: { 'python for finance': 'python-for-finance' } });
@@ -841,6 +842,18 @@ describe('import-django from a school site with a custom user model, students on
     const refused = await admin(['import-django', xml, '--apply'], { url: s.url });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('run `manage.py dumpdata` again without --format');
+
+    // `dumpdata -o dump.json.gz` compresses by the extension: gzip is read, the others named.
+    const gz = join(dirname(xml), 'dump.json.gz');
+    writeFileSync(gz, gzipSync(utf8));
+    const fromGz = await admin(['import-django', gz, '--map', 'python for finance=python-for-finance'], { url: s.url });
+    expect(fromGz.code, fromGz.stderr).toBe(0);
+    expect(fromGz.stdout).toContain('Enrolments: 5 in the dump: 3 to grant');
+    const bz2 = join(dirname(xml), 'dump.json.bz2');
+    writeFileSync(bz2, Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(32, 7)]));
+    const compressed = await admin(['import-django', bz2], { url: s.url });
+    expect(compressed.code).toBe(1);
+    expect(compressed.stderr).toContain('is compressed with bzip2, xz or lzma: decompress it first');
   }, 180_000);
 
   it('takes enrolments from a profile whose primary key is its user, leaves unpaid, refunded and wished-for rows, and asks when two lists could be the enrolments', async () => {
