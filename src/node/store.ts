@@ -30,6 +30,45 @@ export type StoreOptions = {
 /** How long a write waits for another process's lock on a store file. */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/** How long a statement sent to a libSQL server keeps being tried again while the server is busy. */
+const REMOTE_BUSY_MS = 5_000;
+
+/** SQLITE_BUSY: the statement or batch found the write lock taken, and nothing of it was applied. */
+function isBusy(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'SQLITE_BUSY' || /SQLITE_BUSY|database is locked/.test(String(message ?? ''));
+}
+
+/**
+ * A libSQL server answers SQLITE_BUSY when writes from several processes meet, and gives a client
+ * no busy timeout to set: where a file store waits for the lock (`timeout` below), this waits the
+ * same way, trying a refused statement or batch again with backoff for up to REMOTE_BUSY_MS. A
+ * refused statement or batch applied nothing (a batch is one transaction), so trying it again
+ * cannot apply it twice. Not on embedded replicas: wrapped, a second worker's replica never
+ * became ready (tests/replicas.test.ts), and their storm test has not met SQLITE_BUSY.
+ */
+function retryingWhenBusy(client: Client): Client {
+  const retry = async <T>(work: () => Promise<T>): Promise<T> => {
+    const deadline = Date.now() + REMOTE_BUSY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random())));
+      }
+    }
+  };
+  return new Proxy(client, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (typeof value !== 'function') return value;
+      const method = value.bind(target);
+      return name === 'execute' || name === 'batch' ? (...args: unknown[]) => retry(() => method(...args)) : method;
+    },
+  });
+}
+
 /** The file path of a `file:` URL, relative paths taken from the working directory. */
 export function storeFilePath(url: string): string | null {
   if (!url.startsWith('file:')) return null;
@@ -41,7 +80,7 @@ export async function openStore(url: string, authToken?: string, syncUrl?: strin
   const path = storeFilePath(url);
   if (path) mkdirSync(dirname(path), { recursive: true });
   const replica = Boolean(path && syncUrl);
-  const client = createClient({
+  const opened = createClient({
     url: path ? `file:${path}` : url,
     ...(authToken ? { authToken } : {}),
     ...(replica ? { syncUrl } : {}),
@@ -51,6 +90,7 @@ export async function openStore(url: string, authToken?: string, syncUrl?: strin
     // since every call on it runs synchronously to the end, and keeps the pragmas below in force.
     ...(path ? { concurrency: 1, timeout: BUSY_TIMEOUT_MS } : {}),
   });
+  const client = path ? opened : retryingWhenBusy(opened);
   // A replica's journal is libSQL's own (it refuses these pragmas): only a plain file sets them.
   if (path && !replica) {
     // WAL lets readers in other processes work while one writes; NORMAL is durable enough in WAL.
