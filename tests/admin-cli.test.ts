@@ -871,11 +871,11 @@ describe('import-django from a school site with a custom user model, students on
     // OneToOneField(User, primary_key=True): the profile's pk is its user's, and it has no user field.
     const profiles = await planDjangoImport(s.db, [
       ...base,
-      { model: 'shop.profile', pk: 2, fields: { purchased_courses: [10, 11], favourite_courses: [10] } },
-      { model: 'shop.profile', pk: 3, fields: { purchased_courses: [], favourite_courses: [11] } },
+      { model: 'shop.profile', pk: 2, fields: { purchased_courses: [10, 11], favourite_courses: [10], refunded_courses: [] } },
+      { model: 'shop.profile', pk: 3, fields: { purchased_courses: [], favourite_courses: [11], refunded_courses: [10] } },
     ]);
     expect(profiles.models.enrolments).toEqual(['shop.profile.purchased_courses']);
-    expect(profiles.models.ignored).toEqual(['shop.profile.favourite_courses']);
+    expect(profiles.models.ignored).toEqual(['shop.profile.favourite_courses', 'shop.profile.refunded_courses']);
     expect(grantsOf(profiles)).toEqual(['bob@example.com python-fundamentals', 'bob@example.com python-for-finance']);
 
     // Orders: only the paid ones that were not refunded; a wish list beside them gives nothing.

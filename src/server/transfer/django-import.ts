@@ -109,10 +109,10 @@ const USER_FIELDS = ['user', 'student', 'member', 'owner', 'customer', 'buyer', 
 /** Names of course lists (on a profile) that say the user has the course. */
 const OWNED_COURSES = /course|cours|formation|enrol|inscri|purchas|bought|achat|paid|owned|access|subscri|librar|product|program|training/;
 /** Names of user lists (on a course) that say the users have it. */
-const COURSE_MEMBERS = /student|member|user|enrol|inscri|buyer|customer|learner|subscri|participant|attendee|client|eleve|apprenant|owner/;
+const COURSE_MEMBERS = /student|member|user|enrol|inscri|buyer|customer|learner|subscri|participant|attendee|client|eleve|apprenant/;
 /** Names of models and fields that relate a user to a course without giving it to them. */
 const NOT_OWNERSHIP =
-  /wish|souhait|favou?rite|favori|cart|basket|panier|bookmark|saved|like|recommend|review|avis|rating|comment|question|feedback|progress|complet|finish|termin|viewed|visit|history|waitlist|interest|follow|teach|instruct|author|auteur|tutor|formateur|staff/;
+  /unpaid|pending|refund|rembours|expired|cancel|annul|wish|souhait|favou?rite|favori|cart|basket|panier|bookmark|saved|like|recommend|review|avis|rating|comment|question|feedback|progress|complet|finish|termin|viewed|visit|history|waitlist|interest|follow|teach|instruct|author|auteur|tutor|formateur|staff/;
 /** Django's own many-to-many fields of a user, never courses. */
 const AUTH_LISTS = new Set(['groups', 'user_permissions', 'permissions']);
 const INACTIVE_STATUSES = new Set([
