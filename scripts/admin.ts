@@ -657,13 +657,7 @@ const COMMANDS: Record<string, Command> = {
     args: ['file'],
     options: { apply: { type: 'boolean' }, verbose: { type: 'boolean' }, map: { type: 'string', multiple: true } },
     async run(parsed, { ctx, config, actor }) {
-      const file = resolve(parsed.positionals[0]!);
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(file);
-      } catch (error) {
-        throw new Failure(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-      }
+      const { path: file, bytes } = readInput(parsed.positionals[0]!);
       const plan = await t.planCsvImport(ctx.db, bytes, { courseMap: courseMapOption(parsed) });
       printCsvPlan(plan, parsed.values.verbose === true);
       const refused = plan.rows.filter((row) => row.action === 'refused').length;
@@ -799,14 +793,7 @@ async function unknownCourse(ctx: AdminContext, slug: string): Promise<string> {
 
 /** A Django dump in any of the forms dumpdata writes it (see readDjangoDump). */
 function readDjangoDump(file: string): unknown {
-  const path = resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Failure(`Cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-  }
+  let { path, bytes } = readInput(file);
   // `dumpdata -o dump.json.gz` (or .bz2, .xz, .lzma) compresses by the file's extension.
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
@@ -823,16 +810,20 @@ function readDjangoDump(file: string): unknown {
   return t.readDjangoDump(bytes);
 }
 
-function readJson(file: string): unknown {
+/** A file's bytes and its full path, or a Failure that says why it cannot be read. */
+function readInput(file: string): { path: string; bytes: Buffer } {
   const path = resolve(file);
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    return { path, bytes: readFileSync(path) };
   } catch (error) {
     throw new Failure(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
+}
+
+function readJson(file: string): unknown {
+  const { path, bytes } = readInput(file);
   try {
-    return JSON.parse(text);
+    return JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw new Failure(`${path} is not JSON: ${(error as Error).message}`);
   }
