@@ -10,7 +10,17 @@ import { existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
-import { COURSE_NATURAL, djangoCourseTitle, djangoIndex, findDjangoModels, lookUp, type DjangoObject } from '../server/transfer/django-import.ts';
+import {
+  COURSE_NATURAL,
+  courseFieldNames,
+  djangoCourseTitle,
+  djangoIndex,
+  findDjangoModels,
+  idOf,
+  lookUp,
+  type DjangoObject,
+} from '../server/transfer/django-import.ts';
+import { asciiWords } from '../server/transfer/migration-import.ts';
 import { MAX_SLUG_LENGTH, AUTHORED_SLUG } from './schema.ts';
 
 /** A file to write in a course folder: its text, or a file of the media root to copy. */
@@ -59,12 +69,7 @@ function text(value: unknown): string | null {
 
 /** A URL name: ASCII letters and digits between single hyphens, at most the catalogue's length. */
 export function slugFrom(name: string): string {
-  const slug = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
+  const slug = asciiWords(name, '-');
   if (slug.length <= MAX_SLUG_LENGTH) return slug;
   const cut = slug.slice(0, MAX_SLUG_LENGTH + 1);
   return (cut.lastIndexOf('-') > 20 ? cut.slice(0, cut.lastIndexOf('-')) : cut.slice(0, MAX_SLUG_LENGTH)).replace(/-+$/, '');
@@ -91,7 +96,7 @@ function findDocumentModel(objects: DjangoObject[], courseModel: string, explici
     const sample = objects.filter((object) => object.model === label);
     if (!sample.length) throw new DjangoContentError(`The dump has no document model ${explicit} (it has ${labels.join(', ')}).`);
     const field = FILE_FIELDS.find((name) => sample.some((object) => typeof object.fields[name] === 'string'));
-    const courseField = ['course', courseModel.slice(courseModel.indexOf('.') + 1)].find((name) => sample.some((object) => name in object.fields));
+    const courseField = courseFieldNames(courseModel).find((name) => sample.some((object) => name in object.fields));
     if (field && courseField) return { label, field, courseField };
     if (explicit) throw new DjangoContentError(`${explicit} has no course field and file field (${FILE_FIELDS.join(', ')}): it cannot hold a course's files.`);
   }
@@ -232,8 +237,7 @@ export async function planDjangoContent(
 
   for (const object of objects.filter((item) => item.model === courseModel)) {
     const fields = object.fields;
-    // With --natural-primary a course has no pk: it goes by its slug.
-    const djangoPk = object.pk === undefined || object.pk === null ? (text(fields.slug) ?? '?') : String(object.pk);
+    const djangoPk = idOf(object, COURSE_NATURAL);
     const title = djangoCourseTitle(fields) ?? `Course ${djangoPk}`;
     const own = text(fields.slug);
     const slug = unique(own && AUTHORED_SLUG.test(own) && own.length <= MAX_SLUG_LENGTH ? own : slugFrom(title) || `course-${djangoPk}`, courseSlugs);

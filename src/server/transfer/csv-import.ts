@@ -15,7 +15,7 @@ import { emailSchema } from '../auth/credentials.ts';
 import type { Db } from '../context.ts';
 import { isCurrency, parsePrice } from '../money.ts';
 import type { AdminActor, AdminContext } from '../admin/audit.ts';
-import { applyMigration, courseMatcher, decodeExport, readMigrationState, type CourseMatch, type MigrationResult } from './migration-import.ts';
+import { applyMigration, asciiWords, courseMatcher, decodeExport, readMigrationState, type CourseMatch, type MigrationResult } from './migration-import.ts';
 
 export const CSV_IMPORT_COLUMNS = ['email', 'name', 'course', 'date', 'amount', 'currency', 'reference'] as const;
 type Column = (typeof CSV_IMPORT_COLUMNS)[number];
@@ -34,15 +34,6 @@ const COLUMN_NAMES: Record<Column, string[]> = {
   reference: ['order id', 'order number', 'transaction id', 'charge id', 'payment id', 'sale id', 'reference id', 'id de commande', 'numero de commande'],
 };
 
-/** A header name as COLUMN_NAMES spells it: lower case, no accents, words between single spaces. */
-function headerKey(name: string): string {
-  return name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, ' ')
-    .trim();
-}
 const KEY_PREFIX = 'csv ';
 const MAX_TEXT = 200;
 
@@ -173,7 +164,8 @@ export async function planCsvImport(db: Db, file: string | Uint8Array, options: 
   const { delimiter, records } = parseCsvRecords(typeof file === 'string' ? file : decodeExport(file));
   const [header, ...data] = records;
   if (!header) throw new CsvImportError(`The file is empty. Its first line is the header: ${CSV_IMPORT_COLUMNS.join(', ')}.`);
-  const names = header.fields.map((name) => headerKey(name));
+  // Compared as COLUMN_NAMES spells them: lower case, no accents, words between single spaces.
+  const names = header.fields.map((name) => asciiWords(name, ' '));
   const index = new Map<Column, number>();
   names.forEach((name, position) => {
     if (!(CSV_IMPORT_COLUMNS as readonly string[]).includes(name)) return;

@@ -188,7 +188,7 @@ function reference(value: unknown): { pk: string } | { natural: string } | null 
 }
 
 /** How an object is named in keys and messages: its pk, or with --natural-primary its natural key. */
-function idOf(object: DjangoObject, naturalFields: string[]): string {
+export function idOf(object: DjangoObject, naturalFields: string[]): string {
   return pkKey(object.pk) ?? naturalFields.map((name) => text(object.fields[name])).find((value) => value !== null) ?? '?';
 }
 
@@ -221,8 +221,8 @@ function isUserModel(sample: DjangoObject[]): boolean {
 }
 
 /**
- * Finds the objects of a course model with --natural-primary (no pk) as well as by pk: a map from
- * each way a reference can name a course (its pk, slug or title) to its object.
+ * The objects of one model by every way a foreign key can name them: their pk, and with
+ * --natural-primary (no pk) the natural key, one of `naturalFields` (a username, a course's slug).
  */
 export function djangoIndex(objects: DjangoObject[], label: string | null, naturalFields: string[]): Map<string, DjangoObject> {
   const index = new Map<string, DjangoObject>();
@@ -246,6 +246,11 @@ export function lookUp(index: Map<string, DjangoObject>, value: unknown): Django
 
 const USER_NATURAL = ['username', 'email'];
 export const COURSE_NATURAL = ['slug', 'course_title', 'title', 'name'];
+
+/** The names a foreign key to the course model goes by: `course`, or the model's own name (`formation`). */
+export function courseFieldNames(courseModel: string): string[] {
+  return ['course', courseModel.slice(courseModel.indexOf('.') + 1)];
+}
 
 /** The user and course models of a dump (also used by the content import). */
 export function findDjangoModels(dump: unknown, options: Pick<DjangoImportOptions, 'userModel' | 'courseModel'> = {}) {
@@ -300,10 +305,8 @@ function findEnrolmentSources(
   /** A foreign key: a pk, or with --natural-foreign a natural key that names an object of the index. */
   const isKey = (value: unknown, index: Map<string, DjangoObject>) => (Array.isArray(value) ? lookUp(index, value) !== undefined : pkKey(value) !== null);
   const userFieldOf = (sample: DjangoObject[]) => USER_FIELDS.find((name) => sample.some((object) => isKey(object.fields[name], users)));
-  const courseFieldOf = (sample: DjangoObject[]) => {
-    const names = ['course', courseModel?.slice(courseModel.indexOf('.') + 1)].filter((name): name is string => Boolean(name));
-    return names.find((name) => sample.some((object) => isKey(object.fields[name], courses)));
-  };
+  const courseFieldOf = (sample: DjangoObject[]) =>
+    courseModel ? courseFieldNames(courseModel).find((name) => sample.some((object) => isKey(object.fields[name], courses))) : undefined;
 
   const candidates = (label: string, onlyField?: string): EnrolmentSource[] => {
     const sample = byLabel(label);

@@ -97,6 +97,18 @@ export function decodeExport(bytes: Uint8Array): string {
   return text.replace(/^\uFEFF/, '');
 }
 
+/** A name as plain words: accents dropped, lower case, ASCII letters and digits between single `separator`s. */
+export function asciiWords(name: string, separator: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, separator)
+    .split(separator)
+    .filter(Boolean)
+    .join(separator);
+}
+
 /** A Django `pbkdf2_sha256$` hash stored as it came (imports before hashes were wrapped). */
 export function isBareDjangoHash(hash: string | null | undefined): hash is string {
   return typeof hash === 'string' && hash.startsWith('pbkdf2_sha256$');
